@@ -1,0 +1,7 @@
+//! The enforcer library: a Cilium-compatible policy engine that turns Kubernetes and Cilium
+//! manifests into per-endpoint map state, and (with the `datapath` feature) the loader that
+//! puts that state into the eBPF datapath.
+
+pub mod mapstate;
+pub mod net;
+pub mod policy;

@@ -1,0 +1,81 @@
+//! The map-state data types.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::PortRange;
+use crate::policy::origin::{PolicyRef, RuleRef};
+
+/// Rules that produced an entry, sorted and deduplicated.
+pub type RuleSet = Arc<[RuleRef]>;
+
+/// Key of a map-state entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MapKey {
+    /// Peer identity; 0 means any peer.
+    pub identity: u32,
+    /// IP protocol number; 0 means any protocol (then `ports` is [`PortRange::ALL`]).
+    pub protocol: u8,
+    /// Destination ports, or ICMP types for ICMP (1) and ICMPv6 (58).
+    pub ports: PortRange,
+}
+
+impl MapKey {
+    /// Bits of protocol+port an LPM lookup of `port` matches with this key: 0 for any
+    /// protocol, 8 for a protocol with any port, 8 + prefix bits otherwise.
+    pub fn l4_prefix_at(&self, port: u16) -> u8 {
+        if self.protocol == 0 {
+            0
+        } else {
+            8 + self.ports.prefix_bits_at(port).unwrap_or(0)
+        }
+    }
+}
+
+/// Allow or deny.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Traffic is allowed.
+    Allow,
+    /// Traffic is denied by a deny rule (drop reason 181).
+    Deny,
+}
+
+/// Value of a map-state entry.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MapValue {
+    /// Allow or deny.
+    pub action: Action,
+    /// The rules that produced the entry.
+    pub rules: RuleSet,
+    /// An L7 (DNS/HTTP) rule applies to this entry; reported, not enforced yet.
+    pub l7_pending: bool,
+}
+
+/// One direction's resolved entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MapState {
+    /// The entries.
+    pub entries: BTreeMap<MapKey, MapValue>,
+}
+
+/// An endpoint's policy in one direction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectionPolicy {
+    /// Whether policy is enforced: if not, everything passes and `state` is empty.
+    pub enforced: bool,
+    /// Policies with at least one rule that selects the endpoint in this direction (what a
+    /// default-deny drop is attributed to).
+    pub selecting: Vec<Arc<PolicyRef>>,
+    /// The resolved entries.
+    pub state: MapState,
+}
+
+/// An endpoint's policy in both directions.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointPolicy {
+    /// Traffic to the endpoint.
+    pub ingress: DirectionPolicy,
+    /// Traffic from the endpoint.
+    pub egress: DirectionPolicy,
+}

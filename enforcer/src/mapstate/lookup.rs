@@ -1,0 +1,177 @@
+//! The datapath's decision procedure, on map state: what `probe-ebpf` does with its two LPM
+//! lookups, written once more in userspace so trace and tests agree with the kernel.
+
+use probe_common::drop_reason;
+use probe_common::policy::match_type;
+
+use super::{Action, DirectionPolicy, MapKey, MapState, MapValue, PortRange};
+
+/// Outcome of a policy decision in one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The direction is not enforced: everything passes.
+    NotEnforced,
+    /// An allow entry matched.
+    Allowed,
+    /// A deny entry matched (drop reason 181).
+    Denied,
+    /// Enforced and no entry matched (drop reason 133).
+    DefaultDenied,
+}
+
+impl Verdict {
+    /// Whether traffic passes.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::NotEnforced | Self::Allowed)
+    }
+
+    /// Hubble drop reason when traffic is dropped.
+    pub fn drop_reason(&self) -> Option<u8> {
+        match self {
+            Self::Denied => Some(drop_reason::POLICY_DENY),
+            Self::DefaultDenied => Some(drop_reason::POLICY_DENIED),
+            _ => None,
+        }
+    }
+}
+
+/// A decision and the entry that made it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lookup<'a> {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// The deciding entry, if any.
+    pub entry: Option<(&'a MapKey, &'a MapValue)>,
+    /// Hubble policy match type of the deciding entry ([`match_type::NONE`] without one).
+    pub match_type: u8,
+}
+
+impl DirectionPolicy {
+    /// Decides a new flow with the peer `identity`, IP `protocol` and destination `port`
+    /// (ICMP type for ICMP), the way the datapath does.
+    pub fn decide(&self, identity: u32, protocol: u8, port: u16) -> Lookup<'_> {
+        if !self.enforced {
+            return Lookup { verdict: Verdict::NotEnforced, entry: None, match_type: match_type::NONE };
+        }
+        let l3 = self.state.best_match(identity, protocol, port);
+        let l4 = self.state.best_match(0, protocol, port);
+        let is_deny = |m: &Option<Candidate<'_>>| m.is_some_and(|c| c.value.action == Action::Deny);
+        let chosen = if is_deny(&l3) {
+            l3
+        } else if is_deny(&l4) {
+            l4
+        } else {
+            match (l3, l4) {
+                // The more specific port match wins; on a tie the identity match does.
+                (Some(a), Some(b)) => Some(if b.l4_prefix > a.l4_prefix { b } else { a }),
+                (a, b) => a.or(b),
+            }
+        };
+        match chosen {
+            None => Lookup { verdict: Verdict::DefaultDenied, entry: None, match_type: match_type::NONE },
+            Some(c) => Lookup {
+                verdict: if c.value.action == Action::Deny { Verdict::Denied } else { Verdict::Allowed },
+                entry: Some((c.key, c.value)),
+                match_type: match_type::of(c.key.identity == 0, c.l4_prefix),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    key: &'a MapKey,
+    value: &'a MapValue,
+    l4_prefix: u8,
+}
+
+impl MapState {
+    /// The longest-prefix entry of `identity` matching `protocol`/`port`, as an LPM trie
+    /// lookup with that identity returns it.
+    fn best_match(&self, identity: u32, protocol: u8, port: u16) -> Option<Candidate<'_>> {
+        let any_proto = MapKey { identity, protocol: 0, ports: PortRange::ALL };
+        let mut best = self
+            .entries
+            .get_key_value(&any_proto)
+            .map(|(key, value)| Candidate { key, value, l4_prefix: 0 });
+        if protocol == 0 {
+            return best;
+        }
+        let lo = MapKey { identity, protocol, ports: PortRange::single(0) };
+        let hi = MapKey { identity, protocol, ports: PortRange { lo: port, hi: u16::MAX } };
+        for (key, value) in self.entries.range(lo..=hi) {
+            let Some(bits) = key.ports.prefix_bits_at(port) else { continue };
+            let l4_prefix = 8 + bits;
+            if best.is_none_or(|b| l4_prefix > b.l4_prefix) {
+                best = Some(Candidate { key, value, l4_prefix });
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
+    use std::sync::Arc;
+
+    fn value(action: Action, name: &str) -> MapValue {
+        let policy = Arc::new(PolicyRef {
+            kind: PolicyKind::CiliumNetworkPolicy,
+            namespace: "default".into(),
+            name: name.into(),
+        });
+        MapValue { action, rules: Arc::from(vec![RuleRef { policy, path: "spec.ingress[0]".into() }]), l7_pending: false }
+    }
+
+    fn policy(entries: &[(u32, u8, PortRange, Action)]) -> DirectionPolicy {
+        let mut state = MapState::default();
+        for (i, &(identity, protocol, ports, action)) in entries.iter().enumerate() {
+            state.entries.insert(MapKey { identity, protocol, ports }, value(action, &format!("r{i}")));
+        }
+        DirectionPolicy { enforced: true, selecting: vec![], state }
+    }
+
+    #[test]
+    fn unenforced_direction_allows_everything() {
+        let p = DirectionPolicy::default();
+        assert_eq!(p.decide(1000, 6, 80).verdict, Verdict::NotEnforced);
+    }
+
+    #[test]
+    fn no_entry_is_default_deny() {
+        let p = policy(&[(1000, 6, PortRange::single(80), Action::Allow)]);
+        assert_eq!(p.decide(1000, 6, 81).verdict, Verdict::DefaultDenied);
+        assert_eq!(p.decide(1001, 6, 80).verdict, Verdict::DefaultDenied);
+        let hit = p.decide(1000, 6, 80);
+        assert_eq!((hit.verdict, hit.match_type), (Verdict::Allowed, match_type::L3_L4));
+    }
+
+    #[test]
+    fn a_deny_from_either_lookup_wins() {
+        let p = policy(&[(1000, 0, PortRange::ALL, Action::Allow), (0, 6, PortRange::single(22), Action::Deny)]);
+        assert_eq!(p.decide(1000, 6, 22).verdict, Verdict::Denied);
+        assert_eq!(p.decide(1000, 6, 23).verdict, Verdict::Allowed);
+        let p = policy(&[(0, 0, PortRange::ALL, Action::Allow), (1000, 6, PortRange::single(22), Action::Deny)]);
+        assert_eq!(p.decide(1000, 6, 22).verdict, Verdict::Denied);
+        assert_eq!(p.decide(1001, 6, 22).verdict, Verdict::Allowed);
+    }
+
+    #[test]
+    fn more_specific_port_match_is_reported() {
+        let p = policy(&[(1000, 0, PortRange::ALL, Action::Allow), (0, 6, PortRange::single(80), Action::Allow)]);
+        let hit = p.decide(1000, 6, 80);
+        assert_eq!(hit.match_type, match_type::L4_ONLY);
+        let hit = p.decide(1000, 17, 53);
+        assert_eq!(hit.match_type, match_type::L3_ONLY);
+    }
+
+    #[test]
+    fn port_ranges_match_at_their_edges() {
+        let p = policy(&[(1000, 6, PortRange::new(8080, 8090), Action::Allow)]);
+        for (port, allowed) in [(8079, false), (8080, true), (8085, true), (8090, true), (8091, false)] {
+            assert_eq!(p.decide(1000, 6, port).verdict.is_allowed(), allowed, "port {port}");
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Policies: the rule model and where rules come from.
+
+pub mod origin;

@@ -1,0 +1,91 @@
+//! Where a rule comes from: the policy object (kind, namespace, name) and the rule's path
+//! inside it. Map-state entries, trace output and flow attribution all name rules this way.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// The kind of object a rule comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PolicyKind {
+    /// `cilium.io/v2 CiliumNetworkPolicy`.
+    CiliumNetworkPolicy,
+    /// `cilium.io/v2 CiliumClusterwideNetworkPolicy`.
+    CiliumClusterwideNetworkPolicy,
+    /// `networking.k8s.io/v1 NetworkPolicy`.
+    NetworkPolicy,
+    /// A rule the engine adds itself, as Cilium does (allow-all when no selecting rule
+    /// enables default deny; the local host exception).
+    Derived,
+}
+
+impl PolicyKind {
+    /// The Kubernetes kind name (Hubble's `Policy.kind`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::CiliumNetworkPolicy => "CiliumNetworkPolicy",
+            Self::CiliumClusterwideNetworkPolicy => "CiliumClusterwideNetworkPolicy",
+            Self::NetworkPolicy => "NetworkPolicy",
+            Self::Derived => "Derived",
+        }
+    }
+
+    /// Short form for tables (`CNP`, `CCNP`, `KNP`).
+    pub fn short(&self) -> &'static str {
+        match self {
+            Self::CiliumNetworkPolicy => "CNP",
+            Self::CiliumClusterwideNetworkPolicy => "CCNP",
+            Self::NetworkPolicy => "KNP",
+            Self::Derived => "derived",
+        }
+    }
+}
+
+impl fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A policy object: kind, namespace (empty for cluster-wide and derived) and name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PolicyRef {
+    /// Object kind.
+    pub kind: PolicyKind,
+    /// Namespace; empty for cluster-scoped objects.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+}
+
+impl PolicyRef {
+    /// `namespace/name`, or just `name` when cluster-scoped.
+    pub fn qualified_name(&self) -> String {
+        if self.namespace.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+impl fmt::Display for PolicyRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.qualified_name())
+    }
+}
+
+/// One rule of a policy: the policy and the rule's path within it, such as
+/// `spec.ingress[0]` or `specs[1].egressDeny[2]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleRef {
+    /// The policy object.
+    pub policy: Arc<PolicyRef>,
+    /// Path of the rule inside the object.
+    pub path: Arc<str>,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.policy, self.path)
+    }
+}

@@ -1,0 +1,27 @@
+//! Run-time configuration of the datapath, written by userspace into a one-slot array map.
+
+/// The datapath's run-time switches (index 0 of the config map).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ProbeConfig {
+    /// See [`crate::event::trace_mode`].
+    pub trace_mode: u32,
+    /// 1: emit a policy-verdict event for each new connection (default 1).
+    pub policy_verdict_events: u32,
+    /// 1: emit a drop event for each drop (default 1).
+    pub drop_events: u32,
+    /// Always 0.
+    pub pad: u32,
+}
+const _: () = assert!(core::mem::size_of::<ProbeConfig>() == 16);
+
+impl ProbeConfig {
+    /// The configuration the loader writes when nothing else is asked for: drops and policy
+    /// verdicts on, per-packet tracing off.
+    pub const DEFAULT: Self = Self {
+        trace_mode: crate::event::trace_mode::NEW_CONNECTIONS,
+        policy_verdict_events: 1,
+        drop_events: 1,
+        pad: 0,
+    };
+}

@@ -1,0 +1,28 @@
+//! The endpoints map: host-side veth ifindex → the endpoint behind it.
+
+/// Value of the endpoints map, keyed by the ifindex (u32) of the endpoint's host-side veth.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EndpointInfo {
+    /// Endpoint id (the policy map's `endpoint_id`).
+    pub endpoint_id: u16,
+    /// Bit flags, see [`flags`].
+    pub flags: u8,
+    /// Always 0.
+    pub pad: u8,
+    /// The endpoint's security identity.
+    pub identity: u32,
+    /// Bumped by userspace on every change of this endpoint's policy entries. Conntrack
+    /// entries remember the revision they were verified at; an established flow whose entry
+    /// is older is checked against the policy again (and cut if no longer allowed).
+    pub policy_revision: u32,
+}
+const _: () = assert!(core::mem::size_of::<EndpointInfo>() == 12);
+
+/// Flags of [`EndpointInfo::flags`].
+pub mod flags {
+    /// Ingress policy is enforced: traffic to the endpoint needs an allow entry.
+    pub const INGRESS_ENFORCED: u8 = 1 << 0;
+    /// Egress policy is enforced: traffic from the endpoint needs an allow entry.
+    pub const EGRESS_ENFORCED: u8 = 1 << 1;
+}

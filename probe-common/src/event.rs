@@ -1,0 +1,109 @@
+//! Events the datapath sends to userspace through the ring buffer.
+//!
+//! One fixed-size [`FlowEvent`] per event; packet fields are decoded in the kernel, so
+//! userspace needs no packet parser. The kinds and subtypes are Cilium's monitor values, so
+//! the observer maps them straight onto Hubble's `event_type {type, sub_type}`.
+
+/// Event kinds ([`FlowEvent::kind`]), Cilium monitor message types.
+pub mod kind {
+    /// A dropped packet; `subtype` is the drop reason.
+    pub const DROP: u8 = 1;
+    /// A forwarded packet; `subtype` is the observation point.
+    pub const TRACE: u8 = 4;
+    /// A policy decision on a new connection (allowed or denied).
+    pub const POLICY_VERDICT: u8 = 5;
+}
+
+/// Trace observation points ([`FlowEvent::subtype`] of trace events), Cilium monitor values.
+pub mod obs_point {
+    /// Delivered to the endpoint (host veth egress hook).
+    pub const TO_ENDPOINT: u8 = 0;
+    /// Sent by the endpoint (host veth ingress hook).
+    pub const FROM_ENDPOINT: u8 = 5;
+}
+
+/// Policy verdicts ([`FlowEvent::verdict`] of policy-verdict events).
+pub mod verdict {
+    /// The connection is allowed.
+    pub const ALLOWED: u8 = 0;
+    /// The connection is denied; [`super::FlowEvent::reason`] says why.
+    pub const DENIED: u8 = 1;
+}
+
+/// Flags of [`FlowEvent::flags`].
+pub mod event_flags {
+    /// The packet travels in the reply direction of its connection.
+    pub const IS_REPLY: u8 = 1 << 0;
+    /// The matched policy entry carries an L7 rule that is not enforced yet.
+    pub const L7_PENDING: u8 = 1 << 1;
+    /// The endpoint enforces policy in this event's direction.
+    pub const ENFORCED: u8 = 1 << 2;
+}
+
+/// Trace modes ([`crate::config::ProbeConfig::trace_mode`]).
+pub mod trace_mode {
+    /// No trace events; drops and policy verdicts only.
+    pub const OFF: u32 = 0;
+    /// A trace event for the first packet of each new connection.
+    pub const NEW_CONNECTIONS: u32 = 1;
+    /// A trace event for every forwarded packet.
+    pub const ALL: u32 = 2;
+}
+
+/// One event from the datapath.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlowEvent {
+    /// `bpf_ktime_get_ns()` (CLOCK_MONOTONIC) when the event was emitted.
+    pub timestamp_ns: u64,
+    /// See [`kind`].
+    pub kind: u8,
+    /// Drop reason (drop events) or observation point (trace events); 0 for policy verdicts.
+    pub subtype: u8,
+    /// [`crate::direction::INGRESS`] or [`crate::direction::EGRESS`] relative to the endpoint.
+    pub direction: u8,
+    /// [`crate::ipcache::FAMILY_V4`], [`crate::ipcache::FAMILY_V6`], or 0 when not IP.
+    pub family: u8,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// TCP flags byte (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40,
+    /// CWR 0x80).
+    pub tcp_flags: u8,
+    /// Connection state, see [`crate::conntrack::state`]; 0 when not tracked.
+    pub ct_state: u8,
+    /// Policy match type, see [`crate::policy::match_type`].
+    pub match_type: u8,
+    /// Endpoint whose hook saw the packet.
+    pub endpoint_id: u16,
+    /// Source port, host byte order (0 without ports).
+    pub sport: u16,
+    /// Destination port, host byte order (0 without ports).
+    pub dport: u16,
+    /// ICMP type (ICMP and ICMPv6 only).
+    pub icmp_type: u8,
+    /// ICMP code (ICMP and ICMPv6 only).
+    pub icmp_code: u8,
+    /// Interface the program runs on (the endpoint's host-side veth).
+    pub ifindex: u32,
+    /// Security identity of the source address.
+    pub src_identity: u32,
+    /// Security identity of the destination address.
+    pub dst_identity: u32,
+    /// Rule cookie of the policy entry that decided (0 when none matched).
+    pub cookie: u32,
+    /// Length of the packet on the wire.
+    pub pkt_len: u32,
+    /// Policy verdict events: see [`verdict`].
+    pub verdict: u8,
+    /// See [`event_flags`].
+    pub flags: u8,
+    /// Drop reason of a denied policy verdict (same as `subtype` for drop events).
+    pub reason: u8,
+    /// Always 0.
+    pub pad: u8,
+    /// Source address (IPv4 in the first four bytes).
+    pub saddr: [u8; 16],
+    /// Destination address (IPv4 in the first four bytes).
+    pub daddr: [u8; 16],
+}
+const _: () = assert!(core::mem::size_of::<FlowEvent>() == 80);

@@ -1,0 +1,53 @@
+//! Types shared by the eBPF datapath (`probe-ebpf`) and userspace (`enforcer`, `observer`).
+//!
+//! Everything here is `#[repr(C)]` with explicit padding fields and a compile-time size
+//! assertion, so the kernel and userspace agree byte for byte. Nothing here allocates or
+//! depends on `std`: the same code compiles for `bpfel-unknown-none`.
+//!
+//! With the `user` feature every map key and value implements [`aya::Pod`].
+#![no_std]
+
+pub mod config;
+pub mod conntrack;
+pub mod counters;
+pub mod drop_reason;
+pub mod endpoint;
+pub mod event;
+pub mod ipcache;
+pub mod maps;
+pub mod policy;
+
+/// Traffic direction from the endpoint's point of view, as used in map keys and events.
+///
+/// The numeric values are Hubble's `TrafficDirection` (INGRESS = 1, EGRESS = 2), so events
+/// carry them unchanged to the flow API.
+pub mod direction {
+    /// Traffic entering the endpoint (its ingress policy; the to-endpoint program).
+    pub const INGRESS: u8 = 1;
+    /// Traffic leaving the endpoint (its egress policy; the from-endpoint program).
+    pub const EGRESS: u8 = 2;
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    //! `aya::Pod` impls: every type is `repr(C)`, `Copy`, and has no implicit padding.
+    use crate::{config, conntrack, endpoint, event, ipcache, policy};
+
+    macro_rules! pod {
+        ($($t:ty),* $(,)?) => { $(unsafe impl aya::Pod for $t {})* };
+    }
+
+    pod!(
+        policy::PolicyKey,
+        policy::PolicyEntry,
+        endpoint::EndpointInfo,
+        ipcache::IpCacheKey,
+        ipcache::IpCacheEntry,
+        conntrack::CtKey,
+        conntrack::CtEntry,
+        conntrack::FragKey,
+        conntrack::FragEntry,
+        event::FlowEvent,
+        config::ProbeConfig,
+    );
+}

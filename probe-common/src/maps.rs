@@ -1,0 +1,43 @@
+//! Names of the maps the datapath defines, shared so the loader finds them by name.
+//!
+//! Pinned under `<bpffs>/<node>/maps/<NAME>`; the names are also the ELF symbol names.
+
+/// LPM trie: [`crate::policy::PolicyKey`] → [`crate::policy::PolicyEntry`].
+pub const POLICY: &str = "OBS_POLICY";
+/// Hash: interface index (u32) → [`crate::endpoint::EndpointInfo`].
+pub const ENDPOINTS: &str = "OBS_ENDPOINTS";
+/// LPM trie: [`crate::ipcache::IpCacheKey`] → [`crate::ipcache::IpCacheEntry`].
+pub const IPCACHE: &str = "OBS_IPCACHE";
+/// LRU hash: [`crate::conntrack::CtKey`] → [`crate::conntrack::CtEntry`].
+pub const CONNTRACK: &str = "OBS_CT";
+/// LRU hash: [`crate::conntrack::FragKey`] → [`crate::conntrack::FragEntry`].
+pub const FRAGMENTS: &str = "OBS_FRAGS";
+/// Per-CPU array of u64 counters, indexed as described in [`crate::counters`].
+pub const COUNTERS: &str = "OBS_COUNTERS";
+/// Array with one [`crate::config::ProbeConfig`] at index 0.
+pub const CONFIG: &str = "OBS_CONFIG";
+/// Ring buffer of [`crate::event::FlowEvent`].
+pub const EVENTS: &str = "OBS_EVENTS";
+
+/// Program names (the `#[classifier]` function names).
+pub mod programs {
+    /// Attached on the ingress hook of the host-side veth: packets the endpoint sends
+    /// (its egress policy).
+    pub const FROM_ENDPOINT: &str = "from_endpoint";
+    /// Attached on the egress hook of the host-side veth: packets sent to the endpoint
+    /// (its ingress policy).
+    pub const TO_ENDPOINT: &str = "to_endpoint";
+}
+
+/// Capacity of the policy LPM trie (entries over all endpoints and directions).
+pub const POLICY_MAX_ENTRIES: u32 = 262_144;
+/// Capacity of the endpoints map.
+pub const ENDPOINTS_MAX_ENTRIES: u32 = 4_096;
+/// Capacity of the ipcache LPM trie.
+pub const IPCACHE_MAX_ENTRIES: u32 = 131_072;
+/// Capacity of the conntrack LRU.
+pub const CONNTRACK_MAX_ENTRIES: u32 = 262_144;
+/// Capacity of the fragment-tracking LRU.
+pub const FRAGMENTS_MAX_ENTRIES: u32 = 8_192;
+/// Size of the event ring buffer in bytes (a power-of-two multiple of the page size).
+pub const EVENTS_BYTES: u32 = 4 << 20;
