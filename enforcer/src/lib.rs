@@ -2,6 +2,9 @@
 //! manifests into per-endpoint map state, and (with the `datapath` feature) the loader that
 //! puts that state into the eBPF datapath.
 
+pub mod cluster;
+pub mod labels;
+pub mod manifest;
 pub mod mapstate;
 pub mod net;
 pub mod policy;

@@ -1,3 +1,8 @@
-//! Policies: the rule model and where rules come from.
+//! Policies: the rule model, where rules come from, and the CNP/CCNP/KNP parsers that
+//! produce the model from manifests.
 
+pub mod entity;
+pub mod model;
+pub mod namespacing;
 pub mod origin;
+pub mod ports;

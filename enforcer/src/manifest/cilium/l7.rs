@@ -1,0 +1,103 @@
+//! L7 rules (`toPorts[].rules`): HTTP and DNS are parsed and validated; their enforcement
+//! needs a proxy that does not exist yet, so they only mark entries as "L7 pending".
+
+use crate::manifest::cursor::{Cursor, MapCursor};
+use crate::policy::model::L7;
+
+/// Reads `rules`: exactly one of `http` or `dns`.
+pub fn read_l7(c: &Cursor<'_>, ingress: bool) -> Option<L7> {
+    let m = c.map()?;
+    for field in ["kafka", "l7proto", "l7"] {
+        if let Some(f) = m.get(field) {
+            f.error(format!("{field} rules are not supported by this enforcer (only http and dns)"));
+        }
+    }
+    let http = m.get("http");
+    let dns = m.get("dns");
+    m.finish();
+    match (http, dns) {
+        (Some(_), Some(_)) => {
+            c.error("multiple L7 protocol rule types specified in single rule");
+            None
+        }
+        (Some(h), None) => read_http(&h).map(L7::Http),
+        (None, Some(d)) if ingress => {
+            d.error("DNS rules are only allowed on egress");
+            None
+        }
+        (None, Some(d)) => read_dns(&d).map(L7::Dns),
+        (None, None) => {
+            c.error("\"rules\" needs http or dns");
+            None
+        }
+    }
+}
+
+fn read_http(c: &Cursor<'_>) -> Option<usize> {
+    let items = c.seq()?;
+    for item in &items {
+        let m = item.map()?;
+        for field in ["path", "method", "host"] {
+            if let Some(f) = m.get(field) {
+                f.string()?;
+            }
+        }
+        if let Some(h) = m.get("headers") {
+            for header in h.seq()? {
+                header.string()?;
+            }
+        }
+        if let Some(h) = m.get("headerMatches") {
+            for hm in h.seq()? {
+                read_header_match(&hm.map()?)?;
+            }
+        }
+        m.finish();
+    }
+    Some(items.len())
+}
+
+fn read_header_match(m: &MapCursor<'_>) -> Option<()> {
+    if m.get("name").and_then(|n| n.string().map(str::to_string)).is_none() {
+        m.cursor().error("missing field \"name\"");
+        return None;
+    }
+    if let Some(v) = m.get("value") {
+        v.scalar()?;
+    }
+    if let Some(mismatch) = m.get("mismatch") {
+        if !matches!(mismatch.string(), Some("LOG" | "ADD" | "DELETE" | "REPLACE")) {
+            mismatch.invalid("one of LOG, ADD, DELETE, REPLACE");
+            return None;
+        }
+    }
+    m.ignore(&["secret"]);
+    m.finish();
+    Some(())
+}
+
+fn read_dns(c: &Cursor<'_>) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for item in c.seq()? {
+        let m = item.map()?;
+        let name = m.get("matchName");
+        let pattern = m.get("matchPattern");
+        m.finish();
+        let (field, value) = match (name, pattern) {
+            (Some(n), None) => ("matchName", n),
+            (None, Some(p)) => ("matchPattern", p),
+            _ => {
+                item.error("a dns rule needs exactly one of matchName or matchPattern");
+                return None;
+            }
+        };
+        let text = value.string()?;
+        let allowed = |ch: char| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_') || (field == "matchPattern" && ch == '*');
+        if !text.chars().all(allowed) {
+            value.invalid("a DNS name (letters, digits, '-', '.', and '*' in matchPattern)");
+            return None;
+        }
+        out.push(text.to_string());
+    }
+    Some(out)
+}

@@ -1,0 +1,49 @@
+//! `cilium.io/v2` CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy: `spec` and/or
+//! `specs` rules, validated like Cilium's `Rule.Sanitize` and translated like
+//! `ParseToCiliumRule` (namespace injection, requirement folding inputs, entity and node
+//! peers).
+
+mod l7;
+mod ports;
+mod rule;
+mod section;
+
+pub use section::read_cidr;
+
+use std::sync::Arc;
+
+use super::cursor::MapCursor;
+use super::meta::read_meta;
+use crate::policy::model::Policy;
+use crate::policy::origin::{PolicyKind, PolicyRef};
+
+/// Reads a CNP (`clusterwide = false`) or CCNP.
+pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
+    let meta = read_meta(doc, !clusterwide)?;
+    let kind = if clusterwide { PolicyKind::CiliumClusterwideNetworkPolicy } else { PolicyKind::CiliumNetworkPolicy };
+    let origin = Arc::new(PolicyRef { kind, namespace: meta.namespace.clone(), name: meta.name });
+    *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
+    let ctx = rule::RuleContext { origin: origin.clone(), namespace: meta.namespace, clusterwide };
+    let mut rules = Vec::new();
+    let mut ok = true;
+    if let Some(spec) = doc.get("spec") {
+        match rule::read_rule(&spec, &ctx) {
+            Some(r) => rules.push(r),
+            None => ok = false,
+        }
+    }
+    if let Some(specs) = doc.get("specs") {
+        for s in specs.seq().unwrap_or_default() {
+            match rule::read_rule(&s, &ctx) {
+                Some(r) => rules.push(r),
+                None => ok = false,
+            }
+        }
+    }
+    doc.ignore(&["status"]);
+    if ok && rules.is_empty() {
+        doc.cursor().error(format!("{kind} must have \"spec\" or a non-empty \"specs\""));
+        return None;
+    }
+    ok.then_some(Policy { origin, rules })
+}

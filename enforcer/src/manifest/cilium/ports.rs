@@ -1,0 +1,199 @@
+//! `toPorts` (ports, ranges, named ports, protocols, L7) and `icmps` of a section.
+
+use super::l7::read_l7;
+use super::section::{Direction, SectionKind};
+use crate::manifest::cursor::{Cursor, MapCursor};
+use crate::mapstate::PortRange;
+use crate::policy::model::{IcmpSpec, L4, L7, PortSel, PortSpec};
+use crate::policy::ports::{TCP, is_service_name, parse_icmp_type, parse_port_protocol};
+
+/// Most entries Cilium allows in one `ports` or `fields` list.
+const MAX_ENTRIES: usize = 40;
+
+/// Reads the L4 part of a section (`toPorts` or `icmps`, never both).
+pub fn read_l4(m: &MapCursor<'_>, kind: SectionKind) -> Option<L4> {
+    match (m.get("toPorts"), m.get("icmps")) {
+        (Some(_), Some(i)) => {
+            i.error("the icmps block may only be present without toPorts: define a separate rule to use toPorts");
+            None
+        }
+        (Some(p), None) => read_to_ports(&p, kind).map(L4::Ports),
+        (None, Some(i)) => read_icmps(&i).map(L4::Icmps),
+        (None, None) => Some(L4::Any),
+    }
+}
+
+fn read_to_ports(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for rule in c.seq()? {
+        match read_port_rule(&rule, kind) {
+            Some(specs) => out.extend(specs),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn read_port_rule(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
+    let m = c.map()?;
+    for field in ["serverNames", "terminatingTLS", "originatingTLS", "listener"] {
+        if let Some(f) = m.get(field) {
+            f.error(format!("{field} is not supported by this enforcer (it needs the L7 proxy)"));
+        }
+    }
+    let l7 = match m.get("rules") {
+        Some(r) if kind.deny => {
+            r.error("deny rules cannot have L7 rules");
+            None
+        }
+        Some(r) => Some(read_l7(&r, kind.direction == Direction::Ingress)?),
+        None => None,
+    };
+    let Some(ports) = m.get("ports") else {
+        m.finish();
+        c.error("a toPorts entry needs \"ports\"");
+        return None;
+    };
+    m.finish();
+    let items = ports.seq()?;
+    if items.is_empty() {
+        ports.error("\"ports\" must not be empty");
+        return None;
+    }
+    if items.len() > MAX_ENTRIES {
+        ports.error(format!("at most {MAX_ENTRIES} ports per toPorts entry, found {}", items.len()));
+        return None;
+    }
+    let specs: Option<Vec<PortSpec>> = items.iter().map(|p| read_port(p, l7.as_ref())).collect();
+    specs
+}
+
+fn read_port(c: &Cursor<'_>, l7: Option<&L7>) -> Option<PortSpec> {
+    let m = c.map()?;
+    let port = m.get("port");
+    let end = m.get("endPort");
+    let proto = m.get("protocol");
+    m.finish();
+    let protocols = match &proto {
+        None => parse_port_protocol("ANY")?,
+        Some(p) => {
+            let s = p.string()?;
+            let Some(v) = parse_port_protocol(s) else {
+                let hint = if s.eq_ignore_ascii_case("icmp") || s.eq_ignore_ascii_case("icmpv6") { " (ICMP goes in icmps)" } else { "" };
+                p.invalid(&format!("TCP, UDP, SCTP or ANY{hint}"));
+                return None;
+            };
+            v
+        }
+    };
+    let Some(port_c) = port else {
+        c.error("missing field \"port\" (use \"0\" for every port)");
+        return None;
+    };
+    let sel = read_port_sel(&port_c, end.as_ref())?;
+    if let Some(l7) = l7 {
+        check_l7_port(c, l7, &sel, &protocols)?;
+    }
+    Some(PortSpec { port: sel, protocols, l7: l7.cloned() })
+}
+
+fn read_port_sel(c: &Cursor<'_>, end: Option<&Cursor<'_>>) -> Option<PortSel> {
+    let text = c.scalar()?;
+    if let Ok(n) = text.parse::<u32>() {
+        let Ok(lo) = u16::try_from(n) else {
+            c.invalid("a port number 0-65535 or a named port");
+            return None;
+        };
+        let hi = match end {
+            None => lo,
+            Some(e) => match e.int(false) {
+                Some(v) if (0..=65535).contains(&v) => u16::try_from(v).ok()?,
+                Some(_) => {
+                    e.invalid("a port number 0-65535");
+                    return None;
+                }
+                None => return None,
+            },
+        };
+        // `port: 0` means every port; `endPort <= port` means the single port.
+        let range = if lo == 0 && (hi == 0 || hi == u16::MAX) { PortRange::ALL } else { PortRange::new(lo, hi) };
+        return Some(PortSel::Range(range));
+    }
+    let name = text.to_ascii_lowercase();
+    if !is_service_name(&name) {
+        c.invalid("a port number 0-65535 or a named port (an IANA service name such as \"http\")");
+        return None;
+    }
+    if let Some(e) = end {
+        e.error("endPort cannot be used with a named port");
+        return None;
+    }
+    Some(PortSel::Named(name))
+}
+
+fn check_l7_port(c: &Cursor<'_>, l7: &L7, port: &PortSel, protocols: &[u8]) -> Option<()> {
+    match (l7, port) {
+        (L7::Dns(_), PortSel::Range(r)) if r.lo != r.hi => {
+            c.error("DNS rules do not support port ranges");
+            None
+        }
+        (L7::Http(_), _) if protocols != [TCP] => {
+            c.error("L7 rules can only apply to TCP (not UDP, SCTP or ANY) except for DNS rules");
+            None
+        }
+        (_, PortSel::Range(r)) if r.is_all() => {
+            c.error("L7 rules can not be used when a port is 0");
+            None
+        }
+        _ => Some(()),
+    }
+}
+
+fn read_icmps(c: &Cursor<'_>) -> Option<Vec<IcmpSpec>> {
+    let mut out = Vec::new();
+    for rule in c.seq()? {
+        let m = rule.map()?;
+        let fields = m.get("fields");
+        m.finish();
+        let Some(fields) = fields else {
+            rule.error("missing field \"fields\"");
+            return None;
+        };
+        let items = fields.seq()?;
+        if items.len() > MAX_ENTRIES {
+            fields.error(format!("at most {MAX_ENTRIES} ICMP fields, found {}", items.len()));
+            return None;
+        }
+        for f in items {
+            out.push(read_icmp_field(&f)?);
+        }
+    }
+    Some(out)
+}
+
+fn read_icmp_field(c: &Cursor<'_>) -> Option<IcmpSpec> {
+    let m = c.map()?;
+    let family = m.get("family");
+    let ty = m.get("type");
+    m.finish();
+    let v6 = match family.as_ref().map(|f| (f, f.string())) {
+        None => false,
+        Some((_, Some("IPv4"))) => false,
+        Some((_, Some("IPv6"))) => true,
+        Some((f, _)) => {
+            f.invalid("IPv4 or IPv6");
+            return None;
+        }
+    };
+    let Some(t) = ty else {
+        c.error("missing field \"type\"");
+        return None;
+    };
+    let text = t.scalar()?;
+    let Some(icmp_type) = parse_icmp_type(text, v6) else {
+        t.invalid(if v6 { "an ICMPv6 type 0-255 or name such as EchoRequest" } else { "an ICMP type 0-255 or name such as EchoRequest" });
+        return None;
+    };
+    Some(IcmpSpec { v6, icmp_type })
+}

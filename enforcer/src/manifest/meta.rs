@@ -1,0 +1,73 @@
+//! `metadata`: names, namespaces and labels, validated as the API server would.
+
+use std::collections::BTreeMap;
+
+use super::cursor::{Cursor, MapCursor};
+use crate::labels::{validate_key, validate_value};
+
+/// What `metadata` holds that we use.
+pub struct Meta {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`, or `default` for namespaced kinds.
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Reads `metadata` of `doc`; `namespaced` objects default to namespace `default`.
+pub fn read_meta(doc: &MapCursor<'_>, namespaced: bool) -> Option<Meta> {
+    let Some(meta) = doc.get("metadata") else {
+        doc.cursor().error("missing field \"metadata\"");
+        return None;
+    };
+    let m = meta.map()?;
+    let name = match m.get("name") {
+        Some(c) => c.string().filter(|n| check_name(&c, n))?.to_string(),
+        None => {
+            m.cursor().error("missing field \"name\"");
+            return None;
+        }
+    };
+    let namespace = match (namespaced, m.get("namespace")) {
+        (false, _) => String::new(),
+        (true, None) => "default".to_string(),
+        (true, Some(c)) => c.string().filter(|n| check_name(&c, n))?.to_string(),
+    };
+    let labels = m.get("labels").map(|c| read_labels(&c)).unwrap_or_default();
+    Some(Meta { name, namespace, labels })
+}
+
+/// Reads a `string → string` label map, validating keys and values.
+pub fn read_labels(c: &Cursor<'_>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let Some(m) = c.map() else { return out };
+    for (key, value) in m.entries() {
+        if let Err(e) = validate_key(key) {
+            value.error(format!("invalid label key {key:?}: {e}"));
+            continue;
+        }
+        let Some(v) = value.scalar() else { continue };
+        if let Err(e) = validate_value(v) {
+            value.error(format!("invalid label value {v:?}: {e}"));
+            continue;
+        }
+        out.insert(key.to_string(), v.to_string());
+    }
+    out
+}
+
+/// Checks a DNS-subdomain-style object name (lowercase alphanumerics, '-' and '.', at most
+/// 253 characters, alphanumeric at both ends).
+fn check_name(c: &Cursor<'_>, name: &str) -> bool {
+    let b = name.as_bytes();
+    let ok = !b.is_empty()
+        && b.len() <= 253
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'-' || x == b'.');
+    if !ok {
+        c.invalid("a lowercase DNS name (letters, digits, '-', '.')");
+    }
+    ok
+}

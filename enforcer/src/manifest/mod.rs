@@ -1,0 +1,168 @@
+//! Manifests: multi-document YAML streams of Namespace, Pod, Node, CiliumNetworkPolicy,
+//! CiliumClusterwideNetworkPolicy and NetworkPolicy, parsed and validated into the
+//! engine's model. Parsing is all-or-nothing: any error rejects the whole input, and
+//! every error is reported with its file, document, object and field path.
+
+mod cilium;
+mod cluster_objects;
+pub mod cursor;
+pub mod diag;
+mod knp;
+mod meta;
+mod selector;
+mod source;
+pub mod yaml;
+
+use std::sync::Arc;
+
+pub use diag::{Diagnostic, ManifestErrors, Severity};
+pub use source::{Input, read_inputs};
+
+use cursor::{Cursor, DocContext, MapCursor};
+
+use crate::cluster::{Namespace, Node, Pod};
+use crate::policy::model::Policy;
+
+/// One object from the manifests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Object {
+    /// A namespace.
+    Namespace(Namespace),
+    /// A pod.
+    Pod(Pod),
+    /// A node.
+    Node(Node),
+    /// A CNP, CCNP or KNP.
+    Policy(Policy),
+}
+
+/// An object and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Located {
+    /// The object.
+    pub object: Object,
+    /// File name.
+    pub file: Arc<str>,
+    /// 1-based document index in the file.
+    pub document: usize,
+}
+
+/// The result of parsing manifests without errors.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Manifests {
+    /// Objects in input order.
+    pub objects: Vec<Located>,
+    /// Warnings (skipped kinds, ignored fields).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parses every input; fails with every error found if any.
+pub fn parse(inputs: &[Input]) -> Result<Manifests, ManifestErrors> {
+    let mut out = Manifests::default();
+    let mut errors = Vec::new();
+    for input in inputs {
+        let file: Arc<str> = input.name.as_str().into();
+        let docs = match yaml::parse_stream(&input.text) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(Diagnostic {
+                    severity: Severity::Error,
+                    file: file.clone(),
+                    document: 0,
+                    line: e.line,
+                    col: e.col,
+                    object: None,
+                    path: String::new(),
+                    message: format!("invalid YAML: {}", e.message),
+                });
+                continue;
+            }
+        };
+        for (i, doc) in docs.iter().enumerate() {
+            let ctx = DocContext::new(file.clone(), i + 1);
+            let objects = read_document(&Cursor::root(doc, &ctx));
+            for d in ctx.take() {
+                match d.severity {
+                    Severity::Error => errors.push(d),
+                    Severity::Warning => out.warnings.push(d),
+                }
+            }
+            out.objects.extend(objects.into_iter().map(|object| Located { object, file: file.clone(), document: i + 1 }));
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(ManifestErrors(errors)) }
+}
+
+/// Parses a single YAML text (tests, fuzzing, stdin).
+pub fn parse_str(name: &str, text: &str) -> Result<Manifests, ManifestErrors> {
+    parse(&[Input { name: name.into(), text: text.into() }])
+}
+
+fn read_document(c: &Cursor<'_>) -> Vec<Object> {
+    if c.is_null() {
+        return Vec::new();
+    }
+    let Some(m) = c.map() else { return Vec::new() };
+    let (Some(api_version), Some(kind)) = (m.get("apiVersion"), m.get("kind")) else {
+        c.error("a manifest needs \"apiVersion\" and \"kind\"");
+        return Vec::new();
+    };
+    let (Some(api), Some(kind_name)) = (api_version.string(), kind.string()) else { return Vec::new() };
+    if kind_name == "List" && api == "v1" {
+        return read_list(&m);
+    }
+    let Some(expected) = expected_api_version(kind_name) else {
+        kind.warn(format!("skipped: kind {kind_name:?} is not a Namespace, Pod, Node, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy"));
+        return Vec::new();
+    };
+    if api != expected {
+        api_version.invalid(&format!("{expected:?} for kind {kind_name}"));
+        return Vec::new();
+    }
+    let object = read_object(&m, kind_name);
+    m.finish();
+    object.into_iter().collect()
+}
+
+fn read_list(m: &MapCursor<'_>) -> Vec<Object> {
+    let mut out = Vec::new();
+    for item in m.get("items").and_then(|c| c.seq()).unwrap_or_default() {
+        out.extend(read_document(&item));
+    }
+    m.ignore(&["metadata"]);
+    m.finish();
+    out
+}
+
+fn expected_api_version(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "Namespace" | "Pod" | "Node" => "v1",
+        "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => "cilium.io/v2",
+        "NetworkPolicy" => "networking.k8s.io/v1",
+        _ => return None,
+    })
+}
+
+fn read_object(m: &MapCursor<'_>, kind: &str) -> Option<Object> {
+    match kind {
+        "Namespace" => {
+            m.ignore(&["spec", "status"]);
+            cluster_objects::read_namespace(m).map(Object::Namespace)
+        }
+        "Pod" => {
+            m.ignore(&["spec", "status"]);
+            cluster_objects::read_pod(m).map(Object::Pod)
+        }
+        "Node" => {
+            m.ignore(&["spec", "status"]);
+            cluster_objects::read_node(m).map(Object::Node)
+        }
+        "CiliumNetworkPolicy" => cilium::read_policy(m, false).map(Object::Policy),
+        "CiliumClusterwideNetworkPolicy" => cilium::read_policy(m, true).map(Object::Policy),
+        "NetworkPolicy" => knp::read_network_policy(m).map(Object::Policy),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,175 @@
+//! The normalized rule model: what CNP, CCNP and KNP manifests become after parsing,
+//! validation and Cilium's translations (namespace injection, `k8s:` prefixes, KNP
+//! defaults). The engine only ever sees these types.
+
+use std::sync::Arc;
+
+use super::entity::Entity;
+use super::origin::{PolicyRef, RuleRef};
+use crate::labels::Selector;
+use crate::mapstate::PortRange;
+use crate::net::Cidr;
+
+/// A policy object with its rules (a CNP/CCNP has one per `spec`/`specs` entry; a KNP has
+/// one).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Policy {
+    /// The object.
+    pub origin: Arc<PolicyRef>,
+    /// Its rules.
+    pub rules: Vec<Rule>,
+}
+
+/// Whom a rule applies to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Subject {
+    /// Endpoints (pods) whose identity labels match.
+    Endpoints(Selector),
+    /// Nodes (host firewall; CCNP `nodeSelector`).
+    Nodes(Selector),
+}
+
+/// One rule (a `spec`/`specs[i]` entry, or a KNP).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// Path of the rule in its object (`spec`, `specs[1]`).
+    pub path: String,
+    /// Subject selector, namespace already injected for namespaced kinds.
+    pub subject: Subject,
+    /// `ingress` sections.
+    pub ingress: Vec<PeerRule>,
+    /// `ingressDeny` sections.
+    pub ingress_deny: Vec<PeerRule>,
+    /// `egress` sections.
+    pub egress: Vec<PeerRule>,
+    /// `egressDeny` sections.
+    pub egress_deny: Vec<PeerRule>,
+    /// Whether the rule turns on default deny for ingress (if it has ingress sections).
+    pub default_deny_ingress: bool,
+    /// Whether the rule turns on default deny for egress (if it has egress sections).
+    pub default_deny_egress: bool,
+}
+
+impl Rule {
+    /// Whether the rule has allow or deny sections for ingress.
+    pub fn has_ingress(&self) -> bool {
+        !self.ingress.is_empty() || !self.ingress_deny.is_empty()
+    }
+
+    /// Whether the rule has allow or deny sections for egress.
+    pub fn has_egress(&self) -> bool {
+        !self.egress.is_empty() || !self.egress_deny.is_empty()
+    }
+}
+
+/// One `ingress[i]` / `egress[i]` / `*Deny[i]` section: peers × ports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerRule {
+    /// The rule's identity for attribution (`spec.ingress[0]`).
+    pub rule: RuleRef,
+    /// Which peers.
+    pub peers: Peers,
+    /// `fromRequires`/`toRequires` selectors written in this section. Cilium ANDs the
+    /// requirements of every rule selecting an endpoint into the endpoint selectors of
+    /// every section of the same kind (allow or deny) in that direction.
+    pub requires: Vec<Selector>,
+    /// Which protocols and ports.
+    pub l4: L4,
+}
+
+/// The peers of a section.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Peers {
+    /// No L3 constraint: every peer, including world and host (a section with only
+    /// `toPorts`/`icmps`, a KNP rule without `from`/`to`, or entity `all`).
+    Any,
+    /// These peers (an empty list selects nothing).
+    List(Vec<Peer>),
+}
+
+/// One peer clause.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Peer {
+    /// `fromEndpoints`/`toEndpoints` entry, KNP pod/namespace selector (namespace already
+    /// injected per Cilium's rules).
+    Endpoints(Selector),
+    /// `fromNodes`/`toNodes` entry: the node selector with `reserved:remote-node` required.
+    Nodes(Selector),
+    /// `fromEntities`/`toEntities` entry.
+    Entity(Entity),
+    /// `fromCIDR`, `fromCIDRSet`, KNP `ipBlock`: world and CIDR identities only.
+    Cidr {
+        /// The prefix.
+        cidr: Cidr,
+        /// Excluded sub-prefixes.
+        except: Vec<Cidr>,
+    },
+    /// `toFQDNs` entry (`matchName` or `matchPattern`): needs the DNS proxy; until then it
+    /// selects no address.
+    Fqdn(String),
+}
+
+/// Protocols and ports of a section.
+#[derive(Clone, Debug, PartialEq)]
+pub enum L4 {
+    /// No `toPorts`/`icmps`: every protocol and port (including ICMP).
+    Any,
+    /// `toPorts` (or KNP `ports`).
+    Ports(Vec<PortSpec>),
+    /// `icmps`.
+    Icmps(Vec<IcmpSpec>),
+}
+
+/// One port entry of `toPorts[].ports`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PortSpec {
+    /// A number or range, or a named port.
+    pub port: PortSel,
+    /// IP protocol numbers (ANY expands to TCP, UDP and SCTP).
+    pub protocols: Vec<u8>,
+    /// The L7 rules of the enclosing port rule, if any (parsed, not enforced yet).
+    pub l7: Option<L7>,
+}
+
+/// A port selection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortSel {
+    /// Port numbers (`0` means every port).
+    Range(PortRange),
+    /// A named container port, resolved against the destination pod.
+    Named(String),
+}
+
+/// One ICMP type of `icmps[].fields`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpSpec {
+    /// ICMPv6 (protocol 58) rather than ICMP (1).
+    pub v6: bool,
+    /// The ICMP type.
+    pub icmp_type: u8,
+}
+
+impl IcmpSpec {
+    /// The IP protocol number.
+    pub fn protocol(&self) -> u8 {
+        if self.v6 { 58 } else { 1 }
+    }
+}
+
+/// L7 rules attached to a port rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum L7 {
+    /// `rules.http` with this many entries.
+    Http(usize),
+    /// `rules.dns` with these patterns.
+    Dns(Vec<String>),
+}
+
+impl std::fmt::Display for L7 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Http(n) => write!(f, "HTTP ({n} rule{})", if *n == 1 { "" } else { "s" }),
+            Self::Dns(p) => write!(f, "DNS ({})", p.join(", ")),
+        }
+    }
+}
