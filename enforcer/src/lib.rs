@@ -3,6 +3,8 @@
 //! puts that state into the eBPF datapath.
 
 pub mod cluster;
+pub mod engine;
+pub mod identity;
 pub mod labels;
 pub mod manifest;
 pub mod mapstate;

@@ -64,7 +64,13 @@ const _: () = assert!(core::mem::size_of::<PolicyKey>() == 12);
 
 impl PolicyKey {
     /// A key with every field set; the prefix decides which of them an entry matches.
-    pub const fn new(endpoint_id: u16, direction: u8, identity: u32, protocol: u8, dport: u16) -> Self {
+    pub const fn new(
+        endpoint_id: u16,
+        direction: u8,
+        identity: u32,
+        protocol: u8,
+        dport: u16,
+    ) -> Self {
         Self {
             endpoint_id,
             direction,

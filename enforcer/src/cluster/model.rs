@@ -16,8 +16,14 @@ pub struct Namespace {
 impl Namespace {
     /// A namespace with only the label Kubernetes adds to every namespace.
     pub fn implicit(name: &str) -> Self {
-        let labels = BTreeMap::from([(crate::labels::keys::METADATA_NAME.to_string(), name.to_string())]);
-        Self { name: name.to_string(), labels }
+        let labels = BTreeMap::from([(
+            crate::labels::keys::METADATA_NAME.to_string(),
+            name.to_string(),
+        )]);
+        Self {
+            name: name.to_string(),
+            labels,
+        }
     }
 }
 
@@ -33,7 +39,10 @@ pub struct PodKey {
 impl PodKey {
     /// A key.
     pub fn new(namespace: &str, name: &str) -> Self {
-        Self { namespace: namespace.into(), name: name.into() }
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 }
 

@@ -33,9 +33,17 @@ const IGNORE: &[&str] = &[
 
 /// Whether a `k8s:` pod label with this key is part of the pod's identity.
 pub fn is_identity_relevant(key: &str) -> bool {
-    let longest = |rules: &[&str]| rules.iter().filter(|p| key.starts_with(*p)).map(|p| p.len()).max();
+    let longest = |rules: &[&str]| {
+        rules
+            .iter()
+            .filter(|p| key.starts_with(*p))
+            .map(|p| p.len())
+            .max()
+    };
     // `*beta.kubernetes.io*`: ignored wherever it appears in the key.
-    let beta = key.contains("beta.kubernetes.io").then_some("beta.kubernetes.io".len());
+    let beta = key
+        .contains("beta.kubernetes.io")
+        .then_some("beta.kubernetes.io".len());
     let ignore = longest(IGNORE).max(beta);
     match (longest(INCLUDE), ignore) {
         (_, None) => true,
@@ -50,7 +58,13 @@ mod tests {
 
     #[test]
     fn keeps_user_labels_and_cilium_derived_ones() {
-        for k in ["app", "tier", "io.kubernetes.pod.namespace", "app.kubernetes.io/name", "io.cilium.k8s.policy.cluster"] {
+        for k in [
+            "app",
+            "tier",
+            "io.kubernetes.pod.namespace",
+            "app.kubernetes.io/name",
+            "io.cilium.k8s.policy.cluster",
+        ] {
             assert!(is_identity_relevant(k), "{k}");
         }
     }

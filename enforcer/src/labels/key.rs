@@ -14,7 +14,9 @@ pub enum KeyError {
     BadPrefix,
     /// The name (or value) has characters outside `[A-Za-z0-9._-]` or does not begin and end
     /// with an alphanumeric character.
-    #[error("must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character")]
+    #[error(
+        "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+    )]
     BadName,
     /// The value is longer than 63 characters.
     #[error("must be at most 63 characters")]
@@ -27,10 +29,10 @@ pub fn validate_key(key: &str) -> Result<(), KeyError> {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
     };
-    if let Some(p) = prefix {
-        if p.is_empty() || p.len() > 253 || !p.split('.').all(is_dns_label) {
-            return Err(KeyError::BadPrefix);
-        }
+    if let Some(p) = prefix
+        && (p.is_empty() || p.len() > 253 || !p.split('.').all(is_dns_label))
+    {
+        return Err(KeyError::BadPrefix);
     }
     if name.is_empty() {
         return Err(KeyError::Empty);
@@ -64,7 +66,8 @@ fn is_qualified_name(s: &str) -> bool {
     !b.is_empty()
         && edge_ok(b[0])
         && edge_ok(b[b.len() - 1])
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 fn is_dns_label(s: &str) -> bool {
@@ -73,7 +76,8 @@ fn is_dns_label(s: &str) -> bool {
         && b.len() <= 63
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
 }
 
 #[cfg(test)]
@@ -82,7 +86,13 @@ mod tests {
 
     #[test]
     fn accepts_kubernetes_keys() {
-        for k in ["app", "app.kubernetes.io/name", "io.cilium.k8s.namespace.labels.team", "a_b-c.d", "x/y"] {
+        for k in [
+            "app",
+            "app.kubernetes.io/name",
+            "io.cilium.k8s.namespace.labels.team",
+            "a_b-c.d",
+            "x/y",
+        ] {
             assert_eq!(validate_key(k), Ok(()), "{k}");
         }
     }

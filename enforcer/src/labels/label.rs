@@ -51,12 +51,20 @@ pub struct Label {
 impl Label {
     /// A label with source `k8s`.
     pub fn k8s(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Self { source: Source::K8s, key: key.into(), value: value.into() }
+        Self {
+            source: Source::K8s,
+            key: key.into(),
+            value: value.into(),
+        }
     }
 
     /// A `reserved:` label with an empty value.
     pub fn reserved(name: &str) -> Self {
-        Self { source: Source::Reserved, key: name.into(), value: String::new() }
+        Self {
+            source: Source::Reserved,
+            key: name.into(),
+            value: String::new(),
+        }
     }
 }
 
@@ -79,7 +87,10 @@ impl LabelSet {
     pub fn new(labels: impl IntoIterator<Item = Label>) -> Self {
         let mut v: Vec<Label> = Vec::new();
         for l in labels {
-            match v.iter_mut().find(|x| x.source == l.source && x.key == l.key) {
+            match v
+                .iter_mut()
+                .find(|x| x.source == l.source && x.key == l.key)
+            {
                 Some(existing) => *existing = l,
                 None => v.push(l),
             }
@@ -105,7 +116,10 @@ impl LabelSet {
 
     /// The value of the label with this source and key.
     pub fn get(&self, source: &Source, key: &str) -> Option<&str> {
-        self.0.iter().find(|l| &l.source == source && l.key == key).map(|l| l.value.as_str())
+        self.0
+            .iter()
+            .find(|l| &l.source == source && l.key == key)
+            .map(|l| l.value.as_str())
     }
 
     /// Whether a `reserved:<name>` label is present.
@@ -137,9 +151,16 @@ mod tests {
 
     #[test]
     fn sets_are_sorted_and_keyed_by_source_and_key() {
-        let s = LabelSet::new([Label::k8s("b", "1"), Label::k8s("a", "1"), Label::k8s("b", "2")]);
+        let s = LabelSet::new([
+            Label::k8s("b", "1"),
+            Label::k8s("a", "1"),
+            Label::k8s("b", "2"),
+        ]);
         assert_eq!(s.to_string(), "k8s:a=1,k8s:b=2");
         assert_eq!(s.get(&Source::K8s, "b"), Some("2"));
-        assert_eq!(LabelSet::new([Label::reserved("host")]).to_string(), "reserved:host");
+        assert_eq!(
+            LabelSet::new([Label::reserved("host")]).to_string(),
+            "reserved:host"
+        );
     }
 }

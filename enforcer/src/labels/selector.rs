@@ -20,26 +20,43 @@ impl SelKey {
     /// user-written selector keys. `any:key` is the explicit form of a bare key.
     pub fn parse(s: &str) -> Self {
         match s.split_once(':') {
-            Some(("any", key)) => Self { source: None, key: key.into() },
-            Some((source, key)) => Self { source: Some(Source::parse(source)), key: key.into() },
-            None => Self { source: None, key: s.into() },
+            Some(("any", key)) => Self {
+                source: None,
+                key: key.into(),
+            },
+            Some((source, key)) => Self {
+                source: Some(Source::parse(source)),
+                key: key.into(),
+            },
+            None => Self {
+                source: None,
+                key: s.into(),
+            },
         }
     }
 
     /// A `k8s:` key.
     pub fn k8s(key: &str) -> Self {
-        Self { source: Some(Source::K8s), key: key.into() }
+        Self {
+            source: Some(Source::K8s),
+            key: key.into(),
+        }
     }
 
     /// A `reserved:` key.
     pub fn reserved(name: &str) -> Self {
-        Self { source: Some(Source::Reserved), key: name.into() }
+        Self {
+            source: Some(Source::Reserved),
+            key: name.into(),
+        }
     }
 
     fn values<'a>(&'a self, labels: &'a LabelSet) -> impl Iterator<Item = &'a str> + 'a {
         labels
             .iter()
-            .filter(move |l| l.key == self.key && self.source.as_ref().is_none_or(|s| *s == l.source))
+            .filter(move |l| {
+                l.key == self.key && self.source.as_ref().is_none_or(|s| *s == l.source)
+            })
             .map(|l| l.value.as_str())
     }
 }
@@ -186,12 +203,16 @@ impl Selector {
     /// Whether a requirement's key has this source (`None`: any source) and starts with
     /// `prefix`.
     pub fn has_key_prefix(&self, source: Option<&Source>, prefix: &str) -> bool {
-        self.reqs.iter().any(|r| r.key.source.as_ref() == source && r.key.key.starts_with(prefix))
+        self.reqs
+            .iter()
+            .any(|r| r.key.source.as_ref() == source && r.key.key.starts_with(prefix))
     }
 
     /// Whether any requirement uses a `reserved:` key.
     pub fn has_reserved_key(&self) -> bool {
-        self.reqs.iter().any(|r| r.key.source == Some(Source::Reserved))
+        self.reqs
+            .iter()
+            .any(|r| r.key.source == Some(Source::Reserved))
     }
 }
 
@@ -238,7 +259,9 @@ mod tests {
 
     #[test]
     fn operators_follow_kubernetes_semantics() {
-        let req = |k: &str, op, v: &[&str]| Requirement::new(SelKey::parse(k), op, v.iter().map(|s| s.to_string()));
+        let req = |k: &str, op, v: &[&str]| {
+            Requirement::new(SelKey::parse(k), op, v.iter().map(|s| s.to_string()))
+        };
         let p = pod();
         assert!(req("tier", Operator::In, &["front", "back"]).matches(&p));
         assert!(!req("tier", Operator::NotIn, &["front"]).matches(&p));

@@ -14,7 +14,10 @@ pub fn read_namespace(doc: &MapCursor<'_>) -> Option<Namespace> {
     let meta = read_meta(doc, false)?;
     let mut labels = meta.labels;
     labels.insert(keys::METADATA_NAME.to_string(), meta.name.clone());
-    Some(Namespace { name: meta.name, labels })
+    Some(Namespace {
+        name: meta.name,
+        labels,
+    })
 }
 
 /// Reads a `v1 Pod`.
@@ -22,20 +25,37 @@ pub fn read_pod(doc: &MapCursor<'_>) -> Option<Pod> {
     let meta = read_meta(doc, true)?;
     let spec = doc.get("spec").and_then(|c| c.map());
     let status = doc.get("status").and_then(|c| c.map());
-    let node = spec.as_ref().and_then(|s| s.get("nodeName")).and_then(|c| c.string().map(String::from));
+    let node = spec
+        .as_ref()
+        .and_then(|s| s.get("nodeName"))
+        .and_then(|c| c.string().map(String::from));
     let service_account = spec
         .as_ref()
-        .and_then(|s| s.get("serviceAccountName").or_else(|| s.get("serviceAccount")))
+        .and_then(|s| {
+            s.get("serviceAccountName")
+                .or_else(|| s.get("serviceAccount"))
+        })
         .and_then(|c| c.string().map(String::from))
         .unwrap_or_else(|| "default".to_string());
     let ports = spec.as_ref().map(read_container_ports).unwrap_or_default();
     let ips = status.as_ref().map(read_pod_ips).unwrap_or_default();
-    Some(Pod { key: PodKey::new(&meta.namespace, &meta.name), labels: meta.labels, node, service_account, ports, ips })
+    Some(Pod {
+        key: PodKey::new(&meta.namespace, &meta.name),
+        labels: meta.labels,
+        node,
+        service_account,
+        ports,
+        ips,
+    })
 }
 
 fn read_container_ports(spec: &MapCursor<'_>) -> Vec<ContainerPort> {
     let mut out = Vec::new();
-    for container in spec.get("containers").and_then(|c| c.seq()).unwrap_or_default() {
+    for container in spec
+        .get("containers")
+        .and_then(|c| c.seq())
+        .unwrap_or_default()
+    {
         let Some(cm) = container.map() else { continue };
         for p in cm.get("ports").and_then(|c| c.seq()).unwrap_or_default() {
             if let Some(port) = read_container_port(&p) {
@@ -81,7 +101,11 @@ fn read_container_port(c: &Cursor<'_>) -> Option<ContainerPort> {
             Some(s)
         }
     };
-    Some(ContainerPort { name, port, protocol })
+    Some(ContainerPort {
+        name,
+        port,
+        protocol,
+    })
 }
 
 fn read_pod_ips(status: &MapCursor<'_>) -> Vec<IpAddr> {
@@ -89,11 +113,18 @@ fn read_pod_ips(status: &MapCursor<'_>) -> Vec<IpAddr> {
     if let Some(c) = status.get("podIP") {
         ips.extend(read_ip(&c));
     }
-    for item in status.get("podIPs").and_then(|c| c.seq()).unwrap_or_default() {
-        if let Some(ip) = item.map().and_then(|m| m.get("ip")).and_then(|c| read_ip(&c)) {
-            if !ips.contains(&ip) {
-                ips.push(ip);
-            }
+    for item in status
+        .get("podIPs")
+        .and_then(|c| c.seq())
+        .unwrap_or_default()
+    {
+        if let Some(ip) = item
+            .map()
+            .and_then(|m| m.get("ip"))
+            .and_then(|c| read_ip(&c))
+            && !ips.contains(&ip)
+        {
+            ips.push(ip);
         }
     }
     ips
@@ -113,12 +144,20 @@ pub fn read_node(doc: &MapCursor<'_>) -> Option<Node> {
     let meta = read_meta(doc, false)?;
     let mut ips = Vec::new();
     let status = doc.get("status").and_then(|c| c.map());
-    for a in status.and_then(|s| s.get("addresses")).and_then(|c| c.seq()).unwrap_or_default() {
+    for a in status
+        .and_then(|s| s.get("addresses"))
+        .and_then(|c| c.seq())
+        .unwrap_or_default()
+    {
         let Some(m) = a.map() else { continue };
         let is_internal = m.get("type").and_then(|c| c.string()) == Some("InternalIP");
         if let (true, Some(addr)) = (is_internal, m.get("address")) {
             ips.extend(read_ip(&addr));
         }
     }
-    Some(Node { name: meta.name, labels: meta.labels, ips })
+    Some(Node {
+        name: meta.name,
+        labels: meta.labels,
+        ips,
+    })
 }

@@ -27,7 +27,12 @@ pub struct DocContext {
 impl DocContext {
     /// A context for document `document` of `file`.
     pub fn new(file: Arc<str>, document: usize) -> Self {
-        Self { file, document, object: RefCell::new(None), diags: RefCell::new(Vec::new()) }
+        Self {
+            file,
+            document,
+            object: RefCell::new(None),
+            diags: RefCell::new(Vec::new()),
+        }
     }
 
     /// Records a diagnostic at `node` and `path`.
@@ -46,7 +51,10 @@ impl DocContext {
 
     /// Whether an error was recorded.
     pub fn has_errors(&self) -> bool {
-        self.diags.borrow().iter().any(|d| d.severity == Severity::Error)
+        self.diags
+            .borrow()
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 
     /// Takes the collected diagnostics.
@@ -66,7 +74,11 @@ pub struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     /// The root of a document.
     pub fn root(node: &'a Node, ctx: &'a DocContext) -> Self {
-        Self { node, path: String::new(), ctx }
+        Self {
+            node,
+            path: String::new(),
+            ctx,
+        }
     }
 
     /// The field path of this node.
@@ -81,17 +93,25 @@ impl<'a> Cursor<'a> {
 
     /// Reports an error at this node.
     pub fn error(&self, message: impl Into<String>) {
-        self.ctx.report(Severity::Error, Some(self.node), &self.path, message.into());
+        self.ctx
+            .report(Severity::Error, Some(self.node), &self.path, message.into());
     }
 
     /// Reports a warning at this node.
     pub fn warn(&self, message: impl Into<String>) {
-        self.ctx.report(Severity::Warning, Some(self.node), &self.path, message.into());
+        self.ctx.report(
+            Severity::Warning,
+            Some(self.node),
+            &self.path,
+            message.into(),
+        );
     }
 
     /// Reports an invalid value: `invalid value "X": expected ...`.
     pub fn invalid(&self, expected: &str) {
-        let shown = self.text().map_or_else(|| self.kind_name().to_string(), quote);
+        let shown = self
+            .text()
+            .map_or_else(|| self.kind_name().to_string(), quote);
         self.error(format!("invalid value {shown}: expected {expected}"));
     }
 
@@ -101,7 +121,11 @@ impl<'a> Cursor<'a> {
         } else {
             format!("{}.{segment}", self.path)
         };
-        Self { node, path, ctx: self.ctx }
+        Self {
+            node,
+            path,
+            ctx: self.ctx,
+        }
     }
 
     fn kind_name(&self) -> &'static str {
@@ -143,9 +167,13 @@ impl<'a> Cursor<'a> {
     /// The node's items as cursors; reports an error if it is not a list.
     pub fn seq(&self) -> Option<Vec<Cursor<'a>>> {
         match &self.node.kind {
-            NodeKind::Seq(items) => {
-                Some(items.iter().enumerate().map(|(i, n)| self.child(n, &format!("[{i}]"))).collect())
-            }
+            NodeKind::Seq(items) => Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| self.child(n, &format!("[{i}]")))
+                    .collect(),
+            ),
             _ => {
                 self.error(format!("expected a list, found {}", self.kind_name()));
                 None
@@ -195,10 +223,12 @@ impl<'a> Cursor<'a> {
     /// An integer written as a number, or as a string when `allow_string`.
     pub fn int(&self, allow_string: bool) -> Option<i64> {
         match &self.node.kind {
-            NodeKind::Scalar { text, plain } if *plain || allow_string => parse_int(text).or_else(|| {
-                self.invalid("an integer");
-                None
-            }),
+            NodeKind::Scalar { text, plain } if *plain || allow_string => {
+                parse_int(text).or_else(|| {
+                    self.invalid("an integer");
+                    None
+                })
+            }
             _ => {
                 self.invalid("an integer");
                 None
@@ -214,14 +244,20 @@ impl<'a> Cursor<'a> {
 
 fn parse_int(text: &str) -> Option<i64> {
     let t = text.strip_prefix('+').unwrap_or(text);
-    if t.is_empty() || !t.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) {
+    if t.is_empty()
+        || !t
+            .trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     t.parse().ok()
 }
 
 fn looks_typed(text: &str) -> bool {
-    matches!(text, "true" | "True" | "TRUE" | "false" | "False" | "FALSE") || parse_int(text).is_some()
+    matches!(text, "true" | "True" | "TRUE" | "false" | "False" | "FALSE")
+        || parse_int(text).is_some()
 }
 
 /// A mapping being read field by field.
@@ -247,13 +283,18 @@ impl<'a> MapCursor<'a> {
 
     /// Whether the field is present and not null.
     pub fn has(&self, name: &str) -> bool {
-        self.entries.iter().any(|(k, n)| k == name && n.kind != NodeKind::Null)
+        self.entries
+            .iter()
+            .any(|(k, n)| k == name && n.kind != NodeKind::Null)
     }
 
     /// Every entry as (key, cursor), marking all as used.
     pub fn entries(&self) -> Vec<(&'a str, Cursor<'a>)> {
         self.used.iter().for_each(|u| u.set(true));
-        self.entries.iter().map(|(k, n)| (k.as_str(), self.cur.child(n, k))).collect()
+        self.entries
+            .iter()
+            .map(|(k, n)| (k.as_str(), self.cur.child(n, k)))
+            .collect()
     }
 
     /// Marks fields as known but ignored.
@@ -269,7 +310,9 @@ impl<'a> MapCursor<'a> {
     pub fn finish(&self) {
         for (i, (k, n)) in self.entries.iter().enumerate() {
             if !self.used[i].get() {
-                self.cur.child(n, k).error(format!("unknown field {}", quote(k)));
+                self.cur
+                    .child(n, k)
+                    .error(format!("unknown field {}", quote(k)));
             }
         }
     }

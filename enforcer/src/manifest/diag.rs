@@ -64,7 +64,10 @@ impl fmt::Display for Diagnostic {
 pub struct ManifestErrors(pub Vec<Diagnostic>);
 
 fn render(d: &[Diagnostic]) -> String {
-    d.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
+    d.iter()
+        .map(|d| format!("  {d}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Quotes a user value for a message, truncating very long ones.

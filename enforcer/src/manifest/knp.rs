@@ -18,7 +18,11 @@ use crate::policy::ports::{is_service_name, parse_port_protocol};
 /// Reads a KNP.
 pub fn read_network_policy(doc: &MapCursor<'_>) -> Option<Policy> {
     let meta = read_meta(doc, true)?;
-    let origin = Arc::new(PolicyRef { kind: PolicyKind::NetworkPolicy, namespace: meta.namespace.clone(), name: meta.name });
+    let origin = Arc::new(PolicyRef {
+        kind: PolicyKind::NetworkPolicy,
+        namespace: meta.namespace.clone(),
+        name: meta.name,
+    });
     *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
     doc.ignore(&["status"]);
     let Some(spec_c) = doc.get("spec") else {
@@ -52,7 +56,10 @@ pub fn read_network_policy(doc: &MapCursor<'_>) -> Option<Policy> {
         egress,
         egress_deny: Vec::new(),
     };
-    Some(Policy { origin, rules: vec![rule] })
+    Some(Policy {
+        origin,
+        rules: vec![rule],
+    })
 }
 
 /// `policyTypes`, defaulted like the API server: Ingress, plus Egress when `egress` has
@@ -90,14 +97,25 @@ fn read_direction(
     };
     if !enabled {
         if let Some(c) = c.filter(|_| !items.is_empty()) {
-            c.warn(format!("ignored: policyTypes does not include {}", capitalize(name)));
+            c.warn(format!(
+                "ignored: policyTypes does not include {}",
+                capitalize(name)
+            ));
         }
         return Some(Vec::new());
     }
     if items.is_empty() {
         // Isolated with no rules: one section that allows nothing turns on default deny.
-        let rule = RuleRef { policy: origin.clone(), path: "spec.policyTypes".into() };
-        return Some(vec![PeerRule { rule, peers: Peers::List(Vec::new()), requires: Vec::new(), l4: L4::Any }]);
+        let rule = RuleRef {
+            policy: origin.clone(),
+            path: "spec.policyTypes".into(),
+        };
+        return Some(vec![PeerRule {
+            rule,
+            peers: Peers::List(Vec::new()),
+            requires: Vec::new(),
+            l4: L4::Any,
+        }]);
     }
     let mut out = Vec::new();
     for item in items {
@@ -108,10 +126,17 @@ fn read_direction(
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
-fn read_rule(c: &Cursor<'_>, peer_field: &str, origin: &Arc<PolicyRef>, ns: &str) -> Option<PeerRule> {
+fn read_rule(
+    c: &Cursor<'_>,
+    peer_field: &str,
+    origin: &Arc<PolicyRef>,
+    ns: &str,
+) -> Option<PeerRule> {
     let m = c.map()?;
     let peers_c = m.get(peer_field);
     let ports_c = m.get("ports");
@@ -120,7 +145,12 @@ fn read_rule(c: &Cursor<'_>, peer_field: &str, origin: &Arc<PolicyRef>, ns: &str
         None => Peers::Any,
         Some(None) => return None,
         Some(Some(items)) if items.is_empty() => Peers::Any,
-        Some(Some(items)) => Peers::List(items.iter().map(|p| read_peer(p, ns)).collect::<Option<_>>()?),
+        Some(Some(items)) => Peers::List(
+            items
+                .iter()
+                .map(|p| read_peer(p, ns))
+                .collect::<Option<_>>()?,
+        ),
     };
     let l4 = match ports_c.map(|p| p.seq()) {
         None => L4::Any,
@@ -128,8 +158,16 @@ fn read_rule(c: &Cursor<'_>, peer_field: &str, origin: &Arc<PolicyRef>, ns: &str
         Some(Some(items)) if items.is_empty() => L4::Any,
         Some(Some(items)) => L4::Ports(items.iter().map(read_port).collect::<Option<_>>()?),
     };
-    let rule = RuleRef { policy: origin.clone(), path: c.path().into() };
-    Some(PeerRule { rule, peers, requires: Vec::new(), l4 })
+    let rule = RuleRef {
+        policy: origin.clone(),
+        path: c.path().into(),
+    };
+    Some(PeerRule {
+        rule,
+        peers,
+        requires: Vec::new(),
+        l4,
+    })
 }
 
 fn read_peer(c: &Cursor<'_>, ns: &str) -> Option<Peer> {
@@ -154,17 +192,25 @@ fn read_peer(c: &Cursor<'_>, ns: &str) -> Option<Peer> {
             c.error("a peer needs podSelector, namespaceSelector or ipBlock");
             return None;
         }
-        return Some(Peer::Endpoints(pod_sel.with(Requirement::equals(SelKey::k8s(keys::POD_NAMESPACE), ns))));
+        return Some(Peer::Endpoints(
+            pod_sel.with(Requirement::equals(SelKey::k8s(keys::POD_NAMESPACE), ns)),
+        ));
     };
     let ns_sel = read_selector(&ns_c, KeyStyle::Kubernetes)?;
-    Some(Peer::Endpoints(pod_sel.and(&namespace_labels_selector(&ns_sel))))
+    Some(Peer::Endpoints(
+        pod_sel.and(&namespace_labels_selector(&ns_sel)),
+    ))
 }
 
 /// Re-keys a namespace selector onto the pod labels Cilium derives from namespace labels;
 /// an empty one means "any namespace" (any pod, never a reserved identity).
 fn namespace_labels_selector(ns_sel: &Selector) -> Selector {
     if ns_sel.is_all() {
-        return Selector::new([Requirement::new(SelKey::k8s(keys::POD_NAMESPACE), Operator::Exists, [])]);
+        return Selector::new([Requirement::new(
+            SelKey::k8s(keys::POD_NAMESPACE),
+            Operator::Exists,
+            [],
+        )]);
     }
     Selector::new(ns_sel.requirements().iter().map(|r| {
         let key = SelKey::k8s(&format!("{}{}", keys::NAMESPACE_LABELS_PREFIX, r.key.key));
@@ -230,7 +276,11 @@ fn read_port(c: &Cursor<'_>) -> Option<PortSpec> {
             return None;
         }
     };
-    Some(PortSpec { port: sel, protocols, l7: None })
+    Some(PortSpec {
+        port: sel,
+        protocols,
+        l7: None,
+    })
 }
 
 fn read_numeric(p: &Cursor<'_>, end: Option<&Cursor<'_>>) -> Option<PortSel> {
@@ -246,7 +296,9 @@ fn read_numeric(p: &Cursor<'_>, end: Option<&Cursor<'_>>) -> Option<PortSel> {
         Some(e) => match e.int(false) {
             Some(n) if (i64::from(lo)..=65535).contains(&n) => u16::try_from(n).ok()?,
             _ => {
-                e.invalid(&format!("a port number {lo}-65535 (endPort must not be below port)"));
+                e.invalid(&format!(
+                    "a port number {lo}-65535 (endPort must not be below port)"
+                ));
                 return None;
             }
         },

@@ -35,7 +35,11 @@ pub fn read_meta(doc: &MapCursor<'_>, namespaced: bool) -> Option<Meta> {
         (true, Some(c)) => c.string().filter(|n| check_name(&c, n))?.to_string(),
     };
     let labels = m.get("labels").map(|c| read_labels(&c)).unwrap_or_default();
-    Some(Meta { name, namespace, labels })
+    Some(Meta {
+        name,
+        namespace,
+        labels,
+    })
 }
 
 /// Reads a `string → string` label map, validating keys and values.
@@ -65,7 +69,8 @@ fn check_name(c: &Cursor<'_>, name: &str) -> bool {
         && b.len() <= 253
         && b[0].is_ascii_alphanumeric()
         && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter().all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'-' || x == b'.');
+        && b.iter()
+            .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'-' || x == b'.');
     if !ok {
         c.invalid("a lowercase DNS name (letters, digits, '-', '.')");
     }

@@ -87,15 +87,27 @@ pub fn parse(inputs: &[Input]) -> Result<Manifests, ManifestErrors> {
                     Severity::Warning => out.warnings.push(d),
                 }
             }
-            out.objects.extend(objects.into_iter().map(|object| Located { object, file: file.clone(), document: i + 1 }));
+            out.objects
+                .extend(objects.into_iter().map(|object| Located {
+                    object,
+                    file: file.clone(),
+                    document: i + 1,
+                }));
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(ManifestErrors(errors)) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(ManifestErrors(errors))
+    }
 }
 
 /// Parses a single YAML text (tests, fuzzing, stdin).
 pub fn parse_str(name: &str, text: &str) -> Result<Manifests, ManifestErrors> {
-    parse(&[Input { name: name.into(), text: text.into() }])
+    parse(&[Input {
+        name: name.into(),
+        text: text.into(),
+    }])
 }
 
 fn read_document(c: &Cursor<'_>) -> Vec<Object> {
@@ -107,7 +119,9 @@ fn read_document(c: &Cursor<'_>) -> Vec<Object> {
         c.error("a manifest needs \"apiVersion\" and \"kind\"");
         return Vec::new();
     };
-    let (Some(api), Some(kind_name)) = (api_version.string(), kind.string()) else { return Vec::new() };
+    let (Some(api), Some(kind_name)) = (api_version.string(), kind.string()) else {
+        return Vec::new();
+    };
     if kind_name == "List" && api == "v1" {
         return read_list(&m);
     }

@@ -20,7 +20,10 @@ pub fn read_inputs(args: &[String]) -> std::io::Result<Vec<Input>> {
         if arg == "-" {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text)?;
-            out.push(Input { name: "<stdin>".into(), text });
+            out.push(Input {
+                name: "<stdin>".into(),
+                text,
+            });
             continue;
         }
         let path = Path::new(arg);
@@ -37,7 +40,9 @@ fn read_dir(dir: &Path) -> std::io::Result<Vec<Input>> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
         .collect();
     paths.sort();
     paths.iter().map(|p| read_file(p)).collect()
@@ -46,5 +51,8 @@ fn read_dir(dir: &Path) -> std::io::Result<Vec<Input>> {
 fn read_file(path: &Path) -> std::io::Result<Input> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    Ok(Input { name: path.display().to_string(), text })
+    Ok(Input {
+        name: path.display().to_string(),
+        text,
+    })
 }

@@ -24,7 +24,10 @@ fn errors(yaml: &str) -> Vec<String> {
 
 fn assert_error(yaml: &str, needle: &str) {
     let errs = errors(yaml);
-    assert!(errs.iter().any(|e| e.contains(needle)), "no error containing {needle:?} in {errs:#?}");
+    assert!(
+        errs.iter().any(|e| e.contains(needle)),
+        "no error containing {needle:?} in {errs:#?}"
+    );
 }
 
 const CNP_HEAD: &str = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: p\n  namespace: shop\n";
@@ -35,20 +38,39 @@ fn cnp(spec: &str) -> String {
 
 #[test]
 fn cnp_subject_and_peers_are_namespaced() {
-    let p = policy(&cnp("  endpointSelector:\n    matchLabels: {app: db}\n  ingress:\n  - fromEndpoints:\n    - matchLabels: {app: api}\n"));
+    let p = policy(&cnp(
+        "  endpointSelector:\n    matchLabels: {app: db}\n  ingress:\n  - fromEndpoints:\n    - matchLabels: {app: api}\n",
+    ));
     let r = &p.rules[0];
-    let Subject::Endpoints(s) = &r.subject else { panic!() };
-    assert_eq!(s.to_string(), "{app=db, k8s:io.kubernetes.pod.namespace=shop}");
-    let Peers::List(peers) = &r.ingress[0].peers else { panic!() };
-    let Peer::Endpoints(sel) = &peers[0] else { panic!() };
-    assert_eq!(sel.to_string(), "{app=api, k8s:io.kubernetes.pod.namespace=shop}");
-    assert_eq!(r.ingress[0].rule.to_string(), "CiliumNetworkPolicy shop/p spec.ingress[0]");
+    let Subject::Endpoints(s) = &r.subject else {
+        panic!()
+    };
+    assert_eq!(
+        s.to_string(),
+        "{app=db, k8s:io.kubernetes.pod.namespace=shop}"
+    );
+    let Peers::List(peers) = &r.ingress[0].peers else {
+        panic!()
+    };
+    let Peer::Endpoints(sel) = &peers[0] else {
+        panic!()
+    };
+    assert_eq!(
+        sel.to_string(),
+        "{app=api, k8s:io.kubernetes.pod.namespace=shop}"
+    );
+    assert_eq!(
+        r.ingress[0].rule.to_string(),
+        "CiliumNetworkPolicy shop/p spec.ingress[0]"
+    );
     assert!(r.default_deny_ingress && !r.default_deny_egress);
 }
 
 #[test]
 fn empty_cnp_section_allows_nothing_and_ports_only_section_allows_any_peer() {
-    let p = policy(&cnp("  endpointSelector: {}\n  ingress:\n  - {}\n  egress:\n  - toPorts:\n    - ports:\n      - port: \"53\"\n        protocol: UDP\n"));
+    let p = policy(&cnp(
+        "  endpointSelector: {}\n  ingress:\n  - {}\n  egress:\n  - toPorts:\n    - ports:\n      - port: \"53\"\n        protocol: UDP\n",
+    ));
     assert_eq!(p.rules[0].ingress[0].peers, Peers::List(vec![]));
     assert_eq!(p.rules[0].ingress[0].l4, L4::Any);
     assert_eq!(p.rules[0].egress[0].peers, Peers::Any);
@@ -59,7 +81,9 @@ fn ports_ranges_names_and_protocols() {
     let p = policy(&cnp(
         "  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports:\n      - {port: \"8080\", endPort: 8090, protocol: TCP}\n      - {port: Http}\n      - {port: \"0\", protocol: udp}\n",
     ));
-    let L4::Ports(ports) = &p.rules[0].ingress[0].l4 else { panic!() };
+    let L4::Ports(ports) = &p.rules[0].ingress[0].l4 else {
+        panic!()
+    };
     assert_eq!(ports[0].port, PortSel::Range(PortRange::new(8080, 8090)));
     assert_eq!(ports[1].port, PortSel::Named("http".into()));
     assert_eq!(ports[1].protocols, vec![6, 17, 132]);
@@ -74,9 +98,17 @@ fn specs_rules_get_their_own_paths() {
     );
     let p = policy(&yaml);
     assert_eq!(p.rules.len(), 2);
-    assert_eq!(p.rules[1].egress_deny[0].rule.path.as_ref(), "specs[1].egressDeny[0]");
-    assert_eq!(p.rules[0].egress[0].peers, Peers::List(vec![Peer::Entity(Entity::World)]));
-    let Peers::List(peers) = &p.rules[1].egress_deny[0].peers else { panic!() };
+    assert_eq!(
+        p.rules[1].egress_deny[0].rule.path.as_ref(),
+        "specs[1].egressDeny[0]"
+    );
+    assert_eq!(
+        p.rules[0].egress[0].peers,
+        Peers::List(vec![Peer::Entity(Entity::World)])
+    );
+    let Peers::List(peers) = &p.rules[1].egress_deny[0].peers else {
+        panic!()
+    };
     assert!(matches!(&peers[0], Peer::Cidr { except, .. } if except.len() == 1));
 }
 
@@ -85,9 +117,14 @@ fn l7_rules_parse_and_mark_ports() {
     let p = policy(&cnp(
         "  endpointSelector: {}\n  egress:\n  - toEndpoints: [{}]\n    toPorts:\n    - ports: [{port: \"53\", protocol: ANY}]\n      rules:\n        dns:\n        - matchPattern: \"*.example.com\"\n  - toFQDNs:\n    - matchName: api.example.com\n",
     ));
-    let L4::Ports(ports) = &p.rules[0].egress[0].l4 else { panic!() };
+    let L4::Ports(ports) = &p.rules[0].egress[0].l4 else {
+        panic!()
+    };
     assert_eq!(ports[0].l7, Some(L7::Dns(vec!["*.example.com".into()])));
-    assert_eq!(p.rules[0].egress[1].peers, Peers::List(vec![Peer::Fqdn("matchName: api.example.com".into())]));
+    assert_eq!(
+        p.rules[0].egress[1].peers,
+        Peers::List(vec![Peer::Fqdn("matchName: api.example.com".into())])
+    );
 }
 
 #[test]
@@ -96,14 +133,29 @@ fn knp_translation_follows_cilium() {
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - {}\n  - from:\n    - namespaceSelector: {matchLabels: {team: a}}\n      podSelector: {matchLabels: {app: api}}\n    - ipBlock: {cidr: 192.0.2.0/24, except: [192.0.2.8/29]}\n    ports:\n    - port: 5432\n",
     );
     let r = &p.rules[0];
-    assert!(r.egress.is_empty(), "egress not isolated without policyTypes Egress");
+    assert!(
+        r.egress.is_empty(),
+        "egress not isolated without policyTypes Egress"
+    );
     assert_eq!(r.ingress[0].peers, Peers::Any);
     assert_eq!(r.ingress[0].l4, L4::Any);
-    let Peers::List(peers) = &r.ingress[1].peers else { panic!() };
-    let Peer::Endpoints(sel) = &peers[0] else { panic!() };
-    assert_eq!(sel.to_string(), "{k8s:app=api, k8s:io.cilium.k8s.namespace.labels.team=a}");
-    let L4::Ports(ports) = &r.ingress[1].l4 else { panic!() };
-    assert_eq!((ports[0].port.clone(), ports[0].protocols.clone()), (PortSel::Range(PortRange::single(5432)), vec![6]));
+    let Peers::List(peers) = &r.ingress[1].peers else {
+        panic!()
+    };
+    let Peer::Endpoints(sel) = &peers[0] else {
+        panic!()
+    };
+    assert_eq!(
+        sel.to_string(),
+        "{k8s:app=api, k8s:io.cilium.k8s.namespace.labels.team=a}"
+    );
+    let L4::Ports(ports) = &r.ingress[1].l4 else {
+        panic!()
+    };
+    assert_eq!(
+        (ports[0].port.clone(), ports[0].protocols.clone()),
+        (PortSel::Range(PortRange::single(5432)), vec![6])
+    );
 }
 
 #[test]
@@ -124,11 +176,23 @@ fn namespaces_get_their_metadata_name_label_and_pods_their_ports() {
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {team: a}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nspec:\n  nodeName: n1\n  containers:\n  - name: c\n    ports:\n    - {name: http, containerPort: 8080}\nstatus:\n  podIP: 10.0.0.5\n",
     )
     .unwrap();
-    let Object::Namespace(ns) = &m.objects[0].object else { panic!() };
-    assert_eq!(ns.labels.get("kubernetes.io/metadata.name").map(String::as_str), Some("shop"));
-    let Object::Pod(pod) = &m.objects[1].object else { panic!() };
+    let Object::Namespace(ns) = &m.objects[0].object else {
+        panic!()
+    };
+    assert_eq!(
+        ns.labels
+            .get("kubernetes.io/metadata.name")
+            .map(String::as_str),
+        Some("shop")
+    );
+    let Object::Pod(pod) = &m.objects[1].object else {
+        panic!()
+    };
     assert_eq!(pod.ports[0].port, 8080);
-    assert_eq!(pod.ips, vec!["10.0.0.5".parse::<std::net::IpAddr>().unwrap()]);
+    assert_eq!(
+        pod.ips,
+        vec!["10.0.0.5".parse::<std::net::IpAddr>().unwrap()]
+    );
     assert_eq!(pod.service_account, "default");
 }
 
@@ -141,7 +205,12 @@ fn unknown_kinds_are_skipped_with_a_warning() {
 
 #[test]
 fn errors_name_document_object_path_and_value() {
-    let yaml = format!("---\n{}", cnp("  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports:\n      - port: \"99999\"\n"));
+    let yaml = format!(
+        "---\n{}",
+        cnp(
+            "  endpointSelector: {}\n  ingress:\n  - toPorts:\n    - ports:\n      - port: \"99999\"\n"
+        )
+    );
     let errs = errors(&yaml);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(
@@ -165,24 +234,78 @@ fn every_error_is_reported_not_just_the_first() {
 #[test]
 fn invalid_inputs_are_rejected_with_clear_messages() {
     let cases: &[(&str, &str)] = &[
-        ("  endpointSelector: {}\n  ingres:\n  - {}\n", "unknown field \"ingres\""),
-        ("  endpointSelector: {}\n  ingress: []\n", "at least one of ingress"),
-        ("  ingress:\n  - {}\n", "one of endpointSelector or nodeSelector"),
-        ("  nodeSelector: {}\n  ingress:\n  - {}\n", "only allowed in a CiliumClusterwideNetworkPolicy"),
-        ("  endpointSelector: {}\n  ingress:\n  - fromEndpoints: [{}]\n    fromCIDR: [10.0.0.0/8]\n", "combining fromEndpoints and fromCIDR"),
-        ("  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"80\"}]}]\n    icmps: [{fields: [{type: 8}]}]\n", "icmps block may only be present without toPorts"),
-        ("  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"80\", protocol: GRE}]}]\n", "TCP, UDP, SCTP or ANY"),
-        ("  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"http\", endPort: 90}]}]\n", "endPort cannot be used with a named port"),
-        ("  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{cidr: 10.0.0.0/8, except: [192.168.0.0/16]}]\n", "not inside cidr"),
-        ("  endpointSelector: {}\n  egress:\n  - toCIDR: [300.1.1.1]\n", "invalid CIDR"),
-        ("  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"53\"}], rules: {dns: [{matchName: a.b}]}}]\n", "DNS rules are only allowed on egress"),
-        ("  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"80\", protocol: ANY}], rules: {http: [{path: /}]}}]\n", "L7 rules can only apply to TCP"),
-        ("  endpointSelector: {}\n  ingressDeny:\n  - toPorts: [{ports: [{port: \"80\"}], rules: {http: [{}]}}]\n", "deny rules cannot have L7 rules"),
-        ("  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n", "toServices is not supported"),
-        ("  endpointSelector: {}\n  ingress:\n  - icmps: [{fields: [{type: 8, family: IPv5}]}]\n", "IPv4 or IPv6"),
-        ("  endpointSelector:\n    matchLabels: {\"bad key\": x}\n  ingress:\n  - {}\n", "invalid label key"),
-        ("  endpointSelector:\n    matchExpressions: [{key: a, operator: Exists, values: [x]}]\n  ingress:\n  - {}\n", "take no \"values\""),
-        ("  endpointSelector: {}\n  enableDefaultDeny: {ingress: maybe}\n  ingress:\n  - {}\n", "true or false"),
+        (
+            "  endpointSelector: {}\n  ingres:\n  - {}\n",
+            "unknown field \"ingres\"",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress: []\n",
+            "at least one of ingress",
+        ),
+        (
+            "  ingress:\n  - {}\n",
+            "one of endpointSelector or nodeSelector",
+        ),
+        (
+            "  nodeSelector: {}\n  ingress:\n  - {}\n",
+            "only allowed in a CiliumClusterwideNetworkPolicy",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - fromEndpoints: [{}]\n    fromCIDR: [10.0.0.0/8]\n",
+            "combining fromEndpoints and fromCIDR",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"80\"}]}]\n    icmps: [{fields: [{type: 8}]}]\n",
+            "icmps block may only be present without toPorts",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"80\", protocol: GRE}]}]\n",
+            "TCP, UDP, SCTP or ANY",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"http\", endPort: 90}]}]\n",
+            "endPort cannot be used with a named port",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{cidr: 10.0.0.0/8, except: [192.168.0.0/16]}]\n",
+            "not inside cidr",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toCIDR: [300.1.1.1]\n",
+            "invalid CIDR",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"53\"}], rules: {dns: [{matchName: a.b}]}}]\n",
+            "DNS rules are only allowed on egress",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"80\", protocol: ANY}], rules: {http: [{path: /}]}}]\n",
+            "L7 rules can only apply to TCP",
+        ),
+        (
+            "  endpointSelector: {}\n  ingressDeny:\n  - toPorts: [{ports: [{port: \"80\"}], rules: {http: [{}]}}]\n",
+            "deny rules cannot have L7 rules",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
+            "toServices is not supported",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - icmps: [{fields: [{type: 8, family: IPv5}]}]\n",
+            "IPv4 or IPv6",
+        ),
+        (
+            "  endpointSelector:\n    matchLabels: {\"bad key\": x}\n  ingress:\n  - {}\n",
+            "invalid label key",
+        ),
+        (
+            "  endpointSelector:\n    matchExpressions: [{key: a, operator: Exists, values: [x]}]\n  ingress:\n  - {}\n",
+            "take no \"values\"",
+        ),
+        (
+            "  endpointSelector: {}\n  enableDefaultDeny: {ingress: maybe}\n  ingress:\n  - {}\n",
+            "true or false",
+        ),
     ];
     for (spec, needle) in cases {
         assert_error(&cnp(spec), needle);
@@ -192,9 +315,15 @@ fn invalid_inputs_are_rejected_with_clear_messages() {
 #[test]
 fn bad_yaml_and_wrong_api_versions_are_errors() {
     assert_error("a: [1, 2\n", "invalid YAML");
-    assert_error("apiVersion: cilium.io/v1\nkind: CiliumNetworkPolicy\nmetadata: {name: x}\nspec: {}\n", "\"cilium.io/v2\"");
+    assert_error(
+        "apiVersion: cilium.io/v1\nkind: CiliumNetworkPolicy\nmetadata: {name: x}\nspec: {}\n",
+        "\"cilium.io/v2\"",
+    );
     assert_error("kind: Pod\n", "apiVersion");
-    assert_error("apiVersion: v1\nkind: Pod\nmetadata: {name: UPPER}\n", "lowercase DNS name");
+    assert_error(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: UPPER}\n",
+        "lowercase DNS name",
+    );
     assert_error(
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n}\nspec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 70000}]\n",
         "port number 1-65535",

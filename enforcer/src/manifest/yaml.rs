@@ -60,7 +60,11 @@ pub fn parse_stream(text: &str) -> Result<Vec<Node>, SyntaxError> {
     let error = scan.err().or_else(|| loader.error().cloned());
     if let Some(e) = error {
         let m = e.marker();
-        return Err(SyntaxError { message: e.info().to_string(), line: pos(m.line()), col: pos(m.col() + 1) });
+        return Err(SyntaxError {
+            message: e.info().to_string(),
+            line: pos(m.line()),
+            col: pos(m.col() + 1),
+        });
     }
     loader.into_documents().iter().map(convert).collect()
 }
@@ -71,17 +75,30 @@ fn pos(n: usize) -> u32 {
 
 fn convert(y: &MarkedYaml<'_>) -> Result<Node, SyntaxError> {
     let (line, col) = (pos(y.span.start.line()), pos(y.span.start.col() + 1));
-    let err = |message: &str| SyntaxError { message: message.into(), line, col };
+    let err = |message: &str| SyntaxError {
+        message: message.into(),
+        line,
+        col,
+    };
     let kind = match &y.data {
         YamlData::Representation(text, style, _) => scalar(text, *style),
-        YamlData::Value(v) => NodeKind::Scalar { text: format!("{v:?}"), plain: true },
-        YamlData::Sequence(items) => NodeKind::Seq(items.iter().map(convert).collect::<Result<_, _>>()?),
+        YamlData::Value(v) => NodeKind::Scalar {
+            text: format!("{v:?}"),
+            plain: true,
+        },
+        YamlData::Sequence(items) => {
+            NodeKind::Seq(items.iter().map(convert).collect::<Result<_, _>>()?)
+        }
         YamlData::Mapping(m) => {
             let mut entries = Vec::with_capacity(m.len());
             for (k, v) in m.iter() {
                 let key = convert(k)?;
                 let NodeKind::Scalar { text, .. } = key.kind else {
-                    return Err(SyntaxError { message: "mapping keys must be strings".into(), line: key.line, col: key.col });
+                    return Err(SyntaxError {
+                        message: "mapping keys must be strings".into(),
+                        line: key.line,
+                        col: key.col,
+                    });
                 };
                 entries.push((text, convert(v)?));
             }
@@ -99,7 +116,10 @@ fn scalar(text: &str, style: ScalarStyle) -> NodeKind {
     if plain && matches!(text, "" | "~" | "null" | "Null" | "NULL") {
         NodeKind::Null
     } else {
-        NodeKind::Scalar { text: text.to_string(), plain }
+        NodeKind::Scalar {
+            text: text.to_string(),
+            plain,
+        }
     }
 }
 
@@ -111,12 +131,28 @@ mod tests {
     fn documents_keep_positions_and_scalar_styles() {
         let docs = parse_stream("a: 1\nb: \"x\"\n---\n- null\n").unwrap();
         assert_eq!(docs.len(), 2);
-        let NodeKind::Map(m) = &docs[0].kind else { panic!("not a map") };
+        let NodeKind::Map(m) = &docs[0].kind else {
+            panic!("not a map")
+        };
         assert_eq!(m[0].0, "a");
-        assert_eq!(m[0].1.kind, NodeKind::Scalar { text: "1".into(), plain: true });
-        assert_eq!(m[1].1.kind, NodeKind::Scalar { text: "x".into(), plain: false });
+        assert_eq!(
+            m[0].1.kind,
+            NodeKind::Scalar {
+                text: "1".into(),
+                plain: true
+            }
+        );
+        assert_eq!(
+            m[1].1.kind,
+            NodeKind::Scalar {
+                text: "x".into(),
+                plain: false
+            }
+        );
         assert_eq!((m[1].1.line, m[1].1.col), (2, 4));
-        let NodeKind::Seq(s) = &docs[1].kind else { panic!("not a seq") };
+        let NodeKind::Seq(s) = &docs[1].kind else {
+            panic!("not a seq")
+        };
         assert_eq!(s[0].kind, NodeKind::Null);
     }
 
@@ -125,7 +161,10 @@ mod tests {
         let e = parse_stream("a: [1, 2\nb: c\n").unwrap_err();
         assert!(e.line >= 1, "{e:?}");
         let e = parse_stream("a: 1\na: 2\n").unwrap_err();
-        assert!(e.message.contains("duplicate") || e.message.contains("key"), "{e:?}");
+        assert!(
+            e.message.contains("duplicate") || e.message.contains("key"),
+            "{e:?}"
+        );
     }
 
     #[test]

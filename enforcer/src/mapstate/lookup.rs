@@ -51,7 +51,11 @@ impl DirectionPolicy {
     /// (ICMP type for ICMP), the way the datapath does.
     pub fn decide(&self, identity: u32, protocol: u8, port: u16) -> Lookup<'_> {
         if !self.enforced {
-            return Lookup { verdict: Verdict::NotEnforced, entry: None, match_type: match_type::NONE };
+            return Lookup {
+                verdict: Verdict::NotEnforced,
+                entry: None,
+                match_type: match_type::NONE,
+            };
         }
         let l3 = self.state.best_match(identity, protocol, port);
         let l4 = self.state.best_match(0, protocol, port);
@@ -68,9 +72,17 @@ impl DirectionPolicy {
             }
         };
         match chosen {
-            None => Lookup { verdict: Verdict::DefaultDenied, entry: None, match_type: match_type::NONE },
+            None => Lookup {
+                verdict: Verdict::DefaultDenied,
+                entry: None,
+                match_type: match_type::NONE,
+            },
             Some(c) => Lookup {
-                verdict: if c.value.action == Action::Deny { Verdict::Denied } else { Verdict::Allowed },
+                verdict: if c.value.action == Action::Deny {
+                    Verdict::Denied
+                } else {
+                    Verdict::Allowed
+                },
                 entry: Some((c.key, c.value)),
                 match_type: match_type::of(c.key.identity == 0, c.l4_prefix),
             },
@@ -89,21 +101,46 @@ impl MapState {
     /// The longest-prefix entry of `identity` matching `protocol`/`port`, as an LPM trie
     /// lookup with that identity returns it.
     fn best_match(&self, identity: u32, protocol: u8, port: u16) -> Option<Candidate<'_>> {
-        let any_proto = MapKey { identity, protocol: 0, ports: PortRange::ALL };
+        let any_proto = MapKey {
+            identity,
+            protocol: 0,
+            ports: PortRange::ALL,
+        };
         let mut best = self
             .entries
             .get_key_value(&any_proto)
-            .map(|(key, value)| Candidate { key, value, l4_prefix: 0 });
+            .map(|(key, value)| Candidate {
+                key,
+                value,
+                l4_prefix: 0,
+            });
         if protocol == 0 {
             return best;
         }
-        let lo = MapKey { identity, protocol, ports: PortRange::single(0) };
-        let hi = MapKey { identity, protocol, ports: PortRange { lo: port, hi: u16::MAX } };
+        let lo = MapKey {
+            identity,
+            protocol,
+            ports: PortRange::single(0),
+        };
+        let hi = MapKey {
+            identity,
+            protocol,
+            ports: PortRange {
+                lo: port,
+                hi: u16::MAX,
+            },
+        };
         for (key, value) in self.entries.range(lo..=hi) {
-            let Some(bits) = key.ports.prefix_bits_at(port) else { continue };
+            let Some(bits) = key.ports.prefix_bits_at(port) else {
+                continue;
+            };
             let l4_prefix = 8 + bits;
             if best.is_none_or(|b| l4_prefix > b.l4_prefix) {
-                best = Some(Candidate { key, value, l4_prefix });
+                best = Some(Candidate {
+                    key,
+                    value,
+                    l4_prefix,
+                });
             }
         }
         best
@@ -122,15 +159,33 @@ mod tests {
             namespace: "default".into(),
             name: name.into(),
         });
-        MapValue { action, rules: Arc::from(vec![RuleRef { policy, path: "spec.ingress[0]".into() }]), l7_pending: false }
+        MapValue {
+            action,
+            rules: Arc::from(vec![RuleRef {
+                policy,
+                path: "spec.ingress[0]".into(),
+            }]),
+            l7_pending: false,
+        }
     }
 
     fn policy(entries: &[(u32, u8, PortRange, Action)]) -> DirectionPolicy {
         let mut state = MapState::default();
         for (i, &(identity, protocol, ports, action)) in entries.iter().enumerate() {
-            state.entries.insert(MapKey { identity, protocol, ports }, value(action, &format!("r{i}")));
+            state.entries.insert(
+                MapKey {
+                    identity,
+                    protocol,
+                    ports,
+                },
+                value(action, &format!("r{i}")),
+            );
         }
-        DirectionPolicy { enforced: true, selecting: vec![], state }
+        DirectionPolicy {
+            enforced: true,
+            selecting: vec![],
+            state,
+        }
     }
 
     #[test]
@@ -145,22 +200,34 @@ mod tests {
         assert_eq!(p.decide(1000, 6, 81).verdict, Verdict::DefaultDenied);
         assert_eq!(p.decide(1001, 6, 80).verdict, Verdict::DefaultDenied);
         let hit = p.decide(1000, 6, 80);
-        assert_eq!((hit.verdict, hit.match_type), (Verdict::Allowed, match_type::L3_L4));
+        assert_eq!(
+            (hit.verdict, hit.match_type),
+            (Verdict::Allowed, match_type::L3_L4)
+        );
     }
 
     #[test]
     fn a_deny_from_either_lookup_wins() {
-        let p = policy(&[(1000, 0, PortRange::ALL, Action::Allow), (0, 6, PortRange::single(22), Action::Deny)]);
+        let p = policy(&[
+            (1000, 0, PortRange::ALL, Action::Allow),
+            (0, 6, PortRange::single(22), Action::Deny),
+        ]);
         assert_eq!(p.decide(1000, 6, 22).verdict, Verdict::Denied);
         assert_eq!(p.decide(1000, 6, 23).verdict, Verdict::Allowed);
-        let p = policy(&[(0, 0, PortRange::ALL, Action::Allow), (1000, 6, PortRange::single(22), Action::Deny)]);
+        let p = policy(&[
+            (0, 0, PortRange::ALL, Action::Allow),
+            (1000, 6, PortRange::single(22), Action::Deny),
+        ]);
         assert_eq!(p.decide(1000, 6, 22).verdict, Verdict::Denied);
         assert_eq!(p.decide(1001, 6, 22).verdict, Verdict::Allowed);
     }
 
     #[test]
     fn more_specific_port_match_is_reported() {
-        let p = policy(&[(1000, 0, PortRange::ALL, Action::Allow), (0, 6, PortRange::single(80), Action::Allow)]);
+        let p = policy(&[
+            (1000, 0, PortRange::ALL, Action::Allow),
+            (0, 6, PortRange::single(80), Action::Allow),
+        ]);
         let hit = p.decide(1000, 6, 80);
         assert_eq!(hit.match_type, match_type::L4_ONLY);
         let hit = p.decide(1000, 17, 53);
@@ -170,8 +237,18 @@ mod tests {
     #[test]
     fn port_ranges_match_at_their_edges() {
         let p = policy(&[(1000, 6, PortRange::new(8080, 8090), Action::Allow)]);
-        for (port, allowed) in [(8079, false), (8080, true), (8085, true), (8090, true), (8091, false)] {
-            assert_eq!(p.decide(1000, 6, port).verdict.is_allowed(), allowed, "port {port}");
+        for (port, allowed) in [
+            (8079, false),
+            (8080, true),
+            (8085, true),
+            (8090, true),
+            (8091, false),
+        ] {
+            assert_eq!(
+                p.decide(1000, 6, port).verdict.is_allowed(),
+                allowed,
+                "port {port}"
+            );
         }
     }
 }

@@ -14,7 +14,10 @@ pub struct PortRange {
 
 impl PortRange {
     /// Every port.
-    pub const ALL: Self = Self { lo: 0, hi: u16::MAX };
+    pub const ALL: Self = Self {
+        lo: 0,
+        hi: u16::MAX,
+    };
 
     /// One port.
     pub const fn single(port: u16) -> Self {
@@ -49,7 +52,11 @@ impl PortRange {
         let (mut lo, hi) = (u32::from(self.lo), u32::from(self.hi));
         while lo <= hi {
             // Largest aligned block starting at `lo` that stays within `hi`.
-            let mut size = if lo == 0 { 1 << 16 } else { 1u32 << lo.trailing_zeros() };
+            let mut size = if lo == 0 {
+                1 << 16
+            } else {
+                1u32 << lo.trailing_zeros()
+            };
             while lo + size - 1 > hi {
                 size >>= 1;
             }
@@ -70,7 +77,11 @@ impl PortRange {
 }
 
 fn prefix_contains(base: u16, bits: u8, port: u16) -> bool {
-    let mask = if bits == 0 { 0 } else { u16::MAX << (16 - bits) };
+    let mask = if bits == 0 {
+        0
+    } else {
+        u16::MAX << (16 - bits)
+    };
     port & mask == base & mask
 }
 
@@ -92,7 +103,11 @@ mod tests {
 
     fn union(prefixes: &[(u16, u8)]) -> Vec<u16> {
         (0..=u16::MAX)
-            .filter(|&p| prefixes.iter().any(|&(b, bits)| prefix_contains(b, bits, p)))
+            .filter(|&p| {
+                prefixes
+                    .iter()
+                    .any(|&(b, bits)| prefix_contains(b, bits, p))
+            })
             .collect()
     }
 
@@ -112,7 +127,13 @@ mod tests {
 
     #[test]
     fn unaligned_ranges_cover_exactly_their_ports() {
-        for (lo, hi) in [(80, 100), (1, 65535), (1023, 1025), (8080, 8090), (0, 65534)] {
+        for (lo, hi) in [
+            (80, 100),
+            (1, 65535),
+            (1023, 1025),
+            (8080, 8090),
+            (0, 65534),
+        ] {
             let r = PortRange::new(lo, hi);
             let ports = union(&r.prefixes());
             assert_eq!(ports.first(), Some(&lo), "{r}");

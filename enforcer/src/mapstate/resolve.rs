@@ -39,11 +39,20 @@ pub fn resolve(raw: &[RawEntry]) -> MapState {
     }
     let wildcard_denies: Vec<&RawEntry> = by_identity
         .get(&0)
-        .map(|g| g.iter().copied().filter(|e| e.action == Action::Deny).collect())
+        .map(|g| {
+            g.iter()
+                .copied()
+                .filter(|e| e.action == Action::Deny)
+                .collect()
+        })
         .unwrap_or_default();
     let mut state = MapState::default();
     for (&identity, group) in &by_identity {
-        let outer = if identity == 0 { &[][..] } else { &wildcard_denies[..] };
+        let outer = if identity == 0 {
+            &[][..]
+        } else {
+            &wildcard_denies[..]
+        };
         resolve_identity(identity, group, outer, &mut state);
     }
     state
@@ -57,7 +66,12 @@ struct AnyProto {
     allow_l7: bool,
 }
 
-fn resolve_identity(identity: u32, group: &[&RawEntry], outer_denies: &[&RawEntry], state: &mut MapState) {
+fn resolve_identity(
+    identity: u32,
+    group: &[&RawEntry],
+    outer_denies: &[&RawEntry],
+    state: &mut MapState,
+) {
     let mut any = AnyProto::default();
     for e in group.iter().filter(|e| e.protocol == 0) {
         match e.action {
@@ -69,17 +83,45 @@ fn resolve_identity(identity: u32, group: &[&RawEntry], outer_denies: &[&RawEntr
         };
     }
     let outer_any_deny = outer_denies.iter().any(|e| e.protocol == 0);
-    let key = MapKey { identity, protocol: 0, ports: PortRange::ALL };
+    let key = MapKey {
+        identity,
+        protocol: 0,
+        ports: PortRange::ALL,
+    };
     if !any.deny.is_empty() {
-        state.entries.insert(key, value(Action::Deny, &any.deny, false));
+        state
+            .entries
+            .insert(key, value(Action::Deny, &any.deny, false));
     } else if !any.allow.is_empty() && !outer_any_deny {
-        state.entries.insert(key, value(Action::Allow, &any.allow, any.allow_l7));
+        state
+            .entries
+            .insert(key, value(Action::Allow, &any.allow, any.allow_l7));
     }
-    let protocols: BTreeSet<u8> = group.iter().map(|e| e.protocol).filter(|&p| p != 0).collect();
+    let protocols: BTreeSet<u8> = group
+        .iter()
+        .map(|e| e.protocol)
+        .filter(|&p| p != 0)
+        .collect();
     for protocol in protocols {
-        let own: Vec<&RawEntry> = group.iter().copied().filter(|e| e.protocol == protocol).collect();
-        let outer: Vec<&RawEntry> = outer_denies.iter().copied().filter(|e| e.protocol == protocol).collect();
-        resolve_protocol(identity, protocol, &own, &outer, outer_any_deny, &any, state);
+        let own: Vec<&RawEntry> = group
+            .iter()
+            .copied()
+            .filter(|e| e.protocol == protocol)
+            .collect();
+        let outer: Vec<&RawEntry> = outer_denies
+            .iter()
+            .copied()
+            .filter(|e| e.protocol == protocol)
+            .collect();
+        resolve_protocol(
+            identity,
+            protocol,
+            &own,
+            &outer,
+            outer_any_deny,
+            &any,
+            state,
+        );
     }
 }
 
@@ -94,10 +136,14 @@ fn resolve_protocol(
 ) {
     let mut pieces: Vec<(PortRange, MapValue)> = Vec::new();
     for piece in elementary_ranges(own.iter().chain(outer).map(|e| e.ports)) {
-        let covering = |action| own.iter().filter(move |e| e.action == action && e.ports.covers(&piece));
+        let covering = |action| {
+            own.iter()
+                .filter(move |e| e.action == action && e.ports.covers(&piece))
+        };
         let denies: BTreeSet<RuleRef> = covering(Action::Deny).map(|e| e.rule.clone()).collect();
         let v = if !denies.is_empty() {
-            let rules: BTreeSet<RuleRef> = denies.into_iter().chain(any.deny.iter().cloned()).collect();
+            let rules: BTreeSet<RuleRef> =
+                denies.into_iter().chain(any.deny.iter().cloned()).collect();
             value(Action::Deny, &rules, false)
         } else {
             let covered_by_deny = !any.deny.is_empty()
@@ -108,17 +154,29 @@ fn resolve_protocol(
                 continue;
             }
             let l7 = any.allow_l7 || allows.iter().any(|e| e.l7);
-            let rules: BTreeSet<RuleRef> =
-                allows.iter().map(|e| e.rule.clone()).chain(any.allow.iter().cloned()).collect();
+            let rules: BTreeSet<RuleRef> = allows
+                .iter()
+                .map(|e| e.rule.clone())
+                .chain(any.allow.iter().cloned())
+                .collect();
             value(Action::Allow, &rules, l7)
         };
         match pieces.last_mut() {
-            Some((prev, pv)) if *pv == v && u32::from(prev.hi) + 1 == u32::from(piece.lo) => prev.hi = piece.hi,
+            Some((prev, pv)) if *pv == v && u32::from(prev.hi) + 1 == u32::from(piece.lo) => {
+                prev.hi = piece.hi
+            }
             _ => pieces.push((piece, v)),
         }
     }
     for (ports, v) in pieces {
-        state.entries.insert(MapKey { identity, protocol, ports }, v);
+        state.entries.insert(
+            MapKey {
+                identity,
+                protocol,
+                ports,
+            },
+            v,
+        );
     }
 }
 
@@ -138,24 +196,42 @@ fn elementary_ranges(ranges: impl Iterator<Item = PortRange>) -> Vec<PortRange> 
 
 fn value(action: Action, rules: &BTreeSet<RuleRef>, l7_pending: bool) -> MapValue {
     let rules: RuleSet = rules.iter().cloned().collect::<Vec<_>>().into();
-    MapValue { action, rules, l7_pending }
+    MapValue {
+        action,
+        rules,
+        l7_pending,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapstate::Verdict;
     use crate::mapstate::DirectionPolicy;
+    use crate::mapstate::Verdict;
     use crate::policy::origin::{PolicyKind, PolicyRef};
     use std::sync::Arc;
 
     fn rule(name: &str) -> RuleRef {
-        let policy = Arc::new(PolicyRef { kind: PolicyKind::CiliumNetworkPolicy, namespace: "ns".into(), name: name.into() });
-        RuleRef { policy, path: "spec.ingress[0]".into() }
+        let policy = Arc::new(PolicyRef {
+            kind: PolicyKind::CiliumNetworkPolicy,
+            namespace: "ns".into(),
+            name: name.into(),
+        });
+        RuleRef {
+            policy,
+            path: "spec.ingress[0]".into(),
+        }
     }
 
     fn raw(identity: u32, protocol: u8, ports: PortRange, action: Action, name: &str) -> RawEntry {
-        RawEntry { identity, protocol, ports, action, rule: rule(name), l7: false }
+        RawEntry {
+            identity,
+            protocol,
+            ports,
+            action,
+            rule: rule(name),
+            l7: false,
+        }
     }
 
     fn names(v: &MapValue) -> Vec<String> {
@@ -163,7 +239,11 @@ mod tests {
     }
 
     fn decide(state: &MapState, identity: u32, protocol: u8, port: u16) -> Verdict {
-        let p = DirectionPolicy { enforced: true, selecting: vec![], state: state.clone() };
+        let p = DirectionPolicy {
+            enforced: true,
+            selecting: vec![],
+            state: state.clone(),
+        };
         p.decide(identity, protocol, port).verdict
     }
 
@@ -185,7 +265,8 @@ mod tests {
             raw(7, 6, PortRange::new(80, 100), Action::Allow, "allow"),
             raw(7, 6, PortRange::new(90, 95), Action::Deny, "deny"),
         ]);
-        let got: Vec<(PortRange, Action)> = s.entries.iter().map(|(k, v)| (k.ports, v.action)).collect();
+        let got: Vec<(PortRange, Action)> =
+            s.entries.iter().map(|(k, v)| (k.ports, v.action)).collect();
         assert_eq!(
             got,
             vec![
@@ -203,9 +284,18 @@ mod tests {
             raw(7, 6, PortRange::new(85, 100), Action::Allow, "b"),
             raw(7, 0, PortRange::ALL, Action::Allow, "l3"),
         ]);
-        let middle = s.entries.iter().find(|(k, _)| k.ports == PortRange::new(85, 90)).unwrap().1;
+        let middle = s
+            .entries
+            .iter()
+            .find(|(k, _)| k.ports == PortRange::new(85, 90))
+            .unwrap()
+            .1;
         assert_eq!(names(middle), vec!["a", "b", "l3"]);
-        assert!(s.entries.contains_key(&MapKey { identity: 7, protocol: 0, ports: PortRange::ALL }));
+        assert!(s.entries.contains_key(&MapKey {
+            identity: 7,
+            protocol: 0,
+            ports: PortRange::ALL
+        }));
     }
 
     #[test]
@@ -227,7 +317,13 @@ mod tests {
         ]);
         assert_eq!(decide(&s, 7, 6, 80), Verdict::Denied);
         assert_eq!(decide(&s, 8, 6, 80), Verdict::Allowed);
-        assert!(s.entries.values().filter(|v| v.action == Action::Allow).count() == 1);
+        assert!(
+            s.entries
+                .values()
+                .filter(|v| v.action == Action::Allow)
+                .count()
+                == 1
+        );
     }
 
     #[test]

@@ -37,7 +37,10 @@ impl Cidr {
     /// the family's maximum.
     pub fn new(addr: IpAddr, len: u8) -> Self {
         let len = len.min(max_len(&addr));
-        Self { addr: mask(addr, len), len }
+        Self {
+            addr: mask(addr, len),
+            len,
+        }
     }
 
     /// The single-address prefix (/32 or /128).
@@ -93,6 +96,10 @@ impl Cidr {
     }
 
     /// The prefix length in bits.
+    #[expect(
+        clippy::len_without_is_empty,
+        reason = "a prefix length, not a collection size"
+    )]
     pub fn len(&self) -> u8 {
         self.len
     }
@@ -145,12 +152,20 @@ fn mask(addr: IpAddr, len: u8) -> IpAddr {
     match addr {
         IpAddr::V4(a) => {
             let bits = u32::from(a);
-            let m = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+            let m = if len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(len))
+            };
             IpAddr::V4((bits & m).into())
         }
         IpAddr::V6(a) => {
             let bits = u128::from(a);
-            let m = if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len)) };
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len))
+            };
             IpAddr::V6((bits & m).into())
         }
     }
@@ -174,10 +189,22 @@ mod tests {
 
     #[test]
     fn strict_parsing_rejects_host_bits_and_bad_lengths() {
-        assert!(matches!(Cidr::parse_strict("10.0.0.1/8"), Err(CidrError::HostBits(..))));
-        assert!(matches!(Cidr::parse_strict("10.0.0.0/33"), Err(CidrError::Length { .. })));
-        assert!(matches!(Cidr::parse_strict("10.0.0.0/+8"), Err(CidrError::Length { .. })));
-        assert!(matches!(Cidr::parse_strict("10.0.0/8"), Err(CidrError::Address(_))));
+        assert!(matches!(
+            Cidr::parse_strict("10.0.0.1/8"),
+            Err(CidrError::HostBits(..))
+        ));
+        assert!(matches!(
+            Cidr::parse_strict("10.0.0.0/33"),
+            Err(CidrError::Length { .. })
+        ));
+        assert!(matches!(
+            Cidr::parse_strict("10.0.0.0/+8"),
+            Err(CidrError::Length { .. })
+        ));
+        assert!(matches!(
+            Cidr::parse_strict("10.0.0/8"),
+            Err(CidrError::Address(_))
+        ));
         assert_eq!(Cidr::parse_lenient("10.0.0.1/8").unwrap(), c("10.0.0.0/8"));
     }
 

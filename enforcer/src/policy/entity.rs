@@ -60,25 +60,43 @@ impl Entity {
 
     /// The manifest spelling.
     pub fn name(&self) -> &'static str {
-        ENTITIES.iter().find(|(_, e)| e == self).map_or("?", |(n, _)| n)
+        ENTITIES
+            .iter()
+            .find(|(_, e)| e == self)
+            .map_or("?", |(n, _)| n)
     }
 
     /// The selectors (ORed) this entity stands for; [`Entity::All`] is handled as the
     /// wildcard by the engine and returns the empty selector.
     pub fn selectors(&self, cluster: &str) -> Vec<Selector> {
-        let reserved = |n: &str| Selector::new([Requirement::new(SelKey::reserved(n), Operator::Exists, [])]);
+        let reserved =
+            |n: &str| Selector::new([Requirement::new(SelKey::reserved(n), Operator::Exists, [])]);
         match self {
             Self::All => vec![Selector::all()],
-            Self::World => vec![reserved("world"), reserved("world-ipv4"), reserved("world-ipv6")],
+            Self::World => vec![
+                reserved("world"),
+                reserved("world-ipv4"),
+                reserved("world-ipv6"),
+            ],
             Self::WorldIpv4 => vec![reserved("world-ipv4")],
             Self::WorldIpv6 => vec![reserved("world-ipv6")],
             Self::Cluster => {
-                let mut v: Vec<Selector> =
-                    ["host", "remote-node", "init", "ingress", "health", "unmanaged", "kube-apiserver"]
-                        .iter()
-                        .map(|n| reserved(n))
-                        .collect();
-                v.push(Selector::new([Requirement::equals(SelKey::k8s(keys::CLUSTER), cluster)]));
+                let mut v: Vec<Selector> = [
+                    "host",
+                    "remote-node",
+                    "init",
+                    "ingress",
+                    "health",
+                    "unmanaged",
+                    "kube-apiserver",
+                ]
+                .iter()
+                .map(|n| reserved(n))
+                .collect();
+                v.push(Selector::new([Requirement::equals(
+                    SelKey::k8s(keys::CLUSTER),
+                    cluster,
+                )]));
                 v
             }
             Self::Host => vec![reserved("host")],

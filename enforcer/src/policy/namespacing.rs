@@ -9,7 +9,10 @@ fn namespace_key() -> SelKey {
 }
 
 fn any_namespace_key() -> SelKey {
-    SelKey { source: None, key: keys::POD_NAMESPACE.into() }
+    SelKey {
+        source: None,
+        key: keys::POD_NAMESPACE.into(),
+    }
 }
 
 fn matches_init(subject: &Selector) -> bool {
@@ -23,7 +26,9 @@ pub fn subject(selector: Selector, namespace: &str) -> Selector {
     if namespace.is_empty() || matches_init(&selector) {
         return selector;
     }
-    selector.without(&namespace_key()).with(Requirement::equals(namespace_key(), namespace))
+    selector
+        .without(&namespace_key())
+        .with(Requirement::equals(namespace_key(), namespace))
 }
 
 /// A `fromEndpoints`/`toEndpoints` selector of a rule in `namespace` whose subject is
@@ -42,13 +47,17 @@ pub fn peer(selector: Selector, namespace: &str, subject: &Selector) -> Selector
 /// A `fromRequires`/`toRequires` selector: scoped like [`peer`], but without the
 /// `reserved:` exemption (as Cilium does).
 pub fn requirement_selector(selector: Selector, namespace: &str, subject: &Selector) -> Selector {
-    if matches_init(subject) || selector.has_key(&namespace_key()) || selector.has_key(&any_namespace_key()) {
+    if matches_init(subject)
+        || selector.has_key(&namespace_key())
+        || selector.has_key(&any_namespace_key())
+    {
         return selector;
     }
     if namespace.is_empty() {
         return selector.with(Requirement::new(namespace_key(), Operator::Exists, []));
     }
-    let by_namespace_labels = selector.has_key_prefix(Some(&Source::K8s), keys::NAMESPACE_LABELS_PREFIX)
+    let by_namespace_labels = selector
+        .has_key_prefix(Some(&Source::K8s), keys::NAMESPACE_LABELS_PREFIX)
         || selector.has_key_prefix(None, keys::NAMESPACE_LABELS_PREFIX);
     if by_namespace_labels {
         return selector;
@@ -61,22 +70,38 @@ mod tests {
     use super::*;
 
     fn sel(pairs: &[(&str, &str)]) -> Selector {
-        Selector::new(pairs.iter().map(|(k, v)| Requirement::equals(SelKey::parse(k), v)))
+        Selector::new(
+            pairs
+                .iter()
+                .map(|(k, v)| Requirement::equals(SelKey::parse(k), v)),
+        )
     }
 
     #[test]
     fn cnp_subject_is_confined_to_the_namespace() {
-        let s = subject(sel(&[("app", "web"), ("k8s:io.kubernetes.pod.namespace", "other")]), "shop");
-        assert_eq!(s.to_string(), "{app=web, k8s:io.kubernetes.pod.namespace=shop}");
+        let s = subject(
+            sel(&[("app", "web"), ("k8s:io.kubernetes.pod.namespace", "other")]),
+            "shop",
+        );
+        assert_eq!(
+            s.to_string(),
+            "{app=web, k8s:io.kubernetes.pod.namespace=shop}"
+        );
         let s = subject(sel(&[("io.kubernetes.pod.namespace", "other")]), "shop");
-        assert_eq!(s.to_string(), "{io.kubernetes.pod.namespace=other, k8s:io.kubernetes.pod.namespace=shop}");
+        assert_eq!(
+            s.to_string(),
+            "{io.kubernetes.pod.namespace=other, k8s:io.kubernetes.pod.namespace=shop}"
+        );
         assert_eq!(subject(Selector::all(), ""), Selector::all());
     }
 
     #[test]
     fn cnp_peers_get_the_policy_namespace_unless_they_name_one() {
         let subj = Selector::all();
-        assert_eq!(peer(sel(&[("app", "db")]), "shop", &subj).to_string(), "{app=db, k8s:io.kubernetes.pod.namespace=shop}");
+        assert_eq!(
+            peer(sel(&[("app", "db")]), "shop", &subj).to_string(),
+            "{app=db, k8s:io.kubernetes.pod.namespace=shop}"
+        );
         let cross = sel(&[("io.kubernetes.pod.namespace", "ops")]);
         assert_eq!(peer(cross.clone(), "shop", &subj), cross);
         let by_ns_label = sel(&[("io.cilium.k8s.namespace.labels.team", "a")]);

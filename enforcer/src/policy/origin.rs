@@ -86,6 +86,10 @@ pub struct RuleRef {
 
 impl fmt::Display for RuleRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.policy, self.path)
+        match self.policy.kind {
+            // Derived rules have no path; theirs is the reason they exist.
+            PolicyKind::Derived => write!(f, "{} ({})", self.policy, self.path),
+            _ => write!(f, "{} {}", self.policy, self.path),
+        }
     }
 }

@@ -57,7 +57,8 @@ pub fn is_service_name(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 15
-        && b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && b.iter()
+            .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
         && b.iter().any(|c| c.is_ascii_lowercase())
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
@@ -146,7 +147,15 @@ mod tests {
         for ok in ["http", "http-alt", "dns-tcp", "h2c", "metrics9"] {
             assert!(is_service_name(ok), "{ok}");
         }
-        for bad in ["", "-http", "http-", "ht--tp", "1234", "a-very-long-port-name", "HTTP"] {
+        for bad in [
+            "",
+            "-http",
+            "http-",
+            "ht--tp",
+            "1234",
+            "a-very-long-port-name",
+            "HTTP",
+        ] {
             assert!(!is_service_name(bad), "{bad}");
         }
     }

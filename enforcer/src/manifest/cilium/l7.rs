@@ -9,7 +9,9 @@ pub fn read_l7(c: &Cursor<'_>, ingress: bool) -> Option<L7> {
     let m = c.map()?;
     for field in ["kafka", "l7proto", "l7"] {
         if let Some(f) = m.get(field) {
-            f.error(format!("{field} rules are not supported by this enforcer (only http and dns)"));
+            f.error(format!(
+                "{field} rules are not supported by this enforcer (only http and dns)"
+            ));
         }
     }
     let http = m.get("http");
@@ -58,18 +60,24 @@ fn read_http(c: &Cursor<'_>) -> Option<usize> {
 }
 
 fn read_header_match(m: &MapCursor<'_>) -> Option<()> {
-    if m.get("name").and_then(|n| n.string().map(str::to_string)).is_none() {
+    if m.get("name")
+        .and_then(|n| n.string().map(str::to_string))
+        .is_none()
+    {
         m.cursor().error("missing field \"name\"");
         return None;
     }
     if let Some(v) = m.get("value") {
         v.scalar()?;
     }
-    if let Some(mismatch) = m.get("mismatch") {
-        if !matches!(mismatch.string(), Some("LOG" | "ADD" | "DELETE" | "REPLACE")) {
-            mismatch.invalid("one of LOG, ADD, DELETE, REPLACE");
-            return None;
-        }
+    if let Some(mismatch) = m.get("mismatch")
+        && !matches!(
+            mismatch.string(),
+            Some("LOG" | "ADD" | "DELETE" | "REPLACE")
+        )
+    {
+        mismatch.invalid("one of LOG, ADD, DELETE, REPLACE");
+        return None;
     }
     m.ignore(&["secret"]);
     m.finish();
@@ -92,7 +100,11 @@ fn read_dns(c: &Cursor<'_>) -> Option<Vec<String>> {
             }
         };
         let text = value.string()?;
-        let allowed = |ch: char| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_') || (field == "matchPattern" && ch == '*');
+        let allowed = |ch: char| {
+            ch.is_ascii_alphanumeric()
+                || matches!(ch, '-' | '.' | '_')
+                || (field == "matchPattern" && ch == '*')
+        };
         if !text.chars().all(allowed) {
             value.invalid("a DNS name (letters, digits, '-', '.', and '*' in matchPattern)");
             return None;

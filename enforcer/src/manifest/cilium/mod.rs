@@ -20,10 +20,22 @@ use crate::policy::origin::{PolicyKind, PolicyRef};
 /// Reads a CNP (`clusterwide = false`) or CCNP.
 pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
     let meta = read_meta(doc, !clusterwide)?;
-    let kind = if clusterwide { PolicyKind::CiliumClusterwideNetworkPolicy } else { PolicyKind::CiliumNetworkPolicy };
-    let origin = Arc::new(PolicyRef { kind, namespace: meta.namespace.clone(), name: meta.name });
+    let kind = if clusterwide {
+        PolicyKind::CiliumClusterwideNetworkPolicy
+    } else {
+        PolicyKind::CiliumNetworkPolicy
+    };
+    let origin = Arc::new(PolicyRef {
+        kind,
+        namespace: meta.namespace.clone(),
+        name: meta.name,
+    });
     *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
-    let ctx = rule::RuleContext { origin: origin.clone(), namespace: meta.namespace, clusterwide };
+    let ctx = rule::RuleContext {
+        origin: origin.clone(),
+        namespace: meta.namespace,
+        clusterwide,
+    };
     let mut rules = Vec::new();
     let mut ok = true;
     if let Some(spec) = doc.get("spec") {
@@ -42,7 +54,9 @@ pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
     }
     doc.ignore(&["status"]);
     if ok && rules.is_empty() {
-        doc.cursor().error(format!("{kind} must have \"spec\" or a non-empty \"specs\""));
+        doc.cursor().error(format!(
+            "{kind} must have \"spec\" or a non-empty \"specs\""
+        ));
         return None;
     }
     ok.then_some(Policy { origin, rules })

@@ -37,9 +37,16 @@ fn read_to_ports(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
 
 fn read_port_rule(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
     let m = c.map()?;
-    for field in ["serverNames", "terminatingTLS", "originatingTLS", "listener"] {
+    for field in [
+        "serverNames",
+        "terminatingTLS",
+        "originatingTLS",
+        "listener",
+    ] {
         if let Some(f) = m.get(field) {
-            f.error(format!("{field} is not supported by this enforcer (it needs the L7 proxy)"));
+            f.error(format!(
+                "{field} is not supported by this enforcer (it needs the L7 proxy)"
+            ));
         }
     }
     let l7 = match m.get("rules") {
@@ -62,7 +69,10 @@ fn read_port_rule(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
         return None;
     }
     if items.len() > MAX_ENTRIES {
-        ports.error(format!("at most {MAX_ENTRIES} ports per toPorts entry, found {}", items.len()));
+        ports.error(format!(
+            "at most {MAX_ENTRIES} ports per toPorts entry, found {}",
+            items.len()
+        ));
         return None;
     }
     let specs: Option<Vec<PortSpec>> = items.iter().map(|p| read_port(p, l7.as_ref())).collect();
@@ -80,7 +90,11 @@ fn read_port(c: &Cursor<'_>, l7: Option<&L7>) -> Option<PortSpec> {
         Some(p) => {
             let s = p.string()?;
             let Some(v) = parse_port_protocol(s) else {
-                let hint = if s.eq_ignore_ascii_case("icmp") || s.eq_ignore_ascii_case("icmpv6") { " (ICMP goes in icmps)" } else { "" };
+                let hint = if s.eq_ignore_ascii_case("icmp") || s.eq_ignore_ascii_case("icmpv6") {
+                    " (ICMP goes in icmps)"
+                } else {
+                    ""
+                };
                 p.invalid(&format!("TCP, UDP, SCTP or ANY{hint}"));
                 return None;
             };
@@ -95,7 +109,11 @@ fn read_port(c: &Cursor<'_>, l7: Option<&L7>) -> Option<PortSpec> {
     if let Some(l7) = l7 {
         check_l7_port(c, l7, &sel, &protocols)?;
     }
-    Some(PortSpec { port: sel, protocols, l7: l7.cloned() })
+    Some(PortSpec {
+        port: sel,
+        protocols,
+        l7: l7.cloned(),
+    })
 }
 
 fn read_port_sel(c: &Cursor<'_>, end: Option<&Cursor<'_>>) -> Option<PortSel> {
@@ -117,7 +135,11 @@ fn read_port_sel(c: &Cursor<'_>, end: Option<&Cursor<'_>>) -> Option<PortSel> {
             },
         };
         // `port: 0` means every port; `endPort <= port` means the single port.
-        let range = if lo == 0 && (hi == 0 || hi == u16::MAX) { PortRange::ALL } else { PortRange::new(lo, hi) };
+        let range = if lo == 0 && (hi == 0 || hi == u16::MAX) {
+            PortRange::ALL
+        } else {
+            PortRange::new(lo, hi)
+        };
         return Some(PortSel::Range(range));
     }
     let name = text.to_ascii_lowercase();
@@ -162,7 +184,10 @@ fn read_icmps(c: &Cursor<'_>) -> Option<Vec<IcmpSpec>> {
         };
         let items = fields.seq()?;
         if items.len() > MAX_ENTRIES {
-            fields.error(format!("at most {MAX_ENTRIES} ICMP fields, found {}", items.len()));
+            fields.error(format!(
+                "at most {MAX_ENTRIES} ICMP fields, found {}",
+                items.len()
+            ));
             return None;
         }
         for f in items {
@@ -192,7 +217,11 @@ fn read_icmp_field(c: &Cursor<'_>) -> Option<IcmpSpec> {
     };
     let text = t.scalar()?;
     let Some(icmp_type) = parse_icmp_type(text, v6) else {
-        t.invalid(if v6 { "an ICMPv6 type 0-255 or name such as EchoRequest" } else { "an ICMP type 0-255 or name such as EchoRequest" });
+        t.invalid(if v6 {
+            "an ICMPv6 type 0-255 or name such as EchoRequest"
+        } else {
+            "an ICMP type 0-255 or name such as EchoRequest"
+        });
         return None;
     };
     Some(IcmpSpec { v6, icmp_type })

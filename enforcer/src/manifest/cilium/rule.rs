@@ -30,7 +30,9 @@ pub fn read_rule(c: &Cursor<'_>, ctx: &RuleContext) -> Option<Rule> {
     };
     let mut ok = true;
     let mut sections = |name: &str, kind: SectionKind| -> Vec<PeerRule> {
-        let Some(list) = m.get(name) else { return Vec::new() };
+        let Some(list) = m.get(name) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for item in list.seq().unwrap_or_default() {
             match read_section(&item, kind, ctx, &subject_sel) {
@@ -47,7 +49,9 @@ pub fn read_rule(c: &Cursor<'_>, ctx: &RuleContext) -> Option<Rule> {
     let (dd_ingress, dd_egress) = read_default_deny(&m);
     m.ignore(&["description", "labels", "log"]);
     m.finish();
-    let (true, Some(subject)) = (ok, subject) else { return None };
+    let (true, Some(subject)) = (ok, subject) else {
+        return None;
+    };
     let rule = Rule {
         path: c.path().to_string(),
         subject,
@@ -65,7 +69,11 @@ pub fn read_rule(c: &Cursor<'_>, ctx: &RuleContext) -> Option<Rule> {
     Some(rule)
 }
 
-fn read_subject(c: &Cursor<'_>, m: &crate::manifest::cursor::MapCursor<'_>, ctx: &RuleContext) -> Option<Subject> {
+fn read_subject(
+    c: &Cursor<'_>,
+    m: &crate::manifest::cursor::MapCursor<'_>,
+    ctx: &RuleContext,
+) -> Option<Subject> {
     match (m.get("endpointSelector"), m.get("nodeSelector")) {
         (Some(_), Some(_)) => {
             c.error("rule cannot have both endpointSelector and nodeSelector");
@@ -77,7 +85,10 @@ fn read_subject(c: &Cursor<'_>, m: &crate::manifest::cursor::MapCursor<'_>, ctx:
         }
         (Some(es), None) => {
             let sel = read_selector(&es, KeyStyle::Cilium)?;
-            Some(Subject::Endpoints(namespacing::subject(sel, &ctx.namespace)))
+            Some(Subject::Endpoints(namespacing::subject(
+                sel,
+                &ctx.namespace,
+            )))
         }
         (None, Some(ns)) if !ctx.clusterwide => {
             ns.error("nodeSelector is only allowed in a CiliumClusterwideNetworkPolicy");
@@ -88,8 +99,12 @@ fn read_subject(c: &Cursor<'_>, m: &crate::manifest::cursor::MapCursor<'_>, ctx:
 }
 
 fn read_default_deny(m: &crate::manifest::cursor::MapCursor<'_>) -> (Option<bool>, Option<bool>) {
-    let Some(dd) = m.get("enableDefaultDeny") else { return (None, None) };
-    let Some(dm) = dd.map() else { return (None, None) };
+    let Some(dd) = m.get("enableDefaultDeny") else {
+        return (None, None);
+    };
+    let Some(dm) = dd.map() else {
+        return (None, None);
+    };
     let ingress = dm.get("ingress").and_then(|c| c.bool());
     let egress = dm.get("egress").and_then(|c| c.bool());
     dm.finish();

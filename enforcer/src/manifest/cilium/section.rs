@@ -33,34 +33,67 @@ pub struct SectionKind {
 impl SectionKind {
     /// An allow section.
     pub fn allow(direction: Direction) -> Self {
-        Self { direction, deny: false }
+        Self {
+            direction,
+            deny: false,
+        }
     }
 
     /// A deny section.
     pub fn deny(direction: Direction) -> Self {
-        Self { direction, deny: true }
+        Self {
+            direction,
+            deny: true,
+        }
     }
 
     fn field(&self, ingress: &'static str, egress: &'static str) -> &'static str {
-        if self.direction == Direction::Ingress { ingress } else { egress }
+        if self.direction == Direction::Ingress {
+            ingress
+        } else {
+            egress
+        }
     }
 }
 
 /// Fields naming peers of different kinds; a section may use only one kind.
-const INGRESS_PEER_KINDS: &[&str] = &["fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromNodes", "fromGroups"];
-const EGRESS_PEER_KINDS: &[&str] =
-    &["toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toServices", "toGroups", "toNodes", "toFQDNs"];
+const INGRESS_PEER_KINDS: &[&str] = &[
+    "fromEndpoints",
+    "fromCIDR",
+    "fromCIDRSet",
+    "fromEntities",
+    "fromNodes",
+    "fromGroups",
+];
+const EGRESS_PEER_KINDS: &[&str] = &[
+    "toEndpoints",
+    "toCIDR",
+    "toCIDRSet",
+    "toEntities",
+    "toServices",
+    "toGroups",
+    "toNodes",
+    "toFQDNs",
+];
 
 /// Fields Cilium has that this enforcer cannot honour: refusing them beats ignoring them
 /// (an ignored allow is merely stricter, but an ignored deny or authentication is not).
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("fromGroups", "cloud provider groups are not supported"),
     ("toGroups", "cloud provider groups are not supported"),
-    ("toServices", "Kubernetes Services are not supported; select the backend pods with toEndpoints"),
+    (
+        "toServices",
+        "Kubernetes Services are not supported; select the backend pods with toEndpoints",
+    ),
 ];
 
 /// Reads and validates a section.
-pub fn read_section(c: &Cursor<'_>, kind: SectionKind, ctx: &RuleContext, subject: &Selector) -> Option<PeerRule> {
+pub fn read_section(
+    c: &Cursor<'_>,
+    kind: SectionKind,
+    ctx: &RuleContext,
+    subject: &Selector,
+) -> Option<PeerRule> {
     let m = c.map()?;
     let mut ok = check_peer_kinds(c, &m, kind) && check_unsupported(&m, kind);
     let mut peers: Option<Vec<Peer>> = None;
@@ -84,10 +117,11 @@ pub fn read_section(c: &Cursor<'_>, kind: SectionKind, ctx: &RuleContext, subjec
     if let Some(e) = m.get(kind.field("fromCIDRSet", "toCIDRSet")) {
         add(read_cidr_set(&e));
     }
-    if kind.direction == Direction::Egress && !kind.deny {
-        if let Some(e) = m.get("toFQDNs") {
-            add(read_fqdns(&e));
-        }
+    if kind.direction == Direction::Egress
+        && !kind.deny
+        && let Some(e) = m.get("toFQDNs")
+    {
+        add(read_fqdns(&e));
     }
     let requires = match m.get(kind.field("fromRequires", "toRequires")) {
         Some(r) => read_requires(&r, ctx, subject),
@@ -108,18 +142,37 @@ pub fn read_section(c: &Cursor<'_>, kind: SectionKind, ctx: &RuleContext, subjec
         None if l4 != L4::Any => Peers::Any,
         None => Peers::List(Vec::new()),
     };
-    let rule = RuleRef { policy: ctx.origin.clone(), path: c.path().into() };
-    Some(PeerRule { rule, peers, requires, l4 })
+    let rule = RuleRef {
+        policy: ctx.origin.clone(),
+        path: c.path().into(),
+    };
+    Some(PeerRule {
+        rule,
+        peers,
+        requires,
+        l4,
+    })
 }
 
 fn peer_fields(kind: SectionKind) -> &'static [&'static str] {
-    if kind.direction == Direction::Ingress { INGRESS_PEER_KINDS } else { EGRESS_PEER_KINDS }
+    if kind.direction == Direction::Ingress {
+        INGRESS_PEER_KINDS
+    } else {
+        EGRESS_PEER_KINDS
+    }
 }
 
 fn check_peer_kinds(c: &Cursor<'_>, m: &MapCursor<'_>, kind: SectionKind) -> bool {
-    let present: Vec<&str> = peer_fields(kind).iter().copied().filter(|f| m.has(f)).collect();
+    let present: Vec<&str> = peer_fields(kind)
+        .iter()
+        .copied()
+        .filter(|f| m.has(f))
+        .collect();
     if present.len() > 1 {
-        c.error(format!("combining {} and {} is not supported: use separate rules", present[0], present[1]));
+        c.error(format!(
+            "combining {} and {} is not supported: use separate rules",
+            present[0], present[1]
+        ));
         return false;
     }
     if kind.deny && m.has("toFQDNs") {
@@ -138,7 +191,9 @@ fn check_unsupported(m: &MapCursor<'_>, kind: SectionKind) -> bool {
         }
     }
     if kind.deny && m.has("authentication") {
-        m.get("authentication").map(|a| a.error("authentication is not allowed in deny rules"));
+        if let Some(a) = m.get("authentication") {
+            a.error("authentication is not allowed in deny rules");
+        }
         ok = false;
     }
     ok
@@ -148,14 +203,15 @@ fn check_authentication(m: &MapCursor<'_>, kind: SectionKind) {
     if kind.deny {
         return;
     }
-    let Some(a) = m.get("authentication") else { return };
+    let Some(a) = m.get("authentication") else {
+        return;
+    };
     let Some(am) = a.map() else { return };
     if let Some(mode) = am.get("mode") {
         match mode.string() {
             Some("disabled") => {}
-            Some("required" | "test-always-fail") => {
-                mode.error("authentication mode is not supported by this enforcer (only \"disabled\")")
-            }
+            Some("required" | "test-always-fail") => mode
+                .error("authentication mode is not supported by this enforcer (only \"disabled\")"),
             Some(_) => mode.invalid("one of disabled, required, test-always-fail"),
             None => {}
         }
@@ -167,7 +223,11 @@ fn read_endpoint_peers(c: &Cursor<'_>, ctx: &RuleContext, subject: &Selector) ->
     let mut out = Vec::new();
     for item in c.seq()? {
         let sel = read_selector(&item, KeyStyle::Cilium)?;
-        out.push(Peer::Endpoints(namespacing::peer(sel, &ctx.namespace, subject)));
+        out.push(Peer::Endpoints(namespacing::peer(
+            sel,
+            &ctx.namespace,
+            subject,
+        )));
     }
     Some(out)
 }
@@ -176,7 +236,9 @@ fn read_node_peers(c: &Cursor<'_>) -> Option<Vec<Peer>> {
     let remote = Requirement::new(SelKey::reserved("remote-node"), Operator::Exists, []);
     let mut out = Vec::new();
     for item in c.seq()? {
-        out.push(Peer::Nodes(read_selector(&item, KeyStyle::Cilium)?.with(remote.clone())));
+        out.push(Peer::Nodes(
+            read_selector(&item, KeyStyle::Cilium)?.with(remote.clone()),
+        ));
     }
     Some(out)
 }
@@ -198,7 +260,10 @@ fn read_entities(c: &Cursor<'_>) -> Option<Vec<Peer>> {
 fn read_cidrs(c: &Cursor<'_>) -> Option<Vec<Peer>> {
     let mut out = Vec::new();
     for item in c.seq()? {
-        out.push(Peer::Cidr { cidr: read_cidr(&item)?, except: Vec::new() });
+        out.push(Peer::Cidr {
+            cidr: read_cidr(&item)?,
+            except: Vec::new(),
+        });
     }
     Some(out)
 }
@@ -207,9 +272,14 @@ fn read_cidr_set(c: &Cursor<'_>) -> Option<Vec<Peer>> {
     let mut out = Vec::new();
     for item in c.seq()? {
         let m = item.map()?;
-        for (field, what) in [("cidrGroupRef", "CiliumCIDRGroup references"), ("cidrGroupSelector", "CiliumCIDRGroup selectors")] {
+        for (field, what) in [
+            ("cidrGroupRef", "CiliumCIDRGroup references"),
+            ("cidrGroupSelector", "CiliumCIDRGroup selectors"),
+        ] {
             if let Some(f) = m.get(field) {
-                f.error(format!("{what} are not supported by this enforcer; write the CIDRs in \"cidr\""));
+                f.error(format!(
+                    "{what} are not supported by this enforcer; write the CIDRs in \"cidr\""
+                ));
             }
         }
         let cidr = match m.get("cidr") {
@@ -219,9 +289,15 @@ fn read_cidr_set(c: &Cursor<'_>) -> Option<Vec<Peer>> {
                 None
             }
         };
-        let except = m.get("except").map(|e| read_excepts(&e, cidr)).unwrap_or(Some(Vec::new()));
+        let except = m
+            .get("except")
+            .map(|e| read_excepts(&e, cidr))
+            .unwrap_or(Some(Vec::new()));
         m.finish();
-        out.push(Peer::Cidr { cidr: cidr?, except: except? });
+        out.push(Peer::Cidr {
+            cidr: cidr?,
+            except: except?,
+        });
     }
     Some(out)
 }
@@ -230,11 +306,11 @@ fn read_excepts(c: &Cursor<'_>, cidr: Option<Cidr>) -> Option<Vec<Cidr>> {
     let mut out = Vec::new();
     for item in c.seq()? {
         let e = read_cidr(&item)?;
-        if let Some(parent) = cidr {
-            if !parent.contains(&e) {
-                item.error(format!("except {e} is not inside cidr {parent}"));
-                return None;
-            }
+        if let Some(parent) = cidr
+            && !parent.contains(&e)
+        {
+            item.error(format!("except {e} is not inside cidr {parent}"));
+            return None;
         }
         out.push(e);
     }
@@ -274,7 +350,11 @@ fn read_fqdns(c: &Cursor<'_>) -> Option<Vec<Peer>> {
             }
         };
         let text = value.string()?;
-        let allowed = |ch: char| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '.' | '_') || (field == "matchPattern" && ch == '*');
+        let allowed = |ch: char| {
+            ch.is_ascii_alphanumeric()
+                || matches!(ch, '-' | '.' | '_')
+                || (field == "matchPattern" && ch == '*')
+        };
         if text.is_empty() || !text.chars().all(allowed) {
             value.invalid("a DNS name (letters, digits, '-', '.', and '*' in matchPattern)");
             return None;
@@ -288,7 +368,11 @@ fn read_requires(c: &Cursor<'_>, ctx: &RuleContext, subject: &Selector) -> Optio
     let mut out = Vec::new();
     for item in c.seq()? {
         let sel = read_selector(&item, KeyStyle::Cilium)?;
-        out.push(namespacing::requirement_selector(sel, &ctx.namespace, subject));
+        out.push(namespacing::requirement_selector(
+            sel,
+            &ctx.namespace,
+            subject,
+        ));
     }
     Some(out)
 }

@@ -1,0 +1,20 @@
+//! `observe policy trace|matrix|validate`.
+
+mod matrix;
+mod trace;
+mod validate;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::args::PolicyCommand;
+
+/// Runs a policy command.
+pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
+    match cmd {
+        PolicyCommand::Trace(args) => trace::run(&args),
+        PolicyCommand::Matrix(args) => matrix::run(&args),
+        PolicyCommand::Validate(args) => validate::run(&args),
+    }
+}

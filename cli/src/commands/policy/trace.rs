@@ -1,0 +1,101 @@
+//! `observe policy trace`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use enforcer::cluster::PodKey;
+use enforcer::engine::trace::{Target, TraceRequest};
+use enforcer::policy::ports::{ICMP, ICMPV6, parse_protocol_name};
+
+use crate::args::{Format, TraceArgs};
+use crate::{manifests, output};
+
+/// Runs the trace and prints it.
+pub fn run(args: &TraceArgs) -> Result<ExitCode> {
+    let request = request(args)?;
+    let engine = manifests::engine(&args.manifests)?;
+    let trace = engine.trace(&request)?;
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Json => writeln!(out, "{}", output::trace::to_json(&trace)?)?,
+        Format::Text => write!(out, "{}", output::trace::to_text(&trace))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn request(args: &TraceArgs) -> Result<TraceRequest> {
+    let protocol = parse_protocol_name(&args.protocol)
+        .filter(|p| [6, 17, 132, ICMP, ICMPV6].contains(p))
+        .with_context(|| {
+            format!(
+                "invalid --protocol {:?}: expected TCP, UDP, SCTP, ICMP or ICMPv6",
+                args.protocol
+            )
+        })?;
+    let icmp = protocol == ICMP || protocol == ICMPV6;
+    if icmp && args.dport != 0 {
+        bail!(
+            "--dport does not apply to {}: use --icmp-type",
+            args.protocol
+        );
+    }
+    if !icmp && args.icmp_type.is_some() {
+        bail!("--icmp-type only applies to ICMP and ICMPv6");
+    }
+    let dport = match (icmp, args.icmp_type) {
+        (true, Some(t)) => u16::from(t),
+        (true, None) if protocol == ICMPV6 => 128,
+        (true, None) => 8,
+        (false, _) => args.dport,
+    };
+    Ok(TraceRequest {
+        from: target(&args.from, "--from")?,
+        to: target(&args.to, "--to")?,
+        protocol,
+        dport,
+        reply: args.reply,
+    })
+}
+
+/// Parses `NAMESPACE/POD`, `node/NAME` or an IP address.
+pub fn target(s: &str, flag: &str) -> Result<Target> {
+    if let Ok(ip) = s.parse() {
+        return Ok(Target::Ip(ip));
+    }
+    match s.split_once('/') {
+        Some(("node", name)) if !name.is_empty() => Ok(Target::Node(name.to_string())),
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok(Target::Pod(PodKey::new(ns, name)))
+        }
+        None if !s.is_empty() => Ok(Target::Pod(PodKey::new("default", s))),
+        _ => bail!("invalid {flag} {s:?}: expected NAMESPACE/POD, node/NAME or an IP address"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse() {
+        assert_eq!(
+            target("shop/web", "--from").unwrap(),
+            Target::Pod(PodKey::new("shop", "web"))
+        );
+        assert_eq!(
+            target("web", "--from").unwrap(),
+            Target::Pod(PodKey::new("default", "web"))
+        );
+        assert_eq!(
+            target("node/n1", "--from").unwrap(),
+            Target::Node("n1".into())
+        );
+        assert_eq!(
+            target("2001:db8::1", "--from").unwrap(),
+            Target::Ip("2001:db8::1".parse().unwrap())
+        );
+        assert!(target("a/b/c", "--from").is_err());
+        assert!(target("/x", "--from").is_err());
+    }
+}

@@ -1,0 +1,32 @@
+//! Loading manifests for offline commands: read `-f` inputs, parse them (printing warnings
+//! on stderr), and build an engine.
+
+use anyhow::{Context, Result};
+use enforcer::engine::{Engine, EngineConfig};
+use enforcer::manifest::{self, Manifests};
+
+use crate::args::ManifestArgs;
+
+/// Reads and parses the manifests; errors list every problem.
+pub fn load(args: &ManifestArgs) -> Result<Manifests> {
+    let inputs = manifest::read_inputs(&args.files).context("cannot read manifests")?;
+    let parsed = manifest::parse(&inputs)?;
+    for w in &parsed.warnings {
+        eprintln!("{w}");
+    }
+    Ok(parsed)
+}
+
+/// An engine with the manifests applied.
+pub fn engine(args: &ManifestArgs) -> Result<Engine> {
+    let parsed = load(args)?;
+    let config = EngineConfig {
+        cluster_name: args.cluster_name.clone(),
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(config);
+    engine
+        .apply(parsed.objects.into_iter().map(|l| l.object))
+        .context("cannot apply the manifests")?;
+    Ok(engine)
+}

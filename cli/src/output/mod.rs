@@ -1,0 +1,3 @@
+//! Printers: pure functions from results to text or JSON.
+
+pub mod trace;

@@ -1,0 +1,134 @@
+//! `policy trace` output: text like `cilium policy trace`, and JSON.
+
+use std::fmt::Write;
+
+use anyhow::Result;
+use enforcer::engine::trace::{RuleMatch, SideTrace, Trace};
+use probe_common::drop_reason;
+
+/// The trace as indented JSON, with the drop reason's name alongside its code.
+pub fn to_json(trace: &Trace) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        #[serde(flatten)]
+        trace: &'a Trace,
+        drop_reason_name: Option<&'static str>,
+    }
+    let out = Out {
+        trace,
+        drop_reason_name: trace.drop_reason.map(drop_reason::name),
+    };
+    Ok(serde_json::to_string_pretty(&out)?)
+}
+
+/// The trace as text.
+pub fn to_text(t: &Trace) -> String {
+    let mut out = String::new();
+    let port = if t.protocol.starts_with("ICMP") {
+        format!(" type {}", t.dport)
+    } else {
+        format!(":{}", t.dport)
+    };
+    let _ = writeln!(
+        out,
+        "Tracing {} {} -> {}{port}\n",
+        t.protocol, t.source.name, t.destination.name
+    );
+    for (title, p) in [("Source", &t.source), ("Destination", &t.destination)] {
+        let node = p
+            .node
+            .as_deref()
+            .map(|n| format!(", node {n}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{title:<12} {} ({}, identity {}{node})",
+            p.name, p.kind, p.identity
+        );
+        let _ = writeln!(out, "{:<12} {}", "", p.labels.join(", "));
+    }
+    side(
+        &mut out,
+        &format!("Egress from {}", t.source.name),
+        &t.egress,
+    );
+    side(
+        &mut out,
+        &format!("Ingress to {}", t.destination.name),
+        &t.ingress,
+    );
+    let _ = writeln!(out);
+    match t.drop_reason {
+        Some(r) => {
+            let at = if t.egress.drop_reason.is_some() {
+                "the source's egress"
+            } else {
+                "the destination's ingress"
+            };
+            let _ = writeln!(
+                out,
+                "Final verdict: DENIED ({} {}, at {at})",
+                r,
+                drop_reason::name(r)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Final verdict: ALLOWED");
+        }
+    }
+    if let Some(reply) = &t.reply {
+        let _ = writeln!(out, "Reply: {reply}");
+    }
+    out
+}
+
+fn side(out: &mut String, title: &str, s: &SideTrace) {
+    let reason = s
+        .drop_reason
+        .map(|r| format!(" ({}, {r} {})", drop_reason::text(r), drop_reason::name(r)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "\n{title}: {}{reason}", s.verdict);
+    if !s.selecting_policies.is_empty() {
+        let _ = writeln!(out, "  selected by: {}", s.selecting_policies.join(", "));
+        let _ = writeln!(
+            out,
+            "  default deny: {}",
+            if s.default_deny { "on" } else { "off" }
+        );
+        let _ = writeln!(
+            out,
+            "  peer identity: {}, match: {}",
+            s.peer_identity, s.match_type
+        );
+    }
+    if s.enforced {
+        rules(out, "deny rules matching", &s.denying_rules);
+        rules(out, "allow rules matching", &s.matched_rules);
+    }
+    for h in &s.hints {
+        let _ = writeln!(out, "  hint: {h}");
+    }
+    for n in &s.notes {
+        let _ = writeln!(out, "  {n}");
+    }
+}
+
+fn rules(out: &mut String, what: &str, list: &[RuleMatch]) {
+    if list.is_empty() {
+        let _ = writeln!(out, "  {what}: none");
+        return;
+    }
+    let _ = writeln!(out, "  {what}:");
+    for r in list {
+        let ns = if r.namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", r.namespace)
+        };
+        let l7 =
+            r.l7.as_deref()
+                .map(|l| format!(" [L7 {l}: enforcement pending]"))
+                .unwrap_or_default();
+        let _ = writeln!(out, "    {} {ns}{} {}{l7}", r.kind, r.name, r.rule);
+    }
+}

@@ -1,0 +1,556 @@
+//! Applying and deleting objects, and the incremental recomputation that follows.
+//!
+//! Each change records what it invalidates in a [`Work`] list: endpoints whose identity,
+//! ports or selecting rules changed, selector-cache keys whose selections changed, whether
+//! named ports changed. [`Engine::finish`] turns that into the set of endpoints to
+//! recompute, recomputes exactly those, and reports which endpoint policies changed.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::compute::compute;
+use super::entries::{NamedPorts, Resolver, Used};
+use super::selector_cache::PeerKey;
+use super::{Endpoint, Engine, NodeEntry};
+use crate::cluster::{Namespace, Node, Pod, PodKey};
+use crate::identity::{Scope, cidr_labels, node_labels, pod_labels};
+use crate::manifest::Object;
+use crate::mapstate::EndpointPolicy;
+use crate::net::Cidr;
+use crate::policy::model::{Peer, Peers, Policy};
+use crate::policy::origin::{PolicyKind, PolicyRef};
+
+/// Names an object for deletion.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ObjectKey {
+    /// A namespace.
+    Namespace(String),
+    /// A pod.
+    Pod(PodKey),
+    /// A node.
+    Node(String),
+    /// A policy.
+    Policy(PolicyRef),
+}
+
+impl ObjectKey {
+    /// The key of an object.
+    pub fn of(object: &Object) -> Self {
+        match object {
+            Object::Namespace(n) => Self::Namespace(n.name.clone()),
+            Object::Pod(p) => Self::Pod(p.key.clone()),
+            Object::Node(n) => Self::Node(n.name.clone()),
+            Object::Policy(p) => Self::Policy((*p.origin).clone()),
+        }
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Namespace(n) => write!(f, "Namespace {n}"),
+            Self::Pod(p) => write!(f, "Pod {p}"),
+            Self::Node(n) => write!(f, "Node {n}"),
+            Self::Policy(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+/// Why objects could not be applied (nothing changed).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    /// Two objects claim the same address.
+    #[error("{ip} is claimed by both {first} and {second}")]
+    AddressConflict {
+        /// The address.
+        ip: IpAddr,
+        /// One claimant.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// An identity scope is full.
+    #[error("no free identity left for {what}")]
+    IdentitiesExhausted {
+        /// What needed identities.
+        what: String,
+    },
+}
+
+/// What an apply or delete changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Endpoints added, or whose identity or policy changed.
+    pub updated: BTreeSet<PodKey>,
+    /// Endpoints removed.
+    pub removed: BTreeSet<PodKey>,
+    /// The ipcache changed (addresses, node identities or CIDR identities).
+    pub ipcache: bool,
+    /// How many endpoint policies were recomputed (a measure of incrementality).
+    pub recomputed: usize,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.updated.is_empty() && self.removed.is_empty() && !self.ipcache
+    }
+}
+
+#[derive(Default)]
+struct Work {
+    /// Endpoints to recompute.
+    dirty: BTreeSet<PodKey>,
+    /// Endpoints new or with a new identity, address or node: reported as updated even if
+    /// their policy is unchanged.
+    touched: BTreeSet<PodKey>,
+    changed_keys: HashSet<PeerKey>,
+    named_ports: bool,
+    removed: BTreeSet<PodKey>,
+    ipcache: bool,
+}
+
+impl Engine {
+    /// Applies objects (create or replace) atomically.
+    pub fn apply(
+        &mut self,
+        objects: impl IntoIterator<Item = Object>,
+    ) -> Result<Changes, ApplyError> {
+        let mut objects: Vec<Object> = objects.into_iter().collect();
+        // Namespaces and nodes first: pod identities depend on them.
+        objects.sort_by_key(|o| match o {
+            Object::Namespace(_) => 0,
+            Object::Node(_) => 1,
+            Object::Pod(_) => 2,
+            Object::Policy(_) => 3,
+        });
+        self.check_addresses(&objects)?;
+        self.check_capacity(&objects)?;
+        let mut work = Work::default();
+        for object in objects {
+            match object {
+                Object::Namespace(ns) => self.upsert_namespace(ns, &mut work),
+                Object::Node(n) => self.upsert_node(n, &mut work),
+                Object::Pod(p) => self.upsert_pod(p, &mut work),
+                Object::Policy(p) => self.upsert_policy(Arc::new(p), &mut work),
+            }
+        }
+        Ok(self.finish(work))
+    }
+
+    /// Deletes objects; unknown keys are ignored.
+    pub fn delete(&mut self, keys: &[ObjectKey]) -> Changes {
+        let mut work = Work::default();
+        for key in keys {
+            match key {
+                ObjectKey::Namespace(name) => {
+                    if self.namespaces.remove(name).is_some() {
+                        self.reidentify_namespace(name, &mut work);
+                    }
+                }
+                ObjectKey::Pod(pod) => self.remove_pod(pod, &mut work),
+                ObjectKey::Node(name) => self.remove_node(name, &mut work),
+                ObjectKey::Policy(origin) => {
+                    if let Some(old) = self.policies.remove(origin) {
+                        self.policy_changed(&old.origin, Some(&old), None, &mut work);
+                    }
+                }
+            }
+        }
+        self.finish(work)
+    }
+
+    fn check_addresses(&self, objects: &[Object]) -> Result<(), ApplyError> {
+        let mut owners: BTreeMap<IpAddr, String> = BTreeMap::new();
+        let replaced: HashSet<String> = objects
+            .iter()
+            .map(|o| ObjectKey::of(o).to_string())
+            .collect();
+        let existing = self
+            .pods
+            .values()
+            .map(|e| (ObjectKey::Pod(e.pod.key.clone()).to_string(), &e.pod.ips))
+            .chain(self.nodes.values().map(|n| {
+                (
+                    ObjectKey::Node(n.node.name.clone()).to_string(),
+                    &n.node.ips,
+                )
+            }))
+            .filter(|(owner, _)| !replaced.contains(owner));
+        let incoming = objects.iter().filter_map(|o| match o {
+            Object::Pod(p) => Some((ObjectKey::Pod(p.key.clone()).to_string(), &p.ips)),
+            Object::Node(n) => Some((ObjectKey::Node(n.name.clone()).to_string(), &n.ips)),
+            _ => None,
+        });
+        for (owner, ips) in existing.chain(incoming) {
+            for ip in ips {
+                if let Some(first) = owners.insert(*ip, owner.clone())
+                    && first != owner
+                {
+                    return Err(ApplyError::AddressConflict {
+                        ip: *ip,
+                        first,
+                        second: owner,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Conservative check that every identity the objects may need can be allocated, so
+    /// the apply below cannot fail half-way.
+    fn check_capacity(&self, objects: &[Object]) -> Result<(), ApplyError> {
+        let count = |scope: Scope| {
+            self.identities
+                .iter()
+                .filter(|i| Scope::of(i.id) == scope)
+                .count()
+        };
+        let pods = objects
+            .iter()
+            .filter(|o| matches!(o, Object::Pod(_) | Object::Namespace(_)))
+            .count();
+        let needed_pods = if objects.iter().any(|o| matches!(o, Object::Namespace(_))) {
+            self.pods.len() + pods
+        } else {
+            pods
+        };
+        if count(Scope::Cluster) + needed_pods > 65_280 {
+            return Err(ApplyError::IdentitiesExhausted {
+                what: "pods".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn namespace(&self, name: &str) -> Namespace {
+        self.namespaces
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Namespace::implicit(name))
+    }
+
+    fn upsert_namespace(&mut self, ns: Namespace, work: &mut Work) {
+        if self.namespaces.get(&ns.name) == Some(&ns) {
+            return;
+        }
+        let name = ns.name.clone();
+        self.namespaces.insert(name.clone(), ns);
+        self.reidentify_namespace(&name, work);
+    }
+
+    fn reidentify_namespace(&mut self, name: &str, work: &mut Work) {
+        let pods: Vec<Pod> = self
+            .pods
+            .values()
+            .filter(|e| e.pod.key.namespace == name)
+            .map(|e| e.pod.clone())
+            .collect();
+        for pod in pods {
+            self.place_pod(pod, work);
+        }
+    }
+
+    fn upsert_pod(&mut self, pod: Pod, work: &mut Work) {
+        if self.pods.get(&pod.key).is_some_and(|e| e.pod == pod) {
+            return;
+        }
+        self.place_pod(pod, work);
+    }
+
+    /// (Re)computes a pod's identity and records what it invalidates.
+    fn place_pod(&mut self, pod: Pod, work: &mut Work) {
+        let labels = pod_labels(
+            &pod,
+            &self.namespace(&pod.key.namespace),
+            &self.config.cluster_name,
+        );
+        let identity = self.acquire(labels, Scope::Cluster, None, work);
+        let node = pod
+            .node
+            .clone()
+            .unwrap_or_else(|| self.config.default_node.clone());
+        let old = self.pods.remove(&pod.key);
+        let moved = old
+            .as_ref()
+            .is_none_or(|o| o.pod.ips != pod.ips || o.node != node || o.identity != identity);
+        work.ipcache |= moved;
+        if moved {
+            work.touched.insert(pod.key.clone());
+        }
+        work.named_ports |= old
+            .as_ref()
+            .map_or(!pod.ports.is_empty(), |o| o.pod.ports != pod.ports);
+        if let Some(old) = &old {
+            self.release(old.identity, work);
+        }
+        let policy = old.map(|o| o.policy).unwrap_or_default();
+        work.dirty.insert(pod.key.clone());
+        let key = pod.key.clone();
+        self.pods.insert(
+            key,
+            Endpoint {
+                pod,
+                node,
+                identity,
+                policy,
+                used_keys: Vec::new(),
+                egress_named_ports: false,
+            },
+        );
+    }
+
+    fn remove_pod(&mut self, key: &PodKey, work: &mut Work) {
+        let Some(old) = self.pods.remove(key) else {
+            return;
+        };
+        work.named_ports |= !old.pod.ports.is_empty();
+        work.ipcache = true;
+        work.removed.insert(key.clone());
+        self.release(old.identity, work);
+    }
+
+    fn upsert_node(&mut self, node: Node, work: &mut Work) {
+        if self.nodes.get(&node.name).is_some_and(|n| n.node == node) {
+            return;
+        }
+        let identity = self.acquire(node_labels(&node), Scope::RemoteNode, None, work);
+        if let Some(old) = self.nodes.remove(&node.name) {
+            self.release(old.identity, work);
+        }
+        work.ipcache = true;
+        self.nodes
+            .insert(node.name.clone(), NodeEntry { node, identity });
+    }
+
+    fn remove_node(&mut self, name: &str, work: &mut Work) {
+        if let Some(old) = self.nodes.remove(name) {
+            work.ipcache = true;
+            self.release(old.identity, work);
+        }
+    }
+
+    fn upsert_policy(&mut self, policy: Arc<Policy>, work: &mut Work) {
+        let origin = policy.origin.clone();
+        let old = self.policies.insert(origin.clone(), policy.clone());
+        if old.as_deref() == Some(&*policy) {
+            return;
+        }
+        self.policy_changed(&origin, old.as_ref(), Some(&policy), work);
+    }
+
+    fn policy_changed(
+        &mut self,
+        origin: &Arc<PolicyRef>,
+        old: Option<&Arc<Policy>>,
+        new: Option<&Arc<Policy>>,
+        work: &mut Work,
+    ) {
+        // CIDR identities of the new version first, so shared prefixes are not released
+        // and re-allocated.
+        for cidr in new.map(|p| policy_cidrs(p)).unwrap_or_default() {
+            self.acquire_cidr(cidr, work);
+        }
+        for cidr in old.map(|p| policy_cidrs(p)).unwrap_or_default() {
+            self.release_cidr(cidr, work);
+        }
+        let identities = &self.identities;
+        let changed = self.subjects.update_policy(origin, new, |id| {
+            identities.get(id).map(|i| i.labels.clone())
+        });
+        for e in self.pods.values().filter(|e| changed.contains(&e.identity)) {
+            work.dirty.insert(e.pod.key.clone());
+        }
+    }
+
+    fn acquire_cidr(&mut self, cidr: Cidr, work: &mut Work) {
+        if cidr.len() == 0 {
+            return; // `0.0.0.0/0` and `::/0` are the world identities.
+        }
+        if let Some(entry) = self.cidrs.get_mut(&cidr) {
+            entry.1 += 1;
+            return;
+        }
+        let id = self.acquire(cidr_labels(&cidr), Scope::Local, Some(cidr), work);
+        work.ipcache = true;
+        self.cidrs.insert(cidr, (id, 1));
+    }
+
+    fn release_cidr(&mut self, cidr: Cidr, work: &mut Work) {
+        let Some(entry) = self.cidrs.get_mut(&cidr) else {
+            return;
+        };
+        entry.1 -= 1;
+        if entry.1 == 0 {
+            let id = entry.0;
+            self.cidrs.remove(&cidr);
+            work.ipcache = true;
+            self.release(id, work);
+        }
+    }
+
+    /// Takes an identity reference; a new identity enters the selector cache and, for
+    /// pods, the subject index.
+    fn acquire(
+        &mut self,
+        labels: crate::labels::LabelSet,
+        scope: Scope,
+        cidr: Option<Cidr>,
+        work: &mut Work,
+    ) -> u32 {
+        let (id, new) = match self.identities.acquire(labels, scope, cidr) {
+            Ok(x) => x,
+            // Unreachable after check_capacity; fall back to the world identity rather
+            // than panic.
+            Err(_) => return crate::identity::WORLD,
+        };
+        if new && let Some(identity) = self.identities.get(id).cloned() {
+            work.changed_keys
+                .extend(self.selectors.identity_added(&identity));
+            if scope == Scope::Cluster {
+                self.subjects
+                    .add_identity(id, &identity.labels, self.policies.values());
+            }
+        }
+        id
+    }
+
+    fn release(&mut self, id: u32, work: &mut Work) {
+        if self.identities.release(id) {
+            work.changed_keys
+                .extend(self.selectors.identity_removed(id));
+            self.subjects.remove_identity(id);
+        }
+    }
+
+    fn finish(&mut self, mut work: Work) -> Changes {
+        if work.named_ports {
+            self.named_ports = named_ports(self.pods.values());
+            let users = self
+                .pods
+                .values()
+                .filter(|e| e.egress_named_ports)
+                .map(|e| e.pod.key.clone());
+            work.dirty.extend(users.collect::<Vec<_>>());
+        }
+        if !work.changed_keys.is_empty() {
+            let users = self
+                .pods
+                .values()
+                .filter(|e| e.used_keys.iter().any(|k| work.changed_keys.contains(k)))
+                .map(|e| e.pod.key.clone());
+            work.dirty.extend(users.collect::<Vec<_>>());
+        }
+        let mut changes = Changes {
+            removed: work.removed,
+            ipcache: work.ipcache,
+            updated: work.touched,
+            recomputed: 0,
+        };
+        for key in work.dirty {
+            if self.recompute(&key) {
+                changes.updated.insert(key);
+            }
+            changes.recomputed += 1;
+        }
+        changes.updated.retain(|k| self.pods.contains_key(k));
+        let used: HashSet<&PeerKey> = self
+            .pods
+            .values()
+            .flat_map(|e| e.used_keys.iter())
+            .collect();
+        self.selectors.retain(&used);
+        if !changes.is_empty() {
+            self.revision += 1;
+        }
+        changes
+    }
+
+    /// Recomputes one endpoint; returns whether its policy (or identity) changed.
+    fn recompute(&mut self, key: &PodKey) -> bool {
+        let Some(ep) = self.pods.get(key) else {
+            return false;
+        };
+        let (pod, identity) = (ep.pod.clone(), ep.identity);
+        let (policy, used) = self.compute_for(&pod, identity);
+        let Some(ep) = self.pods.get_mut(key) else {
+            return false;
+        };
+        ep.used_keys = used.keys;
+        ep.egress_named_ports = used.egress_named_ports;
+        if *ep.policy == policy {
+            return false;
+        }
+        ep.policy = Arc::new(policy);
+        true
+    }
+
+    fn compute_for(&mut self, pod: &Pod, identity: u32) -> (EndpointPolicy, Used) {
+        let mut used = Used::default();
+        let rules = self.subjects.rules(identity).to_vec();
+        let mut resolver = Resolver {
+            identities: &self.identities,
+            selectors: &mut self.selectors,
+            named_ports: &self.named_ports,
+            cluster: &self.config.cluster_name,
+        };
+        let policy = compute(
+            &mut resolver,
+            &rules,
+            pod,
+            &self.derived,
+            self.config.allow_localhost,
+            &mut used,
+        );
+        (policy, used)
+    }
+}
+
+/// Every CIDR a policy mentions (peers and their exceptions).
+fn policy_cidrs(policy: &Policy) -> Vec<Cidr> {
+    let mut out = Vec::new();
+    for rule in &policy.rules {
+        for section in rule
+            .ingress
+            .iter()
+            .chain(&rule.ingress_deny)
+            .chain(&rule.egress)
+            .chain(&rule.egress_deny)
+        {
+            let Peers::List(peers) = &section.peers else {
+                continue;
+            };
+            for peer in peers {
+                if let Peer::Cidr { cidr, except } = peer {
+                    out.push(*cidr);
+                    out.extend(except.iter().copied());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn named_ports<'a>(endpoints: impl Iterator<Item = &'a Endpoint>) -> NamedPorts {
+    let mut out = NamedPorts::new();
+    for e in endpoints {
+        for p in &e.pod.ports {
+            if let Some(name) = &p.name {
+                out.entry(name.clone())
+                    .or_default()
+                    .insert((e.identity, p.protocol, p.port));
+            }
+        }
+    }
+    out
+}
+
+impl PolicyKind {
+    /// Whether objects of this kind live in a namespace.
+    pub fn is_namespaced(&self) -> bool {
+        matches!(self, Self::CiliumNetworkPolicy | Self::NetworkPolicy)
+    }
+}

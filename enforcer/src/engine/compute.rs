@@ -1,0 +1,201 @@
+//! Computing an endpoint's policy: the rules selecting it, per-direction enforcement and
+//! default deny (Cilium's `computePolicyEnforcementAndRules`), requirement folding, every
+//! section's entries, the derived rules, and precedence resolution.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::entries::{Resolver, Side, Used};
+use super::subjects::RuleHandle;
+use crate::cluster::Pod;
+use crate::labels::Selector;
+use crate::mapstate::resolve::{RawEntry, resolve};
+use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
+use crate::policy::model::{PeerRule, Rule};
+use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
+
+/// The rules the engine adds on its own, as Cilium does.
+#[derive(Clone)]
+pub struct DerivedRules {
+    /// Allow-all at ingress when no selecting rule enables default deny.
+    pub allow_any_ingress: RuleRef,
+    /// Allow-all at egress when no selecting rule enables default deny.
+    pub allow_any_egress: RuleRef,
+    /// The local host may always reach its endpoints (`allow-localhost=always`, Cilium's
+    /// default under Kubernetes: kubelet probes rely on it).
+    pub allow_localhost: RuleRef,
+}
+
+impl Default for DerivedRules {
+    fn default() -> Self {
+        let derived = |name: &str, path: &str| RuleRef {
+            policy: Arc::new(PolicyRef {
+                kind: PolicyKind::Derived,
+                namespace: String::new(),
+                name: name.into(),
+            }),
+            path: path.into(),
+        };
+        Self {
+            allow_any_ingress: derived(
+                "allow-any-ingress",
+                "no selecting rule enables ingress default deny",
+            ),
+            allow_any_egress: derived(
+                "allow-any-egress",
+                "no selecting rule enables egress default deny",
+            ),
+            allow_localhost: derived(
+                "allow-localhost-ingress",
+                "the local host may always reach its endpoints",
+            ),
+        }
+    }
+}
+
+/// Direction of a computation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// Ingress.
+    Ingress,
+    /// Egress.
+    Egress,
+}
+
+impl Dir {
+    /// The rule's allow and deny sections in this direction.
+    pub fn sections(self, rule: &Rule) -> (&[PeerRule], &[PeerRule]) {
+        match self {
+            Self::Ingress => (&rule.ingress, &rule.ingress_deny),
+            Self::Egress => (&rule.egress, &rule.egress_deny),
+        }
+    }
+
+    /// Whether the rule turns on default deny in this direction.
+    pub fn default_deny(self, rule: &Rule) -> bool {
+        match self {
+            Self::Ingress => rule.default_deny_ingress,
+            Self::Egress => rule.default_deny_egress,
+        }
+    }
+
+    fn side(self) -> Side {
+        match self {
+            Self::Ingress => Side::Ingress,
+            Self::Egress => Side::Egress,
+        }
+    }
+}
+
+/// The rules of `rules` with sections in direction `dir`.
+pub fn relevant(rules: &[RuleHandle], dir: Dir) -> Vec<&RuleHandle> {
+    rules
+        .iter()
+        .filter(|h| {
+            let (allow, deny) = dir.sections(h.rule());
+            !allow.is_empty() || !deny.is_empty()
+        })
+        .collect()
+}
+
+/// The folded `fromRequires`/`toRequires` of the allow (`deny = false`) or deny sections.
+pub fn folded_requires(rules: &[&RuleHandle], dir: Dir, deny: bool) -> Selector {
+    let reqs = rules.iter().flat_map(|h| {
+        let (allow, denies) = dir.sections(h.rule());
+        let sections = if deny { denies } else { allow };
+        sections.iter().flat_map(|s| {
+            s.requires
+                .iter()
+                .flat_map(|sel| sel.requirements().iter().cloned())
+        })
+    });
+    Selector::new(reqs.collect::<Vec<_>>())
+}
+
+/// Computes an endpoint's policy from the rules selecting it.
+pub fn compute(
+    resolver: &mut Resolver<'_>,
+    rules: &[RuleHandle],
+    pod: &Pod,
+    derived: &DerivedRules,
+    allow_localhost: bool,
+    used: &mut Used,
+) -> EndpointPolicy {
+    EndpointPolicy {
+        ingress: direction(
+            resolver,
+            rules,
+            pod,
+            Dir::Ingress,
+            derived,
+            allow_localhost,
+            used,
+        ),
+        egress: direction(resolver, rules, pod, Dir::Egress, derived, false, used),
+    }
+}
+
+fn direction(
+    resolver: &mut Resolver<'_>,
+    rules: &[RuleHandle],
+    pod: &Pod,
+    dir: Dir,
+    derived: &DerivedRules,
+    allow_localhost: bool,
+    used: &mut Used,
+) -> DirectionPolicy {
+    let relevant = relevant(rules, dir);
+    if relevant.is_empty() {
+        return DirectionPolicy::default();
+    }
+    let default_deny = relevant.iter().any(|h| dir.default_deny(h.rule()));
+    let mut raw = section_entries(resolver, &relevant, pod, dir, used);
+    let allow_all = |rule: &RuleRef, identity: u32| RawEntry {
+        identity,
+        protocol: 0,
+        ports: PortRange::ALL,
+        action: Action::Allow,
+        rule: rule.clone(),
+        l7: false,
+    };
+    if !default_deny {
+        let rule = if dir == Dir::Ingress {
+            &derived.allow_any_ingress
+        } else {
+            &derived.allow_any_egress
+        };
+        raw.push(allow_all(rule, 0));
+    }
+    if allow_localhost {
+        raw.push(allow_all(&derived.allow_localhost, crate::identity::HOST));
+    }
+    let selecting: BTreeSet<Arc<PolicyRef>> =
+        relevant.iter().map(|h| h.policy.origin.clone()).collect();
+    DirectionPolicy {
+        enforced: true,
+        selecting: selecting.into_iter().collect(),
+        state: resolve(&raw),
+    }
+}
+
+fn section_entries(
+    resolver: &mut Resolver<'_>,
+    relevant: &[&RuleHandle],
+    pod: &Pod,
+    dir: Dir,
+    used: &mut Used,
+) -> Vec<RawEntry> {
+    let requires_allow = folded_requires(relevant, dir, false);
+    let requires_deny = folded_requires(relevant, dir, true);
+    let mut raw = Vec::new();
+    for h in relevant {
+        let (allow, deny) = dir.sections(h.rule());
+        for s in allow {
+            raw.extend(resolver.entries(s, &requires_allow, Action::Allow, dir.side(), pod, used));
+        }
+        for s in deny {
+            raw.extend(resolver.entries(s, &requires_deny, Action::Deny, dir.side(), pod, used));
+        }
+    }
+    raw
+}

@@ -1,0 +1,181 @@
+//! The reachability matrix: for each port, which pod can reach which, decided from the
+//! endpoints' map states (the datapath's decision), like the Kubernetes e2e truth tables.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::Engine;
+use crate::cluster::PodKey;
+use crate::mapstate::Verdict;
+use crate::policy::model::{L4, PortSel};
+use crate::policy::ports::{TCP, protocol_name};
+
+/// Most ports derived from the policies when none are asked for.
+const MAX_DEFAULT_PORTS: usize = 8;
+
+/// One cell: the verdict of `from` → `to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Cell {
+    /// Allowed (`.`).
+    Allowed,
+    /// No rule allowed it under default deny (`X`, drop reason 133).
+    DefaultDenied,
+    /// A deny rule matched (`D`, drop reason 181).
+    Denied,
+}
+
+impl Cell {
+    /// The table symbol.
+    pub fn symbol(&self) -> char {
+        match self {
+            Self::Allowed => '.',
+            Self::DefaultDenied => 'X',
+            Self::Denied => 'D',
+        }
+    }
+}
+
+/// The matrix for one protocol and port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortMatrix {
+    /// Protocol name.
+    pub protocol: String,
+    /// Destination port (ICMP type for ICMP).
+    pub port: u16,
+    /// `cells[i][j]`: from pod `i` to pod `j`.
+    pub cells: Vec<Vec<Cell>>,
+}
+
+/// The whole matrix.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Matrix {
+    /// Pods, in row and column order.
+    pub pods: Vec<String>,
+    /// One table per port.
+    pub ports: Vec<PortMatrix>,
+}
+
+impl Engine {
+    /// The reachability matrix for `ports` (protocol, port); empty means the ports the
+    /// policies mention (or TCP/80 if none).
+    pub fn matrix(&self, ports: &[(u8, u16)]) -> Matrix {
+        let ports = if ports.is_empty() {
+            self.policy_ports()
+        } else {
+            ports.to_vec()
+        };
+        let pods: Vec<&PodKey> = self.endpoints().map(|e| &e.pod.key).collect();
+        let tables = ports
+            .iter()
+            .map(|&(proto, port)| self.port_matrix(&pods, proto, port))
+            .collect();
+        Matrix {
+            pods: pods.iter().map(ToString::to_string).collect(),
+            ports: tables,
+        }
+    }
+
+    fn port_matrix(&self, pods: &[&PodKey], protocol: u8, port: u16) -> PortMatrix {
+        let cells = pods
+            .iter()
+            .map(|from| {
+                pods.iter()
+                    .map(|to| self.cell(from, to, protocol, port))
+                    .collect()
+            })
+            .collect();
+        PortMatrix {
+            protocol: protocol_name(protocol),
+            port,
+            cells,
+        }
+    }
+
+    fn cell(&self, from: &PodKey, to: &PodKey, protocol: u8, port: u16) -> Cell {
+        let (Some(src), Some(dst)) = (self.endpoint(from), self.endpoint(to)) else {
+            return Cell::Allowed;
+        };
+        if from == to {
+            return Cell::Allowed; // loopback never leaves the pod
+        }
+        let egress = src
+            .policy
+            .egress
+            .decide(dst.identity, protocol, port)
+            .verdict;
+        let ingress = dst
+            .policy
+            .ingress
+            .decide(src.identity, protocol, port)
+            .verdict;
+        // The packet meets the source's egress policy first.
+        match [egress, ingress].into_iter().find(|v| !v.is_allowed()) {
+            None => Cell::Allowed,
+            Some(Verdict::Denied) => Cell::Denied,
+            Some(_) => Cell::DefaultDenied,
+        }
+    }
+
+    /// Numeric ports the policies mention, TCP unless the rule names another protocol.
+    fn policy_ports(&self) -> Vec<(u8, u16)> {
+        let mut out = BTreeSet::new();
+        for p in self.policies() {
+            for rule in &p.rules {
+                for s in rule
+                    .ingress
+                    .iter()
+                    .chain(&rule.egress)
+                    .chain(&rule.ingress_deny)
+                    .chain(&rule.egress_deny)
+                {
+                    let L4::Ports(specs) = &s.l4 else { continue };
+                    for spec in specs {
+                        let PortSel::Range(r) = spec.port else {
+                            continue;
+                        };
+                        if r.is_all() {
+                            continue;
+                        }
+                        let proto = if spec.protocols.len() == 1 {
+                            spec.protocols[0]
+                        } else {
+                            TCP
+                        };
+                        out.insert((proto, r.lo));
+                    }
+                }
+            }
+        }
+        let mut v: Vec<(u8, u16)> = out.into_iter().take(MAX_DEFAULT_PORTS).collect();
+        if v.is_empty() {
+            v.push((TCP, 80));
+        }
+        v
+    }
+}
+
+impl Matrix {
+    /// The tables as text, with a legend.
+    pub fn to_text(&self) -> String {
+        let width = self.pods.iter().map(String::len).max().unwrap_or(0).max(4);
+        let mut out = String::from(
+            "Legend: . allowed, X denied (no rule allows it, default deny), D denied by a deny rule\n",
+        );
+        for t in &self.ports {
+            out.push_str(&format!("\n{}/{}\n{:width$}", t.protocol, t.port, ""));
+            for p in &self.pods {
+                out.push_str(&format!(" {p:width$}"));
+            }
+            out.push('\n');
+            for (i, row) in t.cells.iter().enumerate() {
+                out.push_str(&format!("{:width$}", self.pods[i]));
+                for c in row {
+                    out.push_str(&format!(" {:width$}", c.symbol()));
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+}

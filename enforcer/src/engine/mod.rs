@@ -1,0 +1,189 @@
+//! The policy engine: a pure, incremental function from (endpoints, identities, policies)
+//! to each endpoint's map state, plus the questions asked of it (`policy trace`, the
+//! reachability matrix, the ipcache a node's datapath needs).
+//!
+//! Applying objects is atomic: conflicts are checked before anything changes. Changes are
+//! incremental: a policy change recomputes only the endpoints its rules select (before or
+//! after the change) and those whose peer selections changed because identities came or
+//! went; a label change recomputes the endpoint and the endpoints whose selectors select
+//! its old or new identity.
+
+mod apply;
+mod compute;
+mod entries;
+mod ipcache;
+pub mod matrix;
+pub mod render;
+mod selector_cache;
+mod subjects;
+pub mod trace;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub use apply::{ApplyError, Changes, ObjectKey};
+pub use ipcache::IpCacheEntry;
+
+use self::compute::DerivedRules;
+use self::entries::NamedPorts;
+use self::selector_cache::{PeerKey, SelectorCache};
+use self::subjects::SubjectIndex;
+use crate::cluster::{Namespace, Node, Pod, PodKey};
+use crate::identity::{Identity, IdentityTable};
+use crate::mapstate::EndpointPolicy;
+use crate::net::Cidr;
+use crate::policy::model::Policy;
+use crate::policy::origin::PolicyRef;
+
+/// Engine settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Cluster name (the `io.cilium.k8s.policy.cluster` label).
+    pub cluster_name: String,
+    /// Node of pods without `spec.nodeName`.
+    pub default_node: String,
+    /// Let the local host reach endpoints under ingress default deny (Cilium's
+    /// `allow-localhost=always`, the default under Kubernetes).
+    pub allow_localhost: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            cluster_name: "default".into(),
+            default_node: "node-1".into(),
+            allow_localhost: true,
+        }
+    }
+}
+
+/// An endpoint: a pod with its identity and computed policy.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// The pod as applied.
+    pub pod: Pod,
+    /// The node it runs on.
+    pub node: String,
+    /// Its security identity.
+    pub identity: u32,
+    /// Its policy.
+    pub policy: Arc<EndpointPolicy>,
+    used_keys: Vec<PeerKey>,
+    egress_named_ports: bool,
+}
+
+/// A node with its identity as seen from other nodes.
+#[derive(Clone, Debug)]
+pub struct NodeEntry {
+    /// The node as applied.
+    pub node: Node,
+    /// Identity from other nodes' point of view (`remote-node` plus its labels).
+    pub identity: u32,
+}
+
+/// The engine.
+#[derive(Clone)]
+pub struct Engine {
+    config: EngineConfig,
+    namespaces: BTreeMap<String, Namespace>,
+    pods: BTreeMap<PodKey, Endpoint>,
+    nodes: BTreeMap<String, NodeEntry>,
+    policies: BTreeMap<Arc<PolicyRef>, Arc<Policy>>,
+    identities: IdentityTable,
+    cidrs: BTreeMap<Cidr, (u32, usize)>,
+    selectors: SelectorCache,
+    subjects: SubjectIndex,
+    named_ports: NamedPorts,
+    derived: DerivedRules,
+    revision: u64,
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new(config: EngineConfig) -> Self {
+        Self {
+            config,
+            namespaces: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            nodes: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            identities: IdentityTable::new(),
+            cidrs: BTreeMap::new(),
+            selectors: SelectorCache::default(),
+            subjects: SubjectIndex::default(),
+            named_ports: NamedPorts::new(),
+            derived: DerivedRules::default(),
+            revision: 0,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Incremented by every apply or delete that changed something.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Every endpoint, by pod.
+    pub fn endpoints(&self) -> impl Iterator<Item = &Endpoint> {
+        self.pods.values()
+    }
+
+    /// One endpoint.
+    pub fn endpoint(&self, pod: &PodKey) -> Option<&Endpoint> {
+        self.pods.get(pod)
+    }
+
+    /// Every node that was applied.
+    pub fn nodes(&self) -> impl Iterator<Item = &NodeEntry> {
+        self.nodes.values()
+    }
+
+    /// Every node name known: applied nodes and nodes pods refer to.
+    pub fn node_names(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.nodes.keys().cloned().collect();
+        names.extend(self.pods.values().map(|e| e.node.clone()));
+        names
+    }
+
+    /// Every namespace: applied ones and the namespaces of pods.
+    pub fn namespace_names(&self) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = self.namespaces.keys().cloned().collect();
+        names.extend(self.pods.keys().map(|k| k.namespace.clone()));
+        names
+    }
+
+    /// Every policy.
+    pub fn policies(&self) -> impl Iterator<Item = &Arc<Policy>> {
+        self.policies.values()
+    }
+
+    /// Every identity.
+    pub fn identities(&self) -> impl Iterator<Item = &Arc<Identity>> {
+        self.identities.iter()
+    }
+
+    /// One identity.
+    pub fn identity(&self, id: u32) -> Option<&Arc<Identity>> {
+        self.identities.get(id)
+    }
+
+    /// The identity of node `name` as seen from node `view`: the host identity on the node
+    /// itself, its remote-node identity elsewhere.
+    pub fn node_identity(&self, name: &str, view: &str) -> u32 {
+        if name == view {
+            return crate::identity::HOST;
+        }
+        self.nodes
+            .get(name)
+            .map_or(crate::identity::REMOTE_NODE, |n| n.identity)
+    }
+
+    /// Endpoints whose identity is `id`.
+    pub fn endpoints_with_identity(&self, id: u32) -> impl Iterator<Item = &Endpoint> {
+        self.pods.values().filter(move |e| e.identity == id)
+    }
+}

@@ -1,0 +1,489 @@
+//! `policy trace`: would a flow be allowed, and by which rule?
+//!
+//! The verdict of each side comes from the endpoint's map state through
+//! [`DirectionPolicy::decide`], exactly as the datapath decides. The explanation —
+//! selecting policies, the rules that match, near misses — is computed from the rules
+//! with the same entry code the map state was built from.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::Engine;
+use super::compute::{Dir, folded_requires, relevant};
+use super::entries::{Resolver, Side, Used};
+use super::render::l4_text;
+use super::selector_cache::SelectorCache;
+use crate::cluster::PodKey;
+use crate::mapstate::resolve::RawEntry;
+use crate::mapstate::{Action, PortRange, Verdict};
+use crate::policy::model::{L4, PortSpec};
+use crate::policy::origin::RuleRef;
+use crate::policy::ports::protocol_name;
+
+/// One side of a traced flow, as the user names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A pod (`namespace/name`).
+    Pod(PodKey),
+    /// A node (`node/NAME`).
+    Node(String),
+    /// An address (a pod's, a node's, or outside the cluster).
+    Ip(IpAddr),
+}
+
+/// A flow to trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceRequest {
+    /// Source.
+    pub from: Target,
+    /// Destination.
+    pub to: Target,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// Destination port, or ICMP type for ICMP/ICMPv6.
+    pub dport: u16,
+    /// Also explain the reply direction.
+    pub reply: bool,
+}
+
+/// Why a trace could not be run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TraceError {
+    /// No such pod.
+    #[error("pod {0} not found in the manifests")]
+    UnknownPod(PodKey),
+    /// No such node.
+    #[error("node {0:?} not found: no Node object and no pod runs on it")]
+    UnknownNode(String),
+}
+
+/// A resolved party of the flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Party {
+    /// How to call it: `shop/web`, `node/n1`, `203.0.113.10`.
+    pub name: String,
+    /// `pod`, `node` or `world`.
+    pub kind: &'static str,
+    /// Its identity (for a node: as the other side's node sees it).
+    pub identity: u32,
+    /// Identity labels.
+    pub labels: Vec<String>,
+    /// The node it runs on (pods and nodes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(skip)]
+    pod: Option<PodKey>,
+    #[serde(skip)]
+    ip: Option<IpAddr>,
+}
+
+/// A rule that matched, for the explanation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleMatch {
+    /// Policy kind.
+    pub kind: String,
+    /// Policy namespace (empty when cluster-wide).
+    pub namespace: String,
+    /// Policy name.
+    pub name: String,
+    /// Rule path in the policy (`spec.ingress[0]`).
+    pub rule: String,
+    /// L7 rules attached (not enforced yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub l7: Option<String>,
+}
+
+/// One direction's part of the trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SideTrace {
+    /// The endpoint whose policy applies, when the side is an endpoint.
+    pub endpoint: Option<String>,
+    /// Whether policy is enforced on this side.
+    pub enforced: bool,
+    /// Whether a selecting rule turned on default deny.
+    pub default_deny: bool,
+    /// `ALLOWED` or `DENIED`.
+    pub verdict: &'static str,
+    /// 133 (no rule allowed it) or 181 (a deny rule matched) when denied.
+    pub drop_reason: Option<u8>,
+    /// Hubble policy match type of the deciding entry (`L3-L4`, ...; `none` without one).
+    pub match_type: &'static str,
+    /// The peer as this side's node sees it.
+    pub peer_identity: u32,
+    /// Policies with rules selecting the endpoint in this direction.
+    pub selecting_policies: Vec<String>,
+    /// Allow rules matching the flow.
+    pub matched_rules: Vec<RuleMatch>,
+    /// Deny rules matching the flow.
+    pub denying_rules: Vec<RuleMatch>,
+    /// Rules that matched the peer but not the port, or the port but not the peer.
+    pub hints: Vec<String>,
+    /// Why this side has no policy, or other remarks.
+    pub notes: Vec<String>,
+}
+
+/// A complete trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Trace {
+    /// Source.
+    pub source: Party,
+    /// Destination.
+    pub destination: Party,
+    /// Protocol name.
+    pub protocol: String,
+    /// Destination port or ICMP type.
+    pub dport: u16,
+    /// The source's egress policy.
+    pub egress: SideTrace,
+    /// The destination's ingress policy.
+    pub ingress: SideTrace,
+    /// `ALLOWED` or `DENIED`.
+    pub verdict: &'static str,
+    /// Drop reason when denied.
+    pub drop_reason: Option<u8>,
+    /// The reply direction, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+}
+
+impl Engine {
+    /// Traces a flow.
+    pub fn trace(&self, req: &TraceRequest) -> Result<Trace, TraceError> {
+        let source = self.party(&req.from)?;
+        let destination = self.party(&req.to)?;
+        let loopback = source.pod.is_some() && source.pod == destination.pod;
+        let egress = self.side(&source, &destination, req, Dir::Egress, loopback);
+        let ingress = self.side(&destination, &source, req, Dir::Ingress, loopback);
+        let denied = [&egress, &ingress]
+            .into_iter()
+            .find(|s| s.drop_reason.is_some());
+        let verdict = if denied.is_some() {
+            "DENIED"
+        } else {
+            "ALLOWED"
+        };
+        let reply = req
+            .reply
+            .then(|| reply_text(denied.is_none(), &source, &destination));
+        Ok(Trace {
+            protocol: protocol_name(req.protocol),
+            dport: req.dport,
+            drop_reason: denied.and_then(|s| s.drop_reason),
+            source,
+            destination,
+            egress,
+            ingress,
+            verdict,
+            reply,
+        })
+    }
+
+    fn party(&self, target: &Target) -> Result<Party, TraceError> {
+        match target {
+            Target::Pod(key) => self
+                .pod_party(key)
+                .ok_or_else(|| TraceError::UnknownPod(key.clone())),
+            Target::Node(name) => {
+                if !self.node_names().contains(name) {
+                    return Err(TraceError::UnknownNode(name.clone()));
+                }
+                Ok(self.node_party(name))
+            }
+            Target::Ip(ip) => Ok(self.ip_party(*ip)),
+        }
+    }
+
+    fn pod_party(&self, key: &PodKey) -> Option<Party> {
+        let e = self.endpoint(key)?;
+        Some(Party {
+            name: key.to_string(),
+            kind: "pod",
+            identity: e.identity,
+            labels: self
+                .identity(e.identity)
+                .map(|i| i.labels.to_strings())
+                .unwrap_or_default(),
+            node: Some(e.node.clone()),
+            pod: Some(key.clone()),
+            ip: None,
+        })
+    }
+
+    fn node_party(&self, name: &str) -> Party {
+        let identity = self.node_identity(name, "");
+        Party {
+            name: format!("node/{name}"),
+            kind: "node",
+            identity,
+            labels: self
+                .identity(identity)
+                .map(|i| i.labels.to_strings())
+                .unwrap_or_default(),
+            node: Some(name.to_string()),
+            pod: None,
+            ip: None,
+        }
+    }
+
+    fn ip_party(&self, ip: IpAddr) -> Party {
+        if let Some(e) = self.endpoints().find(|e| e.pod.ips.contains(&ip))
+            && let Some(p) = self.pod_party(&e.pod.key)
+        {
+            return Party {
+                name: format!("{} ({ip})", p.name),
+                ip: Some(ip),
+                ..p
+            };
+        }
+        if let Some(n) = self.nodes().find(|n| n.node.ips.contains(&ip)) {
+            return Party {
+                name: format!("node/{} ({ip})", n.node.name),
+                ip: Some(ip),
+                ..self.node_party(&n.node.name)
+            };
+        }
+        let identity = self.resolve_ip(ip, "");
+        Party {
+            name: ip.to_string(),
+            kind: "world",
+            identity,
+            labels: self
+                .identity(identity)
+                .map(|i| i.labels.to_strings())
+                .unwrap_or_default(),
+            node: None,
+            pod: None,
+            ip: Some(ip),
+        }
+    }
+
+    /// The identity of `peer` as node `view` sees it.
+    fn peer_identity(&self, peer: &Party, view: &str) -> u32 {
+        match (&peer.pod, peer.kind, &peer.node, peer.ip) {
+            (Some(_), _, _, _) => peer.identity,
+            (None, "node", Some(name), _) => self.node_identity(name, view),
+            (_, _, _, Some(ip)) => self.resolve_ip(ip, view),
+            _ => peer.identity,
+        }
+    }
+
+    fn side(
+        &self,
+        me: &Party,
+        peer: &Party,
+        req: &TraceRequest,
+        dir: Dir,
+        loopback: bool,
+    ) -> SideTrace {
+        let view = me.node.clone().unwrap_or_default();
+        let peer_identity = self.peer_identity(peer, &view);
+        let mut side = SideTrace {
+            endpoint: me.pod.as_ref().map(ToString::to_string),
+            enforced: false,
+            default_deny: false,
+            verdict: "ALLOWED",
+            drop_reason: None,
+            match_type: "none",
+            peer_identity,
+            selecting_policies: Vec::new(),
+            matched_rules: Vec::new(),
+            denying_rules: Vec::new(),
+            hints: Vec::new(),
+            notes: Vec::new(),
+        };
+        let Some(key) = &me.pod else {
+            side.notes.push(match me.kind {
+                "node" => "a node is not a policy endpoint here (host firewall disabled): no policy applies".into(),
+                _ => "outside the cluster: no policy applies on this side".into(),
+            });
+            return side;
+        };
+        if loopback {
+            side.notes
+                .push("loopback: the traffic never leaves the pod, no policy applies".into());
+            return side;
+        }
+        let Some(ep) = self.endpoint(key) else {
+            return side;
+        };
+        let policy = if dir == Dir::Ingress {
+            &ep.policy.ingress
+        } else {
+            &ep.policy.egress
+        };
+        let decision = policy.decide(peer_identity, req.protocol, req.dport);
+        side.enforced = policy.enforced;
+        side.selecting_policies = policy.selecting.iter().map(|p| p.to_string()).collect();
+        side.match_type = match_type_name(decision.match_type);
+        side.drop_reason = decision.verdict.drop_reason();
+        if !decision.verdict.is_allowed() {
+            side.verdict = "DENIED";
+        }
+        if !policy.enforced {
+            side.notes.push(format!(
+                "no policy selects {key} for {}: not enforced",
+                dir_name(dir)
+            ));
+            return side;
+        }
+        self.explain(&mut side, ep, peer_identity, req, dir, decision.verdict);
+        side
+    }
+
+    /// Fills the rule-level explanation of an enforced side.
+    fn explain(
+        &self,
+        side: &mut SideTrace,
+        ep: &super::Endpoint,
+        peer: u32,
+        req: &TraceRequest,
+        dir: Dir,
+        verdict: Verdict,
+    ) {
+        let rules = self.subjects.rules(ep.identity);
+        let relevant = relevant(rules, dir);
+        side.default_deny = relevant.iter().any(|h| dir.default_deny(h.rule()));
+        let mut cache = SelectorCache::default();
+        let mut resolver = Resolver {
+            identities: &self.identities,
+            selectors: &mut cache,
+            named_ports: &self.named_ports,
+            cluster: &self.config.cluster_name,
+        };
+        let side_kind = if dir == Dir::Ingress {
+            Side::Ingress
+        } else {
+            Side::Egress
+        };
+        let mut used = Used::default();
+        for deny in [false, true] {
+            let requires = folded_requires(&relevant, dir, deny);
+            for h in &relevant {
+                let (allow, denies) = dir.sections(h.rule());
+                for s in if deny { denies } else { allow } {
+                    let action = if deny { Action::Deny } else { Action::Allow };
+                    let entries =
+                        resolver.entries(s, &requires, action, side_kind, &ep.pod, &mut used);
+                    let l7 = l7_of(&s.l4);
+                    match classify(&entries, peer, req.protocol, req.dport) {
+                        Fit::Full if deny => side.denying_rules.push(rule_match(&s.rule, None)),
+                        Fit::Full => side.matched_rules.push(rule_match(&s.rule, l7)),
+                        Fit::PeerOnly(ports) if !deny => side.hints.push(format!(
+                            "{} allows this peer on {}, not {}",
+                            s.rule,
+                            ports.join(", "),
+                            l4_text(req.protocol, PortRange::single(req.dport))
+                        )),
+                        Fit::PortOnly if !deny => side.hints.push(format!(
+                            "{} allows this port, but not from/to this peer",
+                            s.rule
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if !side.default_deny {
+            side.notes.push(
+                "no selecting rule enables default deny: everything not denied is allowed".into(),
+            );
+        }
+        if dir == Dir::Ingress && peer == crate::identity::HOST && self.config.allow_localhost {
+            side.notes
+                .push("the local host may always reach its endpoints (allow-localhost)".into());
+        }
+        if verdict == Verdict::DefaultDenied && side.matched_rules.is_empty() {
+            side.notes.push(
+                "no rule allows this flow and default deny is on (drop reason 133 POLICY_DENIED)"
+                    .into(),
+            );
+        }
+        for m in side.matched_rules.iter().filter(|m| m.l7.is_some()) {
+            side.notes.push(format!(
+                "L7 rule: enforcement pending ({} {}/{} {})",
+                m.kind, m.namespace, m.name, m.rule
+            ));
+        }
+    }
+}
+
+enum Fit {
+    Full,
+    PeerOnly(Vec<String>),
+    PortOnly,
+    None,
+}
+
+fn classify(entries: &[RawEntry], peer: u32, protocol: u8, port: u16) -> Fit {
+    let peer_ok = |e: &&RawEntry| e.identity == 0 || e.identity == peer;
+    let port_ok =
+        |e: &&RawEntry| e.protocol == 0 || (e.protocol == protocol && e.ports.contains(port));
+    if entries.iter().any(|e| peer_ok(&e) && port_ok(&e)) {
+        return Fit::Full;
+    }
+    let peer_ports: Vec<String> = entries
+        .iter()
+        .filter(peer_ok)
+        .map(|e| l4_text(e.protocol, e.ports))
+        .collect();
+    if !peer_ports.is_empty() {
+        return Fit::PeerOnly(peer_ports);
+    }
+    if entries.iter().any(|e| port_ok(&e)) {
+        Fit::PortOnly
+    } else {
+        Fit::None
+    }
+}
+
+fn l7_of(l4: &L4) -> Option<String> {
+    match l4 {
+        L4::Ports(specs) => specs
+            .iter()
+            .find_map(|s: &PortSpec| s.l7.as_ref().map(ToString::to_string)),
+        _ => None,
+    }
+}
+
+fn rule_match(rule: &RuleRef, l7: Option<String>) -> RuleMatch {
+    RuleMatch {
+        kind: rule.policy.kind.to_string(),
+        namespace: rule.policy.namespace.clone(),
+        name: rule.policy.name.clone(),
+        rule: rule.path.to_string(),
+        l7,
+    }
+}
+
+fn dir_name(dir: Dir) -> &'static str {
+    if dir == Dir::Ingress {
+        "ingress"
+    } else {
+        "egress"
+    }
+}
+
+/// Hubble's text for a policy match type.
+pub fn match_type_name(t: u8) -> &'static str {
+    match t {
+        1 => "L3-Only",
+        2 => "L3-L4",
+        3 => "L4-Only",
+        4 => "all",
+        5 => "L3-Proto",
+        6 => "Proto-Only",
+        _ => "none",
+    }
+}
+
+fn reply_text(allowed: bool, source: &Party, destination: &Party) -> String {
+    if allowed {
+        format!(
+            "ALLOWED: replies from {} to {} belong to an allowed connection; conntrack passes them without a policy lookup",
+            destination.name, source.name
+        )
+    } else {
+        "none: the connection is never established, so no reply flows".into()
+    }
+}

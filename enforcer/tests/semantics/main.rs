@@ -1,0 +1,17 @@
+//! Policy semantics, one module per area of Cilium's behaviour: each test applies
+//! manifests to an engine and asks `trace` whether flows pass, and why.
+
+mod common;
+
+mod cidr;
+mod defaults;
+mod deny;
+mod entities;
+mod icmp_sctp;
+mod incremental;
+mod knp;
+mod namespaces;
+mod nodes;
+mod ports;
+mod requires_l7;
+mod union;
