@@ -5,7 +5,7 @@
 //! named ports changed. [`Engine::finish`] turns that into the set of endpoints to
 //! recompute, recomputes exactly those, and reports which endpoint policies changed.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use super::compute::compute;
 use super::entries::{NamedPorts, Resolver, Used};
 use super::selector_cache::PeerKey;
 use super::{Endpoint, Engine, NodeEntry};
-use crate::cluster::{Namespace, Node, Pod, PodKey};
+use crate::cluster::{ContainerPort, Namespace, Node, Pod, PodKey};
 use crate::identity::{Scope, cidr_labels, node_labels, pod_labels};
 use crate::manifest::Object;
 use crate::mapstate::EndpointPolicy;
@@ -287,20 +287,14 @@ impl Engine {
         if let Some(old) = &old {
             self.release(old.identity, work);
         }
-        let policy = old.map(|o| o.policy).unwrap_or_default();
+        // Keep the previous policy and dependencies until the recomputation replaces them.
+        let (policy, used_keys, egress_named_ports) = old
+            .map(|o| (o.policy, o.used_keys, o.egress_named_ports))
+            .unwrap_or_else(|| (Arc::default(), Arc::from([]), false));
         work.dirty.insert(pod.key.clone());
         let key = pod.key.clone();
-        self.pods.insert(
-            key,
-            Endpoint {
-                pod,
-                node,
-                identity,
-                policy,
-                used_keys: Vec::new(),
-                egress_named_ports: false,
-            },
-        );
+        let endpoint = Endpoint { pod, node, identity, policy, used_keys, egress_named_ports };
+        self.pods.insert(key, endpoint);
     }
 
     fn remove_pod(&mut self, key: &PodKey, work: &mut Work) {
@@ -310,6 +304,9 @@ impl Engine {
         work.named_ports |= !old.pod.ports.is_empty();
         work.ipcache = true;
         work.removed.insert(key.clone());
+        for unused in self.deps.replace(key, &old.used_keys, &[]) {
+            self.selectors.remove(&unused);
+        }
         self.release(old.identity, work);
     }
 
@@ -429,66 +426,69 @@ impl Engine {
     fn finish(&mut self, mut work: Work) -> Changes {
         if work.named_ports {
             self.named_ports = named_ports(self.pods.values());
-            let users = self
-                .pods
-                .values()
-                .filter(|e| e.egress_named_ports)
-                .map(|e| e.pod.key.clone());
+            let users = self.pods.values().filter(|e| e.egress_named_ports).map(|e| e.pod.key.clone());
             work.dirty.extend(users.collect::<Vec<_>>());
         }
-        if !work.changed_keys.is_empty() {
-            let users = self
-                .pods
-                .values()
-                .filter(|e| e.used_keys.iter().any(|k| work.changed_keys.contains(k)))
-                .map(|e| e.pod.key.clone());
-            work.dirty.extend(users.collect::<Vec<_>>());
-        }
-        let mut changes = Changes {
-            removed: work.removed,
-            ipcache: work.ipcache,
-            updated: work.touched,
-            recomputed: 0,
-        };
+        work.dirty.extend(self.deps.users_of(&work.changed_keys));
+        let mut changes =
+            Changes { removed: work.removed, ipcache: work.ipcache, updated: work.touched, recomputed: 0 };
+        // Endpoints with the same identity and container ports have the same policy:
+        // compute it once per group.
+        let mut memo: HashMap<(u32, Vec<ContainerPort>), Computed> = HashMap::new();
+        // Members of a group usually shared their old policy too: compare it once.
+        let mut compared: Option<(Arc<EndpointPolicy>, Arc<EndpointPolicy>, bool)> = None;
         for key in work.dirty {
-            if self.recompute(&key) {
+            let Some(ep) = self.pods.get(&key) else { continue };
+            let group = (ep.identity, ep.pod.ports.clone());
+            let computed = match memo.get(&group) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = self.compute_for(&ep.pod.clone(), ep.identity);
+                    memo.insert(group, c.clone());
+                    c
+                }
+            };
+            if self.install(&key, computed, &mut compared) {
                 changes.updated.insert(key);
             }
             changes.recomputed += 1;
         }
         changes.updated.retain(|k| self.pods.contains_key(k));
-        let used: HashSet<&PeerKey> = self
-            .pods
-            .values()
-            .flat_map(|e| e.used_keys.iter())
-            .collect();
-        self.selectors.retain(&used);
         if !changes.is_empty() {
             self.revision += 1;
         }
         changes
     }
 
-    /// Recomputes one endpoint; returns whether its policy (or identity) changed.
-    fn recompute(&mut self, key: &PodKey) -> bool {
-        let Some(ep) = self.pods.get(key) else {
-            return false;
+    /// Installs a computed policy on an endpoint and updates the dependency index;
+    /// returns whether the policy changed.
+    fn install(
+        &mut self,
+        key: &PodKey,
+        computed: Computed,
+        compared: &mut Option<(Arc<EndpointPolicy>, Arc<EndpointPolicy>, bool)>,
+    ) -> bool {
+        let Some(ep) = self.pods.get_mut(key) else { return false };
+        let old_keys = std::mem::replace(&mut ep.used_keys, computed.keys.clone());
+        ep.egress_named_ports = computed.egress_named_ports;
+        let changed = match compared {
+            Some((old, new, changed)) if Arc::ptr_eq(old, &ep.policy) && Arc::ptr_eq(new, &computed.policy) => *changed,
+            _ => {
+                let changed = ep.policy != computed.policy;
+                *compared = Some((ep.policy.clone(), computed.policy.clone(), changed));
+                changed
+            }
         };
-        let (pod, identity) = (ep.pod.clone(), ep.identity);
-        let (policy, used) = self.compute_for(&pod, identity);
-        let Some(ep) = self.pods.get_mut(key) else {
-            return false;
-        };
-        ep.used_keys = used.keys;
-        ep.egress_named_ports = used.egress_named_ports;
-        if *ep.policy == policy {
-            return false;
+        if changed {
+            ep.policy = computed.policy;
         }
-        ep.policy = Arc::new(policy);
-        true
+        for unused in self.deps.replace(key, &old_keys, &computed.keys) {
+            self.selectors.remove(&unused);
+        }
+        changed
     }
 
-    fn compute_for(&mut self, pod: &Pod, identity: u32) -> (EndpointPolicy, Used) {
+    fn compute_for(&mut self, pod: &Pod, identity: u32) -> Computed {
         let mut used = Used::default();
         let rules = self.subjects.rules(identity).to_vec();
         let mut resolver = Resolver {
@@ -497,16 +497,20 @@ impl Engine {
             named_ports: &self.named_ports,
             cluster: &self.config.cluster_name,
         };
-        let policy = compute(
-            &mut resolver,
-            &rules,
-            pod,
-            &self.derived,
-            self.config.allow_localhost,
-            &mut used,
-        );
-        (policy, used)
+        let policy = compute(&mut resolver, &rules, pod, &self.derived, self.config.allow_localhost, &mut used);
+        let mut keys = used.keys;
+        keys.sort();
+        keys.dedup();
+        Computed { policy: Arc::new(policy), keys: keys.into(), egress_named_ports: used.egress_named_ports }
     }
+}
+
+/// A computed endpoint policy and what it depends on.
+#[derive(Clone)]
+struct Computed {
+    policy: Arc<EndpointPolicy>,
+    keys: Arc<[PeerKey]>,
+    egress_named_ports: bool,
 }
 
 /// Every CIDR a policy mentions (peers and their exceptions).

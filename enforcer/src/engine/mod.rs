@@ -10,6 +10,7 @@
 
 mod apply;
 mod compute;
+mod deps;
 mod entries;
 mod ipcache;
 pub mod matrix;
@@ -25,6 +26,7 @@ pub use apply::{ApplyError, Changes, ObjectKey};
 pub use ipcache::IpCacheEntry;
 
 use self::compute::DerivedRules;
+use self::deps::DepIndex;
 use self::entries::NamedPorts;
 use self::selector_cache::{PeerKey, SelectorCache};
 use self::subjects::SubjectIndex;
@@ -68,7 +70,7 @@ pub struct Endpoint {
     pub identity: u32,
     /// Its policy.
     pub policy: Arc<EndpointPolicy>,
-    used_keys: Vec<PeerKey>,
+    used_keys: Arc<[PeerKey]>,
     egress_named_ports: bool,
 }
 
@@ -93,6 +95,7 @@ pub struct Engine {
     cidrs: BTreeMap<Cidr, (u32, usize)>,
     selectors: SelectorCache,
     subjects: SubjectIndex,
+    deps: DepIndex,
     named_ports: NamedPorts,
     derived: DerivedRules,
     revision: u64,
@@ -111,6 +114,7 @@ impl Engine {
             cidrs: BTreeMap::new(),
             selectors: SelectorCache::default(),
             subjects: SubjectIndex::default(),
+            deps: DepIndex::default(),
             named_ports: NamedPorts::new(),
             derived: DerivedRules::default(),
             revision: 0,

@@ -1,7 +1,7 @@
 //! The selector cache: for every peer selector in use, the identities it selects, kept up
 //! to date as identities come and go (Cilium's `SelectorCache`).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::identity::{Identity, IdentityTable};
@@ -9,7 +9,7 @@ use crate::labels::Selector;
 use crate::net::Cidr;
 
 /// A peer clause as the cache knows it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PeerKey {
     /// Identities whose labels match.
     Labels(Selector),
@@ -86,8 +86,8 @@ impl SelectorCache {
         changed
     }
 
-    /// Drops every entry not in `used`.
-    pub fn retain(&mut self, used: &HashSet<&PeerKey>) {
-        self.entries.retain(|k, _| used.contains(k));
+    /// Forgets a key nobody uses any more.
+    pub fn remove(&mut self, key: &PeerKey) {
+        self.entries.remove(key);
     }
 }

@@ -1,5 +1,6 @@
 //! Which rules select which identity as their subject: kept per identity so an endpoint's
-//! rules are known without scanning every policy, and updated per policy change.
+//! rules are known without scanning every policy, and per policy so a policy change only
+//! visits the identities it selected before.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -28,37 +29,38 @@ impl RuleHandle {
 #[derive(Clone, Default)]
 pub struct SubjectIndex {
     by_identity: HashMap<u32, Vec<RuleHandle>>,
+    by_policy: HashMap<Arc<PolicyRef>, BTreeSet<u32>>,
 }
 
 fn selecting(policy: &Arc<Policy>, labels: &LabelSet) -> impl Iterator<Item = RuleHandle> {
-    policy
-        .rules
-        .iter()
-        .enumerate()
-        .filter_map(move |(index, rule)| match &rule.subject {
-            Subject::Endpoints(sel) if sel.matches(labels) => Some(RuleHandle {
-                policy: policy.clone(),
-                index,
-            }),
-            _ => None,
-        })
+    policy.rules.iter().enumerate().filter_map(move |(index, rule)| match &rule.subject {
+        Subject::Endpoints(sel) if sel.matches(labels) => Some(RuleHandle { policy: policy.clone(), index }),
+        _ => None,
+    })
+}
+
+fn sort(rules: &mut [RuleHandle]) {
+    rules.sort_by(|a, b| (&a.policy.origin, a.index).cmp(&(&b.policy.origin, b.index)));
 }
 
 impl SubjectIndex {
     /// Indexes a new endpoint identity against every policy.
-    pub fn add_identity<'a>(
-        &mut self,
-        id: u32,
-        labels: &LabelSet,
-        policies: impl Iterator<Item = &'a Arc<Policy>>,
-    ) {
-        let rules = policies.flat_map(|p| selecting(p, labels)).collect();
+    pub fn add_identity<'a>(&mut self, id: u32, labels: &LabelSet, policies: impl Iterator<Item = &'a Arc<Policy>>) {
+        let mut rules: Vec<RuleHandle> = policies.flat_map(|p| selecting(p, labels)).collect();
+        sort(&mut rules);
+        for h in &rules {
+            self.by_policy.entry(h.policy.origin.clone()).or_default().insert(id);
+        }
         self.by_identity.insert(id, rules);
     }
 
     /// Forgets an identity.
     pub fn remove_identity(&mut self, id: u32) {
-        self.by_identity.remove(&id);
+        for h in self.by_identity.remove(&id).unwrap_or_default() {
+            if let Some(ids) = self.by_policy.get_mut(&h.policy.origin) {
+                ids.remove(&id);
+            }
+        }
     }
 
     /// Replaces the rules of policy `origin` (removed when `new` is `None`); returns the
@@ -69,21 +71,27 @@ impl SubjectIndex {
         new: Option<&Arc<Policy>>,
         labels_of: impl Fn(u32) -> Option<LabelSet>,
     ) -> BTreeSet<u32> {
-        let mut changed = BTreeSet::new();
+        let mut changed = self.by_policy.remove(origin).unwrap_or_default();
+        for id in &changed {
+            if let Some(rules) = self.by_identity.get_mut(id) {
+                rules.retain(|h| &h.policy.origin != origin);
+            }
+        }
+        let Some(policy) = new else { return changed };
+        let mut selected = BTreeSet::new();
         for (&id, rules) in self.by_identity.iter_mut() {
-            let before = rules.len();
-            rules.retain(|h| &h.policy.origin != origin);
-            let had = before != rules.len();
-            let mut added = false;
-            if let (Some(policy), Some(labels)) = (new, labels_of(id)) {
-                let fresh: Vec<RuleHandle> = selecting(policy, &labels).collect();
-                added = !fresh.is_empty();
-                rules.extend(fresh);
-                rules.sort_by(|a, b| (&a.policy.origin, a.index).cmp(&(&b.policy.origin, b.index)));
+            let Some(labels) = labels_of(id) else { continue };
+            let fresh: Vec<RuleHandle> = selecting(policy, &labels).collect();
+            if fresh.is_empty() {
+                continue;
             }
-            if had || added {
-                changed.insert(id);
-            }
+            rules.extend(fresh);
+            sort(rules);
+            selected.insert(id);
+        }
+        changed.extend(selected.iter().copied());
+        if !selected.is_empty() {
+            self.by_policy.insert(origin.clone(), selected);
         }
         changed
     }

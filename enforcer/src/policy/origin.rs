@@ -1,6 +1,7 @@
 //! Where a rule comes from: the policy object (kind, namespace, name) and the rule's path
 //! inside it. Map-state entries, trace output and flow attribution all name rules this way.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
@@ -76,12 +77,36 @@ impl fmt::Display for PolicyRef {
 
 /// One rule of a policy: the policy and the rule's path within it, such as
 /// `spec.ingress[0]` or `specs[1].egressDeny[2]`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Equality and order are by content; comparisons short-cut on shared `Arc`s, which is
+/// the common case when map states are built (every entry of a rule shares its `Arc`s).
+#[derive(Clone, Debug, Hash)]
 pub struct RuleRef {
     /// The policy object.
     pub policy: Arc<PolicyRef>,
     /// Path of the rule inside the object.
     pub path: Arc<str>,
+}
+
+impl PartialEq for RuleRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for RuleRef {}
+
+impl PartialOrd for RuleRef {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RuleRef {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let policy = if Arc::ptr_eq(&self.policy, &other.policy) { Ordering::Equal } else { self.policy.cmp(&other.policy) };
+        policy.then_with(|| if Arc::ptr_eq(&self.path, &other.path) { Ordering::Equal } else { self.path.cmp(&other.path) })
+    }
 }
 
 impl fmt::Display for RuleRef {
