@@ -15,7 +15,9 @@ pub fn root() -> PathBuf {
 pub fn run(cmd: &mut Command) -> anyhow::Result<()> {
     cmd.current_dir(root());
     eprintln!("+ {}", describe(cmd));
-    let status = cmd.status().with_context(|| format!("cannot start `{}`", describe(cmd)))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start `{}`", describe(cmd)))?;
     if !status.success() {
         bail!("`{}` failed with {status}", describe(cmd));
     }
@@ -37,6 +39,9 @@ pub fn is_root() -> bool {
 }
 
 fn describe(cmd: &Command) -> String {
-    let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     format!("{} {}", cmd.get_program().to_string_lossy(), args.join(" "))
 }

@@ -1,10 +1,41 @@
-//! `cargo xtask test`.
+//! `cargo xtask test`: install prerequisites, then run every test of the workspace with
+//! the datapath built in. Privileged tests (BPF_PROG_TEST_RUN, the lab) run when this is
+//! root and skip with a message otherwise; CI runs as root.
+
+use crate::cmd;
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Skip `cargo xtask setup` (when the machine is known to be ready).
+    #[arg(long)]
+    pub no_setup: bool,
+    /// Extra arguments passed to `cargo test` after `--` (e.g. a test name filter).
+    #[arg(last = true)]
+    pub rest: Vec<String>,
+}
 
 /// Runs `cargo xtask test`.
-pub fn run(_args: &Args) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo xtask test` is not implemented yet")
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    if !args.no_setup {
+        crate::setup::run(&crate::setup::Args::default())?;
+    }
+    if !cmd::is_root() {
+        eprintln!(
+            "note: not root: privileged datapath and lab tests will report `skipped: needs root`"
+        );
+    }
+    let mut test = cmd::cargo();
+    test.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "probe-ebpf",
+        "--features",
+        "enforcer/datapath",
+    ]);
+    if !args.rest.is_empty() {
+        test.arg("--").args(&args.rest);
+    }
+    cmd::run(&mut test)
 }

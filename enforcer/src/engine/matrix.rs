@@ -156,23 +156,23 @@ impl Engine {
 }
 
 impl Matrix {
-    /// The tables as text, with a legend.
+    /// The tables as text, with a legend: rows are sources, columns destinations.
     pub fn to_text(&self) -> String {
         let width = self.pods.iter().map(String::len).max().unwrap_or(0).max(4);
         let mut out = String::from(
-            "Legend: . allowed, X denied (no rule allows it, default deny), D denied by a deny rule\n",
+            "Legend: rows are sources, columns destinations; . allowed, X denied (no rule allows it, default deny), D denied by a deny rule\n",
         );
         for t in &self.ports {
-            out.push_str(&format!("\n{}/{}\n{:width$}", t.protocol, t.port, ""));
-            for p in &self.pods {
-                out.push_str(&format!(" {p:width$}"));
-            }
+            out.push_str(&format!("\n{}/{}\n", t.protocol, t.port));
+            let header: String = self.pods.iter().map(|p| format!(" {p:width$}")).collect();
+            out.push_str(format!("{:width$}{header}", "").trim_end());
             out.push('\n');
             for (i, row) in t.cells.iter().enumerate() {
-                out.push_str(&format!("{:width$}", self.pods[i]));
-                for c in row {
-                    out.push_str(&format!(" {:width$}", c.symbol()));
-                }
+                let cells: String = row
+                    .iter()
+                    .map(|c| format!(" {:width$}", c.symbol()))
+                    .collect();
+                out.push_str(format!("{:width$}{cells}", self.pods[i]).trim_end());
                 out.push('\n');
             }
         }
