@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Engine;
 use super::compute::{Dir, folded_requires, relevant};
@@ -59,12 +59,12 @@ pub enum TraceError {
 }
 
 /// A resolved party of the flow.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Party {
     /// How to call it: `shop/web`, `node/n1`, `203.0.113.10`.
     pub name: String,
     /// `pod`, `node` or `world`.
-    pub kind: &'static str,
+    pub kind: String,
     /// Its identity (for a node: as the other side's node sees it).
     pub identity: u32,
     /// Identity labels.
@@ -79,7 +79,7 @@ pub struct Party {
 }
 
 /// A rule that matched, for the explanation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleMatch {
     /// Policy kind.
     pub kind: String,
@@ -95,7 +95,7 @@ pub struct RuleMatch {
 }
 
 /// One direction's part of the trace.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SideTrace {
     /// The endpoint whose policy applies, when the side is an endpoint.
     pub endpoint: Option<String>,
@@ -104,11 +104,11 @@ pub struct SideTrace {
     /// Whether a selecting rule turned on default deny.
     pub default_deny: bool,
     /// `ALLOWED` or `DENIED`.
-    pub verdict: &'static str,
+    pub verdict: String,
     /// 133 (no rule allowed it) or 181 (a deny rule matched) when denied.
     pub drop_reason: Option<u8>,
     /// Hubble policy match type of the deciding entry (`L3-L4`, ...; `none` without one).
-    pub match_type: &'static str,
+    pub match_type: String,
     /// The peer as this side's node sees it.
     pub peer_identity: u32,
     /// Policies with rules selecting the endpoint in this direction.
@@ -124,7 +124,7 @@ pub struct SideTrace {
 }
 
 /// A complete trace.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace {
     /// Source.
     pub source: Party,
@@ -139,7 +139,7 @@ pub struct Trace {
     /// The destination's ingress policy.
     pub ingress: SideTrace,
     /// `ALLOWED` or `DENIED`.
-    pub verdict: &'static str,
+    pub verdict: String,
     /// Drop reason when denied.
     pub drop_reason: Option<u8>,
     /// The reply direction, when asked for.
@@ -174,7 +174,7 @@ impl Engine {
             destination,
             egress,
             ingress,
-            verdict,
+            verdict: verdict.into(),
             reply,
         })
     }
@@ -198,7 +198,7 @@ impl Engine {
         let e = self.endpoint(key)?;
         Some(Party {
             name: key.to_string(),
-            kind: "pod",
+            kind: "pod".into(),
             identity: e.identity,
             labels: self
                 .identity(e.identity)
@@ -214,7 +214,7 @@ impl Engine {
         let identity = self.node_identity(name, "");
         Party {
             name: format!("node/{name}"),
-            kind: "node",
+            kind: "node".into(),
             identity,
             labels: self
                 .identity(identity)
@@ -246,7 +246,7 @@ impl Engine {
         let identity = self.resolve_ip(ip, "");
         Party {
             name: ip.to_string(),
-            kind: "world",
+            kind: "world".into(),
             identity,
             labels: self
                 .identity(identity)
@@ -260,7 +260,7 @@ impl Engine {
 
     /// The identity of `peer` as node `view` sees it.
     fn peer_identity(&self, peer: &Party, view: &str) -> u32 {
-        match (&peer.pod, peer.kind, &peer.node, peer.ip) {
+        match (&peer.pod, peer.kind.as_str(), &peer.node, peer.ip) {
             (Some(_), _, _, _) => peer.identity,
             (None, "node", Some(name), _) => self.node_identity(name, view),
             (_, _, _, Some(ip)) => self.resolve_ip(ip, view),
@@ -282,9 +282,9 @@ impl Engine {
             endpoint: me.pod.as_ref().map(ToString::to_string),
             enforced: false,
             default_deny: false,
-            verdict: "ALLOWED",
+            verdict: "ALLOWED".into(),
             drop_reason: None,
-            match_type: "none",
+            match_type: "none".into(),
             peer_identity,
             selecting_policies: Vec::new(),
             matched_rules: Vec::new(),
@@ -293,7 +293,7 @@ impl Engine {
             notes: Vec::new(),
         };
         let Some(key) = &me.pod else {
-            side.notes.push(match me.kind {
+            side.notes.push(match me.kind.as_str() {
                 "node" => "a node is not a policy endpoint here (host firewall disabled): no policy applies".into(),
                 _ => "outside the cluster: no policy applies on this side".into(),
             });
@@ -315,10 +315,10 @@ impl Engine {
         let decision = policy.decide(peer_identity, req.protocol, req.dport);
         side.enforced = policy.enforced;
         side.selecting_policies = policy.selecting.iter().map(|p| p.to_string()).collect();
-        side.match_type = match_type_name(decision.match_type);
+        side.match_type = match_type_name(decision.match_type).into();
         side.drop_reason = decision.verdict.drop_reason();
         if !decision.verdict.is_allowed() {
-            side.verdict = "DENIED";
+            side.verdict = "DENIED".into();
         }
         if !policy.enforced {
             side.notes.push(format!(

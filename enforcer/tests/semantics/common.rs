@@ -113,7 +113,12 @@ pub fn trace(e: &Engine, from: &str, to: &str, proto: u8, port: u16) -> Trace {
 /// The verdict and drop reason of a TCP flow.
 pub fn tcp(e: &Engine, from: &str, to: &str, port: u16) -> (&'static str, Option<u8>) {
     let t = trace(e, from, to, 6, port);
-    (t.verdict, t.drop_reason)
+    let verdict = if t.verdict == "ALLOWED" {
+        "ALLOWED"
+    } else {
+        "DENIED"
+    };
+    (verdict, t.drop_reason)
 }
 
 /// Allowed.

@@ -53,7 +53,11 @@ fn both_sides_must_allow() {
     let e = engine(&format!("{server}\n---\n{client}"));
     let t = trace(&e, "shop/web", "shop/db", 6, 1);
     assert_eq!(
-        (t.egress.verdict, t.ingress.verdict, t.drop_reason),
+        (
+            t.egress.verdict.as_str(),
+            t.ingress.verdict.as_str(),
+            t.drop_reason
+        ),
         ("DENIED", "ALLOWED", Some(133))
     );
 }
