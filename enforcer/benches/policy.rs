@@ -73,13 +73,20 @@ fn ccnp(i: usize) -> String {
 
 fn policies_yaml() -> String {
     let per_ns = (1000 - CCNPS) / NAMESPACES;
-    let mut docs: Vec<String> = (0..NAMESPACES).flat_map(|n| (0..per_ns).map(move |i| cnp(n, i, 8000 + i as u16))).collect();
+    let mut docs: Vec<String> = (0..NAMESPACES)
+        .flat_map(|n| (0..per_ns).map(move |i| cnp(n, i, 8000 + i as u16)))
+        .collect();
     docs.extend((0..CCNPS).map(ccnp));
     docs.join("---\n")
 }
 
 fn parse(yaml: &str) -> Vec<Object> {
-    manifest::parse_str("bench.yaml", yaml).expect("generated manifests are valid").objects.into_iter().map(|l| l.object).collect()
+    manifest::parse_str("bench.yaml", yaml)
+        .expect("generated manifests are valid")
+        .objects
+        .into_iter()
+        .map(|l| l.object)
+        .collect()
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -97,19 +104,28 @@ fn main() {
     let (cluster, policies) = (cluster_yaml(), policies_yaml());
     let (cluster_objs, t_parse_cluster) = time(|| parse(&cluster));
     let (policy_objs, t_parse_policies) = time(|| parse(&policies));
-    let pods = cluster_objs.iter().filter(|o| matches!(o, Object::Pod(_))).count();
+    let pods = cluster_objs
+        .iter()
+        .filter(|o| matches!(o, Object::Pod(_)))
+        .count();
     let npol = policy_objs.len();
     let mut fulls = Vec::new();
     let mut engine = Engine::new(EngineConfig::default());
     for _ in 0..3 {
         let mut e = Engine::new(EngineConfig::default());
-        let all = cluster_objs.iter().cloned().chain(policy_objs.iter().cloned());
+        let all = cluster_objs
+            .iter()
+            .cloned()
+            .chain(policy_objs.iter().cloned());
         let (changes, t) = time(|| e.apply(all).expect("apply"));
         assert_eq!(changes.updated.len(), pods);
         fulls.push(t);
         engine = e;
     }
-    let entries: usize = engine.endpoints().map(|e| e.policy.ingress.state.entries.len() + e.policy.egress.state.entries.len()).sum();
+    let entries: usize = engine
+        .endpoints()
+        .map(|e| e.policy.ingress.state.entries.len() + e.policy.egress.state.entries.len())
+        .sum();
 
     let mut incremental = Vec::new();
     let mut recomputed = 0;
@@ -130,16 +146,51 @@ fn main() {
     }
     let mut traces = Vec::new();
     for i in 0..2000usize {
-        let from = PodKey::new(&format!("ns{}", i % NAMESPACES), &format!("app{}-{}", i % APPS, i % REPLICAS));
-        let to = PodKey::new(&format!("ns{}", (i * 7) % NAMESPACES), &format!("app{}-{}", (i * 3) % APPS, (i * 5) % REPLICAS));
-        let req = TraceRequest { from: Target::Pod(from), to: Target::Pod(to), protocol: 6, dport: 8000 + (i % 20) as u16, reply: false };
+        let from = PodKey::new(
+            &format!("ns{}", i % NAMESPACES),
+            &format!("app{}-{}", i % APPS, i % REPLICAS),
+        );
+        let to = PodKey::new(
+            &format!("ns{}", (i * 7) % NAMESPACES),
+            &format!("app{}-{}", (i * 3) % APPS, (i * 5) % REPLICAS),
+        );
+        let req = TraceRequest {
+            from: Target::Pod(from),
+            to: Target::Pod(to),
+            protocol: 6,
+            dport: 8000 + (i % 20) as u16,
+            reply: false,
+        };
         traces.push(time(|| engine.trace(&req).expect("trace")).1);
     }
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
-    println!("policy engine benchmark ({pods} pods, {npol} policies, {} identities, {entries} map-state entries)", engine.identities().count());
-    println!("  parse manifests (YAML)        cluster {}, policies {}", ms(t_parse_cluster), ms(t_parse_policies));
-    println!("  full compile (apply all)      {} (median of {})", ms(median(fulls.clone())), fulls.len());
-    println!("  one policy changed            {} (median of {}; {recomputed} endpoints recomputed)", ms(median(incremental.clone())), incremental.len());
-    println!("  one pod relabelled            {} (median of {})", ms(median(relabel.clone())), relabel.len());
-    println!("  policy trace                  {} (median of {})", ms(median(traces.clone())), traces.len());
+    println!(
+        "policy engine benchmark ({pods} pods, {npol} policies, {} identities, {entries} map-state entries)",
+        engine.identities().count()
+    );
+    println!(
+        "  parse manifests (YAML)        cluster {}, policies {}",
+        ms(t_parse_cluster),
+        ms(t_parse_policies)
+    );
+    println!(
+        "  full compile (apply all)      {} (median of {})",
+        ms(median(fulls.clone())),
+        fulls.len()
+    );
+    println!(
+        "  one policy changed            {} (median of {}; {recomputed} endpoints recomputed)",
+        ms(median(incremental.clone())),
+        incremental.len()
+    );
+    println!(
+        "  one pod relabelled            {} (median of {})",
+        ms(median(relabel.clone())),
+        relabel.len()
+    );
+    println!(
+        "  policy trace                  {} (median of {})",
+        ms(median(traces.clone())),
+        traces.len()
+    );
 }

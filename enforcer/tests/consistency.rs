@@ -13,7 +13,14 @@ use enforcer::manifest;
 
 const CLUSTER: &str = include_str!("golden/_cluster.yaml");
 const PODS: &[&str] = &["shop/web", "shop/api", "ops/monitor"];
-const EXTERNAL: &[&str] = &["203.0.113.10", "203.0.113.200", "198.51.100.7", "10.99.0.1", "node/n1", "node/n2"];
+const EXTERNAL: &[&str] = &[
+    "203.0.113.10",
+    "203.0.113.200",
+    "198.51.100.7",
+    "10.99.0.1",
+    "node/n1",
+    "node/n2",
+];
 const PORTS: &[u16] = &[22, 53, 80, 443, 1023, 1024, 8080, 8085, 8088, 9090];
 
 struct Rng(u64);
@@ -43,11 +50,20 @@ impl Rng {
 fn peer(rng: &mut Rng, ingress: bool) -> String {
     let f = if ingress { "from" } else { "to" };
     match rng.below(7) {
-        0 => format!("{f}Endpoints: [{{matchLabels: {{app: {}}}}}]", rng.pick(&["web", "api", "monitor"])),
+        0 => format!(
+            "{f}Endpoints: [{{matchLabels: {{app: {}}}}}]",
+            rng.pick(&["web", "api", "monitor"])
+        ),
         1 => format!("{f}Endpoints: [{{}}]"),
-        2 => format!("{f}Entities: [{}]", rng.pick(&["world", "cluster", "host", "remote-node", "all"])),
+        2 => format!(
+            "{f}Entities: [{}]",
+            rng.pick(&["world", "cluster", "host", "remote-node", "all"])
+        ),
         3 => format!("{f}CIDRSet: [{{cidr: 203.0.113.0/24, except: [203.0.113.128/25]}}]"),
-        4 => format!("{f}CIDR: [{}]", rng.pick(&["10.0.0.0/8", "198.51.100.0/24", "0.0.0.0/0"])),
+        4 => format!(
+            "{f}CIDR: [{}]",
+            rng.pick(&["10.0.0.0/8", "198.51.100.0/24", "0.0.0.0/0"])
+        ),
         5 => format!("{f}Endpoints: [{{matchLabels: {{io.kubernetes.pod.namespace: ops}}}}]"),
         _ => String::new(),
     }
@@ -56,29 +72,53 @@ fn peer(rng: &mut Rng, ingress: bool) -> String {
 fn ports(rng: &mut Rng) -> String {
     match rng.below(5) {
         0 => String::new(),
-        1 => format!("toPorts: [{{ports: [{{port: \"{}\", protocol: TCP}}]}}]", PORTS[rng.below(PORTS.len())]),
+        1 => format!(
+            "toPorts: [{{ports: [{{port: \"{}\", protocol: TCP}}]}}]",
+            PORTS[rng.below(PORTS.len())]
+        ),
         2 => "toPorts: [{ports: [{port: \"8080\", endPort: 8090, protocol: TCP}]}]".into(),
         3 => "toPorts: [{ports: [{port: http}]}]".into(),
-        _ => format!("toPorts: [{{ports: [{{port: \"{}\", protocol: ANY}}]}}]", PORTS[rng.below(PORTS.len())]),
+        _ => format!(
+            "toPorts: [{{ports: [{{port: \"{}\", protocol: ANY}}]}}]",
+            PORTS[rng.below(PORTS.len())]
+        ),
     }
 }
 
 fn section(rng: &mut Rng, ingress: bool) -> String {
-    let parts: Vec<String> = [peer(rng, ingress), ports(rng)].into_iter().filter(|s| !s.is_empty()).collect();
+    let parts: Vec<String> = [peer(rng, ingress), ports(rng)]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
     format!("  - {{{}}}\n", parts.join(", "))
 }
 
 fn policy(rng: &mut Rng, i: usize) -> String {
-    let (kind, ns) = if rng.chance(30) { ("CiliumClusterwideNetworkPolicy", String::new()) } else { ("CiliumNetworkPolicy", format!(", namespace: {}", rng.pick(&["shop", "ops"]))) };
+    let (kind, ns) = if rng.chance(30) {
+        ("CiliumClusterwideNetworkPolicy", String::new())
+    } else {
+        (
+            "CiliumNetworkPolicy",
+            format!(", namespace: {}", rng.pick(&["shop", "ops"])),
+        )
+    };
     let subject = match rng.below(3) {
         0 => "{}".to_string(),
-        _ => format!("{{matchLabels: {{app: {}}}}}", rng.pick(&["web", "api", "monitor"])),
+        _ => format!(
+            "{{matchLabels: {{app: {}}}}}",
+            rng.pick(&["web", "api", "monitor"])
+        ),
     };
     let mut spec = format!("  endpointSelector: {subject}\n");
     if rng.chance(15) {
         spec.push_str("  enableDefaultDeny: {ingress: false, egress: false}\n");
     }
-    for (field, ingress) in [("ingress", true), ("ingressDeny", true), ("egress", false), ("egressDeny", false)] {
+    for (field, ingress) in [
+        ("ingress", true),
+        ("ingressDeny", true),
+        ("egress", false),
+        ("egressDeny", false),
+    ] {
         let deny = field.ends_with("Deny");
         if rng.chance(if deny { 40 } else { 50 }) {
             spec.push_str(&format!("  {field}:\n"));
@@ -133,21 +173,38 @@ fn map_state_decisions_equal_rule_level_evaluation() {
             Err(_) => continue,
         };
         let mut engine = Engine::new(EngineConfig::default());
-        engine.apply(parsed.objects.into_iter().map(|l| l.object)).unwrap();
+        engine
+            .apply(parsed.objects.into_iter().map(|l| l.object))
+            .unwrap();
         for _ in 0..40 {
-            let from = if rng.chance(75) { rng.pick(PODS) } else { rng.pick(EXTERNAL) };
-            let to = if rng.chance(75) { rng.pick(PODS) } else { rng.pick(EXTERNAL) };
+            let from = if rng.chance(75) {
+                rng.pick(PODS)
+            } else {
+                rng.pick(EXTERNAL)
+            };
+            let to = if rng.chance(75) {
+                rng.pick(PODS)
+            } else {
+                rng.pick(EXTERNAL)
+            };
             let (protocol, dport) = match rng.below(6) {
                 0 => (17, PORTS[rng.below(PORTS.len())]),
                 1 => (1, 8),
                 _ => (6, PORTS[rng.below(PORTS.len())]),
             };
-            let req = TraceRequest { from: target(from), to: target(to), protocol, dport, reply: false };
+            let req = TraceRequest {
+                from: target(from),
+                to: target(to),
+                protocol,
+                dport,
+                reply: false,
+            };
             let t = engine.trace(&req).unwrap();
             let host = t.ingress.peer_identity == 1;
             let expected = rule_level(&t.egress, false).or(rule_level(&t.ingress, host));
             assert_eq!(
-                t.drop_reason, expected,
+                t.drop_reason,
+                expected,
                 "seed {seed}: {from} -> {to} proto {protocol} port {dport}\n{}\n{t:#?}",
                 policies.join("\n---\n")
             );
@@ -158,5 +215,8 @@ fn map_state_decisions_equal_rule_level_evaluation() {
     }
     assert!(checked > 3000, "only {checked} flows checked");
     // The generator must exercise every outcome, or the test proves little.
-    assert!(default_denied > checked / 10 && denied > checked / 50, "{checked} flows: {default_denied} x 133, {denied} x 181");
+    assert!(
+        default_denied > checked / 10 && denied > checked / 50,
+        "{checked} flows: {default_denied} x 133, {denied} x 181"
+    );
 }

@@ -293,7 +293,14 @@ impl Engine {
             .unwrap_or_else(|| (Arc::default(), Arc::from([]), false));
         work.dirty.insert(pod.key.clone());
         let key = pod.key.clone();
-        let endpoint = Endpoint { pod, node, identity, policy, used_keys, egress_named_ports };
+        let endpoint = Endpoint {
+            pod,
+            node,
+            identity,
+            policy,
+            used_keys,
+            egress_named_ports,
+        };
         self.pods.insert(key, endpoint);
     }
 
@@ -426,19 +433,29 @@ impl Engine {
     fn finish(&mut self, mut work: Work) -> Changes {
         if work.named_ports {
             self.named_ports = named_ports(self.pods.values());
-            let users = self.pods.values().filter(|e| e.egress_named_ports).map(|e| e.pod.key.clone());
+            let users = self
+                .pods
+                .values()
+                .filter(|e| e.egress_named_ports)
+                .map(|e| e.pod.key.clone());
             work.dirty.extend(users.collect::<Vec<_>>());
         }
         work.dirty.extend(self.deps.users_of(&work.changed_keys));
-        let mut changes =
-            Changes { removed: work.removed, ipcache: work.ipcache, updated: work.touched, recomputed: 0 };
+        let mut changes = Changes {
+            removed: work.removed,
+            ipcache: work.ipcache,
+            updated: work.touched,
+            recomputed: 0,
+        };
         // Endpoints with the same identity and container ports have the same policy:
         // compute it once per group.
         let mut memo: HashMap<(u32, Vec<ContainerPort>), Computed> = HashMap::new();
         // Members of a group usually shared their old policy too: compare it once.
         let mut compared: Option<(Arc<EndpointPolicy>, Arc<EndpointPolicy>, bool)> = None;
         for key in work.dirty {
-            let Some(ep) = self.pods.get(&key) else { continue };
+            let Some(ep) = self.pods.get(&key) else {
+                continue;
+            };
             let group = (ep.identity, ep.pod.ports.clone());
             let computed = match memo.get(&group) {
                 Some(c) => c.clone(),
@@ -468,11 +485,17 @@ impl Engine {
         computed: Computed,
         compared: &mut Option<(Arc<EndpointPolicy>, Arc<EndpointPolicy>, bool)>,
     ) -> bool {
-        let Some(ep) = self.pods.get_mut(key) else { return false };
+        let Some(ep) = self.pods.get_mut(key) else {
+            return false;
+        };
         let old_keys = std::mem::replace(&mut ep.used_keys, computed.keys.clone());
         ep.egress_named_ports = computed.egress_named_ports;
         let changed = match compared {
-            Some((old, new, changed)) if Arc::ptr_eq(old, &ep.policy) && Arc::ptr_eq(new, &computed.policy) => *changed,
+            Some((old, new, changed))
+                if Arc::ptr_eq(old, &ep.policy) && Arc::ptr_eq(new, &computed.policy) =>
+            {
+                *changed
+            }
             _ => {
                 let changed = ep.policy != computed.policy;
                 *compared = Some((ep.policy.clone(), computed.policy.clone(), changed));
@@ -497,11 +520,22 @@ impl Engine {
             named_ports: &self.named_ports,
             cluster: &self.config.cluster_name,
         };
-        let policy = compute(&mut resolver, &rules, pod, &self.derived, self.config.allow_localhost, &mut used);
+        let policy = compute(
+            &mut resolver,
+            &rules,
+            pod,
+            &self.derived,
+            self.config.allow_localhost,
+            &mut used,
+        );
         let mut keys = used.keys;
         keys.sort();
         keys.dedup();
-        Computed { policy: Arc::new(policy), keys: keys.into(), egress_named_ports: used.egress_named_ports }
+        Computed {
+            policy: Arc::new(policy),
+            keys: keys.into(),
+            egress_named_ports: used.egress_named_ports,
+        }
     }
 }
 

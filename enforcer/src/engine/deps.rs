@@ -18,7 +18,10 @@ impl DepIndex {
     /// any more.
     pub fn replace(&mut self, pod: &PodKey, old: &[PeerKey], new: &[PeerKey]) -> Vec<PeerKey> {
         for key in new {
-            self.users.entry(key.clone()).or_default().insert(pod.clone());
+            self.users
+                .entry(key.clone())
+                .or_default()
+                .insert(pod.clone());
         }
         let mut unused = Vec::new();
         for key in old.iter().filter(|k| !new.contains(k)) {
@@ -35,7 +38,11 @@ impl DepIndex {
 
     /// Endpoints using any of `keys`.
     pub fn users_of<'a>(&'a self, keys: impl IntoIterator<Item = &'a PeerKey>) -> BTreeSet<PodKey> {
-        keys.into_iter().filter_map(|k| self.users.get(k)).flatten().cloned().collect()
+        keys.into_iter()
+            .filter_map(|k| self.users.get(k))
+            .flatten()
+            .cloned()
+            .collect()
     }
 }
 
@@ -53,7 +60,10 @@ mod tests {
         assert!(d.replace(&b, &[], std::slice::from_ref(&k)).is_empty());
         assert_eq!(d.users_of([&k]).len(), 2);
         assert!(d.replace(&a, std::slice::from_ref(&k), &[]).is_empty());
-        assert_eq!(d.replace(&b, std::slice::from_ref(&k), &[]), vec![k.clone()]);
+        assert_eq!(
+            d.replace(&b, std::slice::from_ref(&k), &[]),
+            vec![k.clone()]
+        );
         assert!(d.users_of([&k]).is_empty());
     }
 }

@@ -33,10 +33,17 @@ pub struct SubjectIndex {
 }
 
 fn selecting(policy: &Arc<Policy>, labels: &LabelSet) -> impl Iterator<Item = RuleHandle> {
-    policy.rules.iter().enumerate().filter_map(move |(index, rule)| match &rule.subject {
-        Subject::Endpoints(sel) if sel.matches(labels) => Some(RuleHandle { policy: policy.clone(), index }),
-        _ => None,
-    })
+    policy
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(move |(index, rule)| match &rule.subject {
+            Subject::Endpoints(sel) if sel.matches(labels) => Some(RuleHandle {
+                policy: policy.clone(),
+                index,
+            }),
+            _ => None,
+        })
 }
 
 fn sort(rules: &mut [RuleHandle]) {
@@ -45,11 +52,19 @@ fn sort(rules: &mut [RuleHandle]) {
 
 impl SubjectIndex {
     /// Indexes a new endpoint identity against every policy.
-    pub fn add_identity<'a>(&mut self, id: u32, labels: &LabelSet, policies: impl Iterator<Item = &'a Arc<Policy>>) {
+    pub fn add_identity<'a>(
+        &mut self,
+        id: u32,
+        labels: &LabelSet,
+        policies: impl Iterator<Item = &'a Arc<Policy>>,
+    ) {
         let mut rules: Vec<RuleHandle> = policies.flat_map(|p| selecting(p, labels)).collect();
         sort(&mut rules);
         for h in &rules {
-            self.by_policy.entry(h.policy.origin.clone()).or_default().insert(id);
+            self.by_policy
+                .entry(h.policy.origin.clone())
+                .or_default()
+                .insert(id);
         }
         self.by_identity.insert(id, rules);
     }
@@ -80,7 +95,9 @@ impl SubjectIndex {
         let Some(policy) = new else { return changed };
         let mut selected = BTreeSet::new();
         for (&id, rules) in self.by_identity.iter_mut() {
-            let Some(labels) = labels_of(id) else { continue };
+            let Some(labels) = labels_of(id) else {
+                continue;
+            };
             let fresh: Vec<RuleHandle> = selecting(policy, &labels).collect();
             if fresh.is_empty() {
                 continue;

@@ -104,8 +104,18 @@ impl PartialOrd for RuleRef {
 
 impl Ord for RuleRef {
     fn cmp(&self, other: &Self) -> Ordering {
-        let policy = if Arc::ptr_eq(&self.policy, &other.policy) { Ordering::Equal } else { self.policy.cmp(&other.policy) };
-        policy.then_with(|| if Arc::ptr_eq(&self.path, &other.path) { Ordering::Equal } else { self.path.cmp(&other.path) })
+        let policy = if Arc::ptr_eq(&self.policy, &other.policy) {
+            Ordering::Equal
+        } else {
+            self.policy.cmp(&other.policy)
+        };
+        policy.then_with(|| {
+            if Arc::ptr_eq(&self.path, &other.path) {
+                Ordering::Equal
+            } else {
+                self.path.cmp(&other.path)
+            }
+        })
     }
 }
 
