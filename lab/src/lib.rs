@@ -25,6 +25,7 @@ mod lab;
 mod name;
 mod netns;
 mod node_link;
+pub mod plumbing;
 mod root;
 mod run_id;
 mod sysctl;
