@@ -3,6 +3,7 @@
 //! puts that state into the eBPF datapath.
 
 pub mod cluster;
+pub mod datapath;
 pub mod engine;
 pub mod identity;
 pub mod labels;

@@ -35,7 +35,8 @@ const _: () = assert!(core::mem::size_of::<CtKey>() == 44);
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CtEntry {
-    /// `bpf_ktime_get_ns()` after which the entry is stale and treated as absent.
+    /// CLOCK_MONOTONIC time (the datapath reads the coarse clock, `bpf_ktime_get_coarse_ns()`)
+    /// after which the entry is stale and treated as absent.
     pub expires_ns: u64,
     /// Packets seen in the opening direction.
     pub packets_fwd: u64,
@@ -113,13 +114,20 @@ pub struct FragKey {
 }
 const _: () = assert!(core::mem::size_of::<FragKey>() == 40);
 
-/// Value of the fragment LRU.
+/// Value of the fragment LRU: what the first fragment's L4 header said, so later fragments
+/// get the same conntrack key and policy port.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FragEntry {
-    /// Source port of the datagram, host byte order.
+    /// Source port of the datagram (ICMP echo: as in [`CtKey::sport`]), host byte order.
     pub sport: u16,
-    /// Destination port of the datagram, host byte order.
+    /// Destination port of the datagram (ICMP echo: as in [`CtKey::dport`]), host byte order.
     pub dport: u16,
+    /// ICMP type (ICMP and ICMPv6 only): the policy "port" of later fragments of a large ping.
+    pub icmp_type: u8,
+    /// ICMP code (ICMP and ICMPv6 only).
+    pub icmp_code: u8,
+    /// Always 0.
+    pub pad: [u8; 2],
 }
-const _: () = assert!(core::mem::size_of::<FragEntry>() == 4);
+const _: () = assert!(core::mem::size_of::<FragEntry>() == 8);

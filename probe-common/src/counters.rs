@@ -30,5 +30,9 @@ pub const fn dropped(direction: u8, reason: u8) -> u32 {
 }
 
 const fn base(direction: u8) -> u32 {
-    if direction == crate::direction::EGRESS { 256 } else { 0 }
+    if direction == crate::direction::EGRESS {
+        256
+    } else {
+        0
+    }
 }

@@ -8,6 +8,10 @@ pub const FAMILY_V4: u8 = 4;
 /// Address family value for IPv6 in [`IpCacheKey::family`].
 pub const FAMILY_V6: u8 = 6;
 
+/// Identity `reserved:world`: what the datapath uses when no ipcache entry covers an address
+/// (userspace installs `0.0.0.0/0` and `::/0`, so this is only a safety net).
+pub const WORLD_IDENTITY: u32 = 2;
+
 /// Bits of [`IpCacheKey`] before the address (family and padding), always matched.
 pub const PREFIX_BEFORE_ADDR: u32 = 32;
 

@@ -28,6 +28,20 @@ pub mod direction {
     pub const EGRESS: u8 = 2;
 }
 
+/// What the classifiers return (the kernel's `enum tcx_action_base` values).
+///
+/// The datapath is a filter, not the final word on a packet: a packet it allows goes on to
+/// the next program on the hook (another tool's tcx program, or legacy tc filters), and is
+/// delivered when there is none. So "pass" is `TCX_NEXT` (-1, the same value as
+/// `TC_ACT_UNSPEC`, which means "continue" to cls_bpf in direct-action mode too), not
+/// `TCX_PASS`/`TC_ACT_OK` (0), which would end the chain and skip later programs.
+pub mod tc_action {
+    /// Let the packet continue (`TCX_NEXT` / `TC_ACT_UNSPEC`).
+    pub const PASS: i32 = -1;
+    /// Drop the packet (`TCX_DROP` / `TC_ACT_SHOT`).
+    pub const DROP: i32 = 2;
+}
+
 #[cfg(feature = "user")]
 mod pod {
     //! `aya::Pod` impls: every type is `repr(C)`, `Copy`, and has no implicit padding.

@@ -18,6 +18,9 @@ pub const COUNTERS: &str = "OBS_COUNTERS";
 pub const CONFIG: &str = "OBS_CONFIG";
 /// Ring buffer of [`crate::event::FlowEvent`].
 pub const EVENTS: &str = "OBS_EVENTS";
+/// Per-CPU array with one slot: the datapath's scratch space for the packet being
+/// classified. Holds nothing between packets, so it is the one map that is not pinned.
+pub const SCRATCH: &str = "OBS_SCRATCH";
 
 /// Program names (the `#[classifier]` function names).
 pub mod programs {

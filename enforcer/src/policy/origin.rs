@@ -80,12 +80,20 @@ impl fmt::Display for PolicyRef {
 ///
 /// Equality and order are by content; comparisons short-cut on shared `Arc`s, which is
 /// the common case when map states are built (every entry of a rule shares its `Arc`s).
-#[derive(Clone, Debug, Hash)]
+#[derive(Clone, Debug)]
 pub struct RuleRef {
     /// The policy object.
     pub policy: Arc<PolicyRef>,
     /// Path of the rule inside the object.
     pub path: Arc<str>,
+}
+
+impl std::hash::Hash for RuleRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // By content, like `Eq`.
+        self.policy.hash(state);
+        self.path.hash(state);
+    }
 }
 
 impl PartialEq for RuleRef {

@@ -1,0 +1,1179 @@
+//! The datapath's verdicts and events on crafted frames, with `BPF_PROG_TEST_RUN`: both
+//! programs, every verdict path. Each test loads its own datapath under a unique pin root,
+//! registers the test-run interface (`lo`, ifindex 1: what `BPF_PROG_TEST_RUN` gives the
+//! skb) as endpoint 7, applies a policy through the real reconciler, runs frames, and
+//! checks the returned action and every event's fields.
+//!
+//! Needs root (skips otherwise).
+
+mod datapath_common;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use aya::programs::{TestRun, TestRunOptions};
+use datapath_common::frame::{self, ACK, FIN, L4, SYN};
+use datapath_common::{Entry, PinRoot, enforced, open};
+use enforcer::datapath::attach::Hook;
+use enforcer::datapath::events::EventReader;
+use enforcer::datapath::maps::MapOps;
+use enforcer::datapath::{CookieTable, Datapath, DesiredState, EndpointInput, IpCacheInput};
+use enforcer::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
+use enforcer::net::Cidr;
+use probe_common::config::ProbeConfig;
+use probe_common::conntrack::{ct_flags, lifetime, state};
+use probe_common::event::{FlowEvent, event_flags, kind, obs_point, trace_mode, verdict};
+use probe_common::ipcache::{FAMILY_V4, FAMILY_V6, WORLD_IDENTITY};
+use probe_common::policy::match_type;
+use probe_common::{direction, drop_reason, tc_action};
+
+/// The interface `BPF_PROG_TEST_RUN` runs the programs on (`lo` of the test's netns).
+const TEST_IFINDEX: u32 = 1;
+const ENDPOINT_ID: u16 = 7;
+const LOCAL_ID: u32 = 1000;
+const PEER_ID: u32 = 2000;
+const OTHER_ID: u32 = 3000;
+const LOCAL: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+const OTHER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 3);
+const WORLD: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+const LOCAL6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
+const PEER6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+const ICMP: u8 = 1;
+const ICMPV6: u8 = 58;
+const SCTP: u8 = 132;
+
+/// A loaded datapath with endpoint 7 on the test-run interface.
+struct Harness {
+    dp: Datapath,
+    events: EventReader,
+    cookies: CookieTable,
+    _root: PinRoot,
+}
+
+impl Harness {
+    /// Endpoint 7 with `ingress` and `egress` policy.
+    fn new(ingress: DirectionPolicy, egress: DirectionPolicy) -> Self {
+        let mut h = Self::unregistered();
+        h.set_policy(ingress, egress);
+        h
+    }
+
+    /// A datapath with no endpoint registered.
+    fn unregistered() -> Self {
+        let root = PinRoot::new();
+        let mut dp = Datapath::load_or_adopt(root.path(), "node").expect("datapath loads");
+        let events = dp.take_events().expect("events not taken yet");
+        let mut h = Self {
+            dp,
+            events,
+            cookies: CookieTable::new(),
+            _root: root,
+        };
+        h.apply(None);
+        h
+    }
+
+    fn set_policy(&mut self, ingress: DirectionPolicy, egress: DirectionPolicy) {
+        self.apply(Some(EndpointPolicy { ingress, egress }));
+    }
+
+    fn apply(&mut self, policy: Option<EndpointPolicy>) {
+        let endpoints = policy.as_ref().map(|policy| EndpointInput {
+            ifindex: TEST_IFINDEX,
+            endpoint_id: ENDPOINT_ID,
+            identity: LOCAL_ID,
+            policy,
+        });
+        let host = |ip: IpAddr, identity, endpoint_id| IpCacheInput {
+            cidr: Cidr::host(ip),
+            identity,
+            endpoint_id,
+        };
+        let ipcache = [
+            host(LOCAL.into(), LOCAL_ID, ENDPOINT_ID),
+            host(LOCAL6.into(), LOCAL_ID, ENDPOINT_ID),
+            host(PEER.into(), PEER_ID, 0),
+            host(PEER6.into(), PEER_ID, 0),
+            host(OTHER.into(), OTHER_ID, 0),
+        ];
+        let desired =
+            DesiredState::build(endpoints, ipcache, &mut self.cookies).expect("valid inputs");
+        self.dp.apply(&desired).expect("maps accept the state");
+        self.cookies.release_unused(&desired.cookies());
+    }
+
+    /// Runs `frame` through the program of `hook`; returns its action and the events it sent.
+    fn run(&mut self, hook: Hook, frame: &[u8]) -> (i32, Vec<FlowEvent>) {
+        let prog = self.dp.program_mut(hook.program()).expect("loaded");
+        let result = prog
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                ..TestRunOptions::default()
+            })
+            .expect("test run");
+        (result.return_value as i32, self.events.drain(64))
+    }
+
+    fn set_config(&mut self, config: ProbeConfig) {
+        self.dp.config_map().set(&config).expect("config written");
+    }
+
+    /// The name of the first rule behind `cookie`.
+    fn rule_of(&self, cookie: u32) -> String {
+        self.cookies.rules(cookie).map_or_else(
+            || format!("<no rules for cookie {cookie}>"),
+            |r| r[0].policy.name.clone(),
+        )
+    }
+}
+
+fn v4_addr(a: Ipv4Addr) -> [u8; 16] {
+    let mut out = [0; 16];
+    out[..4].copy_from_slice(&a.octets());
+    out
+}
+
+fn tcp(sport: u16, dport: u16, flags: u8) -> L4 {
+    L4::Tcp {
+        sport,
+        dport,
+        flags,
+    }
+}
+
+fn one(events: &[FlowEvent], event_kind: u8) -> FlowEvent {
+    let found: Vec<&FlowEvent> = events.iter().filter(|e| e.kind == event_kind).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one event of kind {event_kind}: {events:#?}"
+    );
+    *found[0]
+}
+
+fn kinds(events: &[FlowEvent]) -> Vec<u8> {
+    events.iter().map(|e| e.kind).collect()
+}
+
+fn allow(identity: u32, protocol: u8, ports: PortRange, name: &str) -> Entry<'_> {
+    (identity, protocol, ports, Action::Allow, name)
+}
+
+fn deny(identity: u32, protocol: u8, ports: PortRange, name: &str) -> Entry<'_> {
+    (identity, protocol, ports, Action::Deny, name)
+}
+
+/// Asserts the fields every event of an egress TCP packet LOCAL:sport → PEER:dport carries.
+fn assert_egress_tcp(e: &FlowEvent, sport: u16, dport: u16) {
+    assert_eq!(e.direction, direction::EGRESS);
+    assert_eq!((e.family, e.protocol), (FAMILY_V4, TCP));
+    assert_eq!((e.saddr, e.daddr), (v4_addr(LOCAL), v4_addr(PEER)));
+    assert_eq!((e.sport, e.dport), (sport, dport));
+    assert_eq!((e.src_identity, e.dst_identity), (LOCAL_ID, PEER_ID));
+    assert_eq!((e.endpoint_id, e.ifindex), (ENDPOINT_ID, TEST_IFINDEX));
+    assert!(e.timestamp_ns > 0 && e.pkt_len > 0);
+}
+
+#[test]
+fn egress_allowed_new_connection_reports_verdict_and_trace() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
+    );
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(kinds(&events), vec![kind::POLICY_VERDICT, kind::TRACE]);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_egress_tcp(&v, 40000, 80);
+    assert_eq!(
+        (v.verdict, v.reason, v.match_type),
+        (verdict::ALLOWED, 0, match_type::L3_L4)
+    );
+    assert_eq!(v.ct_state, state::NEW);
+    assert_eq!(v.tcp_flags, SYN);
+    assert_eq!(v.flags & event_flags::ENFORCED, event_flags::ENFORCED);
+    assert_eq!(h.rule_of(v.cookie), "web");
+    let t = one(&events, kind::TRACE);
+    assert_egress_tcp(&t, 40000, 80);
+    assert_eq!(
+        (t.subtype, t.ct_state, t.cookie),
+        (obs_point::FROM_ENDPOINT, state::NEW, v.cookie)
+    );
+}
+
+#[test]
+fn egress_default_deny_drops_with_133() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
+    );
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 81, SYN)));
+    assert_eq!(action, tc_action::DROP);
+    assert_eq!(kinds(&events), vec![kind::POLICY_VERDICT, kind::DROP]);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.verdict, v.reason, v.match_type, v.cookie),
+        (
+            verdict::DENIED,
+            drop_reason::POLICY_DENIED,
+            match_type::NONE,
+            0
+        )
+    );
+    let d = one(&events, kind::DROP);
+    assert_egress_tcp(&d, 40000, 81);
+    assert_eq!(
+        (d.subtype, d.reason, d.ct_state),
+        (
+            drop_reason::POLICY_DENIED,
+            drop_reason::POLICY_DENIED,
+            state::NEW
+        )
+    );
+    assert_eq!(d.flags & event_flags::ENFORCED, event_flags::ENFORCED);
+    let counters = h.dp.counter_map().read().expect("counters");
+    assert_eq!(
+        counters
+            .dropped
+            .get(&(direction::EGRESS, drop_reason::POLICY_DENIED)),
+        Some(&1)
+    );
+    assert_eq!(counters.policy_lookups, 1);
+}
+
+#[test]
+fn ingress_allowed_and_denied() {
+    require_root!();
+    let mut h = Harness::new(
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(8443), "api")]),
+        open(),
+    );
+    let (action, events) = h.run(Hook::To, &frame::v4(PEER, LOCAL, &tcp(50000, 8443, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.direction, v.verdict, v.match_type),
+        (direction::INGRESS, verdict::ALLOWED, match_type::L3_L4)
+    );
+    assert_eq!((v.src_identity, v.dst_identity), (PEER_ID, LOCAL_ID));
+    assert_eq!(h.rule_of(v.cookie), "api");
+    assert_eq!(one(&events, kind::TRACE).subtype, obs_point::TO_ENDPOINT);
+
+    let (action, events) = h.run(Hook::To, &frame::v4(OTHER, LOCAL, &tcp(50000, 8443, SYN)));
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.direction, d.subtype),
+        (direction::INGRESS, drop_reason::POLICY_DENIED)
+    );
+    assert_eq!(
+        (d.src_identity, d.dst_identity, d.sport, d.dport),
+        (OTHER_ID, LOCAL_ID, 50000, 8443)
+    );
+    assert_eq!((d.saddr, d.daddr), (v4_addr(OTHER), v4_addr(LOCAL)));
+}
+
+#[test]
+fn a_deny_beats_a_broader_allow_and_names_its_rule() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[
+            allow(PEER_ID, 0, PortRange::ALL, "peer-all"),
+            deny(0, TCP, PortRange::single(22), "no-ssh"),
+        ]),
+    );
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 22, SYN)));
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.subtype, d.match_type),
+        (drop_reason::POLICY_DENY, match_type::L4_ONLY)
+    );
+    assert_eq!(h.rule_of(d.cookie), "no-ssh");
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.verdict, v.reason, v.cookie),
+        (verdict::DENIED, drop_reason::POLICY_DENY, d.cookie)
+    );
+
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 23, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(v.match_type, match_type::L3_ONLY);
+    assert_eq!(h.rule_of(v.cookie), "peer-all");
+}
+
+#[test]
+fn wildcard_identity_entries_allow_every_peer_world_included() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(0, TCP, PortRange::single(443), "https-anywhere")]),
+    );
+    for (dst, peer_id) in [(PEER, PEER_ID), (WORLD, WORLD_IDENTITY)] {
+        let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, dst, &tcp(40001, 443, SYN)));
+        assert_eq!(action, tc_action::PASS, "to {dst}");
+        let v = one(&events, kind::POLICY_VERDICT);
+        assert_eq!(
+            (v.match_type, v.dst_identity),
+            (match_type::L4_ONLY, peer_id)
+        );
+        assert_eq!(h.rule_of(v.cookie), "https-anywhere");
+    }
+    let (action, _) = h.run(Hook::From, &frame::v4(LOCAL, WORLD, &tcp(40001, 80, SYN)));
+    assert_eq!(action, tc_action::DROP);
+}
+
+#[test]
+fn port_ranges_match_exactly_at_both_edges() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::new(8080, 8090), "range")]),
+    );
+    for (port, allowed) in [
+        (8079, false),
+        (8080, true),
+        (8085, true),
+        (8090, true),
+        (8091, false),
+    ] {
+        let (action, events) = h.run(
+            Hook::From,
+            &frame::v4(LOCAL, PEER, &tcp(40000 + port, port, SYN)),
+        );
+        let want = if allowed {
+            tc_action::PASS
+        } else {
+            tc_action::DROP
+        };
+        assert_eq!(action, want, "port {port}");
+        let v = one(&events, kind::POLICY_VERDICT);
+        assert_eq!(v.dport, port);
+        let want_match = if allowed {
+            match_type::L3_L4
+        } else {
+            match_type::NONE
+        };
+        assert_eq!(v.match_type, want_match, "port {port}");
+    }
+}
+
+#[test]
+fn icmp_echo_types_are_matched_as_ports() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, ICMP, PortRange::single(8), "ping")]),
+    );
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4(
+            LOCAL,
+            PEER,
+            &L4::Icmp {
+                ty: 8,
+                code: 0,
+                id: 77,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.protocol, v.icmp_type, v.icmp_code, v.sport, v.dport),
+        (ICMP, 8, 0, 0, 0)
+    );
+    assert_eq!(
+        (v.match_type, h.rule_of(v.cookie)),
+        (match_type::L3_L4, "ping".to_owned())
+    );
+
+    // Timestamp request (13) is another "port".
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4(
+            LOCAL,
+            PEER,
+            &L4::Icmp {
+                ty: 13,
+                code: 0,
+                id: 78,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::DROP);
+    assert_eq!(
+        (
+            one(&events, kind::DROP).icmp_type,
+            one(&events, kind::DROP).subtype
+        ),
+        (13, drop_reason::POLICY_DENIED)
+    );
+
+    // The echo reply comes back as a reply: no policy, even though ingress allows nothing
+    // once enforced.
+    h.set_policy(
+        enforced(&[]),
+        enforced(&[allow(PEER_ID, ICMP, PortRange::single(8), "ping")]),
+    );
+    h.set_config(ProbeConfig {
+        trace_mode: trace_mode::ALL,
+        ..ProbeConfig::DEFAULT
+    });
+    let (action, _) = h.run(
+        Hook::From,
+        &frame::v4(
+            LOCAL,
+            PEER,
+            &L4::Icmp {
+                ty: 8,
+                code: 0,
+                id: 79,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::PASS);
+    let (action, events) = h.run(
+        Hook::To,
+        &frame::v4(
+            PEER,
+            LOCAL,
+            &L4::Icmp {
+                ty: 0,
+                code: 0,
+                id: 79,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(kinds(&events), vec![kind::TRACE]);
+    let t = one(&events, kind::TRACE);
+    assert_eq!(
+        (t.ct_state, t.flags & event_flags::IS_REPLY),
+        (state::REPLY, event_flags::IS_REPLY)
+    );
+    // A reply with another id is a new flow, and ingress denies it.
+    let (action, _) = h.run(
+        Hook::To,
+        &frame::v4(
+            PEER,
+            LOCAL,
+            &L4::Icmp {
+                ty: 0,
+                code: 0,
+                id: 80,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::DROP);
+}
+
+#[test]
+fn icmpv6_echo_and_neighbour_discovery() {
+    require_root!();
+    let mut h = Harness::new(
+        enforced(&[]),
+        enforced(&[allow(PEER_ID, ICMPV6, PortRange::single(128), "ping6")]),
+    );
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v6(
+            LOCAL6,
+            PEER6,
+            &L4::Icmp {
+                ty: 128,
+                code: 0,
+                id: 5,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.family, v.protocol, v.icmp_type, v.match_type),
+        (FAMILY_V6, ICMPV6, 128, match_type::L3_L4)
+    );
+    assert_eq!((v.saddr, v.daddr), (LOCAL6.octets(), PEER6.octets()));
+    assert_eq!((v.src_identity, v.dst_identity), (LOCAL_ID, PEER_ID));
+    let (action, _) = h.run(
+        Hook::To,
+        &frame::v6(
+            PEER6,
+            LOCAL6,
+            &L4::Icmp {
+                ty: 129,
+                code: 0,
+                id: 5,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::PASS, "echo reply is a reply");
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v6(
+            LOCAL6,
+            PEER6,
+            &L4::Icmp {
+                ty: 130,
+                code: 0,
+                id: 0,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::DROP, "MLD query is not allowed");
+    assert_eq!(one(&events, kind::DROP).icmp_type, 130);
+    for nd in 133..=137 {
+        let (action, events) = h.run(
+            Hook::To,
+            &frame::v6(
+                PEER6,
+                LOCAL6,
+                &L4::Icmp {
+                    ty: nd,
+                    code: 0,
+                    id: 0,
+                },
+            ),
+        );
+        assert_eq!(
+            (action, events.len()),
+            (tc_action::PASS, 0),
+            "ND type {nd} passes silently"
+        );
+    }
+}
+
+#[test]
+fn ipv6_tcp_and_extension_headers() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
+    );
+    let (action, events) = h.run(Hook::From, &frame::v6(LOCAL6, PEER6, &tcp(40000, 80, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(one(&events, kind::POLICY_VERDICT).dport, 80);
+    let (action, events) = h.run(Hook::From, &frame::v6(LOCAL6, PEER6, &tcp(40000, 81, SYN)));
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.family, d.subtype, d.dport, d.dst_identity),
+        (FAMILY_V6, drop_reason::POLICY_DENIED, 81, PEER_ID)
+    );
+
+    // Hop-by-hop, routing-less destination options: skipped to reach TCP.
+    let ext = [(0, frame::ext_options()), (60, frame::ext_options())];
+    let f = frame::v6_with(LOCAL6, PEER6, &ext, TCP, &tcp(40002, 80, SYN).bytes());
+    let (action, events) = h.run(Hook::From, &f);
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(one(&events, kind::POLICY_VERDICT).sport, 40002);
+    let f = frame::v6_with(LOCAL6, PEER6, &ext, TCP, &tcp(40002, 81, SYN).bytes());
+    assert_eq!(h.run(Hook::From, &f).0, tc_action::DROP);
+
+    // A chain that runs past the packet's end.
+    let mut f = frame::v6_with(LOCAL6, PEER6, &[(0, frame::ext_options())], 0, &[]);
+    f.truncate(f.len() - 4);
+    let (action, events) = h.run(Hook::From, &f);
+    assert_eq!(action, tc_action::DROP);
+    assert_eq!(
+        one(&events, kind::DROP).subtype,
+        drop_reason::INVALID_IPV6_EXTENSION_HEADER
+    );
+    // Too many extension headers.
+    let long: Vec<(u8, Vec<u8>)> = (0..9).map(|_| (60, frame::ext_options())).collect();
+    let f = frame::v6_with(LOCAL6, PEER6, &long, TCP, &tcp(40003, 80, SYN).bytes());
+    let (action, events) = h.run(Hook::From, &f);
+    assert_eq!(
+        (action, one(&events, kind::DROP).subtype),
+        (tc_action::DROP, drop_reason::INVALID_IPV6_EXTENSION_HEADER)
+    );
+}
+
+#[test]
+fn sctp_ports_are_policed() {
+    require_root!();
+    let mut h = Harness::new(
+        enforced(&[allow(PEER_ID, SCTP, PortRange::single(3868), "diameter")]),
+        open(),
+    );
+    let (action, events) = h.run(
+        Hook::To,
+        &frame::v4(
+            PEER,
+            LOCAL,
+            &L4::Sctp {
+                sport: 5000,
+                dport: 3868,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.protocol, v.sport, v.dport, v.match_type),
+        (SCTP, 5000, 3868, match_type::L3_L4)
+    );
+    let (action, _) = h.run(
+        Hook::To,
+        &frame::v4(
+            PEER,
+            LOCAL,
+            &L4::Sctp {
+                sport: 5000,
+                dport: 3869,
+            },
+        ),
+    );
+    assert_eq!(action, tc_action::DROP);
+}
+
+#[test]
+fn replies_pass_without_policy_and_established_without_verdicts() {
+    require_root!();
+    // Ingress enforced with nothing allowed: only replies may come in.
+    let mut h = Harness::new(
+        enforced(&[]),
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
+    );
+    h.set_config(ProbeConfig {
+        trace_mode: trace_mode::ALL,
+        ..ProbeConfig::DEFAULT
+    });
+    assert_eq!(
+        h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)))
+            .0,
+        tc_action::PASS
+    );
+
+    let (action, events) = h.run(
+        Hook::To,
+        &frame::v4(PEER, LOCAL, &tcp(80, 40000, SYN | ACK)),
+    );
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(
+        kinds(&events),
+        vec![kind::TRACE],
+        "a reply is not a policy decision"
+    );
+    let t = one(&events, kind::TRACE);
+    assert_eq!(
+        (t.subtype, t.ct_state, t.direction),
+        (obs_point::TO_ENDPOINT, state::REPLY, direction::INGRESS)
+    );
+    assert_eq!(t.flags & event_flags::IS_REPLY, event_flags::IS_REPLY);
+    assert_eq!(
+        (t.src_identity, t.dst_identity, t.sport, t.dport),
+        (PEER_ID, LOCAL_ID, 80, 40000)
+    );
+
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, ACK)));
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(kinds(&events), vec![kind::TRACE]);
+    assert_eq!(one(&events, kind::TRACE).ct_state, state::ESTABLISHED);
+
+    // Unsolicited traffic from the peer to the same port pair in the other direction is no
+    // reply: the opening direction is part of the key.
+    let (action, _) = h.run(Hook::To, &frame::v4(PEER, LOCAL, &tcp(80, 40001, SYN)));
+    assert_eq!(action, tc_action::DROP);
+
+    let ct = h.dp.conntrack_map().entries().expect("conntrack");
+    assert_eq!(ct.len(), 1);
+    let (key, entry) = ct[0];
+    assert_eq!(
+        (key.endpoint_id, key.direction, key.sport, key.dport),
+        (ENDPOINT_ID, direction::EGRESS, 40000, 80)
+    );
+    assert_eq!((entry.packets_fwd, entry.packets_rev), (2, 1));
+    assert_eq!(entry.flags, ct_flags::SEEN_REPLY);
+    assert_eq!(
+        entry.tcp_flags_seen,
+        u16::from(SYN | ACK) | (u16::from(SYN | ACK) << 8)
+    );
+    let established_expiry = entry.expires_ns;
+    let counters = h.dp.counter_map().read().expect("counters");
+    assert_eq!((counters.ct_created, counters.policy_lookups), (1, 2));
+
+    // A FIN moves the entry to the short closing lifetime.
+    assert_eq!(
+        h.run(
+            Hook::From,
+            &frame::v4(LOCAL, PEER, &tcp(40000, 80, FIN | ACK))
+        )
+        .0,
+        tc_action::PASS
+    );
+    let (_, entry) = h.dp.conntrack_map().entries().expect("conntrack")[0];
+    assert_eq!(entry.flags, ct_flags::SEEN_REPLY | ct_flags::CLOSING);
+    assert!(
+        entry.expires_ns
+            < established_expiry - lifetime::TCP_ESTABLISHED_NS
+                + lifetime::TCP_CLOSING_NS
+                + lifetime::REFRESH_SLACK_NS
+    );
+}
+
+#[test]
+fn trace_modes_and_event_switches() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
+    );
+    h.set_config(ProbeConfig {
+        trace_mode: trace_mode::OFF,
+        ..ProbeConfig::DEFAULT
+    });
+    let (_, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)));
+    assert_eq!(kinds(&events), vec![kind::POLICY_VERDICT]);
+    h.set_config(ProbeConfig {
+        trace_mode: trace_mode::NEW_CONNECTIONS,
+        ..ProbeConfig::DEFAULT
+    });
+    let (_, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, ACK)));
+    assert!(
+        events.is_empty(),
+        "established packets are not traced in NEW_CONNECTIONS mode"
+    );
+    h.dp.config_map()
+        .set_trace_mode(trace_mode::ALL)
+        .expect("config");
+    let (_, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, ACK)));
+    assert_eq!(kinds(&events), vec![kind::TRACE]);
+
+    h.set_config(ProbeConfig {
+        policy_verdict_events: 0,
+        drop_events: 0,
+        ..ProbeConfig::DEFAULT
+    });
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 81, SYN)));
+    assert_eq!((action, events.len()), (tc_action::DROP, 0));
+    assert_eq!(
+        h.dp.counter_map()
+            .read()
+            .expect("counters")
+            .dropped_with(drop_reason::POLICY_DENIED),
+        1,
+        "counted all the same"
+    );
+}
+
+#[test]
+fn a_policy_change_cuts_the_established_flows_it_no_longer_allows() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::new(80, 81), "web")]),
+    );
+    assert_eq!(
+        h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)))
+            .0,
+        tc_action::PASS
+    );
+    assert_eq!(
+        h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40001, 81, SYN)))
+            .0,
+        tc_action::PASS
+    );
+
+    // Port 81 is no longer allowed; port 80 is, by another rule.
+    h.set_policy(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web-80")]),
+    );
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40001, 81, ACK)));
+    assert_eq!(action, tc_action::DROP);
+    assert_eq!(kinds(&events), vec![kind::POLICY_VERDICT, kind::DROP]);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.subtype, d.ct_state),
+        (drop_reason::POLICY_DENIED, state::ESTABLISHED)
+    );
+    // The entry is gone: the next packet is a new connection, denied again.
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40001, 81, ACK)));
+    assert_eq!(
+        (action, one(&events, kind::DROP).ct_state),
+        (tc_action::DROP, state::NEW)
+    );
+
+    // The flow on port 80 is re-admitted under the new rule, silently.
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, ACK)));
+    assert_eq!(action, tc_action::PASS);
+    assert!(events.is_empty(), "{events:#?}");
+    let ct = h.dp.conntrack_map().entries().expect("conntrack");
+    let (_, entry) = ct
+        .iter()
+        .find(|(k, _)| k.dport == 80)
+        .expect("port 80 still tracked");
+    assert_eq!(h.rule_of(entry.cookie), "web-80");
+}
+
+#[test]
+fn icmp_errors_about_tracked_flows_are_related() {
+    require_root!();
+    let mut h = Harness::new(
+        enforced(&[]),
+        enforced(&[allow(PEER_ID, UDP, PortRange::single(53), "dns")]),
+    );
+    h.set_config(ProbeConfig {
+        trace_mode: trace_mode::ALL,
+        ..ProbeConfig::DEFAULT
+    });
+    let query = L4::Udp {
+        sport: 33333,
+        dport: 53,
+    };
+    assert_eq!(
+        h.run(Hook::From, &frame::v4(LOCAL, PEER, &query)).0,
+        tc_action::PASS
+    );
+
+    let mut quoted = frame::ipv4_header(LOCAL, PEER, UDP, 16, 5, 1, 0);
+    quoted.extend_from_slice(&query.bytes()[..8]);
+    let unreachable = L4::IcmpError {
+        ty: 3,
+        code: 3,
+        quoted,
+    };
+    let (action, events) = h.run(Hook::To, &frame::v4(PEER, LOCAL, &unreachable));
+    assert_eq!(action, tc_action::PASS);
+    let t = one(&events, kind::TRACE);
+    assert_eq!(
+        (t.ct_state, t.icmp_type, t.icmp_code),
+        (state::RELATED, 3, 3)
+    );
+
+    // An error about a flow nobody opened is a packet of its own: denied by ingress.
+    let mut quoted = frame::ipv4_header(LOCAL, PEER, UDP, 16, 5, 1, 0);
+    quoted.extend_from_slice(
+        &L4::Udp {
+            sport: 33334,
+            dport: 53,
+        }
+        .bytes()[..8],
+    );
+    let (action, events) = h.run(
+        Hook::To,
+        &frame::v4(
+            PEER,
+            LOCAL,
+            &L4::IcmpError {
+                ty: 3,
+                code: 3,
+                quoted,
+            },
+        ),
+    );
+    assert_eq!(
+        (action, one(&events, kind::DROP).ct_state),
+        (tc_action::DROP, state::NEW)
+    );
+}
+
+#[test]
+fn fragments_follow_their_first_fragment() {
+    require_root!();
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, UDP, PortRange::single(5353), "mdns")]),
+    );
+    const MORE: u16 = 0x2000;
+    let first = L4::Udp {
+        sport: 4000,
+        dport: 5353,
+    }
+    .bytes();
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, PEER, UDP, &first, 5, 42, MORE),
+    );
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(one(&events, kind::POLICY_VERDICT).dport, 5353);
+    // Later fragments carry no UDP header: the recorded ports decide (the flow is tracked).
+    let later = vec![0xab; 24];
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, PEER, UDP, &later, 5, 42, 3),
+    );
+    assert_eq!(action, tc_action::PASS);
+    assert!(events.is_empty(), "an established fragment: {events:#?}");
+    let (action, _) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, PEER, UDP, &later, 5, 42, 6),
+    );
+    assert_eq!(action, tc_action::PASS);
+
+    // A later fragment whose first fragment was never seen.
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, PEER, UDP, &later, 5, 43, 3),
+    );
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.subtype, d.saddr, d.daddr),
+        (
+            drop_reason::FRAG_NOT_SUPPORTED,
+            v4_addr(LOCAL),
+            v4_addr(PEER)
+        )
+    );
+
+    // A denied datagram's later fragments are denied by the same rule, not as orphans.
+    let denied = L4::Udp {
+        sport: 4000,
+        dport: 9999,
+    }
+    .bytes();
+    assert_eq!(
+        h.run(
+            Hook::From,
+            &frame::v4_with(LOCAL, PEER, UDP, &denied, 5, 44, MORE)
+        )
+        .0,
+        tc_action::DROP
+    );
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, PEER, UDP, &later, 5, 44, 3),
+    );
+    assert_eq!(
+        (
+            action,
+            one(&events, kind::DROP).subtype,
+            one(&events, kind::DROP).dport
+        ),
+        (tc_action::DROP, drop_reason::POLICY_DENIED, 9999)
+    );
+
+    // IPv6: a fragment extension header.
+    let first6 = frame::v6_with(
+        LOCAL6,
+        PEER6,
+        &[(44, frame::ext_fragment(0, true, 7))],
+        UDP,
+        &L4::Udp {
+            sport: 4000,
+            dport: 5353,
+        }
+        .bytes(),
+    );
+    assert_eq!(h.run(Hook::From, &first6).0, tc_action::PASS);
+    let later6 = frame::v6_with(
+        LOCAL6,
+        PEER6,
+        &[(44, frame::ext_fragment(2, false, 7))],
+        UDP,
+        &later,
+    );
+    assert_eq!(h.run(Hook::From, &later6).0, tc_action::PASS);
+    let orphan6 = frame::v6_with(
+        LOCAL6,
+        PEER6,
+        &[(44, frame::ext_fragment(2, false, 8))],
+        UDP,
+        &later,
+    );
+    let (action, events) = h.run(Hook::From, &orphan6);
+    assert_eq!(
+        (action, one(&events, kind::DROP).subtype),
+        (tc_action::DROP, drop_reason::FRAG_NOT_SUPPORTED)
+    );
+}
+
+#[test]
+fn malformed_and_truncated_packets() {
+    require_root!();
+    let mut h = Harness::new(open(), open());
+    let payload = tcp(1, 2, SYN).bytes();
+    // IHL below 5.
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, PEER, TCP, &payload, 4, 1, 0),
+    );
+    assert_eq!(
+        (action, one(&events, kind::DROP).subtype),
+        (tc_action::DROP, drop_reason::INVALID_PACKET)
+    );
+    // IHL 15 (60-byte header) in a packet too short for the options.
+    let mut f = frame::v4_with(LOCAL, PEER, TCP, &[], 5, 1, 0);
+    f[14] = 0x4f;
+    f.extend_from_slice(&[0; 8]);
+    let (action, events) = h.run(Hook::From, &f);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (action, d.subtype, d.endpoint_id),
+        (tc_action::DROP, drop_reason::INVALID_PACKET, ENDPOINT_ID)
+    );
+    // A TCP header cut at 10 bytes: the addresses are known, the ports are not.
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, PEER, TCP, &payload[..10], 5, 1, 0),
+    );
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (action, d.subtype),
+        (tc_action::DROP, drop_reason::CT_TRUNCATED_OR_INVALID_HEADER)
+    );
+    assert_eq!(
+        (d.saddr, d.daddr, d.dst_identity),
+        (v4_addr(LOCAL), v4_addr(PEER), PEER_ID)
+    );
+    // Truncated UDP.
+    let (action, events) = h.run(
+        Hook::To,
+        &frame::v4_with(PEER, LOCAL, UDP, &[0, 53, 0], 5, 1, 0),
+    );
+    assert_eq!(
+        (action, one(&events, kind::DROP).subtype),
+        (tc_action::DROP, drop_reason::CT_TRUNCATED_OR_INVALID_HEADER)
+    );
+}
+
+#[test]
+fn non_ip_traffic_arp_passes_and_the_rest_is_dropped() {
+    require_root!();
+    let mut h = Harness::new(enforced(&[]), enforced(&[]));
+    let (action, events) = h.run(Hook::From, &frame::arp());
+    assert_eq!((action, events.len()), (tc_action::PASS, 0));
+    let (action, events) = h.run(Hook::To, &frame::other(0x88cc));
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.subtype, d.family, d.direction, d.endpoint_id),
+        (
+            drop_reason::UNSUPPORTED_L3_PROTOCOL,
+            0,
+            direction::INGRESS,
+            ENDPOINT_ID
+        )
+    );
+}
+
+#[test]
+fn unknown_interface_fails_closed_with_203() {
+    require_root!();
+    let mut h = Harness::unregistered();
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)));
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.subtype, d.endpoint_id, d.ifindex),
+        (drop_reason::EP_NOT_READY, 0, TEST_IFINDEX)
+    );
+    assert_eq!(
+        (d.dst_identity, d.flags & event_flags::ENFORCED),
+        (PEER_ID, 0)
+    );
+    assert_eq!(
+        h.run(Hook::From, &frame::arp()).0,
+        tc_action::PASS,
+        "ARP needs no endpoint"
+    );
+}
+
+#[test]
+fn unenforced_directions_pass_with_an_unenforced_verdict() {
+    require_root!();
+    let mut h = Harness::new(open(), open());
+    let (action, events) = h.run(
+        Hook::To,
+        &frame::v4(OTHER, LOCAL, &L4::Udp { sport: 1, dport: 9 }),
+    );
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (
+            v.verdict,
+            v.match_type,
+            v.cookie,
+            v.flags & event_flags::ENFORCED
+        ),
+        (verdict::ALLOWED, match_type::NONE, 0, 0)
+    );
+    assert_eq!(
+        h.dp.counter_map().read().expect("counters").policy_lookups,
+        0
+    );
+    // Unknown protocols are looked up with port 0: only whole-protocol entries allow them.
+    h.set_policy(open(), enforced(&[allow(PEER_ID, 0, PortRange::ALL, "l3")]));
+    let gre = frame::v4_with(LOCAL, PEER, 47, &[0; 16], 5, 1, 0);
+    let (action, events) = h.run(Hook::From, &gre);
+    assert_eq!(
+        (action, one(&events, kind::POLICY_VERDICT).match_type),
+        (tc_action::PASS, match_type::L3_ONLY)
+    );
+    h.set_policy(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::ALL, "tcp")]),
+    );
+    assert_eq!(h.run(Hook::From, &gre).0, tc_action::DROP);
+}
+
+#[test]
+fn adoption_reuses_pinned_maps_and_reconciles_stale_entries() {
+    require_root!();
+    let root = PinRoot::new();
+    let endpoint = |flags| probe_common::endpoint::EndpointInfo {
+        endpoint_id: 9,
+        flags,
+        pad: 0,
+        identity: 5,
+        policy_revision: 3,
+    };
+    {
+        let mut dp = Datapath::load_or_adopt(root.path(), "node").expect("first load");
+        assert!(!dp.is_adopted());
+        dp.endpoint_map().insert(&42, &endpoint(0)).expect("insert");
+        dp.config_map()
+            .set_trace_mode(trace_mode::ALL)
+            .expect("config");
+    }
+    let mut dp = Datapath::load_or_adopt(root.path(), "node").expect("adoption");
+    assert!(dp.is_adopted());
+    assert_eq!(
+        dp.endpoint_map().entries().expect("read").get(&42),
+        Some(&endpoint(0)),
+        "same map, same entries"
+    );
+    assert_eq!(
+        dp.config_map().get().expect("config").trace_mode,
+        trace_mode::ALL,
+        "an adopted config is kept"
+    );
+
+    let policy = EndpointPolicy {
+        ingress: open(),
+        egress: enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
+    };
+    let mut cookies = CookieTable::starting_after(dp.max_pinned_cookie().expect("cookies"));
+    let desired = DesiredState::build(
+        [EndpointInput {
+            ifindex: 43,
+            endpoint_id: 10,
+            identity: 6,
+            policy: &policy,
+        }],
+        [],
+        &mut cookies,
+    )
+    .expect("valid");
+    let report = dp.apply(&desired).expect("apply");
+    assert_eq!(report.removed_endpoints, vec![9]);
+    let endpoints = dp.endpoint_map().entries().expect("read");
+    assert_eq!(endpoints.keys().copied().collect::<Vec<_>>(), vec![43]);
+    drop(dp);
+    let mut dp = Datapath::load_or_adopt(root.path(), "node").expect("second adoption");
+    assert_eq!(dp.policy_map().entries().expect("read"), desired.policy);
+    assert!(
+        CookieTable::starting_after(dp.max_pinned_cookie().expect("cookies"))
+            .intern(&[datapath_common::rule("x")].into())
+            > 1
+    );
+}

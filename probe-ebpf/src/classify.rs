@@ -1,0 +1,295 @@
+//! The pipeline both programs run, from packet to verdict. Decisions, in order:
+//!
+//! 1. ARP and ICMPv6 neighbour discovery pass without policy or events: link housekeeping,
+//!    which every flow depends on.
+//! 2. The endpoint is looked up by the skb's ifindex in `OBS_ENDPOINTS`. None → drop 203:
+//!    the programs are on an interface whose endpoint is not (or no longer) registered, and
+//!    the datapath fails closed.
+//! 3. A packet that does not parse is dropped with its reason (139, 134, 135, 156, 157).
+//! 4. Conntrack: RELATED and REPLY packets pass without policy (replies are never
+//!    re-decided: cutting a connection is the opening direction's job, so a reply in flight
+//!    when policy changes still arrives, and the next packet the other way is cut).
+//!    ESTABLISHED packets pass, but are decided again first when the endpoint's policy
+//!    revision or the peer's identity changed since the entry was admitted: allowed →
+//!    the entry is re-admitted, denied → the entry is deleted and the packet dropped; this
+//!    is how removing an allow stops the flows it covered.
+//! 5. NEW packets are decided by policy; an allowed one gets a conntrack entry (also when
+//!    the direction is not enforced, so its replies pass an enforced opposite direction).
+//!
+//! Events: a policy verdict for every decision on a NEW packet (and for a denied
+//! re-decision), a drop event for every drop, and trace events per `trace_mode`, each
+//! switchable in `OBS_CONFIG`.
+
+use aya_ebpf::helpers::bpf_ktime_get_coarse_ns;
+use aya_ebpf::programs::TcContext;
+use probe_common::config::ProbeConfig;
+use probe_common::conntrack::state;
+use probe_common::endpoint::EndpointInfo;
+use probe_common::event::{event_flags, kind, obs_point, trace_mode, verdict};
+use probe_common::{counters, direction, drop_reason, tc_action};
+
+use crate::conntrack::{self, Admission, Ct, Owner};
+use crate::maps::{OBS_CONFIG, OBS_ENDPOINTS, OBS_SCRATCH};
+use crate::notify::{self, Hook, Note};
+use crate::parse::{self, Flow, Parsed};
+use crate::policy::{self, Decision};
+
+/// Classifies the packet in `ctx` seen in `dir` (relative to the endpoint).
+#[inline(always)]
+pub fn run(ctx: &TcContext, dir: u8) -> i32 {
+    // The flow lives in the per-CPU scratch map, not on the stack: see `OBS_SCRATCH` for
+    // the verifier-cost reason. An array lookup of index 0 cannot fail; the check is for
+    // the verifier, and failing closed is the safe answer to the impossible.
+    let Some(slot) = OBS_SCRATCH.get_ptr_mut(0) else {
+        return tc_action::DROP;
+    };
+    // SAFETY: this CPU's slot; nothing else runs on this CPU while the program does.
+    let flow = unsafe { &mut *slot };
+    flow.reset();
+    let parsed = parse::packet(ctx, flow);
+    let flow: &Flow = flow;
+    if let Ok(Parsed::Housekeeping) = parsed {
+        notify::count(counters::forwarded(dir));
+        return tc_action::PASS;
+    }
+    // Config and endpoint are used in place in map memory rather than copied to the stack,
+    // for the same verifier-cost reason as the flow.
+    let Some(config) = OBS_CONFIG.get(0) else {
+        return tc_action::DROP;
+    };
+    let mut hook = hook(ctx, dir, flow);
+    // SAFETY: OBS_ENDPOINTS is not preallocated, so a value userspace replaces stays valid
+    // (RCU) until this program returns; fields are each read once.
+    let Some(ep) = (unsafe { OBS_ENDPOINTS.get(hook.ifindex) }) else {
+        return drop(config, &hook, flow, &dropped(drop_reason::EP_NOT_READY, 0));
+    };
+    hook.endpoint_id = ep.endpoint_id;
+    hook.local_identity = ep.identity;
+    hook.enforced = if policy::is_enforced(ep, dir) {
+        event_flags::ENFORCED
+    } else {
+        0
+    };
+    if let Err(reason) = parsed {
+        return drop(config, &hook, flow, &dropped(reason, 0));
+    }
+    track(ctx, config, &hook, ep, flow)
+}
+
+/// The hook's view of the packet before the endpoint is known: interface, direction,
+/// length, and the peer's identity when the L3 header was read.
+#[inline(always)]
+fn hook(ctx: &TcContext, dir: u8, flow: &Flow) -> Hook {
+    // SAFETY: reading a field of the program's own context.
+    let ifindex = unsafe { (*ctx.skb.skb).ifindex };
+    let peer_identity = if flow.family != 0 {
+        policy::peer_identity(flow, dir)
+    } else {
+        0
+    };
+    Hook {
+        ifindex,
+        direction: dir,
+        endpoint_id: 0,
+        local_identity: 0,
+        peer_identity,
+        pkt_len: ctx.len(),
+        enforced: 0,
+    }
+}
+
+/// Conntrack, then policy for what conntrack does not already admit.
+#[inline(always)]
+fn track(
+    ctx: &TcContext,
+    config: &ProbeConfig,
+    hook: &Hook,
+    ep: &EndpointInfo,
+    flow: &Flow,
+) -> i32 {
+    // Conntrack time: the coarse monotonic clock (CLOCK_MONOTONIC_COARSE, one tick of
+    // resolution) is plenty for lifetimes of seconds, and costs a few nanoseconds where
+    // bpf_ktime_get_ns costs tens on this kind of VM. Events keep the precise clock.
+    // SAFETY: a helper without preconditions.
+    let now = unsafe { bpf_ktime_get_coarse_ns() };
+    let owner = Owner {
+        endpoint_id: ep.endpoint_id,
+        direction: hook.direction,
+    };
+    if flow.icmp_error && conntrack::is_related(ctx, flow, &owner, now) {
+        return forward(config, hook, flow, state::RELATED, 0, 0);
+    }
+    match conntrack::lookup(flow, &owner, now) {
+        Ct::Reply(entry) => {
+            conntrack::touch(entry, flow, true, now);
+            let cookie = conntrack::cookie(entry);
+            forward(
+                config,
+                hook,
+                flow,
+                state::REPLY,
+                event_flags::IS_REPLY,
+                cookie,
+            )
+        }
+        Ct::Established(entry) => established(config, hook, ep, flow, entry, now),
+        Ct::New => new_connection(config, hook, ep, flow, &owner, now),
+    }
+}
+
+#[inline(always)]
+fn established(
+    config: &ProbeConfig,
+    hook: &Hook,
+    ep: &EndpointInfo,
+    flow: &Flow,
+    entry: *mut probe_common::conntrack::CtEntry,
+    now: u64,
+) -> i32 {
+    if conntrack::is_stale(entry, ep.policy_revision, hook.peer_identity) {
+        let decision = policy::decide(ep, hook.direction, hook.peer_identity, flow);
+        if !decision.allowed {
+            conntrack::remove(
+                flow,
+                &Owner {
+                    endpoint_id: ep.endpoint_id,
+                    direction: hook.direction,
+                },
+            );
+            return deny(config, hook, flow, &decision, state::ESTABLISHED);
+        }
+        conntrack::readmit(entry, &admission(ep, hook, &decision));
+    }
+    conntrack::touch(entry, flow, false, now);
+    let cookie = conntrack::cookie(entry);
+    forward(config, hook, flow, state::ESTABLISHED, 0, cookie)
+}
+
+#[inline(always)]
+fn new_connection(
+    config: &ProbeConfig,
+    hook: &Hook,
+    ep: &EndpointInfo,
+    flow: &Flow,
+    owner: &Owner,
+    now: u64,
+) -> i32 {
+    let decision = policy::decide(ep, hook.direction, hook.peer_identity, flow);
+    if !decision.allowed {
+        return deny(config, hook, flow, &decision, state::NEW);
+    }
+    if config.policy_verdict_events != 0 {
+        notify::emit(hook, flow, &verdict_note(&decision, state::NEW));
+    }
+    if conntrack::create(flow, owner, now, &admission(ep, hook, &decision)).is_err() {
+        return drop(
+            config,
+            hook,
+            flow,
+            &dropped(drop_reason::CT_MAP_INSERTION_FAILED, state::NEW),
+        );
+    }
+    notify::count(counters::CT_CREATED);
+    forward(config, hook, flow, state::NEW, 0, decision.cookie)
+}
+
+#[inline(always)]
+fn admission(ep: &EndpointInfo, hook: &Hook, decision: &Decision) -> Admission {
+    Admission {
+        cookie: decision.cookie,
+        policy_revision: ep.policy_revision,
+        peer_identity: hook.peer_identity,
+    }
+}
+
+/// A policy denial: the verdict event, then the drop (with the deciding entry's cookie and
+/// match type, so the drop alone says which rule denied it).
+#[inline(always)]
+fn deny(config: &ProbeConfig, hook: &Hook, flow: &Flow, decision: &Decision, ct_state: u8) -> i32 {
+    if config.policy_verdict_events != 0 {
+        notify::emit(hook, flow, &verdict_note(decision, ct_state));
+    }
+    let note = Note {
+        match_type: decision.match_type,
+        cookie: decision.cookie,
+        flags: decision.flags,
+        ..dropped(decision.reason, ct_state)
+    };
+    drop(config, hook, flow, &note)
+}
+
+#[inline(always)]
+fn verdict_note(decision: &Decision, ct_state: u8) -> Note {
+    Note {
+        kind: kind::POLICY_VERDICT,
+        subtype: 0,
+        ct_state,
+        match_type: decision.match_type,
+        verdict: if decision.allowed {
+            verdict::ALLOWED
+        } else {
+            verdict::DENIED
+        },
+        reason: decision.reason,
+        flags: decision.flags,
+        cookie: decision.cookie,
+    }
+}
+
+#[inline(always)]
+fn dropped(reason: u8, ct_state: u8) -> Note {
+    Note {
+        kind: kind::DROP,
+        subtype: reason,
+        ct_state,
+        verdict: verdict::DENIED,
+        reason,
+        ..Note::default()
+    }
+}
+
+/// Counts and reports a drop; returns the drop verdict.
+#[inline(always)]
+fn drop(config: &ProbeConfig, hook: &Hook, flow: &Flow, note: &Note) -> i32 {
+    notify::count(counters::dropped(hook.direction, note.reason));
+    if config.drop_events != 0 {
+        notify::emit(hook, flow, note);
+    }
+    tc_action::DROP
+}
+
+/// Counts and traces a forwarded packet; returns the pass verdict.
+#[inline(always)]
+fn forward(
+    config: &ProbeConfig,
+    hook: &Hook,
+    flow: &Flow,
+    ct_state: u8,
+    flags: u8,
+    cookie: u32,
+) -> i32 {
+    notify::count(counters::forwarded(hook.direction));
+    let traced = match config.trace_mode {
+        trace_mode::ALL => true,
+        trace_mode::NEW_CONNECTIONS => ct_state == state::NEW,
+        _ => false,
+    };
+    if traced {
+        let point = if hook.direction == direction::EGRESS {
+            obs_point::FROM_ENDPOINT
+        } else {
+            obs_point::TO_ENDPOINT
+        };
+        let note = Note {
+            kind: kind::TRACE,
+            subtype: point,
+            ct_state,
+            verdict: verdict::ALLOWED,
+            flags,
+            cookie,
+            ..Note::default()
+        };
+        notify::emit(hook, flow, &note);
+    }
+    tc_action::PASS
+}

@@ -1,0 +1,63 @@
+//! The datapath's programs: tcx classifiers on the host-side veth of every endpoint.
+//!
+//! - [`from_endpoint`] runs on the veth's **ingress** hook: packets the endpoint sends, i.e.
+//!   the endpoint's **egress** policy.
+//! - [`to_endpoint`] runs on the veth's **egress** hook: packets delivered to the endpoint,
+//!   i.e. its **ingress** policy.
+//! - [`noop`] does nothing; it is the benchmark's baseline.
+//!
+//! Each program is a thin shim: the work is in [`classify`], built from [`parse`],
+//! [`conntrack`], [`policy`] and [`notify`] over the maps in [`maps`]. Verdicts are
+//! [`probe_common::tc_action`] values (pass = `TCX_NEXT`, so later programs on the hook still
+//! run).
+#![cfg_attr(target_arch = "bpf", no_std)]
+#![cfg_attr(target_arch = "bpf", no_main)]
+
+mod classify;
+mod conntrack;
+mod maps;
+mod notify;
+mod parse;
+mod policy;
+
+use aya_ebpf::macros::classifier;
+use aya_ebpf::programs::TcContext;
+use probe_common::{direction, tc_action};
+
+/// Packets the endpoint sends (host veth ingress hook): its egress policy.
+#[classifier]
+pub fn from_endpoint(ctx: TcContext) -> i32 {
+    classify::run(&ctx, direction::EGRESS)
+}
+
+/// Packets sent to the endpoint (host veth egress hook): its ingress policy.
+#[classifier]
+pub fn to_endpoint(ctx: TcContext) -> i32 {
+    classify::run(&ctx, direction::INGRESS)
+}
+
+/// Returns the same "pass" verdict as the real programs and does nothing else: the cost
+/// floor of running a tcx program, which the benchmark subtracts.
+#[classifier]
+pub fn noop(_ctx: TcContext) -> i32 {
+    tc_action::PASS
+}
+
+#[cfg(target_arch = "bpf")]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // The verifier rejects any program in which a panic is reachable (it would be an
+    // infinite loop), so this is never executed; it only satisfies `no_std`.
+    unsafe { core::hint::unreachable_unchecked() }
+}
+
+/// License section: the ring buffer and ktime helpers are GPL-only.
+#[cfg(target_arch = "bpf")]
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+
+/// Host builds (`cargo clippy --workspace`) compile this crate for x86_64 too; the programs
+/// are only meaningful for `bpfel-unknown-none`.
+#[cfg(not(target_arch = "bpf"))]
+fn main() {}

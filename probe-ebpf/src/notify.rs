@@ -1,0 +1,122 @@
+//! Output: [`FlowEvent`]s into the `OBS_EVENTS` ring buffer and the per-CPU counters.
+//!
+//! Events are written in place into reserved ring-buffer memory (no 80-byte copy through
+//! the stack). When the ring is full the event is lost and `counters::RINGBUF_LOST` says
+//! so: userspace never sees ring-buffer drops otherwise, and loss is data.
+
+use aya_ebpf::helpers::bpf_ktime_get_ns;
+use probe_common::counters;
+use probe_common::direction;
+use probe_common::event::FlowEvent;
+
+use crate::maps::{OBS_COUNTERS, OBS_EVENTS};
+use crate::parse::Flow;
+
+/// Who saw the packet: the hook, the endpoint behind it, and the two identities.
+#[derive(Clone, Copy)]
+pub struct Hook {
+    /// Interface the program runs on.
+    pub ifindex: u32,
+    /// Direction relative to the endpoint.
+    pub direction: u8,
+    /// The endpoint (0 when none is registered on the interface).
+    pub endpoint_id: u16,
+    /// The endpoint's identity.
+    pub local_identity: u32,
+    /// The peer's identity.
+    pub peer_identity: u32,
+    /// `skb->len`.
+    pub pkt_len: u32,
+    /// [`probe_common::event::event_flags::ENFORCED`] if the endpoint enforces this
+    /// direction, else 0.
+    pub enforced: u8,
+}
+
+/// What an event says beyond the packet and the hook.
+#[derive(Clone, Copy, Default)]
+pub struct Note {
+    /// [`probe_common::event::kind`].
+    pub kind: u8,
+    /// Drop reason or observation point.
+    pub subtype: u8,
+    /// [`probe_common::conntrack::state`], 0 when not tracked.
+    pub ct_state: u8,
+    /// Policy match type.
+    pub match_type: u8,
+    /// [`probe_common::event::verdict`].
+    pub verdict: u8,
+    /// Drop reason (drops and denied verdicts).
+    pub reason: u8,
+    /// [`probe_common::event::event_flags`], beyond the hook's ENFORCED.
+    pub flags: u8,
+    /// Rule cookie.
+    pub cookie: u32,
+}
+
+/// Adds one to counter slot `index` on this CPU.
+#[inline(always)]
+pub fn count(index: u32) {
+    if let Some(slot) = OBS_COUNTERS.get_ptr_mut(index) {
+        // SAFETY: a per-CPU slot: no other writer while this program runs on this CPU.
+        unsafe { *slot += 1 };
+    }
+}
+
+/// Sends one event; counts it as lost if the ring buffer is full.
+///
+/// Not inlined: it is called from several places on each program's paths, and each inlined
+/// copy would get its own event-sized stack slot, past the 512-byte BPF stack. As a BPF
+/// subprogram it takes the three pointers to the caller's stack and has a frame of its own.
+#[inline(never)]
+pub fn emit(hook: &Hook, flow: &Flow, note: &Note) {
+    let Some(mut slot) = OBS_EVENTS.reserve::<FlowEvent>(0) else {
+        count(counters::RINGBUF_LOST);
+        return;
+    };
+    slot.write(event(hook, flow, note));
+    slot.submit(0);
+}
+
+#[inline(always)]
+fn event(hook: &Hook, flow: &Flow, note: &Note) -> FlowEvent {
+    let (src_identity, dst_identity) = if hook.direction == direction::EGRESS {
+        (hook.local_identity, hook.peer_identity)
+    } else {
+        (hook.peer_identity, hook.local_identity)
+    };
+    // ICMP echo ids live in the conntrack ports; events show ports only for protocols
+    // that have them, and ICMP type/code otherwise.
+    let (sport, dport) = if flow.has_ports() {
+        (flow.sport, flow.dport)
+    } else {
+        (0, 0)
+    };
+    FlowEvent {
+        // SAFETY: a helper without preconditions.
+        timestamp_ns: unsafe { bpf_ktime_get_ns() },
+        kind: note.kind,
+        subtype: note.subtype,
+        direction: hook.direction,
+        family: flow.family,
+        protocol: flow.protocol,
+        tcp_flags: flow.tcp_flags,
+        ct_state: note.ct_state,
+        match_type: note.match_type,
+        endpoint_id: hook.endpoint_id,
+        sport,
+        dport,
+        icmp_type: flow.icmp_type,
+        icmp_code: flow.icmp_code,
+        ifindex: hook.ifindex,
+        src_identity,
+        dst_identity,
+        cookie: note.cookie,
+        pkt_len: hook.pkt_len,
+        verdict: note.verdict,
+        flags: note.flags | hook.enforced,
+        reason: note.reason,
+        pad: 0,
+        saddr: flow.saddr,
+        daddr: flow.daddr,
+    }
+}

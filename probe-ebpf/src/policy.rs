@@ -1,0 +1,144 @@
+//! Identities and the policy decision.
+//!
+//! The decision is `enforcer::mapstate::DirectionPolicy::decide`, step for step, over the
+//! `OBS_POLICY` LPM trie: userspace resolved precedence when it wrote the entries, so two
+//! lookups per new connection are enough:
+//!
+//! 1. direction not enforced for the endpoint → allowed, match type NONE;
+//! 2. look up (endpoint, direction, peer identity, protocol, port) with the full-length key:
+//!    the trie returns the longest (most specific) entry of that identity;
+//! 3. look up the same with identity 0 (entries for any peer);
+//! 4. a deny from the identity lookup, else a deny from the wildcard lookup → drop 181;
+//! 5. otherwise the entry with the longer `l4_prefix` (a tie goes to the identity lookup)
+//!    allows; no entry at all → drop 133.
+
+use aya_ebpf::maps::lpm_trie::Key;
+use probe_common::drop_reason;
+use probe_common::endpoint::{EndpointInfo, flags};
+use probe_common::event::event_flags;
+use probe_common::ipcache::{FAMILY_V4, IpCacheKey, WORLD_IDENTITY};
+use probe_common::policy::{PREFIX_FULL, PolicyEntry, PolicyKey, action, entry_flags, match_type};
+use probe_common::{counters, direction};
+
+use crate::maps::{OBS_IPCACHE, OBS_POLICY, zeroed};
+use crate::notify;
+use crate::parse::Flow;
+
+/// The outcome of a policy decision, with what events report about it.
+#[derive(Clone, Copy)]
+pub struct Decision {
+    /// The connection may proceed.
+    pub allowed: bool,
+    /// Drop reason when not allowed (133 or 181).
+    pub reason: u8,
+    /// Hubble policy match type of the deciding entry.
+    pub match_type: u8,
+    /// Cookie of the deciding entry (0 without one).
+    pub cookie: u32,
+    /// Event flags: [`event_flags::ENFORCED`], [`event_flags::L7_PENDING`].
+    pub flags: u8,
+}
+
+/// Whether `ep` enforces policy in `dir`.
+#[inline(always)]
+pub fn is_enforced(ep: &EndpointInfo, dir: u8) -> bool {
+    let flag = if dir == direction::INGRESS {
+        flags::INGRESS_ENFORCED
+    } else {
+        flags::EGRESS_ENFORCED
+    };
+    ep.flags & flag != 0
+}
+
+/// The security identity of `addr` (longest ipcache prefix). Userspace installs the
+/// all-addresses world entries, so a miss only happens before it has populated the map;
+/// the packet is then treated as coming from / going to the world.
+#[inline(always)]
+pub fn identity_of(family: u8, addr: [u8; 16]) -> u32 {
+    let ip_bits = if family == FAMILY_V4 { 32 } else { 128 };
+    let key = Key::new(
+        IpCacheKey::prefix_len(ip_bits),
+        IpCacheKey {
+            family,
+            addr,
+            ..zeroed()
+        },
+    );
+    OBS_IPCACHE
+        .get(&key)
+        .map_or(WORLD_IDENTITY, |entry| entry.identity)
+}
+
+/// The identity of `flow`'s peer: the destination of what the endpoint sends, the source
+/// of what it receives.
+#[inline(always)]
+pub fn peer_identity(flow: &Flow, dir: u8) -> u32 {
+    let addr = if dir == direction::EGRESS {
+        flow.daddr
+    } else {
+        flow.saddr
+    };
+    identity_of(flow.family, addr)
+}
+
+/// Decides a connection of `ep` in `dir` with `peer` over `flow`'s protocol and policy port.
+/// A BPF subprogram (called for new and re-decided connections), keeping its two LPM keys
+/// off the caller's frame.
+#[inline(never)]
+pub fn decide(ep: &EndpointInfo, dir: u8, peer: u32, flow: &Flow) -> Decision {
+    if !is_enforced(ep, dir) {
+        return Decision {
+            allowed: true,
+            reason: 0,
+            match_type: match_type::NONE,
+            cookie: 0,
+            flags: 0,
+        };
+    }
+    notify::count(counters::POLICY_LOOKUPS);
+    let mut key = Key::new(
+        PREFIX_FULL,
+        PolicyKey::new(ep.endpoint_id, dir, peer, flow.protocol, flow.policy_port),
+    );
+    let by_identity = OBS_POLICY.get(&key).copied();
+    key.data.identity = 0;
+    let any_identity = OBS_POLICY.get(&key).copied();
+    choose(by_identity, any_identity)
+}
+
+/// Steps 4 and 5 of the decision on the two lookups' results.
+#[inline(always)]
+fn choose(by_identity: Option<PolicyEntry>, any_identity: Option<PolicyEntry>) -> Decision {
+    let (entry, wildcard) = match (by_identity, any_identity) {
+        (Some(l3), _) if l3.action == action::DENY => (l3, false),
+        (_, Some(l4)) if l4.action == action::DENY => (l4, true),
+        (Some(l3), Some(l4)) if l4.l4_prefix > l3.l4_prefix => (l4, true),
+        (Some(l3), _) => (l3, false),
+        (None, Some(l4)) => (l4, true),
+        (None, None) => return default_deny(),
+    };
+    let denied = entry.action == action::DENY;
+    let l7 = if entry.flags & entry_flags::L7_PENDING != 0 {
+        event_flags::L7_PENDING
+    } else {
+        0
+    };
+    Decision {
+        allowed: !denied,
+        reason: if denied { drop_reason::POLICY_DENY } else { 0 },
+        match_type: match_type::of(wildcard, entry.l4_prefix),
+        cookie: entry.cookie,
+        flags: event_flags::ENFORCED | l7,
+    }
+}
+
+#[inline(always)]
+fn default_deny() -> Decision {
+    Decision {
+        allowed: false,
+        reason: drop_reason::POLICY_DENIED,
+        match_type: match_type::NONE,
+        cookie: 0,
+        flags: event_flags::ENFORCED,
+    }
+}
