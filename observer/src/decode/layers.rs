@@ -1,0 +1,173 @@
+//! Network and transport layer fields: addresses and IP version, ports, TCP flags, ICMP
+//! type and code. The datapath parsed the packet already; these only reformat.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use observe_proto::flow::{
+    IcmPv4, IcmPv6, Ip, IpVersion, Layer4, Sctp, Tcp, TcpFlags, Udp, layer4,
+};
+use probe_common::event::FlowEvent;
+use probe_common::ipcache::{FAMILY_V4, FAMILY_V6};
+
+/// IP protocol numbers the decoder knows.
+mod proto {
+    pub const ICMP: u8 = 1;
+    pub const TCP: u8 = 6;
+    pub const UDP: u8 = 17;
+    pub const ICMPV6: u8 = 58;
+    pub const SCTP: u8 = 132;
+}
+
+/// The event's source and destination addresses, if it is an IP packet.
+pub(super) fn addresses(ev: &FlowEvent) -> Option<(IpAddr, IpAddr)> {
+    match ev.family {
+        FAMILY_V4 => Some((v4(&ev.saddr).into(), v4(&ev.daddr).into())),
+        FAMILY_V6 => Some((
+            Ipv6Addr::from(ev.saddr).into(),
+            Ipv6Addr::from(ev.daddr).into(),
+        )),
+        _ => None,
+    }
+}
+
+fn v4(addr: &[u8; 16]) -> Ipv4Addr {
+    Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3])
+}
+
+/// The IP layer; `None` for non-IP packets.
+pub(super) fn decode_ip(ev: &FlowEvent) -> Option<Ip> {
+    let (source, destination) = addresses(ev)?;
+    let version = if source.is_ipv4() {
+        IpVersion::IPv4
+    } else {
+        IpVersion::IPv6
+    };
+    Some(Ip {
+        source: source.to_string(),
+        destination: destination.to_string(),
+        ip_version: version.into(),
+        ..Default::default()
+    })
+}
+
+/// The transport layer; `None` for protocols without one we know. ICMP counts only with
+/// the matching IP version (ICMPv4 over IPv6 is not a thing).
+pub(super) fn decode_l4(ev: &FlowEvent) -> Option<Layer4> {
+    let (sport, dport) = (u32::from(ev.sport), u32::from(ev.dport));
+    let protocol = match (ev.protocol, ev.family) {
+        (proto::TCP, _) => layer4::Protocol::Tcp(Tcp {
+            source_port: sport,
+            destination_port: dport,
+            flags: Some(decode_tcp_flags(ev.tcp_flags)),
+        }),
+        (proto::UDP, _) => layer4::Protocol::Udp(Udp {
+            source_port: sport,
+            destination_port: dport,
+        }),
+        (proto::SCTP, _) => layer4::Protocol::Sctp(Sctp {
+            source_port: sport,
+            destination_port: dport,
+        }),
+        (proto::ICMP, FAMILY_V4) => layer4::Protocol::IcmPv4(IcmPv4 {
+            r#type: u32::from(ev.icmp_type),
+            code: u32::from(ev.icmp_code),
+        }),
+        (proto::ICMPV6, FAMILY_V6) => layer4::Protocol::IcmPv6(IcmPv6 {
+            r#type: u32::from(ev.icmp_type),
+            code: u32::from(ev.icmp_code),
+        }),
+        _ => return None,
+    };
+    Some(Layer4 {
+        protocol: Some(protocol),
+    })
+}
+
+/// The TCP flags byte as the proto message (NS lives outside that byte and is never set).
+pub(super) fn decode_tcp_flags(flags: u8) -> TcpFlags {
+    let bit = |b: u8| flags & b != 0;
+    TcpFlags {
+        fin: bit(0x01),
+        syn: bit(0x02),
+        rst: bit(0x04),
+        psh: bit(0x08),
+        ack: bit(0x10),
+        urg: bit(0x20),
+        ece: bit(0x40),
+        cwr: bit(0x80),
+        ns: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(family: u8, protocol: u8) -> FlowEvent {
+        let mut saddr = [0u8; 16];
+        let mut daddr = [0u8; 16];
+        if family == FAMILY_V4 {
+            saddr[..4].copy_from_slice(&[10, 0, 0, 1]);
+            daddr[..4].copy_from_slice(&[10, 0, 0, 2]);
+        } else {
+            saddr = "fd00::1".parse::<Ipv6Addr>().unwrap().octets();
+            daddr = "fd00::2".parse::<Ipv6Addr>().unwrap().octets();
+        }
+        FlowEvent {
+            family,
+            protocol,
+            saddr,
+            daddr,
+            sport: 1234,
+            dport: 80,
+            tcp_flags: 0x12,
+            icmp_type: 8,
+            ..FlowEvent::default()
+        }
+    }
+
+    #[test]
+    fn addresses_follow_the_family() {
+        let ip = decode_ip(&ev(FAMILY_V4, proto::TCP)).unwrap();
+        assert_eq!(
+            (ip.source.as_str(), ip.destination.as_str()),
+            ("10.0.0.1", "10.0.0.2")
+        );
+        assert_eq!(ip.ip_version(), IpVersion::IPv4);
+        let ip6 = decode_ip(&ev(FAMILY_V6, proto::TCP)).unwrap();
+        assert_eq!(
+            (ip6.source.as_str(), ip6.ip_version()),
+            ("fd00::1", IpVersion::IPv6)
+        );
+        assert_eq!(decode_ip(&ev(0, 0)), None);
+    }
+
+    #[test]
+    fn transport_layers_carry_ports_flags_and_icmp_fields() {
+        let Some(layer4::Protocol::Tcp(tcp)) =
+            decode_l4(&ev(FAMILY_V4, proto::TCP)).unwrap().protocol
+        else {
+            panic!("tcp");
+        };
+        assert_eq!((tcp.source_port, tcp.destination_port), (1234, 80));
+        let flags = tcp.flags.unwrap();
+        assert!(flags.syn && flags.ack && !flags.fin);
+        let udp = decode_l4(&ev(FAMILY_V4, proto::UDP)).unwrap().protocol;
+        assert!(matches!(
+            udp,
+            Some(layer4::Protocol::Udp(Udp {
+                destination_port: 80,
+                ..
+            }))
+        ));
+        let icmp = decode_l4(&ev(FAMILY_V4, proto::ICMP)).unwrap().protocol;
+        assert!(matches!(
+            icmp,
+            Some(layer4::Protocol::IcmPv4(IcmPv4 { r#type: 8, code: 0 }))
+        ));
+        let icmp6 = decode_l4(&ev(FAMILY_V6, proto::ICMPV6)).unwrap().protocol;
+        assert!(matches!(icmp6, Some(layer4::Protocol::IcmPv6(_))));
+        assert_eq!(decode_l4(&ev(FAMILY_V6, proto::ICMP)), None);
+        assert_eq!(decode_l4(&ev(FAMILY_V4, 47)), None);
+    }
+}

@@ -1,0 +1,208 @@
+//! Turning a datapath [`FlowEvent`] into a Hubble [`Flow`], enriched with endpoint,
+//! identity, interface and policy names from the injected getters.
+//!
+//! [`Decoder::decode`] is a flat list of `decode_*` helpers (one per flow field or group
+//! of fields, in the submodules), so each field's rule can be read and tested alone.
+//! Decoding never panics: every byte pattern maps to some flow or to a [`ParseError`].
+
+mod clock;
+mod endpoints;
+mod error;
+mod header;
+mod layers;
+mod policy;
+mod summary;
+
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use observe_proto::flow::{Flow, FlowType, NetworkInterface};
+use probe_common::event::FlowEvent;
+
+pub use clock::BootClock;
+pub use error::ParseError;
+
+use crate::event::{MonitorEvent, Payload};
+use crate::getters::{
+    EndpointGetter, IdentityGetter, LinkGetter, NoopEndpointGetter, NoopIdentityGetter,
+    NoopLinkGetter, NoopPolicyGetter, PolicyGetter,
+};
+use endpoints::EndpointSources;
+use header::*;
+use layers::{addresses, decode_ip, decode_l4};
+
+/// Decodes datapath events into flows.
+pub struct Decoder {
+    clock: BootClock,
+    endpoints: Arc<dyn EndpointGetter>,
+    identities: Arc<dyn IdentityGetter>,
+    policies: Arc<dyn PolicyGetter>,
+    links: Arc<dyn LinkGetter>,
+    uuids: UuidSource,
+}
+
+impl Decoder {
+    /// A decoder without getters: flows carry what the event says and nothing more.
+    pub fn new(clock: BootClock) -> Self {
+        Self {
+            clock,
+            endpoints: Arc::new(NoopEndpointGetter),
+            identities: Arc::new(NoopIdentityGetter),
+            policies: Arc::new(NoopPolicyGetter),
+            links: Arc::new(NoopLinkGetter),
+            uuids: UuidSource::new(),
+        }
+    }
+
+    /// Uses `getter` for endpoint names and labels.
+    pub fn with_endpoints(mut self, getter: Arc<dyn EndpointGetter>) -> Self {
+        self.endpoints = getter;
+        self
+    }
+
+    /// Uses `getter` for identity labels.
+    pub fn with_identities(mut self, getter: Arc<dyn IdentityGetter>) -> Self {
+        self.identities = getter;
+        self
+    }
+
+    /// Uses `getter` for policy names.
+    pub fn with_policies(mut self, getter: Arc<dyn PolicyGetter>) -> Self {
+        self.policies = getter;
+        self
+    }
+
+    /// Uses `getter` for interface names.
+    pub fn with_links(mut self, getter: Arc<dyn LinkGetter>) -> Self {
+        self.links = getter;
+        self
+    }
+
+    /// Replaces the clock (the agent refreshes it when the wall clock steps).
+    pub fn set_clock(&mut self, clock: BootClock) {
+        self.clock = clock;
+    }
+
+    /// Decodes a monitor event carrying a datapath event.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::NotAFlow`] for loss reports, [`ParseError::UnknownEventKind`] for
+    /// event kinds that do not become flows.
+    pub fn decode(&mut self, event: &MonitorEvent) -> Result<Flow, ParseError> {
+        match &event.payload {
+            Payload::Flow(ev) => self.decode_flow_event(ev, &event.node_name),
+            Payload::Lost { .. } => Err(ParseError::NotAFlow),
+        }
+    }
+
+    /// Decodes one datapath event observed on `node_name`.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::UnknownEventKind`] for event kinds that do not become flows.
+    pub fn decode_flow_event(
+        &mut self,
+        ev: &FlowEvent,
+        node_name: &str,
+    ) -> Result<Flow, ParseError> {
+        let verdict = decode_verdict(ev)?;
+        let drop_reason = decode_drop_reason(ev, verdict);
+        let is_reply = decode_is_reply(ev);
+        let addrs = addresses(ev);
+        let (source, destination) =
+            endpoints::decode_endpoints(ev, addrs, &self.endpoint_sources());
+        let ip = decode_ip(ev);
+        let l4 = decode_l4(ev);
+        #[allow(
+            deprecated,
+            reason = "Hubble still fills drop_reason, reply and Summary"
+        )]
+        let mut flow = Flow {
+            time: Some(self.clock.wall_time(ev.timestamp_ns)),
+            uuid: self.uuids.next(),
+            verdict: verdict.into(),
+            drop_reason,
+            drop_reason_desc: decode_drop_reason_desc(drop_reason).into(),
+            summary: summary::summary(ip.as_ref(), l4.as_ref()),
+            ip,
+            l4,
+            source: Some(source),
+            destination: Some(destination),
+            r#type: FlowType::L3L4.into(),
+            node_name: node_name.to_string(),
+            is_reply: is_reply.map(Into::into),
+            reply: is_reply == Some(true),
+            event_type: Some(decode_event_type(ev)),
+            traffic_direction: decode_traffic_direction(ev, is_reply).into(),
+            policy_match_type: decode_policy_match_type(ev),
+            trace_observation_point: decode_observation_point(ev).into(),
+            trace_reason: decode_trace_reason(ev).into(),
+            interface: self.decode_interface(ev),
+            ..Default::default()
+        };
+        policy::decode_policy(ev, &mut flow, self.policies.as_ref());
+        Ok(flow)
+    }
+
+    fn endpoint_sources(&self) -> EndpointSources<'_> {
+        EndpointSources {
+            endpoints: self.endpoints.as_ref(),
+            identities: self.identities.as_ref(),
+        }
+    }
+
+    /// The interface the hook runs on (the endpoint's host-side veth).
+    fn decode_interface(&self, ev: &FlowEvent) -> Option<NetworkInterface> {
+        (ev.ifindex != 0).then(|| NetworkInterface {
+            index: ev.ifindex,
+            name: self.links.link_name(ev.ifindex).unwrap_or_default(),
+        })
+    }
+}
+
+impl std::fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoder")
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Random (version 4) UUIDs from a fast generator seeded once from the OS: flow ids need
+/// to be unique, not unpredictable, and a system call per flow would cost more than the
+/// rest of decoding.
+struct UuidSource {
+    state: u64,
+}
+
+impl UuidSource {
+    fn new() -> Self {
+        // RandomState is seeded from the OS's random source.
+        let seed = RandomState::new().hash_one(std::time::SystemTime::now());
+        Self { state: seed }
+    }
+
+    /// SplitMix64: a full-period generator over u64 with good bit mixing.
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn next(&mut self) -> String {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.next_u64().to_le_bytes());
+        bytes[8..].copy_from_slice(&self.next_u64().to_le_bytes());
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,240 @@
+//! Which policies took part in a verdict: Hubble's `*_allowed_by` / `*_denied_by`, and our
+//! `attribution`, which also explains default denies.
+//!
+//! - An allowed flow names the rules behind its rule cookie (the policy entry that
+//!   admitted the connection).
+//! - An explicit deny (181) names the deny rules behind its cookie.
+//! - A default deny (133) has no rule to name (nothing matched); it names the policies
+//!   that select the endpoint in that direction, none of which allows the peer.
+
+use std::collections::BTreeSet;
+
+use observe_proto::flow::{
+    Attribution, DropReason, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection, Verdict,
+};
+use probe_common::event::{FlowEvent, kind};
+
+use crate::getters::{PolicyGetter, PolicyInfo, RuleInfo};
+
+/// Fills the allowed-by/denied-by lists and the attribution of `flow`, whose verdict,
+/// drop reason and traffic direction are already decoded.
+pub(super) fn decode_policy(ev: &FlowEvent, flow: &mut Flow, policies: &dyn PolicyGetter) {
+    let direction = flow.traffic_direction();
+    let Some(kind) = verdict_kind(ev, flow) else {
+        return;
+    };
+    let (rules, selecting) = match kind {
+        PolicyVerdictKind::DefaultDeny => {
+            let selecting = policies.selecting_policies(u32::from(ev.endpoint_id), direction);
+            (Vec::new(), selecting)
+        }
+        _ if ev.cookie == 0 => (Vec::new(), Vec::new()),
+        _ => (policies.rules_by_cookie(ev.cookie), Vec::new()),
+    };
+    let named = distinct_policies(&rules);
+    match (kind, direction) {
+        (PolicyVerdictKind::Allowed, TrafficDirection::Ingress) => flow.ingress_allowed_by = named,
+        (PolicyVerdictKind::Allowed, TrafficDirection::Egress) => flow.egress_allowed_by = named,
+        (PolicyVerdictKind::ExplicitDeny, TrafficDirection::Ingress) => {
+            flow.ingress_denied_by = named
+        }
+        (PolicyVerdictKind::ExplicitDeny, TrafficDirection::Egress) => {
+            flow.egress_denied_by = named
+        }
+        _ => {}
+    }
+    flow.attribution = Some(Attribution {
+        kind: kind.into(),
+        direction: direction.into(),
+        rules: rules.iter().map(policy_rule).collect(),
+        selecting_policies: selecting.iter().map(policy).collect(),
+    });
+}
+
+/// How policy decided, or `None` when the event is not about a policy decision (a
+/// forwarded packet without a cookie, or a drop for another reason).
+fn verdict_kind(ev: &FlowEvent, flow: &Flow) -> Option<PolicyVerdictKind> {
+    match (flow.verdict(), flow.drop_reason_desc()) {
+        (Verdict::Dropped, DropReason::PolicyDenied) => Some(PolicyVerdictKind::DefaultDeny),
+        (Verdict::Dropped, DropReason::PolicyDeny) => Some(PolicyVerdictKind::ExplicitDeny),
+        (Verdict::Dropped, _) => None,
+        // A policy verdict always reports a decision; a trace only when an entry matched.
+        _ if ev.kind == kind::POLICY_VERDICT || ev.cookie != 0 => Some(PolicyVerdictKind::Allowed),
+        _ => None,
+    }
+}
+
+/// The policies of `rules`, each once, in a stable order.
+fn distinct_policies(rules: &[RuleInfo]) -> Vec<Policy> {
+    let unique: BTreeSet<&PolicyInfo> = rules.iter().map(|r| &r.policy).collect();
+    unique.into_iter().map(policy).collect()
+}
+
+/// Hubble's `Policy`, with the labels Cilium puts on rules derived from a policy object.
+pub(crate) fn policy(info: &PolicyInfo) -> Policy {
+    let mut labels = vec![
+        format!("k8s:io.cilium.k8s.policy.derived-from={}", info.kind),
+        format!("k8s:io.cilium.k8s.policy.name={}", info.name),
+    ];
+    if !info.namespace.is_empty() {
+        labels.push(format!(
+            "k8s:io.cilium.k8s.policy.namespace={}",
+            info.namespace
+        ));
+    }
+    Policy {
+        name: info.name.clone(),
+        namespace: info.namespace.clone(),
+        labels,
+        revision: info.revision,
+        kind: info.kind.clone(),
+    }
+}
+
+fn policy_rule(rule: &RuleInfo) -> PolicyRule {
+    PolicyRule {
+        kind: rule.policy.kind.clone(),
+        namespace: rule.policy.namespace.clone(),
+        name: rule.policy.name.clone(),
+        path: rule.path.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::getters::{FakePolicyGetter, NoopPolicyGetter};
+
+    fn info(name: &str) -> PolicyInfo {
+        PolicyInfo {
+            kind: "CiliumNetworkPolicy".into(),
+            namespace: "default".into(),
+            name: name.into(),
+            revision: 3,
+        }
+    }
+
+    fn rule(name: &str, path: &str) -> RuleInfo {
+        RuleInfo {
+            policy: info(name),
+            path: path.into(),
+        }
+    }
+
+    fn flow(verdict: Verdict, reason: DropReason, direction: TrafficDirection) -> Flow {
+        Flow {
+            verdict: verdict.into(),
+            drop_reason_desc: reason.into(),
+            traffic_direction: direction.into(),
+            ..Default::default()
+        }
+    }
+
+    fn getter() -> FakePolicyGetter {
+        FakePolicyGetter {
+            on_rules_by_cookie: Some(Box::new(|cookie| match cookie {
+                7 => vec![
+                    rule("allow-web", "spec.ingress[0]"),
+                    rule("allow-web", "spec.ingress[1]"),
+                ],
+                9 => vec![rule("deny-db", "spec.egressDeny[0]")],
+                _ => vec![],
+            })),
+            on_selecting_policies: Some(Box::new(|(ep, dir)| {
+                assert_eq!((ep, dir), (12, TrafficDirection::Ingress));
+                vec![info("db-ingress")]
+            })),
+        }
+    }
+
+    #[test]
+    fn allowed_flows_name_each_policy_once() {
+        let ev = FlowEvent {
+            kind: kind::TRACE,
+            cookie: 7,
+            ..FlowEvent::default()
+        };
+        let mut f = flow(
+            Verdict::Forwarded,
+            DropReason::Unknown,
+            TrafficDirection::Ingress,
+        );
+        decode_policy(&ev, &mut f, &getter());
+        assert_eq!(f.ingress_allowed_by.len(), 1);
+        assert_eq!(
+            f.ingress_allowed_by[0].labels[0],
+            "k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy"
+        );
+        let attribution = f.attribution.unwrap();
+        assert_eq!(attribution.kind(), PolicyVerdictKind::Allowed);
+        assert_eq!(attribution.rules.len(), 2);
+    }
+
+    #[test]
+    fn explicit_denies_name_the_deny_rules() {
+        let ev = FlowEvent {
+            kind: kind::DROP,
+            cookie: 9,
+            ..FlowEvent::default()
+        };
+        let mut f = flow(
+            Verdict::Dropped,
+            DropReason::PolicyDeny,
+            TrafficDirection::Egress,
+        );
+        decode_policy(&ev, &mut f, &getter());
+        assert_eq!(f.egress_denied_by[0].name, "deny-db");
+        let attribution = f.attribution.unwrap();
+        assert_eq!(attribution.kind(), PolicyVerdictKind::ExplicitDeny);
+        assert_eq!(attribution.rules[0].path, "spec.egressDeny[0]");
+    }
+
+    #[test]
+    fn default_denies_name_the_selecting_policies() {
+        let ev = FlowEvent {
+            kind: kind::DROP,
+            endpoint_id: 12,
+            ..FlowEvent::default()
+        };
+        let mut f = flow(
+            Verdict::Dropped,
+            DropReason::PolicyDenied,
+            TrafficDirection::Ingress,
+        );
+        decode_policy(&ev, &mut f, &getter());
+        assert!(
+            f.ingress_denied_by.is_empty(),
+            "Hubble leaves denied_by empty for 133"
+        );
+        let attribution = f.attribution.unwrap();
+        assert_eq!(attribution.kind(), PolicyVerdictKind::DefaultDeny);
+        assert_eq!(attribution.selecting_policies[0].name, "db-ingress");
+    }
+
+    #[test]
+    fn other_drops_and_untagged_traces_have_no_attribution() {
+        let ev = FlowEvent {
+            kind: kind::DROP,
+            cookie: 9,
+            ..FlowEvent::default()
+        };
+        let mut f = flow(
+            Verdict::Dropped,
+            DropReason::InvalidPacketDropped,
+            TrafficDirection::Ingress,
+        );
+        decode_policy(&ev, &mut f, &NoopPolicyGetter);
+        assert_eq!(f.attribution, None);
+        let trace = FlowEvent {
+            kind: kind::TRACE,
+            ..FlowEvent::default()
+        };
+        let mut t = flow(
+            Verdict::Forwarded,
+            DropReason::Unknown,
+            TrafficDirection::Ingress,
+        );
+        decode_policy(&trace, &mut t, &NoopPolicyGetter);
+        assert_eq!(t.attribution, None);
+    }
+}

@@ -1,0 +1,454 @@
+//! Decoder fixtures: each builds a datapath event and checks the fields `hubble observe`
+//! prints for it. The expected compact line sits above each test; `compact()` renders
+//! just enough of that format to compare.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use observe_proto::flow::{
+    DropReason, Flow, PolicyVerdictKind, TraceObservationPoint, TrafficDirection, Verdict, layer4,
+};
+use probe_common::conntrack::state;
+use probe_common::event::{FlowEvent, event_flags, kind, obs_point, verdict};
+use probe_common::ipcache::{FAMILY_V4, FAMILY_V6};
+use probe_common::{direction, drop_reason};
+
+use super::*;
+use crate::event::{LostSource, flow_event_from_bytes};
+use crate::getters::{
+    EndpointInfo, FakeEndpointGetter, FakeLinkGetter, FakePolicyGetter, PolicyInfo, RuleInfo,
+};
+
+const XWING: [u8; 4] = [10, 0, 1, 23];
+const DEATHSTAR: [u8; 4] = [10, 0, 2, 45];
+
+fn v4(addr: [u8; 4]) -> [u8; 16] {
+    let mut out = [0; 16];
+    out[..4].copy_from_slice(&addr);
+    out
+}
+
+fn endpoint(id: u32, identity: u32, pod: &str) -> Arc<EndpointInfo> {
+    Arc::new(EndpointInfo {
+        id,
+        identity,
+        namespace: "default".into(),
+        pod_name: pod.into(),
+        labels: vec![format!("k8s:app={pod}")],
+        node_name: "k8s1".into(),
+    })
+}
+
+/// xwing (endpoint 7, identity 27863) and deathstar (endpoint 9, identity 45219).
+fn endpoints() -> FakeEndpointGetter {
+    FakeEndpointGetter {
+        on_endpoint_by_id: Some(Box::new(|id| match id {
+            7 => Some(endpoint(7, 27863, "xwing")),
+            9 => Some(endpoint(9, 45219, "deathstar")),
+            _ => None,
+        })),
+        on_endpoint_by_ip: Some(Box::new(|ip| match ip {
+            IpAddr::V4(a) if a.octets() == XWING => Some(endpoint(7, 27863, "xwing")),
+            IpAddr::V4(a) if a.octets() == DEATHSTAR => Some(endpoint(9, 45219, "deathstar")),
+            _ => None,
+        })),
+    }
+}
+
+fn policy_info(kind: &str, namespace: &str, name: &str) -> PolicyInfo {
+    PolicyInfo {
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+        revision: 4,
+    }
+}
+
+fn policies() -> FakePolicyGetter {
+    FakePolicyGetter {
+        on_rules_by_cookie: Some(Box::new(|cookie| match cookie {
+            3 => vec![RuleInfo {
+                policy: policy_info("CiliumNetworkPolicy", "default", "allow-xwing"),
+                path: "spec.ingress[0]".into(),
+            }],
+            5 => vec![RuleInfo {
+                policy: policy_info("CiliumClusterwideNetworkPolicy", "", "deny-empire"),
+                path: "spec.ingressDeny[1]".into(),
+            }],
+            _ => vec![],
+        })),
+        on_selecting_policies: Some(Box::new(|(endpoint, dir)| match (endpoint, dir) {
+            (9, TrafficDirection::Ingress) => vec![
+                policy_info("CiliumNetworkPolicy", "default", "deathstar-l7"),
+                policy_info("NetworkPolicy", "default", "default-deny"),
+            ],
+            _ => vec![],
+        })),
+    }
+}
+
+fn decoder() -> Decoder {
+    Decoder::new(BootClock::unix_epoch())
+        .with_endpoints(Arc::new(endpoints()))
+        .with_policies(Arc::new(policies()))
+        .with_links(Arc::new(FakeLinkGetter {
+            on_link_name: Some(Box::new(|i| Some(format!("lxc{i}")))),
+        }))
+}
+
+/// A SYN from xwing:42704 to deathstar:80, seen at deathstar's hook (ingress).
+fn syn_to_deathstar() -> FlowEvent {
+    FlowEvent {
+        timestamp_ns: 1_724_923_541_279_000_000,
+        direction: direction::INGRESS,
+        family: FAMILY_V4,
+        protocol: 6,
+        tcp_flags: 0x02,
+        ct_state: state::NEW,
+        endpoint_id: 9,
+        sport: 42704,
+        dport: 80,
+        ifindex: 14,
+        src_identity: 27863,
+        dst_identity: 45219,
+        saddr: v4(XWING),
+        daddr: v4(DEATHSTAR),
+        ..FlowEvent::default()
+    }
+}
+
+/// Renders `src (id) arrow dst (id) TYPE VERDICT (Summary)` like Hubble's compact output.
+fn compact(flow: &Flow) -> String {
+    let side = |ep: &observe_proto::flow::Endpoint, ip: &str, port: u32| {
+        let host = if ep.pod_name.is_empty() {
+            ip.to_string()
+        } else {
+            format!("{}/{}", ep.namespace, ep.pod_name)
+        };
+        let id = match crate::getters::reserved_identity_name(ep.identity) {
+            Some(name) => name.to_string(),
+            None => format!("ID:{}", ep.identity),
+        };
+        match port {
+            0 => format!("{host} ({id})"),
+            _ => format!("{host}:{port} ({id})"),
+        }
+    };
+    let (sport, dport) = match flow.l4.as_ref().and_then(|l| l.protocol.as_ref()) {
+        Some(layer4::Protocol::Tcp(t)) => (t.source_port, t.destination_port),
+        Some(layer4::Protocol::Udp(u)) => (u.source_port, u.destination_port),
+        _ => (0, 0),
+    };
+    let ip = flow.ip.clone().unwrap_or_default();
+    let src = side(flow.source.as_ref().unwrap(), &ip.source, sport);
+    let dst = side(flow.destination.as_ref().unwrap(), &ip.destination, dport);
+    let (kind, verdict) = match flow.event_type.unwrap().r#type as u8 {
+        kind::DROP => (
+            drop_reason::text(flow.drop_reason_desc as u8).to_string(),
+            "DROPPED".to_string(),
+        ),
+        kind::POLICY_VERDICT => {
+            let dir = flow.traffic_direction().as_str_name();
+            let v = if flow.verdict() == Verdict::Dropped {
+                "DENIED"
+            } else {
+                "ALLOWED"
+            };
+            (
+                format!(
+                    "policy-verdict:{} {dir}",
+                    match_name(flow.policy_match_type)
+                ),
+                v.into(),
+            )
+        }
+        _ => (
+            match flow.trace_observation_point() {
+                TraceObservationPoint::ToEndpoint => "to-endpoint".into(),
+                TraceObservationPoint::FromEndpoint => "from-endpoint".into(),
+                other => other.as_str_name().to_string(),
+            },
+            flow.verdict().as_str_name().to_string(),
+        ),
+    };
+    #[allow(deprecated, reason = "Summary is what compact output prints")]
+    let summary = &flow.summary;
+    // A reply is printed with its sides swapped so the client stays on the left.
+    let (left, arrow, right) = match flow.is_reply.map(|b| b.value) {
+        Some(false) => (src, "->", dst),
+        Some(true) => (dst, "<-", src),
+        None => (src, "<>", dst),
+    };
+    format!("{left} {arrow} {right} {kind} {verdict} ({summary})")
+}
+
+fn match_name(match_type: u32) -> &'static str {
+    [
+        "none",
+        "L3-Only",
+        "L3-L4",
+        "L4-Only",
+        "all",
+        "L3-Proto",
+        "Proto-Only",
+    ]
+    .get(match_type as usize)
+    .copied()
+    .unwrap_or("unknown")
+}
+
+fn decode(ev: FlowEvent) -> Flow {
+    decoder().decode_flow_event(&ev, "k8s1").expect("decodes")
+}
+
+// default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) Policy denied DROPPED (TCP Flags: SYN)
+#[test]
+fn default_deny_drop_names_the_selecting_policies() {
+    let flow = decode(FlowEvent {
+        kind: kind::DROP,
+        subtype: drop_reason::POLICY_DENIED,
+        reason: drop_reason::POLICY_DENIED,
+        ..syn_to_deathstar()
+    });
+    assert_eq!(
+        compact(&flow),
+        "default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) Policy denied DROPPED (TCP Flags: SYN)"
+    );
+    assert_eq!(flow.drop_reason_desc(), DropReason::PolicyDenied);
+    assert_eq!(flow.event_type.unwrap().sub_type, 133);
+    assert_eq!(flow.traffic_direction(), TrafficDirection::Ingress);
+    assert!(flow.ingress_denied_by.is_empty());
+    let attribution = flow.attribution.unwrap();
+    assert_eq!(attribution.kind(), PolicyVerdictKind::DefaultDeny);
+    let names: Vec<_> = attribution
+        .selecting_policies
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["deathstar-l7", "default-deny"]);
+    assert_eq!(flow.interface.unwrap().name, "lxc14");
+    assert_eq!(flow.time.unwrap().to_string(), "2024-08-29T09:25:41.279Z");
+    assert_eq!(flow.node_name, "k8s1");
+}
+
+// default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) Policy denied by denylist DROPPED (TCP Flags: SYN)
+#[test]
+fn explicit_deny_drop_names_the_deny_rule() {
+    let flow = decode(FlowEvent {
+        kind: kind::DROP,
+        subtype: drop_reason::POLICY_DENY,
+        reason: drop_reason::POLICY_DENY,
+        cookie: 5,
+        ..syn_to_deathstar()
+    });
+    assert_eq!(
+        compact(&flow),
+        "default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) Policy denied by denylist DROPPED (TCP Flags: SYN)"
+    );
+    assert_eq!(flow.drop_reason_desc(), DropReason::PolicyDeny);
+    let denied = &flow.ingress_denied_by[0];
+    assert_eq!(
+        (denied.name.as_str(), denied.namespace.as_str()),
+        ("deny-empire", "")
+    );
+    assert_eq!(denied.kind, "CiliumClusterwideNetworkPolicy");
+    assert_eq!(denied.revision, 4);
+    let attribution = flow.attribution.unwrap();
+    assert_eq!(attribution.kind(), PolicyVerdictKind::ExplicitDeny);
+    assert_eq!(attribution.rules[0].path, "spec.ingressDeny[1]");
+    assert!(attribution.selecting_policies.is_empty());
+}
+
+// default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)
+#[test]
+fn allowed_policy_verdict_names_the_allowing_policy() {
+    let flow = decode(FlowEvent {
+        kind: kind::POLICY_VERDICT,
+        verdict: verdict::ALLOWED,
+        match_type: probe_common::policy::match_type::L3_L4,
+        cookie: 3,
+        flags: event_flags::ENFORCED,
+        ..syn_to_deathstar()
+    });
+    assert_eq!(
+        compact(&flow),
+        "default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) policy-verdict:L3-L4 INGRESS ALLOWED (TCP Flags: SYN)"
+    );
+    assert_eq!(flow.verdict(), Verdict::Forwarded);
+    assert_eq!(flow.policy_match_type, 2);
+    assert_eq!(flow.ingress_allowed_by[0].name, "allow-xwing");
+    assert_eq!(flow.attribution.unwrap().kind(), PolicyVerdictKind::Allowed);
+}
+
+// default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) policy-verdict:none INGRESS DENIED (TCP Flags: SYN)
+#[test]
+fn denied_policy_verdict_is_dropped_with_its_reason() {
+    let flow = decode(FlowEvent {
+        kind: kind::POLICY_VERDICT,
+        verdict: verdict::DENIED,
+        reason: drop_reason::POLICY_DENIED,
+        ..syn_to_deathstar()
+    });
+    assert_eq!(
+        compact(&flow),
+        "default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) policy-verdict:none INGRESS DENIED (TCP Flags: SYN)"
+    );
+    assert_eq!(flow.verdict(), Verdict::Dropped);
+    assert_eq!(flow.drop_reason_desc(), DropReason::PolicyDenied);
+    assert_eq!(
+        flow.attribution.unwrap().kind(),
+        PolicyVerdictKind::DefaultDeny
+    );
+}
+
+// default/xwing:42704 (ID:27863) <- default/deathstar:80 (ID:45219) from-endpoint FORWARDED (TCP Flags: SYN, ACK)
+#[test]
+fn reply_trace_flips_arrow_and_direction() {
+    // deathstar answers: the packet leaves deathstar (egress at its hook), src and dst
+    // swap, and conntrack says REPLY.
+    let syn = syn_to_deathstar();
+    let flow = decode(FlowEvent {
+        kind: kind::TRACE,
+        subtype: obs_point::FROM_ENDPOINT,
+        direction: direction::EGRESS,
+        ct_state: state::REPLY,
+        tcp_flags: 0x12,
+        sport: 80,
+        dport: 42704,
+        saddr: syn.daddr,
+        daddr: syn.saddr,
+        src_identity: 45219,
+        dst_identity: 27863,
+        cookie: 3,
+        ..syn
+    });
+    assert_eq!(
+        compact(&flow),
+        "default/xwing:42704 (ID:27863) <- default/deathstar:80 (ID:45219) from-endpoint FORWARDED (TCP Flags: SYN, ACK)"
+    );
+    // The flow itself keeps the packet's source and destination.
+    assert_eq!(flow.source.as_ref().unwrap().pod_name, "deathstar");
+    assert_eq!(
+        flow.trace_observation_point(),
+        TraceObservationPoint::FromEndpoint
+    );
+    assert_eq!(flow.event_type.unwrap().sub_type, 5);
+    assert_eq!(
+        flow.traffic_direction(),
+        TrafficDirection::Ingress,
+        "an ingress connection"
+    );
+    assert_eq!(flow.trace_reason(), observe_proto::flow::TraceReason::Reply);
+    assert_eq!(flow.ingress_allowed_by[0].name, "allow-xwing");
+}
+
+// default/xwing (ID:27863) -> 203.0.113.9 (world) to-endpoint FORWARDED (ICMPv4 EchoRequest)
+#[test]
+fn icmp_trace_to_world_uses_reserved_labels() {
+    let flow = decode(FlowEvent {
+        kind: kind::TRACE,
+        subtype: obs_point::TO_ENDPOINT,
+        direction: direction::EGRESS,
+        protocol: 1,
+        icmp_type: 8,
+        sport: 0,
+        dport: 0,
+        endpoint_id: 0,
+        src_identity: 27863,
+        dst_identity: 2,
+        daddr: v4([203, 0, 113, 9]),
+        ..syn_to_deathstar()
+    });
+    assert_eq!(
+        compact(&flow),
+        "default/xwing (ID:27863) -> 203.0.113.9 (world) to-endpoint FORWARDED (ICMPv4 EchoRequest)"
+    );
+    assert_eq!(flow.destination.unwrap().labels, ["reserved:world"]);
+    assert_eq!(flow.trace_observation_point, 101);
+}
+
+// [fd00::1]:5353 (ID:27863) -> [fd00::2]:53 (ID:45219) Stale or unroutable IP DROPPED (UDP)
+// (without getters: addresses instead of pod names)
+#[test]
+fn ipv6_udp_drop_for_another_reason_has_no_attribution() {
+    let flow = Decoder::new(BootClock::unix_epoch())
+        .decode_flow_event(
+            &FlowEvent {
+                kind: kind::DROP,
+                subtype: 151,
+                family: FAMILY_V6,
+                protocol: 17,
+                sport: 5353,
+                dport: 53,
+                saddr: "fd00::1".parse::<std::net::Ipv6Addr>().unwrap().octets(),
+                daddr: "fd00::2".parse::<std::net::Ipv6Addr>().unwrap().octets(),
+                ..syn_to_deathstar()
+            },
+            "k8s1",
+        )
+        .unwrap();
+    assert_eq!(flow.drop_reason_desc(), DropReason::StaleOrUnroutableIp);
+    assert_eq!(flow.is_reply.map(|b| b.value), Some(false));
+    assert_eq!(flow.ip.unwrap().destination, "fd00::2");
+    assert_eq!(flow.attribution, None);
+    #[allow(deprecated, reason = "Summary is what compact output prints")]
+    let summary = flow.summary;
+    assert_eq!(summary, "UDP");
+}
+
+#[test]
+fn uuids_are_distinct_version_4() {
+    let mut decoder = Decoder::new(BootClock::unix_epoch());
+    let ev = FlowEvent {
+        kind: kind::TRACE,
+        ..FlowEvent::default()
+    };
+    let a = decoder.decode_flow_event(&ev, "n").unwrap().uuid;
+    let b = decoder.decode_flow_event(&ev, "n").unwrap().uuid;
+    assert_ne!(a, b);
+    let parsed = uuid::Uuid::parse_str(&a).unwrap();
+    assert_eq!(parsed.get_version_num(), 4);
+}
+
+#[test]
+fn loss_reports_and_unknown_kinds_are_benign_errors() {
+    let mut decoder = Decoder::new(BootClock::unix_epoch());
+    let lost = MonitorEvent {
+        timestamp: std::time::SystemTime::UNIX_EPOCH,
+        node_name: "n".into(),
+        payload: Payload::Lost {
+            source: LostSource::KernelRing,
+            count: 3,
+            cpu: Some(1),
+        },
+    };
+    assert_eq!(decoder.decode(&lost), Err(ParseError::NotAFlow));
+    let unknown = FlowEvent {
+        kind: 200,
+        ..FlowEvent::default()
+    };
+    let err = decoder.decode_flow_event(&unknown, "n").unwrap_err();
+    assert!(err.is_benign());
+}
+
+#[test]
+fn any_byte_pattern_decodes_or_fails_cleanly() {
+    // Deterministic pseudo-random records, plus every value of the kind, family and
+    // protocol bytes: nothing may panic, with or without getters.
+    let mut rng = UuidSource { state: 42 };
+    let mut plain = Decoder::new(BootClock::unix_epoch());
+    let mut enriched = decoder();
+    for i in 0..20_000u32 {
+        let mut bytes = [0u8; 80];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_ne_bytes());
+        }
+        // Bias the small enumerations towards values the decoder handles.
+        bytes[8] = [kind::DROP, kind::TRACE, kind::POLICY_VERDICT, i as u8][i as usize % 4];
+        bytes[11] = [FAMILY_V4, FAMILY_V6, i as u8][i as usize % 3];
+        let ev = flow_event_from_bytes(&bytes).unwrap();
+        let _ = plain.decode_flow_event(&ev, "n");
+        let _ = enriched.decode_flow_event(&ev, "n");
+        let _ = flow_event_from_bytes(&bytes[..(i as usize % 81)]);
+    }
+}

@@ -1,0 +1,270 @@
+//! What flows through the pipeline: [`MonitorEvent`]s in (from the kernel reader), and
+//! [`DecodedEvent`]s out (into the flow ring). Also the raw-record parser for ring-buffer
+//! bytes, so the reader never needs `unsafe` to get a [`FlowEvent`].
+//!
+//! Decoding itself lives in [`crate::decode`]; this module only defines the envelopes.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use observe_proto::Timestamp;
+use observe_proto::flow::{self, LostEventSource};
+use probe_common::event::FlowEvent;
+
+use crate::decode::ParseError;
+
+/// One event handed to the pipeline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonitorEvent {
+    /// When userspace received the event (wall clock). Flows take their time from the
+    /// kernel timestamp instead; this stamps loss reports.
+    pub timestamp: SystemTime,
+    /// Node that observed the event.
+    pub node_name: Arc<str>,
+    /// The event itself.
+    pub payload: Payload,
+}
+
+/// The content of a [`MonitorEvent`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    /// A datapath event (drop, trace or policy verdict).
+    Flow(FlowEvent),
+    /// Events lost before they reached the pipeline.
+    Lost {
+        /// Where they were lost.
+        source: LostSource,
+        /// How many, since the previous report from the same source.
+        count: u64,
+        /// CPU the loss was counted on, when the source counts per CPU.
+        cpu: Option<i32>,
+    },
+}
+
+/// Where events get lost, each mapped to Hubble's `LostEventSource`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LostSource {
+    /// The datapath could not write to the BPF ring buffer (`bpf_ringbuf_output` failed
+    /// because userspace did not drain it in time); counted in the kernel per CPU.
+    /// Hubble's `PERF_EVENT_RING_BUFFER`.
+    KernelRing,
+    /// The bounded queue between the ring reader and the decoder was full, so the reader
+    /// dropped the event. Hubble's `OBSERVER_EVENTS_QUEUE`.
+    EventQueue,
+    /// A reader of the flow history was overtaken by the writer: the flows between its
+    /// position and the oldest retained flow were overwritten before it read them.
+    /// Hubble's `HUBBLE_RING_BUFFER`.
+    FlowRing,
+}
+
+impl LostSource {
+    /// Every source, in report order.
+    pub const ALL: [LostSource; 3] = [Self::KernelRing, Self::EventQueue, Self::FlowRing];
+
+    /// The proto enum value.
+    pub fn to_proto(self) -> LostEventSource {
+        match self {
+            Self::KernelRing => LostEventSource::PerfEventRingBuffer,
+            Self::EventQueue => LostEventSource::ObserverEventsQueue,
+            Self::FlowRing => LostEventSource::HubbleRingBuffer,
+        }
+    }
+
+    /// Index into per-source arrays (the order of [`LostSource::ALL`]).
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Self::KernelRing => 0,
+            Self::EventQueue => 1,
+            Self::FlowRing => 2,
+        }
+    }
+}
+
+/// What the pipeline stores in the flow ring and streams to clients.
+#[derive(Clone, Debug, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "always behind an Arc in the ring; boxing the flow would add an allocation per flow"
+)]
+pub enum DecodedEvent {
+    /// A decoded, enriched flow.
+    Flow(flow::Flow),
+    /// A loss report (kernel ring or event queue).
+    Lost(flow::LostEvent),
+}
+
+impl DecodedEvent {
+    /// The event's time: the flow's time, or the time of the last loss reported.
+    pub fn time(&self) -> Option<Timestamp> {
+        match self {
+            Self::Flow(flow) => flow.time,
+            Self::Lost(lost) => lost.last.or(lost.first),
+        }
+    }
+
+    /// The flow, if this is one.
+    pub fn as_flow(&self) -> Option<&flow::Flow> {
+        match self {
+            Self::Flow(flow) => Some(flow),
+            Self::Lost(_) => None,
+        }
+    }
+}
+
+/// Reads a [`FlowEvent`] from a ring-buffer record (native byte order, `repr(C)` layout).
+///
+/// Extra trailing bytes are ignored (a newer datapath may append fields); a short record
+/// is [`ParseError::Truncated`]. Never panics.
+pub fn flow_event_from_bytes(record: &[u8]) -> Result<FlowEvent, ParseError> {
+    const SIZE: usize = size_of::<FlowEvent>();
+    let Some(bytes) = record.first_chunk::<SIZE>() else {
+        return Err(ParseError::Truncated {
+            need: SIZE,
+            got: record.len(),
+        });
+    };
+    let mut r = FieldReader { bytes, at: 0 };
+    Ok(FlowEvent {
+        timestamp_ns: u64::from_ne_bytes(r.take()),
+        kind: r.byte(),
+        subtype: r.byte(),
+        direction: r.byte(),
+        family: r.byte(),
+        protocol: r.byte(),
+        tcp_flags: r.byte(),
+        ct_state: r.byte(),
+        match_type: r.byte(),
+        endpoint_id: u16::from_ne_bytes(r.take()),
+        sport: u16::from_ne_bytes(r.take()),
+        dport: u16::from_ne_bytes(r.take()),
+        icmp_type: r.byte(),
+        icmp_code: r.byte(),
+        ifindex: u32::from_ne_bytes(r.take()),
+        src_identity: u32::from_ne_bytes(r.take()),
+        dst_identity: u32::from_ne_bytes(r.take()),
+        cookie: u32::from_ne_bytes(r.take()),
+        pkt_len: u32::from_ne_bytes(r.take()),
+        verdict: r.byte(),
+        flags: r.byte(),
+        reason: r.byte(),
+        pad: r.byte(),
+        saddr: r.take(),
+        daddr: r.take(),
+    })
+}
+
+/// Sequential fixed-size reads over a record whose length was checked up front; the
+/// field order above is the struct's declaration order, which has no implicit padding.
+struct FieldReader<'a, const N: usize> {
+    bytes: &'a [u8; N],
+    at: usize,
+}
+
+impl<const N: usize> FieldReader<'_, N> {
+    fn take<const M: usize>(&mut self) -> [u8; M] {
+        let mut out = [0; M];
+        // The caller checked the length; a short slice here would be a layout bug, and it
+        // yields zeros instead of a panic.
+        if let Some(src) = self.bytes.get(self.at..self.at + M) {
+            out.copy_from_slice(src);
+        }
+        self.at += M;
+        out
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.take::<1>()[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes of `event` as the kernel writes them.
+    pub(crate) fn bytes_of(event: &FlowEvent) -> Vec<u8> {
+        let mut out = Vec::with_capacity(size_of::<FlowEvent>());
+        out.extend(event.timestamp_ns.to_ne_bytes());
+        out.extend([event.kind, event.subtype, event.direction, event.family]);
+        out.extend([
+            event.protocol,
+            event.tcp_flags,
+            event.ct_state,
+            event.match_type,
+        ]);
+        out.extend(event.endpoint_id.to_ne_bytes());
+        out.extend(event.sport.to_ne_bytes());
+        out.extend(event.dport.to_ne_bytes());
+        out.extend([event.icmp_type, event.icmp_code]);
+        for word in [
+            event.ifindex,
+            event.src_identity,
+            event.dst_identity,
+            event.cookie,
+            event.pkt_len,
+        ] {
+            out.extend(word.to_ne_bytes());
+        }
+        out.extend([event.verdict, event.flags, event.reason, event.pad]);
+        out.extend(event.saddr);
+        out.extend(event.daddr);
+        out
+    }
+
+    fn sample() -> FlowEvent {
+        FlowEvent {
+            timestamp_ns: 0x0102_0304_0506_0708,
+            kind: 1,
+            subtype: 133,
+            direction: 1,
+            family: 4,
+            protocol: 6,
+            tcp_flags: 0x02,
+            ct_state: 1,
+            match_type: 0,
+            endpoint_id: 0x1234,
+            sport: 42704,
+            dport: 80,
+            icmp_type: 0,
+            icmp_code: 0,
+            ifindex: 7,
+            src_identity: 27863,
+            dst_identity: 45219,
+            cookie: 9,
+            pkt_len: 60,
+            verdict: 1,
+            flags: 4,
+            reason: 133,
+            pad: 0,
+            saddr: [10, 0, 1, 23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            daddr: [10, 0, 2, 45, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        }
+    }
+
+    #[test]
+    fn records_parse_field_by_field() {
+        let event = sample();
+        let bytes = bytes_of(&event);
+        assert_eq!(bytes.len(), size_of::<FlowEvent>());
+        assert_eq!(flow_event_from_bytes(&bytes), Ok(event));
+    }
+
+    #[test]
+    fn trailing_bytes_are_ignored_and_short_records_are_errors() {
+        let mut bytes = bytes_of(&sample());
+        bytes.extend([0xff; 8]);
+        assert_eq!(flow_event_from_bytes(&bytes), Ok(sample()));
+        assert_eq!(
+            flow_event_from_bytes(&bytes[..79]),
+            Err(ParseError::Truncated { need: 80, got: 79 })
+        );
+        assert!(flow_event_from_bytes(&[]).is_err());
+    }
+
+    #[test]
+    fn lost_sources_map_to_hubble_values() {
+        assert_eq!(LostSource::KernelRing.to_proto() as i32, 1);
+        assert_eq!(LostSource::EventQueue.to_proto() as i32, 2);
+        assert_eq!(LostSource::FlowRing.to_proto() as i32, 3);
+    }
+}

@@ -1,0 +1,244 @@
+//! Enrichment interfaces the decoder calls to turn numbers (endpoint ids, addresses,
+//! identities, rule cookies, interface indexes) into names.
+//!
+//! Each trait is narrow so the agent can back it with whatever state it owns (the
+//! enforcer's registries) and tests with closures. Every getter is optional: the decoder
+//! uses the `Noop*` implementations when none is given and still produces a flow. The
+//! `Fake*` doubles are for tests: each method calls its closure and panics when the test
+//! did not expect the call.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use observe_proto::flow::TrafficDirection;
+
+/// What the decoder needs to know about an endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EndpointInfo {
+    /// Endpoint id (the datapath's `endpoint_id`).
+    pub id: u32,
+    /// Security identity.
+    pub identity: u32,
+    /// Namespace of the pod.
+    pub namespace: String,
+    /// Pod name.
+    pub pod_name: String,
+    /// Labels as `source:key=value` (e.g. `k8s:app=web`).
+    pub labels: Vec<String>,
+    /// Node the endpoint runs on.
+    pub node_name: String,
+}
+
+/// Endpoints by id (the side of a flow whose hook saw the packet) and by address (the peer).
+pub trait EndpointGetter: Send + Sync {
+    /// The endpoint with datapath id `id`.
+    fn endpoint_by_id(&self, id: u32) -> Option<Arc<EndpointInfo>>;
+    /// The endpoint owning address `ip`, local or on another node.
+    fn endpoint_by_ip(&self, ip: IpAddr) -> Option<Arc<EndpointInfo>>;
+}
+
+/// Labels of security identities.
+pub trait IdentityGetter: Send + Sync {
+    /// The labels (`source:key=value`) of `identity`. Reserved identities need not be
+    /// known: the decoder labels them `reserved:<name>` by itself.
+    fn identity_labels(&self, identity: u32) -> Option<Arc<[String]>>;
+}
+
+/// A policy object.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PolicyInfo {
+    /// Kubernetes kind: `CiliumNetworkPolicy`, `CiliumClusterwideNetworkPolicy`,
+    /// `NetworkPolicy`, or `Derived` for rules the engine adds itself.
+    pub kind: String,
+    /// Namespace; empty for cluster-wide policies.
+    pub namespace: String,
+    /// Object name.
+    pub name: String,
+    /// Policy revision the rule belongs to (0 when unknown).
+    pub revision: u64,
+}
+
+/// One rule of a policy: the object and the rule's path in it (`spec.ingress[0]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleInfo {
+    /// The policy object.
+    pub policy: PolicyInfo,
+    /// Path of the rule inside the object.
+    pub path: String,
+}
+
+/// Policy names for verdicts.
+pub trait PolicyGetter: Send + Sync {
+    /// The rules behind the rule cookie a datapath event carries (empty when unknown).
+    fn rules_by_cookie(&self, cookie: u32) -> Vec<RuleInfo>;
+    /// The policies selecting endpoint `endpoint_id` in `direction`: the ones whose
+    /// rules decide what it may receive (ingress) or send (egress).
+    fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo>;
+}
+
+/// Interface names.
+pub trait LinkGetter: Send + Sync {
+    /// The name of the interface with index `ifindex`.
+    fn link_name(&self, ifindex: u32) -> Option<String>;
+}
+
+/// Cilium's reserved identities: numbers 1-10 with fixed names, printed as `(world)` etc.
+pub const RESERVED_IDENTITIES: &[(u32, &str)] = &[
+    (1, "host"),
+    (2, "world"),
+    (3, "unmanaged"),
+    (4, "health"),
+    (5, "init"),
+    (6, "remote-node"),
+    (7, "kube-apiserver"),
+    (8, "ingress"),
+    (9, "world-ipv4"),
+    (10, "world-ipv6"),
+];
+
+/// The name of a reserved identity.
+pub fn reserved_identity_name(identity: u32) -> Option<&'static str> {
+    RESERVED_IDENTITIES
+        .iter()
+        .find(|(id, _)| *id == identity)
+        .map(|(_, name)| *name)
+}
+
+/// An [`EndpointGetter`] that knows nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopEndpointGetter;
+
+impl EndpointGetter for NoopEndpointGetter {
+    fn endpoint_by_id(&self, _: u32) -> Option<Arc<EndpointInfo>> {
+        None
+    }
+    fn endpoint_by_ip(&self, _: IpAddr) -> Option<Arc<EndpointInfo>> {
+        None
+    }
+}
+
+/// An [`IdentityGetter`] that knows nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopIdentityGetter;
+
+impl IdentityGetter for NoopIdentityGetter {
+    fn identity_labels(&self, _: u32) -> Option<Arc<[String]>> {
+        None
+    }
+}
+
+/// A [`PolicyGetter`] that knows nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopPolicyGetter;
+
+impl PolicyGetter for NoopPolicyGetter {
+    fn rules_by_cookie(&self, _: u32) -> Vec<RuleInfo> {
+        Vec::new()
+    }
+    fn selecting_policies(&self, _: u32, _: TrafficDirection) -> Vec<PolicyInfo> {
+        Vec::new()
+    }
+}
+
+/// A [`LinkGetter`] that knows nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopLinkGetter;
+
+impl LinkGetter for NoopLinkGetter {
+    fn link_name(&self, _: u32) -> Option<String> {
+        None
+    }
+}
+
+type Closure<A, R> = Box<dyn Fn(A) -> R + Send + Sync>;
+
+/// Test double for [`EndpointGetter`]; panics on calls whose closure is not set.
+#[derive(Default)]
+pub struct FakeEndpointGetter {
+    /// Answers [`EndpointGetter::endpoint_by_id`].
+    pub on_endpoint_by_id: Option<Closure<u32, Option<Arc<EndpointInfo>>>>,
+    /// Answers [`EndpointGetter::endpoint_by_ip`].
+    pub on_endpoint_by_ip: Option<Closure<IpAddr, Option<Arc<EndpointInfo>>>>,
+}
+
+impl EndpointGetter for FakeEndpointGetter {
+    fn endpoint_by_id(&self, id: u32) -> Option<Arc<EndpointInfo>> {
+        let f = self.on_endpoint_by_id.as_ref();
+        f.expect("FakeEndpointGetter: on_endpoint_by_id not set")(id)
+    }
+    fn endpoint_by_ip(&self, ip: IpAddr) -> Option<Arc<EndpointInfo>> {
+        let f = self.on_endpoint_by_ip.as_ref();
+        f.expect("FakeEndpointGetter: on_endpoint_by_ip not set")(ip)
+    }
+}
+
+/// Test double for [`IdentityGetter`]; panics on calls whose closure is not set.
+#[derive(Default)]
+pub struct FakeIdentityGetter {
+    /// Answers [`IdentityGetter::identity_labels`].
+    pub on_identity_labels: Option<Closure<u32, Option<Arc<[String]>>>>,
+}
+
+impl IdentityGetter for FakeIdentityGetter {
+    fn identity_labels(&self, identity: u32) -> Option<Arc<[String]>> {
+        let f = self.on_identity_labels.as_ref();
+        f.expect("FakeIdentityGetter: on_identity_labels not set")(identity)
+    }
+}
+
+/// Test double for [`PolicyGetter`]; panics on calls whose closure is not set.
+#[derive(Default)]
+pub struct FakePolicyGetter {
+    /// Answers [`PolicyGetter::rules_by_cookie`].
+    pub on_rules_by_cookie: Option<Closure<u32, Vec<RuleInfo>>>,
+    /// Answers [`PolicyGetter::selecting_policies`].
+    pub on_selecting_policies: Option<Closure<(u32, TrafficDirection), Vec<PolicyInfo>>>,
+}
+
+impl PolicyGetter for FakePolicyGetter {
+    fn rules_by_cookie(&self, cookie: u32) -> Vec<RuleInfo> {
+        let f = self.on_rules_by_cookie.as_ref();
+        f.expect("FakePolicyGetter: on_rules_by_cookie not set")(cookie)
+    }
+    fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
+        let f = self.on_selecting_policies.as_ref();
+        f.expect("FakePolicyGetter: on_selecting_policies not set")((endpoint_id, direction))
+    }
+}
+
+/// Test double for [`LinkGetter`]; panics on calls whose closure is not set.
+#[derive(Default)]
+pub struct FakeLinkGetter {
+    /// Answers [`LinkGetter::link_name`].
+    pub on_link_name: Option<Closure<u32, Option<String>>>,
+}
+
+impl LinkGetter for FakeLinkGetter {
+    fn link_name(&self, ifindex: u32) -> Option<String> {
+        let f = self.on_link_name.as_ref();
+        f.expect("FakeLinkGetter: on_link_name not set")(ifindex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_names_follow_cilium() {
+        assert_eq!(reserved_identity_name(2), Some("world"));
+        assert_eq!(reserved_identity_name(6), Some("remote-node"));
+        assert_eq!(reserved_identity_name(11), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "on_endpoint_by_ip not set")]
+    fn fakes_fail_loudly_on_unexpected_calls() {
+        let fake = FakeEndpointGetter {
+            on_endpoint_by_id: Some(Box::new(|_| None)),
+            ..Default::default()
+        };
+        assert!(fake.endpoint_by_id(1).is_none());
+        fake.endpoint_by_ip(IpAddr::from([10, 0, 0, 1]));
+    }
+}

@@ -1,0 +1,33 @@
+//! The observer: turns datapath events into Hubble flows and serves them.
+//!
+//! ```text
+//! kernel reader ──MonitorEvent──▶ EventSender ─▶ bounded queue ─▶ Pipeline::run
+//!                                                                  │ decode (getters)
+//!                                                                  │ hooks (metrics, ...)
+//!                                                                  ▼
+//!                                      ObserverService ◀── flow ring (bounded history)
+//!                                      (GetFlows, ServerStatus, ...)
+//! ```
+//!
+//! - [`event`]: the pipeline's input ([`event::MonitorEvent`]) and stored events.
+//! - [`getters`]: enrichment interfaces the agent implements.
+//! - [`decode`]: `FlowEvent` → `flow::Flow`.
+//! - [`ring`], [`ring_reader`]: the bounded flow history.
+//! - [`filter`]: `FlowFilter` compilation.
+//! - [`pipeline`]: the single loop from queue to ring; [`losses`], [`stats`] and
+//!   [`namespaces`] hold what it counts.
+//! - [`server`]: the `observer.Observer` gRPC service.
+
+#![warn(missing_docs)]
+
+pub mod decode;
+pub mod event;
+pub mod filter;
+pub mod getters;
+pub mod losses;
+pub mod namespaces;
+pub mod pipeline;
+pub mod ring;
+pub mod ring_reader;
+pub mod server;
+pub mod stats;

@@ -1,0 +1,294 @@
+//! The pipeline: one loop from the event queue to the flow ring.
+//!
+//! ```text
+//! EventSender::send ──try_send──▶ bounded queue ──▶ Pipeline::run
+//!     │ queue full: count EventQueue loss                │ decode (errors classified here only)
+//!     │ Payload::Lost: count its source                  │ on_decoded_flow hooks
+//!     ▼                                                  │ ring write
+//!   Losses ──(at most once per interval per source)──────┴▶ LostEvent into the ring
+//! ```
+//!
+//! The sender never blocks: the kernel reader must keep draining the BPF ring, so when
+//! the decoder falls behind, events are dropped at the queue and counted, and a
+//! `LostEvent` with the count and the first/last times goes into the ring.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use observe_proto::flow::Flow;
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+use crate::decode::{Decoder, ParseError};
+use crate::event::{DecodedEvent, LostSource, MonitorEvent, Payload};
+use crate::namespaces::Namespaces;
+use crate::ring::{Capacity, Ring, RingWriter};
+use crate::stats::Stats;
+
+/// The flow ring as the pipeline fills it.
+pub type FlowRing = Ring<Arc<DecodedEvent>>;
+
+/// Events taken from the queue per loop iteration.
+const BATCH: usize = 256;
+
+/// Pipeline settings.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    /// Name of this node, stamped on flows and responses.
+    pub node_name: Arc<str>,
+    /// Flow ring capacity.
+    pub capacity: Capacity,
+    /// Slots of the queue between the kernel reader and the decoder.
+    pub queue_size: usize,
+    /// Minimum time between two loss reports of the same source.
+    pub lost_event_interval: Duration,
+}
+
+impl PipelineConfig {
+    /// Defaults for `node_name`: Hubble's 4,095 flows, 1,024 queue slots per CPU (at most
+    /// 16,384), loss reports at most once per second.
+    pub fn new(node_name: impl Into<Arc<str>>) -> Self {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            node_name: node_name.into(),
+            capacity: Capacity::DEFAULT,
+            queue_size: (cpus * 1024).min(16_384),
+            lost_event_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What the server reads: the ring, the counters, the namespaces, the node name.
+#[derive(Clone, Debug)]
+pub struct ObserverState {
+    /// The flow history.
+    pub ring: Arc<FlowRing>,
+    /// Counters and losses.
+    pub stats: Arc<Stats>,
+    /// Namespaces of recent flows.
+    pub namespaces: Arc<Namespaces>,
+    /// This node's name.
+    pub node_name: Arc<str>,
+}
+
+/// Called for every decoded flow before it is stored; `Break` drops the flow (and skips
+/// later hooks). Metrics and exporters attach here.
+pub trait OnDecodedFlow: Send {
+    /// Sees one flow.
+    fn on_decoded_flow(&mut self, flow: &Flow) -> ControlFlow<()>;
+}
+
+impl<F: FnMut(&Flow) -> ControlFlow<()> + Send> OnDecodedFlow for F {
+    fn on_decoded_flow(&mut self, flow: &Flow) -> ControlFlow<()> {
+        self(flow)
+    }
+}
+
+/// The kernel reader's handle: hands events to the pipeline without ever blocking.
+#[derive(Clone, Debug)]
+pub struct EventSender {
+    tx: mpsc::Sender<MonitorEvent>,
+    stats: Arc<Stats>,
+}
+
+/// What became of a sent event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Queued for decoding, or (loss reports) counted.
+    Accepted,
+    /// The queue was full: the event was dropped and counted as an `EventQueue` loss.
+    QueueFull,
+}
+
+/// The pipeline has stopped; nothing will read events any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the observer pipeline has stopped")]
+pub struct PipelineClosed;
+
+impl EventSender {
+    /// Hands `event` to the pipeline. Loss reports are counted right away (they must not
+    /// be lost to a full queue themselves); flow events are queued, or dropped and counted
+    /// when the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineClosed`] once the pipeline has stopped.
+    pub fn send(&self, event: MonitorEvent) -> Result<Sent, PipelineClosed> {
+        if let Payload::Lost { source, count, cpu } = event.payload {
+            if self.tx.is_closed() {
+                return Err(PipelineClosed);
+            }
+            self.stats
+                .losses
+                .record(source, count, cpu, event.timestamp, true);
+            return Ok(Sent::Accepted);
+        }
+        match self.tx.try_send(event) {
+            Ok(()) => Ok(Sent::Accepted),
+            Err(TrySendError::Full(event)) => {
+                self.stats
+                    .losses
+                    .record(LostSource::EventQueue, 1, None, event.timestamp, true);
+                Ok(Sent::QueueFull)
+            }
+            Err(TrySendError::Closed(_)) => Err(PipelineClosed),
+        }
+    }
+
+    /// Reports `count` events lost in the kernel ring buffer (the delta of the kernel's
+    /// counter since the last report).
+    ///
+    /// # Errors
+    ///
+    /// [`PipelineClosed`] once the pipeline has stopped.
+    pub fn send_kernel_loss(&self, count: u64, cpu: Option<i32>) -> Result<Sent, PipelineClosed> {
+        let payload = Payload::Lost {
+            source: LostSource::KernelRing,
+            count,
+            cpu,
+        };
+        self.send(MonitorEvent {
+            timestamp: SystemTime::now(),
+            node_name: Arc::from(""),
+            payload,
+        })
+    }
+}
+
+/// The decode loop; run it with [`Pipeline::run`].
+pub struct Pipeline {
+    rx: mpsc::Receiver<MonitorEvent>,
+    decoder: Decoder,
+    writer: RingWriter<Arc<DecodedEvent>>,
+    hooks: Vec<Box<dyn OnDecodedFlow>>,
+    state: ObserverState,
+    lost_event_interval: Duration,
+}
+
+impl Pipeline {
+    /// A pipeline decoding with `decoder`, and the sender that feeds it.
+    pub fn new(config: PipelineConfig, decoder: Decoder) -> (Self, EventSender) {
+        let (tx, rx) = mpsc::channel(config.queue_size.max(1));
+        let (ring, writer) = Ring::new(config.capacity);
+        let stats = Arc::new(Stats::new());
+        let state = ObserverState {
+            ring,
+            stats: Arc::clone(&stats),
+            namespaces: Arc::new(Namespaces::default()),
+            node_name: config.node_name,
+        };
+        let pipeline = Self {
+            rx,
+            decoder,
+            writer,
+            hooks: Vec::new(),
+            state,
+            lost_event_interval: config.lost_event_interval,
+        };
+        (pipeline, EventSender { tx, stats })
+    }
+
+    /// Adds a hook, run after the ones added before.
+    pub fn add_hook(&mut self, hook: impl OnDecodedFlow + 'static) {
+        self.hooks.push(Box::new(hook));
+    }
+
+    /// The state the server needs.
+    pub fn state(&self) -> ObserverState {
+        self.state.clone()
+    }
+
+    /// Runs until every [`EventSender`] is dropped and the queue is drained, then reports
+    /// pending losses one last time.
+    pub async fn run(mut self) {
+        let mut tick = tokio::time::interval(self.lost_event_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batch = Vec::with_capacity(BATCH);
+        loop {
+            tokio::select! {
+                n = self.rx.recv_many(&mut batch, BATCH) => {
+                    if n == 0 {
+                        break;
+                    }
+                    self.process_batch(&mut batch);
+                }
+                _ = tick.tick() => self.report_losses(Some(self.lost_event_interval)),
+            }
+        }
+        self.report_losses(None);
+    }
+
+    fn process_batch(&mut self, batch: &mut Vec<MonitorEvent>) {
+        let stats = Arc::clone(&self.state.stats);
+        stats.add_seen(batch.len() as u64);
+        let now = Instant::now();
+        let mut stored = 0;
+        for event in batch.drain(..) {
+            if self.process(&event, now) {
+                stored += 1;
+            }
+        }
+        stats.add_decoded(stored);
+    }
+
+    /// Decodes and stores one event; whether a flow was stored.
+    fn process(&mut self, event: &MonitorEvent, now: Instant) -> bool {
+        if let Payload::Lost { source, count, cpu } = event.payload {
+            // Normally counted by the sender; accept them through the queue too.
+            self.state
+                .stats
+                .losses
+                .record(source, count, cpu, event.timestamp, true);
+            return false;
+        }
+        let flow = match self.decoder.decode(event) {
+            Ok(flow) => flow,
+            Err(err) => {
+                self.on_decode_error(&err);
+                return false;
+            }
+        };
+        for hook in &mut self.hooks {
+            if hook.on_decoded_flow(&flow).is_break() {
+                return false;
+            }
+        }
+        self.state.namespaces.observe(&flow, now);
+        self.writer.write(Arc::new(DecodedEvent::Flow(flow)));
+        true
+    }
+
+    /// The one place that decides what a decode error is worth: benign ones are only
+    /// counted, others are counted and logged at debug level (never per event at a higher
+    /// level: a broken datapath would flood the log).
+    fn on_decode_error(&self, err: &ParseError) {
+        if err.is_benign() {
+            self.state.stats.add_skipped();
+        } else {
+            self.state.stats.add_error();
+            tracing::debug!(error = %err, "dropping an event that could not be decoded");
+        }
+    }
+
+    /// Writes pending loss reports into the ring (kernel ring, then event queue).
+    fn report_losses(&mut self, interval: Option<Duration>) {
+        let now = Instant::now();
+        for source in [LostSource::KernelRing, LostSource::EventQueue] {
+            if let Some(lost) = self.state.stats.losses.take_report(source, now, interval) {
+                self.writer.write(Arc::new(DecodedEvent::Lost(lost)));
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("state", &self.state)
+            .field("hooks", &self.hooks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,211 @@
+//! A cursor over the flow ring: walk the history backwards, read it forwards, then follow
+//! new entries as they are written.
+//!
+//! The cursor is a position: [`RingReader::next`] reads at the cursor and advances,
+//! [`RingReader::prev`] steps back and reads there. So after a backward scan that stopped
+//! on some entry, forward reads start again with that same entry, which is how "the last
+//! N matching flows" is served: scan back until N matched, then stream forward.
+//!
+//! A reader overtaken by the writer does not fail: it gets one [`Item::Lost`] with the
+//! number of entries it missed and continues at the oldest entry still readable.
+
+use std::sync::Arc;
+
+use crate::ring::{Read, Ring};
+
+/// What a read returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Item<T> {
+    /// The next entry.
+    Entry(T),
+    /// The writer overwrote `count` entries this reader had not read yet; the reader now
+    /// stands at the oldest readable entry.
+    Lost {
+        /// Entries missed.
+        count: u64,
+    },
+}
+
+/// A cursor over a [`Ring`].
+pub struct RingReader<T> {
+    ring: Arc<Ring<T>>,
+    position: u64,
+}
+
+impl<T: Clone> RingReader<T> {
+    pub(crate) fn new(ring: Arc<Ring<T>>, position: u64) -> Self {
+        Self { ring, position }
+    }
+
+    /// The position of the next forward read.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The ring being read.
+    pub fn ring(&self) -> &Arc<Ring<T>> {
+        &self.ring
+    }
+
+    /// Reads forward: the entry at the cursor, or [`Item::Lost`] if it was overwritten;
+    /// `None` when the cursor reached the writer.
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "not an Iterator: None means 'nothing yet', later calls may return entries"
+    )]
+    pub fn next(&mut self) -> Option<Item<T>> {
+        match self.ring.read(self.position) {
+            Read::Entry(entry) => {
+                self.position += 1;
+                Some(Item::Entry(entry))
+            }
+            Read::NotYet => None,
+            Read::Overwritten { oldest } => {
+                // Catching up entry by entry would report every lap separately; jump to
+                // the oldest readable entry and report the gap once.
+                let count = oldest.saturating_sub(self.position).max(1);
+                self.position = self.position.max(oldest);
+                Some(Item::Lost { count })
+            }
+        }
+    }
+
+    /// Reads backward: steps the cursor back one entry and returns it; `None` at the
+    /// start of the retained history (the entry before the cursor was overwritten, or
+    /// nothing was written before it), leaving the cursor where it is.
+    pub fn prev(&mut self) -> Option<T> {
+        let position = self.position.checked_sub(1)?;
+        match self.ring.read(position) {
+            Read::Entry(entry) => {
+                self.position = position;
+                Some(entry)
+            }
+            Read::NotYet | Read::Overwritten { .. } => None,
+        }
+    }
+
+    /// Reads forward, waiting for the writer when the cursor reached it.
+    pub async fn follow(&mut self) -> Item<T> {
+        loop {
+            // Register interest before checking, so a write between the check and the
+            // wait still wakes us.
+            let ring = Arc::clone(&self.ring);
+            let notified = ring.notify().notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(item) = self.next() {
+                return item;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for RingReader<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RingReader")
+            .field("position", &self.position)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::ring::Capacity;
+
+    fn ring_with(capacity: usize, writes: u64) -> (Arc<Ring<u64>>, crate::ring::RingWriter<u64>) {
+        let (ring, mut writer) = Ring::new(Capacity::new(capacity).unwrap());
+        for i in 0..writes {
+            writer.write(i);
+        }
+        (ring, writer)
+    }
+
+    #[test]
+    fn forward_reads_stop_at_the_writer() {
+        let (ring, _writer) = ring_with(7, 3);
+        let mut reader = ring.reader_at_oldest();
+        assert_eq!(reader.next(), Some(Item::Entry(0)));
+        assert_eq!(reader.next(), Some(Item::Entry(1)));
+        assert_eq!(reader.next(), Some(Item::Entry(2)));
+        assert_eq!(reader.next(), None);
+        assert_eq!(reader.position(), 3);
+    }
+
+    #[test]
+    fn backward_scan_then_forward_read_replays_the_scanned_entries() {
+        let (ring, _writer) = ring_with(7, 20);
+        let mut reader = ring.reader_at_end();
+        let back: Vec<_> = std::iter::from_fn(|| reader.prev()).collect();
+        assert_eq!(back, [19, 18, 17, 16, 15, 14, 13]);
+        assert_eq!(reader.prev(), None, "the history starts at 13");
+        assert_eq!(reader.next(), Some(Item::Entry(13)));
+    }
+
+    #[test]
+    fn an_overtaken_reader_gets_one_lost_item_with_the_gap() {
+        let (ring, mut writer) = ring_with(7, 4);
+        let mut reader = ring.reader_at(1);
+        assert_eq!(reader.next(), Some(Item::Entry(1)));
+        for i in 4..30 {
+            writer.write(i);
+        }
+        // Oldest readable is 30 - 7 = 23; the reader stood at 2.
+        assert_eq!(reader.next(), Some(Item::Lost { count: 21 }));
+        assert_eq!(reader.next(), Some(Item::Entry(23)));
+    }
+
+    #[tokio::test]
+    async fn follow_wakes_up_for_new_entries() {
+        let (ring, mut writer) = ring_with(7, 1);
+        let mut reader = ring.reader_at_end();
+        let follower = tokio::spawn(async move {
+            let a = reader.follow().await;
+            let b = reader.follow().await;
+            (a, b)
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        writer.write(10);
+        writer.write(11);
+        let (a, b) = tokio::time::timeout(Duration::from_secs(5), follower)
+            .await
+            .expect("follower woke up")
+            .unwrap();
+        assert_eq!((a, b), (Item::Entry(10), Item::Entry(11)));
+    }
+
+    #[tokio::test]
+    async fn concurrent_writes_and_follows_see_every_entry_or_a_loss() {
+        let (ring, mut writer) = Ring::<u64>::new(Capacity::new(63).unwrap());
+        let mut reader = ring.reader_at_end();
+        let total = 20_000u64;
+        let follower = tokio::spawn(async move {
+            let (mut seen, mut lost, mut last) = (0u64, 0u64, None);
+            while seen + lost < total {
+                match reader.follow().await {
+                    Item::Entry(v) => {
+                        assert!(last.is_none_or(|l| v > l), "entries arrive in order");
+                        last = Some(v);
+                        seen += 1;
+                    }
+                    Item::Lost { count } => lost += count,
+                }
+            }
+            (seen, lost)
+        });
+        let writes = std::thread::spawn(move || {
+            for i in 0..total {
+                writer.write(i);
+            }
+        });
+        writes.join().unwrap();
+        let (seen, lost) = tokio::time::timeout(Duration::from_secs(10), follower)
+            .await
+            .expect("follower finished")
+            .unwrap();
+        assert_eq!(seen + lost, total);
+    }
+}

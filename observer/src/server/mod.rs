@@ -1,0 +1,245 @@
+//! The `observer.Observer` gRPC service over the pipeline's state, and a helper to serve
+//! it on a unix socket.
+//!
+//! - `GetFlows`: see below.
+//! - `ServerStatus`: ring occupancy and capacity, flows seen, uptime, version, the flow
+//!   rate over the last minute, and (extension) the events lost per source.
+//! - `GetNamespaces`: namespaces seen in flows during the last hour.
+//! - `GetNodes`: this node (Hubble answers it on relays only; a single agent knows itself).
+//! - `GetAgentEvents`, `GetDebugEvents`: `UNIMPLEMENTED`.
+//!
+//! # GetFlows
+//!
+//! | request                      | start                                            | stops |
+//! |------------------------------|--------------------------------------------------|-------|
+//! | `number` N (latest)          | scan back from the newest until N flows matched  | after N flows, unless `follow` |
+//! | `first` + `number` N         | the oldest retained flow                         | after N flows, unless `follow` |
+//! | `since`                      | scan back until a flow older than `since`        | at the newest flow, unless `follow` |
+//! | `follow` alone               | the newest flow (only new ones are sent)         | when the client goes away |
+//! | nothing                      | the oldest retained flow (everything)            | at the newest flow |
+//!
+//! `until` ends the stream at the first flow newer than it. Loss reports (`LostEvent`s)
+//! are always sent, never filtered and never counted towards `number`. A stream that falls
+//! behind the writer gets one `LostEvent` from `HUBBLE_RING_BUFFER` with the number of
+//! flows it missed, then goes on with the oldest retained flow. Filters and the field mask
+//! are compiled once per request; invalid ones fail the request with `INVALID_ARGUMENT`
+//! (CEL expressions with `UNIMPLEMENTED`).
+//!
+//! History messaging: when a request reaches back past the oldest retained flow and
+//! flows were already overwritten (`first`, `since` older than the history, fewer than N
+//! matches in the whole history), the stream starts with a `LostEvent` from
+//! `HUBBLE_RING_BUFFER`: `num_events_lost` is the number of flows evicted so far,
+//! `first`/`last` the times of the first and the most recently evicted event, and the
+//! response's `time` is where the retained history starts. No error: what exists is sent.
+
+mod field_mask;
+mod get_flows;
+
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Instant;
+
+use observe_proto::observer::observer_server::{Observer, ObserverServer};
+use observe_proto::observer::{
+    GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest, GetDebugEventsResponse,
+    GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest, GetNamespacesResponse,
+    GetNodesRequest, GetNodesResponse, Namespace, Node, ServerStatusRequest, ServerStatusResponse,
+    Tls,
+};
+use observe_proto::relay::NodeState;
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
+use tonic::{Request, Response, Status};
+
+use crate::pipeline::ObserverState;
+
+/// Responses buffered per `GetFlows` stream before the reader waits for the client; a
+/// client slower than that falls behind the ring and gets `LostEvent`s.
+const STREAM_BUFFER: usize = 128;
+
+/// A boxed response stream.
+pub type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// The Observer service.
+#[derive(Clone, Debug)]
+pub struct ObserverService {
+    state: ObserverState,
+    version: String,
+}
+
+impl ObserverService {
+    /// A service over the pipeline's state, reporting this crate's version.
+    pub fn new(state: ObserverState) -> Self {
+        Self {
+            state,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// Reports `version` in `ServerStatus` and `GetNodes`.
+    pub fn with_version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// The tonic service, ready for `Server::add_service`.
+    pub fn into_server(self) -> ObserverServer<Self> {
+        ObserverServer::new(self)
+    }
+
+    fn node(&self) -> Node {
+        let ring = &self.state.ring;
+        Node {
+            name: self.state.node_name.to_string(),
+            version: self.version.clone(),
+            address: String::new(),
+            state: NodeState::NodeConnected.into(),
+            tls: Some(Tls::default()),
+            uptime_ns: self.uptime_ns(),
+            num_flows: ring.len(),
+            max_flows: ring.capacity(),
+            seen_flows: self.state.stats.counters().decoded,
+        }
+    }
+
+    fn uptime_ns(&self) -> u64 {
+        u64::try_from(self.state.stats.uptime().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+#[tonic::async_trait]
+impl Observer for ObserverService {
+    type GetFlowsStream = ResponseStream<GetFlowsResponse>;
+    type GetAgentEventsStream = ResponseStream<GetAgentEventsResponse>;
+    type GetDebugEventsStream = ResponseStream<GetDebugEventsResponse>;
+
+    async fn get_flows(
+        &self,
+        request: Request<GetFlowsRequest>,
+    ) -> Result<Response<Self::GetFlowsStream>, Status> {
+        let query = get_flows::FlowQuery::new(request.get_ref())?;
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(get_flows::run(self.state.clone(), query, tx));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn get_agent_events(
+        &self,
+        _: Request<GetAgentEventsRequest>,
+    ) -> Result<Response<Self::GetAgentEventsStream>, Status> {
+        Err(Status::unimplemented("agent events are not available"))
+    }
+
+    async fn get_debug_events(
+        &self,
+        _: Request<GetDebugEventsRequest>,
+    ) -> Result<Response<Self::GetDebugEventsStream>, Status> {
+        Err(Status::unimplemented("debug events are not available"))
+    }
+
+    async fn get_nodes(
+        &self,
+        _: Request<GetNodesRequest>,
+    ) -> Result<Response<GetNodesResponse>, Status> {
+        Ok(Response::new(GetNodesResponse {
+            nodes: vec![self.node()],
+        }))
+    }
+
+    async fn get_namespaces(
+        &self,
+        _: Request<GetNamespacesRequest>,
+    ) -> Result<Response<GetNamespacesResponse>, Status> {
+        let namespaces = self
+            .state
+            .namespaces
+            .list(Instant::now())
+            .into_iter()
+            .map(|namespace| Namespace {
+                cluster: String::new(),
+                namespace,
+            })
+            .collect();
+        Ok(Response::new(GetNamespacesResponse { namespaces }))
+    }
+
+    async fn server_status(
+        &self,
+        _: Request<ServerStatusRequest>,
+    ) -> Result<Response<ServerStatusResponse>, Status> {
+        let ring = &self.state.ring;
+        let stats = &self.state.stats;
+        Ok(Response::new(ServerStatusResponse {
+            num_flows: ring.len(),
+            max_flows: ring.capacity(),
+            seen_flows: stats.counters().decoded,
+            uptime_ns: self.uptime_ns(),
+            version: self.version.clone(),
+            flows_rate: stats.flows_rate(),
+            lost_events: stats.losses.totals(),
+            ..Default::default()
+        }))
+    }
+}
+
+/// Why serving stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The socket could not be prepared.
+    #[error("cannot listen on {path}: {source}")]
+    Listen {
+        /// The socket path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("gRPC server failed: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves `service` on the unix socket `path` (mode 0660, replacing a stale socket) until
+/// `shutdown` resolves.
+///
+/// # Errors
+///
+/// [`ServeError::Listen`] if the socket cannot be created (or `path` exists and is not a
+/// socket), [`ServeError::Transport`] if the server fails.
+pub async fn serve_unix(
+    service: ObserverService,
+    path: &Path,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let listener = bind_unix(path).map_err(|source| ServeError::Listen {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    tonic::transport::Server::builder()
+        .add_service(service.into_server())
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+        .await?;
+    Ok(())
+}
+
+fn bind_unix(path: &Path) -> std::io::Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    // A socket left by a previous run would make bind fail; anything else at that path
+    // is not ours to delete.
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path)?,
+        Ok(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "path exists and is not a socket",
+            ));
+        }
+        Err(_) => {}
+    }
+    let listener = tokio::net::UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(listener)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,579 @@
+//! Service tests against an in-process server on a real unix socket, with the ring filled
+//! directly so positions and times are exact.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use observe_proto::Timestamp;
+use observe_proto::flow::{
+    Endpoint, Flow, FlowFilter, LostEvent, LostEventSource, Verdict, flow_filter::Experimental,
+};
+use observe_proto::observer::observer_client::ObserverClient;
+use observe_proto::observer::{
+    GetAgentEventsRequest, GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest,
+    GetNodesRequest, ServerStatusRequest, get_flows_response::ResponseTypes,
+};
+use observe_proto::pbjson_types::FieldMask;
+use tokio_stream::StreamExt;
+use tonic::transport::{Channel, Endpoint as ChannelEndpoint, Uri};
+
+use super::*;
+use crate::event::DecodedEvent;
+use crate::namespaces::Namespaces;
+use crate::ring::{Capacity, Ring, RingWriter};
+use crate::stats::Stats;
+
+type Writer = RingWriter<Arc<DecodedEvent>>;
+
+fn state(capacity: usize) -> (ObserverState, Writer) {
+    let (ring, writer) = Ring::new(Capacity::new(capacity).unwrap());
+    let state = ObserverState {
+        ring,
+        stats: Arc::new(Stats::new()),
+        namespaces: Arc::new(Namespaces::default()),
+        node_name: "node-1".into(),
+    };
+    (state, writer)
+}
+
+/// A flow at `secs` with `verdict`, from `default/client-<secs>`.
+fn flow(secs: i64, verdict: Verdict) -> Arc<DecodedEvent> {
+    Arc::new(DecodedEvent::Flow(Flow {
+        time: Some(Timestamp {
+            seconds: secs,
+            nanos: 0,
+        }),
+        uuid: format!("flow-{secs}"),
+        verdict: verdict.into(),
+        node_name: "node-1".into(),
+        source: Some(Endpoint {
+            namespace: "default".into(),
+            pod_name: format!("client-{secs}"),
+            identity: 1000,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}
+
+fn lost(secs: i64, count: u64) -> Arc<DecodedEvent> {
+    let at = Some(Timestamp {
+        seconds: secs,
+        nanos: 0,
+    });
+    Arc::new(DecodedEvent::Lost(LostEvent {
+        source: LostEventSource::ObserverEventsQueue.into(),
+        num_events_lost: count,
+        cpu: None,
+        first: at,
+        last: at,
+    }))
+}
+
+/// A server on a fresh socket, and a client built from the protos alone.
+struct Served {
+    client: ObserverClient<Channel>,
+    dir: std::path::PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn serve(state: ObserverState) -> Served {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "observer-server-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("observer.sock");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = ObserverService::new(state).with_version("test-1.0");
+    let server_path = path.clone();
+    tokio::spawn(async move {
+        serve_unix(service, &server_path, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    let channel = connect(&path).await;
+    Served {
+        client: ObserverClient::new(channel),
+        dir,
+        stop: Some(stop),
+    }
+}
+
+async fn connect(path: &std::path::Path) -> Channel {
+    for _ in 0..100 {
+        if path.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let path = path.to_path_buf();
+    ChannelEndpoint::try_from("http://observer.local")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_: Uri| {
+            let path = path.clone();
+            async move {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+            }
+        }))
+        .await
+        .expect("connects")
+}
+
+/// Collects a finite stream.
+async fn collect(
+    client: &mut ObserverClient<Channel>,
+    req: GetFlowsRequest,
+) -> Vec<GetFlowsResponse> {
+    let stream = client.get_flows(req).await.expect("accepted").into_inner();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.collect::<Result<Vec<_>, _>>(),
+    )
+    .await
+    .expect("stream ends")
+    .expect("no stream error")
+}
+
+/// `flow-N` for flows, `lost:SOURCE:N` for losses.
+fn describe(responses: &[GetFlowsResponse]) -> Vec<String> {
+    responses
+        .iter()
+        .map(|r| match r.response_types.as_ref().unwrap() {
+            ResponseTypes::Flow(f) => f.uuid.clone(),
+            ResponseTypes::LostEvents(l) => {
+                format!("lost:{}:{}", l.source().as_str_name(), l.num_events_lost)
+            }
+            ResponseTypes::NodeStatus(_) => "node".into(),
+        })
+        .collect()
+}
+
+fn fill(writer: &mut Writer, secs: std::ops::RangeInclusive<i64>) {
+    for s in secs {
+        let verdict = if s % 2 == 0 {
+            Verdict::Dropped
+        } else {
+            Verdict::Forwarded
+        };
+        writer.write(flow(s, verdict));
+    }
+}
+
+#[tokio::test]
+async fn number_returns_the_latest_matching_flows_oldest_first() {
+    let (state, mut writer) = state(63);
+    fill(&mut writer, 1..=10);
+    let mut served = serve(state).await;
+    let last3 = collect(
+        &mut served.client,
+        GetFlowsRequest {
+            number: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(describe(&last3), ["flow-8", "flow-9", "flow-10"]);
+    let dropped = FlowFilter {
+        verdict: vec![Verdict::Dropped as i32],
+        ..Default::default()
+    };
+    let req = GetFlowsRequest {
+        number: 2,
+        whitelist: vec![dropped],
+        ..Default::default()
+    };
+    assert_eq!(
+        describe(&collect(&mut served.client, req).await),
+        ["flow-8", "flow-10"]
+    );
+    let r = &last3[0];
+    assert_eq!(
+        (r.node_name.as_str(), r.time.unwrap().seconds),
+        ("node-1", 8)
+    );
+}
+
+#[tokio::test]
+async fn first_returns_the_earliest_flows() {
+    let (state, mut writer) = state(63);
+    fill(&mut writer, 1..=10);
+    let mut served = serve(state).await;
+    let req = GetFlowsRequest {
+        number: 2,
+        first: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        describe(&collect(&mut served.client, req).await),
+        ["flow-1", "flow-2"]
+    );
+}
+
+#[tokio::test]
+async fn lost_events_pass_through_and_do_not_count_towards_number() {
+    let (state, mut writer) = state(63);
+    fill(&mut writer, 1..=2);
+    writer.write(lost(3, 5));
+    fill(&mut writer, 4..=5);
+    let mut served = serve(state).await;
+    let req = GetFlowsRequest {
+        number: 3,
+        whitelist: vec![FlowFilter {
+            verdict: vec![Verdict::Forwarded as i32, Verdict::Dropped as i32],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        describe(&collect(&mut served.client, req).await),
+        ["flow-2", "lost:OBSERVER_EVENTS_QUEUE:5", "flow-4", "flow-5"]
+    );
+}
+
+#[tokio::test]
+async fn since_and_until_select_a_time_window() {
+    let (state, mut writer) = state(63);
+    fill(&mut writer, 1..=10);
+    let mut served = serve(state).await;
+    let at = |s| {
+        Some(Timestamp {
+            seconds: s,
+            nanos: 0,
+        })
+    };
+    let window = GetFlowsRequest {
+        since: at(4),
+        until: at(6),
+        ..Default::default()
+    };
+    assert_eq!(
+        describe(&collect(&mut served.client, window).await),
+        ["flow-4", "flow-5", "flow-6"]
+    );
+    let since = GetFlowsRequest {
+        since: at(9),
+        ..Default::default()
+    };
+    assert_eq!(
+        describe(&collect(&mut served.client, since).await),
+        ["flow-9", "flow-10"]
+    );
+    let backwards = GetFlowsRequest {
+        since: at(6),
+        until: at(4),
+        ..Default::default()
+    };
+    let err = served.client.get_flows(backwards).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn follow_sends_the_last_flows_then_new_ones() {
+    let (state, mut writer) = state(63);
+    fill(&mut writer, 1..=5);
+    let mut served = serve(state).await;
+    let req = GetFlowsRequest {
+        number: 2,
+        follow: true,
+        ..Default::default()
+    };
+    let mut stream = served.client.get_flows(req).await.unwrap().into_inner();
+    let mut next = async || {
+        let item = tokio::time::timeout(Duration::from_secs(10), stream.next()).await;
+        describe(&[item.expect("a response").unwrap().unwrap()])[0].clone()
+    };
+    assert_eq!(next().await, "flow-4");
+    assert_eq!(next().await, "flow-5");
+    fill(&mut writer, 6..=7);
+    assert_eq!(next().await, "flow-6");
+    assert_eq!(next().await, "flow-7");
+}
+
+#[tokio::test]
+async fn follow_alone_sends_only_new_flows() {
+    let (state, mut writer) = state(63);
+    fill(&mut writer, 1..=5);
+    let mut served = serve(state).await;
+    let req = GetFlowsRequest {
+        follow: true,
+        ..Default::default()
+    };
+    let mut stream = served.client.get_flows(req).await.unwrap().into_inner();
+    // The request is registered once the stream exists; anything written after it counts.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    fill(&mut writer, 6..=6);
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(describe(&[first]), ["flow-6"]);
+}
+
+#[tokio::test]
+async fn field_mask_sends_only_requested_fields() {
+    let (state, mut writer) = state(7);
+    fill(&mut writer, 1..=1);
+    let mut served = serve(state).await;
+    let req = GetFlowsRequest {
+        number: 1,
+        field_mask: Some(FieldMask {
+            paths: vec!["verdict".into(), "source.pod_name".into()],
+        }),
+        ..Default::default()
+    };
+    let responses = collect(&mut served.client, req).await;
+    let Some(ResponseTypes::Flow(flow)) = &responses[0].response_types else {
+        panic!("a flow");
+    };
+    assert_eq!(flow.verdict(), Verdict::Forwarded);
+    assert_eq!(flow.uuid, "");
+    assert_eq!(flow.source.as_ref().unwrap().pod_name, "client-1");
+    assert_eq!(flow.source.as_ref().unwrap().identity, 0);
+    assert_eq!(
+        responses[0].time.unwrap().seconds,
+        1,
+        "the response keeps the time"
+    );
+    let bad = GetFlowsRequest {
+        field_mask: Some(FieldMask {
+            paths: vec!["no_such_field".into()],
+        }),
+        ..Default::default()
+    };
+    let err = served.client.get_flows(bad).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+}
+
+#[tokio::test]
+async fn whitelist_and_blacklist_combine() {
+    let (state, mut writer) = state(63);
+    fill(&mut writer, 1..=6);
+    let mut served = serve(state).await;
+    let pods = |names: &[&str]| FlowFilter {
+        source_pod: names.iter().map(|n| format!("default/{n}")).collect(),
+        ..Default::default()
+    };
+    let req = GetFlowsRequest {
+        whitelist: vec![
+            FlowFilter {
+                verdict: vec![Verdict::Dropped as i32],
+                ..Default::default()
+            },
+            pods(&["client-1"]),
+        ],
+        blacklist: vec![pods(&["client-4"])],
+        ..Default::default()
+    };
+    assert_eq!(
+        describe(&collect(&mut served.client, req).await),
+        ["flow-1", "flow-2", "flow-6"]
+    );
+}
+
+#[tokio::test]
+async fn invalid_and_unsupported_filters_are_refused() {
+    let (state, _writer) = state(7);
+    let mut served = serve(state).await;
+    let bad_ip = GetFlowsRequest {
+        whitelist: vec![FlowFilter {
+            destination_ip: vec!["10.0.0.0/40".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let err = served.client.get_flows(bad_ip).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("destination_ip") && err.message().contains("10.0.0.0/40"));
+    let cel = GetFlowsRequest {
+        blacklist: vec![FlowFilter {
+            experimental: Some(Experimental {
+                cel_expression: vec!["true".into()],
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        served.client.get_flows(cel).await.unwrap_err().code(),
+        tonic::Code::Unimplemented
+    );
+}
+
+#[tokio::test]
+async fn requests_past_overwritten_history_start_with_a_notice() {
+    let (state, mut writer) = state(7);
+    fill(&mut writer, 1..=20);
+    let mut served = serve(state).await;
+    let first = GetFlowsRequest {
+        first: true,
+        number: 2,
+        ..Default::default()
+    };
+    let responses = collect(&mut served.client, first).await;
+    assert_eq!(
+        describe(&responses),
+        ["lost:HUBBLE_RING_BUFFER:13", "flow-14", "flow-15"]
+    );
+    let Some(ResponseTypes::LostEvents(notice)) = &responses[0].response_types else {
+        panic!("a notice");
+    };
+    assert_eq!(notice.first.unwrap().seconds, 1, "first evicted");
+    assert_eq!(notice.last.unwrap().seconds, 13, "last evicted");
+    assert_eq!(
+        responses[0].time.unwrap().seconds,
+        14,
+        "history starts here"
+    );
+    let too_many = GetFlowsRequest {
+        number: 10,
+        ..Default::default()
+    };
+    let responses = collect(&mut served.client, too_many).await;
+    assert_eq!(responses.len(), 8, "the notice and the 7 retained flows");
+    assert_eq!(describe(&responses)[0], "lost:HUBBLE_RING_BUFFER:13");
+    let enough = GetFlowsRequest {
+        number: 7,
+        ..Default::default()
+    };
+    assert_eq!(
+        collect(&mut served.client, enough).await.len(),
+        7,
+        "no notice when satisfied"
+    );
+    assert_eq!(
+        served
+            .client
+            .server_status(ServerStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .lost_events,
+        []
+    );
+}
+
+#[tokio::test]
+async fn status_namespaces_and_nodes() {
+    let (state, mut writer) = state(7);
+    fill(&mut writer, 1..=3);
+    state.stats.add_decoded(3);
+    state.namespaces.observe(
+        flow(1, Verdict::Forwarded).as_flow().unwrap(),
+        std::time::Instant::now(),
+    );
+    state.stats.losses.record(
+        crate::event::LostSource::KernelRing,
+        4,
+        None,
+        std::time::SystemTime::now(),
+        true,
+    );
+    let mut served = serve(state).await;
+    let status = served
+        .client
+        .server_status(ServerStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (status.num_flows, status.max_flows, status.seen_flows),
+        (3, 7, 3)
+    );
+    assert_eq!(status.version, "test-1.0");
+    assert!(status.uptime_ns > 0 && status.flows_rate > 0.0);
+    assert_eq!(status.lost_events.len(), 1);
+    assert_eq!(
+        status.lost_events[0].source(),
+        LostEventSource::PerfEventRingBuffer
+    );
+    assert_eq!(status.lost_events[0].num_events_lost, 4);
+    let namespaces = served
+        .client
+        .get_namespaces(GetNamespacesRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(namespaces.namespaces.len(), 1);
+    assert_eq!(namespaces.namespaces[0].namespace, "default");
+    let nodes = served
+        .client
+        .get_nodes(GetNodesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .nodes;
+    assert_eq!(
+        (
+            nodes[0].name.as_str(),
+            nodes[0].num_flows,
+            nodes[0].max_flows
+        ),
+        ("node-1", 3, 7)
+    );
+    let agent = served
+        .client
+        .get_agent_events(GetAgentEventsRequest::default())
+        .await;
+    assert_eq!(agent.unwrap_err().code(), tonic::Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn an_overtaken_follower_gets_lost_events_that_account_for_every_flow() {
+    // Drive the query directly with a one-slot channel, so the follower is certain to
+    // fall behind while nobody reads.
+    let (state, mut writer) = state(7);
+    let query = get_flows::FlowQuery::new(&GetFlowsRequest {
+        follow: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let (tx, mut rx) = mpsc::channel(1);
+    let task = tokio::spawn(get_flows::run(state.clone(), query, tx));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let total = 100u64;
+    fill(&mut writer, 1..=total as i64);
+    let (mut flows, mut lost) = (0u64, 0u64);
+    while flows + lost < total {
+        let response = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        match response.response_types.unwrap() {
+            ResponseTypes::Flow(_) => flows += 1,
+            ResponseTypes::LostEvents(l) => {
+                assert_eq!(l.source(), LostEventSource::HubbleRingBuffer);
+                lost += l.num_events_lost;
+            }
+            ResponseTypes::NodeStatus(_) => unreachable!(),
+        }
+    }
+    assert_eq!(flows + lost, total);
+    assert!(
+        lost >= total - 7 - 2,
+        "at most the ring and the channel were kept: lost {lost}"
+    );
+    assert_eq!(state.stats.counters().lost_flow_ring, lost);
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}

@@ -1,0 +1,46 @@
+//! Hubble wire-compatible protobuf types and gRPC stubs.
+//!
+//! The `.proto` files under this crate (`flow/`, `observer/`, `relay/`) keep Hubble's
+//! packages, names and field numbers, so Hubble clients talk to our server and our clients
+//! read Hubble's output; our additions use field numbers from 50001 up. Code is generated
+//! at build time (see `build.rs`): prost messages, tonic client and server stubs, and serde
+//! impls following the proto3 JSON mapping with the original field names, as
+//! `hubble observe -o jsonpb` prints them.
+//!
+//! Only generated code and the [`Timestamp`] well-known type live here; no business logic.
+
+#![warn(missing_docs)]
+
+mod timestamp;
+
+pub use timestamp::{Timestamp, TimestampError};
+
+/// Well-known types other than [`Timestamp`] (wrappers, `FieldMask`, `Any`), with serde
+/// impls.
+pub use pbjson_types;
+
+/// Flow records, filters, verdicts, drop reasons and lost events (package `flow`).
+#[allow(clippy::all, missing_docs, reason = "generated code")]
+pub mod flow {
+    include!(concat!(env!("OUT_DIR"), "/flow.rs"));
+    include!(concat!(env!("OUT_DIR"), "/flow.serde.rs"));
+}
+
+/// The `Observer` service and its requests and responses (package `observer`).
+#[allow(clippy::all, missing_docs, reason = "generated code")]
+pub mod observer {
+    include!(concat!(env!("OUT_DIR"), "/observer.rs"));
+    include!(concat!(env!("OUT_DIR"), "/observer.serde.rs"));
+}
+
+/// Node status events a relay interleaves with flows (package `relay`).
+#[allow(clippy::all, missing_docs, reason = "generated code")]
+pub mod relay {
+    include!(concat!(env!("OUT_DIR"), "/relay.rs"));
+    include!(concat!(env!("OUT_DIR"), "/relay.serde.rs"));
+}
+
+/// The encoded `FileDescriptorSet` of all three packages and their imports, for gRPC
+/// server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
