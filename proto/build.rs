@@ -1,7 +1,8 @@
 //! Compiles the protos at build time with protox (a protobuf compiler written in Rust, so
 //! a fresh machine needs no `protoc`), then generates:
 //!
-//! - prost messages and tonic client/server code (`flow.rs`, `observer.rs`, `relay.rs`),
+//! - prost messages and tonic client/server code (`flow.rs`, `observer.rs`, `relay.rs`,
+//!   `observe.control.v1.rs`),
 //! - pbjson serde impls following the proto3 JSON mapping (`*.serde.rs`),
 //! - the encoded descriptor set (`descriptor_set.bin`) for gRPC reflection.
 
@@ -14,8 +15,9 @@ const PROTOS: &[&str] = &[
     "flow/flow.proto",
     "observer/observer.proto",
     "relay/relay.proto",
+    "control/control.proto",
 ];
-const PACKAGES: &[&str] = &[".flow", ".observer", ".relay"];
+const PACKAGES: &[&str] = &[".flow", ".observer", ".relay", ".observe.control.v1"];
 
 fn main() -> Result<(), Box<dyn Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

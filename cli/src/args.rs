@@ -8,9 +8,48 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "observe", version, about, propagate_version = true)]
 pub struct Cli {
+    /// How to reach the agent.
+    #[command(flatten)]
+    pub global: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Flags every command that talks to the agent shares.
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Address of the agent: unix:///PATH (default), host:port or http://host:port.
+    /// Example: --server unix:///run/observe/observer.sock
+    #[arg(long, global = true, env = "OBSERVE_SERVER", default_value = observe_proto::client::DEFAULT_SERVER)]
+    pub server: String,
+    /// How long to wait for the connection to the agent. Example: --timeout 2s
+    #[arg(long, global = true, default_value = "5s", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// Parses `500ms`, `5s`, `2m`.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let (num, unit) = s.trim().split_at(
+        s.trim()
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(s.len()),
+    );
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 500ms, 5s, 2m"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "invalid duration {s:?}: expected e.g. 500ms, 5s, 2m"
+            ));
+        }
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// Top-level commands.
@@ -20,6 +59,26 @@ pub enum Command {
     /// manifests.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Apply manifests to the agent (pods become endpoints, policies are enforced).
+    ///
+    /// Example: observe apply -f examples/
+    Apply(crate::commands::apply::ApplyArgs),
+    /// Delete what manifests name, or every policy.
+    ///
+    /// Example: observe delete -f examples/policies.yaml; observe delete policies --all
+    Delete(crate::commands::delete::DeleteArgs),
+    /// List endpoints, identities or policies of the agent.
+    ///
+    /// Example: observe get endpoints -o json
+    Get(crate::commands::get::GetArgs),
+    /// Observe flows, like `hubble observe`.
+    ///
+    /// Example: observe flows --verdict DROPPED --last 20
+    Flows(crate::commands::flows::FlowsArgs),
+    /// Show the agent's status, like `hubble status`.
+    Status(crate::commands::status::StatusArgs),
+    /// Interactive terminal dashboard for live policy troubleshooting.
+    Tui(crate::commands::tui::TuiArgs),
 }
 
 /// `observe policy ...`.
@@ -29,7 +88,8 @@ pub enum PolicyCommand {
     ///
     /// Explains both directions like `cilium policy trace`: which policies select the
     /// source for egress and the destination for ingress, which rule allowed or denied the
-    /// flow, or that none matched under default deny, then the final verdict.
+    /// flow, or that none matched under default deny, then the final verdict. Offline from
+    /// manifests with -f, otherwise against the running agent.
     ///
     /// Example: observe policy trace -f examples/ --from shop/frontend --to shop/backend --dport 8080
     Trace(TraceArgs),
@@ -69,8 +129,13 @@ pub enum Format {
 /// `observe policy trace`.
 #[derive(Args, Debug)]
 pub struct TraceArgs {
-    #[command(flatten)]
-    pub manifests: ManifestArgs,
+    /// Manifest file, directory or `-`, repeatable. Without -f the trace asks the running
+    /// agent (see --server). Example: -f examples/
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Cluster name for offline traces. Example: --cluster-name prod
+    #[arg(long, default_value = "default", env = "OBSERVE_CLUSTER_NAME")]
+    pub cluster_name: String,
     /// Source: `NAMESPACE/POD`, `node/NAME` or an IP address.
     /// Example: --from shop/frontend, --from node/worker-1, --from 203.0.113.10
     #[arg(long, value_name = "SRC")]
@@ -118,6 +183,19 @@ mod tests {
     #[test]
     fn the_clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(
+            parse_duration("500ms").unwrap(),
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(
+            parse_duration("2m").unwrap(),
+            std::time::Duration::from_secs(120)
+        );
+        assert!(parse_duration("5 parsecs").is_err());
     }
 
     #[test]

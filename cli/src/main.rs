@@ -6,6 +6,7 @@
 
 mod args;
 mod commands;
+mod connect;
 mod manifests;
 mod output;
 

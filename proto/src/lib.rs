@@ -7,7 +7,11 @@
 //! impls following the proto3 JSON mapping with the original field names, as
 //! `hubble observe -o jsonpb` prints them.
 //!
-//! Only generated code and the [`Timestamp`] well-known type live here; no business logic.
+//! `control/` is our own agent API. With the `client` feature, [`client::connect`] opens a
+//! channel to a server address as the CLI and the TUI take it.
+//!
+//! Only generated code, the [`Timestamp`] well-known type and the connection helper live
+//! here; no business logic.
 
 #![warn(missing_docs)]
 
@@ -39,6 +43,16 @@ pub mod relay {
     include!(concat!(env!("OUT_DIR"), "/relay.rs"));
     include!(concat!(env!("OUT_DIR"), "/relay.serde.rs"));
 }
+
+/// The agent's control API (package `observe.control.v1`): apply, delete, get, trace.
+#[allow(clippy::all, missing_docs, reason = "generated code")]
+pub mod control {
+    include!(concat!(env!("OUT_DIR"), "/observe.control.v1.rs"));
+    include!(concat!(env!("OUT_DIR"), "/observe.control.v1.serde.rs"));
+}
+
+#[cfg(feature = "client")]
+pub mod client;
 
 /// The encoded `FileDescriptorSet` of all three packages and their imports, for gRPC
 /// server reflection.

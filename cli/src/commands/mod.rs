@@ -1,7 +1,13 @@
 //! Command dispatch: each command is glue between parsed arguments, the library and the
 //! printers.
 
+pub mod apply;
+pub mod delete;
+pub mod flows;
+pub mod get;
 mod policy;
+pub mod status;
+pub mod tui;
 
 use std::process::ExitCode;
 
@@ -9,10 +15,16 @@ use anyhow::Result;
 
 use crate::args::{Cli, Command};
 
-/// Runs the command; the exit code distinguishes findings (e.g. a denied trace) only where
-/// documented.
+/// Runs the command.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        Command::Policy(cmd) => policy::run(cmd),
+    let global = &cli.global;
+    match &cli.command {
+        Command::Policy(cmd) => policy::run(global, cmd),
+        Command::Apply(args) => apply::run(global, args),
+        Command::Delete(args) => delete::run(global, args),
+        Command::Get(args) => get::run(global, args),
+        Command::Flows(args) => flows::run(global, args),
+        Command::Status(args) => status::run(global, args),
+        Command::Tui(args) => tui::run(global, args),
     }
 }

@@ -1,3 +1,4 @@
 //! Printers: pure functions from results to text or JSON.
 
+pub mod table;
 pub mod trace;

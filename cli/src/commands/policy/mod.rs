@@ -8,13 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::args::PolicyCommand;
+use crate::args::{GlobalArgs, PolicyCommand};
 
 /// Runs a policy command.
-pub fn run(cmd: PolicyCommand) -> Result<ExitCode> {
+pub fn run(global: &GlobalArgs, cmd: &PolicyCommand) -> Result<ExitCode> {
     match cmd {
-        PolicyCommand::Trace(args) => trace::run(&args),
-        PolicyCommand::Matrix(args) => matrix::run(&args),
-        PolicyCommand::Validate(args) => validate::run(&args),
+        PolicyCommand::Trace(args) => trace::run(global, args),
+        PolicyCommand::Matrix(args) => matrix::run(args),
+        PolicyCommand::Validate(args) => validate::run(args),
     }
 }

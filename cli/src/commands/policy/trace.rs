@@ -5,23 +5,51 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use enforcer::cluster::PodKey;
-use enforcer::engine::trace::{Target, TraceRequest};
+use enforcer::engine::trace::{Target, Trace, TraceRequest};
 use enforcer::policy::ports::{ICMP, ICMPV6, parse_protocol_name};
 
-use crate::args::{Format, TraceArgs};
-use crate::{manifests, output};
+use crate::args::{Format, GlobalArgs, ManifestArgs, TraceArgs};
+use crate::{connect, manifests, output};
 
-/// Runs the trace and prints it.
-pub fn run(args: &TraceArgs) -> Result<ExitCode> {
+/// Runs the trace (offline with `-f`, else against the agent) and prints it.
+pub fn run(global: &GlobalArgs, args: &TraceArgs) -> Result<ExitCode> {
     let request = request(args)?;
-    let engine = manifests::engine(&args.manifests)?;
-    let trace = engine.trace(&request)?;
+    let trace = if args.files.is_empty() {
+        live(global, args, &request)?
+    } else {
+        let manifests = ManifestArgs {
+            files: args.files.clone(),
+            cluster_name: args.cluster_name.clone(),
+        };
+        manifests::engine(&manifests)?.trace(&request)?
+    };
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Json => writeln!(out, "{}", output::trace::to_json(&trace)?)?,
         Format::Text => write!(out, "{}", output::trace::to_text(&trace))?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks the agent to trace the flow.
+fn live(global: &GlobalArgs, args: &TraceArgs, request: &TraceRequest) -> Result<Trace> {
+    use observe_proto::control::control_client::ControlClient;
+    let req = observe_proto::control::TraceRequest {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        protocol: u32::from(request.protocol),
+        dport: u32::from(request.dport),
+        reply: request.reply,
+    };
+    connect::block_on(async {
+        let mut client = ControlClient::new(connect::channel(global).await?);
+        let resp = client
+            .trace(req)
+            .await
+            .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+            .into_inner();
+        serde_json::from_str(&resp.json).context("the agent sent a trace this client cannot read")
+    })
 }
 
 fn request(args: &TraceArgs) -> Result<TraceRequest> {

@@ -1,0 +1,62 @@
+//! `observe apply -f FILE`: send manifests to the agent, which applies them atomically.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use enforcer::manifest;
+use observe_proto::control::control_client::ControlClient;
+use observe_proto::control::{ApplyRequest, Manifest};
+
+use crate::args::GlobalArgs;
+use crate::connect;
+
+/// Flags of `observe apply`.
+#[derive(clap::Args, Debug)]
+pub struct ApplyArgs {
+    /// Manifest file, directory (every *.yaml and *.yml in it) or `-` for stdin.
+    /// Repeatable. Example: -f examples/
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+}
+
+/// Reads `-f` inputs into request manifests.
+pub fn read_manifests(files: &[String]) -> Result<Vec<Manifest>> {
+    let inputs = manifest::read_inputs(files).context("cannot read manifests")?;
+    Ok(inputs
+        .into_iter()
+        .map(|i| Manifest {
+            name: i.name,
+            text: i.text,
+        })
+        .collect())
+}
+
+/// Runs `observe apply`.
+pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
+    let manifests = read_manifests(&args.files)?;
+    connect::block_on(async {
+        let mut client = ControlClient::new(connect::channel(global).await?);
+        match client.apply(ApplyRequest { manifests }).await {
+            Ok(resp) => {
+                let resp = resp.into_inner();
+                for w in &resp.warnings {
+                    eprintln!("{w}");
+                }
+                for r in &resp.results {
+                    println!("{r}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(status) => rejected(status),
+        }
+    })
+}
+
+/// Prints a rejected request's message (every diagnostic, one per line) and fails.
+pub fn rejected(status: tonic::Status) -> Result<ExitCode> {
+    if status.code() == tonic::Code::InvalidArgument {
+        eprintln!("{}", status.message());
+        return Ok(ExitCode::FAILURE);
+    }
+    Err(anyhow::anyhow!("{}: {}", status.code(), status.message()))
+}

@@ -1,0 +1,223 @@
+//! `observe get endpoints|identities|policies [-o table|json]`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use observe_proto::control::control_client::ControlClient;
+use observe_proto::control::{GetEndpointsRequest, GetIdentitiesRequest, GetPoliciesRequest};
+use serde::Serialize;
+
+use crate::args::GlobalArgs;
+use crate::connect;
+use crate::output::table;
+
+/// Flags of `observe get`.
+#[derive(clap::Args, Debug)]
+pub struct GetArgs {
+    /// What to list.
+    #[arg(value_enum)]
+    pub what: What,
+    /// Output format. Example: -o json
+    #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
+    pub format: GetFormat,
+}
+
+/// What `observe get` lists.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum What {
+    /// Local endpoints, like `cilium endpoint list`.
+    Endpoints,
+    /// Security identities in use.
+    Identities,
+    /// Applied policies.
+    Policies,
+}
+
+/// Output format of `observe get`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GetFormat {
+    /// Aligned columns.
+    Table,
+    /// A JSON array.
+    Json,
+}
+
+/// Runs `observe get`.
+pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<ExitCode> {
+    connect::block_on(async {
+        let mut client = ControlClient::new(connect::channel(global).await?);
+        let text = match args.what {
+            What::Endpoints => {
+                let eps = client
+                    .get_endpoints(GetEndpointsRequest {})
+                    .await?
+                    .into_inner()
+                    .endpoints;
+                endpoints(&eps, args.format)?
+            }
+            What::Identities => {
+                let ids = client
+                    .get_identities(GetIdentitiesRequest {})
+                    .await?
+                    .into_inner()
+                    .identities;
+                identities(&ids, args.format)?
+            }
+            What::Policies => {
+                let ps = client
+                    .get_policies(GetPoliciesRequest {})
+                    .await?
+                    .into_inner()
+                    .policies;
+                policies(&ps, args.format)?
+            }
+        };
+        print!("{text}");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The JSON shape of an endpoint (every field always present, unlike proto3 JSON).
+#[derive(Serialize)]
+struct EndpointJson<'a> {
+    id: u32,
+    namespace: &'a str,
+    pod: &'a str,
+    identity: u32,
+    labels: &'a [String],
+    ips: &'a [String],
+    netns: &'a str,
+    ingress_enforced: bool,
+    egress_enforced: bool,
+    status: &'a str,
+    node: &'a str,
+    interface: &'a str,
+    ingress_policies: &'a [String],
+    egress_policies: &'a [String],
+}
+
+fn enabled(b: bool) -> String {
+    if b {
+        "Enabled".into()
+    } else {
+        "Disabled".into()
+    }
+}
+
+fn endpoints(eps: &[observe_proto::control::Endpoint], format: GetFormat) -> Result<String> {
+    if format == GetFormat::Json {
+        let rows: Vec<EndpointJson<'_>> = eps
+            .iter()
+            .map(|e| EndpointJson {
+                id: e.id,
+                namespace: &e.namespace,
+                pod: &e.pod,
+                identity: e.identity,
+                labels: &e.labels,
+                ips: &e.ips,
+                netns: &e.netns,
+                ingress_enforced: e.ingress_enforced,
+                egress_enforced: e.egress_enforced,
+                status: &e.status,
+                node: &e.node,
+                interface: &e.interface,
+                ingress_policies: &e.ingress_policies,
+                egress_policies: &e.egress_policies,
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    }
+    let header = [
+        "ENDPOINT",
+        "POD",
+        "IDENTITY",
+        "INGRESS",
+        "EGRESS",
+        "IPS",
+        "INTERFACE",
+        "NETNS",
+        "STATUS",
+    ];
+    let rows: Vec<Vec<String>> = eps
+        .iter()
+        .map(|e| {
+            vec![
+                e.id.to_string(),
+                format!("{}/{}", e.namespace, e.pod),
+                e.identity.to_string(),
+                enabled(e.ingress_enforced),
+                enabled(e.egress_enforced),
+                e.ips.join(","),
+                e.interface.clone(),
+                e.netns.clone(),
+                e.status.clone(),
+            ]
+        })
+        .collect();
+    Ok(table::render(&header, &rows))
+}
+
+fn identities(ids: &[observe_proto::control::Identity], format: GetFormat) -> Result<String> {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        id: u32,
+        labels: &'a [String],
+        endpoints: &'a [String],
+    }
+    if format == GetFormat::Json {
+        let rows: Vec<Json<'_>> = ids
+            .iter()
+            .map(|i| Json {
+                id: i.id,
+                labels: &i.labels,
+                endpoints: &i.endpoints,
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    }
+    let rows: Vec<Vec<String>> = ids
+        .iter()
+        .map(|i| vec![i.id.to_string(), i.endpoints.join(","), i.labels.join(" ")])
+        .collect();
+    Ok(table::render(&["ID", "ENDPOINTS", "LABELS"], &rows))
+}
+
+fn policies(ps: &[observe_proto::control::Policy], format: GetFormat) -> Result<String> {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        kind: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+        rules: u32,
+        endpoints: &'a [String],
+    }
+    if format == GetFormat::Json {
+        let rows: Vec<Json<'_>> = ps
+            .iter()
+            .map(|p| Json {
+                kind: &p.kind,
+                namespace: &p.namespace,
+                name: &p.name,
+                rules: p.rules,
+                endpoints: &p.endpoints,
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    }
+    let rows: Vec<Vec<String>> = ps
+        .iter()
+        .map(|p| {
+            vec![
+                p.kind.clone(),
+                p.namespace.clone(),
+                p.name.clone(),
+                p.rules.to_string(),
+                p.endpoints.join(","),
+            ]
+        })
+        .collect();
+    Ok(table::render(
+        &["KIND", "NAMESPACE", "NAME", "RULES", "ENDPOINTS"],
+        &rows,
+    ))
+}
