@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 /// A namespace and its labels (`kubernetes.io/metadata.name` included).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Namespace {
     /// Name.
     pub name: String,
@@ -28,7 +28,7 @@ impl Namespace {
 }
 
 /// `namespace/name` of a pod.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct PodKey {
     /// Namespace.
     pub namespace: String,
@@ -53,7 +53,7 @@ impl fmt::Display for PodKey {
 }
 
 /// A named or numbered container port.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ContainerPort {
     /// The port's name (lowercase), if named.
     pub name: Option<String>,
@@ -64,7 +64,7 @@ pub struct ContainerPort {
 }
 
 /// A pod: an endpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pod {
     /// Namespace and name.
     pub key: PodKey,
@@ -81,7 +81,7 @@ pub struct Pod {
 }
 
 /// A node.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     /// Name.
     pub name: String,

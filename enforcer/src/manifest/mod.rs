@@ -24,7 +24,7 @@ use crate::cluster::{Namespace, Node, Pod};
 use crate::policy::model::Policy;
 
 /// One object from the manifests.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Object {
     /// A namespace.
     Namespace(Namespace),

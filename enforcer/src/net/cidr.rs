@@ -126,6 +126,19 @@ impl fmt::Display for Cidr {
     }
 }
 
+impl serde::Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cidr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse_strict(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for Cidr {
     type Err = CidrError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -206,6 +219,14 @@ mod tests {
             Err(CidrError::Address(_))
         ));
         assert_eq!(Cidr::parse_lenient("10.0.0.1/8").unwrap(), c("10.0.0.0/8"));
+    }
+
+    #[test]
+    fn serializes_as_its_text() {
+        let json = serde_json::to_string(&c("10.0.0.0/8")).unwrap();
+        assert_eq!(json, "\"10.0.0.0/8\"");
+        assert_eq!(serde_json::from_str::<Cidr>(&json).unwrap(), c("10.0.0.0/8"));
+        assert!(serde_json::from_str::<Cidr>("\"10.0.0.1/8\"").is_err());
     }
 
     #[test]

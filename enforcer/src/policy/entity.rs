@@ -5,7 +5,7 @@ use std::fmt;
 use crate::labels::{Operator, Requirement, SelKey, Selector, keys};
 
 /// A Cilium entity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Entity {
     /// Everything, world included.
     All,

@@ -12,7 +12,7 @@ use crate::net::Cidr;
 
 /// A policy object with its rules (a CNP/CCNP has one per `spec`/`specs` entry; a KNP has
 /// one).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Policy {
     /// The object.
     pub origin: Arc<PolicyRef>,
@@ -21,7 +21,7 @@ pub struct Policy {
 }
 
 /// Whom a rule applies to.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Subject {
     /// Endpoints (pods) whose identity labels match.
     Endpoints(Selector),
@@ -30,7 +30,7 @@ pub enum Subject {
 }
 
 /// One rule (a `spec`/`specs[i]` entry, or a KNP).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rule {
     /// Path of the rule in its object (`spec`, `specs[1]`).
     pub path: String,
@@ -63,7 +63,7 @@ impl Rule {
 }
 
 /// One `ingress[i]` / `egress[i]` / `*Deny[i]` section: peers × ports.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PeerRule {
     /// The rule's identity for attribution (`spec.ingress[0]`).
     pub rule: RuleRef,
@@ -78,7 +78,7 @@ pub struct PeerRule {
 }
 
 /// The peers of a section.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Peers {
     /// No L3 constraint: every peer, including world and host (a section with only
     /// `toPorts`/`icmps`, a KNP rule without `from`/`to`, or entity `all`).
@@ -88,7 +88,7 @@ pub enum Peers {
 }
 
 /// One peer clause.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Peer {
     /// `fromEndpoints`/`toEndpoints` entry, KNP pod/namespace selector (namespace already
     /// injected per Cilium's rules).
@@ -110,7 +110,7 @@ pub enum Peer {
 }
 
 /// Protocols and ports of a section.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum L4 {
     /// No `toPorts`/`icmps`: every protocol and port (including ICMP).
     Any,
@@ -121,7 +121,7 @@ pub enum L4 {
 }
 
 /// One port entry of `toPorts[].ports`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PortSpec {
     /// A number or range, or a named port.
     pub port: PortSel,
@@ -132,7 +132,7 @@ pub struct PortSpec {
 }
 
 /// A port selection.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PortSel {
     /// Port numbers (`0` means every port).
     Range(PortRange),
@@ -141,7 +141,7 @@ pub enum PortSel {
 }
 
 /// One ICMP type of `icmps[].fields`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IcmpSpec {
     /// ICMPv6 (protocol 58) rather than ICMP (1).
     pub v6: bool,
@@ -157,7 +157,7 @@ impl IcmpSpec {
 }
 
 /// L7 rules attached to a port rule.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum L7 {
     /// `rules.http` with this many entries.
     Http(usize),

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The kind of object a rule comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum PolicyKind {
     /// `cilium.io/v2 CiliumNetworkPolicy`.
     CiliumNetworkPolicy,
@@ -48,7 +48,7 @@ impl fmt::Display for PolicyKind {
 }
 
 /// A policy object: kind, namespace (empty for cluster-wide and derived) and name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct PolicyRef {
     /// Object kind.
     pub kind: PolicyKind,
@@ -80,7 +80,7 @@ impl fmt::Display for PolicyRef {
 ///
 /// Equality and order are by content; comparisons short-cut on shared `Arc`s, which is
 /// the common case when map states are built (every entry of a rule shares its `Arc`s).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RuleRef {
     /// The policy object.
     pub policy: Arc<PolicyRef>,
