@@ -43,6 +43,33 @@ pub fn cleanup_stale() -> usize {
     removed
 }
 
+/// Removes every namespace and bpffs directory of the run `prefix` (persistent or not),
+/// then its marker: how a persisted demo lab is taken down. Returns how many namespaces
+/// and directories were removed. Names without that exact run prefix are never touched.
+pub fn teardown(prefix: &str) -> usize {
+    if !is_run_prefix(prefix) {
+        eprintln!("lab: {prefix:?} is not a run prefix; nothing removed");
+        return 0;
+    }
+    let ours = |name: &str| run_id::run_prefix_of(name) == Some(prefix);
+    let mut removed = 0;
+    for ns in netns::list().into_iter().filter(|ns| ours(ns)) {
+        match netns::delete(&ns) {
+            Ok(()) => removed += 1,
+            Err(e) => eprintln!("lab: failed to delete namespace {ns}: {e}"),
+        }
+    }
+    let dir = Path::new(BPFFS_ROOT).join(prefix);
+    if dir.exists() {
+        match fs::remove_dir_all(&dir) {
+            Ok(()) => removed += 1,
+            Err(e) => eprintln!("lab: failed to remove {}: {e}", dir.display()),
+        }
+    }
+    let _ = fs::remove_file(run_id::marker_path(prefix));
+    removed
+}
+
 /// Whether `name` is exactly a run prefix (no suffix).
 fn is_run_prefix(name: &str) -> bool {
     run_id::run_prefix_of(name) == Some(name)

@@ -74,6 +74,20 @@ impl Lab {
         })
     }
 
+    /// Keeps the lab after this value is dropped, for a demo that outlives the command that
+    /// built it: nothing is deleted, and [`crate::cleanup_stale`] leaves it alone. Returns
+    /// the prefix; [`crate::teardown`] removes everything carrying it.
+    ///
+    /// # Errors
+    ///
+    /// [`LabError::Io`] when the owner marker cannot be rewritten (the lab is then kept as
+    /// an ordinary lab and dropped as usual).
+    pub fn persist(mut self) -> Result<String, LabError> {
+        self.run.make_persistent()?;
+        self.namespaces.clear();
+        Ok(self.prefix().to_owned())
+    }
+
     /// The lab's unique prefix, e.g. `obs-3k9f2a`.
     pub fn prefix(&self) -> &str {
         self.run.prefix()

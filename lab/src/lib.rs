@@ -33,7 +33,7 @@ mod traffic;
 mod wiring;
 
 pub use bpffs::BpffsDir;
-pub use cleanup::cleanup_stale;
+pub use cleanup::{cleanup_stale, teardown};
 pub use command::exec;
 pub use endpoint::{NodeRef, PodRef, Role};
 pub use error::LabError;

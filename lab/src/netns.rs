@@ -73,6 +73,11 @@ pub(crate) fn spawn_in(
 }
 
 /// Creates the named namespace `name` (`ip netns add`).
+///
+/// A named namespace is a bind mount under `/var/run/netns`, made in the caller's mount
+/// namespace: a process started with `ip netns exec` has a private one, and the namespaces
+/// it creates are invisible to everyone else. Callers that create namespaces therefore
+/// enter network namespaces with [`enter`] rather than run under `ip netns exec`.
 pub(crate) fn add(name: &str) -> Result<(), LabError> {
     command::ip(&["netns", "add", name])
 }
@@ -81,6 +86,13 @@ pub(crate) fn add(name: &str) -> Result<(), LabError> {
 /// inside it, once the last socket or thread using it is gone.
 pub(crate) fn delete(name: &str) -> Result<(), LabError> {
     command::ip(&["netns", "del", name])
+}
+
+/// Moves the calling thread into the named network namespace `netns`, keeping its mount
+/// namespace (threads it spawns afterwards start there too).
+pub(crate) fn enter_named(netns: &str) -> Result<(), LabError> {
+    let file = open(netns)?;
+    enter(netns, &file)
 }
 
 /// The names of all named namespaces; empty when none was ever created.

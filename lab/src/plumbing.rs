@@ -103,6 +103,17 @@ pub fn current_netns_name() -> Option<String> {
     })
 }
 
+/// Moves the calling thread into the named network namespace `netns` without changing
+/// its mount namespace (unlike `ip netns exec`), so namespaces it creates later are visible
+/// to every process. Call it before starting other threads: they inherit it.
+///
+/// # Errors
+///
+/// [`LabError::OpenNetns`] or [`LabError::EnterNetns`].
+pub fn enter_netns(netns: &str) -> Result<(), LabError> {
+    netns::enter_named(netns)
+}
+
 /// Whether a named namespace exists.
 pub fn netns_exists(name: &str) -> bool {
     netns::list().iter().any(|n| n == name)

@@ -32,6 +32,8 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 pub(crate) struct RunId {
     prefix: String,
     marker: PathBuf,
+    /// Set by [`RunId::make_persistent`]: the run outlives its process (the demo lab).
+    persistent: std::sync::atomic::AtomicBool,
 }
 
 impl RunId {
@@ -50,7 +52,11 @@ impl RunId {
             }
             let marker = marker_path(&prefix);
             if publish(&marker, &owner.render(tag))? {
-                return Ok(Arc::new(RunId { prefix, marker }));
+                return Ok(Arc::new(RunId {
+                    prefix,
+                    marker,
+                    persistent: std::sync::atomic::AtomicBool::new(false),
+                }));
             }
         }
         Err(LabError::PrefixExhausted {
@@ -62,10 +68,27 @@ impl RunId {
     pub(crate) fn prefix(&self) -> &str {
         &self.prefix
     }
+
+    /// Marks the run as outliving its process: the marker says `persistent` (so
+    /// `cleanup_stale` leaves the run alone) and is kept when this value is dropped. Only
+    /// [`crate::teardown`] removes such a run.
+    pub(crate) fn make_persistent(&self) -> Result<(), LabError> {
+        let tmp = self.marker.with_extension("persist");
+        fs::write(&tmp, format!("{PERSISTENT}\n")).map_err(|e| LabError::io(&tmp, e))?;
+        fs::rename(&tmp, &self.marker).map_err(|e| LabError::io(&self.marker, e))?;
+        self.persistent.store(true, Ordering::SeqCst);
+        Ok(())
+    }
 }
+
+/// The marker content of a run that outlives its process.
+const PERSISTENT: &str = "persistent";
 
 impl Drop for RunId {
     fn drop(&mut self) {
+        if self.persistent.load(Ordering::SeqCst) {
+            return;
+        }
         if let Err(e) = fs::remove_file(&self.marker)
             && e.kind() != ErrorKind::NotFound
         {
@@ -97,10 +120,10 @@ pub(crate) fn marker_path(prefix: &str) -> PathBuf {
 /// Whether the run that owns `prefix` is still alive. A missing or unreadable marker means the
 /// owner is gone: markers are published before any resource of the run is created.
 pub(crate) fn owner_alive(prefix: &str) -> bool {
-    fs::read_to_string(marker_path(prefix))
-        .ok()
-        .and_then(|text| Owner::parse(&text))
-        .is_some_and(|owner| owner.is_alive())
+    let Ok(text) = fs::read_to_string(marker_path(prefix)) else {
+        return false;
+    };
+    text.starts_with(PERSISTENT) || Owner::parse(&text).is_some_and(|owner| owner.is_alive())
 }
 
 /// If `name` is a run prefix or starts with one followed by `-`, returns that prefix.

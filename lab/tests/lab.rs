@@ -480,3 +480,19 @@ fn plumbing_wires_an_agent_created_endpoint_to_its_node() {
     );
     drop(peer);
 }
+
+#[test]
+fn a_persisted_lab_survives_its_guard_and_stale_cleanup_until_teardown() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut lab = lab::Lab::new("persist").unwrap();
+    let node = lab.add_node("node").unwrap();
+    let prefix = lab.persist().unwrap();
+    assert!(lab::plumbing::netns_exists(&node.netns), "dropping a persisted lab deletes nothing");
+    lab::cleanup_stale();
+    assert!(lab::plumbing::netns_exists(&node.netns), "stale cleanup leaves persistent runs alone");
+    assert_eq!(lab::teardown(&prefix), 1);
+    assert!(!lab::plumbing::netns_exists(&node.netns));
+    assert_eq!(lab::teardown("not-a-prefix"), 0);
+}

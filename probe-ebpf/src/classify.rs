@@ -178,7 +178,9 @@ fn new_connection(
     if !decision.allowed {
         return deny(config, hook, flow, &decision, state::NEW);
     }
-    if config.policy_verdict_events != 0 {
+    // Like Cilium, a verdict event only where policy decides: an unenforced direction
+    // allows everything and would only add noise.
+    if config.policy_verdict_events != 0 && hook.enforced != 0 {
         notify::emit(hook, flow, &verdict_note(&decision, state::NEW));
     }
     if conntrack::create(flow, owner, now, &admission(ep, hook, &decision)).is_err() {

@@ -1,74 +1,279 @@
-//! `cargo xtask demo`: the policy engine on the example manifests in `examples/`: a few
-//! traces that show an allow, a default-deny drop and an explicit deny, then the
-//! reachability matrix.
+//! `cargo xtask demo`: the product on a live, self-contained lab.
+//!
+//! Builds everything, creates a lab (one node namespace, a partner API outside the cluster
+//! at 203.0.113.10), starts `observerd` inside the node, applies `examples/` (pods become
+//! endpoints with their own namespaces, policies are enforced in the kernel), starts echo
+//! servers in the pods, generates traffic that the policies allow and deny, and prints
+//! the drops as `observe flows --verdict DROPPED` shows them. The lab stays up until
+//! `cargo xtask demo --down`; nothing in it is linked to the host's network namespace.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
 
 use crate::cmd;
 
 /// Options of `cargo xtask demo`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Remove the demo lab (agent, namespaces, pinned datapath) and exit.
+    #[arg(long)]
+    pub down: bool,
+    /// Only the offline part: `observe policy trace` and `matrix` on `examples/`, no lab
+    /// (works without root).
+    #[arg(long)]
+    pub offline: bool,
+}
 
-const TRACES: &[&[&str]] = &[
-    &[
-        "--from",
-        "shop/frontend",
-        "--to",
-        "shop/backend",
-        "--dport",
-        "8080",
-    ],
-    &[
-        "--from",
-        "shop/frontend",
-        "--to",
-        "shop/backend",
-        "--dport",
-        "9090",
-    ],
-    &[
-        "--from",
-        "shop/frontend",
-        "--to",
-        "shop/db",
-        "--dport",
-        "5432",
-    ],
-    &[
-        "--from",
-        "shop/backend",
-        "--to",
-        "203.0.113.10",
-        "--dport",
-        "443",
-        "--reply",
-    ],
-];
+/// Where the running demo keeps its state.
+const DEMO_DIR: &str = "/run/observe/demo";
+const NODE: &str = "node-1";
+
+fn socket() -> String {
+    format!("unix://{DEMO_DIR}/observer.sock")
+}
 
 /// Runs `cargo xtask demo`.
-pub fn run(_args: &Args) -> anyhow::Result<()> {
+pub fn run(args: &Args) -> Result<()> {
+    if args.down {
+        return down();
+    }
+    if args.offline || !cmd::is_root() {
+        if !args.offline {
+            eprintln!("note: the live lab needs root; showing the offline policy engine only");
+        }
+        return offline();
+    }
+    crate::setup::run(&crate::setup::Args::default())?;
+    build()?;
+    down()?;
+    up()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| cmd::root().join("target"), PathBuf::from).join("debug")
+}
+
+fn build() -> Result<()> {
+    cmd::run(cmd::cargo().args(["build", "-q", "-p", "observe-cli", "-p", "lab", "--bins"]))?;
+    cmd::run(cmd::cargo().args(["build", "-q", "-p", "observer", "--features", "agent", "--bin", "observerd"]))
+}
+
+fn bin(name: &str) -> PathBuf {
+    target_dir().join(name)
+}
+
+fn observe(args: &[&str]) -> Command {
+    let mut c = Command::new(bin("observe"));
+    c.args(["--server", &socket()]).args(args);
+    c
+}
+
+fn up() -> Result<()> {
+    lab::cleanup_stale();
+    std::fs::create_dir_all(DEMO_DIR)?;
+    let mut lab = lab::Lab::new("demo")?;
+    let node = lab.add_node(NODE)?;
+    let world = lab.add_world_host(&node, "partner-api", "203.0.113.10".parse()?, Some("2001:db8::10".parse()?))?;
+    let prefix = lab.prefix().to_string();
+    let mut pids = vec![spawn_in(&world.netns, &bin("lab-serve"), &["--tcp", "80,443"], "partner-api")?];
+    pids.push(start_agent(&node.netns, &prefix)?);
+    // From here on the lab belongs to the demo state file, not to this process.
+    let prefix = lab.persist()?;
+    save_state(&prefix, &pids)?;
+    wait_for_agent()?;
+    println!("\n$ observe apply -f examples/");
+    cmd::run(observe(&["apply", "-f", &cmd::root().join("examples").display().to_string()]).stdout(Stdio::inherit()))?;
+    let endpoints = endpoints()?;
+    for (pod, netns) in &endpoints {
+        let (tcp, udp) = servers_of(pod);
+        pids.push(spawn_in(netns, &bin("lab-serve"), &["--tcp", tcp, "--udp", udp], pod)?);
+    }
+    save_state(&prefix, &pids)?;
+    std::thread::sleep(Duration::from_millis(300));
+    traffic(&endpoints)?;
+    println!("\n$ observe flows --verdict DROPPED --last 12");
+    cmd::run(&mut observe(&["flows", "--verdict", "DROPPED", "--last", "12"]))?;
+    next_steps(&prefix);
+    Ok(())
+}
+
+fn start_agent(node_netns: &str, prefix: &str) -> Result<u32> {
+    let args = [
+        "--node-netns",
+        node_netns,
+        "--node-name",
+        NODE,
+        "--socket",
+        &format!("{DEMO_DIR}/observer.sock"),
+        "--state-dir",
+        &format!("{DEMO_DIR}/state"),
+        "--pin-root",
+        &format!("/sys/fs/bpf/{prefix}"),
+        "--netns-prefix",
+        prefix,
+        "--trace",
+        "new",
+    ];
+    spawn(&bin("observerd"), &args, "observerd")
+}
+
+/// Starts `program` inside `netns` as a daemon (own session, output to a log file).
+fn spawn_in(netns: &str, program: &Path, args: &[&str], log: &str) -> Result<u32> {
+    let mut all = vec!["netns", "exec", netns, program.to_str().unwrap_or_default()];
+    all.extend_from_slice(args);
+    spawn(Path::new("ip"), &all, log)
+}
+
+/// Starts `program` as a daemon: its own session, output to a log file in the demo dir.
+fn spawn(program: &Path, args: &[&str], log: &str) -> Result<u32> {
+    let log_path = Path::new(DEMO_DIR).join(format!("{}.log", log.replace('/', "-")));
+    let out = std::fs::File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
+    let child = Command::new("setsid")
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .spawn()
+        .with_context(|| format!("cannot start {}", program.display()))?;
+    Ok(child.id())
+}
+
+fn wait_for_agent() -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if observe(&["get", "endpoints"]).stdout(Stdio::null()).stderr(Stdio::null()).status()?.success() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("observerd did not come up; see {DEMO_DIR}/observerd.log")
+}
+
+/// (pod, netns) of every endpoint.
+fn endpoints() -> Result<Vec<(String, String)>> {
+    let out = observe(&["get", "endpoints", "-o", "json"]).output()?;
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).context("unreadable endpoint list")?;
+    let eps = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    Ok(eps
+        .iter()
+        .filter_map(|e| {
+            let pod = format!("{}/{}", e["namespace"].as_str()?, e["pod"].as_str()?);
+            Some((pod, e["netns"].as_str()?.to_string()))
+        })
+        .collect())
+}
+
+/// TCP and UDP ports each example pod serves.
+fn servers_of(pod: &str) -> (&'static str, &'static str) {
+    match pod {
+        "shop/frontend" => ("80", "53"),
+        "shop/backend" => ("8080,9090", "53"),
+        "shop/db" => ("5432", "53"),
+        _ => ("9090", "53"),
+    }
+}
+
+struct Probe {
+    from: &'static str,
+    to: &'static str,
+    proto: &'static str,
+    port: u16,
+    expect: &'static str,
+}
+
+const PROBES: &[Probe] = &[
+    Probe { from: "shop/frontend", to: "10.0.1.20", proto: "tcp", port: 8080, expect: "allowed (backend-ingress)" },
+    Probe { from: "shop/frontend", to: "fd00:10::20", proto: "tcp", port: 8080, expect: "allowed, IPv6" },
+    Probe { from: "shop/frontend", to: "10.0.1.20", proto: "tcp", port: 9090, expect: "dropped: default deny (133)" },
+    Probe { from: "shop/frontend", to: "10.0.1.30", proto: "tcp", port: 5432, expect: "dropped: deny rule (181)" },
+    Probe { from: "shop/backend", to: "10.0.1.30", proto: "tcp", port: 5432, expect: "allowed (db-ingress)" },
+    Probe { from: "shop/backend", to: "10.0.1.30", proto: "udp", port: 53, expect: "dropped: default deny (133)" },
+    Probe { from: "monitoring/prometheus", to: "10.0.1.20", proto: "tcp", port: 9090, expect: "allowed (named port metrics)" },
+    Probe { from: "shop/backend", to: "203.0.113.10", proto: "tcp", port: 443, expect: "allowed (egress to CIDR)" },
+    Probe { from: "shop/backend", to: "203.0.113.10", proto: "tcp", port: 80, expect: "dropped: egress default deny (133)" },
+    Probe { from: "monitoring/prometheus", to: "10.0.1.10", proto: "icmp", port: 0, expect: "allowed (icmps)" },
+    Probe { from: "shop/frontend", to: "10.0.1.20", proto: "icmp", port: 0, expect: "dropped: default deny (133)" },
+    Probe { from: "shop/frontend", to: "10.0.2.10", proto: "udp", port: 53, expect: "allowed (no policy)" },
+];
+
+fn traffic(endpoints: &[(String, String)]) -> Result<()> {
+    println!("\nTraffic between the pods:");
+    let timeout = Duration::from_millis(700);
+    for p in PROBES {
+        let Some((_, netns)) = endpoints.iter().find(|(pod, _)| pod == p.from) else { continue };
+        let ip: IpAddr = p.to.parse()?;
+        let ok = match p.proto {
+            "tcp" => lab::tcp_connect(netns, SocketAddr::new(ip, p.port), timeout)?,
+            "udp" => lab::udp_roundtrip(netns, SocketAddr::new(ip, p.port), timeout)?,
+            _ => lab::ping(netns, ip, 1, Duration::from_secs(1))?,
+        };
+        let port = if p.port == 0 { String::new() } else { format!(":{}", p.port) };
+        let got = if ok { "passed" } else { "blocked" };
+        println!("  {:<22} -> {:<18} {:<4} {:<7}  expected: {}", p.from, format!("{}{port}", p.to), p.proto, got, p.expect);
+    }
+    Ok(())
+}
+
+fn next_steps(prefix: &str) {
+    let s = socket();
+    println!(
+        "\nThe lab ({prefix}) keeps running. Try:\n  \
+         observe --server {s} flows -f                      # follow every verdict\n  \
+         observe --server {s} flows --verdict DROPPED --print-policy-names\n  \
+         observe --server {s} get endpoints\n  \
+         observe --server {s} policy trace --from shop/frontend --to shop/db --dport 5432\n  \
+         observe --server {s} tui\n  \
+         ip netns exec {prefix}-shop-frontend curl -m1 http://10.0.1.20:9090/   # (if curl is installed)\n\
+         The binaries are in {}. Tear it down with: cargo xtask demo --down",
+        target_dir().display()
+    );
+}
+
+fn save_state(prefix: &str, pids: &[u32]) -> Result<()> {
+    let state = serde_json::json!({ "prefix": prefix, "pids": pids });
+    std::fs::write(Path::new(DEMO_DIR).join("lab.json"), state.to_string())?;
+    Ok(())
+}
+
+/// Stops the demo's processes (the agent gets SIGTERM and a moment to exit) and removes
+/// the lab: namespaces, pinned datapath, sockets.
+fn down() -> Result<()> {
+    let path = Path::new(DEMO_DIR).join("lab.json");
+    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
+    let state: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    for pid in state["pids"].as_array().into_iter().flatten().filter_map(|p| p.as_u64()) {
+        // `setsid` made each daemon a session leader: signal its whole process group.
+        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    if let Some(prefix) = state["prefix"].as_str() {
+        let removed = lab::teardown(prefix);
+        println!("demo lab {prefix} removed ({removed} namespaces and pin directories)");
+    }
+    std::fs::remove_dir_all(DEMO_DIR).with_context(|| format!("cannot remove {DEMO_DIR}"))?;
+    Ok(())
+}
+
+const TRACES: &[&[&str]] = &[
+    &["--from", "shop/frontend", "--to", "shop/backend", "--dport", "8080"],
+    &["--from", "shop/frontend", "--to", "shop/backend", "--dport", "9090"],
+    &["--from", "shop/frontend", "--to", "shop/db", "--dport", "5432"],
+    &["--from", "shop/backend", "--to", "203.0.113.10", "--dport", "443", "--reply"],
+];
+
+/// The policy engine on `examples/`, without a lab.
+fn offline() -> Result<()> {
     cmd::run(cmd::cargo().args(["build", "-q", "-p", "observe-cli"]))?;
-    let observe = cmd::root().join("target/debug/observe");
+    let examples = cmd::root().join("examples").display().to_string();
     for flow in TRACES {
         println!("\n$ observe policy trace -f examples/ {}", flow.join(" "));
-        let mut trace = std::process::Command::new(&observe);
-        trace
-            .args(["policy", "trace", "-f", "examples/"])
-            .args(*flow);
-        cmd::run(&mut trace)?;
+        cmd::run(Command::new(bin("observe")).args(["policy", "trace", "-f", &examples]).args(*flow))?;
     }
     println!("\n$ observe policy matrix -f examples/ --ports 8080/TCP,5432/TCP,9090/TCP");
-    let mut matrix = std::process::Command::new(&observe);
-    matrix.args([
-        "policy",
-        "matrix",
-        "-f",
-        "examples/",
-        "--ports",
-        "8080/TCP,5432/TCP,9090/TCP",
-    ]);
-    cmd::run(&mut matrix)?;
-    println!(
-        "\nNext: edit examples/policies.yaml and re-run, or try `observe policy validate -f examples/`."
-    );
-    Ok(())
+    cmd::run(Command::new(bin("observe")).args(["policy", "matrix", "-f", &examples, "--ports", "8080/TCP,5432/TCP,9090/TCP"]))
 }

@@ -69,6 +69,29 @@ impl CookieTable {
         before - self.by_cookie.len()
     }
 
+    /// The cookies in use and their rules, and the last cookie handed out: what an agent
+    /// persists so that after a restart it interns the same sets under the same cookies.
+    pub fn export(&self) -> (u32, Vec<(u32, RuleSet)>) {
+        let mut entries: Vec<(u32, RuleSet)> = self.by_cookie.iter().map(|(c, r)| (*c, r.clone())).collect();
+        entries.sort_by_key(|(c, _)| *c);
+        (self.last, entries)
+    }
+
+    /// A table holding exported cookies; new sets get cookies above `last` (and above
+    /// every restored cookie).
+    pub fn restore(last: u32, entries: impl IntoIterator<Item = (u32, RuleSet)>) -> Self {
+        let mut table = Self::starting_after(last);
+        for (cookie, rules) in entries {
+            if cookie == 0 || rules.is_empty() {
+                continue;
+            }
+            table.last = table.last.max(cookie);
+            table.by_rules.insert(rules.clone(), cookie);
+            table.by_cookie.insert(cookie, rules);
+        }
+        table
+    }
+
     /// Number of cookies in use.
     pub fn len(&self) -> usize {
         self.by_cookie.len()
@@ -83,6 +106,17 @@ impl CookieTable {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    #[test]
+    fn exported_tables_restore_the_same_cookies() {
+        let mut t = CookieTable::new();
+        let (a, b) = (t.intern(&rules(&["a"])), t.intern(&rules(&["b"])));
+        let (last, entries) = t.export();
+        let mut r = CookieTable::restore(last, entries);
+        assert_eq!(r.intern(&rules(&["b"])), b);
+        assert_eq!(r.intern(&rules(&["a"])), a);
+        assert!(r.intern(&rules(&["c"])) > b);
+    }
 
     use super::*;
     use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};

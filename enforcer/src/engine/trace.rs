@@ -32,6 +32,24 @@ pub enum Target {
     Ip(IpAddr),
 }
 
+impl Target {
+    /// Parses `NAMESPACE/POD`, `node/NAME`, a bare `POD` (namespace `default`) or an IP
+    /// address.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Ok(ip) = s.parse() {
+            return Ok(Self::Ip(ip));
+        }
+        match s.split_once('/') {
+            Some(("node", name)) if !name.is_empty() => Ok(Self::Node(name.to_string())),
+            Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+                Ok(Self::Pod(PodKey::new(ns, name)))
+            }
+            None if !s.is_empty() => Ok(Self::Pod(PodKey::new("default", s))),
+            _ => Err(format!("{s:?} is not NAMESPACE/POD, node/NAME or an IP address")),
+        }
+    }
+}
+
 /// A flow to trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceRequest {

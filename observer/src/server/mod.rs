@@ -222,7 +222,9 @@ pub async fn serve_unix(
     Ok(())
 }
 
-fn bind_unix(path: &Path) -> std::io::Result<tokio::net::UnixListener> {
+/// Binds the unix socket `path` with mode 0660, replacing a stale socket left by a previous
+/// run (and refusing to touch anything else at that path).
+pub fn bind_unix(path: &Path) -> std::io::Result<tokio::net::UnixListener> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     // A socket left by a previous run would make bind fail; anything else at that path
     // is not ours to delete.

@@ -4,7 +4,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use enforcer::cluster::PodKey;
 use enforcer::engine::trace::{Target, Trace, TraceRequest};
 use enforcer::policy::ports::{ICMP, ICMPV6, parse_protocol_name};
 
@@ -88,22 +87,13 @@ fn request(args: &TraceArgs) -> Result<TraceRequest> {
 
 /// Parses `NAMESPACE/POD`, `node/NAME` or an IP address.
 pub fn target(s: &str, flag: &str) -> Result<Target> {
-    if let Ok(ip) = s.parse() {
-        return Ok(Target::Ip(ip));
-    }
-    match s.split_once('/') {
-        Some(("node", name)) if !name.is_empty() => Ok(Target::Node(name.to_string())),
-        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
-            Ok(Target::Pod(PodKey::new(ns, name)))
-        }
-        None if !s.is_empty() => Ok(Target::Pod(PodKey::new("default", s))),
-        _ => bail!("invalid {flag} {s:?}: expected NAMESPACE/POD, node/NAME or an IP address"),
-    }
+    Target::parse(s).map_err(|e| anyhow::anyhow!("invalid {flag}: {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use enforcer::cluster::PodKey;
 
     #[test]
     fn targets_parse() {
