@@ -23,7 +23,8 @@ use crate::wiring::{self, Addrs};
 ///
 /// Every namespace is named `<prefix>-<name>`, where the prefix (`obs-` and six base36
 /// characters) is unique per lab, so labs in parallel tests never collide. Dropping the lab
-/// deletes every namespace it created; failures are logged to stderr, never panicked on.
+/// deletes every namespace carrying its prefix (also those an agent created for endpoints); failures
+/// are logged to stderr, never panicked on.
 ///
 /// # Examples
 ///
@@ -46,6 +47,8 @@ pub struct Lab {
     links_created: usize,
     /// Every namespace created and not yet deleted, in creation order.
     namespaces: Vec<String>,
+    /// Set by [`Lab::persist`]: dropping deletes nothing.
+    persisted: bool,
 }
 
 /// A node and the number of host-side interfaces it ever had (`lxc<n>` names are not reused).
@@ -71,6 +74,7 @@ impl Lab {
             links: Vec::new(),
             links_created: 0,
             namespaces: Vec::new(),
+            persisted: false,
         })
     }
 
@@ -85,6 +89,7 @@ impl Lab {
     pub fn persist(mut self) -> Result<String, LabError> {
         self.run.make_persistent()?;
         self.namespaces.clear();
+        self.persisted = true;
         Ok(self.prefix().to_owned())
     }
 
@@ -362,6 +367,15 @@ impl Drop for Lab {
         // Newest first: pods go before the nodes they hang off.
         for netns in self.namespaces.iter().rev() {
             self.delete_logged(netns);
+        }
+        // Namespaces others created under this run's prefix (an agent's endpoints, wired
+        // with the lab's plumbing) belong to the run too. A persisted lab has handed its
+        // namespaces over and takes nothing down.
+        if !self.persisted {
+            let prefix = format!("{}-", self.prefix());
+            for netns in netns::list().into_iter().filter(|n| n.starts_with(&prefix)) {
+                self.delete_logged(&netns);
+            }
         }
     }
 }

@@ -489,9 +489,15 @@ fn a_persisted_lab_survives_its_guard_and_stale_cleanup_until_teardown() {
     let mut lab = lab::Lab::new("persist").unwrap();
     let node = lab.add_node("node").unwrap();
     let prefix = lab.persist().unwrap();
-    assert!(lab::plumbing::netns_exists(&node.netns), "dropping a persisted lab deletes nothing");
+    assert!(
+        lab::plumbing::netns_exists(&node.netns),
+        "dropping a persisted lab deletes nothing"
+    );
     lab::cleanup_stale();
-    assert!(lab::plumbing::netns_exists(&node.netns), "stale cleanup leaves persistent runs alone");
+    assert!(
+        lab::plumbing::netns_exists(&node.netns),
+        "stale cleanup leaves persistent runs alone"
+    );
     assert_eq!(lab::teardown(&prefix), 1);
     assert!(!lab::plumbing::netns_exists(&node.netns));
     assert_eq!(lab::teardown("not-a-prefix"), 0);

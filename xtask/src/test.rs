@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "--exclude",
         "probe-ebpf",
         "--features",
-        "enforcer/datapath",
+        "enforcer/datapath,observer/agent",
     ]);
     if !args.rest.is_empty() {
         test.arg("--").args(&args.rest);

@@ -19,13 +19,17 @@ fn main() -> ExitCode {
     };
     let mut handles = Vec::new();
     for port in tcp {
-        match TcpListener::bind(format!("[::]:{port}")).or_else(|_| TcpListener::bind(format!("0.0.0.0:{port}"))) {
+        match TcpListener::bind(format!("[::]:{port}"))
+            .or_else(|_| TcpListener::bind(format!("0.0.0.0:{port}")))
+        {
             Ok(l) => handles.push(thread::spawn(move || serve_tcp(l))),
             Err(e) => eprintln!("lab-serve: tcp port {port}: {e}"),
         }
     }
     for port in udp {
-        match UdpSocket::bind(format!("[::]:{port}")).or_else(|_| UdpSocket::bind(format!("0.0.0.0:{port}"))) {
+        match UdpSocket::bind(format!("[::]:{port}"))
+            .or_else(|_| UdpSocket::bind(format!("0.0.0.0:{port}")))
+        {
             Ok(s) => handles.push(thread::spawn(move || serve_udp(s))),
             Err(e) => eprintln!("lab-serve: udp port {port}: {e}"),
         }
@@ -41,7 +45,10 @@ fn parse(args: &[String]) -> Result<(Vec<u16>, Vec<u16>), String> {
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let list = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let ports = list.split(',').map(|p| p.parse::<u16>().map_err(|_| format!("bad port {p:?}"))).collect::<Result<Vec<_>, _>>()?;
+        let ports = list
+            .split(',')
+            .map(|p| p.parse::<u16>().map_err(|_| format!("bad port {p:?}")))
+            .collect::<Result<Vec<_>, _>>()?;
         match flag.as_str() {
             "--tcp" => tcp.extend(ports),
             "--udp" => udp.extend(ports),

@@ -9,13 +9,13 @@ use enforcer::engine::trace::{Target, TraceRequest as EngineTrace};
 use enforcer::manifest::{self, Input};
 use observe_proto::control::control_server::{Control, ControlServer};
 use observe_proto::control::{
-    ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, Endpoint, GetEndpointsRequest, GetEndpointsResponse,
-    GetIdentitiesRequest, GetIdentitiesResponse, GetPoliciesRequest, GetPoliciesResponse, Identity, Manifest, Policy,
-    TraceRequest, TraceResponse,
+    ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, Endpoint, GetEndpointsRequest,
+    GetEndpointsResponse, GetIdentitiesRequest, GetIdentitiesResponse, GetPoliciesRequest,
+    GetPoliciesResponse, Identity, Manifest, Policy, TraceRequest, TraceResponse,
 };
 use tonic::{Request, Response, Status};
 
-use super::agent::{Agent, Refused};
+use super::reconcile::{Agent, Refused};
 
 /// The service.
 #[derive(Clone)]
@@ -41,7 +41,9 @@ impl ControlService {
     ) -> Result<T, Status> {
         let agent = self.agent.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = agent.lock().map_err(|_| Status::internal("the agent's state is poisoned"))?;
+            let mut guard = agent
+                .lock()
+                .map_err(|_| Status::internal("the agent's state is poisoned"))?;
             f(&mut guard)
         })
         .await
@@ -50,7 +52,13 @@ impl ControlService {
 }
 
 fn inputs(manifests: Vec<Manifest>) -> Vec<Input> {
-    manifests.into_iter().map(|m| Input { name: m.name, text: m.text }).collect()
+    manifests
+        .into_iter()
+        .map(|m| Input {
+            name: m.name,
+            text: m.text,
+        })
+        .collect()
 }
 
 fn refused(r: Refused) -> Status {
@@ -64,26 +72,48 @@ fn refused(r: Refused) -> Status {
 fn parse(manifests: Vec<Manifest>) -> Result<manifest::Manifests, Status> {
     manifest::parse(&inputs(manifests)).map_err(|e| {
         let lines: Vec<String> = e.0.iter().map(ToString::to_string).collect();
-        Status::invalid_argument(format!("{}\n{} error(s); nothing was applied", lines.join("\n"), lines.len()))
+        Status::invalid_argument(format!(
+            "{}\n{} error(s); nothing was applied",
+            lines.join("\n"),
+            lines.len()
+        ))
     })
 }
 
 #[tonic::async_trait]
 impl Control for ControlService {
-    async fn apply(&self, request: Request<ApplyRequest>) -> Result<Response<ApplyResponse>, Status> {
+    async fn apply(
+        &self,
+        request: Request<ApplyRequest>,
+    ) -> Result<Response<ApplyResponse>, Status> {
         let parsed = parse(request.into_inner().manifests)?;
         let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
         let objects = parsed.objects.into_iter().map(|l| l.object).collect();
-        let results = self.with_agent(move |a| a.apply(objects).map_err(refused)).await?;
-        Ok(Response::new(ApplyResponse { endpoints_updated: 0, results, warnings }))
+        let results = self
+            .with_agent(move |a| a.apply(objects).map_err(refused))
+            .await?;
+        Ok(Response::new(ApplyResponse {
+            endpoints_updated: 0,
+            results,
+            warnings,
+        }))
     }
 
-    async fn delete(&self, request: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
+    async fn delete(
+        &self,
+        request: Request<DeleteRequest>,
+    ) -> Result<Response<DeleteResponse>, Status> {
         let req = request.into_inner();
         let keys: Option<Vec<ObjectKey>> = if req.all_policies {
             None
         } else {
-            Some(parse(req.manifests)?.objects.iter().map(|l| ObjectKey::of(&l.object)).collect())
+            Some(
+                parse(req.manifests)?
+                    .objects
+                    .iter()
+                    .map(|l| ObjectKey::of(&l.object))
+                    .collect(),
+            )
         };
         let results = self
             .with_agent(move |a| {
@@ -94,30 +124,57 @@ impl Control for ControlService {
         Ok(Response::new(DeleteResponse { results }))
     }
 
-    async fn get_endpoints(&self, _: Request<GetEndpointsRequest>) -> Result<Response<GetEndpointsResponse>, Status> {
+    async fn get_endpoints(
+        &self,
+        _: Request<GetEndpointsRequest>,
+    ) -> Result<Response<GetEndpointsResponse>, Status> {
         let endpoints = self.with_agent(|a| Ok(endpoints(a))).await?;
         Ok(Response::new(GetEndpointsResponse { endpoints }))
     }
 
-    async fn get_identities(&self, _: Request<GetIdentitiesRequest>) -> Result<Response<GetIdentitiesResponse>, Status> {
+    async fn get_identities(
+        &self,
+        _: Request<GetIdentitiesRequest>,
+    ) -> Result<Response<GetIdentitiesResponse>, Status> {
         let identities = self.with_agent(|a| Ok(identities(a))).await?;
         Ok(Response::new(GetIdentitiesResponse { identities }))
     }
 
-    async fn get_policies(&self, _: Request<GetPoliciesRequest>) -> Result<Response<GetPoliciesResponse>, Status> {
-        let (policies, revision) = self.with_agent(|a| Ok((policies(a), a.engine().revision()))).await?;
+    async fn get_policies(
+        &self,
+        _: Request<GetPoliciesRequest>,
+    ) -> Result<Response<GetPoliciesResponse>, Status> {
+        let (policies, revision) = self
+            .with_agent(|a| Ok((policies(a), a.engine().revision())))
+            .await?;
         Ok(Response::new(GetPoliciesResponse { policies, revision }))
     }
 
-    async fn trace(&self, request: Request<TraceRequest>) -> Result<Response<TraceResponse>, Status> {
+    async fn trace(
+        &self,
+        request: Request<TraceRequest>,
+    ) -> Result<Response<TraceResponse>, Status> {
         let req = request.into_inner();
-        let target = |s: &str, flag: &str| Target::parse(s).map_err(|e| Status::invalid_argument(format!("invalid {flag}: {e}")));
-        let protocol = u8::try_from(req.protocol).map_err(|_| Status::invalid_argument("protocol must be 0-255"))?;
-        let dport = u16::try_from(req.dport).map_err(|_| Status::invalid_argument("dport must be 0-65535"))?;
-        let trace = EngineTrace { from: target(&req.from, "from")?, to: target(&req.to, "to")?, protocol, dport, reply: req.reply };
+        let target = |s: &str, flag: &str| {
+            Target::parse(s).map_err(|e| Status::invalid_argument(format!("invalid {flag}: {e}")))
+        };
+        let protocol = u8::try_from(req.protocol)
+            .map_err(|_| Status::invalid_argument("protocol must be 0-255"))?;
+        let dport = u16::try_from(req.dport)
+            .map_err(|_| Status::invalid_argument("dport must be 0-65535"))?;
+        let trace = EngineTrace {
+            from: target(&req.from, "from")?,
+            to: target(&req.to, "to")?,
+            protocol,
+            dport,
+            reply: req.reply,
+        };
         let json = self
             .with_agent(move |a| {
-                let t = a.engine().trace(&trace).map_err(|e| Status::not_found(e.to_string()))?;
+                let t = a
+                    .engine()
+                    .trace(&trace)
+                    .map_err(|e| Status::not_found(e.to_string()))?;
                 serde_json::to_string(&t).map_err(|e| Status::internal(e.to_string()))
             })
             .await?;
@@ -131,13 +188,18 @@ fn endpoints(a: &Agent) -> Vec<Endpoint> {
         .iter()
         .filter_map(|(key, ep)| {
             let e = engine.endpoint(key)?;
-            let names = |d: &enforcer::mapstate::DirectionPolicy| d.selecting.iter().map(|p| p.to_string()).collect();
+            let names = |d: &enforcer::mapstate::DirectionPolicy| {
+                d.selecting.iter().map(|p| p.to_string()).collect()
+            };
             Some(Endpoint {
                 id: u32::from(ep.record.id),
                 namespace: key.namespace.clone(),
                 pod: key.name.clone(),
                 identity: e.identity,
-                labels: engine.identity(e.identity).map(|i| i.labels.to_strings()).unwrap_or_default(),
+                labels: engine
+                    .identity(e.identity)
+                    .map(|i| i.labels.to_strings())
+                    .unwrap_or_default(),
                 ips: e.pod.ips.iter().map(ToString::to_string).collect(),
                 netns: ep.record.netns.clone(),
                 ingress_enforced: e.policy.ingress.enforced,
@@ -160,7 +222,10 @@ fn identities(a: &Agent) -> Vec<Identity> {
         .map(|i| Identity {
             id: i.id,
             labels: i.labels.to_strings(),
-            endpoints: engine.endpoints_with_identity(i.id).map(|e| e.pod.key.to_string()).collect(),
+            endpoints: engine
+                .endpoints_with_identity(i.id)
+                .map(|e| e.pod.key.to_string())
+                .collect(),
         })
         .collect()
 }
@@ -171,14 +236,20 @@ fn policies(a: &Agent) -> Vec<Policy> {
         .policies()
         .map(|p| {
             let selects = |e: &&enforcer::engine::Endpoint| {
-                [&e.policy.ingress, &e.policy.egress].iter().any(|d| d.selecting.iter().any(|s| s == &p.origin))
+                [&e.policy.ingress, &e.policy.egress]
+                    .iter()
+                    .any(|d| d.selecting.iter().any(|s| s == &p.origin))
             };
             Policy {
                 kind: p.origin.kind.as_str().into(),
                 namespace: p.origin.namespace.clone(),
                 name: p.origin.name.clone(),
                 rules: u32::try_from(p.rules.len()).unwrap_or(u32::MAX),
-                endpoints: engine.endpoints().filter(selects).map(|e| e.pod.key.to_string()).collect(),
+                endpoints: engine
+                    .endpoints()
+                    .filter(selects)
+                    .map(|e| e.pod.key.to_string())
+                    .collect(),
             }
         })
         .collect()

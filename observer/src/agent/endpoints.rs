@@ -37,27 +37,53 @@ impl Plumber {
     /// The host-side interface name: `lxc` and 8 hex digits of a hash of the pod (names are
     /// limited to 15 characters and must be unique in the node namespace).
     pub fn host_ifname(pod: &PodKey) -> String {
-        let h = pod.to_string().bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        let h = pod.to_string().bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
         format!("lxc{h:08x}")
     }
 
     /// Creates (or adopts, when its namespace and interface survive from before a restart)
     /// the endpoint of `pod` with id `id`.
-    pub fn ensure(&self, pod: &Pod, id: u16, previous: Option<&EndpointRecord>) -> Result<LocalEndpoint> {
+    pub fn ensure(
+        &self,
+        pod: &Pod,
+        id: u16,
+        previous: Option<&EndpointRecord>,
+    ) -> Result<LocalEndpoint> {
         let (v4, v6) = addresses(pod)?;
         if let Some(rec) = previous {
             let same = rec.id == id && rec.ips == pod.ips;
-            if let (true, Ok(ifindex)) = (same, lab::plumbing::ifindex(&self.node_netns, &rec.host_ifname)) {
-                return Ok(LocalEndpoint { record: rec.clone(), ifindex });
+            if let (true, Ok(ifindex)) = (
+                same,
+                lab::plumbing::ifindex(&self.node_netns, &rec.host_ifname),
+            ) {
+                return Ok(LocalEndpoint {
+                    record: rec.clone(),
+                    ifindex,
+                });
             }
             // What is left of an endpoint that no longer fits its pod goes first.
-            let _ = lab::plumbing::remove_endpoint(&self.node_netns, &rec.netns, &rec.host_ifname, rec.created);
+            let _ = lab::plumbing::remove_endpoint(
+                &self.node_netns,
+                &rec.netns,
+                &rec.host_ifname,
+                rec.created,
+            );
         }
         let netns = self.netns_name(&pod.key);
         let host_ifname = Self::host_ifname(&pod.key);
-        let ifindex = lab::plumbing::create_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
-            .with_context(|| format!("cannot create the endpoint of pod {}", pod.key))?;
-        let record = EndpointRecord { pod: pod.key.clone(), id, netns, host_ifname, created: true, ips: pod.ips.clone() };
+        let ifindex =
+            lab::plumbing::create_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
+                .with_context(|| format!("cannot create the endpoint of pod {}", pod.key))?;
+        let record = EndpointRecord {
+            pod: pod.key.clone(),
+            id,
+            netns,
+            host_ifname,
+            created: true,
+            ips: pod.ips.clone(),
+        };
         Ok(LocalEndpoint { record, ifindex })
     }
 
@@ -91,8 +117,14 @@ pub fn free_id(used: &BTreeSet<u16>) -> Option<u16> {
 }
 
 /// Gives an address from `cidr` to every local pod without one, avoiding `taken`.
-pub fn assign_addresses(pods: &mut [&mut Pod], cidr: &Cidr, taken: &BTreeSet<IpAddr>) -> Result<()> {
-    let IpAddr::V4(base) = cidr.addr() else { bail!("--pod-cidr must be an IPv4 prefix") };
+pub fn assign_addresses(
+    pods: &mut [&mut Pod],
+    cidr: &Cidr,
+    taken: &BTreeSet<IpAddr>,
+) -> Result<()> {
+    let IpAddr::V4(base) = cidr.addr() else {
+        bail!("--pod-cidr must be an IPv4 prefix")
+    };
     let size = 1u64 << (32 - u32::from(cidr.len()));
     let mut next = 1u64; // skip the network address
     let mut used: BTreeSet<IpAddr> = taken.clone();
@@ -101,7 +133,9 @@ pub fn assign_addresses(pods: &mut [&mut Pod], cidr: &Cidr, taken: &BTreeSet<IpA
             if next + 1 >= size {
                 bail!("no free address left in {cidr} for pod {}", pod.key);
             }
-            let ip = IpAddr::V4(Ipv4Addr::from(u32::from(base) + u32::try_from(next).unwrap_or(0)));
+            let ip = IpAddr::V4(Ipv4Addr::from(
+                u32::from(base) + u32::try_from(next).unwrap_or(0),
+            ));
             next += 1;
             if !used.contains(&ip) {
                 break ip;
@@ -143,7 +177,12 @@ mod tests {
     fn addresses_are_assigned_from_the_pod_cidr_skipping_taken_ones() {
         let (mut a, mut b, mut c) = (pod("a", &[]), pod("b", &["10.0.9.7"]), pod("c", &[]));
         let taken: BTreeSet<IpAddr> = ["10.0.9.1".parse().unwrap()].into();
-        assign_addresses(&mut [&mut a, &mut b, &mut c], &"10.0.9.0/24".parse().unwrap(), &taken).unwrap();
+        assign_addresses(
+            &mut [&mut a, &mut b, &mut c],
+            &"10.0.9.0/24".parse().unwrap(),
+            &taken,
+        )
+        .unwrap();
         assert_eq!(a.ips, vec!["10.0.9.2".parse::<IpAddr>().unwrap()]);
         assert_eq!(b.ips, vec!["10.0.9.7".parse::<IpAddr>().unwrap()]);
         assert_eq!(c.ips, vec!["10.0.9.3".parse::<IpAddr>().unwrap()]);
@@ -152,7 +191,12 @@ mod tests {
     #[test]
     fn a_full_pod_cidr_is_an_error() {
         let mut a = pod("a", &[]);
-        let err = assign_addresses(&mut [&mut a], &"10.0.9.0/31".parse().unwrap(), &BTreeSet::new()).unwrap_err();
+        let err = assign_addresses(
+            &mut [&mut a],
+            &"10.0.9.0/31".parse().unwrap(),
+            &BTreeSet::new(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("no free address"));
     }
 

@@ -12,7 +12,9 @@ use enforcer::mapstate::RuleSet;
 use enforcer::policy::origin::PolicyRef;
 use observe_proto::flow::TrafficDirection;
 
-use crate::getters::{EndpointGetter, EndpointInfo, IdentityGetter, LinkGetter, PolicyGetter, PolicyInfo, RuleInfo};
+use crate::getters::{
+    EndpointGetter, EndpointInfo, IdentityGetter, LinkGetter, PolicyGetter, PolicyInfo, RuleInfo,
+};
 
 /// One consistent view of the agent's state.
 #[derive(Default)]
@@ -30,13 +32,23 @@ pub type LocalLink<'a> = (&'a PodKey, u16, u32, &'a str);
 
 impl Snapshot {
     /// Builds the view from the engine, the local endpoints and the cookies in use.
-    pub fn build<'a>(engine: &Engine, local: impl IntoIterator<Item = LocalLink<'a>>, cookies: &[(u32, RuleSet)]) -> Self {
+    pub fn build<'a>(
+        engine: &Engine,
+        local: impl IntoIterator<Item = LocalLink<'a>>,
+        cookies: &[(u32, RuleSet)],
+    ) -> Self {
         let mut s = Snapshot::default();
         let revision = engine.revision();
-        let local: HashMap<&PodKey, (u16, u32, &str)> = local.into_iter().map(|(k, id, ix, name)| (k, (id, ix, name))).collect();
+        let local: HashMap<&PodKey, (u16, u32, &str)> = local
+            .into_iter()
+            .map(|(k, id, ix, name)| (k, (id, ix, name)))
+            .collect();
         for e in engine.endpoints() {
             let id = local.get(&e.pod.key).map_or(0, |(id, _, _)| u32::from(*id));
-            let labels = engine.identity(e.identity).map(|i| i.labels.to_strings()).unwrap_or_default();
+            let labels = engine
+                .identity(e.identity)
+                .map(|i| i.labels.to_strings())
+                .unwrap_or_default();
             let info = Arc::new(EndpointInfo {
                 id,
                 identity: e.identity,
@@ -51,16 +63,33 @@ impl Snapshot {
             if let Some((id, ifindex, name)) = local.get(&e.pod.key) {
                 s.by_id.insert(u32::from(*id), info);
                 s.links.insert(*ifindex, (*name).to_string());
-                let policies = |d: &enforcer::mapstate::DirectionPolicy| d.selecting.iter().map(|p| policy_info(p, revision)).collect();
-                s.selecting.insert((u32::from(*id), TrafficDirection::Ingress as i32), policies(&e.policy.ingress));
-                s.selecting.insert((u32::from(*id), TrafficDirection::Egress as i32), policies(&e.policy.egress));
+                let policies = |d: &enforcer::mapstate::DirectionPolicy| {
+                    d.selecting
+                        .iter()
+                        .map(|p| policy_info(p, revision))
+                        .collect()
+                };
+                s.selecting.insert(
+                    (u32::from(*id), TrafficDirection::Ingress as i32),
+                    policies(&e.policy.ingress),
+                );
+                s.selecting.insert(
+                    (u32::from(*id), TrafficDirection::Egress as i32),
+                    policies(&e.policy.egress),
+                );
             }
         }
         for i in engine.identities() {
             s.identities.insert(i.id, i.labels.to_strings().into());
         }
         for (cookie, rules) in cookies {
-            let infos = rules.iter().map(|r| RuleInfo { policy: policy_info(&r.policy, revision), path: r.path.to_string() }).collect();
+            let infos = rules
+                .iter()
+                .map(|r| RuleInfo {
+                    policy: policy_info(&r.policy, revision),
+                    path: r.path.to_string(),
+                })
+                .collect();
             s.cookies.insert(*cookie, infos);
         }
         s
@@ -68,7 +97,12 @@ impl Snapshot {
 }
 
 fn policy_info(p: &PolicyRef, revision: u64) -> PolicyInfo {
-    PolicyInfo { kind: p.kind.as_str().to_string(), namespace: p.namespace.clone(), name: p.name.clone(), revision }
+    PolicyInfo {
+        kind: p.kind.as_str().to_string(),
+        namespace: p.namespace.clone(),
+        name: p.name.clone(),
+        revision,
+    }
 }
 
 /// The snapshot shared between the agent (writer) and the decoder (reader).
@@ -108,7 +142,11 @@ impl PolicyGetter for SharedSnapshot {
         self.get().cookies.get(&cookie).cloned().unwrap_or_default()
     }
     fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
-        self.get().selecting.get(&(endpoint_id, direction as i32)).cloned().unwrap_or_default()
+        self.get()
+            .selecting
+            .get(&(endpoint_id, direction as i32))
+            .cloned()
+            .unwrap_or_default()
     }
 }
 

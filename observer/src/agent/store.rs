@@ -52,16 +52,25 @@ pub struct Store {
 impl Store {
     /// A store in `dir` (created if missing).
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create state directory {}", dir.display()))?;
-        Ok(Self { path: dir.join("state.json") })
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create state directory {}", dir.display()))?;
+        Ok(Self {
+            path: dir.join("state.json"),
+        })
     }
 
     /// The saved state, or an empty one on first start.
     pub fn load(&self) -> Result<State> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("cannot read agent state {}", self.path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State { version: 1, ..State::default() }),
-            Err(e) => Err(e).with_context(|| format!("cannot read agent state {}", self.path.display())),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("cannot read agent state {}", self.path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State {
+                version: 1,
+                ..State::default()
+            }),
+            Err(e) => {
+                Err(e).with_context(|| format!("cannot read agent state {}", self.path.display()))
+            }
         }
     }
 
@@ -70,6 +79,7 @@ impl Store {
         let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec(state).context("cannot encode agent state")?;
         std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path).with_context(|| format!("cannot replace {}", self.path.display()))
+        std::fs::rename(&tmp, &self.path)
+            .with_context(|| format!("cannot replace {}", self.path.display()))
     }
 }

@@ -55,15 +55,29 @@ impl Agent {
     pub fn start(opts: &Options, node_netns: String, snapshot: SharedSnapshot) -> Result<Self> {
         let store = Store::open(&opts.state_dir)?;
         let state = store.load()?;
-        let mut datapath = Datapath::load_or_adopt(&opts.pin_root, &opts.node_name).context("cannot load the datapath")?;
-        datapath.config_map().set_trace_mode(opts.trace.value()).context("cannot set the trace mode")?;
+        let mut datapath = Datapath::load_or_adopt(&opts.pin_root, &opts.node_name)
+            .context("cannot load the datapath")?;
+        datapath
+            .config_map()
+            .set_trace_mode(opts.trace.value())
+            .context("cannot set the trace mode")?;
         let last = state.last_cookie.max(datapath.max_pinned_cookie()?);
         let cookies = CookieTable::restore(last, state.cookies.clone());
-        let config = EngineConfig { cluster_name: opts.cluster_name.clone(), default_node: opts.node_name.clone(), allow_localhost: true };
+        let config = EngineConfig {
+            cluster_name: opts.cluster_name.clone(),
+            default_node: opts.node_name.clone(),
+            allow_localhost: true,
+        };
         let mut engine = Engine::new(config);
-        engine.apply(state.objects.values().cloned()).context("the saved state does not apply")?;
-        let pod_cidr = Cidr::parse_strict(&opts.pod_cidr).map_err(|e| anyhow!("invalid --pod-cidr: {e}"))?;
-        let netns_prefix = opts.netns_prefix.clone().unwrap_or_else(|| node_netns.clone());
+        engine
+            .apply(state.objects.values().cloned())
+            .context("the saved state does not apply")?;
+        let pod_cidr =
+            Cidr::parse_strict(&opts.pod_cidr).map_err(|e| anyhow!("invalid --pod-cidr: {e}"))?;
+        let netns_prefix = opts
+            .netns_prefix
+            .clone()
+            .unwrap_or_else(|| node_netns.clone());
         let mut agent = Self {
             node: opts.node_name.clone(),
             engine,
@@ -72,12 +86,19 @@ impl Agent {
             endpoints: BTreeMap::new(),
             attached: BTreeSet::new(),
             objects: state.objects,
-            plumber: Plumber { node_netns, netns_prefix },
+            plumber: Plumber {
+                node_netns,
+                netns_prefix,
+            },
             pod_cidr,
             store,
             snapshot,
         };
-        let previous: Records = state.endpoints.into_iter().map(|r| (r.pod.clone(), r)).collect();
+        let previous: Records = state
+            .endpoints
+            .into_iter()
+            .map(|r| (r.pod.clone(), r))
+            .collect();
         agent.reconcile_endpoints(&previous)?;
         agent.sync()?;
         agent.persist()?;
@@ -106,10 +127,13 @@ impl Agent {
 
     /// Applies objects; returns one result line per object.
     pub fn apply(&mut self, mut objects: Vec<Object>) -> Result<Vec<String>, Refused> {
-        self.assign_addresses(&mut objects).map_err(|e| Refused::Invalid(e.to_string()))?;
+        self.assign_addresses(&mut objects)
+            .map_err(|e| Refused::Invalid(e.to_string()))?;
         let results: Vec<String> = objects.iter().map(|o| self.result_line(o)).collect();
         let backup = self.engine.clone();
-        self.engine.apply(objects.clone()).map_err(|e| Refused::Invalid(e.to_string()))?;
+        self.engine
+            .apply(objects.clone())
+            .map_err(|e| Refused::Invalid(e.to_string()))?;
         if let Err(e) = self.settle() {
             self.engine = backup;
             let _ = self.settle();
@@ -142,7 +166,10 @@ impl Agent {
 
     /// Keys of every applied policy.
     pub fn policy_keys(&self) -> Vec<ObjectKey> {
-        self.engine.policies().map(|p| ObjectKey::Policy((*p.origin).clone())).collect()
+        self.engine
+            .policies()
+            .map(|p| ObjectKey::Policy((*p.origin).clone()))
+            .collect()
     }
 
     fn result_line(&self, o: &Object) -> String {
@@ -157,7 +184,11 @@ impl Agent {
 
     /// Pods scheduled here and applied without an address get one from `--pod-cidr`.
     fn assign_addresses(&self, objects: &mut [Object]) -> Result<()> {
-        let taken: BTreeSet<IpAddr> = self.engine.endpoints().flat_map(|e| e.pod.ips.iter().copied()).collect();
+        let taken: BTreeSet<IpAddr> = self
+            .engine
+            .endpoints()
+            .flat_map(|e| e.pod.ips.iter().copied())
+            .collect();
         let node = self.node.clone();
         let mut pods: Vec<&mut Pod> = objects
             .iter_mut()
@@ -171,7 +202,11 @@ impl Agent {
 
     /// Endpoints, datapath and snapshot after an engine change.
     fn settle(&mut self) -> Result<()> {
-        let previous: Records = self.endpoints.values().map(|e| (e.record.pod.clone(), e.record.clone())).collect();
+        let previous: Records = self
+            .endpoints
+            .values()
+            .map(|e| (e.record.pod.clone(), e.record.clone()))
+            .collect();
         let gone = self.reconcile_endpoints(&previous)?;
         self.sync()?;
         for ep in gone {
@@ -183,20 +218,34 @@ impl Agent {
     /// Makes `self.endpoints` hold exactly the pods scheduled here; returns the endpoints
     /// that must go (removed after the next sync).
     fn reconcile_endpoints(&mut self, previous: &Records) -> Result<Vec<LocalEndpoint>> {
-        let wanted: BTreeMap<PodKey, Pod> =
-            self.engine.endpoints().filter(|e| e.node == self.node).map(|e| (e.pod.key.clone(), e.pod.clone())).collect();
+        let wanted: BTreeMap<PodKey, Pod> = self
+            .engine
+            .endpoints()
+            .filter(|e| e.node == self.node)
+            .map(|e| (e.pod.key.clone(), e.pod.clone()))
+            .collect();
         let mut gone = Vec::new();
         for key in self.endpoints.keys().cloned().collect::<Vec<_>>() {
             // A pod whose addresses changed gets a new endpoint.
-            let keep = wanted.get(&key).is_some_and(|p| self.endpoints.get(&key).is_some_and(|e| e.record.ips == p.ips));
+            let keep = wanted.get(&key).is_some_and(|p| {
+                self.endpoints
+                    .get(&key)
+                    .is_some_and(|e| e.record.ips == p.ips)
+            });
             if !keep {
                 gone.extend(self.endpoints.remove(&key));
             }
         }
         // Stale records from before a restart whose pods are gone.
         for (key, rec) in previous {
-            if !wanted.contains_key(key) && !self.endpoints.contains_key(key) && !gone.iter().any(|g| &g.record.pod == key) {
-                gone.push(LocalEndpoint { record: rec.clone(), ifindex: 0 });
+            if !wanted.contains_key(key)
+                && !self.endpoints.contains_key(key)
+                && !gone.iter().any(|g| &g.record.pod == key)
+            {
+                gone.push(LocalEndpoint {
+                    record: rec.clone(),
+                    ifindex: 0,
+                });
             }
         }
         for (key, pod) in &wanted {
@@ -204,7 +253,11 @@ impl Agent {
                 continue;
             }
             let used: BTreeSet<u16> = self.endpoints.values().map(|e| e.record.id).collect();
-            let id = previous.get(key).map(|r| r.id).filter(|id| !used.contains(id)).or_else(|| free_id(&used));
+            let id = previous
+                .get(key)
+                .map(|r| r.id)
+                .filter(|id| !used.contains(id))
+                .or_else(|| free_id(&used));
             let id = id.ok_or_else(|| anyhow!("no free endpoint id"))?;
             let ep = self.plumber.ensure(pod, id, previous.get(key))?;
             self.endpoints.insert(key.clone(), ep);
@@ -219,22 +272,36 @@ impl Agent {
             .engine
             .ipcache(&view)
             .into_iter()
-            .map(|e| IpCacheInput { cidr: e.cidr, identity: e.identity, endpoint_id: self.local_id_of(&e.cidr) })
+            .map(|e| IpCacheInput {
+                cidr: e.cidr,
+                identity: e.identity,
+                endpoint_id: self.local_id_of(&e.cidr),
+            })
             .collect();
         let inputs: Vec<EndpointInput<'_>> = self
             .endpoints
             .iter()
             .filter_map(|(key, ep)| {
                 let e = self.engine.endpoint(key)?;
-                Some(EndpointInput { ifindex: ep.ifindex, endpoint_id: ep.record.id, identity: e.identity, policy: &e.policy })
+                Some(EndpointInput {
+                    ifindex: ep.ifindex,
+                    endpoint_id: ep.record.id,
+                    identity: e.identity,
+                    policy: &e.policy,
+                })
             })
             .collect();
-        let desired = DesiredState::build(inputs, ipcache, &mut self.cookies).context("cannot compute the datapath state")?;
-        self.datapath.apply(&desired).context("cannot write the datapath maps")?;
+        let desired = DesiredState::build(inputs, ipcache, &mut self.cookies)
+            .context("cannot compute the datapath state")?;
+        self.datapath
+            .apply(&desired)
+            .context("cannot write the datapath maps")?;
         self.cookies.release_unused(&desired.cookies());
         for ep in self.endpoints.values() {
             if self.attached.insert(ep.ifindex) {
-                self.datapath.attach(&Interface::Index(ep.ifindex)).with_context(|| format!("cannot attach to {}", ep.record.host_ifname))?;
+                self.datapath
+                    .attach(&Interface::Index(ep.ifindex))
+                    .with_context(|| format!("cannot attach to {}", ep.record.host_ifname))?;
             }
         }
         self.publish();
@@ -248,7 +315,11 @@ impl Agent {
         }
         self.endpoints
             .iter()
-            .find(|(key, _)| self.engine.endpoint(key).is_some_and(|e| e.pod.ips.contains(&cidr.addr())))
+            .find(|(key, _)| {
+                self.engine
+                    .endpoint(key)
+                    .is_some_and(|e| e.pod.ips.contains(&cidr.addr()))
+            })
             .map_or(0, |(_, ep)| ep.record.id)
     }
 
@@ -267,9 +338,13 @@ impl Agent {
     }
 
     fn publish(&self) {
-        let local = self.endpoints.iter().map(|(k, e)| (k, e.record.id, e.ifindex, e.record.host_ifname.as_str()));
+        let local = self
+            .endpoints
+            .iter()
+            .map(|(k, e)| (k, e.record.id, e.ifindex, e.record.host_ifname.as_str()));
         let (_, cookies) = self.cookies.export();
-        self.snapshot.publish(Snapshot::build(&self.engine, local, &cookies));
+        self.snapshot
+            .publish(Snapshot::build(&self.engine, local, &cookies));
     }
 
     fn persist(&self) -> Result<()> {
