@@ -54,12 +54,23 @@ pub fn run(args: &Args) -> Result<()> {
 }
 
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| cmd::root().join("target"), PathBuf::from).join("debug")
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| cmd::root().join("target"), PathBuf::from)
+        .join("debug")
 }
 
 fn build() -> Result<()> {
     cmd::run(cmd::cargo().args(["build", "-q", "-p", "observe-cli", "-p", "lab", "--bins"]))?;
-    cmd::run(cmd::cargo().args(["build", "-q", "-p", "observer", "--features", "agent", "--bin", "observerd"]))
+    cmd::run(cmd::cargo().args([
+        "build",
+        "-q",
+        "-p",
+        "observer",
+        "--features",
+        "agent",
+        "--bin",
+        "observerd",
+    ]))
 }
 
 fn bin(name: &str) -> PathBuf {
@@ -77,26 +88,54 @@ fn up() -> Result<()> {
     std::fs::create_dir_all(DEMO_DIR)?;
     let mut lab = lab::Lab::new("demo")?;
     let node = lab.add_node(NODE)?;
-    let world = lab.add_world_host(&node, "partner-api", "203.0.113.10".parse()?, Some("2001:db8::10".parse()?))?;
+    let world = lab.add_world_host(
+        &node,
+        "partner-api",
+        "203.0.113.10".parse()?,
+        Some("2001:db8::10".parse()?),
+    )?;
     let prefix = lab.prefix().to_string();
-    let mut pids = vec![spawn_in(&world.netns, &bin("lab-serve"), &["--tcp", "80,443"], "partner-api")?];
+    let mut pids = vec![spawn_in(
+        &world.netns,
+        &bin("lab-serve"),
+        &["--tcp", "80,443"],
+        "partner-api",
+    )?];
     pids.push(start_agent(&node.netns, &prefix)?);
     // From here on the lab belongs to the demo state file, not to this process.
     let prefix = lab.persist()?;
     save_state(&prefix, &pids)?;
     wait_for_agent()?;
     println!("\n$ observe apply -f examples/");
-    cmd::run(observe(&["apply", "-f", &cmd::root().join("examples").display().to_string()]).stdout(Stdio::inherit()))?;
+    cmd::run(
+        observe(&[
+            "apply",
+            "-f",
+            &cmd::root().join("examples").display().to_string(),
+        ])
+        .stdout(Stdio::inherit()),
+    )?;
     let endpoints = endpoints()?;
     for (pod, netns) in &endpoints {
         let (tcp, udp) = servers_of(pod);
-        pids.push(spawn_in(netns, &bin("lab-serve"), &["--tcp", tcp, "--udp", udp], pod)?);
+        pids.push(spawn_in(
+            netns,
+            &bin("lab-serve"),
+            &["--tcp", tcp, "--udp", udp],
+            pod,
+        )?);
     }
     save_state(&prefix, &pids)?;
     std::thread::sleep(Duration::from_millis(300));
     traffic(&endpoints)?;
     println!("\n$ observe flows --verdict DROPPED --last 12");
-    cmd::run(&mut observe(&["flows", "--verdict", "DROPPED", "--last", "12"]))?;
+    cmd::run(&mut observe(&[
+        "flows",
+        "--verdict",
+        "DROPPED",
+        "--last",
+        "12",
+    ]))?;
     next_steps(&prefix);
     Ok(())
 }
@@ -131,7 +170,8 @@ fn spawn_in(netns: &str, program: &Path, args: &[&str], log: &str) -> Result<u32
 /// Starts `program` as a daemon: its own session, output to a log file in the demo dir.
 fn spawn(program: &Path, args: &[&str], log: &str) -> Result<u32> {
     let log_path = Path::new(DEMO_DIR).join(format!("{}.log", log.replace('/', "-")));
-    let out = std::fs::File::create(&log_path).with_context(|| format!("cannot create {}", log_path.display()))?;
+    let out = std::fs::File::create(&log_path)
+        .with_context(|| format!("cannot create {}", log_path.display()))?;
     let child = Command::new("setsid")
         .arg(program)
         .args(args)
@@ -146,7 +186,12 @@ fn spawn(program: &Path, args: &[&str], log: &str) -> Result<u32> {
 fn wait_for_agent() -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if observe(&["get", "endpoints"]).stdout(Stdio::null()).stderr(Stdio::null()).status()?.success() {
+        if observe(&["get", "endpoints"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?
+            .success()
+        {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -157,7 +202,8 @@ fn wait_for_agent() -> Result<()> {
 /// (pod, netns) of every endpoint.
 fn endpoints() -> Result<Vec<(String, String)>> {
     let out = observe(&["get", "endpoints", "-o", "json"]).output()?;
-    let list: serde_json::Value = serde_json::from_slice(&out.stdout).context("unreadable endpoint list")?;
+    let list: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("unreadable endpoint list")?;
     let eps = list.as_array().map(Vec::as_slice).unwrap_or_default();
     Ok(eps
         .iter()
@@ -187,34 +233,119 @@ struct Probe {
 }
 
 const PROBES: &[Probe] = &[
-    Probe { from: "shop/frontend", to: "10.0.1.20", proto: "tcp", port: 8080, expect: "allowed (backend-ingress)" },
-    Probe { from: "shop/frontend", to: "fd00:10::20", proto: "tcp", port: 8080, expect: "allowed, IPv6" },
-    Probe { from: "shop/frontend", to: "10.0.1.20", proto: "tcp", port: 9090, expect: "dropped: default deny (133)" },
-    Probe { from: "shop/frontend", to: "10.0.1.30", proto: "tcp", port: 5432, expect: "dropped: deny rule (181)" },
-    Probe { from: "shop/backend", to: "10.0.1.30", proto: "tcp", port: 5432, expect: "allowed (db-ingress)" },
-    Probe { from: "shop/backend", to: "10.0.1.30", proto: "udp", port: 53, expect: "dropped: default deny (133)" },
-    Probe { from: "monitoring/prometheus", to: "10.0.1.20", proto: "tcp", port: 9090, expect: "allowed (named port metrics)" },
-    Probe { from: "shop/backend", to: "203.0.113.10", proto: "tcp", port: 443, expect: "allowed (egress to CIDR)" },
-    Probe { from: "shop/backend", to: "203.0.113.10", proto: "tcp", port: 80, expect: "dropped: egress default deny (133)" },
-    Probe { from: "monitoring/prometheus", to: "10.0.1.10", proto: "icmp", port: 0, expect: "allowed (icmps)" },
-    Probe { from: "shop/frontend", to: "10.0.1.20", proto: "icmp", port: 0, expect: "dropped: default deny (133)" },
-    Probe { from: "shop/frontend", to: "10.0.2.10", proto: "udp", port: 53, expect: "allowed (no policy)" },
+    Probe {
+        from: "shop/frontend",
+        to: "10.0.1.20",
+        proto: "tcp",
+        port: 8080,
+        expect: "allowed (backend-ingress)",
+    },
+    Probe {
+        from: "shop/frontend",
+        to: "fd00:10::20",
+        proto: "tcp",
+        port: 8080,
+        expect: "allowed, IPv6",
+    },
+    Probe {
+        from: "shop/frontend",
+        to: "10.0.1.20",
+        proto: "tcp",
+        port: 9090,
+        expect: "dropped: default deny (133)",
+    },
+    Probe {
+        from: "shop/frontend",
+        to: "10.0.1.30",
+        proto: "tcp",
+        port: 5432,
+        expect: "dropped: deny rule (181)",
+    },
+    Probe {
+        from: "shop/backend",
+        to: "10.0.1.30",
+        proto: "tcp",
+        port: 5432,
+        expect: "allowed (db-ingress)",
+    },
+    Probe {
+        from: "shop/backend",
+        to: "10.0.1.30",
+        proto: "udp",
+        port: 53,
+        expect: "dropped: default deny (133)",
+    },
+    Probe {
+        from: "monitoring/prometheus",
+        to: "10.0.1.20",
+        proto: "tcp",
+        port: 9090,
+        expect: "allowed (named port metrics)",
+    },
+    Probe {
+        from: "shop/backend",
+        to: "203.0.113.10",
+        proto: "tcp",
+        port: 443,
+        expect: "allowed (egress to CIDR)",
+    },
+    Probe {
+        from: "shop/backend",
+        to: "203.0.113.10",
+        proto: "tcp",
+        port: 80,
+        expect: "dropped: egress default deny (133)",
+    },
+    Probe {
+        from: "monitoring/prometheus",
+        to: "10.0.1.10",
+        proto: "icmp",
+        port: 0,
+        expect: "allowed (icmps)",
+    },
+    Probe {
+        from: "shop/frontend",
+        to: "10.0.1.20",
+        proto: "icmp",
+        port: 0,
+        expect: "dropped: default deny (133)",
+    },
+    Probe {
+        from: "shop/frontend",
+        to: "10.0.2.10",
+        proto: "udp",
+        port: 53,
+        expect: "allowed (no policy)",
+    },
 ];
 
 fn traffic(endpoints: &[(String, String)]) -> Result<()> {
     println!("\nTraffic between the pods:");
     let timeout = Duration::from_millis(700);
     for p in PROBES {
-        let Some((_, netns)) = endpoints.iter().find(|(pod, _)| pod == p.from) else { continue };
+        let Some((_, netns)) = endpoints.iter().find(|(pod, _)| pod == p.from) else {
+            continue;
+        };
         let ip: IpAddr = p.to.parse()?;
         let ok = match p.proto {
             "tcp" => lab::tcp_connect(netns, SocketAddr::new(ip, p.port), timeout)?,
             "udp" => lab::udp_roundtrip(netns, SocketAddr::new(ip, p.port), timeout)?,
             _ => lab::ping(netns, ip, 1, Duration::from_secs(1))?,
         };
-        let port = if p.port == 0 { String::new() } else { format!(":{}", p.port) };
+        let port = if p.port == 0 {
+            String::new()
+        } else {
+            format!(":{}", p.port)
+        };
         let got = if ok { "passed" } else { "blocked" };
-        println!("  {:<22} -> {:<18} {:<4} {:<7}  expected: {}", p.from, format!("{}{port}", p.to), p.proto, got, p.expect);
+        println!(
+            "  {:<22} -> {:<18} {:<4} {:<7}  expected: {}",
+            p.from,
+            format!("{}{port}", p.to),
+            p.proto,
+            got,
+            p.expect
+        );
     }
     Ok(())
 }
@@ -244,11 +375,21 @@ fn save_state(prefix: &str, pids: &[u32]) -> Result<()> {
 /// the lab: namespaces, pinned datapath, sockets.
 fn down() -> Result<()> {
     let path = Path::new(DEMO_DIR).join("lab.json");
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
     let state: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    for pid in state["pids"].as_array().into_iter().flatten().filter_map(|p| p.as_u64()) {
+    for pid in state["pids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.as_u64())
+    {
         // `setsid` made each daemon a session leader: signal its whole process group.
-        let _ = Command::new("kill").args(["-TERM", "--", &format!("-{pid}")]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
+            .status();
     }
     std::thread::sleep(Duration::from_millis(500));
     if let Some(prefix) = state["prefix"].as_str() {
@@ -260,10 +401,39 @@ fn down() -> Result<()> {
 }
 
 const TRACES: &[&[&str]] = &[
-    &["--from", "shop/frontend", "--to", "shop/backend", "--dport", "8080"],
-    &["--from", "shop/frontend", "--to", "shop/backend", "--dport", "9090"],
-    &["--from", "shop/frontend", "--to", "shop/db", "--dport", "5432"],
-    &["--from", "shop/backend", "--to", "203.0.113.10", "--dport", "443", "--reply"],
+    &[
+        "--from",
+        "shop/frontend",
+        "--to",
+        "shop/backend",
+        "--dport",
+        "8080",
+    ],
+    &[
+        "--from",
+        "shop/frontend",
+        "--to",
+        "shop/backend",
+        "--dport",
+        "9090",
+    ],
+    &[
+        "--from",
+        "shop/frontend",
+        "--to",
+        "shop/db",
+        "--dport",
+        "5432",
+    ],
+    &[
+        "--from",
+        "shop/backend",
+        "--to",
+        "203.0.113.10",
+        "--dport",
+        "443",
+        "--reply",
+    ],
 ];
 
 /// The policy engine on `examples/`, without a lab.
@@ -272,8 +442,19 @@ fn offline() -> Result<()> {
     let examples = cmd::root().join("examples").display().to_string();
     for flow in TRACES {
         println!("\n$ observe policy trace -f examples/ {}", flow.join(" "));
-        cmd::run(Command::new(bin("observe")).args(["policy", "trace", "-f", &examples]).args(*flow))?;
+        cmd::run(
+            Command::new(bin("observe"))
+                .args(["policy", "trace", "-f", &examples])
+                .args(*flow),
+        )?;
     }
     println!("\n$ observe policy matrix -f examples/ --ports 8080/TCP,5432/TCP,9090/TCP");
-    cmd::run(Command::new(bin("observe")).args(["policy", "matrix", "-f", &examples, "--ports", "8080/TCP,5432/TCP,9090/TCP"]))
+    cmd::run(Command::new(bin("observe")).args([
+        "policy",
+        "matrix",
+        "-f",
+        &examples,
+        "--ports",
+        "8080/TCP,5432/TCP,9090/TCP",
+    ]))
 }
