@@ -4,13 +4,15 @@
 //!   and trace latency; no privileges needed.
 //! - `datapath`: the probe's ns/packet against an empty program and events/s to
 //!   userspace, measured with BPF_PROG_TEST_RUN in the same run; needs root.
+//! - `pipeline`: kernel → `GetFlows` follower latency (p50/p99) and events/s through the
+//!   whole agent pipeline with zero loss, in a lab with a real `observerd`; needs root.
 
 use crate::cmd;
 
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Only run the benchmarks whose name is given (policy, datapath).
+    /// Only run the benchmarks whose name is given (policy, datapath, pipeline).
     pub only: Vec<String>,
 }
 
@@ -35,6 +37,23 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             ]))?;
         } else {
             eprintln!("skipped datapath benchmark: needs root");
+        }
+    }
+    if wanted("pipeline") {
+        if cmd::is_root() {
+            crate::setup::run(&crate::setup::Args::default())?;
+            cmd::run(cmd::cargo().args([
+                "bench",
+                "-q",
+                "-p",
+                "observer",
+                "--features",
+                "agent",
+                "--bench",
+                "pipeline",
+            ]))?;
+        } else {
+            eprintln!("skipped pipeline benchmark: needs root");
         }
     }
     Ok(())

@@ -88,6 +88,7 @@ pub const TIMEOUT: Duration = Duration::from_millis(800);
 /// A lab node with a running agent.
 pub struct Cluster {
     agent: Option<Child>,
+    agent_args: Vec<String>,
     state: PathBuf,
     socket: PathBuf,
     pins: BpffsDir,
@@ -100,6 +101,11 @@ pub struct Cluster {
 impl Cluster {
     /// A cluster with the agent started and [`PODS`] applied; `None` without root.
     pub fn new(tag: &str) -> Option<Self> {
+        Self::with_agent_args(tag, &["--trace", "off"])
+    }
+
+    /// Like [`Cluster::new`], with extra `observerd` arguments.
+    pub fn with_agent_args(tag: &str, agent_args: &[&str]) -> Option<Self> {
         if !lab::require_root() {
             return None;
         }
@@ -112,8 +118,10 @@ impl Cluster {
             .enable_all()
             .build()
             .expect("runtime");
+        let agent_args = agent_args.iter().map(ToString::to_string).collect();
         let mut c = Cluster {
             agent: None,
+            agent_args,
             state: dir.join("state"),
             socket: dir.join("agent.sock"),
             pins,
@@ -144,7 +152,7 @@ impl Cluster {
             .arg(&self.state)
             .arg("--pin-root")
             .arg(self.pins.path())
-            .args(["--trace", "off"])
+            .args(&self.agent_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -186,6 +194,11 @@ impl Cluster {
         std::fs::read_to_string(self.state.with_extension("log")).unwrap_or_default()
     }
 
+    /// The agent's socket address (`unix://...`).
+    pub fn server(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
     async fn try_channel(&self) -> Result<Channel, observe_proto::client::ConnectError> {
         let server = format!("unix://{}", self.socket.display());
         let ch = observe_proto::client::connect(&server, Duration::from_secs(2)).await?;
@@ -196,7 +209,8 @@ impl Cluster {
         Ok(ch)
     }
 
-    fn channel(&self) -> Channel {
+    /// A channel to the agent.
+    pub fn channel(&self) -> Channel {
         self.rt
             .block_on(self.try_channel())
             .expect("agent reachable")

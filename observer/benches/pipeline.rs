@@ -1,0 +1,233 @@
+//! Whole-pipeline benchmark, kernel to client (root only; `cargo xtask bench pipeline`):
+//!
+//! - latency from the datapath's timestamp of a packet to a gRPC client following
+//!   `GetFlows` (what `observe flows -f` does), p50/p99/max with hdrhistogram, at a moderate
+//!   steady rate;
+//! - events/s through the whole pipeline (kernel ring buffer → reader → queue → decoder →
+//!   flow ring → follower) at increasing offered rates, with the losses of each step, and
+//!   the highest rate delivered with zero loss.
+//!
+//! The agent runs with `--trace all`, so every UDP packet between two pods makes two events
+//! (from-endpoint and to-endpoint).
+
+#[path = "../tests/agent_e2e/common.rs"]
+#[allow(
+    dead_code,
+    reason = "the shared harness has helpers only the tests use"
+)]
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use hdrhistogram::Histogram;
+use observe_proto::flow::FlowFilter;
+use observe_proto::observer::get_flows_response::ResponseTypes;
+use observe_proto::observer::observer_client::ObserverClient;
+use observe_proto::observer::{GetFlowsRequest, ServerStatusRequest};
+
+use common::{Cluster, ip};
+
+const PORT: u16 = 9000;
+
+/// Counters a follower thread fills.
+#[derive(Clone)]
+struct Tally {
+    received: Arc<AtomicU64>,
+    lost: Arc<AtomicU64>,
+    latency: Arc<Mutex<Histogram<u64>>>,
+    stop: Arc<AtomicBool>,
+}
+
+struct Follower {
+    tally: Tally,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Follower {
+    /// Follows flows to the bench port on its own runtime and thread.
+    fn start(server: String) -> Self {
+        let tally = Tally {
+            received: Arc::new(AtomicU64::new(0)),
+            lost: Arc::new(AtomicU64::new(0)),
+            latency: Arc::new(Mutex::new(
+                Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram"),
+            )),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let t = tally.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(follow(server, t));
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        Self {
+            tally,
+            thread: Some(thread),
+        }
+    }
+
+    fn received(&self) -> u64 {
+        self.tally.received.load(Ordering::Relaxed)
+    }
+
+    fn lost(&self) -> u64 {
+        self.tally.lost.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.tally.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn follow(server: String, tally: Tally) {
+    let channel = observe_proto::client::connect(&server, Duration::from_secs(2))
+        .await
+        .expect("connect");
+    let mut client = ObserverClient::new(channel);
+    let filter = FlowFilter {
+        destination_port: vec![PORT.to_string()],
+        ..Default::default()
+    };
+    let req = GetFlowsRequest {
+        follow: true,
+        whitelist: vec![filter],
+        ..Default::default()
+    };
+    let mut stream = client.get_flows(req).await.expect("get_flows").into_inner();
+    while !tally.stop.load(Ordering::SeqCst) {
+        let Ok(Ok(Some(resp))) =
+            tokio::time::timeout(Duration::from_millis(200), stream.message()).await
+        else {
+            continue;
+        };
+        match resp.response_types {
+            Some(ResponseTypes::Flow(f)) => {
+                tally.received.fetch_add(1, Ordering::Relaxed);
+                let Some(t) = f.time.and_then(|t| SystemTime::try_from(t).ok()) else {
+                    continue;
+                };
+                let micros = SystemTime::now()
+                    .duration_since(t)
+                    .map_or(0, |d| d.as_micros());
+                if let Ok(mut h) = tally.latency.lock() {
+                    let _ = h.record(u64::try_from(micros).unwrap_or(u64::MAX).max(1));
+                }
+            }
+            Some(ResponseTypes::LostEvents(l)) => {
+                tally.lost.fetch_add(l.num_events_lost, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Sends UDP datagrams from the client pod to the server pod at `pps` for `secs`; returns
+/// how many were sent.
+fn send(netns: &str, pps: u64, secs: f64) -> u64 {
+    let target = SocketAddr::new(ip("server", false), PORT);
+    lab::in_netns(netns, move || {
+        let socket = UdpSocket::bind("0.0.0.0:0").expect("bind");
+        let start = Instant::now();
+        let total = (pps as f64 * secs) as u64;
+        let mut sent = 0u64;
+        while sent < total {
+            // Pace in small batches against the wall clock.
+            let due = (start.elapsed().as_secs_f64() * pps as f64) as u64;
+            while sent < due.min(total) {
+                if socket.send_to(b"bench", target).is_ok() {
+                    sent += 1;
+                }
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        sent
+    })
+    .expect("sender")
+}
+
+/// (flows seen by the agent, events it lost) from ServerStatus.
+fn status_counters(c: &Cluster) -> (u64, u64) {
+    let mut client = ObserverClient::new(c.channel());
+    let s =
+        c.rt.block_on(client.server_status(ServerStatusRequest {}))
+            .expect("status")
+            .into_inner();
+    (
+        s.seen_flows,
+        s.lost_events.iter().map(|l| l.num_events_lost).sum(),
+    )
+}
+
+fn main() {
+    let Some(c) = Cluster::with_agent_args("bench", &["--trace", "all", "--max-flows", "65535"])
+    else {
+        return;
+    };
+    let server_netns = c.endpoint("server").netns;
+    let client_netns = c.endpoint("client").netns;
+    // A sink that never answers: no replies or ICMP errors to count.
+    let _sink = lab::in_netns(&server_netns, || {
+        UdpSocket::bind(("::", PORT)).expect("sink")
+    })
+    .expect("sink netns");
+    let follower = Follower::start(c.server());
+
+    let sent = send(&client_netns, 2_000, 3.0);
+    std::thread::sleep(Duration::from_secs(1));
+    let h = follower
+        .tally
+        .latency
+        .lock()
+        .map(|h| h.clone())
+        .expect("histogram");
+    println!("pipeline benchmark (observerd --trace all: 2 events per UDP packet)");
+    println!(
+        "  kernel -> GetFlows follower latency at 4000 events/s: p50 {} us, p99 {} us, max {} us ({} samples; {} packets sent, {} flows received)",
+        h.value_at_quantile(0.50),
+        h.value_at_quantile(0.99),
+        h.max(),
+        h.len(),
+        sent,
+        follower.received()
+    );
+    println!(
+        "  offered events/s   seen by agent/s   to follower      lost (agent)   lost (stream)"
+    );
+    let mut best = 0u64;
+    for pps in [5_000u64, 10_000, 20_000, 40_000, 80_000] {
+        let (seen0, lost0) = status_counters(&c);
+        let (recv0, slost0) = (follower.received(), follower.lost());
+        let start = Instant::now();
+        let sent = send(&client_netns, pps, 2.0);
+        let elapsed = start.elapsed().as_secs_f64();
+        std::thread::sleep(Duration::from_millis(1500));
+        let (seen1, lost1) = status_counters(&c);
+        let (recv, slost) = (follower.received() - recv0, follower.lost() - slost0);
+        let expected = 2 * sent;
+        let zero_loss = recv >= expected && lost1 == lost0 && slost == 0;
+        if zero_loss {
+            best = best.max((expected as f64 / elapsed) as u64);
+        }
+        println!(
+            "  {:>16.0}   {:>15.0}   {:>13}   {:>12}   {:>13}{}",
+            expected as f64 / elapsed,
+            (seen1 - seen0) as f64 / elapsed,
+            format!("{recv}/{expected}"),
+            lost1 - lost0,
+            slost,
+            if zero_loss { "" } else { "   <- loss" }
+        );
+    }
+    println!("  highest rate delivered to the follower with zero loss: {best} events/s");
+}
