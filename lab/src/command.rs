@@ -26,11 +26,26 @@ pub(crate) fn ip(args: &[&str]) -> Result<(), LabError> {
     checked(cmd, None)
 }
 
+/// Runs `ip args…` in the named namespace `netns` (`ip -n netns args…`), or in the
+/// caller's namespace when `netns` is empty (an agent on a real host wires endpoints to
+/// the host's own namespace, which has no name).
+pub(crate) fn ip_in(netns: &str, args: &[&str]) -> Result<(), LabError> {
+    let mut cmd = Command::new("ip");
+    if !netns.is_empty() {
+        cmd.args(["-n", netns]);
+    }
+    cmd.args(args);
+    checked(cmd, None)
+}
+
 /// Runs the newline-separated `ip` commands of `script` in one `ip -n netns -batch -` process,
 /// which is much faster than one process per command. Fails at the first failing command.
 pub(crate) fn ip_batch(netns: &str, script: &str) -> Result<(), LabError> {
     let mut cmd = Command::new("ip");
-    cmd.args(["-n", netns, "-batch", "-"]);
+    if !netns.is_empty() {
+        cmd.args(["-n", netns]);
+    }
+    cmd.args(["-batch", "-"]);
     checked(cmd, Some(script))
 }
 

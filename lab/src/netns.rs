@@ -114,7 +114,13 @@ pub(crate) fn ifindex(netns: &str, ifname: &str) -> Result<u32, LabError> {
     let c_name = CString::new(ifname).map_err(|_| missing())?;
     // SAFETY: `c_name` is a valid NUL-terminated string that outlives the call;
     // `if_nametoindex` only reads it and resolves the name in the calling thread's namespace.
-    let index = in_netns(netns, || unsafe { libc::if_nametoindex(c_name.as_ptr()) })?;
+    let lookup = || unsafe { libc::if_nametoindex(c_name.as_ptr()) };
+    // An empty name is the caller's own namespace (see `command::ip_in`).
+    let index = if netns.is_empty() {
+        lookup()
+    } else {
+        in_netns(netns, lookup)?
+    };
     if index == 0 {
         Err(missing())
     } else {

@@ -1,7 +1,11 @@
-//! Endpoint plumbing for an agent that runs inside a node namespace: create an endpoint's
-//! network namespace and wire it to the node exactly like a lab pod, adopt an existing
-//! namespace instead, and undo either. `observerd` uses this when a Pod is applied to it;
-//! the [`Lab`](crate::Lab) uses the same wiring for its own pods.
+//! Endpoint plumbing for an agent: create an endpoint's network namespace and wire it to
+//! the node exactly like a lab pod, adopt an existing namespace instead, and undo either.
+//! `observerd` uses this when a Pod is applied to it; the [`Lab`](crate::Lab) uses the
+//! same wiring for its own pods.
+//!
+//! `node_netns` names the node's network namespace; the empty string means the calling
+//! thread's own namespace: the host's, for an agent on a real host (never in the lab, whose
+//! nodes always have names).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::MetadataExt;

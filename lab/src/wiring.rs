@@ -33,20 +33,21 @@ pub(crate) fn wire(
     host_ifname: &str,
     addrs: Addrs,
 ) -> Result<u32, LabError> {
-    command::ip(&[
-        "-n",
+    command::ip_in(
         node_netns,
-        "link",
-        "add",
-        host_ifname,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        POD_IFNAME,
-        "netns",
-        pod_netns,
-    ])?;
+        &[
+            "link",
+            "add",
+            host_ifname,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            POD_IFNAME,
+            "netns",
+            pod_netns,
+        ],
+    )?;
     command::ip_batch(node_netns, &node_side_script(host_ifname, addrs))?;
     command::ip_batch(pod_netns, &pod_side_script(addrs))?;
     netns::ifindex(node_netns, host_ifname)
@@ -55,7 +56,7 @@ pub(crate) fn wire(
 /// Deletes the veth pair from the node side, which removes both ends and the node's routes to
 /// the endpoint at once (deleting only the endpoint's namespace would do it asynchronously).
 pub(crate) fn unwire(node_netns: &str, host_ifname: &str) -> Result<(), LabError> {
-    command::ip(&["-n", node_netns, "link", "del", host_ifname])
+    command::ip_in(node_netns, &["link", "del", host_ifname])
 }
 
 /// Node side: the gateway addresses on `host_ifname`, and routes to the endpoint through it.

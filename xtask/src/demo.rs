@@ -26,6 +26,10 @@ pub struct Args {
     /// (works without root).
     #[arg(long)]
     pub offline: bool,
+    /// Send the demo's probe traffic again through the running lab (after changing a
+    /// policy, say) and show the verdicts.
+    #[arg(long)]
+    pub traffic: bool,
 }
 
 /// Where the running demo keeps its state.
@@ -40,6 +44,9 @@ fn socket() -> String {
 pub fn run(args: &Args) -> Result<()> {
     if args.down {
         return down();
+    }
+    if args.traffic {
+        return traffic(&endpoints()?);
     }
     if args.offline || !cmd::is_root() {
         if !args.offline {
@@ -359,7 +366,7 @@ fn next_steps(prefix: &str) {
          observe --server {s} get endpoints\n  \
          observe --server {s} policy trace --from shop/frontend --to shop/db --dport 5432\n  \
          observe --server {s} tui\n  \
-         ip netns exec {prefix}-shop-frontend curl -m1 http://10.0.1.20:9090/   # (if curl is installed)\n\
+         cargo xtask demo --traffic                         # send the probe traffic again\n\
          The binaries are in {}. Tear it down with: cargo xtask demo --down",
         target_dir().display()
     );

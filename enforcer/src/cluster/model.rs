@@ -28,7 +28,9 @@ impl Namespace {
 }
 
 /// `namespace/name` of a pod.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct PodKey {
     /// Namespace.
     pub namespace: String,
@@ -53,7 +55,9 @@ impl fmt::Display for PodKey {
 }
 
 /// A named or numbered container port.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ContainerPort {
     /// The port's name (lowercase), if named.
     pub name: Option<String>,
@@ -78,6 +82,10 @@ pub struct Pod {
     pub ports: Vec<ContainerPort>,
     /// `status.podIP` / `status.podIPs`.
     pub ips: Vec<IpAddr>,
+    /// Annotation `observe.io/netns`: an existing named network namespace the agent adopts
+    /// as this pod's endpoint (on a real host) instead of creating one.
+    #[serde(default)]
+    pub netns: Option<String>,
 }
 
 /// A node.

@@ -72,7 +72,11 @@ impl CookieTable {
     /// The cookies in use and their rules, and the last cookie handed out: what an agent
     /// persists so that after a restart it interns the same sets under the same cookies.
     pub fn export(&self) -> (u32, Vec<(u32, RuleSet)>) {
-        let mut entries: Vec<(u32, RuleSet)> = self.by_cookie.iter().map(|(c, r)| (*c, r.clone())).collect();
+        let mut entries: Vec<(u32, RuleSet)> = self
+            .by_cookie
+            .iter()
+            .map(|(c, r)| (*c, r.clone()))
+            .collect();
         entries.sort_by_key(|(c, _)| *c);
         (self.last, entries)
     }

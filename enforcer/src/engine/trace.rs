@@ -45,7 +45,9 @@ impl Target {
                 Ok(Self::Pod(PodKey::new(ns, name)))
             }
             None if !s.is_empty() => Ok(Self::Pod(PodKey::new("default", s))),
-            _ => Err(format!("{s:?} is not NAMESPACE/POD, node/NAME or an IP address")),
+            _ => Err(format!(
+                "{s:?} is not NAMESPACE/POD, node/NAME or an IP address"
+            )),
         }
     }
 }

@@ -82,6 +82,7 @@ mod tests {
             service_account: "web-sa".into(),
             ports: vec![],
             ips: vec![],
+            netns: None,
         };
         let ns = Namespace::implicit("shop");
         let l = pod_labels(&pod, &ns, "default");

@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// Where a label comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Source {
     /// Kubernetes: pod labels and the labels Cilium derives from the pod.
     K8s,
@@ -38,7 +40,9 @@ impl Source {
 }
 
 /// One label: `source:key=value` (`value` may be empty, as for `reserved:host`).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Label {
     /// Where the label comes from.
     pub source: Source,
@@ -79,7 +83,18 @@ impl fmt::Display for Label {
 }
 
 /// A sorted set of labels with at most one label per (source, key).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct LabelSet(Vec<Label>);
 
 impl LabelSet {

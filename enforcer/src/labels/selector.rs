@@ -7,7 +7,9 @@ use std::fmt;
 use super::{LabelSet, Source};
 
 /// A selector key: a source (or any source) and a key.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct SelKey {
     /// `None` matches labels of any source.
     pub source: Option<Source>,
@@ -71,7 +73,9 @@ impl fmt::Display for SelKey {
 }
 
 /// A matchExpressions operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Operator {
     /// The label exists with one of the values.
     In,
@@ -97,7 +101,9 @@ impl Operator {
 }
 
 /// One requirement of a selector.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Requirement {
     /// The key.
     pub key: SelKey,
@@ -146,7 +152,18 @@ impl fmt::Display for Requirement {
 }
 
 /// A label selector: the AND of its requirements; no requirement selects everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Selector {
     reqs: Vec<Requirement>,
 }

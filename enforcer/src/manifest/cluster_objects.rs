@@ -39,6 +39,7 @@ pub fn read_pod(doc: &MapCursor<'_>) -> Option<Pod> {
         .unwrap_or_else(|| "default".to_string());
     let ports = spec.as_ref().map(read_container_ports).unwrap_or_default();
     let ips = status.as_ref().map(read_pod_ips).unwrap_or_default();
+    let netns = read_netns_annotation(doc);
     Some(Pod {
         key: PodKey::new(&meta.namespace, &meta.name),
         labels: meta.labels,
@@ -46,7 +47,24 @@ pub fn read_pod(doc: &MapCursor<'_>) -> Option<Pod> {
         service_account,
         ports,
         ips,
+        netns,
     })
+}
+
+/// The annotation naming an existing network namespace to adopt.
+pub const NETNS_ANNOTATION: &str = "observe.io/netns";
+
+fn read_netns_annotation(doc: &MapCursor<'_>) -> Option<String> {
+    let meta = doc.get("metadata")?.map()?;
+    let annotations = meta.get("annotations")?.map()?;
+    let c = annotations.get(NETNS_ANNOTATION)?;
+    let name = c.string()?;
+    let valid = !name.is_empty() && !name.contains('/') && name != "." && name != "..";
+    if !valid {
+        c.invalid("the name of a network namespace under /var/run/netns");
+        return None;
+    }
+    Some(name.to_string())
 }
 
 fn read_container_ports(spec: &MapCursor<'_>) -> Vec<ContainerPort> {

@@ -334,7 +334,12 @@ fn bad_yaml_and_wrong_api_versions_are_errors() {
 fn parsed_objects_round_trip_through_json() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
     let inputs = read_inputs(&[dir.to_string()]).unwrap();
-    let objects: Vec<Object> = parse(&inputs).unwrap().objects.into_iter().map(|l| l.object).collect();
+    let objects: Vec<Object> = parse(&inputs)
+        .unwrap()
+        .objects
+        .into_iter()
+        .map(|l| l.object)
+        .collect();
     assert!(objects.len() > 5);
     let json = serde_json::to_string(&objects).unwrap();
     let back: Vec<Object> = serde_json::from_str(&json).unwrap();

@@ -4,7 +4,9 @@
 use std::fmt;
 
 /// Inclusive port range. [`PortRange::ALL`] is the wildcard.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct PortRange {
     /// First port.
     pub lo: u16,

@@ -225,7 +225,10 @@ mod tests {
     fn serializes_as_its_text() {
         let json = serde_json::to_string(&c("10.0.0.0/8")).unwrap();
         assert_eq!(json, "\"10.0.0.0/8\"");
-        assert_eq!(serde_json::from_str::<Cidr>(&json).unwrap(), c("10.0.0.0/8"));
+        assert_eq!(
+            serde_json::from_str::<Cidr>(&json).unwrap(),
+            c("10.0.0.0/8")
+        );
         assert!(serde_json::from_str::<Cidr>("\"10.0.0.1/8\"").is_err());
     }
 

@@ -5,7 +5,9 @@ use std::fmt;
 use crate::labels::{Operator, Requirement, SelKey, Selector, keys};
 
 /// A Cilium entity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Entity {
     /// Everything, world included.
     All,

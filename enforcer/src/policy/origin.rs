@@ -6,7 +6,9 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The kind of object a rule comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum PolicyKind {
     /// `cilium.io/v2 CiliumNetworkPolicy`.
     CiliumNetworkPolicy,
@@ -48,7 +50,9 @@ impl fmt::Display for PolicyKind {
 }
 
 /// A policy object: kind, namespace (empty for cluster-wide and derived) and name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct PolicyRef {
     /// Object kind.
     pub kind: PolicyKind,

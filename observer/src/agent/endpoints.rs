@@ -1,6 +1,8 @@
 //! Local endpoints: a pod scheduled on this node becomes a network namespace wired to the
-//! node by a veth pair (created here, or adopted when it already exists after a restart).
-//! Naming, id and address allocation live here; the plumbing itself is the lab crate's.
+//! node by a veth pair. The namespace is created here, or adopted: after a restart (it
+//! already exists), or when the pod names one with the `observe.io/netns` annotation (a
+//! workload on a real host). Naming, id and address allocation live here; the plumbing
+//! itself is the lab crate's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -71,17 +73,28 @@ impl Plumber {
                 rec.created,
             );
         }
-        let netns = self.netns_name(&pod.key);
         let host_ifname = Self::host_ifname(&pod.key);
-        let ifindex =
+        let (netns, created) = match &pod.netns {
+            Some(existing) => (existing.clone(), false),
+            None => (self.netns_name(&pod.key), true),
+        };
+        let wired = if created {
             lab::plumbing::create_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
-                .with_context(|| format!("cannot create the endpoint of pod {}", pod.key))?;
+        } else {
+            lab::plumbing::adopt_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
+        };
+        let ifindex = wired.with_context(|| {
+            format!(
+                "cannot wire the endpoint of pod {} (netns {netns})",
+                pod.key
+            )
+        })?;
         let record = EndpointRecord {
             pod: pod.key.clone(),
             id,
             netns,
             host_ifname,
-            created: true,
+            created,
             ips: pod.ips.clone(),
         };
         Ok(LocalEndpoint { record, ifindex })
@@ -162,6 +175,7 @@ mod tests {
             service_account: "default".into(),
             ports: vec![],
             ips: ips.iter().map(|s| s.parse().unwrap()).collect(),
+            netns: None,
         }
     }
 

@@ -72,3 +72,31 @@ fn a_deleted_pod_takes_its_endpoint_along() {
         "its namespace is gone"
     );
 }
+
+#[test]
+fn an_annotated_pod_adopts_an_existing_namespace_and_leaves_it_behind() {
+    let Some(c) = Cluster::new("e2eadopt") else {
+        return;
+    };
+    let name = format!("{}-byhand", c.lab.prefix());
+    let added = std::process::Command::new("ip")
+        .args(["netns", "add", &name])
+        .status()
+        .expect("ip");
+    assert!(added.success());
+    let pod = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: adopted\n  namespace: e2e\n  labels: {{app: client}}\n  annotations: {{observe.io/netns: {name}}}\nstatus: {{podIP: 10.77.0.9}}\n"
+    );
+    c.apply(&pod).expect("adopt");
+    assert_eq!(c.endpoint("adopted").netns, name);
+    let _server = c.serve("server", &[8080], &[]);
+    assert!(
+        reaches(&name, ip("server", false), "tcp", 8080),
+        "the adopted namespace is wired"
+    );
+    c.delete(&pod);
+    assert!(
+        lab::plumbing::netns_exists(&name),
+        "an adopted namespace is not the agent's to delete"
+    );
+}
