@@ -34,6 +34,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "--features",
         "enforcer/datapath,observer/agent",
     ]);
+    // The TUI's pseudo-terminal test drives the `observe` binary this build produces,
+    // rather than building its own.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| cmd::root().join("target"), std::path::PathBuf::from);
+    test.env("OBSERVE_BIN", target.join("debug/observe"));
     if !args.rest.is_empty() {
         test.arg("--").args(&args.rest);
     }

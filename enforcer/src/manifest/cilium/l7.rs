@@ -1,6 +1,7 @@
 //! L7 rules (`toPorts[].rules`): HTTP and DNS are parsed and validated; their enforcement
 //! needs a proxy that does not exist yet, so they only mark entries as "L7 pending".
 
+use super::dns::read_dns_selector;
 use crate::manifest::cursor::{Cursor, MapCursor};
 use crate::policy::model::L7;
 
@@ -85,31 +86,8 @@ fn read_header_match(m: &MapCursor<'_>) -> Option<()> {
 }
 
 fn read_dns(c: &Cursor<'_>) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    for item in c.seq()? {
-        let m = item.map()?;
-        let name = m.get("matchName");
-        let pattern = m.get("matchPattern");
-        m.finish();
-        let (field, value) = match (name, pattern) {
-            (Some(n), None) => ("matchName", n),
-            (None, Some(p)) => ("matchPattern", p),
-            _ => {
-                item.error("a dns rule needs exactly one of matchName or matchPattern");
-                return None;
-            }
-        };
-        let text = value.string()?;
-        let allowed = |ch: char| {
-            ch.is_ascii_alphanumeric()
-                || matches!(ch, '-' | '.' | '_')
-                || (field == "matchPattern" && ch == '*')
-        };
-        if !text.chars().all(allowed) {
-            value.invalid("a DNS name (letters, digits, '-', '.', and '*' in matchPattern)");
-            return None;
-        }
-        out.push(text.to_string());
-    }
-    Some(out)
+    c.seq()?
+        .iter()
+        .map(|item| read_dns_selector(item, "a dns rule").map(|(_, text)| text))
+        .collect()
 }

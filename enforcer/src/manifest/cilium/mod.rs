@@ -3,6 +3,7 @@
 //! `ParseToCiliumRule` (namespace injection, requirement folding inputs, entity and node
 //! peers).
 
+mod dns;
 mod l7;
 mod ports;
 mod rule;

@@ -1,6 +1,7 @@
 //! One `ingress`/`ingressDeny`/`egress`/`egressDeny` entry: its peers (endpoints, nodes,
 //! entities, CIDRs, FQDNs), requirements, and ports or ICMP types.
 
+use super::dns::read_dns_selector;
 use super::ports::read_l4;
 use super::rule::RuleContext;
 use crate::labels::{Operator, Requirement, SelKey, Selector};
@@ -335,33 +336,13 @@ pub fn read_cidr(c: &Cursor<'_>) -> Option<Cidr> {
 }
 
 fn read_fqdns(c: &Cursor<'_>) -> Option<Vec<Peer>> {
-    let mut out = Vec::new();
-    for item in c.seq()? {
-        let m = item.map()?;
-        let name = m.get("matchName");
-        let pattern = m.get("matchPattern");
-        m.finish();
-        let (field, value) = match (name, pattern) {
-            (Some(n), None) => ("matchName", n),
-            (None, Some(p)) => ("matchPattern", p),
-            _ => {
-                item.error("a toFQDNs entry needs exactly one of matchName or matchPattern");
-                return None;
-            }
-        };
-        let text = value.string()?;
-        let allowed = |ch: char| {
-            ch.is_ascii_alphanumeric()
-                || matches!(ch, '-' | '.' | '_')
-                || (field == "matchPattern" && ch == '*')
-        };
-        if text.is_empty() || !text.chars().all(allowed) {
-            value.invalid("a DNS name (letters, digits, '-', '.', and '*' in matchPattern)");
-            return None;
-        }
-        out.push(Peer::Fqdn(format!("{field}: {text}")));
-    }
-    Some(out)
+    c.seq()?
+        .iter()
+        .map(|item| {
+            read_dns_selector(item, "a toFQDNs entry")
+                .map(|(kind, text)| Peer::Fqdn(format!("{}: {text}", kind.field())))
+        })
+        .collect()
 }
 
 fn read_requires(c: &Cursor<'_>, ctx: &RuleContext, subject: &Selector) -> Option<Vec<Selector>> {
