@@ -318,11 +318,27 @@ impl Cluster {
         })
     }
 
-    /// The agent's trace of a flow, as JSON.
+    /// The agent's trace of a flow between pods of namespace `e2e`, as JSON.
     pub fn trace(&self, from: &str, to: &str, protocol: u32, dport: u32) -> serde_json::Value {
+        self.trace_targets(
+            &format!("e2e/{from}"),
+            &format!("e2e/{to}"),
+            protocol,
+            dport,
+        )
+    }
+
+    /// The agent's trace of a flow between any targets (`ns/pod`, an IP), as JSON.
+    pub fn trace_targets(
+        &self,
+        from: &str,
+        to: &str,
+        protocol: u32,
+        dport: u32,
+    ) -> serde_json::Value {
         let req = TraceRequest {
-            from: format!("e2e/{from}"),
-            to: format!("e2e/{to}"),
+            from: from.into(),
+            to: to.into(),
             protocol,
             dport,
             reply: false,
