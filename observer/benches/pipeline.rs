@@ -114,7 +114,7 @@ async fn follow(server: String, tally: Tally) {
         match resp.response_types {
             Some(ResponseTypes::Flow(f)) => {
                 tally.received.fetch_add(1, Ordering::Relaxed);
-                let Some(t) = f.time.and_then(|t| SystemTime::try_from(t).ok()) else {
+                let Some(t) = f.time.map(SystemTime::from) else {
                     continue;
                 };
                 let micros = SystemTime::now()

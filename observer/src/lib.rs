@@ -16,7 +16,11 @@
 //! - [`filter`]: `FlowFilter` compilation.
 //! - [`pipeline`]: the single loop from queue to ring; [`losses`], [`stats`] and
 //!   [`namespaces`] hold what it counts.
-//! - [`server`]: the `observer.Observer` gRPC service.
+//! - [`server`]: the `observer.Observer` gRPC service; [`listen`]: what every listener
+//!   serves next to it (health, reflection) and TLS.
+//! - [`history`]: the optional on-disk store of flows older than the ring.
+//! - [`metrics`]: Prometheus metrics (Hubble's families, agent health) over HTTP.
+//! - [`export`]: flow export to rotated JSON-lines files (Hubble's exporter format).
 
 #![warn(missing_docs)]
 
@@ -24,9 +28,13 @@
 pub mod agent;
 pub mod decode;
 pub mod event;
+pub mod export;
 pub mod filter;
 pub mod getters;
+pub mod history;
+pub mod listen;
 pub mod losses;
+pub mod metrics;
 pub mod namespaces;
 pub mod pipeline;
 pub mod ring;

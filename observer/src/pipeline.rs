@@ -73,9 +73,20 @@ pub struct ObserverState {
 
 /// Called for every decoded flow before it is stored; `Break` drops the flow (and skips
 /// later hooks). Metrics and exporters attach here.
+///
+/// Two optional callbacks follow the flow further: [`OnDecodedFlow::on_stored`] sees every
+/// event once it is in the ring, with its position (flows that passed every hook, and
+/// loss reports), which is what history needs; [`OnDecodedFlow::on_batch_end`] runs
+/// after each batch, when buffered output should be flushed.
 pub trait OnDecodedFlow: Send {
     /// Sees one flow.
     fn on_decoded_flow(&mut self, flow: &Flow) -> ControlFlow<()>;
+
+    /// Sees an event just written to the ring at `position`.
+    fn on_stored(&mut self, _position: u64, _event: &Arc<DecodedEvent>) {}
+
+    /// The pipeline finished a batch (or a loss report outside one).
+    fn on_batch_end(&mut self) {}
 }
 
 impl<F: FnMut(&Flow) -> ControlFlow<()> + Send> OnDecodedFlow for F {
@@ -221,6 +232,7 @@ impl Pipeline {
     fn process_batch(&mut self, batch: &mut Vec<MonitorEvent>) {
         let stats = Arc::clone(&self.state.stats);
         stats.add_seen(batch.len() as u64);
+        stats.set_queue_depth(self.rx.len() as u64);
         let now = Instant::now();
         let mut stored = 0;
         for event in batch.drain(..) {
@@ -229,6 +241,7 @@ impl Pipeline {
             }
         }
         stats.add_decoded(stored);
+        self.end_batch();
     }
 
     /// Decodes and stores one event; whether a flow was stored.
@@ -254,8 +267,23 @@ impl Pipeline {
             }
         }
         self.state.namespaces.observe(&flow, now);
-        self.writer.write(Arc::new(DecodedEvent::Flow(flow)));
+        self.store(Arc::new(DecodedEvent::Flow(flow)));
         true
+    }
+
+    /// Writes `event` to the ring and tells the hooks where it went.
+    fn store(&mut self, event: Arc<DecodedEvent>) {
+        let position = self.writer.ring().write_position();
+        self.writer.write(Arc::clone(&event));
+        for hook in &mut self.hooks {
+            hook.on_stored(position, &event);
+        }
+    }
+
+    fn end_batch(&mut self) {
+        for hook in &mut self.hooks {
+            hook.on_batch_end();
+        }
     }
 
     /// The one place that decides what a decode error is worth: benign ones are only
@@ -273,10 +301,15 @@ impl Pipeline {
     /// Writes pending loss reports into the ring (kernel ring, then event queue).
     fn report_losses(&mut self, interval: Option<Duration>) {
         let now = Instant::now();
+        let mut reported = false;
         for source in [LostSource::KernelRing, LostSource::EventQueue] {
             if let Some(lost) = self.state.stats.losses.take_report(source, now, interval) {
-                self.writer.write(Arc::new(DecodedEvent::Lost(lost)));
+                self.store(Arc::new(DecodedEvent::Lost(lost)));
+                reported = true;
             }
+        }
+        if reported {
+            self.end_batch();
         }
     }
 }

@@ -16,6 +16,7 @@ pub struct Stats {
     decoded: AtomicU64,
     skipped: AtomicU64,
     errors: AtomicU64,
+    queue_depth: AtomicU64,
     /// Losses per source.
     pub losses: Losses,
     rate: RateWindow,
@@ -56,6 +57,7 @@ impl Stats {
             decoded: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             errors: AtomicU64::new(0),
+            queue_depth: AtomicU64::new(0),
             losses: Losses::default(),
             rate: RateWindow::new(),
             started: Instant::now(),
@@ -78,6 +80,16 @@ impl Stats {
 
     pub(crate) fn add_error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_queue_depth(&self, n: u64) {
+        self.queue_depth.store(n, Ordering::Relaxed);
+    }
+
+    /// Events waiting in the queue when the pipeline last took a batch: near the queue's
+    /// size means the decoder is falling behind (and `EventQueue` losses follow).
+    pub fn queue_depth(&self) -> u64 {
+        self.queue_depth.load(Ordering::Relaxed)
     }
 
     /// The counters now.

@@ -7,8 +7,9 @@
 //! impls following the proto3 JSON mapping with the original field names, as
 //! `hubble observe -o jsonpb` prints them.
 //!
-//! `control/` is our own agent API. With the `client` feature, [`client::connect`] opens a
-//! channel to a server address as the CLI and the TUI take it.
+//! `control/` is our own agent API. With the `client` feature, [`client::connect`] and
+//! [`client::connect_with`] open a channel to a server address as the CLI and the TUI take
+//! it: a unix socket, plaintext TCP, or TLS (rustls) with optional client certificates.
 //!
 //! Only generated code, the [`Timestamp`] well-known type and the connection helper live
 //! here; no business logic.

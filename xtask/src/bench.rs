@@ -6,13 +6,15 @@
 //!   userspace, measured with BPF_PROG_TEST_RUN in the same run; needs root.
 //! - `pipeline`: kernel → `GetFlows` follower latency (p50/p99) and events/s through the
 //!   whole agent pipeline with zero loss, in a lab with a real `observerd`; needs root.
+//! - `service`: decode+enrich+filter flows/s on one core, `GetFlows` over a full
+//!   65,535-flow ring with a selective filter, and the ring's memory; no privileges.
 
 use crate::cmd;
 
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Only run the benchmarks whose name is given (policy, datapath, pipeline).
+    /// Only run the benchmarks whose name is given (policy, datapath, pipeline, service).
     pub only: Vec<String>,
 }
 
@@ -55,6 +57,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         } else {
             eprintln!("skipped pipeline benchmark: needs root");
         }
+    }
+    if wanted("service") {
+        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observer", "--bench", "service"]))?;
     }
     Ok(())
 }

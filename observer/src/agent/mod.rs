@@ -9,27 +9,38 @@
 //! - [`snapshot`]: the read-only view the decoder enriches flows from;
 //! - [`control`]: the control gRPC service;
 //! - [`reader`]: the ring-buffer reader and kernel loss accounting;
-//! - [`clock`]: monotonic-to-wall-clock conversion.
+//! - [`clock`]: monotonic-to-wall-clock conversion;
+//! - [`listeners`]: the unix socket, the optional TCP (TLS) and metrics listeners;
+//! - [`socket`]: the unix socket's group;
+//! - [`maps`]: datapath map occupancy for the metrics.
+//!
+//! Optional pipeline hooks, each enabled by its flags: metrics (`--metrics-address`),
+//! flow export (`--export-file`) and on-disk history (`--history-dir`).
 
 pub mod clock;
 pub mod control;
 pub mod endpoints;
+pub mod listeners;
+pub mod maps;
 pub mod options;
 pub mod reader;
 pub mod reconcile;
 pub mod snapshot;
+pub mod socket;
 pub mod store;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use tokio_stream::wrappers::UnixListenerStream;
 
 use crate::decode::Decoder;
+use crate::export::{ExportConfig, Exporter};
+use crate::history::{History, HistoryConfig};
+use crate::metrics::{MapGauges, Metrics};
 use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::ring::Capacity;
-use crate::server::{ObserverService, bind_unix};
+use crate::server::ObserverService;
 use control::ControlService;
 use options::Options;
 use reconcile::Agent;
@@ -55,9 +66,44 @@ pub fn enter_node(opts: &Options) -> Result<String> {
 /// Runs the agent until SIGTERM or SIGINT. Enforcement continues after it exits: the
 /// programs stay attached through their pinned links, and the next agent adopts them.
 pub async fn run(opts: Options, node_netns: String) -> Result<()> {
+    opts.validate()?;
+    // The pipeline and its optional outputs first: a file that cannot be opened stops the
+    // agent before it touches the datapath.
     let snapshot = SharedSnapshot::default();
+    let capacity =
+        Capacity::new(opts.max_flows as usize).map_err(|e| anyhow!("invalid --max-flows: {e}"))?;
+    let decoder = Decoder::new(clock::boot_clock())
+        .with_endpoints(Arc::new(snapshot.clone()))
+        .with_identities(Arc::new(snapshot.clone()))
+        .with_policies(Arc::new(snapshot.clone()))
+        .with_links(Arc::new(snapshot.clone()));
+    let config = PipelineConfig {
+        capacity,
+        ..PipelineConfig::new(opts.node_name.as_str())
+    };
+    let queue_size = config.queue_size;
+    let (mut pipeline, sender) = Pipeline::new(config, decoder);
+    let state = pipeline.state();
+    let gauges = MapGauges::default();
+    let metrics = match &opts.metrics_address {
+        Some(_) => {
+            let metrics = Metrics::new(&opts.metrics)?
+                .with_pipeline(&state, queue_size)
+                .with_maps(gauges.clone());
+            pipeline.add_hook(metrics.hook());
+            Some(Arc::new(metrics))
+        }
+        None => None,
+    };
+    if let Some(config) = export_config(&opts)? {
+        let exporter = Exporter::new(&config)?;
+        tracing::info!("exporting flows to {}", config.path.display());
+        pipeline.add_hook(exporter);
+    }
+    let observer = with_history(&opts, &mut pipeline, ObserverService::new(state))?;
+
     let mut agent = {
-        let (opts, snapshot) = (opts.clone(), snapshot.clone());
+        let opts = opts.clone();
         tokio::task::spawn_blocking(move || Agent::start(&opts, node_netns, snapshot)).await??
     };
     let events = agent
@@ -65,19 +111,13 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         .take_events()
         .ok_or_else(|| anyhow!("the event ring buffer is already taken"))?;
     let agent = Arc::new(Mutex::new(agent));
-    let capacity =
-        Capacity::new(opts.max_flows as usize).map_err(|e| anyhow!("invalid --max-flows: {e}"))?;
-    let decoder = Decoder::new(clock::boot_clock())
-        .with_endpoints(Arc::new(snapshot.clone()))
-        .with_identities(Arc::new(snapshot.clone()))
-        .with_policies(Arc::new(snapshot.clone()))
-        .with_links(Arc::new(snapshot));
-    let config = PipelineConfig {
-        capacity,
-        ..PipelineConfig::new(opts.node_name.as_str())
-    };
-    let (pipeline, sender) = Pipeline::new(config, decoder);
-    let state = pipeline.state();
+    if metrics.is_some() {
+        tokio::spawn(maps::report_occupancy(
+            agent.clone(),
+            gauges,
+            MAP_COUNT_INTERVAL,
+        ));
+    }
     tokio::spawn(pipeline.run());
     tokio::spawn(reader::read_events(
         events.into_inner(),
@@ -89,24 +129,66 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         sender,
         Duration::from_secs(1),
     ));
-    serve(
-        &opts,
-        ObserverService::new(state),
-        ControlService::new(agent),
-    )
-    .await
+    serve(&opts, observer, ControlService::new(agent), metrics).await
+}
+
+/// How often the datapath maps are counted for the occupancy metrics.
+const MAP_COUNT_INTERVAL: Duration = Duration::from_secs(15);
+
+/// The exporter's settings, if `--export-file` is given.
+fn export_config(opts: &Options) -> Result<Option<ExportConfig>> {
+    let Some(path) = &opts.export_file else {
+        return Ok(None);
+    };
+    let parse = |lists: &[String]| -> Result<Vec<_>> {
+        let mut filters = Vec::new();
+        for text in lists {
+            filters.extend(crate::export::parse_filters(text)?);
+        }
+        Ok(filters)
+    };
+    Ok(Some(ExportConfig {
+        path: path.clone(),
+        max_bytes: opts.export_file_max_size_mb.saturating_mul(1 << 20),
+        max_backups: opts.export_file_max_backups,
+        allowlist: parse(&opts.export_allowlist)?,
+        denylist: parse(&opts.export_denylist)?,
+        field_mask: opts.export_fieldmask.clone(),
+        node_name: opts.node_name.clone(),
+    }))
+}
+
+/// Opens the on-disk history if `--history-dir` is given: its writer joins the pipeline,
+/// and the service reads it.
+fn with_history(
+    opts: &Options,
+    pipeline: &mut Pipeline,
+    observer: ObserverService,
+) -> Result<ObserverService> {
+    let Some(dir) = &opts.history_dir else {
+        return Ok(observer);
+    };
+    let config = HistoryConfig::new(dir, opts.history_max_size_mb.saturating_mul(1 << 20));
+    let (history, writer) = History::open(config)?;
+    tracing::info!(
+        events = history.events(),
+        bytes = history.bytes(),
+        "flow history in {}",
+        dir.display()
+    );
+    pipeline.add_hook(writer.with_node_name(opts.node_name.as_str()));
+    Ok(observer.with_history(history))
 }
 
 /// How long a stopping agent waits for clients to close their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-async fn serve(opts: &Options, observer: ObserverService, control: ControlService) -> Result<()> {
-    if let Some(dir) = opts.socket.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let listener = bind_unix(&opts.socket)
-        .with_context(|| format!("cannot listen on {}", opts.socket.display()))?;
-    tracing::info!("serving on unix://{}", opts.socket.display());
+async fn serve(
+    opts: &Options,
+    observer: ObserverService,
+    control: ControlService,
+    metrics: Option<Arc<Metrics>>,
+) -> Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown().await;
@@ -115,10 +197,7 @@ async fn serve(opts: &Options, observer: ObserverService, control: ControlServic
     let stopping = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let server = tonic::transport::Server::builder()
-        .add_service(observer.into_server())
-        .add_service(control.into_server())
-        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stopping(stop_rx.clone()));
+    let served = listeners::serve(opts, observer, control, metrics, stop_rx.clone());
     // Graceful shutdown waits for clients to hang up; a follower never does, so the wait
     // is bounded.
     let grace = async {
@@ -126,7 +205,7 @@ async fn serve(opts: &Options, observer: ObserverService, control: ControlServic
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     tokio::select! {
-        served = server => served.context("the gRPC server failed")?,
+        served = served => served?,
         () = grace => tracing::info!("clients still connected after {SHUTDOWN_GRACE:?}; closing them"),
     }
     let _ = std::fs::remove_file(&opts.socket);

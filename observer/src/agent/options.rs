@@ -48,6 +48,153 @@ pub struct Options {
     /// Log level: error, warn, info, debug.
     #[arg(long, default_value = "info")]
     pub log_level: String,
+
+    /// Group that may use the unix socket (mode 0660): a name or a numeric GID.
+    /// Example: --socket-group observe
+    #[arg(long, value_name = "NAME|GID")]
+    pub socket_group: Option<String>,
+    /// Also serve the observer API (not the control API) on TCP. Needs --tls-cert-file
+    /// and --tls-key-file, or an explicit --insecure. Example: --listen-address 0.0.0.0:4244
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen_address: Option<String>,
+    /// PEM certificate chain of the TCP listener.
+    #[arg(long, requires = "tls_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of --tls-cert-file.
+    #[arg(long, requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
+    /// PEM CA certificates that sign client certificates, comma-separated: clients must
+    /// present one (mutual TLS).
+    #[arg(long, value_delimiter = ',', requires = "tls_cert_file")]
+    pub tls_client_ca_files: Vec<PathBuf>,
+    /// Serve --listen-address without TLS: anyone who can reach the port reads every
+    /// flow. Must be given explicitly.
+    #[arg(long, conflicts_with_all = ["tls_cert_file", "tls_key_file", "tls_client_ca_files"])]
+    pub insecure: bool,
+
+    /// Serve Prometheus metrics on http://HOST:PORT/metrics (off by default).
+    /// Example: --metrics-address 127.0.0.1:9965
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_address: Option<String>,
+    /// Flow metrics to enable, comma-separated (default: all): drop, flow, policy,
+    /// port-distribution, tcp, icmp.
+    #[arg(long, value_delimiter = ',', requires = "metrics_address")]
+    pub metrics: Vec<String>,
+
+    /// Export flows to this file as JSON lines (Hubble's exporter format).
+    #[arg(long, value_name = "PATH")]
+    pub export_file: Option<PathBuf>,
+    /// Size at which the export file rotates (to PATH.1, PATH.2, ...).
+    #[arg(long, default_value_t = 10, requires = "export_file")]
+    pub export_file_max_size_mb: u64,
+    /// Rotated export files kept.
+    #[arg(long, default_value_t = 5, requires = "export_file")]
+    pub export_file_max_backups: usize,
+    /// Only export flows matching one of these JSON FlowFilters.
+    /// Example: --export-allowlist '{"verdict":["DROPPED"]}'
+    #[arg(long, requires = "export_file")]
+    pub export_allowlist: Vec<String>,
+    /// Do not export flows matching one of these JSON FlowFilters.
+    #[arg(long, requires = "export_file")]
+    pub export_denylist: Vec<String>,
+    /// Flow fields to export, comma-separated (default: all). Example:
+    /// --export-fieldmask time,verdict,source.pod_name,destination.pod_name
+    #[arg(long, value_delimiter = ',', requires = "export_file")]
+    pub export_fieldmask: Vec<String>,
+
+    /// Keep flows older than the ring on disk here, so GetFlows --since reaches further
+    /// back.
+    #[arg(long, value_name = "PATH")]
+    pub history_dir: Option<PathBuf>,
+    /// Most space the on-disk history may take; the oldest flows are deleted first.
+    #[arg(long, default_value_t = 256, requires = "history_dir")]
+    pub history_max_size_mb: u64,
+}
+
+/// Options that cannot work together, found before anything is started.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidOptions {
+    /// Plaintext TCP was not asked for explicitly.
+    #[error(
+        "refusing to serve plaintext gRPC on --listen-address {0}: anyone who can reach it \
+         could read every flow. Pass --tls-cert-file and --tls-key-file (and \
+         --tls-client-ca-files to require client certificates), or --insecure to accept \
+         plaintext explicitly"
+    )]
+    PlaintextTcp(String),
+    /// TLS files without a TCP listener would be ignored.
+    #[error("--tls-cert-file and --tls-key-file only apply to --listen-address, which is not set")]
+    TlsWithoutListener,
+    /// An address does not parse.
+    #[error("invalid {flag} {value:?}: expected HOST:PORT, e.g. 127.0.0.1:9965")]
+    Address {
+        /// The flag.
+        flag: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// A size must be positive.
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
+}
+
+impl Options {
+    /// Checks the listener, TLS and size options, before anything is started.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidOptions`] naming the offending flags.
+    pub fn validate(&self) -> Result<(), InvalidOptions> {
+        match (&self.listen_address, &self.tls_cert_file) {
+            (Some(addr), None) if !self.insecure => {
+                return Err(InvalidOptions::PlaintextTcp(addr.clone()));
+            }
+            (None, Some(_)) => return Err(InvalidOptions::TlsWithoutListener),
+            _ => {}
+        }
+        for (flag, value) in [
+            ("--listen-address", &self.listen_address),
+            ("--metrics-address", &self.metrics_address),
+        ] {
+            if let Some(value) = value {
+                resolve(flag, value)?;
+            }
+        }
+        if self.export_file.is_some() && self.export_file_max_size_mb == 0 {
+            return Err(InvalidOptions::Zero("--export-file-max-size-mb"));
+        }
+        if self.history_dir.is_some() && self.history_max_size_mb == 0 {
+            return Err(InvalidOptions::Zero("--history-max-size-mb"));
+        }
+        Ok(())
+    }
+
+    /// The TCP listener's TLS files, if TLS is configured.
+    pub fn tls_files(&self) -> Option<crate::listen::TlsFiles> {
+        Some(crate::listen::TlsFiles {
+            cert: self.tls_cert_file.clone()?,
+            key: self.tls_key_file.clone()?,
+            client_cas: self.tls_client_ca_files.clone(),
+        })
+    }
+}
+
+/// Resolves `HOST:PORT` (a name resolves to its first address).
+///
+/// # Errors
+///
+/// [`InvalidOptions::Address`] when it does not resolve.
+pub fn resolve(flag: &'static str, value: &str) -> Result<std::net::SocketAddr, InvalidOptions> {
+    use std::net::ToSocketAddrs;
+    let invalid = || InvalidOptions::Address {
+        flag,
+        value: value.to_string(),
+    };
+    value
+        .to_socket_addrs()
+        .map_err(|_| invalid())?
+        .next()
+        .ok_or_else(invalid)
 }
 
 /// Trace event modes.

@@ -8,6 +8,11 @@ use observer::agent::options::Options;
 
 fn main() -> ExitCode {
     let opts = Options::parse();
+    // Before anything is touched: a refused configuration changes nothing.
+    if let Err(e) = opts.validate() {
+        eprintln!("Error: {e}");
+        return ExitCode::from(2);
+    }
     let level = opts.log_level.parse().unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt()
         .with_max_level(level)

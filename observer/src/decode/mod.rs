@@ -22,6 +22,7 @@ use probe_common::event::FlowEvent;
 
 pub use clock::BootClock;
 pub use error::ParseError;
+pub(crate) use summary::icmp_type_name;
 
 use crate::event::{MonitorEvent, Payload};
 use crate::getters::{

@@ -131,6 +131,13 @@ const ICMPV6: &[IcmpType] = &[
     (137, "Redirect", &[]),
 ];
 
+/// The ICMP type and code as Hubble names them (`EchoRequest`,
+/// `DestinationUnreachable(Port)`): the summary's text, and the `type` label of
+/// `hubble_icmp_total`.
+pub(crate) fn icmp_type_name(v6: bool, ty: u32, code: u32) -> String {
+    icmp_name(if v6 { ICMPV6 } else { ICMPV4 }, ty, code)
+}
+
 /// `Name`, `Name(CodeName)`, `Name(Code: n)` or `type(code)` for unknown types.
 fn icmp_name(table: &[IcmpType], ty: u32, code: u32) -> String {
     let Some((_, name, codes)) = table.iter().find(|(t, _, _)| *t == ty) else {

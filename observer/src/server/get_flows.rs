@@ -1,6 +1,8 @@
 //! `GetFlows`: choosing where in the history to start, then streaming matching flows.
-//! The request semantics are documented on the parent module.
+//! The request semantics are documented on the parent module; reading the on-disk part
+//! of the history is in [`super::from_disk`].
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -13,8 +15,10 @@ use tokio::sync::mpsc;
 use tonic::Status;
 
 use super::field_mask::FieldMask;
+use super::from_disk;
 use crate::event::{DecodedEvent, LostSource};
 use crate::filter::{self, Compiled, FilterError};
+use crate::history::History;
 use crate::pipeline::ObserverState;
 use crate::ring_reader::{Item, RingReader};
 
@@ -23,13 +27,13 @@ pub(crate) type Responses = mpsc::Sender<Result<GetFlowsResponse, Status>>;
 
 /// A validated request.
 pub(crate) struct FlowQuery {
-    filters: Compiled,
+    pub(super) filters: Compiled,
     mask: Option<FieldMask>,
-    number: u64,
-    first: bool,
-    follow: bool,
-    since: Option<i128>,
-    until: Option<i128>,
+    pub(super) number: u64,
+    pub(super) first: bool,
+    pub(super) follow: bool,
+    pub(super) since: Option<i128>,
+    pub(super) until: Option<i128>,
 }
 
 impl FlowQuery {
@@ -66,18 +70,47 @@ impl FlowQuery {
             until,
         })
     }
+
+    /// Whether `sent` flows complete the request.
+    pub(super) fn done(&self, sent: u64) -> bool {
+        !self.follow && self.number > 0 && sent >= self.number
+    }
+
+    /// Whether `flow`'s time is inside `since..=until`.
+    pub(super) fn in_window(&self, flow: &Flow) -> bool {
+        let Some(t) = flow.time.map(|t| t.unix_nanos()) else {
+            return true;
+        };
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
 }
 
 /// Streams the query's responses into `tx` until done or the client leaves.
-pub(crate) async fn run(state: ObserverState, query: FlowQuery, tx: Responses) {
-    let (mut reader, history_cut) = start(&state, &query);
-    if history_cut
-        && let Some(notice) = history_notice(&state)
-        && tx.send(Ok(notice)).await.is_err()
-    {
-        return;
-    }
+pub(crate) async fn run(
+    state: ObserverState,
+    history: Option<Arc<History>>,
+    query: FlowQuery,
+    tx: Responses,
+) {
+    let query = Arc::new(query);
+    let start = start(&state, &query);
+    let mut reader = start.reader;
     let mut sent = 0u64;
+    if start.wants_older {
+        let before = match &history {
+            Some(history) => {
+                let disk = from_disk::Disk::new(history, &state, &query, &tx);
+                disk.before_ring(reader.position(), start.matched, sent)
+                    .await
+            }
+            None if state.ring.evicted() > 0 => ring_notice(&state, &tx).await,
+            None => ControlFlow::Continue(0),
+        };
+        match before {
+            ControlFlow::Continue(n) => sent = n,
+            ControlFlow::Break(()) => return,
+        }
+    }
     loop {
         let item = if query.follow {
             tokio::select! {
@@ -91,36 +124,57 @@ pub(crate) async fn run(state: ObserverState, query: FlowQuery, tx: Responses) {
             }
         };
         let step = match item {
-            Item::Lost { count } => on_overtaken(&state, count),
+            Item::Lost { count } => {
+                if let Some(history) = &history {
+                    // Lapped by the writer: what the ring lost is on disk.
+                    let disk = from_disk::Disk::new(history, &state, &query, &tx);
+                    match disk.refill(reader.position(), count, sent).await {
+                        ControlFlow::Continue(n) => sent = n,
+                        ControlFlow::Break(()) => return,
+                    }
+                    continue;
+                }
+                on_overtaken(&state, count)
+            }
             Item::Entry(event) => on_event(&state, &query, &event),
         };
-        let response = match step {
-            Step::Skip => continue,
-            Step::Stop => return,
-            Step::Lost(response) => response,
-            Step::Flow(response) => {
-                sent += 1;
-                response
-            }
+        let response = match deliver(step, &mut sent) {
+            ControlFlow::Continue(Some(response)) => response,
+            ControlFlow::Continue(None) => continue,
+            ControlFlow::Break(()) => return,
         };
-        if tx.send(Ok(response)).await.is_err() {
-            return;
-        }
-        if !query.follow && query.number > 0 && sent >= query.number {
+        if tx.send(Ok(response)).await.is_err() || query.done(sent) {
             return;
         }
     }
 }
 
-/// What one ring item becomes.
-enum Step {
+/// What one history item becomes.
+pub(super) enum Step {
     Skip,
     Stop,
     Lost(GetFlowsResponse),
     Flow(GetFlowsResponse),
 }
 
-fn on_overtaken(state: &ObserverState, count: u64) -> Step {
+/// What to do with a step: `Break` ends the stream, `Continue(None)` skips the item,
+/// `Continue(Some(response))` sends it. Flows are counted in `sent` (loss reports do not
+/// count towards `number`).
+pub(super) fn deliver(step: Step, sent: &mut u64) -> ControlFlow<(), Option<GetFlowsResponse>> {
+    match step {
+        Step::Skip => ControlFlow::Continue(None),
+        Step::Stop => ControlFlow::Break(()),
+        Step::Lost(response) => ControlFlow::Continue(Some(response)),
+        Step::Flow(response) => {
+            *sent += 1;
+            ControlFlow::Continue(Some(response))
+        }
+    }
+}
+
+/// `count` events this stream will never see: counted as `FlowRing` losses and reported
+/// to the client.
+pub(super) fn on_overtaken(state: &ObserverState, count: u64) -> Step {
     let now = SystemTime::now();
     state
         .stats
@@ -137,7 +191,11 @@ fn on_overtaken(state: &ObserverState, count: u64) -> Step {
     Step::Lost(response(state, ResponseTypes::LostEvents(lost), Some(now)))
 }
 
-fn on_event(state: &ObserverState, query: &FlowQuery, event: &Arc<DecodedEvent>) -> Step {
+pub(super) fn on_event(
+    state: &ObserverState,
+    query: &FlowQuery,
+    event: &Arc<DecodedEvent>,
+) -> Step {
     let time = event.time().map(|t| t.unix_nanos());
     if query.until.zip(time).is_some_and(|(until, t)| t > until) {
         return Step::Stop;
@@ -162,23 +220,36 @@ fn on_event(state: &ObserverState, query: &FlowQuery, event: &Arc<DecodedEvent>)
     }
 }
 
-/// Positions a reader for the query; also says whether the request reaches past
-/// history that was already overwritten.
-fn start(state: &ObserverState, query: &FlowQuery) -> (RingReader<Arc<DecodedEvent>>, bool) {
+/// Where a request starts in the ring.
+struct Start {
+    reader: RingReader<Arc<DecodedEvent>>,
+    /// The ring alone does not satisfy the request: it wants events from before the
+    /// reader (from disk, or else reported as overwritten if the ring evicted any).
+    wants_older: bool,
+    /// Flows matched by a backward scan for `number`.
+    matched: u64,
+}
+
+/// Positions a reader for the query.
+fn start(state: &ObserverState, query: &FlowQuery) -> Start {
     let ring = &state.ring;
-    let evicted = ring.evicted() > 0;
+    let at = |reader, wants_older| Start {
+        reader,
+        wants_older,
+        matched: 0,
+    };
     if query.first {
         let reader = ring.reader_at_oldest();
         let covered = query
             .since
             .is_some_and(|since| oldest_time(&reader).is_some_and(|t| since >= t));
-        return (reader, evicted && !covered);
+        return at(reader, !covered);
     }
     if query.number == 0 && query.since.is_none() {
         return if query.follow {
-            (ring.reader_at_end(), false)
+            at(ring.reader_at_end(), false)
         } else {
-            (ring.reader_at_oldest(), evicted)
+            at(ring.reader_at_oldest(), true)
         };
     }
     scan_back(state, query)
@@ -186,20 +257,29 @@ fn start(state: &ObserverState, query: &FlowQuery) -> (RingReader<Arc<DecodedEve
 
 /// Walks back from the newest entry until `number` flows matched or a flow older than
 /// `since` appears; the reader is left on the earliest entry to send.
-fn scan_back(state: &ObserverState, query: &FlowQuery) -> (RingReader<Arc<DecodedEvent>>, bool) {
+fn scan_back(state: &ObserverState, query: &FlowQuery) -> Start {
     let mut reader = state.ring.reader_at_end();
     let mut matched = 0u64;
+    let satisfied = |reader, matched| Start {
+        reader,
+        wants_older: false,
+        matched,
+    };
     loop {
         let Some(event) = reader.prev() else {
             // Reached the oldest retained entry without satisfying the request.
-            return (reader, state.ring.evicted() > 0);
+            return Start {
+                reader,
+                wants_older: true,
+                matched,
+            };
         };
         let Some(flow) = event.as_flow() else {
             continue;
         };
         let time = flow.time.map(|t| t.unix_nanos());
         if query.since.zip(time).is_some_and(|(since, t)| t < since) {
-            return (reader, false);
+            return satisfied(reader, matched);
         }
         if query.until.zip(time).is_some_and(|(until, t)| t > until) {
             continue;
@@ -207,7 +287,7 @@ fn scan_back(state: &ObserverState, query: &FlowQuery) -> (RingReader<Arc<Decode
         if query.filters.matches(flow) {
             matched += 1;
             if query.number > 0 && matched >= query.number {
-                return (reader, false);
+                return satisfied(reader, matched);
             }
         }
     }
@@ -221,30 +301,57 @@ fn oldest_time(reader: &RingReader<Arc<DecodedEvent>>) -> Option<i128> {
     }
 }
 
-/// The leading notice of a request that reaches past overwritten history.
-fn history_notice(state: &ObserverState) -> Option<GetFlowsResponse> {
+/// Without a disk store: the leading notice of a request that reaches past overwritten
+/// history; `Continue` with the flows sent so far (none).
+async fn ring_notice(state: &ObserverState, tx: &Responses) -> ControlFlow<(), u64> {
+    let Some(notice) = ring_history_notice(state) else {
+        return ControlFlow::Continue(0);
+    };
+    if tx.send(Ok(notice)).await.is_err() {
+        return ControlFlow::Break(());
+    }
+    ControlFlow::Continue(0)
+}
+
+fn ring_history_notice(state: &ObserverState) -> Option<GetFlowsResponse> {
     let ring = &state.ring;
     let evicted = ring.evicted();
     if evicted == 0 {
         return None;
     }
     let time_of = |e: Option<Arc<DecodedEvent>>| e.and_then(|e| e.time());
-    let lost = LostEvent {
-        source: LostEventSource::HubbleRingBuffer.into(),
-        num_events_lost: evicted,
-        cpu: None,
-        first: time_of(ring.first_written()),
-        last: time_of(ring.last_evicted()),
-    };
     let history_start = match ring.read(ring.oldest_position()) {
         crate::ring::Read::Entry(e) => e.time(),
         _ => None,
     };
-    Some(response(
+    Some(history_notice(
         state,
-        ResponseTypes::LostEvents(lost),
+        evicted,
+        time_of(ring.first_written()),
+        time_of(ring.last_evicted()),
         history_start,
     ))
+}
+
+/// The one convention for "history starts here": a `LostEvent` from
+/// `HUBBLE_RING_BUFFER` counting the events no longer retained, `first`/`last` the times
+/// of the first and the most recent of them, and the response `time` where the retained
+/// history starts.
+pub(super) fn history_notice(
+    state: &ObserverState,
+    gone: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    history_start: Option<Timestamp>,
+) -> GetFlowsResponse {
+    let lost = LostEvent {
+        source: LostEventSource::HubbleRingBuffer.into(),
+        num_events_lost: gone,
+        cpu: None,
+        first,
+        last,
+    };
+    response(state, ResponseTypes::LostEvents(lost), history_start)
 }
 
 fn flow_response(state: &ObserverState, original: &Flow, body: Flow) -> GetFlowsResponse {

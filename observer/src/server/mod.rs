@@ -31,12 +31,20 @@
 //! `HUBBLE_RING_BUFFER`: `num_events_lost` is the number of flows evicted so far,
 //! `first`/`last` the times of the first and the most recently evicted event, and the
 //! response's `time` is where the retained history starts. No error: what exists is sent.
+//!
+//! With an on-disk history ([`ObserverService::with_history`]), "retained" means disk
+//! plus ring: the part of a request older than the ring is read from disk first, then
+//! the ring, in order and without overlap, and a follower lapped by the ring writer gets
+//! the flows it missed from disk instead of a loss report. The notice then counts the
+//! events deleted from disk to hold its cap, and its `time` is the oldest stored event.
 
-mod field_mask;
+pub(crate) mod field_mask;
+mod from_disk;
 mod get_flows;
 
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 use observe_proto::observer::observer_server::{Observer, ObserverServer};
@@ -52,6 +60,7 @@ use tokio_stream::Stream;
 use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
 use tonic::{Request, Response, Status};
 
+use crate::history::History;
 use crate::pipeline::ObserverState;
 
 /// Responses buffered per `GetFlows` stream before the reader waits for the client; a
@@ -66,6 +75,7 @@ pub type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send
 pub struct ObserverService {
     state: ObserverState,
     version: String,
+    history: Option<Arc<History>>,
 }
 
 impl ObserverService {
@@ -74,7 +84,14 @@ impl ObserverService {
         Self {
             state,
             version: env!("CARGO_PKG_VERSION").to_string(),
+            history: None,
         }
+    }
+
+    /// Serves `GetFlows` from `history` too, for requests older than the ring.
+    pub fn with_history(mut self, history: Arc<History>) -> Self {
+        self.history = Some(history);
+        self
     }
 
     /// Reports `version` in `ServerStatus` and `GetNodes`.
@@ -120,7 +137,8 @@ impl Observer for ObserverService {
     ) -> Result<Response<Self::GetFlowsStream>, Status> {
         let query = get_flows::FlowQuery::new(request.get_ref())?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(get_flows::run(self.state.clone(), query, tx));
+        let history = self.history.clone();
+        tokio::spawn(get_flows::run(self.state.clone(), history, query, tx));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
     }
 
@@ -224,23 +242,47 @@ pub async fn serve_unix(
 
 /// Binds the unix socket `path` with mode 0660, replacing a stale socket left by a previous
 /// run (and refusing to touch anything else at that path).
+///
+/// The socket is bound under a temporary name, given its mode, then renamed into place,
+/// so there is no moment when `path` accepts connections with the process umask's
+/// (wider) permissions.
 pub fn bind_unix(path: &Path) -> std::io::Result<tokio::net::UnixListener> {
-    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    // A socket left by a previous run would make bind fail; anything else at that path
-    // is not ours to delete.
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path)?,
-        Ok(_) => {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "path exists and is not a socket",
-            ));
-        }
-        Err(_) => {}
+    use std::os::unix::fs::PermissionsExt;
+    // A socket left by a previous run would make the rename fail on some systems and is
+    // stale anyway; anything else at that path is not ours to delete.
+    remove_stale_socket(path)?;
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "socket path has no file name",
+        )
+    })?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    remove_stale_socket(&temp)?;
+    let listener = tokio::net::UnixListener::bind(&temp)?;
+    let placed = std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o660))
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
     }
-    let listener = tokio::net::UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
     Ok(listener)
+}
+
+/// Removes `path` if it is a socket; fails if something else is there.
+fn remove_stale_socket(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path),
+        Ok(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "path exists and is not a socket",
+        )),
+        Err(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]

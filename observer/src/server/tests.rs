@@ -545,7 +545,7 @@ async fn an_overtaken_follower_gets_lost_events_that_account_for_every_flow() {
     })
     .unwrap();
     let (tx, mut rx) = mpsc::channel(1);
-    let task = tokio::spawn(get_flows::run(state.clone(), query, tx));
+    let task = tokio::spawn(get_flows::run(state.clone(), None, query, tx));
     tokio::time::sleep(Duration::from_millis(20)).await;
     let total = 100u64;
     fill(&mut writer, 1..=total as i64);
@@ -577,3 +577,29 @@ async fn an_overtaken_follower_gets_lost_events_that_account_for_every_flow() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_socket_is_0660_from_the_start_and_replaces_only_a_stale_socket() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("observer-bind-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("observer.sock");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let first = bind_unix(&path).unwrap();
+    assert_eq!(mode(&path), 0o660);
+    drop(first);
+    let again = bind_unix(&path).expect("a stale socket is replaced");
+    assert_eq!(mode(&path), 0o660);
+    drop(again);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary name left behind");
+    let file = dir.join("not-a-socket");
+    std::fs::write(&file, "keep me").unwrap();
+    let err = bind_unix(&file).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+mod history;

@@ -7,6 +7,7 @@ mod common;
 
 mod attribution;
 mod lifecycle;
+mod listeners;
 mod restart;
 mod trace_agreement;
 mod traffic;
