@@ -19,13 +19,73 @@ pub struct Cli {
 /// Flags every command that talks to the agent shares.
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
-    /// Address of the agent: unix:///PATH (default), host:port or http://host:port.
+    /// Address of the agent: unix:///PATH (default), host:port, http://host:port or
+    /// tls://host:port (TLS, see --tls-ca-cert-files).
     /// Example: --server unix:///run/observe/observer.sock
     #[arg(long, global = true, env = "OBSERVE_SERVER", default_value = observe_proto::client::DEFAULT_SERVER)]
     pub server: String,
     /// How long to wait for the connection to the agent. Example: --timeout 2s
-    #[arg(long, global = true, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "OBSERVE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// TLS to the agent's TCP listener.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS client flags, like `hubble`'s: `--server tls://host:port` (or `--tls`) turns TLS
+/// on; the rest say how to verify the server and what to present to it. Each can also be
+/// set through its `OBSERVE_TLS*` environment variable.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// Use TLS for a host:port server (implied by tls://host:port).
+    #[arg(long, global = true, env = "OBSERVE_TLS", value_parser = clap::builder::FalseyValueParser::new())]
+    pub tls: bool,
+    /// PEM files of the CAs that may sign the server certificate, comma-separated
+    /// (default: the system roots). Example: --tls-ca-cert-files /etc/observe/ca.pem
+    #[arg(
+        long,
+        global = true,
+        env = "OBSERVE_TLS_CA_CERT_FILES",
+        value_delimiter = ','
+    )]
+    pub tls_ca_cert_files: Vec<std::path::PathBuf>,
+    /// PEM client certificate, for servers that verify clients (mTLS).
+    #[arg(
+        long,
+        global = true,
+        env = "OBSERVE_TLS_CLIENT_CERT_FILE",
+        requires = "tls_client_key_file"
+    )]
+    pub tls_client_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-client-cert-file.
+    #[arg(
+        long,
+        global = true,
+        env = "OBSERVE_TLS_CLIENT_KEY_FILE",
+        requires = "tls_client_cert_file"
+    )]
+    pub tls_client_key_file: Option<std::path::PathBuf>,
+    /// Name the server certificate must carry (default: the host of --server).
+    /// Example: --tls-server-name node-1.observe.local
+    #[arg(long, global = true, env = "OBSERVE_TLS_SERVER_NAME")]
+    pub tls_server_name: Option<String>,
+    /// Accept any server certificate: encrypted but unauthenticated, for tests only.
+    #[arg(long, global = true, env = "OBSERVE_TLS_ALLOW_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub tls_allow_insecure: bool,
+}
+
+impl TlsArgs {
+    /// The client library's view of these flags.
+    pub fn options(&self) -> observe_proto::client::TlsOptions {
+        observe_proto::client::TlsOptions {
+            enabled: self.tls,
+            ca_cert_files: self.tls_ca_cert_files.clone(),
+            client_cert_file: self.tls_client_cert_file.clone(),
+            client_key_file: self.tls_client_key_file.clone(),
+            server_name: self.tls_server_name.clone(),
+            allow_insecure: self.tls_allow_insecure,
+        }
+    }
 }
 
 /// Parses `500ms`, `5s`, `2m`.
@@ -74,11 +134,44 @@ pub enum Command {
     /// Observe flows, like `hubble observe`.
     ///
     /// Example: observe flows --verdict DROPPED --last 20
-    Flows(crate::commands::flows::FlowsArgs),
+    Flows(Box<crate::commands::flows::FlowsArgs>),
     /// Show the agent's status, like `hubble status`.
     Status(crate::commands::status::StatusArgs),
     /// Interactive terminal dashboard for live policy troubleshooting.
     Tui(crate::commands::tui::TuiArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: observe completion bash > ~/.local/share/bash-completion/completions/observe
+    Completion(crate::commands::completion::CompletionArgs),
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
+}
+
+/// Parses the command line, with the config file filling unset global flags. Help and
+/// version go to stdout (exit 0); a parse error is one line on stderr (exit 2), as every
+/// other error of `observe` is.
+pub fn parse_or_exit() -> (Cli, clap::ArgMatches) {
+    use clap::{CommandFactory, FromArgMatches};
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (mut cli, matches) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            eprintln!("Error: {}", observe_flags::one_line(&e.to_string()));
+            std::process::exit(2);
+        }
+    };
+    match crate::config::load() {
+        Ok(config) => crate::config::apply(&mut cli.global, &matches, &config),
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+    (cli, matches)
 }
 
 /// `observe policy ...`.

@@ -1,5 +1,5 @@
 //! Talking to the agent: a tokio runtime for the commands that need one, and a channel to
-//! `--server` with an error that says what to check.
+//! `--server` (with the `--tls*` settings) with an error that says what to check.
 
 use anyhow::{Context, Result};
 use tonic::transport::Channel;
@@ -17,7 +17,7 @@ pub fn block_on<T>(fut: impl std::future::Future<Output = Result<T>>) -> Result<
 
 /// A channel to the agent; the error is one line naming the address and the root cause.
 pub async fn channel(global: &GlobalArgs) -> Result<Channel> {
-    observe_proto::client::connect(&global.server, global.timeout)
+    observe_proto::client::connect_with(&global.server, global.timeout, &global.tls.options())
         .await
         .map_err(|e| {
             let mut cause: &dyn std::error::Error = &e;

@@ -6,17 +6,16 @@
 
 mod args;
 mod commands;
+mod config;
 mod connect;
 mod manifests;
 mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
-    match commands::run(cli) {
+    let (cli, matches) = args::parse_or_exit();
+    match commands::run(cli, &matches) {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1,4 +1,6 @@
 //! Printers: pure functions from results to text or JSON.
 
+pub mod flows;
+pub mod status;
 pub mod table;
 pub mod trace;

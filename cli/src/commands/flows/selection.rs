@@ -1,0 +1,111 @@
+//! Choosing flows from a replayed file as the agent chooses them from its history: time
+//! bounds, filters (compiled by `observer::filter`, the server's own code), then the
+//! first N or the last N. Loss reports and node status events are never filtered and
+//! never counted.
+
+use std::collections::VecDeque;
+
+use anyhow::Result;
+use observe_proto::observer::GetFlowsResponse;
+use observe_proto::observer::get_flows_response::ResponseTypes;
+use observer::filter::Compiled;
+
+use super::field_mask;
+
+/// What is kept of a replay.
+pub struct Selection {
+    filters: Compiled,
+    mask: Vec<String>,
+    since: Option<i128>,
+    until: Option<i128>,
+    /// 0: everything; with `first` the first N flows; otherwise the last N.
+    number: u64,
+    first: bool,
+    /// Flows sent so far (first N).
+    sent: u64,
+    /// Responses held back (last N), with how many of them are flows.
+    held: VecDeque<GetFlowsResponse>,
+    held_flows: u64,
+}
+
+impl Selection {
+    /// A selection with compiled `filters`, the request's bounds and a field mask.
+    pub fn new(
+        filters: Compiled,
+        request: &observe_proto::observer::GetFlowsRequest,
+        mask: Vec<String>,
+    ) -> Self {
+        Self {
+            filters,
+            mask,
+            since: request.since.map(|t| t.unix_nanos()),
+            until: request.until.map(|t| t.unix_nanos()),
+            number: if request.number == u64::MAX {
+                0
+            } else {
+                request.number
+            },
+            first: request.first,
+            sent: 0,
+            held: VecDeque::new(),
+            held_flows: 0,
+        }
+    }
+
+    /// Whether the first N were sent and the rest of the file can be skipped.
+    pub fn is_done(&self) -> bool {
+        self.first && self.number > 0 && self.sent >= self.number
+    }
+
+    /// Offers one response; returns what to print now.
+    ///
+    /// # Errors
+    ///
+    /// Only if the field mask cannot be applied.
+    pub fn offer(&mut self, mut response: GetFlowsResponse) -> Result<Vec<GetFlowsResponse>> {
+        if let Some(ResponseTypes::Flow(flow)) = response.response_types.as_mut() {
+            if !self.in_bounds(flow.time.map(|t| t.unix_nanos())) || !self.filters.matches(flow) {
+                return Ok(Vec::new());
+            }
+            if !self.mask.is_empty() {
+                *flow = field_mask::apply(flow, &self.mask)?;
+            }
+            self.sent += 1;
+        }
+        Ok(self.hold_or_pass(response))
+    }
+
+    fn in_bounds(&self, time: Option<i128>) -> bool {
+        let after_since = self.since.is_none_or(|s| time.is_some_and(|t| t >= s));
+        let before_until = self.until.is_none_or(|u| time.is_some_and(|t| t <= u));
+        after_since && before_until
+    }
+
+    /// Last N: hold responses, dropping the oldest beyond N flows.
+    fn hold_or_pass(&mut self, response: GetFlowsResponse) -> Vec<GetFlowsResponse> {
+        if self.first || self.number == 0 {
+            return vec![response];
+        }
+        if is_flow(&response) {
+            self.held_flows += 1;
+        }
+        self.held.push_back(response);
+        while self.held_flows > self.number {
+            if let Some(dropped) = self.held.pop_front()
+                && is_flow(&dropped)
+            {
+                self.held_flows -= 1;
+            }
+        }
+        Vec::new()
+    }
+
+    /// What was held back (last N), in file order.
+    pub fn finish(self) -> Vec<GetFlowsResponse> {
+        self.held.into()
+    }
+}
+
+fn is_flow(response: &GetFlowsResponse) -> bool {
+    matches!(response.response_types, Some(ResponseTypes::Flow(_)))
+}

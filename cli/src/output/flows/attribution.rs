@@ -1,0 +1,175 @@
+//! Which policy decided: the text every DROPPED line carries (our addition), and
+//! Hubble's ` BY name (Kind)` for policy-verdict lines with `--print-policy-names`.
+//!
+//! # Drop attribution (appended to the verdict of every policy drop)
+//!
+//! ```text
+//! by <Kind> [<namespace>/]<name> <rule path>[, ...]       a deny rule matched (181)
+//! by <Kind> [<namespace>/]<name>[, ...]                   the same, rule unknown (Hubble's *_denied_by)
+//! by default deny on <ingress|egress> (selected by <Kind> [<namespace>/]<name>[, ...])
+//!                                                         no rule allowed it (133): the
+//!                                                         policies selecting the endpoint
+//! by default deny on <direction> (selecting policies unknown)
+//! ```
+//!
+//! For example:
+//!
+//! ```text
+//! ... Policy denied by denylist DROPPED by CiliumNetworkPolicy shop/backend-ingress spec.ingressDeny[0] (TCP Flags: SYN)
+//! ... Policy denied DROPPED by default deny on ingress (selected by NetworkPolicy shop/db-ingress) (TCP Flags: SYN)
+//! ```
+//!
+//! `grep 'by default deny'` finds every default deny, `grep 'shop/db-ingress'` every
+//! line a policy is named on. Drops for other reasons (a stale IP, a bad header) carry
+//! no attribution: the TYPE column already names their reason.
+
+use observe_proto::flow::{
+    Attribution, DropReason, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection, Verdict,
+};
+
+/// The attribution of a policy drop (`by ...`), `None` for other flows.
+pub fn drop_attribution(flow: &Flow) -> Option<String> {
+    if flow.verdict() != Verdict::Dropped {
+        return None;
+    }
+    let attribution = flow.attribution.as_ref();
+    let kind = attribution
+        .map(Attribution::kind)
+        .filter(|k| *k != PolicyVerdictKind::Allowed && *k != PolicyVerdictKind::Unknown)
+        .or_else(|| kind_from_reason(flow))?;
+    let direction = attribution
+        .map(Attribution::direction)
+        .filter(|d| *d != TrafficDirection::Unknown)
+        .unwrap_or(flow.traffic_direction());
+    Some(match kind {
+        PolicyVerdictKind::DefaultDeny => default_deny(attribution, direction),
+        _ => explicit_deny(flow, attribution, direction),
+    })
+}
+
+/// 133 is a default deny, 181 an explicit one; other reasons are not about policy.
+fn kind_from_reason(flow: &Flow) -> Option<PolicyVerdictKind> {
+    #[allow(deprecated, reason = "the numeric field keeps codes the enum lacks")]
+    let code = match flow.drop_reason {
+        0 => flow.drop_reason_desc as u32,
+        code => code,
+    };
+    match code {
+        c if c == DropReason::PolicyDenied as u32 => Some(PolicyVerdictKind::DefaultDeny),
+        c if c == DropReason::PolicyDeny as u32 => Some(PolicyVerdictKind::ExplicitDeny),
+        _ => None,
+    }
+}
+
+fn default_deny(attribution: Option<&Attribution>, direction: TrafficDirection) -> String {
+    let on = match direction {
+        TrafficDirection::Ingress => " on ingress",
+        TrafficDirection::Egress => " on egress",
+        TrafficDirection::Unknown => "",
+    };
+    let selecting: Vec<String> = attribution
+        .map(|a| a.selecting_policies.iter().map(policy).collect())
+        .unwrap_or_default();
+    if selecting.is_empty() {
+        format!("by default deny{on} (selecting policies unknown)")
+    } else {
+        format!("by default deny{on} (selected by {})", selecting.join(", "))
+    }
+}
+
+fn explicit_deny(
+    flow: &Flow,
+    attribution: Option<&Attribution>,
+    direction: TrafficDirection,
+) -> String {
+    let rules: Vec<String> = attribution
+        .map(|a| a.rules.iter().map(rule).collect())
+        .unwrap_or_default();
+    if !rules.is_empty() {
+        return format!("by {}", rules.join(", "));
+    }
+    let denied: Vec<String> = denied_by(flow, direction).into_iter().map(policy).collect();
+    if denied.is_empty() {
+        "by a deny rule (policy unknown)".into()
+    } else {
+        format!("by {}", denied.join(", "))
+    }
+}
+
+/// The `*_denied_by` policies of `direction` (both when unknown).
+fn denied_by(flow: &Flow, direction: TrafficDirection) -> Vec<&Policy> {
+    let mut out = Vec::new();
+    if direction != TrafficDirection::Egress {
+        out.extend(&flow.ingress_denied_by);
+    }
+    if direction != TrafficDirection::Ingress {
+        out.extend(&flow.egress_denied_by);
+    }
+    out
+}
+
+/// `Kind namespace/name`, or `Kind name` for cluster-wide policies.
+fn policy(p: &Policy) -> String {
+    named(&p.kind, &p.namespace, &p.name)
+}
+
+/// A rule: its policy and where the rule sits in it.
+fn rule(r: &PolicyRule) -> String {
+    let named = named(&r.kind, &r.namespace, &r.name);
+    if r.path.is_empty() {
+        named
+    } else {
+        format!("{named} {}", r.path)
+    }
+}
+
+fn named(kind: &str, namespace: &str, name: &str) -> String {
+    let name = if namespace.is_empty() {
+        name.to_string()
+    } else {
+        format!("{namespace}/{name}")
+    };
+    if kind.is_empty() {
+        name
+    } else {
+        format!("{kind} {name}")
+    }
+}
+
+/// Hubble's `--print-policy-names` suffix for policy verdicts: ` BY name (Kind), ...`
+/// from the allowing policies of the flow's direction (the denying ones for audits);
+/// empty when none are known.
+pub fn policy_names(flow: &Flow) -> String {
+    let ingress = flow.traffic_direction() != TrafficDirection::Egress;
+    let egress = flow.traffic_direction() != TrafficDirection::Ingress;
+    let lists: [(bool, &Vec<Policy>); 4] = if flow.verdict() == Verdict::Audit {
+        [
+            (ingress, &flow.ingress_denied_by),
+            (egress, &flow.egress_denied_by),
+            (ingress, &flow.ingress_allowed_by),
+            (egress, &flow.egress_allowed_by),
+        ]
+    } else {
+        [
+            (ingress, &flow.ingress_allowed_by),
+            (egress, &flow.egress_allowed_by),
+            (false, &flow.ingress_denied_by),
+            (false, &flow.egress_denied_by),
+        ]
+    };
+    let names: Vec<String> = lists
+        .iter()
+        .filter(|(on, _)| *on)
+        .flat_map(|(_, list)| list.iter())
+        .filter(|p| !p.kind.is_empty() && !p.name.is_empty())
+        .map(|p| format!("{} ({})", p.name, p.kind))
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" BY {}", names.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+//! `observe status`: the agent's `ServerStatus` as `hubble status` prints it
+//! (`Current/Max Flows: 92/4,095 (2.25%)`, `Flows/s: 12.60`, ...), plus uptime, flows
+//! seen, version, the node, and the events lost per source with what each loss means.
+
+use observe_proto::flow::LostEvent;
+use observe_proto::observer::{Node, ServerStatusResponse};
+
+use super::flows::lost;
+use super::flows::time::TimeFormat;
+
+/// The status report, one fact per line.
+pub fn render(status: &ServerStatusResponse, nodes: &[Node]) -> String {
+    let mut out = format!(
+        "Current/Max Flows: {}/{}{}\n",
+        grouped(status.num_flows),
+        grouped(status.max_flows),
+        ratio(status.num_flows, status.max_flows)
+    );
+    out.push_str(&format!("Flows/s: {}\n", flows_per_second(status)));
+    out.push_str(&format!("Seen Flows: {}\n", grouped(status.seen_flows)));
+    out.push_str(&format!("Uptime: {}\n", duration(status.uptime_ns)));
+    if !status.version.is_empty() {
+        out.push_str(&format!("Version: {}\n", status.version));
+    }
+    out.push_str(&connected_nodes(status, nodes));
+    out.push_str(&lost_events(&status.lost_events));
+    out
+}
+
+fn ratio(num: u64, max: u64) -> String {
+    if max == 0 {
+        return String::new();
+    }
+    format!(" ({:.2}%)", num as f64 / max as f64 * 100.0)
+}
+
+/// The server's rate, else the average since start, else `N/A` (as Hubble).
+fn flows_per_second(status: &ServerStatusResponse) -> String {
+    let uptime = status.uptime_ns as f64 / 1e9;
+    if status.flows_rate > 0.0 {
+        format!("{:.2}", status.flows_rate)
+    } else if uptime > 0.0 {
+        format!("{:.2}", status.seen_flows as f64 / uptime)
+    } else {
+        "N/A".into()
+    }
+}
+
+/// Relay counts when present, then the nodes `GetNodes` named.
+fn connected_nodes(status: &ServerStatusResponse, nodes: &[Node]) -> String {
+    let mut out = String::new();
+    if let Some(connected) = status.num_connected_nodes {
+        let total = status
+            .num_unavailable_nodes
+            .map(|u| format!("/{}", u.value + connected.value))
+            .unwrap_or_default();
+        out.push_str(&format!("Connected Nodes: {}{total}\n", connected.value));
+    }
+    if let Some(unavailable) = status.num_unavailable_nodes.filter(|u| u.value > 0) {
+        out.push_str(&format!("Unavailable Nodes: {}\n", unavailable.value));
+        for name in &status.unavailable_nodes {
+            out.push_str(&format!("  - {name}\n"));
+        }
+    }
+    for node in nodes {
+        out.push_str(&format!(
+            "Node: {} ({}, {}/{} flows)\n",
+            node.name,
+            node.state().as_str_name(),
+            grouped(node.num_flows),
+            grouped(node.max_flows)
+        ));
+    }
+    out
+}
+
+fn lost_events(lost: &[LostEvent]) -> String {
+    let lost: Vec<&LostEvent> = lost.iter().filter(|l| l.num_events_lost > 0).collect();
+    if lost.is_empty() {
+        return "Lost Events: none\n".into();
+    }
+    let mut out = String::from("Lost Events:\n");
+    for l in lost {
+        out.push_str(&format!(
+            "  {}: {}{}\n    {}\n",
+            l.source().as_str_name(),
+            grouped(l.num_events_lost),
+            lost::range(l, TimeFormat::Rfc3339),
+            lost::hint(l.source())
+        ));
+    }
+    out
+}
+
+/// `4095` → `4,095`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whole seconds as `1h2m3s` (Go's style), `0s` for nothing.
+fn duration(nanos: u64) -> String {
+    let secs = nanos / 1_000_000_000;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m{s}s"),
+        _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use observe_proto::flow::LostEventSource;
+
+    #[test]
+    fn like_hubble_status_with_losses() {
+        let status = ServerStatusResponse {
+            num_flows: 92,
+            max_flows: 4095,
+            seen_flows: 12_345,
+            uptime_ns: 3_723_000_000_000,
+            version: "0.1.0".into(),
+            flows_rate: 12.6,
+            lost_events: vec![
+                LostEvent {
+                    source: LostEventSource::ObserverEventsQueue.into(),
+                    num_events_lost: 1500,
+                    ..Default::default()
+                },
+                LostEvent {
+                    source: LostEventSource::PerfEventRingBuffer.into(),
+                    num_events_lost: 0,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let text = render(&status, &[]);
+        assert!(
+            text.starts_with("Current/Max Flows: 92/4,095 (2.25%)\nFlows/s: 12.60\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Seen Flows: 12,345\nUptime: 1h2m3s\nVersion: 0.1.0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  OBSERVER_EVENTS_QUEUE: 1,500\n    observerd's event queue"),
+            "{text}"
+        );
+        assert!(!text.contains("PERF_EVENT_RING_BUFFER"), "{text}");
+    }
+
+    #[test]
+    fn numbers_and_durations() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(duration(59_000_000_000), "59s");
+        assert_eq!(duration(61_000_000_000), "1m1s");
+        let idle = ServerStatusResponse::default();
+        assert!(render(&idle, &[]).contains("Flows/s: N/A\n"));
+        assert!(render(&idle, &[]).contains("Lost Events: none\n"));
+    }
+}

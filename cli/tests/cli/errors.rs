@@ -1,0 +1,140 @@
+//! Every failure is one line on stderr with a non-zero exit; a closed pipe is not a
+//! failure.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+
+use crate::util::{assert_one_line_error, fixture, observe, replay};
+
+#[test]
+fn a_server_that_is_down() {
+    let out = observe()
+        .args([
+            "flows",
+            "--server",
+            "unix:///nonexistent/observe.sock",
+            "--timeout",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &out,
+        1,
+        &["cannot reach the agent at unix:///nonexistent/observe.sock"],
+    );
+    let out = observe()
+        .args(["status", "--server", "unix:///nonexistent/observe.sock"])
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, 1, &["cannot reach the agent"]);
+}
+
+#[test]
+fn bad_flag_values() {
+    assert_one_line_error(
+        &replay(&["--verdict", "DENIED"]),
+        2,
+        &["--verdict", "FORWARDED"],
+    );
+    assert_one_line_error(
+        &replay(&["--to-port", "http"]),
+        2,
+        &["--to-port", "0 to 65535"],
+    );
+    assert_one_line_error(&replay(&["--type", "trcae"]), 2, &["unknown event type"]);
+    assert_one_line_error(&replay(&["--verdcit", "DROPPED"]), 2, &["--verdict"]);
+    assert_one_line_error(&replay(&["-o", "yaml"]), 2, &["compact"]);
+    assert_one_line_error(&replay(&["--first", "2", "--last", "3"]), 2, &["--first"]);
+}
+
+#[test]
+fn bad_filters() {
+    assert_one_line_error(
+        &replay(&["--verdict", "DROPPED", "--not"]),
+        1,
+        &["trailing --not"],
+    );
+    assert_one_line_error(
+        &replay(&["--port", "53", "--to-port", "53"]),
+        1,
+        &["cannot be combined"],
+    );
+    assert_one_line_error(
+        &replay(&["--allowlist", r#"{"source_ip":["10.0.0.300"]}"#]),
+        1,
+        &["invalid filter", "10.0.0.300"],
+    );
+    assert_one_line_error(&replay(&["--allowlist", "{"]), 1, &["--allowlist"]);
+    assert_one_line_error(&replay(&["-l", "app in (("]), 1, &["invalid filter"]);
+}
+
+#[test]
+fn bad_times() {
+    assert_one_line_error(&replay(&["--since", "yesterday"]), 2, &["--since", "1h43m"]);
+    assert_one_line_error(&replay(&["--until", "2024-02-30"]), 2, &["--until"]);
+}
+
+#[test]
+fn bad_combinations_and_inputs() {
+    assert_one_line_error(&replay(&["-o", "table", "--follow"]), 1, &["--follow"]);
+    assert_one_line_error(&replay(&["--field-mask", "time"]), 1, &["-o json"]);
+    assert_one_line_error(
+        &replay(&["-o", "json", "--field-mask", "pod"]),
+        1,
+        &["\"pod\""],
+    );
+    let out = observe()
+        .args(["flows", "--input-file", "/nonexistent/flows.json"])
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &out,
+        1,
+        &["cannot open --input-file /nonexistent/flows.json"],
+    );
+    let mut child = observe()
+        .args(["flows", "--input-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"\n{\"flow\":{}}\nnot json\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("Error: -:3: not JSON"), "{stderr}");
+}
+
+#[test]
+fn a_closed_pipe_is_a_quiet_success() {
+    // Enough lines to overflow the pipe buffer after the reader is gone.
+    let dir = std::env::temp_dir().join(format!("observe-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("big.json");
+    let text = std::fs::read_to_string(fixture()).unwrap();
+    std::fs::write(&big, text.repeat(2000)).unwrap();
+    let mut child = observe()
+        .arg("flows")
+        .arg("--input-file")
+        .arg(&big)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("to-endpoint FORWARDED"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let _ = std::fs::remove_dir_all(&dir);
+}

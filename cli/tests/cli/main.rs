@@ -1,0 +1,18 @@
+//! Integration tests of the `observe` binary, one test binary with a module per area:
+//!
+//! - `util`: running the binary, golden files, the fixture.
+//! - `golden`: every output format, through `--input-file` replay of
+//!   `tests/fixtures/flows.jsonl` (regenerate with `UPDATE_GOLDEN=1 cargo test -p observe-cli`).
+//! - `filters`: every filter family, replayed, against goldens.
+//! - `live`: `observe flows` and `observe status` against an in-process agent
+//!   (`observer::server::ObserverService` on a unix socket).
+//! - `errors`: every failure is one line on stderr and a non-zero exit; a closed pipe is
+//!   a quiet success.
+//! - `misc`: config file, completions, man page.
+
+mod errors;
+mod filters;
+mod golden;
+mod live;
+mod misc;
+mod util;

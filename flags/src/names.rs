@@ -1,0 +1,97 @@
+//! Names of numeric things in flows, shared by the flag parsers and the printers: verdicts,
+//! reserved security identities, monitor event types and trace observation points.
+//!
+//! The numbers are Cilium's (`pkg/monitor/api`, `pkg/identity`), which the datapath and
+//! `Flow.event_type` use.
+
+/// The verdicts `--verdict` accepts, in Hubble's order.
+pub const VERDICTS: &[&str] = &[
+    "FORWARDED",
+    "DROPPED",
+    "AUDIT",
+    "REDIRECTED",
+    "ERROR",
+    "TRACED",
+    "TRANSLATED",
+];
+
+/// Reserved security identities: fixed numbers with names, printed as `(world)`.
+pub const RESERVED_IDENTITIES: &[(u32, &str)] = &[
+    (1, "host"),
+    (2, "world"),
+    (3, "unmanaged"),
+    (4, "health"),
+    (5, "init"),
+    (6, "remote-node"),
+    (7, "kube-apiserver"),
+    (8, "ingress"),
+    (9, "world-ipv4"),
+    (10, "world-ipv6"),
+];
+
+/// The number of a reserved identity name (`world` → 2), in any case.
+pub fn reserved_identity(name: &str) -> Option<u32> {
+    let name = name.to_ascii_lowercase();
+    RESERVED_IDENTITIES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(id, _)| *id)
+}
+
+/// The name of a reserved identity (2 → `world`).
+pub fn reserved_identity_name(identity: u32) -> Option<&'static str> {
+    RESERVED_IDENTITIES
+        .iter()
+        .find(|(id, _)| *id == identity)
+        .map(|(_, n)| *n)
+}
+
+/// Monitor message types `--type` accepts by name (`Flow.event_type.type`).
+pub const EVENT_TYPES: &[(i32, &str)] = &[
+    (1, "drop"),
+    (2, "debug"),
+    (3, "capture"),
+    (4, "trace"),
+    (5, "policy-verdict"),
+    (6, "recorder"),
+    (7, "trace-sock"),
+    (129, "l7"),
+    (130, "agent"),
+];
+
+/// Monitor message type of drops.
+pub const TYPE_DROP: i32 = 1;
+/// Monitor message type of traces.
+pub const TYPE_TRACE: i32 = 4;
+/// Monitor message type of policy verdicts.
+pub const TYPE_POLICY_VERDICT: i32 = 5;
+/// Monitor message type of debug captures.
+pub const TYPE_CAPTURE: i32 = 3;
+/// Monitor message type of socket traces.
+pub const TYPE_TRACE_SOCK: i32 = 7;
+
+/// Trace observation points by monitor number (`Flow.event_type.sub_type` of traces).
+pub const OBSERVATION_POINTS: &[(i32, &str)] = &[
+    (0, "to-endpoint"),
+    (1, "to-proxy"),
+    (2, "to-host"),
+    (3, "to-stack"),
+    (4, "to-overlay"),
+    (5, "from-endpoint"),
+    (6, "from-proxy"),
+    (7, "from-host"),
+    (8, "from-stack"),
+    (9, "from-overlay"),
+    (10, "from-network"),
+    (11, "to-network"),
+    (12, "from-crypto"),
+    (13, "to-crypto"),
+];
+
+/// The name of an observation point (0 → `to-endpoint`).
+pub fn observation_point_name(sub_type: i32) -> Option<&'static str> {
+    OBSERVATION_POINTS
+        .iter()
+        .find(|(n, _)| *n == sub_type)
+        .map(|(_, name)| *name)
+}

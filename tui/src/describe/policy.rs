@@ -1,0 +1,394 @@
+//! Why policy decided what it decided, in words: the short POLICY column and the full
+//! explanation of the detail pane, from `Flow.attribution` (our extension) and Hubble's
+//! `*_allowed_by` / `*_denied_by`.
+//!
+//! A default deny (133) has no rule to name: the explanation names the policies that
+//! select the endpoint in that direction, none of which allows the peer (the gap G2 in
+//! Hubble). An explicit deny (181) names the deny rule and its path in the object.
+
+use observe_proto::flow::{
+    Attribution, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection,
+};
+
+use super::names::{self, Side};
+use super::reason;
+use super::sanitize::cleaned;
+
+/// `CNP`, `CCNP`, `KNP` for the kinds we know, the kind itself otherwise.
+pub fn short_kind(kind: &str) -> String {
+    match kind {
+        "CiliumNetworkPolicy" => "CNP".into(),
+        "CiliumClusterwideNetworkPolicy" => "CCNP".into(),
+        "NetworkPolicy" => "KNP".into(),
+        other => cleaned(other),
+    }
+}
+
+/// `namespace/name`, or `name` for cluster-wide objects.
+fn object_name(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        cleaned(name)
+    } else {
+        cleaned(&format!("{namespace}/{name}"))
+    }
+}
+
+/// `CNP shop/backend-ingress`.
+fn short_policy(kind: &str, namespace: &str, name: &str) -> String {
+    format!("{} {}", short_kind(kind), object_name(namespace, name))
+}
+
+/// `CiliumNetworkPolicy shop/frontend-never-db rule spec.egressDeny[0]`.
+fn rule_line(rule: &PolicyRule) -> String {
+    let mut line = format!(
+        "{} {}",
+        cleaned(&rule.kind),
+        object_name(&rule.namespace, &rule.name)
+    );
+    if !rule.path.is_empty() {
+        line.push_str(&format!(" rule {}", cleaned(&rule.path)));
+    }
+    line
+}
+
+fn policy_line(p: &Policy) -> String {
+    format!(
+        "{} {}",
+        cleaned(&p.kind),
+        object_name(&p.namespace, &p.name)
+    )
+}
+
+/// How policy decided, from the attribution, else from Hubble's lists.
+pub fn kind(flow: &Flow) -> PolicyVerdictKind {
+    if let Some(a) = &flow.attribution {
+        return a.kind();
+    }
+    if !flow.ingress_denied_by.is_empty() || !flow.egress_denied_by.is_empty() {
+        PolicyVerdictKind::ExplicitDeny
+    } else if !flow.ingress_allowed_by.is_empty() || !flow.egress_allowed_by.is_empty() {
+        PolicyVerdictKind::Allowed
+    } else {
+        PolicyVerdictKind::Unknown
+    }
+}
+
+/// The POLICY column: `default deny shop/db-ingress`, `deny shop/x`, `allow shop/y +1`
+/// (object names only; the detail pane has kinds and rules), or empty when no policy
+/// took part.
+pub fn summary(flow: &Flow) -> String {
+    let label = match kind(flow) {
+        PolicyVerdictKind::DefaultDeny => "default deny",
+        PolicyVerdictKind::ExplicitDeny => "deny",
+        PolicyVerdictKind::Allowed => "allow",
+        PolicyVerdictKind::Unknown => return String::new(),
+    };
+    let names = object_names(flow);
+    match names.as_slice() {
+        [] => label.to_string(),
+        [one] => format!("{label} {one}"),
+        [first, rest @ ..] => format!("{label} {first} +{}", rest.len()),
+    }
+}
+
+/// `namespace/name` of each policy behind the verdict, once each.
+fn object_names(flow: &Flow) -> Vec<String> {
+    distinct_policies(flow, |_, namespace, name| object_name(namespace, name))
+}
+
+/// `CNP shop/backend-ingress` for each policy behind the verdict, once each: the rules'
+/// objects, or the selecting policies of a default deny, or Hubble's allowed/denied lists.
+pub fn policy_names(flow: &Flow) -> Vec<String> {
+    distinct_policies(flow, short_policy)
+}
+
+/// `show(kind, namespace, name)` of every policy the flow names, without repeats.
+fn distinct_policies(flow: &Flow, show: impl Fn(&str, &str, &str) -> String) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    if let Some(a) = &flow.attribution {
+        a.rules
+            .iter()
+            .for_each(|r| add(show(&r.kind, &r.namespace, &r.name)));
+        a.selecting_policies
+            .iter()
+            .for_each(|p| add(show(&p.kind, &p.namespace, &p.name)));
+    }
+    let lists = [
+        &flow.ingress_denied_by,
+        &flow.egress_denied_by,
+        &flow.ingress_allowed_by,
+        &flow.egress_allowed_by,
+    ];
+    for p in lists.into_iter().flatten() {
+        add(show(&p.kind, &p.namespace, &p.name));
+    }
+    out
+}
+
+/// The full explanation of the detail pane.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Explanation {
+    /// One sentence: what decided.
+    pub headline: String,
+    /// The rules or policies involved, one per line.
+    pub items: Vec<String>,
+    /// What to change, when we can tell.
+    pub hint: Option<String>,
+}
+
+/// Explains the verdict of `flow`.
+pub fn explain(flow: &Flow) -> Explanation {
+    let direction = flow
+        .attribution
+        .as_ref()
+        .map_or_else(|| flow.traffic_direction(), Attribution::direction);
+    let ctx = Context::new(flow, direction);
+    match kind(flow) {
+        PolicyVerdictKind::DefaultDeny => ctx.default_deny(flow),
+        PolicyVerdictKind::ExplicitDeny => ctx.explicit_deny(flow),
+        PolicyVerdictKind::Allowed => ctx.allowed(flow),
+        PolicyVerdictKind::Unknown => ctx.no_policy(flow),
+    }
+}
+
+/// The names the sentences use.
+struct Context {
+    /// `the ingress of shop/db`.
+    at: String,
+    /// The endpoint whose policy decided.
+    endpoint: String,
+    /// The other side.
+    peer: String,
+    /// `5432/TCP`.
+    port: String,
+}
+
+impl Context {
+    fn new(flow: &Flow, direction: TrafficDirection) -> Self {
+        let (endpoint_side, peer_side) = match direction {
+            TrafficDirection::Egress => (Side::Source, Side::Destination),
+            _ => (Side::Destination, Side::Source),
+        };
+        let endpoint = names::name(flow, endpoint_side);
+        let port = names::l4(flow).port_protocol();
+        Self {
+            at: format!("the {} of {endpoint}", reason::direction_name(direction)),
+            endpoint,
+            peer: names::name(flow, peer_side),
+            port: if port.is_empty() {
+                "this port".into()
+            } else {
+                port
+            },
+        }
+    }
+
+    fn default_deny(&self, flow: &Flow) -> Explanation {
+        let selecting: Vec<String> = flow
+            .attribution
+            .iter()
+            .flat_map(|a| a.selecting_policies.iter().map(policy_line))
+            .collect();
+        let n = selecting.len();
+        let headline = match n {
+            0 => format!(
+                "Default deny at {}: policies select {} and no rule allows {} on {} (the agent did not name them).",
+                self.at, self.endpoint, self.peer, self.port
+            ),
+            1 => format!(
+                "Default deny at {}: 1 policy selects {} and none of its rules allows {} on {}:",
+                self.at, self.endpoint, self.peer, self.port
+            ),
+            _ => format!(
+                "Default deny at {}: {n} policies select {} and none of their rules allows {} on {}:",
+                self.at, self.endpoint, self.peer, self.port
+            ),
+        };
+        Explanation {
+            headline,
+            items: selecting,
+            hint: Some(format!(
+                "To allow it, add a rule allowing {} on {} to one of these policies (or a new one selecting {}), then check it with the policy trace below.",
+                self.peer, self.port, self.endpoint
+            )),
+        }
+    }
+
+    fn explicit_deny(&self, flow: &Flow) -> Explanation {
+        let mut items: Vec<String> = flow
+            .attribution
+            .iter()
+            .flat_map(|a| a.rules.iter().map(rule_line))
+            .collect();
+        if items.is_empty() {
+            let lists = [&flow.ingress_denied_by, &flow.egress_denied_by];
+            items = lists.into_iter().flatten().map(policy_line).collect();
+        }
+        Explanation {
+            headline: format!(
+                "Denied at {} by a deny rule ({} on {}); deny rules win over every allow:",
+                self.at, self.peer, self.port
+            ),
+            items,
+            hint: Some(
+                "To allow it, narrow or remove the deny rule; adding allow rules will not help."
+                    .into(),
+            ),
+        }
+    }
+
+    fn allowed(&self, flow: &Flow) -> Explanation {
+        let mut items: Vec<String> = flow
+            .attribution
+            .iter()
+            .flat_map(|a| a.rules.iter().map(rule_line))
+            .collect();
+        if items.is_empty() {
+            let lists = [&flow.ingress_allowed_by, &flow.egress_allowed_by];
+            items = lists.into_iter().flatten().map(policy_line).collect();
+        }
+        let headline = if items.is_empty() {
+            format!(
+                "Allowed at {} (no policy selects {} in this direction, or the rule was not named).",
+                self.at, self.endpoint
+            )
+        } else {
+            format!(
+                "Allowed at {} ({} on {}) by:",
+                self.at, self.peer, self.port
+            )
+        };
+        Explanation {
+            headline,
+            items,
+            hint: None,
+        }
+    }
+
+    fn no_policy(&self, flow: &Flow) -> Explanation {
+        if reason::is_drop(flow) {
+            let code = reason::drop_code(flow);
+            return Explanation {
+                headline: format!(
+                    "Dropped by the datapath: {} ({code} {}), not a policy decision.",
+                    reason::drop_text(code),
+                    reason::drop_name(code)
+                ),
+                ..Default::default()
+            };
+        }
+        Explanation {
+            headline: format!(
+                "{}: no policy decision recorded for this event (an established connection, or no policy applies at {}).",
+                reason::verdict(flow),
+                self.at
+            ),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use observe_proto::flow::{DropReason, Endpoint, Verdict};
+
+    fn drop(kind: PolicyVerdictKind, direction: TrafficDirection) -> Flow {
+        Flow {
+            verdict: Verdict::Dropped.into(),
+            drop_reason_desc: if kind == PolicyVerdictKind::DefaultDeny {
+                DropReason::PolicyDenied
+            } else {
+                DropReason::PolicyDeny
+            }
+            .into(),
+            source: Some(Endpoint {
+                namespace: "shop".into(),
+                pod_name: "frontend".into(),
+                ..Default::default()
+            }),
+            destination: Some(Endpoint {
+                namespace: "shop".into(),
+                pod_name: "db".into(),
+                ..Default::default()
+            }),
+            attribution: Some(Attribution {
+                kind: kind.into(),
+                direction: direction.into(),
+                // The agent names rules for explicit denies, selecting policies for
+                // default denies.
+                rules: if kind == PolicyVerdictKind::ExplicitDeny {
+                    vec![PolicyRule {
+                        kind: "CiliumNetworkPolicy".into(),
+                        namespace: "shop".into(),
+                        name: "frontend-never-db".into(),
+                        path: "spec.egressDeny[0]".into(),
+                    }]
+                } else {
+                    vec![]
+                },
+                selecting_policies: if kind == PolicyVerdictKind::DefaultDeny {
+                    vec![Policy {
+                        kind: "NetworkPolicy".into(),
+                        namespace: "shop".into(),
+                        name: "db-ingress".into(),
+                        ..Default::default()
+                    }]
+                } else {
+                    vec![]
+                },
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_default_deny_names_the_policies_selecting_the_endpoint() {
+        let f = drop(PolicyVerdictKind::DefaultDeny, TrafficDirection::Ingress);
+        let e = explain(&f);
+        assert!(
+            e.headline
+                .starts_with("Default deny at the ingress of shop/db: 1 policy selects shop/db"),
+            "{}",
+            e.headline
+        );
+        assert_eq!(e.items, vec!["NetworkPolicy shop/db-ingress"]);
+        assert_eq!(summary(&f), "default deny shop/db-ingress");
+    }
+
+    #[test]
+    fn an_explicit_deny_names_the_rule_and_its_path() {
+        let f = drop(PolicyVerdictKind::ExplicitDeny, TrafficDirection::Egress);
+        let e = explain(&f);
+        assert!(
+            e.headline
+                .starts_with("Denied at the egress of shop/frontend"),
+            "{}",
+            e.headline
+        );
+        assert_eq!(
+            e.items[0],
+            "CiliumNetworkPolicy shop/frontend-never-db rule spec.egressDeny[0]"
+        );
+        assert_eq!(summary(&f), "deny shop/frontend-never-db");
+    }
+
+    #[test]
+    fn hubble_lists_are_used_when_there_is_no_attribution() {
+        let f = Flow {
+            ingress_allowed_by: vec![Policy {
+                kind: "CiliumClusterwideNetworkPolicy".into(),
+                name: "allow-dns".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(summary(&f), "allow allow-dns");
+        assert_eq!(summary(&Flow::default()), "");
+    }
+}

@@ -1,0 +1,78 @@
+//! Neutralizing terminal escape injection: every string that comes from a flow, the
+//! control API or a server error passes through [`clean`] before it reaches the screen.
+//!
+//! A pod name, label, DNS name or HTTP URL is attacker-influenced: an embedded ESC could
+//! move the cursor, rewrite the header or change the window title. Like Hubble's
+//! `terminalEscaperWriter`, control characters are shown in caret notation (`^[` for ESC)
+//! so the user still sees that something odd was there. Bidirectional overrides (the
+//! "Trojan Source" characters) are shown as `<U+202E>` because they reorder what is drawn
+//! after them.
+
+use std::borrow::Cow;
+
+/// `s` with every control character and bidi override replaced by a visible escape.
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+/// `clean` into an owned string.
+pub fn cleaned(s: &str) -> String {
+    clean(s).into_owned()
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || is_bidi_control(c)
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        // C0 controls and DEL in caret notation: ESC is ^[, NUL is ^@, DEL is ^?.
+        '\0'..='\u{1f}' => {
+            out.push('^');
+            out.push(char::from(c as u8 + 0x40));
+        }
+        '\u{7f}' => out.push_str("^?"),
+        c if needs_escape(c) => out.push_str(&format!("<U+{:04X}>", u32::from(c))),
+        c => out.push(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        assert!(matches!(
+            clean("shop/frontend-7d9"),
+            Cow::Borrowed("shop/frontend-7d9")
+        ));
+        assert_eq!(clean("ünïcode ✓ 名前"), "ünïcode ✓ 名前");
+    }
+
+    #[test]
+    fn escape_sequences_become_visible_caret_notation() {
+        assert_eq!(
+            clean("evil\u{1b}[2J\u{1b}]0;pwned\u{7}"),
+            "evil^[[2J^[]0;pwned^G"
+        );
+        assert_eq!(clean("a\r\nb\tc\u{7f}"), "a^M^Jb^Ic^?");
+    }
+
+    #[test]
+    fn c1_controls_and_bidi_overrides_are_escaped() {
+        assert_eq!(clean("x\u{9b}31m"), "x<U+009B>31m");
+        assert_eq!(clean("admin\u{202E}gpj.exe"), "admin<U+202E>gpj.exe");
+    }
+}

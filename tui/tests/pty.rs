@@ -1,0 +1,290 @@
+//! The real `observe tui` binary in a pseudo-terminal (tmux), against an in-process agent
+//! serving synthetic flows on a unix socket: keys go in with `send-keys`, the screen
+//! comes back with `capture-pane`.
+//!
+//! Skips (passing, with a message) when tmux is not installed: `cargo xtask setup`
+//! installs it. The binary is `$OBSERVE_BIN` if set, else it is built with cargo into
+//! this test's target directory.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use support::agent::{Agent, TempDir};
+use support::fixtures;
+
+/// A tmux server of our own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, width: u16, height: u16, command: &str) -> Self {
+        let tmux = Self {
+            socket: format!("observe-tui-{name}-{}", std::process::id()),
+        };
+        let size = [width.to_string(), height.to_string()];
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            &size[0],
+            "-y",
+            &size[1],
+            command,
+        ]);
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    fn text(&self, text: &str) {
+        self.run(&["send-keys", "-t", "t", "-l", "--", text]);
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    /// Waits up to 20 s for the screen to satisfy `ok`; returns it.
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `$OBSERVE_BIN`, or `observe` built into this test's target directory.
+fn observe_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("OBSERVE_BIN") {
+        return bin.into();
+    }
+    // This test runs as <target>/<profile>/deps/pty-<hash>.
+    let exe = std::env::current_exe().expect("test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let target_dir = profile_dir.parent().expect("target dir");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "observe-cli",
+            "--bin",
+            "observe",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building observe failed");
+    let built = target_dir.join("debug/observe");
+    assert!(built.exists(), "{} missing", built.display());
+    built
+}
+
+/// Lines of the flow table (between the table's top border and its bottom border).
+fn table_rows(screen: &str) -> Vec<&str> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains("TIME (UTC)"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+        .filter(|l| l.contains(':'))
+        .collect()
+}
+
+#[test]
+fn the_real_binary_streams_filters_explains_and_quits_in_a_pseudo_terminal() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed (apt-get install -y tmux, or cargo xtask setup)");
+        return;
+    }
+    let binary = observe_binary();
+    let dir = TempDir::new("pty");
+    let agent = Agent::start(&dir.0.join("agent.sock"));
+    agent.send(&fixtures::mixed(30));
+    let command = format!(
+        "{} --server {} tui; echo EXITED $?; sleep 60",
+        binary.display(),
+        agent.address()
+    );
+    let tmux = Tmux::start("main", 120, 40, &command);
+
+    // Streaming: history loaded, connected, rates and ring in the header.
+    let screen = tmux.wait("flows", |s| {
+        s.contains("● connected") && table_rows(s).len() >= 20
+    });
+    assert!(
+        screen.contains("agent test-agent: ring 30/4,095"),
+        "{screen}"
+    );
+    assert!(screen.contains("default deny shop/db-ingress"), "{screen}");
+
+    // `/`, a filter, Enter: the agent filters, the header says so.
+    tmux.keys(&["/"]);
+    tmux.wait("the filter editor", |s| s.contains("filter ▸"));
+    tmux.text("--verdict DROPPED --to-pod shop/db");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("filtered flows", |s| {
+        s.contains("filter: --verdict DROPPED --to-pod shop/db") && table_rows(s).len() >= 5
+    });
+    assert!(
+        table_rows(&screen)
+            .iter()
+            .all(|r| r.contains("DROPPED") && r.contains("shop/db")),
+        "{screen}"
+    );
+
+    // A bad filter is shown inline and the old one stays.
+    tmux.keys(&["/"]);
+    tmux.text(" --verdikt X");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the parse error", |s| {
+        s.contains("✗ ") && s.contains("the current filter stays in force")
+    });
+    assert!(
+        screen.contains("filter: --verdict DROPPED --to-pod shop/db"),
+        "{screen}"
+    );
+    tmux.keys(&["Escape"]);
+
+    // New flows arrive live; select one, open its detail.
+    agent.send(&[fixtures::explicit_deny(9_000)]);
+    tmux.wait("the new drop", |s| s.contains("04:22:01.000"));
+    tmux.keys(&["Up", "Enter"]);
+    let screen = tmux.wait("the detail pane", |s| s.contains("Flow detail"));
+    assert!(
+        screen.contains("Denied at the egress of shop/frontend by a deny rule"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("CiliumNetworkPolicy shop/frontend-never-db rule spec.egressDeny[0]"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(
+            "$ observe policy trace --from shop/frontend --to shop/db --dport 5432 --protocol TCP"
+        ),
+        "{screen}"
+    );
+    eprintln!("the detail pane:\n{screen}");
+
+    // `q` quits and gives the terminal back (the shell's echo is on the normal screen).
+    tmux.keys(&["Escape", "q"]);
+    let screen = tmux.wait("the exit", |s| s.contains("EXITED"));
+    assert!(screen.contains("EXITED 0"), "{screen}");
+    assert!(
+        !screen.contains("TIME (UTC)"),
+        "the alternate screen is gone:\n{screen}"
+    );
+}
+
+#[test]
+fn the_real_binary_reconnects_after_the_agent_restarts_and_survives_resizes() {
+    if !tmux_available() {
+        eprintln!("skipped: tmux is not installed (apt-get install -y tmux, or cargo xtask setup)");
+        return;
+    }
+    let binary = observe_binary();
+    let dir = TempDir::new("pty-restart");
+    let socket = dir.0.join("agent.sock");
+    let agent = Agent::start(&socket);
+    agent.send(&fixtures::mixed(6));
+    let address = agent.address();
+    let command = format!(
+        "{} --server {address} tui; echo EXITED $?; sleep 60",
+        binary.display()
+    );
+    let tmux = Tmux::start("restart", 120, 40, &command);
+    tmux.wait("flows", |s| {
+        s.contains("● connected") && table_rows(s).len() >= 6
+    });
+
+    drop(agent);
+    let screen = tmux.wait("the disconnect", |s| {
+        s.contains("✗ disconnected, reconnecting")
+    });
+    assert!(screen.contains("retrying with backoff"), "{screen}");
+    assert_eq!(
+        table_rows(&screen).len(),
+        6,
+        "the rows stay while the agent is away:\n{screen}"
+    );
+
+    let agent = Agent::start(&socket);
+    tmux.wait("the reconnect", |s| s.contains("● connected"));
+    agent.send(&[fixtures::world_drop(120_000)]);
+    tmux.wait("a flow from the restarted agent", |s| {
+        s.contains("04:23:52.000")
+    });
+
+    // Tiny, then back: the minimal view, never a crash.
+    for (w, h) in [(30, 6), (1, 1), (120, 40)] {
+        tmux.run(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+        ]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    tmux.wait("the full view again", |s| s.contains("TIME (UTC)"));
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait("the exit", |s| s.contains("EXITED"));
+    assert!(screen.contains("EXITED 0"), "{screen}");
+}
