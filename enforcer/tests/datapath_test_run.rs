@@ -1089,7 +1089,10 @@ fn unenforced_directions_pass_without_a_verdict_event() {
     assert_eq!(action, tc_action::PASS);
     // No policy decides here, so (like Cilium) no policy-verdict event; the trace event of
     // the new connection says it passed unenforced.
-    assert!(events.iter().all(|e| e.kind != kind::POLICY_VERDICT), "{events:?}");
+    assert!(
+        events.iter().all(|e| e.kind != kind::POLICY_VERDICT),
+        "{events:?}"
+    );
     let t = one(&events, kind::TRACE);
     assert_eq!(t.flags & event_flags::ENFORCED, 0);
     assert_eq!(

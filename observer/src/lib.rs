@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod advice;
 #[cfg(feature = "agent")]
 pub mod agent;
 pub mod decode;

@@ -154,7 +154,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("  OBSERVER_EVENTS_QUEUE: 1,500\n    observerd's event queue"),
+            text.contains("  OBSERVER_EVENTS_QUEUE: 1,500\n    event queue full"),
             "{text}"
         );
         assert!(!text.contains("PERF_EVENT_RING_BUFFER"), "{text}");

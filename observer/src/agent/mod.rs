@@ -47,7 +47,8 @@ use reconcile::Agent;
 use snapshot::SharedSnapshot;
 
 /// Enters the node's network namespace (`--node-netns`) or finds the name of the current
-/// one. Call before starting any other thread: threads inherit the namespace.
+/// one (empty when it has none: the agent runs in a real host's namespace and wires
+/// endpoints to it). Call before starting any other thread: threads inherit the namespace.
 pub fn enter_node(opts: &Options) -> Result<String> {
     match &opts.node_netns {
         Some(n) => {
@@ -55,11 +56,8 @@ pub fn enter_node(opts: &Options) -> Result<String> {
                 .with_context(|| format!("cannot enter the node namespace {n}"))?;
             Ok(n.clone())
         }
-        None => lab::plumbing::current_netns_name().ok_or_else(|| {
-            anyhow!(
-                "this network namespace has no name under /var/run/netns: pass --node-netns NAME"
-            )
-        }),
+        // An unnamed namespace is a real host's own: endpoints are wired to it.
+        None => Ok(lab::plumbing::current_netns_name().unwrap_or_default()),
     }
 }
 
@@ -77,9 +75,11 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         .with_identities(Arc::new(snapshot.clone()))
         .with_policies(Arc::new(snapshot.clone()))
         .with_links(Arc::new(snapshot.clone()));
+    let defaults = PipelineConfig::new(opts.node_name.as_str());
     let config = PipelineConfig {
         capacity,
-        ..PipelineConfig::new(opts.node_name.as_str())
+        queue_size: opts.event_queue_size.unwrap_or(defaults.queue_size),
+        ..defaults
     };
     let queue_size = config.queue_size;
     let (mut pipeline, sender) = Pipeline::new(config, decoder);

@@ -24,7 +24,8 @@ pub struct Options {
     pub state_dir: PathBuf,
     /// Named network namespace (under /var/run/netns) that is this node: the agent enters
     /// it at start and wires endpoints to it. Without it the agent stays where it was
-    /// started, which must be a named namespace. Prefer this to `ip netns exec`, whose
+    /// started: a named namespace, or the host's own (endpoint namespaces are then named
+    /// `observe-...` unless --netns-prefix says otherwise). Prefer this to `ip netns exec`, whose
     /// private mount namespace would hide the endpoint namespaces the agent creates.
     #[arg(long)]
     pub node_netns: Option<String>,
@@ -38,6 +39,10 @@ pub struct Options {
     /// Cluster name (the `io.cilium.k8s.policy.cluster` label).
     #[arg(long, default_value = "default")]
     pub cluster_name: String,
+    /// Slots of the queue between the kernel ring reader and the decoder (default: 1,024 per
+    /// CPU, at most 16,384). A full queue drops events and reports them as lost.
+    #[arg(long)]
+    pub event_queue_size: Option<usize>,
     /// Flow ring capacity: a power of two minus one (4095, 65535, ...).
     #[arg(long, default_value_t = 4095)]
     pub max_flows: u32,
@@ -166,6 +171,9 @@ impl Options {
         if self.history_dir.is_some() && self.history_max_size_mb == 0 {
             return Err(InvalidOptions::Zero("--history-max-size-mb"));
         }
+        if self.event_queue_size == Some(0) {
+            return Err(InvalidOptions::Zero("--event-queue-size"));
+        }
         Ok(())
     }
 
@@ -217,5 +225,43 @@ impl TraceMode {
             Self::New => trace_mode::NEW_CONNECTIONS,
             Self::All => trace_mode::ALL,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+    use crate::advice::flags;
+
+    fn parse(args: &[&str]) -> Options {
+        let mut argv = vec!["observerd", "--node-name", "n1"];
+        argv.extend_from_slice(args);
+        Options::try_parse_from(argv).expect("valid arguments")
+    }
+
+    #[test]
+    fn the_flags_lost_event_advice_names_exist() {
+        let cmd = Options::command();
+        for flag in [
+            flags::TRACE,
+            flags::EVENT_QUEUE_SIZE,
+            flags::MAX_FLOWS,
+            flags::HISTORY_DIR,
+        ] {
+            let long = flag.trim_start_matches("--");
+            assert!(
+                cmd.get_arguments().any(|a| a.get_long() == Some(long)),
+                "observerd has no {flag}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_empty_event_queue_is_rejected() {
+        let err = parse(&["--event-queue-size", "0"]).validate().unwrap_err();
+        assert_eq!(err.to_string(), "--event-queue-size must be at least 1");
+        assert!(parse(&["--event-queue-size", "64"]).validate().is_ok());
     }
 }

@@ -74,10 +74,13 @@ impl Agent {
             .context("the saved state does not apply")?;
         let pod_cidr =
             Cidr::parse_strict(&opts.pod_cidr).map_err(|e| anyhow!("invalid --pod-cidr: {e}"))?;
-        let netns_prefix = opts
-            .netns_prefix
-            .clone()
-            .unwrap_or_else(|| node_netns.clone());
+        // Endpoint namespaces are named after the node's; on a real host (an unnamed
+        // namespace) after the product.
+        let netns_prefix = match (&opts.netns_prefix, node_netns.is_empty()) {
+            (Some(p), _) => p.clone(),
+            (None, false) => node_netns.clone(),
+            (None, true) => "observe".to_string(),
+        };
         let mut agent = Self {
             node: opts.node_name.clone(),
             engine,

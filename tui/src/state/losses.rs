@@ -8,18 +8,6 @@
 
 use observe_proto::flow::{LostEvent, LostEventSource};
 
-/// observerd's settings the advice names.
-pub mod knobs {
-    /// Size of the BPF ring buffer between the datapath and observerd.
-    pub const RING_SIZE: &str = "--ring-size";
-    /// Which forwarded packets produce trace events (`all`, `new-connections`, `off`).
-    pub const TRACE_MODE: &str = "--trace-mode";
-    /// Slots of the queue between observerd's ring reader and its decoder.
-    pub const EVENT_QUEUE_SIZE: &str = "--event-queue-size";
-    /// Capacity of observerd's flow history.
-    pub const MAX_FLOWS: &str = "--max-flows";
-}
-
 /// Where events were lost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LossSource {
@@ -55,19 +43,9 @@ impl LossSource {
     /// What happened, and what to change (one line of the header).
     pub fn advice(self) -> String {
         match self {
-            Self::KernelRing => format!(
-                "kernel ring full, observerd read the datapath's events too slowly: raise observerd {} or lower {}",
-                knobs::RING_SIZE,
-                knobs::TRACE_MODE
-            ),
-            Self::EventQueue => format!(
-                "event queue full, observerd's decoder is behind its reader: give the agent more CPU or raise {}",
-                knobs::EVENT_QUEUE_SIZE
-            ),
-            Self::ReaderOvertaken => format!(
-                "reader overtaken, a client read the flow ring too slowly: raise observerd {} or narrow the filter (/)",
-                knobs::MAX_FLOWS
-            ),
+            Self::KernelRing => observer::advice::lost_events(LostEventSource::PerfEventRingBuffer),
+            Self::EventQueue => observer::advice::lost_events(LostEventSource::ObserverEventsQueue),
+            Self::ReaderOvertaken => observer::advice::lost_events(LostEventSource::HubbleRingBuffer),
             Self::Tui => "skipped by this TUI during a flood (rows, not the app): narrow the filter (/) to see every flow".into(),
         }
     }
@@ -211,13 +189,18 @@ mod tests {
 
     #[test]
     fn every_source_says_which_setting_to_change() {
-        assert!(LossSource::KernelRing.advice().contains(knobs::RING_SIZE));
-        assert!(LossSource::KernelRing.advice().contains(knobs::TRACE_MODE));
+        use observer::advice::flags;
+        assert!(LossSource::KernelRing.advice().contains(flags::TRACE));
         assert!(
             LossSource::ReaderOvertaken
                 .advice()
-                .contains(knobs::MAX_FLOWS)
+                .contains(flags::MAX_FLOWS)
         );
-        assert!(LossSource::EventQueue.advice().contains("decoder"));
+        assert!(
+            LossSource::EventQueue
+                .advice()
+                .contains(flags::EVENT_QUEUE_SIZE)
+        );
+        assert!(LossSource::Tui.advice().contains("filter"));
     }
 }

@@ -34,19 +34,8 @@ pub fn range(lost: &LostEvent, time_format: TimeFormat) -> String {
 }
 
 /// What a loss from `source` means and what to change.
-pub fn hint(source: LostEventSource) -> &'static str {
-    match source {
-        LostEventSource::PerfEventRingBuffer => {
-            "the kernel event ring buffer was full: observerd did not read it fast enough; give observerd more CPU or a larger ring buffer, or emit fewer trace events"
-        }
-        LostEventSource::ObserverEventsQueue => {
-            "observerd's event queue was full: decoding could not keep up; raise observerd's event queue size or give it more CPU"
-        }
-        LostEventSource::HubbleRingBuffer => {
-            "the flow history was overwritten before this client read it (slow reader, or history older than the ring holds); filter on the server side, or raise observerd's flow ring capacity"
-        }
-        LostEventSource::UnknownLostEventSource => "events were lost at an unknown point",
-    }
+pub fn hint(source: LostEventSource) -> String {
+    observer::advice::lost_events(source)
 }
 
 #[cfg(test)]
@@ -88,6 +77,6 @@ mod tests {
             "EVENTS LOST: PERF_EVENT_RING_BUFFER CPU(0) 12"
         );
         assert_eq!(range(&unknown_cpu, TimeFormat::Rfc3339), "");
-        assert!(hint(LostEventSource::HubbleRingBuffer).contains("flow ring capacity"));
+        assert!(hint(LostEventSource::HubbleRingBuffer).contains("--max-flows"));
     }
 }
