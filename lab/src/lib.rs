@@ -14,6 +14,9 @@
 //! inside a namespace, and the traffic helpers ([`TcpServer`], [`tcp_connect`], [`UdpEcho`],
 //! [`udp_roundtrip`], [`ping`]) probe reachability with timeouts. Everything needs root; tests
 //! start with [`require_root`].
+//!
+//! For the programs under test, [`Terminal`] runs a full-screen program in a tmux
+//! pseudo-terminal and [`workspace_binary`] finds another package's binary.
 
 mod addr;
 mod bpffs;
@@ -29,8 +32,10 @@ pub mod plumbing;
 mod root;
 mod run_id;
 mod sysctl;
+mod terminal;
 mod traffic;
 mod wiring;
+mod workspace_bin;
 
 pub use bpffs::BpffsDir;
 pub use cleanup::{cleanup_stale, teardown};
@@ -40,4 +45,6 @@ pub use error::LabError;
 pub use lab::Lab;
 pub use netns::in_netns;
 pub use root::require_root;
+pub use terminal::Terminal;
 pub use traffic::{TcpServer, UdpEcho, ping, tcp_connect, udp_roundtrip};
+pub use workspace_bin::workspace_binary;

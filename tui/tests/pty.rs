@@ -1,6 +1,7 @@
 //! The real `observe tui` binary in a pseudo-terminal (tmux), against an in-process agent
 //! serving synthetic flows on a unix socket: keys go in with `send-keys`, the screen
-//! comes back with `capture-pane`.
+//! comes back with `capture-pane` (`lab::Terminal`). The same binary against the real agent
+//! in the lab is tested in `observer/tests/agent_e2e/tui.rs`.
 //!
 //! Skips (passing, with a message) when tmux is not installed: `cargo xtask setup`
 //! installs it. The binary is `$OBSERVE_BIN` if set, else it is built with cargo into
@@ -8,130 +9,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use lab::Terminal;
 
 use support::agent::{Agent, TempDir};
 use support::fixtures;
 
-/// A tmux server of our own (its own socket), killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(name: &str, width: u16, height: u16, command: &str) -> Self {
-        let tmux = Self {
-            socket: format!("observe-tui-{name}-{}", std::process::id()),
-        };
-        let size = [width.to_string(), height.to_string()];
-        tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            &size[0],
-            "-y",
-            &size[1],
-            command,
-        ]);
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend(keys);
-        self.run(&args);
-    }
-
-    fn text(&self, text: &str) {
-        self.run(&["send-keys", "-t", "t", "-l", "--", text]);
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    /// Waits up to 20 s for the screen to satisfy `ok`; returns it.
-    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// `$OBSERVE_BIN`, or `observe` built into this test's target directory.
-fn observe_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("OBSERVE_BIN") {
-        return bin.into();
-    }
-    // This test runs as <target>/<profile>/deps/pty-<hash>.
-    let exe = std::env::current_exe().expect("test executable");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let target_dir = profile_dir.parent().expect("target dir");
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "observe-cli",
-            "--bin",
-            "observe",
-            "--manifest-path",
-        ])
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building observe failed");
-    let built = target_dir.join("debug/observe");
-    assert!(built.exists(), "{} missing", built.display());
-    built
+fn observe_binary() -> std::path::PathBuf {
+    lab::workspace_binary("OBSERVE_BIN", "observe-cli", "observe")
 }
 
 /// Lines of the flow table (between the table's top border and its bottom border).
@@ -147,7 +33,7 @@ fn table_rows(screen: &str) -> Vec<&str> {
 
 #[test]
 fn the_real_binary_streams_filters_explains_and_quits_in_a_pseudo_terminal() {
-    if !tmux_available() {
+    if !Terminal::available() {
         eprintln!("skipped: tmux is not installed (apt-get install -y tmux, or cargo xtask setup)");
         return;
     }
@@ -160,7 +46,7 @@ fn the_real_binary_streams_filters_explains_and_quits_in_a_pseudo_terminal() {
         binary.display(),
         agent.address()
     );
-    let tmux = Tmux::start("main", 120, 40, &command);
+    let tmux = Terminal::start("main", 120, 40, &command);
 
     // Streaming: history loaded, connected, rates and ring in the header.
     let screen = tmux.wait("flows", |s| {
@@ -233,7 +119,7 @@ fn the_real_binary_streams_filters_explains_and_quits_in_a_pseudo_terminal() {
 
 #[test]
 fn the_real_binary_reconnects_after_the_agent_restarts_and_survives_resizes() {
-    if !tmux_available() {
+    if !Terminal::available() {
         eprintln!("skipped: tmux is not installed (apt-get install -y tmux, or cargo xtask setup)");
         return;
     }
@@ -247,7 +133,7 @@ fn the_real_binary_reconnects_after_the_agent_restarts_and_survives_resizes() {
         "{} --server {address} tui; echo EXITED $?; sleep 60",
         binary.display()
     );
-    let tmux = Tmux::start("restart", 120, 40, &command);
+    let tmux = Terminal::start("restart", 120, 40, &command);
     tmux.wait("flows", |s| {
         s.contains("● connected") && table_rows(s).len() >= 6
     });
@@ -272,15 +158,7 @@ fn the_real_binary_reconnects_after_the_agent_restarts_and_survives_resizes() {
 
     // Tiny, then back: the minimal view, never a crash.
     for (w, h) in [(30, 6), (1, 1), (120, 40)] {
-        tmux.run(&[
-            "resize-window",
-            "-t",
-            "t",
-            "-x",
-            &w.to_string(),
-            "-y",
-            &h.to_string(),
-        ]);
+        tmux.resize(w, h);
         std::thread::sleep(Duration::from_millis(300));
     }
     tmux.wait("the full view again", |s| s.contains("TIME (UTC)"));

@@ -264,9 +264,14 @@ impl Engine {
             };
         }
         let identity = self.resolve_ip(ip, "");
+        let (name, kind) = if super::ipcache::ENDPOINT_GATEWAYS.contains(&ip) {
+            (format!("local node gateway ({ip})"), "node")
+        } else {
+            (ip.to_string(), "world")
+        };
         Party {
-            name: ip.to_string(),
-            kind: "world".into(),
+            name,
+            kind: kind.into(),
             identity,
             labels: self
                 .identity(identity)

@@ -87,6 +87,28 @@ fn local_host_may_always_reach_its_endpoints() {
 }
 
 #[test]
+fn the_endpoint_gateway_is_the_local_host() {
+    let e = engine(&cnp(
+        "shop",
+        "deny",
+        "  endpointSelector: {}\n  ingress:\n  - {}\n",
+    ));
+    for gateway in ["169.254.1.1", "fe80::1"] {
+        let t = trace(&e, gateway, "shop/api", 58, 0);
+        assert_eq!(t.ingress.peer_identity, 1, "{gateway} is host");
+        assert_eq!(tcp(&e, gateway, "shop/api", 8080), OK, "{gateway}");
+    }
+    assert_eq!(tcp(&e, "fe80::2", "shop/api", 8080), DEFAULT_DENY);
+    let ipcache = e.ipcache("n1");
+    assert!(
+        ipcache
+            .iter()
+            .any(|c| c.cidr.to_string() == "fe80::1/128" && c.identity == 1),
+        "{ipcache:?}"
+    );
+}
+
+#[test]
 fn unknown_reserved_entities_select_nothing_here() {
     let e = ingress_from("health, kube-apiserver, init, unmanaged, ingress, none");
     assert_eq!(tcp(&e, "203.0.113.10", "shop/api", 80), DEFAULT_DENY);

@@ -6,6 +6,7 @@
 mod common;
 
 mod attribution;
+mod cli;
 mod lifecycle;
 mod listeners;
 mod restart;

@@ -1,0 +1,158 @@
+//! The `observe` CLI against the real agent in the lab, following the README's
+//! "Troubleshooting a policy drop": find the drop, see which policy, trace it, apply a fix,
+//! watch the flow turn FORWARDED.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use crate::common::*;
+
+/// `observe --server <agent> ARGS`.
+pub fn observe(c: &Cluster, args: &[&str]) -> Output {
+    let binary = lab::workspace_binary("OBSERVE_BIN", "observe-cli", "observe");
+    Command::new(binary)
+        .env_remove("OBSERVE_CONFIG")
+        .env("NO_COLOR", "1")
+        .arg("--server")
+        .arg(c.server())
+        .args(args)
+        .output()
+        .expect("observe runs")
+}
+
+/// Stdout of a successful `observe` run.
+fn ok(c: &Cluster, args: &[&str]) -> String {
+    let out = observe(c, args);
+    assert!(
+        out.status.success(),
+        "observe {args:?}: exit {:?}, stderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Waits up to 5 s for `observe ARGS` to print a line containing `needle`; returns all output.
+fn wait_for_line(c: &Cluster, args: &[&str], needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let text = ok(c, args);
+        if text.lines().any(|l| l.contains(needle)) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no line with {needle:?} in `observe {args:?}`:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+const FIX: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: server-metrics, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: server}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts: [{ports: [{port: "9090", protocol: TCP}]}]
+"#;
+
+#[test]
+fn a_drop_is_found_explained_traced_and_fixed_with_the_cli() {
+    let Some(c) = Cluster::new("e2ecli") else {
+        return;
+    };
+    c.apply(POLICIES).expect("policies");
+    let _server = c.serve("server", &[9090], &[]);
+    assert!(!c.reaches("client", "server", "tcp", 9090, false));
+
+    // Find the drop: Hubble's compact line, with the policy that selected the server.
+    let drops = ["flows", "--verdict", "DROPPED", "--to-pod", "e2e/server"];
+    let text = wait_for_line(&c, &drops, "Policy denied DROPPED");
+    assert!(
+        !text.contains("fe80::1"),
+        "the node's own packets (MLD reports from the endpoint gateway) are host traffic, not drops:\n{text}"
+    );
+    let from_gateway = ok(&c, &["flows", "--from-ip", "fe80::1"]);
+    assert!(
+        from_gateway.lines().all(|l| l.contains("fe80::1 (host)")),
+        "{from_gateway}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("Policy denied DROPPED"))
+        .expect("the drop");
+    assert!(
+        line.contains("e2e/client:") && line.contains("-> e2e/server:9090"),
+        "{text}"
+    );
+    assert!(
+        line.contains(
+            "by default deny on ingress (selected by CiliumNetworkPolicy e2e/server-ingress)"
+        ),
+        "{line}"
+    );
+
+    // The same drop as JSON: one object per line, Hubble's shape.
+    let json = ok(&c, &[&drops[..], &["-o", "json"]].concat());
+    let first: serde_json::Value =
+        serde_json::from_str(json.lines().next().expect("a line")).expect("JSON line");
+    assert_eq!(first["flow"]["verdict"], "DROPPED", "{first}");
+    assert_eq!(
+        first["flow"]["destination"]["pod_name"], "server",
+        "{first}"
+    );
+
+    // Trace it with the agent's policies: denied, and why.
+    let args = [
+        "policy",
+        "trace",
+        "--from",
+        "e2e/client",
+        "--to",
+        "e2e/server",
+    ];
+    let before = observe(&c, &[&args[..], &["--dport", "9090"]].concat());
+    let before_text = String::from_utf8_lossy(&before.stdout);
+    assert!(before_text.contains("e2e/server-ingress"), "{before_text}");
+    assert!(before_text.contains("DENIED"), "{before_text}");
+
+    // Apply the fix from a file, trace again, and watch the flow pass.
+    let fix = write_manifest(&c, "fix.yaml", FIX);
+    let applied = ok(&c, &["apply", "-f", fix.to_str().expect("UTF-8 path")]);
+    assert!(applied.contains("e2e/server-metrics"), "{applied}");
+    let after = ok(&c, &[&args[..], &["--dport", "9090"]].concat());
+    assert!(after.contains("ALLOWED"), "{after}");
+    assert!(after.contains("e2e/server-metrics"), "{after}");
+    assert!(c.reaches("client", "server", "tcp", 9090, false));
+    let forwarded = [
+        "flows",
+        "--verdict",
+        "FORWARDED",
+        "--to-pod",
+        "e2e/server",
+        "--to-port",
+        "9090",
+    ];
+    // With `--trace off` the agent reports the policy verdict of the new connection, which
+    // Hubble's compact format prints as ALLOWED.
+    let text = wait_for_line(&c, &forwarded, "policy-verdict:L3-L4 INGRESS ALLOWED");
+    assert!(text.contains("e2e/client:"), "{text}");
+
+    // The agent's view: status and endpoints.
+    let status = ok(&c, &["status"]);
+    assert!(status.contains("Current/Max Flows:"), "{status}");
+    let endpoints = ok(&c, &["get", "endpoints"]);
+    for pod in ["e2e/client", "e2e/server", "e2e/intruder"] {
+        assert!(endpoints.contains(pod), "{endpoints}");
+    }
+}
+
+/// Writes a manifest next to the agent's state; removed with the cluster.
+fn write_manifest(c: &Cluster, name: &str, text: &str) -> PathBuf {
+    let path = PathBuf::from(c.server().trim_start_matches("unix://")).with_file_name(name);
+    std::fs::write(&path, text).expect("manifest written");
+    path
+}
