@@ -129,7 +129,7 @@ impl App {
 
     fn on_flow(&mut self, flow: Box<Flow>) {
         self.received += 1;
-        self.rates.record(reason::is_drop(&flow));
+        self.rates.record(reason::is_drop_event(&flow));
         self.drops.record(&flow);
         if self.pause.is_paused() {
             self.pause.hold(flow);

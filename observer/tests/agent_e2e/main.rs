@@ -12,3 +12,4 @@ mod listeners;
 mod restart;
 mod trace_agreement;
 mod traffic;
+mod tui;

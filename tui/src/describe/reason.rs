@@ -11,9 +11,34 @@ pub fn verdict(flow: &Flow) -> &'static str {
     }
 }
 
-/// Whether the flow is a drop.
+/// The VERDICT column: Hubble's word, which for policy-verdict events is `ALLOWED`,
+/// `DENIED` or `AUDITED` (the policy decided; the packet's fate is its drop or trace event).
+pub fn verdict_word(flow: &Flow) -> &'static str {
+    if !is_policy_verdict(flow) {
+        return verdict(flow);
+    }
+    match flow.verdict() {
+        Verdict::Forwarded | Verdict::Redirected => "ALLOWED",
+        Verdict::Dropped | Verdict::Error => "DENIED",
+        Verdict::Audit => "AUDITED",
+        _ => verdict(flow),
+    }
+}
+
+/// Whether the flow's verdict is a drop (a drop event or a denying policy verdict).
 pub fn is_drop(flow: &Flow) -> bool {
     flow.verdict() == Verdict::Dropped
+}
+
+/// Whether the flow is a drop event, the one a dropped packet produces: what drop rates and
+/// drop panels count, so a denied packet's policy-verdict event does not count it twice.
+pub fn is_drop_event(flow: &Flow) -> bool {
+    is_drop(flow) && !is_policy_verdict(flow)
+}
+
+/// Whether the flow is a policy-verdict event (Hubble event type 5).
+pub fn is_policy_verdict(flow: &Flow) -> bool {
+    flow.event_type.as_ref().is_some_and(|e| e.r#type == 5)
 }
 
 /// The drop reason code (from `drop_reason_desc`, else the deprecated `drop_reason`).
@@ -37,55 +62,19 @@ pub fn drop_name(code: u32) -> String {
         .map_or_else(|| code.to_string(), |r| r.as_str_name().to_string())
 }
 
-/// The human text Hubble prints for a drop reason (`pkg/monitor/api/drop.go`).
+/// The human text Hubble prints for a drop reason, or its enum name / number when the
+/// table (`probe_common::drop_reason`) does not know it.
 pub fn drop_text(code: u32) -> String {
-    let known = match code {
-        132 => "Invalid source ip",
-        133 => "Policy denied",
-        134 => "Invalid packet",
-        135 => "CT: Truncated or invalid header",
-        137 => "CT: Unknown L4 protocol",
-        139 => "Unsupported L3 protocol",
-        140 => "Missed tail call",
-        141 => "Error writing to packet",
-        142 => "Unknown L4 protocol",
-        143 => "Unknown ICMPv4 code",
-        144 => "Unknown ICMPv4 type",
-        145 => "Unknown ICMPv6 code",
-        146 => "Unknown ICMPv6 type",
-        150 => "Unknown L3 target address",
-        151 => "Stale or unroutable IP",
-        153 => "Error while correcting L3 checksum",
-        154 => "Error while correcting L4 checksum",
-        155 => "CT: Map insertion failed",
-        156 => "Invalid IPv6 extension header",
-        157 => "IP fragmentation not supported",
-        158 => "Service backend not found",
-        163 => "Unknown connection tracking state",
-        165 => "No configuration available to perform policy decision",
-        169 => "FIB lookup failed",
-        171 => "Invalid identity",
-        175 => "First logical datagram fragment not found",
-        177 => "Denied by LB src range check",
-        181 => "Policy denied by denylist",
-        189 => "Authentication required",
-        195 => "Traffic is unencrypted",
-        196 => "TTL exceeded",
-        198 => "Rate limited",
-        203 => "Endpoint policy program not available",
-        _ => "",
-    };
-    if known.is_empty() {
-        drop_name(code)
-    } else {
-        known.to_string()
-    }
+    u8::try_from(code)
+        .ok()
+        .and_then(probe_common::drop_reason::known_text)
+        .map_or_else(|| drop_name(code), str::to_string)
 }
 
 /// The REASON column: the drop text for drops, else what kind of event it is
 /// (`to-endpoint`, `policy-verdict`).
 pub fn reason(flow: &Flow) -> String {
-    if is_drop(flow) {
+    if is_drop_event(flow) {
         return drop_text(drop_code(flow));
     }
     event_kind(flow)
@@ -144,5 +133,27 @@ mod tests {
         f.verdict = Verdict::Dropped.into();
         f.drop_reason_desc = DropReason::PolicyDenied.into();
         assert_eq!(reason(&f), "Policy denied");
+    }
+
+    #[test]
+    fn policy_verdicts_read_like_hubble_and_are_not_counted_as_drops() {
+        let mut f = Flow {
+            verdict: Verdict::Dropped.into(),
+            drop_reason_desc: DropReason::PolicyDenied.into(),
+            event_type: Some(observe_proto::flow::CiliumEventType {
+                r#type: 5,
+                sub_type: 0,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(verdict_word(&f), "DENIED");
+        assert_eq!(verdict(&f), "DROPPED", "what --verdict filters on");
+        assert_eq!(reason(&f), "policy-verdict");
+        assert!(is_drop(&f) && !is_drop_event(&f));
+        f.verdict = Verdict::Forwarded.into();
+        assert_eq!(verdict_word(&f), "ALLOWED");
+        f.event_type = None;
+        f.verdict = Verdict::Dropped.into();
+        assert!(is_drop_event(&f), "a drop without an event type is a drop");
     }
 }

@@ -78,7 +78,7 @@ pub struct DropStats {
 impl DropStats {
     /// Counts `flow` if it is a drop.
     pub fn record(&mut self, flow: &Flow) {
-        if !reason::is_drop(flow) {
+        if !reason::is_drop_event(flow) {
             return;
         }
         self.total += 1;

@@ -51,7 +51,7 @@ fn heading(title: &'static str, rest: String) -> Line<'static> {
 }
 
 fn why(flow: &Flow) -> Vec<Line<'static>> {
-    let mut verdict = format!("  {}", reason::verdict(flow));
+    let mut verdict = format!("  {}", reason::verdict_word(flow));
     if reason::is_drop(flow) {
         let code = reason::drop_code(flow);
         verdict.push_str(&format!(

@@ -119,7 +119,7 @@ fn flow_row(flow: &Flow, widths: &[u16], selected: bool) -> Row<'static> {
         names::name(flow, Side::Source),
         names::name(flow, Side::Destination),
         names::l4(flow).port_protocol(),
-        reason::verdict(flow).to_string(),
+        reason::verdict_word(flow).to_string(),
         reason::reason(flow),
         policy::summary(flow),
     ];

@@ -83,7 +83,7 @@ fn flow_line(flow: &Flow) -> Line<'static> {
     Line::from(vec![
         Span::raw(format!("{} ", time.get(..8).unwrap_or(&time))),
         Span::styled(
-            format!("{:<9} ", reason::verdict(flow)),
+            format!("{:<9} ", reason::verdict_word(flow)),
             theme::verdict(flow.verdict()),
         ),
         Span::raw(format!(
