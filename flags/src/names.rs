@@ -15,36 +15,11 @@ pub const VERDICTS: &[&str] = &[
     "TRANSLATED",
 ];
 
-/// Reserved security identities: fixed numbers with names, printed as `(world)`.
-pub const RESERVED_IDENTITIES: &[(u32, &str)] = &[
-    (1, "host"),
-    (2, "world"),
-    (3, "unmanaged"),
-    (4, "health"),
-    (5, "init"),
-    (6, "remote-node"),
-    (7, "kube-apiserver"),
-    (8, "ingress"),
-    (9, "world-ipv4"),
-    (10, "world-ipv6"),
-];
-
-/// The number of a reserved identity name (`world` → 2), in any case.
-pub fn reserved_identity(name: &str) -> Option<u32> {
-    let name = name.to_ascii_lowercase();
-    RESERVED_IDENTITIES
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map(|(id, _)| *id)
-}
-
-/// The name of a reserved identity (2 → `world`).
-pub fn reserved_identity_name(identity: u32) -> Option<&'static str> {
-    RESERVED_IDENTITIES
-        .iter()
-        .find(|(id, _)| *id == identity)
-        .map(|(_, n)| *n)
-}
+/// Reserved security identities: fixed numbers with names, printed as `(world)`; the one
+/// table is `probe_common::identity`, shared with the datapath and the engine.
+pub use probe_common::identity::{
+    RESERVED as RESERVED_IDENTITIES, by_name as reserved_identity, name as reserved_identity_name,
+};
 
 /// Monitor message types `--type` accepts by name (`Flow.event_type.type`).
 pub const EVENT_TYPES: &[(i32, &str)] = &[

@@ -82,28 +82,6 @@ pub trait LinkGetter: Send + Sync {
     fn link_name(&self, ifindex: u32) -> Option<String>;
 }
 
-/// Cilium's reserved identities: numbers 1-10 with fixed names, printed as `(world)` etc.
-pub const RESERVED_IDENTITIES: &[(u32, &str)] = &[
-    (1, "host"),
-    (2, "world"),
-    (3, "unmanaged"),
-    (4, "health"),
-    (5, "init"),
-    (6, "remote-node"),
-    (7, "kube-apiserver"),
-    (8, "ingress"),
-    (9, "world-ipv4"),
-    (10, "world-ipv6"),
-];
-
-/// The name of a reserved identity.
-pub fn reserved_identity_name(identity: u32) -> Option<&'static str> {
-    RESERVED_IDENTITIES
-        .iter()
-        .find(|(id, _)| *id == identity)
-        .map(|(_, name)| *name)
-}
-
 /// An [`EndpointGetter`] that knows nothing.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoopEndpointGetter;
@@ -223,13 +201,6 @@ impl LinkGetter for FakeLinkGetter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reserved_names_follow_cilium() {
-        assert_eq!(reserved_identity_name(2), Some("world"));
-        assert_eq!(reserved_identity_name(6), Some("remote-node"));
-        assert_eq!(reserved_identity_name(11), None);
-    }
 
     #[test]
     #[should_panic(expected = "on_endpoint_by_ip not set")]

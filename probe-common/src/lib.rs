@@ -13,6 +13,7 @@ pub mod counters;
 pub mod drop_reason;
 pub mod endpoint;
 pub mod event;
+pub mod identity;
 pub mod ipcache;
 pub mod maps;
 pub mod policy;

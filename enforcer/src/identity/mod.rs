@@ -7,6 +7,6 @@ mod table;
 
 pub use labels_for::{cidr_labels, node_labels, pod_labels};
 pub use reserved::{
-    HOST, REMOTE_NODE, RESERVED, Reserved, WORLD, WORLD_IPV4, WORLD_IPV6, reserved_by_id,
+    HOST, REMOTE_NODE, Reserved, WORLD, WORLD_IPV4, WORLD_IPV6, reserved, reserved_by_id,
 };
 pub use table::{Identity, IdentityTable, Scope};

@@ -1,4 +1,5 @@
-//! Reserved identities (Cilium's numbers 1-10) and their labels.
+//! Reserved identities (Cilium's numbers 1-10, from `probe_common::identity`) and their
+//! labels.
 
 use crate::labels::{Label, LabelSet};
 
@@ -11,64 +12,18 @@ pub struct Reserved {
     pub name: &'static str,
 }
 
-/// The reserved identities.
-pub const RESERVED: &[Reserved] = &[
-    Reserved {
-        id: 1,
-        name: "host",
-    },
-    Reserved {
-        id: 2,
-        name: "world",
-    },
-    Reserved {
-        id: 3,
-        name: "unmanaged",
-    },
-    Reserved {
-        id: 4,
-        name: "health",
-    },
-    Reserved {
-        id: 5,
-        name: "init",
-    },
-    Reserved {
-        id: 6,
-        name: "remote-node",
-    },
-    Reserved {
-        id: 7,
-        name: "kube-apiserver",
-    },
-    Reserved {
-        id: 8,
-        name: "ingress",
-    },
-    Reserved {
-        id: 9,
-        name: "world-ipv4",
-    },
-    Reserved {
-        id: 10,
-        name: "world-ipv6",
-    },
-];
+pub use probe_common::identity::{HOST, REMOTE_NODE, WORLD, WORLD_IPV4, WORLD_IPV6};
 
-/// The local host.
-pub const HOST: u32 = 1;
-/// `reserved:world`.
-pub const WORLD: u32 = 2;
-/// Other nodes (without labels of their own).
-pub const REMOTE_NODE: u32 = 6;
-/// IPv4 addresses outside the cluster.
-pub const WORLD_IPV4: u32 = 9;
-/// IPv6 addresses outside the cluster.
-pub const WORLD_IPV6: u32 = 10;
+/// The reserved identities (the table is `probe_common::identity`).
+pub fn reserved() -> impl Iterator<Item = Reserved> {
+    probe_common::identity::RESERVED
+        .iter()
+        .map(|(id, name)| Reserved { id: *id, name })
+}
 
 /// The reserved identity with this id.
 pub fn reserved_by_id(id: u32) -> Option<Reserved> {
-    RESERVED.iter().copied().find(|r| r.id == id)
+    probe_common::identity::name(id).map(|name| Reserved { id, name })
 }
 
 impl Reserved {

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::reserved::{RESERVED, WORLD_IPV4, WORLD_IPV6};
+use super::reserved::{WORLD_IPV4, WORLD_IPV6, reserved};
 use crate::labels::LabelSet;
 use crate::net::Cidr;
 
@@ -92,7 +92,7 @@ impl IdentityTable {
             by_labels: HashMap::new(),
             by_id: BTreeMap::new(),
         };
-        for r in RESERVED {
+        for r in reserved() {
             let cidr = match r.id {
                 WORLD_IPV4 => Some(Cidr::all_of_family(false)),
                 WORLD_IPV6 => Some(Cidr::all_of_family(true)),

@@ -12,7 +12,8 @@ use observe_proto::flow::Endpoint;
 use probe_common::direction::{EGRESS, INGRESS};
 use probe_common::event::FlowEvent;
 
-use crate::getters::{EndpointGetter, EndpointInfo, IdentityGetter, reserved_identity_name};
+use crate::getters::{EndpointGetter, EndpointInfo, IdentityGetter};
+use probe_common::identity::name as reserved_identity_name;
 
 /// The label carrying a pod's namespace.
 const NAMESPACE_LABEL: &str = "k8s:io.kubernetes.pod.namespace=";

@@ -125,7 +125,7 @@ fn compact(flow: &Flow) -> String {
         } else {
             format!("{}/{}", ep.namespace, ep.pod_name)
         };
-        let id = match crate::getters::reserved_identity_name(ep.identity) {
+        let id = match probe_common::identity::name(ep.identity) {
             Some(name) => name.to_string(),
             None => format!("ID:{}", ep.identity),
         };
