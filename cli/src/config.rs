@@ -4,12 +4,19 @@
 //! `$OBSERVE_CONFIG` file is an error.
 //!
 //! ```yaml
-//! server: unix:///run/observe/observer.sock   # or host:port
+//! server: tls://node-1.example:4245           # or unix:///PATH, host:port
 //! timeout: 2s                                 # or a number of seconds
+//! tls: true                                   # TLS for a host:port server
+//! tls-ca-cert-files: [/etc/observe/ca.pem]    # or one comma-separated string
+//! tls-client-cert-file: /etc/observe/client.pem
+//! tls-client-key-file: /etc/observe/client-key.pem
+//! tls-server-name: node-1.observe.local
+//! tls-allow-insecure: false
 //! ```
 //!
-//! Precedence: flag > environment (`OBSERVE_SERVER`, `OBSERVE_TIMEOUT`) > config file >
-//! built-in default.
+//! The keys are the long flags' names, as in Hubble's config file. Precedence: flag >
+//! environment (`OBSERVE_SERVER`, `OBSERVE_TLS_CA_CERT_FILES`, ...) > config file > built-in
+//! default.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,7 +26,7 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
 
-use crate::args::{GlobalArgs, parse_duration};
+use crate::args::{GlobalArgs, TlsArgs, parse_duration};
 
 /// Values the config file sets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,7 +35,20 @@ pub struct Config {
     pub server: Option<String>,
     /// `timeout`.
     pub timeout: Option<Duration>,
+    /// `tls`.
+    pub tls: Option<bool>,
+    /// `tls-ca-cert-files`.
+    pub tls_ca_cert_files: Option<Vec<PathBuf>>,
+    /// `tls-client-cert-file` and `tls-client-key-file` (both or neither).
+    pub tls_client: Option<(PathBuf, PathBuf)>,
+    /// `tls-server-name`.
+    pub tls_server_name: Option<String>,
+    /// `tls-allow-insecure`.
+    pub tls_allow_insecure: Option<bool>,
 }
+
+/// The keys a config file may set.
+const KEYS: &str = "server, timeout, tls, tls-ca-cert-files, tls-client-cert-file, tls-client-key-file, tls-server-name, tls-allow-insecure";
 
 /// Where the config file is, and whether the user named it explicitly.
 fn location() -> Option<(PathBuf, bool)> {
@@ -67,7 +87,7 @@ pub fn load() -> Result<Config> {
 ///
 /// # Errors
 ///
-/// Invalid YAML, a key other than `server` and `timeout`, or a bad value.
+/// Invalid YAML, an unknown key, a bad value, or a client certificate without its key.
 pub fn parse(text: &str) -> Result<Config> {
     let docs = Yaml::load_from_str(text).map_err(|e| anyhow!("invalid YAML: {e}"))?;
     let mut config = Config::default();
@@ -78,19 +98,55 @@ pub fn parse(text: &str) -> Result<Config> {
         return Ok(config);
     }
     let Some(map) = doc.as_mapping() else {
-        bail!("expected a mapping with the keys server and timeout");
+        bail!("expected a mapping with the keys {KEYS}");
     };
-    for (key, value) in map {
-        match key.as_str() {
-            Some("server") => config.server = Some(text_value("server", value)?),
-            Some("timeout") => config.timeout = Some(timeout_value(value)?),
-            _ => bail!(
-                "unknown key {:?}: expected server or timeout",
-                key.as_str().unwrap_or("?")
-            ),
+    let (mut cert, mut key) = (None, None);
+    for (k, value) in map {
+        let name = k.as_str().unwrap_or("?");
+        match name {
+            "server" => config.server = Some(text_value(name, value)?),
+            "timeout" => config.timeout = Some(timeout_value(value)?),
+            "tls" => config.tls = Some(bool_value(name, value)?),
+            "tls-allow-insecure" => config.tls_allow_insecure = Some(bool_value(name, value)?),
+            "tls-ca-cert-files" => config.tls_ca_cert_files = Some(paths_value(name, value)?),
+            "tls-client-cert-file" => cert = Some(PathBuf::from(text_value(name, value)?)),
+            "tls-client-key-file" => key = Some(PathBuf::from(text_value(name, value)?)),
+            "tls-server-name" => config.tls_server_name = Some(text_value(name, value)?),
+            _ => bail!("unknown key {name:?}: expected one of {KEYS}"),
         }
     }
+    config.tls_client = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        (Some(_), None) => bail!("tls-client-cert-file: needs tls-client-key-file too"),
+        (None, Some(_)) => bail!("tls-client-key-file: needs tls-client-cert-file too"),
+    };
     Ok(config)
+}
+
+fn bool_value(key: &str, value: &Yaml<'_>) -> Result<bool> {
+    match value {
+        Yaml::Value(Scalar::Boolean(b)) => Ok(*b),
+        _ => bail!("{key}: expected true or false"),
+    }
+}
+
+/// A list of paths, or one comma-separated string (as the environment variable takes).
+fn paths_value(key: &str, value: &Yaml<'_>) -> Result<Vec<PathBuf>> {
+    let items: Vec<String> = match value.as_sequence() {
+        Some(seq) => seq
+            .iter()
+            .map(|v| text_value(key, v))
+            .collect::<Result<_>>()?,
+        None => text_value(key, value)?
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect(),
+    };
+    if items.iter().any(String::is_empty) {
+        bail!("{key}: expected file paths, got an empty one");
+    }
+    Ok(items.into_iter().map(PathBuf::from).collect())
 }
 
 fn text_value(key: &str, value: &Yaml<'_>) -> Result<String> {
@@ -114,7 +170,7 @@ fn timeout_value(value: &Yaml<'_>) -> Result<Duration> {
 
 /// Fills the global flags the user left at their built-in defaults from `config`.
 pub fn apply(global: &mut GlobalArgs, matches: &ArgMatches, config: &Config) {
-    let defaulted = |id| {
+    let defaulted = |id: &str| {
         matches!(
             matches.value_source(id),
             Some(ValueSource::DefaultValue) | None
@@ -125,6 +181,38 @@ pub fn apply(global: &mut GlobalArgs, matches: &ArgMatches, config: &Config) {
     }
     if let Some(timeout) = config.timeout.filter(|_| defaulted("timeout")) {
         global.timeout = timeout;
+    }
+    apply_tls(&mut global.tls, &defaulted, config);
+}
+
+fn apply_tls(tls: &mut TlsArgs, defaulted: &impl Fn(&str) -> bool, config: &Config) {
+    if let Some(on) = config.tls.filter(|_| defaulted("tls")) {
+        tls.tls = on;
+    }
+    if let Some(on) = config
+        .tls_allow_insecure
+        .filter(|_| defaulted("tls_allow_insecure"))
+    {
+        tls.tls_allow_insecure = on;
+    }
+    if let Some(files) = config
+        .tls_ca_cert_files
+        .as_ref()
+        .filter(|_| defaulted("tls_ca_cert_files"))
+    {
+        tls.tls_ca_cert_files.clone_from(files);
+    }
+    let flags_name_a_client = !defaulted("tls_client_cert_file");
+    if let Some((cert, key)) = config.tls_client.as_ref().filter(|_| !flags_name_a_client) {
+        tls.tls_client_cert_file = Some(cert.clone());
+        tls.tls_client_key_file = Some(key.clone());
+    }
+    if let Some(name) = config
+        .tls_server_name
+        .as_ref()
+        .filter(|_| defaulted("tls_server_name"))
+    {
+        tls.tls_server_name = Some(name.clone());
     }
 }
 
@@ -146,6 +234,28 @@ mod tests {
     }
 
     #[test]
+    fn tls_keys_like_hubbles() {
+        let c = parse(
+            "tls: true\ntls-ca-cert-files: [/a.pem, /b.pem]\ntls-client-cert-file: /c.pem\n\
+             tls-client-key-file: /k.pem\ntls-server-name: node-1\ntls-allow-insecure: false\n",
+        )
+        .unwrap();
+        assert_eq!(c.tls, Some(true));
+        assert_eq!(
+            c.tls_ca_cert_files,
+            Some(vec![PathBuf::from("/a.pem"), PathBuf::from("/b.pem")])
+        );
+        assert_eq!(
+            c.tls_client,
+            Some((PathBuf::from("/c.pem"), PathBuf::from("/k.pem")))
+        );
+        assert_eq!(c.tls_server_name.as_deref(), Some("node-1"));
+        assert_eq!(c.tls_allow_insecure, Some(false));
+        let comma = parse("tls-ca-cert-files: /a.pem,/b.pem").unwrap();
+        assert_eq!(comma.tls_ca_cert_files.map(|v| v.len()), Some(2));
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let err = parse("sever: x").unwrap_err().to_string();
         assert!(
@@ -159,6 +269,16 @@ mod tests {
                 .contains("timeout")
         );
         assert!(parse("- a\n- b").is_err());
+        assert!(
+            parse("tls: yes please")
+                .unwrap_err()
+                .to_string()
+                .contains("tls: expected true or false")
+        );
+        let err = parse("tls-client-cert-file: /c.pem")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("needs tls-client-key-file"), "{err}");
         assert!(parse("server: [").is_err());
     }
 }

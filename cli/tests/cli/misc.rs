@@ -31,6 +31,26 @@ fn config_sets_the_server_unless_a_flag_or_the_environment_does() {
 }
 
 #[test]
+fn the_config_file_sets_tls_like_hubbles() {
+    let path = config_file(
+        "tls",
+        "server: tls://127.0.0.1:1\ntls-ca-cert-files: /nonexistent/from-config.pem\n",
+    );
+    let run = |extra: &[&str]| {
+        let out = observe()
+            .env("OBSERVE_CONFIG", &path)
+            .arg("status")
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    assert!(run(&[]).contains("from-config.pem"), "{}", run(&[]));
+    let flag = ["--tls-ca-cert-files", "/nonexistent/from-flag.pem"];
+    assert!(run(&flag).contains("from-flag.pem"), "{}", run(&flag));
+}
+
+#[test]
 fn a_bad_config_file_is_one_line() {
     let path = config_file("bad", "sever: localhost:4245\n");
     let out = observe()
