@@ -409,6 +409,10 @@ impl Engine {
                 }
             }
         }
+        // Near misses explain a default deny; an allowed or explicitly denied flow needs none.
+        if verdict != Verdict::DefaultDenied {
+            side.hints.clear();
+        }
         if !side.default_deny {
             side.notes.push(
                 "no selecting rule enables default deny: everything not denied is allowed".into(),

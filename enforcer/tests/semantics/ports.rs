@@ -105,4 +105,17 @@ fn near_misses_are_explained() {
         "{:?}",
         t.ingress.hints
     );
+    // A second policy allows web on 9000: the near miss of the first is no longer news.
+    let mut e = e;
+    apply(
+        &mut e,
+        &cnp(
+            "shop",
+            "q",
+            "  endpointSelector: {matchLabels: {app: api}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {app: web}}]\n    toPorts: [{ports: [{port: \"9000\", protocol: TCP}]}]\n",
+        ),
+    );
+    let t = trace(&e, "shop/web", "shop/api", 6, 9000);
+    assert_eq!(t.drop_reason, None);
+    assert!(t.ingress.hints.is_empty(), "{:?}", t.ingress.hints);
 }
