@@ -1,10 +1,13 @@
-//! `observe get endpoints|identities|policies [-o table|json]`.
+//! `observe get endpoints|identities|policies|nodes|namespaces [-o table|json]`.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use observe_proto::control::control_client::ControlClient;
-use observe_proto::control::{GetEndpointsRequest, GetIdentitiesRequest, GetPoliciesRequest};
+use observe_proto::control::{
+    GetEndpointsRequest, GetIdentitiesRequest, GetNamespacesRequest, GetNodesRequest,
+    GetPoliciesRequest,
+};
 use serde::Serialize;
 
 use crate::args::GlobalArgs;
@@ -31,6 +34,10 @@ pub enum What {
     Identities,
     /// Applied policies.
     Policies,
+    /// Nodes, with their labels, addresses and identity as this node sees them.
+    Nodes,
+    /// Namespaces, with the labels namespace selectors match.
+    Namespaces,
 }
 
 /// Output format of `observe get`.
@@ -70,6 +77,22 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<ExitCode> {
                     .into_inner()
                     .policies;
                 policies(&ps, args.format)?
+            }
+            What::Nodes => {
+                let ns = client
+                    .get_nodes(GetNodesRequest {})
+                    .await?
+                    .into_inner()
+                    .nodes;
+                nodes(&ns, args.format)?
+            }
+            What::Namespaces => {
+                let ns = client
+                    .get_namespaces(GetNamespacesRequest {})
+                    .await?
+                    .into_inner()
+                    .namespaces;
+                namespaces(&ns, args.format)?
             }
         };
         print!("{text}");
@@ -220,4 +243,75 @@ fn policies(ps: &[observe_proto::control::Policy], format: GetFormat) -> Result<
         &["KIND", "NAMESPACE", "NAME", "RULES", "ENDPOINTS"],
         &rows,
     ))
+}
+
+fn nodes(ns: &[observe_proto::control::Node], format: GetFormat) -> Result<String> {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        name: &'a str,
+        local: bool,
+        identity: u32,
+        ips: &'a [String],
+        pods: u32,
+        labels: &'a [String],
+    }
+    if format == GetFormat::Json {
+        let rows: Vec<Json<'_>> = ns
+            .iter()
+            .map(|n| Json {
+                name: &n.name,
+                local: n.local,
+                identity: n.identity,
+                ips: &n.ips,
+                pods: n.pods,
+                labels: &n.labels,
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    }
+    let rows: Vec<Vec<String>> = ns
+        .iter()
+        .map(|n| {
+            let identity = match probe_common::identity::name(n.identity) {
+                Some(reserved) => format!("{} ({reserved})", n.identity),
+                None => n.identity.to_string(),
+            };
+            vec![
+                n.name.clone(),
+                identity,
+                n.ips.join(","),
+                n.pods.to_string(),
+                n.labels.join(" "),
+            ]
+        })
+        .collect();
+    Ok(table::render(
+        &["NAME", "IDENTITY", "IPS", "PODS", "LABELS"],
+        &rows,
+    ))
+}
+
+fn namespaces(ns: &[observe_proto::control::Namespace], format: GetFormat) -> Result<String> {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        name: &'a str,
+        pods: u32,
+        labels: &'a [String],
+    }
+    if format == GetFormat::Json {
+        let rows: Vec<Json<'_>> = ns
+            .iter()
+            .map(|n| Json {
+                name: &n.name,
+                pods: n.pods,
+                labels: &n.labels,
+            })
+            .collect();
+        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    }
+    let rows: Vec<Vec<String>> = ns
+        .iter()
+        .map(|n| vec![n.name.clone(), n.pods.to_string(), n.labels.join(" ")])
+        .collect();
+    Ok(table::render(&["NAME", "PODS", "LABELS"], &rows))
 }

@@ -226,7 +226,8 @@ impl Engine {
         Ok(())
     }
 
-    fn namespace(&self, name: &str) -> Namespace {
+    /// Namespace `name` as applied, or with only its implicit label.
+    pub fn namespace(&self, name: &str) -> Namespace {
         self.namespaces
             .get(name)
             .cloned()

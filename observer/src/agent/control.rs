@@ -10,8 +10,9 @@ use enforcer::manifest::{self, Input};
 use observe_proto::control::control_server::{Control, ControlServer};
 use observe_proto::control::{
     ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, Endpoint, GetEndpointsRequest,
-    GetEndpointsResponse, GetIdentitiesRequest, GetIdentitiesResponse, GetPoliciesRequest,
-    GetPoliciesResponse, Identity, Manifest, Policy, TraceRequest, TraceResponse,
+    GetEndpointsResponse, GetIdentitiesRequest, GetIdentitiesResponse, GetNamespacesRequest,
+    GetNamespacesResponse, GetNodesRequest, GetNodesResponse, GetPoliciesRequest,
+    GetPoliciesResponse, Identity, Manifest, Namespace, Node, Policy, TraceRequest, TraceResponse,
 };
 use tonic::{Request, Response, Status};
 
@@ -150,6 +151,22 @@ impl Control for ControlService {
         Ok(Response::new(GetPoliciesResponse { policies, revision }))
     }
 
+    async fn get_nodes(
+        &self,
+        _: Request<GetNodesRequest>,
+    ) -> Result<Response<GetNodesResponse>, Status> {
+        let nodes = self.with_agent(|a| Ok(nodes(a))).await?;
+        Ok(Response::new(GetNodesResponse { nodes }))
+    }
+
+    async fn get_namespaces(
+        &self,
+        _: Request<GetNamespacesRequest>,
+    ) -> Result<Response<GetNamespacesResponse>, Status> {
+        let namespaces = self.with_agent(|a| Ok(namespaces(a))).await?;
+        Ok(Response::new(GetNamespacesResponse { namespaces }))
+    }
+
     async fn trace(
         &self,
         request: Request<TraceRequest>,
@@ -253,4 +270,46 @@ fn policies(a: &Agent) -> Vec<Policy> {
             }
         })
         .collect()
+}
+
+fn labels(map: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    map.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+fn nodes(a: &Agent) -> Vec<Node> {
+    let engine = a.engine();
+    engine
+        .node_names()
+        .into_iter()
+        .map(|name| {
+            let applied = engine.nodes().find(|n| n.node.name == name);
+            Node {
+                labels: applied.map(|n| labels(&n.node.labels)).unwrap_or_default(),
+                ips: applied
+                    .map(|n| n.node.ips.iter().map(ToString::to_string).collect())
+                    .unwrap_or_default(),
+                identity: engine.node_identity(&name, a.node()),
+                local: name == a.node(),
+                pods: count(engine.endpoints().filter(|e| e.node == name)),
+                name,
+            }
+        })
+        .collect()
+}
+
+fn namespaces(a: &Agent) -> Vec<Namespace> {
+    let engine = a.engine();
+    engine
+        .namespace_names()
+        .into_iter()
+        .map(|name| Namespace {
+            labels: labels(&engine.namespace(&name).labels),
+            pods: count(engine.endpoints().filter(|e| e.pod.key.namespace == name)),
+            name,
+        })
+        .collect()
+}
+
+fn count<T>(items: impl Iterator<Item = T>) -> u32 {
+    u32::try_from(items.count()).unwrap_or(u32::MAX)
 }

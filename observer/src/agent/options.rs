@@ -7,7 +7,12 @@ use clap::{Parser, ValueEnum};
 /// The node agent: loads and attaches the eBPF datapath, turns applied manifests into
 /// endpoints and enforced policy, and serves every verdict over a Hubble-compatible API.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "observerd", version, about)]
+#[command(
+    name = "observerd",
+    version,
+    about = "The node agent: enforces Cilium network policies on endpoints with eBPF and serves every verdict over a Hubble-compatible gRPC API.",
+    long_about = "The node agent: enforces Cilium network policies (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy) on endpoints (network namespaces with labels) with eBPF programs on their veths, and serves every verdict and flow over a Hubble-compatible gRPC API.\n\nExample: observerd --node-name node-1 --socket /run/observe/observer.sock\nThen: observe apply -f manifests/ and observe flows --verdict DROPPED"
+)]
 pub struct Options {
     /// This node's name: pods without `spec.nodeName` (or with this name) become local
     /// endpoints. Example: --node-name node-1

@@ -148,6 +148,29 @@ fn a_drop_is_found_explained_traced_and_fixed_with_the_cli() {
     for pod in ["e2e/client", "e2e/server", "e2e/intruder"] {
         assert!(endpoints.contains(pod), "{endpoints}");
     }
+    let nodes = ok(&c, &["get", "nodes"]);
+    let node = nodes
+        .lines()
+        .find(|l| l.starts_with("node "))
+        .expect("the node");
+    assert_eq!(
+        node.split_whitespace().collect::<Vec<_>>(),
+        ["node", "1", "(host)", "3"],
+        "the agent's own node, not applied (no labels, no IPs), with 3 pods:\n{nodes}"
+    );
+    let namespaces = ok(&c, &["get", "namespaces", "-o", "json"]);
+    let namespaces: serde_json::Value = serde_json::from_str(&namespaces).expect("JSON");
+    let e2e = namespaces
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["name"] == "e2e"))
+        .expect("namespace e2e");
+    assert_eq!(e2e["pods"], 3, "{e2e}");
+    assert!(
+        e2e["labels"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l == "kubernetes.io/metadata.name=e2e")),
+        "{e2e}"
+    );
 }
 
 /// Writes a manifest next to the agent's state; removed with the cluster.
