@@ -45,6 +45,6 @@ pub use error::LabError;
 pub use lab::Lab;
 pub use netns::in_netns;
 pub use root::require_root;
-pub use terminal::Terminal;
+pub use terminal::{Terminal, table_rows};
 pub use traffic::{TcpServer, UdpEcho, ping, tcp_connect, udp_roundtrip};
 pub use workspace_bin::workspace_binary;

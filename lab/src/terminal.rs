@@ -93,6 +93,18 @@ impl Terminal {
     }
 }
 
+/// The rows of a boxed table on a captured screen: the lines after the one containing
+/// `header`, up to the box's bottom border, that carry a time (contain `:`).
+pub fn table_rows<'a>(screen: &'a str, header: &str) -> Vec<&'a str> {
+    screen
+        .lines()
+        .skip_while(|l| !l.contains(header))
+        .skip(1)
+        .take_while(|l| !l.starts_with('└'))
+        .filter(|l| l.contains(':'))
+        .collect()
+}
+
 impl Drop for Terminal {
     fn drop(&mut self) {
         let _ = Command::new("tmux")

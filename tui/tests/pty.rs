@@ -20,15 +20,9 @@ fn observe_binary() -> std::path::PathBuf {
     lab::workspace_binary("OBSERVE_BIN", "observe-cli", "observe")
 }
 
-/// Lines of the flow table (between the table's top border and its bottom border).
+/// Rows of the flow table.
 fn table_rows(screen: &str) -> Vec<&str> {
-    screen
-        .lines()
-        .skip_while(|l| !l.contains("TIME (UTC)"))
-        .skip(1)
-        .take_while(|l| !l.starts_with('└'))
-        .filter(|l| l.contains(':'))
-        .collect()
+    lab::table_rows(screen, "TIME (UTC)")
 }
 
 #[test]

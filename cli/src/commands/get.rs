@@ -51,48 +51,29 @@ pub enum GetFormat {
 
 /// Runs `observe get`.
 pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<ExitCode> {
+    let format = args.format;
     connect::block_on(async {
         let mut client = ControlClient::new(connect::channel(global).await?);
         let text = match args.what {
             What::Endpoints => {
-                let eps = client
-                    .get_endpoints(GetEndpointsRequest {})
-                    .await?
-                    .into_inner()
-                    .endpoints;
-                endpoints(&eps, args.format)?
+                let reply = client.get_endpoints(GetEndpointsRequest {}).await?;
+                endpoints(&reply.into_inner().endpoints, format)?
             }
             What::Identities => {
-                let ids = client
-                    .get_identities(GetIdentitiesRequest {})
-                    .await?
-                    .into_inner()
-                    .identities;
-                identities(&ids, args.format)?
+                let reply = client.get_identities(GetIdentitiesRequest {}).await?;
+                identities(&reply.into_inner().identities, format)?
             }
             What::Policies => {
-                let ps = client
-                    .get_policies(GetPoliciesRequest {})
-                    .await?
-                    .into_inner()
-                    .policies;
-                policies(&ps, args.format)?
+                let reply = client.get_policies(GetPoliciesRequest {}).await?;
+                policies(&reply.into_inner().policies, format)?
             }
             What::Nodes => {
-                let ns = client
-                    .get_nodes(GetNodesRequest {})
-                    .await?
-                    .into_inner()
-                    .nodes;
-                nodes(&ns, args.format)?
+                let reply = client.get_nodes(GetNodesRequest {}).await?;
+                nodes(&reply.into_inner().nodes, format)?
             }
             What::Namespaces => {
-                let ns = client
-                    .get_namespaces(GetNamespacesRequest {})
-                    .await?
-                    .into_inner()
-                    .namespaces;
-                namespaces(&ns, args.format)?
+                let reply = client.get_namespaces(GetNamespacesRequest {}).await?;
+                namespaces(&reply.into_inner().namespaces, format)?
             }
         };
         print!("{text}");
@@ -100,7 +81,24 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<ExitCode> {
     })
 }
 
-/// The JSON shape of an endpoint (every field always present, unlike proto3 JSON).
+/// `items` as a pretty JSON array of `json(item)` (every field always present, unlike
+/// proto3 JSON), or as a table of `row(item)` under `header`.
+fn render<'a, T, J: Serialize>(
+    items: &'a [T],
+    format: GetFormat,
+    json: impl Fn(&'a T) -> J,
+    header: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) -> Result<String> {
+    if format == GetFormat::Json {
+        let rows: Vec<J> = items.iter().map(json).collect();
+        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    }
+    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+    Ok(table::render(header, &rows))
+}
+
+/// The JSON shape of an endpoint.
 #[derive(Serialize)]
 struct EndpointJson<'a> {
     id: u32,
@@ -128,27 +126,23 @@ fn enabled(b: bool) -> String {
 }
 
 fn endpoints(eps: &[observe_proto::control::Endpoint], format: GetFormat) -> Result<String> {
-    if format == GetFormat::Json {
-        let rows: Vec<EndpointJson<'_>> = eps
-            .iter()
-            .map(|e| EndpointJson {
-                id: e.id,
-                namespace: &e.namespace,
-                pod: &e.pod,
-                identity: e.identity,
-                labels: &e.labels,
-                ips: &e.ips,
-                netns: &e.netns,
-                ingress_enforced: e.ingress_enforced,
-                egress_enforced: e.egress_enforced,
-                status: &e.status,
-                node: &e.node,
-                interface: &e.interface,
-                ingress_policies: &e.ingress_policies,
-                egress_policies: &e.egress_policies,
-            })
-            .collect();
-        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    fn json(e: &observe_proto::control::Endpoint) -> EndpointJson<'_> {
+        EndpointJson {
+            id: e.id,
+            namespace: &e.namespace,
+            pod: &e.pod,
+            identity: e.identity,
+            labels: &e.labels,
+            ips: &e.ips,
+            netns: &e.netns,
+            ingress_enforced: e.ingress_enforced,
+            egress_enforced: e.egress_enforced,
+            status: &e.status,
+            node: &e.node,
+            interface: &e.interface,
+            ingress_policies: &e.ingress_policies,
+            egress_policies: &e.egress_policies,
+        }
     }
     let header = [
         "ENDPOINT",
@@ -161,23 +155,19 @@ fn endpoints(eps: &[observe_proto::control::Endpoint], format: GetFormat) -> Res
         "NETNS",
         "STATUS",
     ];
-    let rows: Vec<Vec<String>> = eps
-        .iter()
-        .map(|e| {
-            vec![
-                e.id.to_string(),
-                format!("{}/{}", e.namespace, e.pod),
-                e.identity.to_string(),
-                enabled(e.ingress_enforced),
-                enabled(e.egress_enforced),
-                e.ips.join(","),
-                e.interface.clone(),
-                e.netns.clone(),
-                e.status.clone(),
-            ]
-        })
-        .collect();
-    Ok(table::render(&header, &rows))
+    render(eps, format, json, &header, |e| {
+        vec![
+            e.id.to_string(),
+            format!("{}/{}", e.namespace, e.pod),
+            e.identity.to_string(),
+            enabled(e.ingress_enforced),
+            enabled(e.egress_enforced),
+            e.ips.join(","),
+            e.interface.clone(),
+            e.netns.clone(),
+            e.status.clone(),
+        ]
+    })
 }
 
 fn identities(ids: &[observe_proto::control::Identity], format: GetFormat) -> Result<String> {
@@ -187,22 +177,16 @@ fn identities(ids: &[observe_proto::control::Identity], format: GetFormat) -> Re
         labels: &'a [String],
         endpoints: &'a [String],
     }
-    if format == GetFormat::Json {
-        let rows: Vec<Json<'_>> = ids
-            .iter()
-            .map(|i| Json {
-                id: i.id,
-                labels: &i.labels,
-                endpoints: &i.endpoints,
-            })
-            .collect();
-        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    fn json(i: &observe_proto::control::Identity) -> Json<'_> {
+        Json {
+            id: i.id,
+            labels: &i.labels,
+            endpoints: &i.endpoints,
+        }
     }
-    let rows: Vec<Vec<String>> = ids
-        .iter()
-        .map(|i| vec![i.id.to_string(), i.endpoints.join(","), i.labels.join(" ")])
-        .collect();
-    Ok(table::render(&["ID", "ENDPOINTS", "LABELS"], &rows))
+    render(ids, format, json, &["ID", "ENDPOINTS", "LABELS"], |i| {
+        vec![i.id.to_string(), i.endpoints.join(","), i.labels.join(" ")]
+    })
 }
 
 fn policies(ps: &[observe_proto::control::Policy], format: GetFormat) -> Result<String> {
@@ -214,35 +198,25 @@ fn policies(ps: &[observe_proto::control::Policy], format: GetFormat) -> Result<
         rules: u32,
         endpoints: &'a [String],
     }
-    if format == GetFormat::Json {
-        let rows: Vec<Json<'_>> = ps
-            .iter()
-            .map(|p| Json {
-                kind: &p.kind,
-                namespace: &p.namespace,
-                name: &p.name,
-                rules: p.rules,
-                endpoints: &p.endpoints,
-            })
-            .collect();
-        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    fn json(p: &observe_proto::control::Policy) -> Json<'_> {
+        Json {
+            kind: &p.kind,
+            namespace: &p.namespace,
+            name: &p.name,
+            rules: p.rules,
+            endpoints: &p.endpoints,
+        }
     }
-    let rows: Vec<Vec<String>> = ps
-        .iter()
-        .map(|p| {
-            vec![
-                p.kind.clone(),
-                p.namespace.clone(),
-                p.name.clone(),
-                p.rules.to_string(),
-                p.endpoints.join(","),
-            ]
-        })
-        .collect();
-    Ok(table::render(
-        &["KIND", "NAMESPACE", "NAME", "RULES", "ENDPOINTS"],
-        &rows,
-    ))
+    let header = ["KIND", "NAMESPACE", "NAME", "RULES", "ENDPOINTS"];
+    render(ps, format, json, &header, |p| {
+        vec![
+            p.kind.clone(),
+            p.namespace.clone(),
+            p.name.clone(),
+            p.rules.to_string(),
+            p.endpoints.join(","),
+        ]
+    })
 }
 
 fn nodes(ns: &[observe_proto::control::Node], format: GetFormat) -> Result<String> {
@@ -255,40 +229,30 @@ fn nodes(ns: &[observe_proto::control::Node], format: GetFormat) -> Result<Strin
         pods: u32,
         labels: &'a [String],
     }
-    if format == GetFormat::Json {
-        let rows: Vec<Json<'_>> = ns
-            .iter()
-            .map(|n| Json {
-                name: &n.name,
-                local: n.local,
-                identity: n.identity,
-                ips: &n.ips,
-                pods: n.pods,
-                labels: &n.labels,
-            })
-            .collect();
-        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    fn json(n: &observe_proto::control::Node) -> Json<'_> {
+        Json {
+            name: &n.name,
+            local: n.local,
+            identity: n.identity,
+            ips: &n.ips,
+            pods: n.pods,
+            labels: &n.labels,
+        }
     }
-    let rows: Vec<Vec<String>> = ns
-        .iter()
-        .map(|n| {
-            let identity = match probe_common::identity::name(n.identity) {
-                Some(reserved) => format!("{} ({reserved})", n.identity),
-                None => n.identity.to_string(),
-            };
-            vec![
-                n.name.clone(),
-                identity,
-                n.ips.join(","),
-                n.pods.to_string(),
-                n.labels.join(" "),
-            ]
-        })
-        .collect();
-    Ok(table::render(
-        &["NAME", "IDENTITY", "IPS", "PODS", "LABELS"],
-        &rows,
-    ))
+    let header = ["NAME", "IDENTITY", "IPS", "PODS", "LABELS"];
+    render(ns, format, json, &header, |n| {
+        let identity = match probe_common::identity::name(n.identity) {
+            Some(reserved) => format!("{} ({reserved})", n.identity),
+            None => n.identity.to_string(),
+        };
+        vec![
+            n.name.clone(),
+            identity,
+            n.ips.join(","),
+            n.pods.to_string(),
+            n.labels.join(" "),
+        ]
+    })
 }
 
 fn namespaces(ns: &[observe_proto::control::Namespace], format: GetFormat) -> Result<String> {
@@ -298,20 +262,14 @@ fn namespaces(ns: &[observe_proto::control::Namespace], format: GetFormat) -> Re
         pods: u32,
         labels: &'a [String],
     }
-    if format == GetFormat::Json {
-        let rows: Vec<Json<'_>> = ns
-            .iter()
-            .map(|n| Json {
-                name: &n.name,
-                pods: n.pods,
-                labels: &n.labels,
-            })
-            .collect();
-        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    fn json(n: &observe_proto::control::Namespace) -> Json<'_> {
+        Json {
+            name: &n.name,
+            pods: n.pods,
+            labels: &n.labels,
+        }
     }
-    let rows: Vec<Vec<String>> = ns
-        .iter()
-        .map(|n| vec![n.name.clone(), n.pods.to_string(), n.labels.join(" ")])
-        .collect();
-    Ok(table::render(&["NAME", "PODS", "LABELS"], &rows))
+    render(ns, format, json, &["NAME", "PODS", "LABELS"], |n| {
+        vec![n.name.clone(), n.pods.to_string(), n.labels.join(" ")]
+    })
 }

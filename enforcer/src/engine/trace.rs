@@ -382,6 +382,8 @@ impl Engine {
             Side::Egress
         };
         let mut used = Used::default();
+        // Near misses explain a default deny; an allowed or explicitly denied flow needs none.
+        let near_misses = verdict == Verdict::DefaultDenied;
         for deny in [false, true] {
             let requires = folded_requires(&relevant, dir, deny);
             for h in &relevant {
@@ -394,13 +396,13 @@ impl Engine {
                     match classify(&entries, peer, req.protocol, req.dport) {
                         Fit::Full if deny => side.denying_rules.push(rule_match(&s.rule, None)),
                         Fit::Full => side.matched_rules.push(rule_match(&s.rule, l7)),
-                        Fit::PeerOnly(ports) if !deny => side.hints.push(format!(
+                        Fit::PeerOnly(ports) if !deny && near_misses => side.hints.push(format!(
                             "{} allows this peer on {}, not {}",
                             s.rule,
                             ports.join(", "),
                             l4_text(req.protocol, PortRange::single(req.dport))
                         )),
-                        Fit::PortOnly if !deny => side.hints.push(format!(
+                        Fit::PortOnly if !deny && near_misses => side.hints.push(format!(
                             "{} allows this port, but not from/to this peer",
                             s.rule
                         )),
@@ -408,10 +410,6 @@ impl Engine {
                     }
                 }
             }
-        }
-        // Near misses explain a default deny; an allowed or explicitly denied flow needs none.
-        if verdict != Verdict::DefaultDenied {
-            side.hints.clear();
         }
         if !side.default_deny {
             side.notes.push(

@@ -8,13 +8,7 @@ use crate::common::*;
 
 /// Rows of the flow table.
 fn table_rows(screen: &str) -> Vec<&str> {
-    screen
-        .lines()
-        .skip_while(|l| !l.contains("TIME (UTC)"))
-        .skip(1)
-        .take_while(|l| !l.starts_with('└'))
-        .filter(|l| l.contains(':'))
-        .collect()
+    lab::table_rows(screen, "TIME (UTC)")
 }
 
 #[test]
