@@ -128,7 +128,6 @@ impl Bench {
         let peer = IpCacheInput {
             cidr: Cidr::host(IpAddr::V4(PEER)),
             identity: PEER_ID,
-            endpoint_id: 0,
         };
         let desired = DesiredState::build([ep], [peer], &mut CookieTable::new()).expect("valid");
         self.dp.apply(&desired).expect("applied");

@@ -88,11 +88,10 @@ fn desired(a: &PodRef, b: &PodRef, cookies: &mut CookieTable) -> DesiredState {
         },
     ];
     let mut ipcache = Vec::new();
-    for (pod, identity, endpoint_id) in [(a, A_ID, 1), (b, B_ID, 2)] {
+    for (pod, identity) in [(a, A_ID), (b, B_ID)] {
         ipcache.extend(pod.ips().map(|ip| IpCacheInput {
             cidr: Cidr::host(ip),
             identity,
-            endpoint_id,
         }));
     }
     DesiredState::build(endpoints, ipcache, cookies).expect("valid inputs")

@@ -87,17 +87,16 @@ impl Harness {
             identity: LOCAL_ID,
             policy,
         });
-        let host = |ip: IpAddr, identity, endpoint_id| IpCacheInput {
+        let host = |ip: IpAddr, identity| IpCacheInput {
             cidr: Cidr::host(ip),
             identity,
-            endpoint_id,
         };
         let ipcache = [
-            host(LOCAL.into(), LOCAL_ID, ENDPOINT_ID),
-            host(LOCAL6.into(), LOCAL_ID, ENDPOINT_ID),
-            host(PEER.into(), PEER_ID, 0),
-            host(PEER6.into(), PEER_ID, 0),
-            host(OTHER.into(), OTHER_ID, 0),
+            host(LOCAL.into(), LOCAL_ID),
+            host(LOCAL6.into(), LOCAL_ID),
+            host(PEER.into(), PEER_ID),
+            host(PEER6.into(), PEER_ID),
+            host(OTHER.into(), OTHER_ID),
         ];
         let desired =
             DesiredState::build(endpoints, ipcache, &mut self.cookies).expect("valid inputs");

@@ -111,70 +111,13 @@ impl DecodedEvent {
     }
 }
 
-/// Reads a [`FlowEvent`] from a ring-buffer record (native byte order, `repr(C)` layout).
-///
-/// Extra trailing bytes are ignored (a newer datapath may append fields); a short record
-/// is [`ParseError::Truncated`]. Never panics.
+/// Reads a [`FlowEvent`] from a ring-buffer record ([`FlowEvent::from_bytes`]); a short
+/// record is [`ParseError::Truncated`]. Never panics.
 pub fn flow_event_from_bytes(record: &[u8]) -> Result<FlowEvent, ParseError> {
-    const SIZE: usize = size_of::<FlowEvent>();
-    let Some(bytes) = record.first_chunk::<SIZE>() else {
-        return Err(ParseError::Truncated {
-            need: SIZE,
-            got: record.len(),
-        });
-    };
-    let mut r = FieldReader { bytes, at: 0 };
-    Ok(FlowEvent {
-        timestamp_ns: u64::from_ne_bytes(r.take()),
-        kind: r.byte(),
-        subtype: r.byte(),
-        direction: r.byte(),
-        family: r.byte(),
-        protocol: r.byte(),
-        tcp_flags: r.byte(),
-        ct_state: r.byte(),
-        match_type: r.byte(),
-        endpoint_id: u16::from_ne_bytes(r.take()),
-        sport: u16::from_ne_bytes(r.take()),
-        dport: u16::from_ne_bytes(r.take()),
-        icmp_type: r.byte(),
-        icmp_code: r.byte(),
-        ifindex: u32::from_ne_bytes(r.take()),
-        src_identity: u32::from_ne_bytes(r.take()),
-        dst_identity: u32::from_ne_bytes(r.take()),
-        cookie: u32::from_ne_bytes(r.take()),
-        pkt_len: u32::from_ne_bytes(r.take()),
-        verdict: r.byte(),
-        flags: r.byte(),
-        reason: r.byte(),
-        pad: r.byte(),
-        saddr: r.take(),
-        daddr: r.take(),
+    FlowEvent::from_bytes(record).ok_or(ParseError::Truncated {
+        need: size_of::<FlowEvent>(),
+        got: record.len(),
     })
-}
-
-/// Sequential fixed-size reads over a record whose length was checked up front; the
-/// field order above is the struct's declaration order, which has no implicit padding.
-struct FieldReader<'a, const N: usize> {
-    bytes: &'a [u8; N],
-    at: usize,
-}
-
-impl<const N: usize> FieldReader<'_, N> {
-    fn take<const M: usize>(&mut self) -> [u8; M] {
-        let mut out = [0; M];
-        // The caller checked the length; a short slice here would be a layout bug, and it
-        // yields zeros instead of a panic.
-        if let Some(src) = self.bytes.get(self.at..self.at + M) {
-            out.copy_from_slice(src);
-        }
-        self.at += M;
-        out
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.take::<1>()[0]
-    }
 }
 
 #[cfg(test)]

@@ -107,3 +107,41 @@ pub struct FlowEvent {
     pub daddr: [u8; 16],
 }
 const _: () = assert!(core::mem::size_of::<FlowEvent>() == 80);
+
+impl FlowEvent {
+    /// Reads an event from a ring-buffer record as the kernel wrote it (native byte order,
+    /// this layout); trailing bytes are ignored (a newer datapath may append fields), a
+    /// short record is `None`.
+    pub fn from_bytes(record: &[u8]) -> Option<Self> {
+        let bytes = record.first_chunk::<{ core::mem::size_of::<Self>() }>()?;
+        // SAFETY: FlowEvent is repr(C) plain integers and byte arrays with explicit padding
+        // fields, so every bit pattern is a valid value; the length was checked, and
+        // read_unaligned copes with the record's alignment.
+        Some(unsafe { bytes.as_ptr().cast::<Self>().read_unaligned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_decode_whole_events_only() {
+        let event = FlowEvent {
+            kind: 1,
+            subtype: 133,
+            sport: 1234,
+            dport: 80,
+            ..FlowEvent::default()
+        };
+        // SAFETY: viewing a repr(C) plain-data value as bytes.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(
+                (&raw const event).cast::<u8>(),
+                core::mem::size_of::<FlowEvent>(),
+            )
+        };
+        assert_eq!(FlowEvent::from_bytes(bytes), Some(event));
+        assert_eq!(FlowEvent::from_bytes(&bytes[..79]), None);
+    }
+}

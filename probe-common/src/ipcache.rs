@@ -10,7 +10,7 @@ pub const FAMILY_V6: u8 = 6;
 
 /// Identity `reserved:world`: what the datapath uses when no ipcache entry covers an address
 /// (userspace installs `0.0.0.0/0` and `::/0`, so this is only a safety net).
-pub const WORLD_IDENTITY: u32 = 2;
+pub const WORLD_IDENTITY: u32 = crate::identity::WORLD;
 
 /// Bits of [`IpCacheKey`] before the address (family and padding), always matched.
 pub const PREFIX_BEFORE_ADDR: u32 = 32;
@@ -42,9 +42,5 @@ impl IpCacheKey {
 pub struct IpCacheEntry {
     /// Security identity of the addresses under this prefix.
     pub identity: u32,
-    /// Endpoint id when the address belongs to a local endpoint, else 0.
-    pub endpoint_id: u16,
-    /// Always 0.
-    pub pad: u16,
 }
-const _: () = assert!(core::mem::size_of::<IpCacheEntry>() == 8);
+const _: () = assert!(core::mem::size_of::<IpCacheEntry>() == 4);

@@ -332,7 +332,6 @@ mod tests {
         let pod = IpCacheInput {
             cidr: Cidr::host(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
             identity: 1001,
-            endpoint_id: 1,
         };
         DesiredState::build(inputs, [pod], cookies).expect("valid")
     }

@@ -40,8 +40,6 @@ pub struct IpCacheInput {
     pub cidr: Cidr,
     /// Security identity of the addresses in it.
     pub identity: u32,
-    /// The local endpoint owning the address (host prefixes of local endpoints), else 0.
-    pub endpoint_id: u16,
 }
 
 /// Map contents, keyed like the maps.
@@ -75,16 +73,12 @@ impl DesiredState {
                 ipcache_key(&world),
                 IpCacheEntry {
                     identity: WORLD_IDENTITY,
-                    endpoint_id: 0,
-                    pad: 0,
                 },
             );
         }
         for input in ipcache {
             let entry = IpCacheEntry {
                 identity: input.identity,
-                endpoint_id: input.endpoint_id,
-                pad: 0,
             };
             state.ipcache.insert(ipcache_key(&input.cidr), entry);
         }
@@ -239,12 +233,10 @@ mod tests {
         let world4 = IpCacheInput {
             cidr: Cidr::all_of_family(false),
             identity: 9,
-            endpoint_id: 0,
         };
         let pod = IpCacheInput {
             cidr: Cidr::host(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
             identity: 1000,
-            endpoint_id: 1,
         };
         let s = DesiredState::build([], [world4, pod], &mut CookieTable::new()).expect("valid");
         let by_len: Vec<(u8, u32, u32)> = s

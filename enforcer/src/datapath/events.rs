@@ -1,24 +1,13 @@
 //! Reading the event ring buffer (`OBS_EVENTS`) synchronously, and decoding its records.
 //!
 //! The observer's asynchronous reader wraps the [`RingBuf`] in `AsyncFd` itself
-//! ([`EventReader::into_inner`] hands it over, and [`decode`] turns records into
-//! [`FlowEvent`]s); this synchronous drain serves tests, benchmarks and tools.
+//! ([`EventReader::into_inner`] hands it over, and [`FlowEvent::from_bytes`] turns records
+//! into events); this synchronous drain serves tests, benchmarks and tools.
 
-use std::mem::size_of;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use aya::maps::{MapData, RingBuf};
 use probe_common::event::FlowEvent;
-
-/// Decodes one ring-buffer record; `None` if it is not a whole [`FlowEvent`].
-pub fn decode(record: &[u8]) -> Option<FlowEvent> {
-    if record.len() < size_of::<FlowEvent>() {
-        return None;
-    }
-    // SAFETY: FlowEvent is repr(C) plain data with no invalid bit patterns, the length was
-    // checked, and read_unaligned copes with the record's alignment.
-    Some(unsafe { record.as_ptr().cast::<FlowEvent>().read_unaligned() })
-}
 
 /// A synchronous reader of `OBS_EVENTS`.
 pub struct EventReader {
@@ -38,7 +27,7 @@ impl EventReader {
             let Some(record) = self.ring.next() else {
                 break;
             };
-            match decode(&record) {
+            match FlowEvent::from_bytes(&record) {
                 Some(event) => out.push(event),
                 None => self.malformed += 1,
             }
@@ -68,27 +57,5 @@ impl std::fmt::Debug for EventReader {
         f.debug_struct("EventReader")
             .field("malformed", &self.malformed)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_decode_whole_events_only() {
-        let event = FlowEvent {
-            kind: 1,
-            subtype: 133,
-            sport: 1234,
-            dport: 80,
-            ..FlowEvent::default()
-        };
-        // SAFETY: viewing a repr(C) plain-data value as bytes.
-        let bytes = unsafe {
-            std::slice::from_raw_parts((&raw const event).cast::<u8>(), size_of::<FlowEvent>())
-        };
-        assert_eq!(decode(bytes), Some(event));
-        assert_eq!(decode(&bytes[..79]), None);
     }
 }

@@ -5,6 +5,7 @@
 //! shares to `host`, policy CIDRs to their CIDR identities, and everything else to
 //! world-ipv4 / world-ipv6.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::Engine;
@@ -27,74 +28,45 @@ pub struct IpCacheEntry {
     pub cidr: Cidr,
     /// Its identity.
     pub identity: u32,
-    /// Whether it is an endpoint's own address (for the datapath's endpoint id).
-    pub endpoint: bool,
 }
 
 impl Engine {
     /// Every ipcache entry for node `view`, sorted by prefix.
     pub fn ipcache(&self, view: &str) -> Vec<IpCacheEntry> {
-        let mut out = vec![
-            IpCacheEntry {
-                cidr: Cidr::all_of_family(false),
-                identity: WORLD_IPV4,
-                endpoint: false,
-            },
-            IpCacheEntry {
-                cidr: Cidr::all_of_family(true),
-                identity: WORLD_IPV6,
-                endpoint: false,
-            },
-        ];
-        out.extend(self.cidrs.iter().map(|(cidr, (id, _))| IpCacheEntry {
-            cidr: *cidr,
-            identity: *id,
-            endpoint: false,
-        }));
-        out.extend(ENDPOINT_GATEWAYS.iter().map(|ip| IpCacheEntry {
-            cidr: Cidr::host(*ip),
-            identity: HOST,
-            endpoint: false,
-        }));
-        for n in self.nodes.values() {
-            let identity = self.node_identity(&n.node.name, view);
-            out.extend(n.node.ips.iter().map(|ip| IpCacheEntry {
-                cidr: Cidr::host(*ip),
-                identity,
-                endpoint: false,
-            }));
-        }
-        for e in self.pods.values() {
-            out.extend(e.pod.ips.iter().map(|ip| IpCacheEntry {
-                cidr: Cidr::host(*ip),
-                identity: e.identity,
-                endpoint: true,
-            }));
-        }
-        out.sort();
-        out
+        self.prefixes(view)
+            .into_iter()
+            .map(|(cidr, identity)| IpCacheEntry { cidr, identity })
+            .collect()
     }
 
-    /// The identity of `ip` as node `view` sees it (longest prefix match).
+    /// The identity of `ip` as node `view` sees it: the longest prefix of
+    /// [`Engine::ipcache`] that contains it, as the datapath's lookup finds it.
     pub fn resolve_ip(&self, ip: IpAddr, view: &str) -> u32 {
-        if let Some(e) = self.pods.values().find(|e| e.pod.ips.contains(&ip)) {
-            return e.identity;
+        self.prefixes(view)
+            .into_iter()
+            .filter(|(cidr, _)| cidr.contains_addr(ip))
+            .max_by_key(|(cidr, _)| cidr.len())
+            .map_or(WORLD_IPV4, |(_, identity)| identity)
+    }
+
+    /// Prefix → identity. One prefix has one identity, and where several sources name the
+    /// same prefix (a policy's `/32` that is also a pod's address) the later source here
+    /// wins: world, policy CIDRs, endpoint gateways, nodes, pods. Pods and nodes keep their
+    /// own identities, so CIDR rules never match them, as in Cilium.
+    fn prefixes(&self, view: &str) -> BTreeMap<Cidr, u32> {
+        let mut out = BTreeMap::from([
+            (Cidr::all_of_family(false), WORLD_IPV4),
+            (Cidr::all_of_family(true), WORLD_IPV6),
+        ]);
+        out.extend(self.cidrs.iter().map(|(cidr, (id, _))| (*cidr, *id)));
+        out.extend(ENDPOINT_GATEWAYS.iter().map(|ip| (Cidr::host(*ip), HOST)));
+        for n in self.nodes.values() {
+            let identity = self.node_identity(&n.node.name, view);
+            out.extend(n.node.ips.iter().map(|ip| (Cidr::host(*ip), identity)));
         }
-        if let Some(n) = self.nodes.values().find(|n| n.node.ips.contains(&ip)) {
-            return self.node_identity(&n.node.name, view);
+        for e in self.pods.values() {
+            out.extend(e.pod.ips.iter().map(|ip| (Cidr::host(*ip), e.identity)));
         }
-        if ENDPOINT_GATEWAYS.contains(&ip) {
-            return HOST;
-        }
-        let best = self
-            .cidrs
-            .iter()
-            .filter(|(c, _)| c.contains_addr(ip))
-            .max_by_key(|(c, _)| c.len());
-        match best {
-            Some((_, (id, _))) => *id,
-            None if ip.is_ipv6() => WORLD_IPV6,
-            None => WORLD_IPV4,
-        }
+        out
     }
 }

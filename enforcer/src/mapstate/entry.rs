@@ -20,18 +20,6 @@ pub struct MapKey {
     pub ports: PortRange,
 }
 
-impl MapKey {
-    /// Bits of protocol+port an LPM lookup of `port` matches with this key: 0 for any
-    /// protocol, 8 for a protocol with any port, 8 + prefix bits otherwise.
-    pub fn l4_prefix_at(&self, port: u16) -> u8 {
-        if self.protocol == 0 {
-            0
-        } else {
-            8 + self.ports.prefix_bits_at(port).unwrap_or(0)
-        }
-    }
-}
-
 /// Allow or deny.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {

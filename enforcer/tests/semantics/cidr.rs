@@ -1,5 +1,7 @@
 //! CIDR rules: world and CIDR identities only, with `except`.
 
+use enforcer::cluster::PodKey;
+
 use crate::common::*;
 
 #[test]
@@ -36,6 +38,42 @@ fn cidr_rules_never_match_pods_or_nodes() {
         OK,
         "unknown 10.x address: a CIDR identity"
     );
+}
+
+#[test]
+fn a_host_cidr_naming_a_pod_or_node_address_keeps_their_identity_in_the_ipcache() {
+    // 10.0.1.2 is shop/api, 10.10.0.2 node n2: the /32 CIDR identities the policy creates
+    // must not take those addresses over in the datapath's ipcache either.
+    let e = engine(&cnp(
+        "shop",
+        "p",
+        "  endpointSelector: {matchLabels: {app: web}}\n  egress:\n  - toCIDR: [10.0.1.2/32, 10.10.0.2/32]\n",
+    ));
+    let api = e
+        .endpoint(&PodKey::new("shop", "api"))
+        .expect("api")
+        .identity;
+    let ipcache = e.ipcache("n1");
+    let at = |addr: &str| -> Vec<u32> {
+        ipcache
+            .iter()
+            .filter(|c| c.cidr.to_string() == format!("{addr}/32"))
+            .map(|c| c.identity)
+            .collect()
+    };
+    assert_eq!(at("10.0.1.2"), vec![api], "one entry, the pod's");
+    assert_eq!(at("10.10.0.2"), vec![e.node_identity("n2", "n1")]);
+    for (addr, identity) in [
+        ("10.0.1.2", api),
+        ("10.10.0.2", e.node_identity("n2", "n1")),
+    ] {
+        assert_eq!(
+            e.resolve_ip(addr.parse().unwrap(), "n1"),
+            identity,
+            "{addr}"
+        );
+    }
+    assert_eq!(tcp(&e, "shop/web", "shop/api", 80), DEFAULT_DENY);
 }
 
 #[test]

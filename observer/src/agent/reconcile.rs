@@ -278,7 +278,6 @@ impl Agent {
             .map(|e| IpCacheInput {
                 cidr: e.cidr,
                 identity: e.identity,
-                endpoint_id: self.local_id_of(&e.cidr),
             })
             .collect();
         let inputs: Vec<EndpointInput<'_>> = self
@@ -309,21 +308,6 @@ impl Agent {
         }
         self.publish();
         Ok(())
-    }
-
-    fn local_id_of(&self, cidr: &Cidr) -> u16 {
-        let is_host = cidr.len() == if cidr.is_v6() { 128 } else { 32 };
-        if !is_host {
-            return 0;
-        }
-        self.endpoints
-            .iter()
-            .find(|(key, _)| {
-                self.engine
-                    .endpoint(key)
-                    .is_some_and(|e| e.pod.ips.contains(&cidr.addr()))
-            })
-            .map_or(0, |(_, ep)| ep.record.id)
     }
 
     /// Detaches and removes an endpoint that is no longer wanted; failures are logged (the
