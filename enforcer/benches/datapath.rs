@@ -255,6 +255,22 @@ fn latency_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) {
         ns: established,
         baseline: noop,
     });
+    let reply = frame::v4(
+        PEER,
+        LOCAL,
+        &L4::Tcp {
+            sport: 80,
+            dport: 40_000,
+            flags: frame::ACK,
+        },
+    );
+    let reply_ns = bench.batches(Program::ToEndpoint, &reply, tc_action::PASS);
+    rows.push(Row {
+        scenario: "reply (no events)",
+        entries,
+        ns: reply_ns,
+        baseline: noop,
+    });
     let denied_ns = bench.batches(Program::FromEndpoint, &denied, tc_action::DROP);
     rows.push(Row {
         scenario: "denied (verdict+drop events)",

@@ -458,6 +458,11 @@ fn icmp_echo_types_are_matched_as_ports() {
         (t.ct_state, t.flags & event_flags::IS_REPLY),
         (state::REPLY, event_flags::IS_REPLY)
     );
+    assert_eq!(
+        (t.src_identity, t.dst_identity),
+        (PEER_ID, LOCAL_ID),
+        "a traced reply still names its peer (looked up only when traced)"
+    );
     // A reply with another id is a new flow, and ingress denies it.
     let (action, _) = h.run(
         Hook::To,

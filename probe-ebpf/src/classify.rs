@@ -57,10 +57,11 @@ pub fn run(ctx: &TcContext, dir: u8) -> i32 {
     let Some(config) = OBS_CONFIG.get(0) else {
         return tc_action::DROP;
     };
-    let mut hook = hook(ctx, dir, flow);
+    let mut hook = hook(ctx, dir);
     // SAFETY: OBS_ENDPOINTS is not preallocated, so a value userspace replaces stays valid
     // (RCU) until this program returns; fields are each read once.
     let Some(ep) = (unsafe { OBS_ENDPOINTS.get(hook.ifindex) }) else {
+        with_peer(&mut hook, flow);
         return drop(config, &hook, flow, &dropped(drop_reason::EP_NOT_READY, 0));
     };
     hook.endpoint_id = ep.endpoint_id;
@@ -71,30 +72,35 @@ pub fn run(ctx: &TcContext, dir: u8) -> i32 {
         0
     };
     if let Err(reason) = parsed {
+        with_peer(&mut hook, flow);
         return drop(config, &hook, flow, &dropped(reason, 0));
     }
-    track(ctx, config, &hook, ep, flow)
+    track(ctx, config, &mut hook, ep, flow)
 }
 
-/// The hook's view of the packet before the endpoint is known: interface, direction,
-/// length, and the peer's identity when the L3 header was read.
+/// The hook's view of the packet before the endpoint is known: interface, direction and
+/// length. The peer's identity is looked up ([`with_peer`]) only on the paths that decide
+/// or report with it, not for replies nobody traces.
 #[inline(always)]
-fn hook(ctx: &TcContext, dir: u8, flow: &Flow) -> Hook {
+fn hook(ctx: &TcContext, dir: u8) -> Hook {
     // SAFETY: reading a field of the program's own context.
     let ifindex = unsafe { (*ctx.skb.skb).ifindex };
-    let peer_identity = if flow.family != 0 {
-        policy::peer_identity(flow, dir)
-    } else {
-        0
-    };
     Hook {
         ifindex,
         direction: dir,
         endpoint_id: 0,
         local_identity: 0,
-        peer_identity,
+        peer_identity: 0,
         pkt_len: ctx.len(),
         enforced: 0,
+    }
+}
+
+/// Fills in the peer's identity (an ipcache lookup) once the L3 header was read.
+#[inline(always)]
+fn with_peer(hook: &mut Hook, flow: &Flow) {
+    if flow.family != 0 {
+        hook.peer_identity = policy::peer_identity(flow, hook.direction);
     }
 }
 
@@ -103,7 +109,7 @@ fn hook(ctx: &TcContext, dir: u8, flow: &Flow) -> Hook {
 fn track(
     ctx: &TcContext,
     config: &ProbeConfig,
-    hook: &Hook,
+    hook: &mut Hook,
     ep: &EndpointInfo,
     flow: &Flow,
 ) -> i32 {
@@ -116,10 +122,19 @@ fn track(
         endpoint_id: ep.endpoint_id,
         direction: hook.direction,
     };
+    // RELATED and REPLY packets pass without a decision: their peer identity is only
+    // needed for a trace event, which only `trace_mode::ALL` emits for them.
     if flow.icmp_error && conntrack::is_related(ctx, flow, &owner, now) {
+        if config.trace_mode == trace_mode::ALL {
+            with_peer(hook, flow);
+        }
         return forward(config, hook, flow, state::RELATED, 0, 0);
     }
-    match conntrack::lookup(flow, &owner, now) {
+    let ct = conntrack::lookup(flow, &owner, now);
+    if config.trace_mode == trace_mode::ALL || !matches!(ct, Ct::Reply(_)) {
+        with_peer(hook, flow);
+    }
+    match ct {
         Ct::Reply(entry) => {
             conntrack::touch(entry, flow, true, now);
             let cookie = conntrack::cookie(entry);
