@@ -79,8 +79,10 @@ pub struct ObserverState {
 /// loss reports), which is what history needs; [`OnDecodedFlow::on_batch_end`] runs
 /// after each batch, when buffered output should be flushed.
 pub trait OnDecodedFlow: Send {
-    /// Sees one flow.
-    fn on_decoded_flow(&mut self, flow: &Flow) -> ControlFlow<()>;
+    /// Sees one flow (hooks that only follow stored events keep the default: continue).
+    fn on_decoded_flow(&mut self, _flow: &Flow) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
 
     /// Sees an event just written to the ring at `position`.
     fn on_stored(&mut self, _position: u64, _event: &Arc<DecodedEvent>) {}

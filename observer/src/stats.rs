@@ -2,7 +2,7 @@
 //! flow rate over the last minute, shared with the server for `ServerStatus`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use crate::losses::Losses;
 
@@ -21,7 +21,6 @@ pub struct Stats {
     pub losses: Losses,
     rate: RateWindow,
     started: Instant,
-    started_at: SystemTime,
 }
 
 /// A copy of the counters at one point in time.
@@ -61,7 +60,6 @@ impl Stats {
             losses: Losses::default(),
             rate: RateWindow::new(),
             started: Instant::now(),
-            started_at: SystemTime::now(),
         }
     }
 
@@ -114,11 +112,6 @@ impl Stats {
     /// Time since the pipeline started.
     pub fn uptime(&self) -> std::time::Duration {
         self.started.elapsed()
-    }
-
-    /// Wall clock time the pipeline started.
-    pub fn started_at(&self) -> SystemTime {
-        self.started_at
     }
 }
 

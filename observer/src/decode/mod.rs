@@ -80,11 +80,6 @@ impl Decoder {
         self
     }
 
-    /// Replaces the clock (the agent refreshes it when the wall clock steps).
-    pub fn set_clock(&mut self, clock: BootClock) {
-        self.clock = clock;
-    }
-
     /// Decodes a monitor event carrying a datapath event.
     ///
     /// # Errors

@@ -17,17 +17,17 @@
 
 mod rotate;
 
-use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use observe_proto::flow::{Flow, FlowFilter};
+use observe_proto::flow::FlowFilter;
+use observe_proto::observer::ExportEvent;
 use observe_proto::observer::export_event::ResponseTypes;
 
 use crate::event::DecodedEvent;
 use crate::filter::{self, Compiled};
-use crate::history::record::to_export;
+use crate::history::record::{export_header, to_export};
 use crate::pipeline::OnDecodedFlow;
 use crate::server::field_mask::FieldMask;
 use rotate::RotatingFile;
@@ -135,10 +135,13 @@ impl Exporter {
         }
         // The line's `time` and `node_name` come from the whole event, the mask only
         // cuts the flow body, as in Hubble's exporter.
-        let mut export = to_export(event, &self.node_name);
-        if let (DecodedEvent::Flow(flow), Some(mask)) = (event, &self.mask) {
-            export.response_types = Some(ResponseTypes::Flow(mask.apply(flow)));
-        }
+        let export = match (event, &self.mask) {
+            (DecodedEvent::Flow(flow), Some(mask)) => ExportEvent {
+                response_types: Some(ResponseTypes::Flow(mask.apply(flow))),
+                ..export_header(event, &self.node_name)
+            },
+            _ => to_export(event, &self.node_name),
+        };
         self.line.clear();
         if serde_json::to_writer(&mut self.line, &export).is_err() {
             return;
@@ -169,10 +172,6 @@ impl Exporter {
 }
 
 impl OnDecodedFlow for Exporter {
-    fn on_decoded_flow(&mut self, _flow: &Flow) -> ControlFlow<()> {
-        ControlFlow::Continue(())
-    }
-
     fn on_stored(&mut self, _position: u64, event: &Arc<DecodedEvent>) {
         self.export(event);
     }

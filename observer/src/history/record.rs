@@ -58,18 +58,32 @@ impl Header {
 }
 
 /// Appends the record of `event` with sequence number `seq` to `out`; returns its header.
+///
+/// The payload is `to_export(event)` as protobuf, written without copying the flow: its
+/// body (field [`FLOW_FIELD`], the lowest tag, which prost writes first) by reference, then
+/// the rest of the event.
 pub(crate) fn encode(seq: u64, event: &DecodedEvent, node_name: &str, out: &mut Vec<u8>) -> Header {
-    let export = to_export(event, node_name);
-    let len = u32::try_from(export.encoded_len()).unwrap_or(u32::MAX);
+    let (flow, rest) = match event {
+        DecodedEvent::Flow(flow) => (Some(flow), export_header(event, node_name)),
+        DecodedEvent::Lost(_) => (None, to_export(event, node_name)),
+    };
+    let flow_len = flow.map_or(0, |f| prost::encoding::message::encoded_len(FLOW_FIELD, f));
+    let len = u32::try_from(flow_len + rest.encoded_len()).unwrap_or(u32::MAX);
     let time = event.time().map_or(0, |t| clamp_nanos(t.unix_nanos()));
     let header = Header { len, seq, time };
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&time.to_le_bytes());
+    if let Some(flow) = flow {
+        prost::encoding::message::encode(FLOW_FIELD, flow, out);
+    }
     // Encoding into a Vec cannot run out of space.
-    let _ = export.encode(out);
+    let _ = rest.encode(out);
     header
 }
+
+/// `ExportEvent.flow`'s field number.
+const FLOW_FIELD: u32 = 1;
 
 /// Decodes a payload back into the event it was made from; `None` if it is not one.
 pub(crate) fn decode(payload: &[u8]) -> Option<Arc<DecodedEvent>> {
@@ -96,21 +110,27 @@ pub(crate) fn read_header(r: &mut impl Read) -> io::Result<Option<Header>> {
 /// The `ExportEvent` form of `event`: what the exporter writes as JSON, and what history
 /// stores as protobuf.
 pub fn to_export(event: &DecodedEvent, node_name: &str) -> ExportEvent {
-    match event {
-        DecodedEvent::Flow(flow) => ExportEvent {
-            node_name: if flow.node_name.is_empty() {
-                node_name.to_string()
-            } else {
-                flow.node_name.clone()
-            },
-            time: flow.time,
-            response_types: Some(ResponseTypes::Flow(flow.clone())),
-        },
-        DecodedEvent::Lost(lost) => ExportEvent {
-            node_name: node_name.to_string(),
-            time: event.time(),
-            response_types: Some(ResponseTypes::LostEvents(*lost)),
-        },
+    let body = match event {
+        DecodedEvent::Flow(flow) => ResponseTypes::Flow(flow.clone()),
+        DecodedEvent::Lost(lost) => ResponseTypes::LostEvents(*lost),
+    };
+    ExportEvent {
+        response_types: Some(body),
+        ..export_header(event, node_name)
+    }
+}
+
+/// [`to_export`] without the body: the event's node (the flow's own, else `node_name`) and
+/// time, for writers that supply the body themselves.
+pub fn export_header(event: &DecodedEvent, node_name: &str) -> ExportEvent {
+    let node = match event {
+        DecodedEvent::Flow(flow) if !flow.node_name.is_empty() => flow.node_name.clone(),
+        _ => node_name.to_string(),
+    };
+    ExportEvent {
+        node_name: node,
+        time: event.time(),
+        response_types: None,
     }
 }
 
@@ -143,6 +163,11 @@ mod tests {
         assert_eq!((parsed.seq, parsed.time), (42, 3_000_000_007));
         let back = decode(&out[HEADER..]).unwrap();
         assert_eq!(*back, flow);
+        assert_eq!(
+            &out[HEADER..],
+            to_export(&flow, "node-1").encode_to_vec(),
+            "the flow written by reference gives the ExportEvent's own bytes"
+        );
     }
 
     #[test]

@@ -4,11 +4,8 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use observe_proto::flow::Flow;
 
 use super::record::{self, Header};
 use super::segment::SegmentInfo;
@@ -127,10 +124,6 @@ impl HistoryWriter {
 }
 
 impl OnDecodedFlow for HistoryWriter {
-    fn on_decoded_flow(&mut self, _flow: &Flow) -> ControlFlow<()> {
-        ControlFlow::Continue(())
-    }
-
     fn on_stored(&mut self, position: u64, event: &Arc<DecodedEvent>) {
         self.append(position, event);
     }

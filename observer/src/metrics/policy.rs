@@ -17,9 +17,7 @@ pub(super) const PLUGIN: Plugin = Plugin {
 };
 
 /// Monitor type of policy-verdict events.
-const POLICY_VERDICT: i32 = 5;
-/// The reserved `host` identity.
-const HOST_IDENTITY: u32 = 1;
+const POLICY_VERDICT: i32 = probe_common::event::kind::POLICY_VERDICT as i32;
 
 type Key = (
     &'static str,
@@ -47,7 +45,7 @@ impl Handler for PolicyHandler {
         if flow.event_type.as_ref().map(|e| e.r#type) != Some(POLICY_VERDICT) {
             return;
         }
-        if flow.source.as_ref().map(|s| s.identity) == Some(HOST_IDENTITY) {
+        if flow.source.as_ref().map(|s| s.identity) == Some(probe_common::identity::HOST) {
             return;
         }
         let policy = self.policies.get(labels::policies(flow));

@@ -20,6 +20,7 @@ use crate::event::{DecodedEvent, LostSource};
 use crate::filter::{self, Compiled, FilterError};
 use crate::history::History;
 use crate::pipeline::ObserverState;
+use crate::ring::Ring;
 use crate::ring_reader::{Item, RingReader};
 
 /// Where responses go; closed when the client is gone.
@@ -180,15 +181,8 @@ pub(super) fn on_overtaken(state: &ObserverState, count: u64) -> Step {
         .stats
         .losses
         .record(LostSource::FlowRing, count, None, now, false);
-    let now = Timestamp::from(now);
-    let lost = LostEvent {
-        source: LostEventSource::HubbleRingBuffer.into(),
-        num_events_lost: count,
-        cpu: None,
-        first: Some(now),
-        last: Some(now),
-    };
-    Step::Lost(response(state, ResponseTypes::LostEvents(lost), Some(now)))
+    let now = Some(Timestamp::from(now));
+    Step::Lost(history_notice(state, count, now, now, now))
 }
 
 pub(super) fn on_event(
@@ -294,9 +288,13 @@ fn scan_back(state: &ObserverState, query: &FlowQuery) -> Start {
 }
 
 fn oldest_time(reader: &RingReader<Arc<DecodedEvent>>) -> Option<i128> {
-    let ring = reader.ring();
+    oldest_event_time(reader.ring()).map(|t| t.unix_nanos())
+}
+
+/// The time of the oldest event the ring still holds.
+fn oldest_event_time(ring: &Ring<Arc<DecodedEvent>>) -> Option<Timestamp> {
     match ring.read(ring.oldest_position()) {
-        crate::ring::Read::Entry(e) => e.time().map(|t| t.unix_nanos()),
+        crate::ring::Read::Entry(e) => e.time(),
         _ => None,
     }
 }
@@ -320,16 +318,12 @@ fn ring_history_notice(state: &ObserverState) -> Option<GetFlowsResponse> {
         return None;
     }
     let time_of = |e: Option<Arc<DecodedEvent>>| e.and_then(|e| e.time());
-    let history_start = match ring.read(ring.oldest_position()) {
-        crate::ring::Read::Entry(e) => e.time(),
-        _ => None,
-    };
     Some(history_notice(
         state,
         evicted,
         time_of(ring.first_written()),
         time_of(ring.last_evicted()),
-        history_start,
+        oldest_event_time(ring),
     ))
 }
 
