@@ -21,6 +21,26 @@ pub use probe_common::identity::{
     RESERVED as RESERVED_IDENTITIES, by_name as reserved_identity, name as reserved_identity_name,
 };
 
+/// Whether `flow` is a policy-verdict event (its monitor type is [`TYPE_POLICY_VERDICT`]).
+pub fn is_policy_verdict(flow: &observe_proto::flow::Flow) -> bool {
+    flow.event_type
+        .as_ref()
+        .is_some_and(|e| e.r#type == TYPE_POLICY_VERDICT)
+}
+
+/// The verdict as Hubble prints it: for a policy-verdict event `ALLOWED`, `DENIED` or
+/// `AUDITED` (the policy decided; the packet's fate is its drop or trace event), else the
+/// verdict's name (`FORWARDED`, `DROPPED`, ...).
+pub fn verdict_word(flow: &observe_proto::flow::Flow) -> &'static str {
+    use observe_proto::flow::Verdict;
+    match flow.verdict() {
+        Verdict::Forwarded | Verdict::Redirected if is_policy_verdict(flow) => "ALLOWED",
+        Verdict::Dropped | Verdict::Error if is_policy_verdict(flow) => "DENIED",
+        Verdict::Audit if is_policy_verdict(flow) => "AUDITED",
+        v => v.as_str_name(),
+    }
+}
+
 /// Monitor message types `--type` accepts by name (`Flow.event_type.type`).
 pub const EVENT_TYPES: &[(i32, &str)] = &[
     (1, "drop"),

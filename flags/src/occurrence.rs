@@ -81,17 +81,17 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
-    /// Adds every value of the flag with clap id `id`.
-    fn add<T>(&mut self, id: &'static str, values: &[T], filter: impl Fn(&T) -> Filter) {
+    /// Adds every value of the long flag `flag` (`from-pod`; its clap id is `from_pod`).
+    fn add<T>(&mut self, flag: &'static str, values: &[T], filter: impl Fn(&T) -> Filter) {
+        let id = flag.replace('-', "_");
         let indices: Vec<usize> = self
             .matches
-            .try_get_raw(id)
+            .try_get_raw(&id)
             .ok()
             .flatten()
-            .and_then(|_| self.matches.indices_of(id))
+            .and_then(|_| self.matches.indices_of(&id))
             .map(Iterator::collect)
             .unwrap_or_default();
-        let flag = long_name(id);
         for (i, value) in values.iter().enumerate() {
             let index = indices.get(i).copied().unwrap_or_else(|| {
                 self.synthetic += 1;
@@ -105,55 +105,6 @@ impl Collector<'_> {
         }
     }
 }
-
-/// The long flag of a clap id (`from_pod` → `from-pod`), for messages.
-fn long_name(id: &'static str) -> &'static str {
-    LONG_NAMES
-        .iter()
-        .find(|(i, _)| *i == id)
-        .map_or(id, |(_, long)| long)
-}
-
-/// Ids whose long flag differs from the id.
-const LONG_NAMES: &[(&str, &str)] = &[
-    ("node_name", "node-name"),
-    ("node_label", "node-label"),
-    ("from_cluster", "from-cluster"),
-    ("to_cluster", "to-cluster"),
-    ("tcp_flags", "tcp-flags"),
-    ("drop_reason_desc", "drop-reason-desc"),
-    ("ip_trace_id", "ip-trace-id"),
-    ("from_fqdn", "from-fqdn"),
-    ("to_fqdn", "to-fqdn"),
-    ("from_ip", "from-ip"),
-    ("to_ip", "to-ip"),
-    ("snat_ip", "snat-ip"),
-    ("ip_version", "ip-version"),
-    ("from_pod", "from-pod"),
-    ("to_pod", "to-pod"),
-    ("from_namespace", "from-namespace"),
-    ("to_namespace", "to-namespace"),
-    ("all_namespaces", "all-namespaces"),
-    ("from_all_namespaces", "from-all-namespaces"),
-    ("to_all_namespaces", "to-all-namespaces"),
-    ("from_label", "from-label"),
-    ("to_label", "to-label"),
-    ("from_service", "from-service"),
-    ("to_service", "to-service"),
-    ("from_port", "from-port"),
-    ("to_port", "to-port"),
-    ("from_workload", "from-workload"),
-    ("to_workload", "to-workload"),
-    ("from_identity", "from-identity"),
-    ("to_identity", "to-identity"),
-    ("traffic_direction", "traffic-direction"),
-    ("policy_kind", "policy-kind"),
-    ("allowed_by", "allowed-by"),
-    ("denied_by", "denied-by"),
-    ("drop_reason", "drop-reason"),
-    ("default_deny", "default-deny"),
-    ("explicit_deny", "explicit-deny"),
-];
 
 /// Every filter flag occurrence of `args`, in command-line order.
 pub(crate) fn collect(args: &FilterArgs, matches: &ArgMatches) -> Vec<Occurrence> {
@@ -173,23 +124,23 @@ pub(crate) fn collect(args: &FilterArgs, matches: &ArgMatches) -> Vec<Occurrence
 fn collect_general(c: &mut Collector<'_>, a: &FilterArgs) {
     c.add("not", &a.not, |_| Filter::Not);
     c.add("uuid", &a.uuid, |v| Filter::Uuid(v.clone()));
-    c.add("node_name", &a.node_name, |v| Filter::NodeName(v.clone()));
-    c.add("node_label", &a.node_label, |v| {
+    c.add("node-name", &a.node_name, |v| Filter::NodeName(v.clone()));
+    c.add("node-label", &a.node_label, |v| {
         Filter::NodeLabel(v.clone())
     });
     c.add("protocol", &a.protocol, |v| Filter::Protocol(v.clone()));
-    c.add("tcp_flags", &a.tcp_flags, |v| Filter::TcpFlags(*v));
+    c.add("tcp-flags", &a.tcp_flags, |v| Filter::TcpFlags(*v));
     c.add("type", &a.r#type, |v| Filter::EventType(*v));
     c.add("verdict", &a.verdict, |v| Filter::Verdict(*v));
-    c.add("drop_reason_desc", &a.drop_reason_desc, |v| {
+    c.add("drop-reason-desc", &a.drop_reason_desc, |v| {
         Filter::DropReasonDesc(*v)
     });
-    c.add("ip_trace_id", &a.ip_trace_id, |v| Filter::IpTraceId(*v));
-    c.add("snat_ip", &a.snat_ip, |v| Filter::SnatIp(v.clone()));
+    c.add("ip-trace-id", &a.ip_trace_id, |v| Filter::IpTraceId(*v));
+    c.add("snat-ip", &a.snat_ip, |v| Filter::SnatIp(v.clone()));
     c.add("ipv4", &a.ipv4, |_| Filter::IpVersion(IpVersion::IPv4));
     c.add("ipv6", &a.ipv6, |_| Filter::IpVersion(IpVersion::IPv6));
-    c.add("ip_version", &a.ip_version, |v| Filter::IpVersion(*v));
-    c.add("traffic_direction", &a.traffic_direction, |v| {
+    c.add("ip-version", &a.ip_version, |v| Filter::IpVersion(*v));
+    c.add("traffic-direction", &a.traffic_direction, |v| {
         Filter::TrafficDirection(*v)
     });
     c.add("interface", &a.interface, |v| Filter::Interface(v.clone()));
@@ -201,99 +152,101 @@ fn collect_general(c: &mut Collector<'_>, a: &FilterArgs) {
 fn collect_endpoints(c: &mut Collector<'_>, a: &FilterArgs) {
     use Side::{Either, From, To};
     let text = |f: fn(Side, String) -> Filter, side| move |v: &String| f(side, v.clone());
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("cluster", &a.cluster, Either),
-        ("from_cluster", &a.from_cluster, From),
-        ("to_cluster", &a.to_cluster, To),
+        ("from-cluster", &a.from_cluster, From),
+        ("to-cluster", &a.to_cluster, To),
     ] {
-        c.add(id, values, text(Filter::Cluster, side));
+        c.add(flag, values, text(Filter::Cluster, side));
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("fqdn", &a.fqdn, Either),
-        ("from_fqdn", &a.from_fqdn, From),
-        ("to_fqdn", &a.to_fqdn, To),
+        ("from-fqdn", &a.from_fqdn, From),
+        ("to-fqdn", &a.to_fqdn, To),
     ] {
-        c.add(id, values, text(Filter::Fqdn, side));
+        c.add(flag, values, text(Filter::Fqdn, side));
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("ip", &a.ip, Either),
-        ("from_ip", &a.from_ip, From),
-        ("to_ip", &a.to_ip, To),
+        ("from-ip", &a.from_ip, From),
+        ("to-ip", &a.to_ip, To),
     ] {
-        c.add(id, values, text(Filter::Ip, side));
+        c.add(flag, values, text(Filter::Ip, side));
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("pod", &a.pod, Either),
-        ("from_pod", &a.from_pod, From),
-        ("to_pod", &a.to_pod, To),
+        ("from-pod", &a.from_pod, From),
+        ("to-pod", &a.to_pod, To),
     ] {
-        c.add(id, values, text(Filter::Pod, side));
+        c.add(flag, values, text(Filter::Pod, side));
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("namespace", &a.namespace, Either),
-        ("from_namespace", &a.from_namespace, From),
-        ("to_namespace", &a.to_namespace, To),
+        ("from-namespace", &a.from_namespace, From),
+        ("to-namespace", &a.to_namespace, To),
     ] {
-        c.add(id, values, text(Filter::Namespace, side));
+        c.add(flag, values, text(Filter::Namespace, side));
     }
-    for (id, values, side) in [
-        ("all_namespaces", &a.all_namespaces, Either),
-        ("from_all_namespaces", &a.from_all_namespaces, From),
-        ("to_all_namespaces", &a.to_all_namespaces, To),
+    for (flag, values, side) in [
+        ("all-namespaces", &a.all_namespaces, Either),
+        ("from-all-namespaces", &a.from_all_namespaces, From),
+        ("to-all-namespaces", &a.to_all_namespaces, To),
     ] {
-        c.add(id, values, move |_| Filter::Namespace(side, String::new()));
+        c.add(flag, values, move |_| {
+            Filter::Namespace(side, String::new())
+        });
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("label", &a.label, Either),
-        ("from_label", &a.from_label, From),
-        ("to_label", &a.to_label, To),
+        ("from-label", &a.from_label, From),
+        ("to-label", &a.to_label, To),
     ] {
-        c.add(id, values, text(Filter::Label, side));
+        c.add(flag, values, text(Filter::Label, side));
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("service", &a.service, Either),
-        ("from_service", &a.from_service, From),
-        ("to_service", &a.to_service, To),
+        ("from-service", &a.from_service, From),
+        ("to-service", &a.to_service, To),
     ] {
-        c.add(id, values, text(Filter::Service, side));
+        c.add(flag, values, text(Filter::Service, side));
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("port", &a.port, Either),
-        ("from_port", &a.from_port, From),
-        ("to_port", &a.to_port, To),
+        ("from-port", &a.from_port, From),
+        ("to-port", &a.to_port, To),
     ] {
-        c.add(id, values, text(Filter::Port, side));
+        c.add(flag, values, text(Filter::Port, side));
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("workload", &a.workload, Either),
-        ("from_workload", &a.from_workload, From),
-        ("to_workload", &a.to_workload, To),
+        ("from-workload", &a.from_workload, From),
+        ("to-workload", &a.to_workload, To),
     ] {
-        c.add(id, values, move |v| Filter::Workload(side, v.clone()));
+        c.add(flag, values, move |v| Filter::Workload(side, v.clone()));
     }
-    for (id, values, side) in [
+    for (flag, values, side) in [
         ("identity", &a.identity, Either),
-        ("from_identity", &a.from_identity, From),
-        ("to_identity", &a.to_identity, To),
+        ("from-identity", &a.from_identity, From),
+        ("to-identity", &a.to_identity, To),
     ] {
-        c.add(id, values, move |v| Filter::Identity(side, *v));
+        c.add(flag, values, move |v| Filter::Identity(side, *v));
     }
 }
 
 fn collect_policy(c: &mut Collector<'_>, a: &FilterArgs) {
     c.add("policy", &a.policy, |v| Filter::Policy(v.clone()));
-    c.add("policy_kind", &a.policy_kind, |v| {
+    c.add("policy-kind", &a.policy_kind, |v| {
         Filter::PolicyKind(v.clone())
     });
-    c.add("allowed_by", &a.allowed_by, |v| {
+    c.add("allowed-by", &a.allowed_by, |v| {
         Filter::AllowedBy(v.clone())
     });
-    c.add("denied_by", &a.denied_by, |v| Filter::DeniedBy(v.clone()));
-    c.add("drop_reason", &a.drop_reason, |v| Filter::DropReason(*v));
-    c.add("default_deny", &a.default_deny, |_| {
+    c.add("denied-by", &a.denied_by, |v| Filter::DeniedBy(v.clone()));
+    c.add("drop-reason", &a.drop_reason, |v| Filter::DropReason(*v));
+    c.add("default-deny", &a.default_deny, |_| {
         Filter::DenyKind(PolicyVerdictKind::DefaultDeny)
     });
-    c.add("explicit_deny", &a.explicit_deny, |_| {
+    c.add("explicit-deny", &a.explicit_deny, |_| {
         Filter::DenyKind(PolicyVerdictKind::ExplicitDeny)
     });
 }

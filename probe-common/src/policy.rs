@@ -145,6 +145,20 @@ pub mod match_type {
     /// Any identity; protocol matched, any port.
     pub const PROTO_ONLY: u8 = 6;
 
+    /// Hubble's name of a match type (`L3-Only`, ...), as its monitor prints it.
+    pub const fn name(match_type: u8) -> Option<&'static str> {
+        Some(match match_type {
+            NONE => "none",
+            L3_ONLY => "L3-Only",
+            L3_L4 => "L3-L4",
+            L4_ONLY => "L4-Only",
+            ALL => "all",
+            L3_PROTO => "L3-Proto",
+            PROTO_ONLY => "Proto-Only",
+            _ => return None,
+        })
+    }
+
     /// The match type of an entry found with (`wildcard_identity`) and `l4_prefix` bits.
     pub const fn of(wildcard_identity: bool, l4_prefix: u8) -> u8 {
         match (wildcard_identity, l4_prefix) {

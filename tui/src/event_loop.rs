@@ -17,7 +17,7 @@ use crate::app::{App, AppConfig};
 use crate::client::{self, FlowStream, StreamRequest};
 use crate::filter::FilterSpec;
 use crate::msg::{Cmd, Msg};
-use crate::{TuiOptions, filter, terminal, ui};
+use crate::{TuiOptions, terminal, ui};
 
 /// Messages taken from the stream queue per turn of the loop, so keys and frames are
 /// never starved by a flood.
@@ -27,11 +27,9 @@ const DRAIN_BATCH: usize = 2048;
 ///
 /// # Errors
 ///
-/// An invalid initial filter (before the terminal is touched), a terminal that cannot be
-/// set up or drawn on, or a failing terminal event stream.
+/// A terminal that cannot be set up or drawn on, or a failing terminal event stream.
 pub async fn run(channel: Channel, options: TuiOptions) -> Result<()> {
-    let initial =
-        filter::parse(&options.filter).map_err(|e| anyhow::anyhow!("invalid --filter: {e}"))?;
+    let initial = options.filter.clone();
     let config = AppConfig {
         server: options.server.clone(),
         capacity: options.buffer,

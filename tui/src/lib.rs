@@ -46,24 +46,12 @@ pub use event_loop::run;
 pub struct TuiOptions {
     /// The server address, shown in the header.
     pub server: String,
-    /// The initial filter line, in `observe flows` syntax (empty: every flow).
-    pub filter: String,
+    /// The initial filter ([`filter::parse`] of an `observe flows` line; empty: every flow).
+    pub filter: filter::FilterSpec,
     /// Flows kept for the table (the oldest are evicted).
     pub buffer: usize,
     /// Flows of history loaded when the stream starts or the filter changes.
     pub history: u64,
     /// Frames per second at most.
     pub fps: u32,
-}
-
-impl Default for TuiOptions {
-    fn default() -> Self {
-        Self {
-            server: observe_proto::client::DEFAULT_SERVER.into(),
-            filter: String::new(),
-            buffer: 10_000,
-            history: 1_000,
-            fps: 20,
-        }
-    }
 }

@@ -36,11 +36,11 @@ pub struct TuiArgs {
 /// Runs `observe tui`.
 pub fn run(global: &GlobalArgs, args: &TuiArgs) -> Result<ExitCode> {
     // A typo in the filter is reported before anything is dialled or drawn.
-    observe_tui::filter::parse(&args.filter)
+    let filter = observe_tui::filter::parse(&args.filter)
         .map_err(|e| anyhow::anyhow!("invalid --filter: {e}"))?;
     let options = observe_tui::TuiOptions {
         server: global.server.clone(),
-        filter: args.filter.clone(),
+        filter,
         buffer: args.buffer,
         history: args.history,
         fps: args.fps,

@@ -4,6 +4,7 @@
 
 use observe_proto::flow::LostEvent;
 use observe_proto::observer::{Node, ServerStatusResponse};
+use observe_tui::describe::numbers::thousands;
 
 use super::flows::lost;
 use super::flows::time::TimeFormat;
@@ -12,12 +13,12 @@ use super::flows::time::TimeFormat;
 pub fn render(status: &ServerStatusResponse, nodes: &[Node]) -> String {
     let mut out = format!(
         "Current/Max Flows: {}/{}{}\n",
-        grouped(status.num_flows),
-        grouped(status.max_flows),
+        thousands(status.num_flows),
+        thousands(status.max_flows),
         ratio(status.num_flows, status.max_flows)
     );
     out.push_str(&format!("Flows/s: {}\n", flows_per_second(status)));
-    out.push_str(&format!("Seen Flows: {}\n", grouped(status.seen_flows)));
+    out.push_str(&format!("Seen Flows: {}\n", thousands(status.seen_flows)));
     out.push_str(&format!("Uptime: {}\n", duration(status.uptime_ns)));
     if !status.version.is_empty() {
         out.push_str(&format!("Version: {}\n", status.version));
@@ -67,8 +68,8 @@ fn connected_nodes(status: &ServerStatusResponse, nodes: &[Node]) -> String {
             "Node: {} ({}, {}/{} flows)\n",
             node.name,
             node.state().as_str_name(),
-            grouped(node.num_flows),
-            grouped(node.max_flows)
+            thousands(node.num_flows),
+            thousands(node.max_flows)
         ));
     }
     out
@@ -84,23 +85,10 @@ fn lost_events(lost: &[LostEvent]) -> String {
         out.push_str(&format!(
             "  {}: {}{}\n    {}\n",
             l.source().as_str_name(),
-            grouped(l.num_events_lost),
+            thousands(l.num_events_lost),
             lost::range(l, TimeFormat::Rfc3339),
             lost::hint(l.source())
         ));
-    }
-    out
-}
-
-/// `4095` → `4,095`.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
     }
     out
 }
@@ -162,8 +150,8 @@ mod tests {
 
     #[test]
     fn numbers_and_durations() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_234_567), "1,234,567");
         assert_eq!(duration(59_000_000_000), "59s");
         assert_eq!(duration(61_000_000_000), "1m1s");
         let idle = ServerStatusResponse::default();

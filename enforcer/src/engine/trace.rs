@@ -491,17 +491,9 @@ fn dir_name(dir: Dir) -> &'static str {
     }
 }
 
-/// Hubble's text for a policy match type.
-pub fn match_type_name(t: u8) -> &'static str {
-    match t {
-        1 => "L3-Only",
-        2 => "L3-L4",
-        3 => "L4-Only",
-        4 => "all",
-        5 => "L3-Proto",
-        6 => "Proto-Only",
-        _ => "none",
-    }
+/// Hubble's text for a policy match type (`none` for no match).
+fn match_type_name(t: u8) -> &'static str {
+    probe_common::policy::match_type::name(t).unwrap_or("none")
 }
 
 fn reply_text(allowed: bool, source: &Party, destination: &Party) -> String {

@@ -183,18 +183,10 @@ fn compact(flow: &Flow) -> String {
 }
 
 fn match_name(match_type: u32) -> &'static str {
-    [
-        "none",
-        "L3-Only",
-        "L3-L4",
-        "L4-Only",
-        "all",
-        "L3-Proto",
-        "Proto-Only",
-    ]
-    .get(match_type as usize)
-    .copied()
-    .unwrap_or("unknown")
+    u8::try_from(match_type)
+        .ok()
+        .and_then(probe_common::policy::match_type::name)
+        .unwrap_or("unknown")
 }
 
 fn decode(ev: FlowEvent) -> Flow {

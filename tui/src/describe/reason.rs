@@ -1,6 +1,8 @@
 //! Verdicts, drop reasons and event types in words: the VERDICT and REASON columns, the
 //! drops-by-reason panel and the detail pane.
 
+pub use observe_flags::names::is_policy_verdict;
+use observe_flags::names::{TYPE_DROP, TYPE_POLICY_VERDICT, TYPE_TRACE};
 use observe_proto::flow::{DropReason, Flow, TraceObservationPoint, TrafficDirection, Verdict};
 
 /// The verdict as Hubble prints it (`FORWARDED`, `DROPPED`, ...).
@@ -12,16 +14,11 @@ pub fn verdict(flow: &Flow) -> &'static str {
 }
 
 /// The VERDICT column: Hubble's word, which for policy-verdict events is `ALLOWED`,
-/// `DENIED` or `AUDITED` (the policy decided; the packet's fate is its drop or trace event).
+/// `DENIED` or `AUDITED` (`observe_flags::names::verdict_word`), `UNKNOWN` for no verdict.
 pub fn verdict_word(flow: &Flow) -> &'static str {
-    if !is_policy_verdict(flow) {
-        return verdict(flow);
-    }
     match flow.verdict() {
-        Verdict::Forwarded | Verdict::Redirected => "ALLOWED",
-        Verdict::Dropped | Verdict::Error => "DENIED",
-        Verdict::Audit => "AUDITED",
-        _ => verdict(flow),
+        Verdict::Unknown => "UNKNOWN",
+        _ => observe_flags::names::verdict_word(flow),
     }
 }
 
@@ -34,11 +31,6 @@ pub fn is_drop(flow: &Flow) -> bool {
 /// drop panels count, so a denied packet's policy-verdict event does not count it twice.
 pub fn is_drop_event(flow: &Flow) -> bool {
     is_drop(flow) && !is_policy_verdict(flow)
-}
-
-/// Whether the flow is a policy-verdict event (Hubble event type 5).
-pub fn is_policy_verdict(flow: &Flow) -> bool {
-    flow.event_type.as_ref().is_some_and(|e| e.r#type == 5)
 }
 
 /// The drop reason code (from `drop_reason_desc`, else the deprecated `drop_reason`).
@@ -83,9 +75,9 @@ pub fn reason(flow: &Flow) -> String {
 /// What the datapath reported: `drop`, `policy-verdict`, or the trace observation point.
 pub fn event_kind(flow: &Flow) -> String {
     match flow.event_type.as_ref().map_or(0, |e| e.r#type) {
-        1 => "drop".into(),
-        5 => "policy-verdict".into(),
-        4 | 0 => trace_point(flow).unwrap_or_else(|| "trace".into()),
+        TYPE_DROP => "drop".into(),
+        TYPE_POLICY_VERDICT => "policy-verdict".into(),
+        TYPE_TRACE | 0 => trace_point(flow).unwrap_or_else(|| "trace".into()),
         other => format!("event {other}"),
     }
 }

@@ -27,7 +27,9 @@ pub fn cleaned(s: &str) -> String {
     clean(s).into_owned()
 }
 
-fn needs_escape(c: char) -> bool {
+/// Whether `c` must not reach a terminal as is: a control character, or a bidirectional
+/// override that could reorder what a line appears to say.
+pub fn needs_escape(c: char) -> bool {
     c.is_control() || is_bidi_control(c)
 }
 

@@ -4,8 +4,8 @@
 //! `policy-verdict:L3-L4 INGRESS`), the verdict with its policy names, and the summary.
 
 use observe_flags::names::{
-    TYPE_CAPTURE, TYPE_DROP, TYPE_POLICY_VERDICT, TYPE_TRACE, TYPE_TRACE_SOCK,
-    observation_point_name, reserved_identity_name,
+    TYPE_CAPTURE, TYPE_DROP, TYPE_POLICY_VERDICT, TYPE_TRACE, TYPE_TRACE_SOCK, is_policy_verdict,
+    observation_point_name, reserved_identity_name, verdict_word,
 };
 use observe_proto::flow::{AuthType, Flow, SocketTranslationPoint, Verdict, layer4, layer7};
 
@@ -169,16 +169,10 @@ fn l7_type(l7: &observe_proto::flow::Layer7) -> String {
 
 /// Which part of a policy entry matched, as the monitor names it.
 fn match_type(value: u32) -> &'static str {
-    match value {
-        0 => "none",
-        1 => "L3-Only",
-        2 => "L3-L4",
-        3 => "L4-Only",
-        4 => "all",
-        5 => "L3-Proto",
-        6 => "Proto-Only",
-        _ => "unknown",
-    }
+    u8::try_from(value)
+        .ok()
+        .and_then(probe_common::policy::match_type::name)
+        .unwrap_or("unknown")
 }
 
 fn sock_xlate(point: SocketTranslationPoint) -> String {
@@ -195,22 +189,15 @@ fn sock_xlate(point: SocketTranslationPoint) -> String {
 /// colored, then `BY name (Kind)` on policy-verdict lines when `policy_names`, then for
 /// drops the policy attribution (always).
 pub fn verdict(flow: &Flow, policy_names: bool) -> Styled {
-    let is_policy_verdict = flow
-        .event_type
-        .is_some_and(|e| e.r#type == TYPE_POLICY_VERDICT);
-    let (word, color) = match flow.verdict() {
-        Verdict::Forwarded | Verdict::Redirected if is_policy_verdict => ("ALLOWED", Color::Green),
-        Verdict::Dropped | Verdict::Error if is_policy_verdict => ("DENIED", Color::Red),
-        Verdict::Audit if is_policy_verdict => ("AUDITED", Color::Yellow),
-        v @ (Verdict::Forwarded | Verdict::Redirected) => (v.as_str_name(), Color::Green),
-        v @ (Verdict::Dropped | Verdict::Error) => (v.as_str_name(), Color::Red),
-        v @ (Verdict::Audit | Verdict::Traced | Verdict::Translated) => {
-            (v.as_str_name(), Color::Yellow)
-        }
-        v => (v.as_str_name(), Color::Plain),
+    let is_policy_verdict = is_policy_verdict(flow);
+    let color = match flow.verdict() {
+        Verdict::Forwarded | Verdict::Redirected => Color::Green,
+        Verdict::Dropped | Verdict::Error => Color::Red,
+        Verdict::Audit | Verdict::Traced | Verdict::Translated => Color::Yellow,
+        _ => Color::Plain,
     };
     let mut s = Styled::new();
-    s.colored(color, word);
+    s.colored(color, verdict_word(flow));
     if policy_names && is_policy_verdict && flow.verdict() != Verdict::Dropped {
         s.plain(attribution::policy_names(flow));
     }

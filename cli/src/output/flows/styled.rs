@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use observe_tui::describe::sanitize::needs_escape;
+
 /// A foreground color (ANSI SGR codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Color {
@@ -91,9 +93,10 @@ impl Styled {
 
 /// Replaces control characters so text cannot move the cursor, change colors or start a
 /// new line: ESC becomes `^[` (as Hubble prints it), CR, LF and TAB become `\r`, `\n`,
-/// `\t`, any other control character (C0, DEL, C1) `\u{..}`.
+/// `\t`, any other control character (C0, DEL, C1) and every bidirectional override
+/// (which could reorder what a line appears to say) `\u{..}`.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -103,7 +106,7 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
             '\r' => out.push_str("\\r"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
+            c if needs_escape(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
             }
             c => out.push(c),
@@ -129,6 +132,12 @@ mod tests {
             s.render(true),
             "\x1b[36mevil^[[2Jpod\x1b[0m line\\nbreak\\r\\u{9b}31m\\u{7}"
         );
+    }
+
+    #[test]
+    fn bidirectional_overrides_are_escaped() {
+        assert_eq!(sanitize("pod\u{202e}gnp.exe"), "pod\\u{202e}gnp.exe");
+        assert_eq!(sanitize("plain é"), "plain é");
     }
 
     #[test]
