@@ -20,7 +20,7 @@ use crate::manifest::Object;
 use crate::mapstate::EndpointPolicy;
 use crate::net::Cidr;
 use crate::policy::model::{Peer, Peers, Policy};
-use crate::policy::origin::{PolicyKind, PolicyRef};
+use crate::policy::origin::PolicyRef;
 
 /// Names an object for deletion.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -163,6 +163,14 @@ impl Engine {
     }
 
     fn check_addresses(&self, objects: &[Object]) -> Result<(), ApplyError> {
+        // The applied state has no conflict and deletes cannot make one: only incoming
+        // pods and nodes need the check.
+        if !objects
+            .iter()
+            .any(|o| matches!(o, Object::Pod(_) | Object::Node(_)))
+        {
+            return Ok(());
+        }
         let mut owners: BTreeMap<IpAddr, String> = BTreeMap::new();
         let replaced: HashSet<String> = objects
             .iter()
@@ -363,9 +371,9 @@ impl Engine {
             self.release_cidr(cidr, work);
         }
         let identities = &self.identities;
-        let changed = self.subjects.update_policy(origin, new, |id| {
-            identities.get(id).map(|i| i.labels.clone())
-        });
+        let changed = self
+            .subjects
+            .update_policy(origin, new, |id| identities.get(id).map(|i| &i.labels));
         for e in self.pods.values().filter(|e| changed.contains(&e.identity)) {
             work.dirty.insert(e.pod.key.clone());
         }
@@ -514,7 +522,7 @@ impl Engine {
 
     fn compute_for(&mut self, pod: &Pod, identity: u32) -> Computed {
         let mut used = Used::default();
-        let rules = self.subjects.rules(identity).to_vec();
+        let rules = self.subjects.rules(identity);
         let mut resolver = Resolver {
             identities: &self.identities,
             selectors: &mut self.selectors,
@@ -523,7 +531,7 @@ impl Engine {
         };
         let policy = compute(
             &mut resolver,
-            &rules,
+            rules,
             pod,
             &self.derived,
             self.config.allow_localhost,
@@ -585,11 +593,4 @@ fn named_ports<'a>(endpoints: impl Iterator<Item = &'a Endpoint>) -> NamedPorts 
         }
     }
     out
-}
-
-impl PolicyKind {
-    /// Whether objects of this kind live in a namespace.
-    pub fn is_namespaced(&self) -> bool {
-        matches!(self, Self::CiliumNetworkPolicy | Self::NetworkPolicy)
-    }
 }

@@ -80,11 +80,11 @@ impl SubjectIndex {
 
     /// Replaces the rules of policy `origin` (removed when `new` is `None`); returns the
     /// identities whose rule list changed.
-    pub fn update_policy(
+    pub fn update_policy<'l>(
         &mut self,
         origin: &Arc<PolicyRef>,
         new: Option<&Arc<Policy>>,
-        labels_of: impl Fn(u32) -> Option<LabelSet>,
+        labels_of: impl Fn(u32) -> Option<&'l LabelSet>,
     ) -> BTreeSet<u32> {
         let mut changed = self.by_policy.remove(origin).unwrap_or_default();
         for id in &changed {
@@ -98,7 +98,7 @@ impl SubjectIndex {
             let Some(labels) = labels_of(id) else {
                 continue;
             };
-            let fresh: Vec<RuleHandle> = selecting(policy, &labels).collect();
+            let fresh: Vec<RuleHandle> = selecting(policy, labels).collect();
             if fresh.is_empty() {
                 continue;
             }

@@ -1,7 +1,8 @@
 //! `policy trace`: would a flow be allowed, and by which rule?
 //!
 //! The verdict of each side comes from the endpoint's map state through
-//! [`DirectionPolicy::decide`], exactly as the datapath decides. The explanation —
+//! [`DirectionPolicy::decide`](crate::mapstate::DirectionPolicy::decide), exactly as the
+//! datapath decides. The explanation —
 //! selecting policies, the rules that match, near misses — is computed from the rules
 //! with the same entry code the map state was built from.
 

@@ -166,24 +166,9 @@ impl IdentityTable {
         self.by_id.get(&id).map(|s| &s.identity)
     }
 
-    /// The id of a label set, if allocated.
-    pub fn lookup(&self, labels: &LabelSet) -> Option<u32> {
-        self.by_labels.get(labels).copied()
-    }
-
     /// Every identity, by id.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Identity>> {
         self.by_id.values().map(|s| &s.identity)
-    }
-
-    /// Number of identities (reserved included).
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    /// Always false: the reserved identities are always present.
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
     }
 }
 

@@ -137,11 +137,6 @@ impl LabelSet {
             .map(|l| l.value.as_str())
     }
 
-    /// Whether a `reserved:<name>` label is present.
-    pub fn has_reserved(&self, name: &str) -> bool {
-        self.get(&Source::Reserved, name).is_some()
-    }
-
     /// Labels as `source:key=value` strings (Hubble's `Endpoint.labels`).
     pub fn to_strings(&self) -> Vec<String> {
         self.0.iter().map(ToString::to_string).collect()

@@ -6,7 +6,7 @@
 //! state is built ([`resolve`]): within one identity, port ranges of a protocol are
 //! disjoint, every allow covered by a deny of the same identity or of the wildcard identity
 //! is gone, and narrower entries inherit the rules of broader entries with the same action.
-//! [`MapState::lookup`] then decides exactly like the datapath's two LPM lookups.
+//! [`DirectionPolicy::decide`] then decides exactly like the datapath's two LPM lookups.
 
 mod entry;
 mod lookup;

@@ -39,8 +39,8 @@ pub struct Options {
     #[arg(long)]
     pub netns_prefix: Option<String>,
     /// Addresses for pods applied without `status.podIP`. Example: --pod-cidr 10.0.9.0/24
-    #[arg(long, default_value = "10.0.200.0/24")]
-    pub pod_cidr: String,
+    #[arg(long, default_value = "10.0.200.0/24", value_parser = parse_cidr)]
+    pub pod_cidr: enforcer::net::Cidr,
     /// Cluster name (the `io.cilium.k8s.policy.cluster` label).
     #[arg(long, default_value = "default")]
     pub cluster_name: String,
@@ -233,6 +233,11 @@ impl TraceMode {
     }
 }
 
+/// `--pod-cidr`: a strict prefix (no host bits set), checked before anything starts.
+fn parse_cidr(s: &str) -> Result<enforcer::net::Cidr, String> {
+    enforcer::net::Cidr::parse_strict(s).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -261,6 +266,20 @@ mod tests {
                 "observerd has no {flag}"
             );
         }
+    }
+
+    #[test]
+    fn a_bad_pod_cidr_is_rejected_before_anything_starts() {
+        let err = Options::try_parse_from([
+            "observerd",
+            "--node-name",
+            "n1",
+            "--pod-cidr",
+            "10.0.0.1/24",
+        ])
+        .expect_err("host bits set");
+        assert!(err.to_string().contains("--pod-cidr"), "{err}");
+        assert_eq!(parse(&[]).pod_cidr.to_string(), "10.0.200.0/24");
     }
 
     #[test]

@@ -72,8 +72,6 @@ impl Agent {
         engine
             .apply(state.objects.values().cloned())
             .context("the saved state does not apply")?;
-        let pod_cidr =
-            Cidr::parse_strict(&opts.pod_cidr).map_err(|e| anyhow!("invalid --pod-cidr: {e}"))?;
         // Endpoint namespaces are named after the node's; on a real host (an unnamed
         // namespace) after the product.
         let netns_prefix = match (&opts.netns_prefix, node_netns.is_empty()) {
@@ -93,7 +91,7 @@ impl Agent {
                 node_netns,
                 netns_prefix,
             },
-            pod_cidr,
+            pod_cidr: opts.pod_cidr,
             store,
             snapshot,
         };
