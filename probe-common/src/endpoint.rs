@@ -19,6 +19,19 @@ pub struct EndpointInfo {
 }
 const _: () = assert!(core::mem::size_of::<EndpointInfo>() == 12);
 
+impl EndpointInfo {
+    /// Whether the endpoint enforces policy in `dir` ([`crate::direction`]).
+    #[inline(always)]
+    pub fn enforces(&self, dir: u8) -> bool {
+        let flag = if dir == crate::direction::INGRESS {
+            flags::INGRESS_ENFORCED
+        } else {
+            flags::EGRESS_ENFORCED
+        };
+        self.flags & flag != 0
+    }
+}
+
 /// Flags of [`EndpointInfo::flags`].
 pub mod flags {
     /// Ingress policy is enforced: traffic to the endpoint needs an allow entry.

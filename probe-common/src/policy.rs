@@ -116,6 +116,26 @@ pub struct PolicyEntry {
 }
 const _: () = assert!(core::mem::size_of::<PolicyEntry>() == 8);
 
+/// Which entry decides a flow, from the datapath's two lookups (the peer's identity, and
+/// the wildcard identity 0): a deny of either wins, then the more specific L4 match (the
+/// peer's on a tie), then whichever exists. Returns the entry and whether it is the
+/// wildcard's; `None` when neither lookup found one (default deny). The datapath and the
+/// enforcer's userspace model both decide with this.
+#[inline(always)]
+pub fn choose(
+    by_identity: Option<PolicyEntry>,
+    any_identity: Option<PolicyEntry>,
+) -> Option<(PolicyEntry, bool)> {
+    match (by_identity, any_identity) {
+        (Some(l3), _) if l3.action == action::DENY => Some((l3, false)),
+        (_, Some(l4)) if l4.action == action::DENY => Some((l4, true)),
+        (Some(l3), Some(l4)) if l4.l4_prefix > l3.l4_prefix => Some((l4, true)),
+        (Some(l3), _) => Some((l3, false)),
+        (None, Some(l4)) => Some((l4, true)),
+        (None, None) => None,
+    }
+}
+
 /// Flags of [`PolicyEntry::flags`].
 pub mod entry_flags {
     /// An L7 (DNS or HTTP) rule is attached to this entry; it is not enforced yet.
@@ -175,6 +195,32 @@ pub mod match_type {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deny_wins_then_the_more_specific_entry_then_the_peer() {
+        let entry = |action, l4_prefix, cookie| PolicyEntry {
+            cookie,
+            action,
+            l4_prefix,
+            ..PolicyEntry::default()
+        };
+        let (allow_l3, allow_l4) = (entry(action::ALLOW, 0, 1), entry(action::ALLOW, 24, 2));
+        let deny_any = entry(action::DENY, 0, 3);
+        assert_eq!(choose(None, None), None);
+        assert_eq!(
+            choose(Some(allow_l3), Some(deny_any)),
+            Some((deny_any, true))
+        );
+        assert_eq!(
+            choose(Some(allow_l3), Some(allow_l4)),
+            Some((allow_l4, true))
+        );
+        assert_eq!(
+            choose(Some(allow_l4), Some(allow_l4)),
+            Some((allow_l4, false))
+        );
+        assert_eq!(choose(None, Some(allow_l3)), Some((allow_l3, true)));
+    }
 
     #[test]
     fn prefixes_cover_the_documented_bytes() {

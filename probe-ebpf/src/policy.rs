@@ -14,7 +14,7 @@
 
 use aya_ebpf::maps::lpm_trie::Key;
 use probe_common::drop_reason;
-use probe_common::endpoint::{EndpointInfo, flags};
+use probe_common::endpoint::EndpointInfo;
 use probe_common::event::event_flags;
 use probe_common::ipcache::{FAMILY_V4, IpCacheKey, WORLD_IDENTITY};
 use probe_common::policy::{PREFIX_FULL, PolicyEntry, PolicyKey, action, entry_flags, match_type};
@@ -42,12 +42,7 @@ pub struct Decision {
 /// Whether `ep` enforces policy in `dir`.
 #[inline(always)]
 pub fn is_enforced(ep: &EndpointInfo, dir: u8) -> bool {
-    let flag = if dir == direction::INGRESS {
-        flags::INGRESS_ENFORCED
-    } else {
-        flags::EGRESS_ENFORCED
-    };
-    ep.flags & flag != 0
+    ep.enforces(dir)
 }
 
 /// The security identity of `addr` (longest ipcache prefix). Userspace installs the
@@ -103,19 +98,15 @@ pub fn decide(ep: &EndpointInfo, dir: u8, peer: u32, flow: &Flow) -> Decision {
     let by_identity = OBS_POLICY.get(&key).copied();
     key.data.identity = 0;
     let any_identity = OBS_POLICY.get(&key).copied();
-    choose(by_identity, any_identity)
+    decision(by_identity, any_identity)
 }
 
-/// Steps 4 and 5 of the decision on the two lookups' results.
+/// Steps 4 and 5 of the decision on the two lookups' results
+/// ([`probe_common::policy::choose`]).
 #[inline(always)]
-fn choose(by_identity: Option<PolicyEntry>, any_identity: Option<PolicyEntry>) -> Decision {
-    let (entry, wildcard) = match (by_identity, any_identity) {
-        (Some(l3), _) if l3.action == action::DENY => (l3, false),
-        (_, Some(l4)) if l4.action == action::DENY => (l4, true),
-        (Some(l3), Some(l4)) if l4.l4_prefix > l3.l4_prefix => (l4, true),
-        (Some(l3), _) => (l3, false),
-        (None, Some(l4)) => (l4, true),
-        (None, None) => return default_deny(),
+fn decision(by_identity: Option<PolicyEntry>, any_identity: Option<PolicyEntry>) -> Decision {
+    let Some((entry, wildcard)) = probe_common::policy::choose(by_identity, any_identity) else {
+        return default_deny();
     };
     let denied = entry.action == action::DENY;
     let l7 = if entry.flags & entry_flags::L7_PENDING != 0 {

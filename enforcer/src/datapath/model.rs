@@ -7,9 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use probe_common::direction;
 use probe_common::drop_reason;
-use probe_common::endpoint::{EndpointInfo, flags};
+use probe_common::endpoint::EndpointInfo;
 use probe_common::ipcache::{IpCacheEntry, IpCacheKey, WORLD_IDENTITY};
 use probe_common::policy::{PolicyEntry, PolicyKey, action, match_type};
 
@@ -103,12 +102,7 @@ pub fn decide(
     protocol: u8,
     port: u16,
 ) -> Decision {
-    let flag = if dir == direction::INGRESS {
-        flags::INGRESS_ENFORCED
-    } else {
-        flags::EGRESS_ENFORCED
-    };
-    if ep.flags & flag == 0 {
+    if !ep.enforces(dir) {
         return Decision {
             allowed: true,
             reason: 0,
@@ -120,15 +114,7 @@ pub fn decide(
     let by_identity = lpm(policy, &key, policy_key_bytes).copied();
     key.identity = 0;
     let any_identity = lpm(policy, &key, policy_key_bytes).copied();
-    let chosen = match (by_identity, any_identity) {
-        (Some(l3), _) if l3.action == action::DENY => Some((l3, false)),
-        (_, Some(l4)) if l4.action == action::DENY => Some((l4, true)),
-        (Some(l3), Some(l4)) if l4.l4_prefix > l3.l4_prefix => Some((l4, true)),
-        (Some(l3), _) => Some((l3, false)),
-        (None, Some(l4)) => Some((l4, true)),
-        (None, None) => None,
-    };
-    let Some((entry, wildcard)) = chosen else {
+    let Some((entry, wildcard)) = probe_common::policy::choose(by_identity, any_identity) else {
         return Decision {
             allowed: false,
             reason: drop_reason::POLICY_DENIED,
