@@ -16,7 +16,7 @@ use probe_common::policy::{DIR_EGRESS, DIR_INGRESS, PolicyEntry, PolicyKey};
 
 use super::cookie::CookieTable;
 use super::error::DesiredError;
-use super::keys::{self, PolicyEntries};
+use super::keys;
 use crate::mapstate::EndpointPolicy;
 use crate::net::Cidr;
 
@@ -112,22 +112,12 @@ impl DesiredState {
         }
         ids.insert(ep.endpoint_id, ep.ifindex);
         self.endpoints.insert(ep.ifindex, endpoint_info(ep));
-        let mut entries = PolicyEntries::new();
-        keys::add_direction(
-            &mut entries,
-            ep.endpoint_id,
-            DIR_INGRESS,
-            &ep.policy.ingress,
-            cookies,
-        );
-        keys::add_direction(
-            &mut entries,
-            ep.endpoint_id,
-            DIR_EGRESS,
-            &ep.policy.egress,
-            cookies,
-        );
-        self.policy.extend(entries);
+        for (dir, policy) in [
+            (DIR_INGRESS, &ep.policy.ingress),
+            (DIR_EGRESS, &ep.policy.egress),
+        ] {
+            keys::add_direction(&mut self.policy, ep.endpoint_id, dir, policy, cookies);
+        }
         Ok(())
     }
 

@@ -62,6 +62,36 @@ fn is_full(e: &aya::maps::MapError) -> bool {
     matches!(e, aya::maps::MapError::SyscallError(s) if matches!(s.io_error.raw_os_error(), Some(libc::E2BIG | libc::ENOMEM)))
 }
 
+/// The error of a failed insert: [`MapError::Full`] when the kernel says the map is full.
+fn insert_error(
+    map: &'static str,
+    capacity: u32,
+    key: &impl Debug,
+    e: aya::maps::MapError,
+) -> MapError {
+    if is_full(&e) {
+        MapError::Full {
+            map,
+            capacity: capacity as usize,
+            key: format!("{key:?}"),
+        }
+    } else {
+        op_error(map, "insert", key, e)
+    }
+}
+
+/// The result of a removal, where an absent key (already gone) is success.
+fn removed(
+    map: &'static str,
+    key: &impl Debug,
+    result: Result<(), aya::maps::MapError>,
+) -> Result<(), MapError> {
+    match result {
+        Err(e) if !is_not_found(&e) => Err(op_error(map, "remove", key, e)),
+        _ => Ok(()),
+    }
+}
+
 /// Implements [`MapOps`] for an LPM-trie wrapper with key data `$k` and value `$v`.
 macro_rules! lpm_map_ops {
     ($ty:ty, $k:ty, $v:ty, $name:expr, $capacity:expr) => {
@@ -75,24 +105,13 @@ macro_rules! lpm_map_ops {
 
             fn insert(&mut self, key: &Self::Key, value: &Self::Value) -> Result<(), MapError> {
                 let lpm = Key::new(key.1, key.0);
-                self.0.insert(&lpm, value, 0).map_err(|e| {
-                    if is_full(&e) {
-                        MapError::Full {
-                            map: $name,
-                            capacity: $capacity as usize,
-                            key: format!("{key:?}"),
-                        }
-                    } else {
-                        op_error($name, "insert", key, e)
-                    }
-                })
+                self.0
+                    .insert(&lpm, value, 0)
+                    .map_err(|e| insert_error($name, $capacity, key, e))
             }
 
             fn remove(&mut self, key: &Self::Key) -> Result<(), MapError> {
-                match self.0.remove(&Key::new(key.1, key.0)) {
-                    Err(e) if !is_not_found(&e) => Err(op_error($name, "remove", key, e)),
-                    _ => Ok(()),
-                }
+                removed($name, key, self.0.remove(&Key::new(key.1, key.0)))
             }
 
             fn entries(&self) -> Result<BTreeMap<Self::Key, Self::Value>, MapError> {
@@ -131,24 +150,13 @@ impl MapOps for EndpointMap {
     }
 
     fn insert(&mut self, key: &u32, value: &EndpointInfo) -> Result<(), MapError> {
-        self.0.insert(key, value, 0).map_err(|e| {
-            if is_full(&e) {
-                MapError::Full {
-                    map: names::ENDPOINTS,
-                    capacity: names::ENDPOINTS_MAX_ENTRIES as usize,
-                    key: key.to_string(),
-                }
-            } else {
-                op_error(names::ENDPOINTS, "insert", key, e)
-            }
-        })
+        self.0
+            .insert(key, value, 0)
+            .map_err(|e| insert_error(names::ENDPOINTS, names::ENDPOINTS_MAX_ENTRIES, key, e))
     }
 
     fn remove(&mut self, key: &u32) -> Result<(), MapError> {
-        match self.0.remove(key) {
-            Err(e) if !is_not_found(&e) => Err(op_error(names::ENDPOINTS, "remove", key, e)),
-            _ => Ok(()),
-        }
+        removed(names::ENDPOINTS, key, self.0.remove(key))
     }
 
     fn entries(&self) -> Result<BTreeMap<u32, EndpointInfo>, MapError> {
@@ -167,23 +175,22 @@ impl ConntrackMap {
         if endpoint_ids.is_empty() {
             return Ok(0);
         }
-        let mut doomed = Vec::new();
-        for key in self.0.keys() {
-            // A key can vanish between iteration steps (LRU eviction): skip it.
-            let Ok(key) = key else { continue };
-            if endpoint_ids.contains(&key.endpoint_id) {
-                doomed.push(key);
-            }
+        self.remove_where(|key| endpoint_ids.contains(&key.endpoint_id))
+    }
+
+    /// Deletes the entries whose key satisfies `doomed`; returns how many.
+    fn remove_where(&mut self, doomed: impl Fn(&CtKey) -> bool) -> Result<usize, MapError> {
+        // A key can vanish between iteration steps (LRU eviction): skip it.
+        let keys: Vec<CtKey> = self
+            .0
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|key| doomed(key))
+            .collect();
+        for key in &keys {
+            removed(names::CONNTRACK, key, self.0.remove(key))?;
         }
-        for key in &doomed {
-            match self.0.remove(key) {
-                Err(e) if !is_not_found(&e) => {
-                    return Err(op_error(names::CONNTRACK, "remove", key, e));
-                }
-                _ => {}
-            }
-        }
-        Ok(doomed.len())
+        Ok(keys.len())
     }
 
     /// Every live or expired entry (for inspection and tests).
@@ -196,15 +203,6 @@ impl ConntrackMap {
 
     /// Deletes every entry.
     pub fn clear(&mut self) -> Result<usize, MapError> {
-        let keys: Vec<CtKey> = self.0.keys().filter_map(Result::ok).collect();
-        for key in &keys {
-            match self.0.remove(key) {
-                Err(e) if !is_not_found(&e) => {
-                    return Err(op_error(names::CONNTRACK, "remove", key, e));
-                }
-                _ => {}
-            }
-        }
-        Ok(keys.len())
+        self.remove_where(|_| true)
     }
 }

@@ -2,8 +2,10 @@
 //! becomes one or more LPM-trie entries `(PolicyKey, prefix_len) → PolicyEntry`, with the
 //! key prefix chosen as [`probe_common::policy`] documents:
 //!
-//! - protocol 0 (any protocol, any port) → [`PREFIX_ANY_PROTO`], `l4_prefix` 0;
-//! - a protocol with [`PortRange::ALL`](crate::mapstate::PortRange::ALL) → [`PREFIX_PROTO`], `l4_prefix` 8;
+//! - protocol 0 (any protocol, any port) →
+//!   [`PREFIX_ANY_PROTO`](probe_common::policy::PREFIX_ANY_PROTO), `l4_prefix` 0;
+//! - a protocol with [`PortRange::ALL`](crate::mapstate::PortRange::ALL) →
+//!   [`PREFIX_PROTO`](probe_common::policy::PREFIX_PROTO), `l4_prefix` 8;
 //! - a protocol with a port range → one entry per prefix of
 //!   [`PortRange::prefixes`](crate::mapstate::PortRange::prefixes), at
 //!   `PREFIX_PROTO + bits`, `l4_prefix` `8 + bits`.
@@ -17,9 +19,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use probe_common::policy::{
-    PREFIX_ANY_PROTO, PREFIX_PROTO, PolicyEntry, PolicyKey, action, entry_flags,
-};
+use probe_common::policy::{PolicyEntry, PolicyKey, action, entry_flags, key_prefix_len};
 
 use super::cookie::CookieTable;
 use crate::mapstate::{Action, DirectionPolicy, MapKey, MapValue};
@@ -40,28 +40,29 @@ pub fn add_direction(
     if !policy.enforced {
         return;
     }
-    let mut local = PolicyEntries::new();
     for (key, value) in &policy.state.entries {
-        let entry = entry(value, cookies.intern(&value.rules), 0);
-        for (lpm_key, prefix_len, l4_prefix) in lpm_keys(endpoint_id, direction, key) {
-            // First in map-state order wins, like `decide`'s tie-break.
-            if let Entry::Vacant(slot) = local.entry((lpm_key, prefix_len)) {
+        let entry = entry(value, cookies.intern(&value.rules));
+        for (lpm_key, l4_prefix) in lpm_keys(endpoint_id, direction, key) {
+            // Keys carry the endpoint and the direction, so only this direction's own
+            // entries can collide: the first in map-state order wins, like `decide`'s
+            // tie-break.
+            if let Entry::Vacant(slot) = out.entry((lpm_key, key_prefix_len(l4_prefix))) {
                 slot.insert(PolicyEntry { l4_prefix, ..entry });
             }
         }
     }
-    out.extend(local);
 }
 
-/// The LPM keys of one map-state key: `(key, prefix_len, l4_prefix)` for each prefix.
+/// The LPM keys of one map-state key, each with its `l4_prefix` (the key's prefix length
+/// is [`key_prefix_len`] of it).
 ///
 /// A protocol-0 key with ports other than `PortRange::ALL` is not valid map state, and
 /// `decide` never consults it, so it yields nothing here either.
-pub fn lpm_keys(endpoint_id: u16, direction: u8, key: &MapKey) -> Vec<(PolicyKey, u32, u8)> {
+pub fn lpm_keys(endpoint_id: u16, direction: u8, key: &MapKey) -> Vec<(PolicyKey, u8)> {
     let lpm = |port: u16| PolicyKey::new(endpoint_id, direction, key.identity, key.protocol, port);
     if key.protocol == 0 {
         return if key.ports.is_all() {
-            vec![(lpm(0), PREFIX_ANY_PROTO, 0)]
+            vec![(lpm(0), 0)]
         } else {
             Vec::new()
         };
@@ -69,18 +70,18 @@ pub fn lpm_keys(endpoint_id: u16, direction: u8, key: &MapKey) -> Vec<(PolicyKey
     key.ports
         .prefixes()
         .into_iter()
-        .map(|(base, bits)| (lpm(base), PREFIX_PROTO + u32::from(bits), 8 + bits))
+        .map(|(base, bits)| (lpm(base), 8 + bits))
         .collect()
 }
 
-fn entry(value: &MapValue, cookie: u32, l4_prefix: u8) -> PolicyEntry {
+fn entry(value: &MapValue, cookie: u32) -> PolicyEntry {
     PolicyEntry {
         cookie,
         action: match value.action {
             Action::Allow => action::ALLOW,
             Action::Deny => action::DENY,
         },
-        l4_prefix,
+        l4_prefix: 0,
         flags: if value.l7_pending {
             entry_flags::L7_PENDING
         } else {
@@ -94,7 +95,9 @@ fn entry(value: &MapValue, cookie: u32, l4_prefix: u8) -> PolicyEntry {
 mod tests {
     use std::sync::Arc;
 
-    use probe_common::policy::{DIR_EGRESS, DIR_INGRESS, PREFIX_FULL};
+    use probe_common::policy::{
+        DIR_EGRESS, DIR_INGRESS, PREFIX_ANY_PROTO, PREFIX_FULL, PREFIX_PROTO,
+    };
 
     use super::*;
     use crate::mapstate::{MapState, PortRange};
