@@ -16,7 +16,7 @@ use observe_proto::observer::{
 };
 use observe_proto::pbjson_types::FieldMask;
 use tokio_stream::StreamExt;
-use tonic::transport::{Channel, Endpoint as ChannelEndpoint, Uri};
+use tonic::transport::Channel;
 
 use super::*;
 use crate::event::DecodedEvent;
@@ -88,6 +88,11 @@ impl Drop for Served {
 }
 
 async fn serve(state: ObserverState) -> Served {
+    serve_service(ObserverService::new(state).with_version("test-1.0")).await
+}
+
+/// Serves `service` on a fresh unix socket, with a client connected to it.
+async fn serve_service(service: ObserverService) -> Served {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "observer-server-{}-{}",
@@ -97,7 +102,6 @@ async fn serve(state: ObserverState) -> Served {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("observer.sock");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let service = ObserverService::new(state).with_version("test-1.0");
     let server_path = path.clone();
     tokio::spawn(async move {
         serve_unix(service, &server_path, async {
@@ -121,16 +125,8 @@ async fn connect(path: &std::path::Path) -> Channel {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let path = path.to_path_buf();
-    ChannelEndpoint::try_from("http://observer.local")
-        .unwrap()
-        .connect_with_connector(tower::service_fn(move |_: Uri| {
-            let path = path.clone();
-            async move {
-                let stream = tokio::net::UnixStream::connect(path).await?;
-                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
-            }
-        }))
+    let server = format!("unix://{}", path.display());
+    observe_proto::client::connect(&server, Duration::from_secs(5))
         .await
         .expect("connects")
 }

@@ -62,30 +62,7 @@ impl Store {
 }
 
 async fn serve_with(state: ObserverState, history: &Arc<History>) -> Served {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "observer-server-h-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("observer.sock");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let service = ObserverService::new(state).with_history(Arc::clone(history));
-    let server_path = path.clone();
-    tokio::spawn(async move {
-        serve_unix(service, &server_path, async {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("server runs");
-    });
-    let channel = connect(&path).await;
-    Served {
-        client: ObserverClient::new(channel),
-        dir,
-        stop: Some(stop),
-    }
+    serve_service(ObserverService::new(state).with_history(Arc::clone(history))).await
 }
 
 fn at(secs: i64) -> Option<Timestamp> {
