@@ -185,17 +185,36 @@ fn section_entries(
     dir: Dir,
     used: &mut Used,
 ) -> Vec<RawEntry> {
+    let mut raw = Vec::new();
+    for_each_section(resolver, relevant, pod, dir, used, |_, _, entries| {
+        raw.extend(entries);
+    });
+    raw
+}
+
+/// Resolves every section of `relevant` in `dir` (each rule's allows, then its denies, with
+/// the folded `fromRequires`/`toRequires` of their kind) and hands `f` each section, its
+/// action and its entries: what map state is built from, and what trace explains with.
+pub(super) fn for_each_section(
+    resolver: &mut Resolver<'_>,
+    relevant: &[&RuleHandle],
+    pod: &Pod,
+    dir: Dir,
+    used: &mut Used,
+    mut f: impl FnMut(&PeerRule, Action, Vec<RawEntry>),
+) {
     let requires_allow = folded_requires(relevant, dir, false);
     let requires_deny = folded_requires(relevant, dir, true);
-    let mut raw = Vec::new();
     for h in relevant {
         let (allow, deny) = dir.sections(h.rule());
         for s in allow {
-            raw.extend(resolver.entries(s, &requires_allow, Action::Allow, dir.side(), pod, used));
+            let entries =
+                resolver.entries(s, &requires_allow, Action::Allow, dir.side(), pod, used);
+            f(s, Action::Allow, entries);
         }
         for s in deny {
-            raw.extend(resolver.entries(s, &requires_deny, Action::Deny, dir.side(), pod, used));
+            let entries = resolver.entries(s, &requires_deny, Action::Deny, dir.side(), pod, used);
+            f(s, Action::Deny, entries);
         }
     }
-    raw
 }

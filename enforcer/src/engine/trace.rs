@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
-use super::compute::{Dir, folded_requires, relevant};
-use super::entries::{Resolver, Side, Used};
+use super::compute::{Dir, for_each_section, relevant};
+use super::entries::{Resolver, Used};
 use super::render::l4_text;
 use super::selector_cache::SelectorCache;
 use crate::cluster::PodKey;
@@ -377,41 +377,34 @@ impl Engine {
             named_ports: &self.named_ports,
             cluster: &self.config.cluster_name,
         };
-        let side_kind = if dir == Dir::Ingress {
-            Side::Ingress
-        } else {
-            Side::Egress
-        };
         let mut used = Used::default();
         // Near misses explain a default deny; an allowed or explicitly denied flow needs none.
         let near_misses = verdict == Verdict::DefaultDenied;
-        for deny in [false, true] {
-            let requires = folded_requires(&relevant, dir, deny);
-            for h in &relevant {
-                let (allow, denies) = dir.sections(h.rule());
-                for s in if deny { denies } else { allow } {
-                    let action = if deny { Action::Deny } else { Action::Allow };
-                    let entries =
-                        resolver.entries(s, &requires, action, side_kind, &ep.pod, &mut used);
-                    let l7 = l7_of(&s.l4);
-                    match classify(&entries, peer, req.protocol, req.dport) {
-                        Fit::Full if deny => side.denying_rules.push(rule_match(&s.rule, None)),
-                        Fit::Full => side.matched_rules.push(rule_match(&s.rule, l7)),
-                        Fit::PeerOnly(ports) if !deny && near_misses => side.hints.push(format!(
-                            "{} allows this peer on {}, not {}",
-                            s.rule,
-                            ports.join(", "),
-                            l4_text(req.protocol, PortRange::single(req.dport))
-                        )),
-                        Fit::PortOnly if !deny && near_misses => side.hints.push(format!(
-                            "{} allows this port, but not from/to this peer",
-                            s.rule
-                        )),
-                        _ => {}
-                    }
+        for_each_section(
+            &mut resolver,
+            &relevant,
+            &ep.pod,
+            dir,
+            &mut used,
+            |s, action, entries| {
+                let deny = action == Action::Deny;
+                match classify(&entries, peer, req.protocol, req.dport) {
+                    Fit::Full if deny => side.denying_rules.push(rule_match(&s.rule, None)),
+                    Fit::Full => side.matched_rules.push(rule_match(&s.rule, l7_of(&s.l4))),
+                    Fit::PeerOnly(ports) if !deny && near_misses => side.hints.push(format!(
+                        "{} allows this peer on {}, not {}",
+                        s.rule,
+                        ports.join(", "),
+                        l4_text(req.protocol, PortRange::single(req.dport))
+                    )),
+                    Fit::PortOnly if !deny && near_misses => side.hints.push(format!(
+                        "{} allows this port, but not from/to this peer",
+                        s.rule
+                    )),
+                    _ => {}
                 }
-            }
-        }
+            },
+        );
         if !side.default_deny {
             side.notes.push(
                 "no selecting rule enables default deny: everything not denied is allowed".into(),
