@@ -232,7 +232,6 @@ impl<K: Ord + Copy, V: Eq + Copy> Diff<K, V> {
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
-    use std::sync::Arc;
 
     use probe_common::endpoint::flags;
     use probe_common::ipcache::FAMILY_V4;
@@ -247,9 +246,9 @@ mod tests {
     };
     use crate::datapath::model;
     use crate::mapstate::resolve::{RawEntry, resolve};
+    use crate::mapstate::testing::rule;
     use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
     use crate::net::Cidr;
-    use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
 
     /// The three in-memory maps, sharing one journal.
     struct Maps {
@@ -282,18 +281,6 @@ mod tests {
 
         fn take_journal(&self) -> Vec<Write> {
             std::mem::take(&mut *self.journal.lock().expect("not poisoned"))
-        }
-    }
-
-    fn rule(name: &str) -> RuleRef {
-        let policy = Arc::new(PolicyRef {
-            kind: PolicyKind::CiliumNetworkPolicy,
-            namespace: "ns".into(),
-            name: name.into(),
-        });
-        RuleRef {
-            policy,
-            path: "spec.ingress[0]".into(),
         }
     }
 

@@ -93,50 +93,14 @@ fn entry(value: &MapValue, cookie: u32) -> PolicyEntry {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use probe_common::policy::{
         DIR_EGRESS, DIR_INGRESS, PREFIX_ANY_PROTO, PREFIX_FULL, PREFIX_PROTO,
     };
 
     use super::*;
-    use crate::mapstate::{MapState, PortRange};
-    use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
-
-    fn value(action: Action, name: &str) -> MapValue {
-        let policy = Arc::new(PolicyRef {
-            kind: PolicyKind::CiliumNetworkPolicy,
-            namespace: "ns".into(),
-            name: name.into(),
-        });
-        MapValue {
-            action,
-            rules: Arc::from(vec![RuleRef {
-                policy,
-                path: "spec.ingress[0]".into(),
-            }]),
-            l7_pending: false,
-        }
-    }
-
-    fn policy(entries: &[(u32, u8, PortRange, Action)]) -> DirectionPolicy {
-        let mut state = MapState::default();
-        for (i, &(identity, protocol, ports, action)) in entries.iter().enumerate() {
-            state.entries.insert(
-                MapKey {
-                    identity,
-                    protocol,
-                    ports,
-                },
-                value(action, &format!("r{i}")),
-            );
-        }
-        DirectionPolicy {
-            enforced: true,
-            selecting: vec![],
-            state,
-        }
-    }
+    use crate::mapstate::PortRange;
+    use crate::mapstate::testing::policy;
 
     #[test]
     fn prefixes_follow_the_key_layout() {

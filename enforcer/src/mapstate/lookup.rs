@@ -150,43 +150,7 @@ impl MapState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
-    use std::sync::Arc;
-
-    fn value(action: Action, name: &str) -> MapValue {
-        let policy = Arc::new(PolicyRef {
-            kind: PolicyKind::CiliumNetworkPolicy,
-            namespace: "default".into(),
-            name: name.into(),
-        });
-        MapValue {
-            action,
-            rules: Arc::from(vec![RuleRef {
-                policy,
-                path: "spec.ingress[0]".into(),
-            }]),
-            l7_pending: false,
-        }
-    }
-
-    fn policy(entries: &[(u32, u8, PortRange, Action)]) -> DirectionPolicy {
-        let mut state = MapState::default();
-        for (i, &(identity, protocol, ports, action)) in entries.iter().enumerate() {
-            state.entries.insert(
-                MapKey {
-                    identity,
-                    protocol,
-                    ports,
-                },
-                value(action, &format!("r{i}")),
-            );
-        }
-        DirectionPolicy {
-            enforced: true,
-            selecting: vec![],
-            state,
-        }
-    }
+    use crate::mapstate::testing::policy;
 
     #[test]
     fn unenforced_direction_allows_everything() {

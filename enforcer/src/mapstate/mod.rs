@@ -12,6 +12,8 @@ mod entry;
 mod lookup;
 mod port_range;
 pub mod resolve;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use entry::{Action, DirectionPolicy, EndpointPolicy, MapKey, MapState, MapValue, RuleSet};
 pub use lookup::{Lookup, Verdict};

@@ -208,20 +208,7 @@ mod tests {
     use super::*;
     use crate::mapstate::DirectionPolicy;
     use crate::mapstate::Verdict;
-    use crate::policy::origin::{PolicyKind, PolicyRef};
-    use std::sync::Arc;
-
-    fn rule(name: &str) -> RuleRef {
-        let policy = Arc::new(PolicyRef {
-            kind: PolicyKind::CiliumNetworkPolicy,
-            namespace: "ns".into(),
-            name: name.into(),
-        });
-        RuleRef {
-            policy,
-            path: "spec.ingress[0]".into(),
-        }
-    }
+    use crate::mapstate::testing::rule;
 
     fn raw(identity: u32, protocol: u8, ports: PortRange, action: Action, name: &str) -> RawEntry {
         RawEntry {
