@@ -108,7 +108,7 @@ pub enum Read<T> {
 /// The shared, readable side of the ring.
 pub struct Ring<T> {
     slots: Box<[Mutex<Slot<T>>]>,
-    mask: u64,
+    /// `2^n − 1`: the entries kept, and the mask from a position to its slot.
     capacity: u64,
     write: AtomicU64,
     notify: Notify,
@@ -133,7 +133,6 @@ impl<T: Clone> Ring<T> {
             .collect();
         let ring = Arc::new(Self {
             slots,
-            mask: capacity.get() as u64,
             capacity: capacity.get() as u64,
             write: AtomicU64::new(0),
             notify: Notify::new(),
@@ -234,8 +233,8 @@ impl<T: Clone> Ring<T> {
     }
 
     fn index(&self, position: u64) -> usize {
-        // The mask is below the slot count, so the index is in bounds.
-        (position & self.mask) as usize
+        // The capacity (2^n − 1) masks below the slot count, so the index is in bounds.
+        (position & self.capacity) as usize
     }
 }
 

@@ -8,13 +8,15 @@
 //!   whole agent pipeline with zero loss, in a lab with a real `observerd`; needs root.
 //! - `service`: decode+enrich+filter flows/s on one core, `GetFlows` over a full
 //!   65,535-flow ring with a selective filter, and the ring's memory; no privileges.
+//! - `tui`: the dashboard's render cost per frame with 10,000 buffered flows, and the flow
+//!   rate its state update absorbs; no privileges.
 
 use crate::cmd;
 
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Only run the benchmarks whose name is given (policy, datapath, pipeline, service).
+    /// Only run the benchmarks whose name is given (policy, datapath, pipeline, service, tui).
     pub only: Vec<String>,
 }
 
@@ -24,42 +26,36 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if wanted("policy") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "enforcer", "--bench", "policy"]))?;
     }
-    if wanted("datapath") {
-        if cmd::is_root() {
-            crate::setup::run(&crate::setup::Args::default())?;
-            cmd::run(cmd::cargo().args([
-                "bench",
-                "-q",
-                "-p",
-                "enforcer",
-                "--features",
-                "datapath",
-                "--bench",
-                "datapath",
-            ]))?;
-        } else {
-            eprintln!("skipped datapath benchmark: needs root");
+    let privileged = [
+        ("datapath", "enforcer", "datapath"),
+        ("pipeline", "observer", "agent"),
+    ];
+    let mut set_up = false;
+    for (bench, package, feature) in privileged.into_iter().filter(|(b, _, _)| wanted(b)) {
+        if !cmd::is_root() {
+            eprintln!("skipped {bench} benchmark: needs root");
+            continue;
         }
-    }
-    if wanted("pipeline") {
-        if cmd::is_root() {
+        if !set_up {
             crate::setup::run(&crate::setup::Args::default())?;
-            cmd::run(cmd::cargo().args([
-                "bench",
-                "-q",
-                "-p",
-                "observer",
-                "--features",
-                "agent",
-                "--bench",
-                "pipeline",
-            ]))?;
-        } else {
-            eprintln!("skipped pipeline benchmark: needs root");
+            set_up = true;
         }
+        cmd::run(cmd::cargo().args([
+            "bench",
+            "-q",
+            "-p",
+            package,
+            "--features",
+            feature,
+            "--bench",
+            bench,
+        ]))?;
     }
     if wanted("service") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observer", "--bench", "service"]))?;
+    }
+    if wanted("tui") {
+        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-tui", "--bench", "frame"]))?;
     }
     Ok(())
 }

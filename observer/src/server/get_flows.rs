@@ -349,11 +349,16 @@ pub(super) fn history_notice(
 }
 
 fn flow_response(state: &ObserverState, original: &Flow, body: Flow) -> GetFlowsResponse {
-    let mut r = response(state, ResponseTypes::Flow(body), original.time);
-    if !original.node_name.is_empty() {
-        r.node_name.clone_from(&original.node_name);
+    let node_name = if original.node_name.is_empty() {
+        state.node_name.to_string()
+    } else {
+        original.node_name.clone()
+    };
+    GetFlowsResponse {
+        response_types: Some(ResponseTypes::Flow(body)),
+        node_name,
+        time: original.time,
     }
-    r
 }
 
 fn response(

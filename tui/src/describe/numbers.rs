@@ -49,11 +49,6 @@ pub fn clock(time: Option<&Timestamp>) -> String {
     )
 }
 
-/// The RFC 3339 form of `time` (what `observe flows --since` accepts).
-pub fn rfc3339(time: Option<&Timestamp>) -> String {
-    time.map_or_else(|| "unknown".into(), ToString::to_string)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
