@@ -39,9 +39,8 @@ pub fn create_endpoint(
     }
     netns::add(netns)?;
     let wired = sysctl::write(netns, sysctl::NO_DAD)
-        .and_then(|()| wiring::wire(node_netns, netns, host_ifname, Addrs { v4, v6 }));
+        .and_then(|()| adopt_endpoint(node_netns, netns, host_ifname, v4, v6));
     if wired.is_err() {
-        let _ = wiring::unwire(node_netns, host_ifname);
         let _ = netns::delete(netns);
     }
     wired

@@ -38,6 +38,20 @@ fn short_policy(kind: &str, namespace: &str, name: &str) -> String {
     format!("{} {}", short_kind(kind), object_name(namespace, name))
 }
 
+/// One line per rule of the flow's attribution, or else per policy of `lists` (flows from
+/// agents that name policies but not rules).
+fn rule_lines(flow: &Flow, lists: [&Vec<Policy>; 2]) -> Vec<String> {
+    let rules: Vec<String> = flow
+        .attribution
+        .iter()
+        .flat_map(|a| a.rules.iter().map(rule_line))
+        .collect();
+    if !rules.is_empty() {
+        return rules;
+    }
+    lists.into_iter().flatten().map(policy_line).collect()
+}
+
 /// `CiliumNetworkPolicy shop/frontend-never-db rule spec.egressDeny[0]`.
 fn rule_line(rule: &PolicyRule) -> String {
     let mut line = format!(
@@ -220,15 +234,7 @@ impl Context {
     }
 
     fn explicit_deny(&self, flow: &Flow) -> Explanation {
-        let mut items: Vec<String> = flow
-            .attribution
-            .iter()
-            .flat_map(|a| a.rules.iter().map(rule_line))
-            .collect();
-        if items.is_empty() {
-            let lists = [&flow.ingress_denied_by, &flow.egress_denied_by];
-            items = lists.into_iter().flatten().map(policy_line).collect();
-        }
+        let items = rule_lines(flow, [&flow.ingress_denied_by, &flow.egress_denied_by]);
         Explanation {
             headline: format!(
                 "Denied at {} by a deny rule ({} on {}); deny rules win over every allow:",
@@ -243,15 +249,7 @@ impl Context {
     }
 
     fn allowed(&self, flow: &Flow) -> Explanation {
-        let mut items: Vec<String> = flow
-            .attribution
-            .iter()
-            .flat_map(|a| a.rules.iter().map(rule_line))
-            .collect();
-        if items.is_empty() {
-            let lists = [&flow.ingress_allowed_by, &flow.egress_allowed_by];
-            items = lists.into_iter().flatten().map(policy_line).collect();
-        }
+        let items = rule_lines(flow, [&flow.ingress_allowed_by, &flow.egress_allowed_by]);
         let headline = if items.is_empty() {
             format!(
                 "Allowed at {} (no policy selects {} in this direction, or the rule was not named).",
