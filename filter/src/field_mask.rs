@@ -380,6 +380,31 @@ mod tests {
         assert_eq!(udp.apply(&with_udp).l4, with_udp.l4);
     }
 
+    /// The test of the CLI's replay mask, which this one replaced.
+    #[test]
+    fn keeps_only_the_named_paths() {
+        let flow = Flow {
+            uuid: "u".into(),
+            verdict: Verdict::Dropped.into(),
+            source: Some(Endpoint {
+                pod_name: "web".into(),
+                namespace: "shop".into(),
+                identity: 7,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mask = FieldMask::new(&paths(&["verdict", "source.pod_name"]))
+            .unwrap()
+            .unwrap();
+        let masked = mask.apply(&flow);
+        assert_eq!(masked.verdict(), Verdict::Dropped);
+        assert_eq!(masked.uuid, "");
+        let source = masked.source.unwrap();
+        assert_eq!((source.pod_name.as_str(), source.identity), ("web", 0));
+        assert!(FieldMask::new(&paths(&["pod"])).is_err());
+    }
+
     #[test]
     fn empty_masks_mean_everything_and_unknown_paths_fail() {
         assert!(FieldMask::new(&[]).unwrap().is_none());
