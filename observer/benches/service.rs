@@ -312,7 +312,7 @@ fn full_ring() -> (ObserverState, f64, f64) {
 fn main() {
     println!("observer service benchmarks (release, one core for decode)\n");
     let (state, rss_before, rss_full) = full_ring();
-    let filters = observer::filter::build(&selective(), &[]).expect("filters");
+    let filters = observe_filter::build(&selective(), &[]).expect("filters");
     let metrics = Metrics::new(&[]).expect("metrics");
     let mut hook = metrics.hook();
     let dir = std::env::temp_dir().join(format!("observer-bench-history-{}", std::process::id()));

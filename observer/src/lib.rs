@@ -13,7 +13,6 @@
 //! - [`getters`]: enrichment interfaces the agent implements.
 //! - [`decode`]: `FlowEvent` → `flow::Flow`.
 //! - [`ring`], [`ring_reader`]: the bounded flow history.
-//! - [`filter`]: `FlowFilter` compilation.
 //! - [`pipeline`]: the single loop from queue to ring; [`losses`], [`stats`] and
 //!   [`namespaces`] hold what it counts.
 //! - [`server`]: the `observer.Observer` gRPC service; [`listen`]: what every listener
@@ -30,7 +29,6 @@ pub mod agent;
 pub mod decode;
 pub mod event;
 pub mod export;
-pub mod filter;
 pub mod getters;
 pub mod history;
 pub mod listen;

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 
-use crate::util::{assert_one_line_error, fixture, observe, replay};
+use crate::util::{assert_one_line_error, fixture, observe, replay, stdout};
 
 #[test]
 fn a_server_that_is_down() {
@@ -137,4 +137,41 @@ fn a_closed_pipe_is_a_quiet_success() {
     assert!(out.status.success(), "{:?}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_field_mask_path_the_agent_rejects_is_rejected_on_replay_too() {
+    for bad in ["source.bogus", "l7.http", "time.seconds"] {
+        // The agent answers INVALID_ARGUMENT with this text (observe_filter::FieldMask).
+        let agent = observe_filter::FieldMask::new(&[bad.to_string()])
+            .expect_err("the agent rejects the path")
+            .to_string();
+        assert_one_line_error(
+            &replay(&["-o", "jsonpb", "--field-mask", bad]),
+            1,
+            &["invalid --field-mask", &agent],
+        );
+    }
+    // A path the agent accepts still cuts replayed flows down to it.
+    let out = stdout(&replay(&[
+        "-o",
+        "jsonpb",
+        "--field-mask",
+        "source.pod_name",
+        "--last",
+        "3",
+    ]));
+    let flows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a GetFlowsResponse"))
+        .filter_map(|response| response.get("flow").cloned())
+        .collect();
+    assert_eq!(flows.len(), 3, "{out}");
+    for flow in &flows {
+        let fields = flow.as_object().expect("a flow object");
+        assert_eq!(fields.keys().collect::<Vec<_>>(), ["source"], "{flow}");
+        let source = fields["source"].as_object().expect("a source");
+        assert!(source.keys().all(|k| k == "pod_name"), "{flow}");
+    }
+    assert_eq!(flows[2]["source"]["pod_name"], "xwing", "{out}");
 }

@@ -21,15 +21,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use observe_filter::{self as filter, Compiled, FieldMask, FieldMaskError};
 use observe_proto::flow::FlowFilter;
 use observe_proto::observer::ExportEvent;
 use observe_proto::observer::export_event::ResponseTypes;
 
 use crate::event::DecodedEvent;
-use crate::filter::{self, Compiled};
 use crate::history::record::{export_header, to_export};
 use crate::pipeline::OnDecodedFlow;
-use crate::server::field_mask::FieldMask;
 use rotate::RotatingFile;
 
 pub use rotate::backup as backup_path;
@@ -72,7 +71,7 @@ pub enum ExportError {
     },
     /// A field mask path is unknown.
     #[error("invalid export field mask: {0}")]
-    FieldMask(String),
+    FieldMask(#[from] FieldMaskError),
     /// The file cannot be opened.
     #[error("cannot open export file {path}: {source}", path = path.display())]
     Open {
@@ -103,7 +102,7 @@ impl Exporter {
     /// opened.
     pub fn new(config: &ExportConfig) -> Result<Self, ExportError> {
         let filters = filter::build(&config.allowlist, &config.denylist)?;
-        let mask = FieldMask::new(&config.field_mask).map_err(ExportError::FieldMask)?;
+        let mask = FieldMask::new(&config.field_mask)?;
         if let Some(dir) = config.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| ExportError::Open {
                 path: config.path.clone(),

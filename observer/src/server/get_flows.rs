@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use observe_filter::{self as filter, Compiled, FieldMask, FilterError};
 use observe_proto::Timestamp;
 use observe_proto::flow::{Flow, LostEvent, LostEventSource};
 use observe_proto::observer::{
@@ -14,10 +15,8 @@ use observe_proto::observer::{
 use tokio::sync::mpsc;
 use tonic::Status;
 
-use super::field_mask::FieldMask;
 use super::from_disk;
 use crate::event::{DecodedEvent, LostSource};
-use crate::filter::{self, Compiled, FilterError};
 use crate::history::History;
 use crate::pipeline::ObserverState;
 use crate::ring::Ring;
@@ -53,7 +52,7 @@ impl FlowQuery {
             .field_mask
             .as_ref()
             .map_or(&[][..], |m| m.paths.as_slice());
-        let mask = FieldMask::new(paths).map_err(Status::invalid_argument)?;
+        let mask = FieldMask::new(paths).map_err(|e| Status::invalid_argument(e.to_string()))?;
         let since = req.since.map(|t| t.unix_nanos());
         let until = req.until.map(|t| t.unix_nanos());
         if let (Some(s), Some(u)) = (since, until)

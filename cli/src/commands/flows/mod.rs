@@ -4,10 +4,10 @@
 //!
 //! - [`options`]: selector and output flags; [`since`]: `--since`/`--until` values.
 //! - [`request`]: the `GetFlowsRequest`; [`live`]: the agent's stream;
-//!   [`replay`] and [`selection`]: `--input-file`; [`field_mask`]: `--field-mask` for
-//!   replays.
+//!   [`replay`] and [`selection`]: `--input-file`. Filters and `--field-mask` are
+//!   compiled by `observe_filter`, the agent's own code, so both sources accept and
+//!   reject the same values.
 
-pub mod field_mask;
 pub mod live;
 pub mod options;
 pub mod replay;
@@ -71,8 +71,7 @@ pub fn run(
         }
         None => {
             // Fail on a bad filter before dialing, with the same message a replay gives.
-            observer::filter::build(&request.whitelist, &request.blacklist)
-                .map_err(|e| anyhow::anyhow!("invalid filter: {e}"))?;
+            replay::compile_filters(&request)?;
             connect::block_on(live::run(global, request, printer))?;
         }
     }
@@ -88,7 +87,8 @@ fn check(args: &FlowsArgs) -> Result<()> {
         if !args.output.is_json() {
             bail!("--field-mask needs -o json or -o jsonpb (the other formats print fixed fields)");
         }
-        field_mask::validate(&args.output.field_mask)?;
+        // The agent's own mask: a path it would reject fails here, live or replayed.
+        replay::compile_mask(&args.output.field_mask)?;
     }
     Ok(())
 }

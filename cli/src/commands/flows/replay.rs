@@ -7,7 +7,8 @@
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use observe_filter::{Compiled, FieldMask};
 use observe_proto::flow::Flow;
 use observe_proto::observer::get_flows_response::ResponseTypes;
 use observe_proto::observer::{GetFlowsRequest, GetFlowsResponse};
@@ -43,7 +44,7 @@ pub fn run<W: Write, E: Write>(
         let Some(response) = parsed else {
             continue;
         };
-        for out in selection.offer(response)? {
+        for out in selection.offer(response) {
             printer.write(&out)?;
         }
         if selection.is_done() {
@@ -87,11 +88,35 @@ pub fn parse_line(line: &str) -> Result<Option<GetFlowsResponse>> {
     }))
 }
 
-/// The request a replay honors: filters and selectors, no server.
+/// The request a replay honors: filters, selectors and the field mask, no server.
+///
+/// # Errors
+///
+/// A filter or a field mask path the agent would reject.
 pub fn selection(request: &GetFlowsRequest, mask: &[String]) -> Result<Selection> {
-    let filters = observer::filter::build(&request.whitelist, &request.blacklist)
-        .map_err(|e| anyhow::anyhow!("invalid filter: {e}"))?;
-    Ok(Selection::new(filters, request, mask.to_vec()))
+    let filters = compile_filters(request)?;
+    Ok(Selection::new(filters, request, compile_mask(mask)?))
+}
+
+/// The request's filters, compiled as the agent compiles them.
+///
+/// # Errors
+///
+/// The first invalid filter value, naming its field.
+pub fn compile_filters(request: &GetFlowsRequest) -> Result<Compiled> {
+    observe_filter::build(&request.whitelist, &request.blacklist)
+        .map_err(|e| anyhow!("invalid filter: {e}"))
+}
+
+/// `--field-mask`, compiled as the agent compiles it (`None`: every field).
+///
+/// # Errors
+///
+/// The first path the agent would reject.
+pub fn compile_mask(paths: &[String]) -> Result<Option<FieldMask>> {
+    FieldMask::new(paths).map_err(|e| {
+        anyhow!("invalid --field-mask: {e} (paths are proto field names, e.g. time, verdict, IP, l4.TCP, source.pod_name)")
+    })
 }
 
 #[cfg(test)]

@@ -1,21 +1,18 @@
 //! Choosing flows from a replayed file as the agent chooses them from its history: time
-//! bounds, filters (compiled by `observer::filter`, the server's own code), then the
-//! first N or the last N. Loss reports and node status events are never filtered and
-//! never counted.
+//! bounds, filters (compiled by `observe_filter`, the server's own code), then the
+//! first N or the last N, each flow cut down by the agent's field mask. Loss reports and
+//! node status events are never filtered and never counted.
 
 use std::collections::VecDeque;
 
-use anyhow::Result;
+use observe_filter::{Compiled, FieldMask};
 use observe_proto::observer::GetFlowsResponse;
 use observe_proto::observer::get_flows_response::ResponseTypes;
-use observer::filter::Compiled;
-
-use super::field_mask;
 
 /// What is kept of a replay.
 pub struct Selection {
     filters: Compiled,
-    mask: Vec<String>,
+    mask: Option<FieldMask>,
     since: Option<i128>,
     until: Option<i128>,
     /// 0: everything; with `first` the first N flows; otherwise the last N.
@@ -29,11 +26,12 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// A selection with compiled `filters`, the request's bounds and a field mask.
+    /// A selection with compiled `filters`, the request's bounds and a compiled field
+    /// mask (`None`: every field).
     pub fn new(
         filters: Compiled,
         request: &observe_proto::observer::GetFlowsRequest,
-        mask: Vec<String>,
+        mask: Option<FieldMask>,
     ) -> Self {
         Self {
             filters,
@@ -58,21 +56,17 @@ impl Selection {
     }
 
     /// Offers one response; returns what to print now.
-    ///
-    /// # Errors
-    ///
-    /// Only if the field mask cannot be applied.
-    pub fn offer(&mut self, mut response: GetFlowsResponse) -> Result<Vec<GetFlowsResponse>> {
+    pub fn offer(&mut self, mut response: GetFlowsResponse) -> Vec<GetFlowsResponse> {
         if let Some(ResponseTypes::Flow(flow)) = response.response_types.as_mut() {
             if !self.in_bounds(flow.time.map(|t| t.unix_nanos())) || !self.filters.matches(flow) {
-                return Ok(Vec::new());
+                return Vec::new();
             }
-            if !self.mask.is_empty() {
-                *flow = field_mask::apply(flow, &self.mask)?;
+            if let Some(mask) = &self.mask {
+                *flow = mask.apply(flow);
             }
             self.sent += 1;
         }
-        Ok(self.hold_or_pass(response))
+        self.hold_or_pass(response)
     }
 
     fn in_bounds(&self, time: Option<i128>) -> bool {

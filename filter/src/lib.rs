@@ -1,4 +1,7 @@
-//! Flow filters: `FlowFilter` messages compiled once per request into closures.
+//! Flow filters: `FlowFilter` messages compiled once per request into closures, and
+//! [`field_mask`], the one `GetFlowsRequest.field_mask`. The agent (GetFlows, the
+//! exporter) and the clients (`observe flows --input-file`) use the same code, as Hubble's
+//! CLI uses `pkg/hubble/filters` without linking the server.
 //!
 //! Semantics (Hubble's): within one `FlowFilter` every field that is set must match
 //! (AND), and a repeated field matches when any of its values does (OR). A flow passes a
@@ -9,6 +12,10 @@
 //! [`FilterFn`] when it is set, validating values up front (bad CIDR, port, selector,
 //! glob, regex) with an error that names the field and the value. Adding a field means
 //! adding a file and listing its builder in [`default_builders`].
+
+#![warn(missing_docs)]
+
+pub mod field_mask;
 
 mod cluster_name;
 mod deny_kind;
@@ -46,6 +53,7 @@ mod testutil;
 
 use observe_proto::flow::{Flow, FlowFilter};
 
+pub use field_mask::{FieldMask, FieldMaskError};
 pub use selector::{Selector, SelectorError};
 
 /// A compiled predicate over flows.

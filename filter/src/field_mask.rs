@@ -4,7 +4,8 @@
 //! `l4`, `Summary`, `source.pod_name`, `l4.TCP`. Whole top-level fields can be named, and
 //! single fields of the endpoint, IP, Ethernet, event type, service, interface, L4 and
 //! attribution messages. Unknown paths are rejected when the request starts, so a typo
-//! does not silently empty every flow.
+//! does not silently empty every flow. The agent applies it to GetFlows responses and
+//! exported flows, the CLI to replayed ones (`--input-file`): one mask, one set of paths.
 
 use observe_proto::flow::{
     Attribution, CiliumEventType, Endpoint, Ethernet, Flow, Ip, Layer4, NetworkInterface, Service,
@@ -14,14 +15,34 @@ use observe_proto::flow::{
 /// Copies one path from a source flow into the masked flow.
 type Copier = Box<dyn Fn(&Flow, &mut Flow) + Send + Sync>;
 
+/// A path no flow field answers to.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown field mask path {path:?}")]
+pub struct FieldMaskError {
+    /// The path as given.
+    pub path: String,
+}
+
 /// A compiled field mask.
-pub(crate) struct FieldMask {
+pub struct FieldMask {
     copiers: Vec<Copier>,
+}
+
+impl std::fmt::Debug for FieldMask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldMask")
+            .field("paths", &self.copiers.len())
+            .finish()
+    }
 }
 
 impl FieldMask {
     /// Compiles `paths`; an empty list means "every field" and gives `None`.
-    pub(crate) fn new(paths: &[String]) -> Result<Option<Self>, String> {
+    ///
+    /// # Errors
+    ///
+    /// [`FieldMaskError`] for the first path that names no field.
+    pub fn new(paths: &[String]) -> Result<Option<Self>, FieldMaskError> {
         if paths.is_empty() {
             return Ok(None);
         }
@@ -30,7 +51,7 @@ impl FieldMask {
     }
 
     /// A flow holding only the masked fields of `flow`.
-    pub(crate) fn apply(&self, flow: &Flow) -> Flow {
+    pub fn apply(&self, flow: &Flow) -> Flow {
         let mut out = Flow::default();
         for copy in &self.copiers {
             copy(flow, &mut out);
@@ -39,8 +60,10 @@ impl FieldMask {
     }
 }
 
-fn compile(path: &str) -> Result<Copier, String> {
-    let unknown = || format!("unknown field mask path {path:?}");
+fn compile(path: &str) -> Result<Copier, FieldMaskError> {
+    let unknown = || FieldMaskError {
+        path: path.to_string(),
+    };
     let Some((head, sub)) = path.split_once('.') else {
         return Ok(Box::new(find(FLOW_FIELDS, path).ok_or_else(unknown)?));
     };
@@ -357,12 +380,37 @@ mod tests {
         assert_eq!(udp.apply(&with_udp).l4, with_udp.l4);
     }
 
+    /// The test of the CLI's replay mask, which this one replaced.
+    #[test]
+    fn keeps_only_the_named_paths() {
+        let flow = Flow {
+            uuid: "u".into(),
+            verdict: Verdict::Dropped.into(),
+            source: Some(Endpoint {
+                pod_name: "web".into(),
+                namespace: "shop".into(),
+                identity: 7,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let mask = FieldMask::new(&paths(&["verdict", "source.pod_name"]))
+            .unwrap()
+            .unwrap();
+        let masked = mask.apply(&flow);
+        assert_eq!(masked.verdict(), Verdict::Dropped);
+        assert_eq!(masked.uuid, "");
+        let source = masked.source.unwrap();
+        assert_eq!((source.pod_name.as_str(), source.identity), ("web", 0));
+        assert!(FieldMask::new(&paths(&["pod"])).is_err());
+    }
+
     #[test]
     fn empty_masks_mean_everything_and_unknown_paths_fail() {
         assert!(FieldMask::new(&[]).unwrap().is_none());
         for bad in ["ip", "source.podName", "time.seconds", "nope", "l7.http"] {
             let err = FieldMask::new(&paths(&[bad])).err().unwrap();
-            assert!(err.contains(bad), "{err}");
+            assert!(err.to_string().contains(bad), "{err}");
         }
     }
 }

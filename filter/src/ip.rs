@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use ipnet::IpNet;
 use observe_proto::flow::{Flow, FlowFilter};
 
 use super::{FilterBuilder, FilterError, FilterFn};
@@ -37,73 +38,44 @@ impl FilterBuilder for IpFilter {
 /// Reads one address of a flow.
 type AddressOf = fn(&Flow) -> Option<&str>;
 
-fn parse_all(field: &'static str, values: &[String]) -> Result<Vec<Cidr>, FilterError> {
+fn parse_all(field: &'static str, values: &[String]) -> Result<Vec<IpNet>, FilterError> {
     values
         .iter()
-        .map(|v| Cidr::parse(v).map_err(|reason| FilterError::invalid(field, v, reason)))
+        .map(|v| parse_cidr(v).map_err(|reason| FilterError::invalid(field, v, reason)))
         .collect()
 }
 
-fn by_address(cidrs: Vec<Cidr>, address: AddressOf) -> FilterFn {
+fn by_address(cidrs: Vec<IpNet>, address: AddressOf) -> FilterFn {
     Box::new(move |flow| {
         // Flows carry addresses as text; an empty or unparsable one matches nothing.
         let Some(ip) = address(flow).and_then(|a| a.parse::<IpAddr>().ok()) else {
             return false;
         };
-        cidrs.iter().any(|c| c.contains(ip))
+        cidrs.iter().any(|c| c.contains(&ip))
     })
 }
 
-/// An address prefix; an exact address is a full-length prefix.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Cidr {
-    addr: IpAddr,
-    len: u8,
-}
-
-impl Cidr {
-    /// Parses `a.b.c.d`, `a.b.c.d/n`, or the IPv6 forms.
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let (addr, len) = match text.split_once('/') {
-            Some((addr, len)) => (addr, Some(len)),
-            None => (text, None),
-        };
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| "not an IP address or CIDR".to_string())?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let len = match len {
-            None => max,
-            Some(len) => match len.parse::<u8>() {
-                Ok(n) if n <= max && !len.starts_with('+') => n,
-                _ => return Err(format!("prefix length must be 0 to {max}")),
-            },
-        };
-        Ok(Self { addr, len })
-    }
-
-    /// Whether `ip` is in the prefix (never across address families).
-    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => same_prefix(&net.octets(), &ip.octets(), self.len),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => same_prefix(&net.octets(), &ip.octets(), self.len),
-            _ => false,
-        }
-    }
-}
-
-/// Whether the first `bits` bits of `a` and `b` are equal.
-fn same_prefix(a: &[u8], b: &[u8], bits: u8) -> bool {
-    let full = usize::from(bits / 8);
-    let rest = bits % 8;
-    if a[..full] != b[..full] {
-        return false;
-    }
-    if rest == 0 {
-        return true;
-    }
-    let mask = 0xffu8 << (8 - rest);
-    a[full] & mask == b[full] & mask
+/// Parses `a.b.c.d`, `a.b.c.d/n`, or the IPv6 forms; an exact address is a full-length
+/// prefix, and host bits are dropped (`10.0.0.1/8` is `10.0.0.0/8`).
+pub(crate) fn parse_cidr(text: &str) -> Result<IpNet, String> {
+    let (addr, len) = match text.split_once('/') {
+        Some((addr, len)) => (addr, Some(len)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| "not an IP address or CIDR".to_string())?;
+    let Some(len) = len else {
+        return Ok(IpNet::from(addr));
+    };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix_error = || format!("prefix length must be 0 to {max}");
+    let len = match len.parse::<u8>() {
+        Ok(n) if !len.starts_with('+') => n,
+        _ => return Err(prefix_error()),
+    };
+    let net = IpNet::new(addr, len).map_err(|_| prefix_error())?;
+    Ok(net.trunc())
 }
 
 #[cfg(test)]
@@ -194,8 +166,8 @@ mod tests {
 
     #[test]
     fn zero_length_prefix_matches_its_family_only() {
-        let any4 = Cidr::parse("0.0.0.0/0").unwrap();
-        assert!(any4.contains("203.0.113.1".parse().unwrap()));
-        assert!(!any4.contains("::1".parse().unwrap()));
+        let any4 = parse_cidr("0.0.0.0/0").unwrap();
+        assert!(any4.contains(&"203.0.113.1".parse::<IpAddr>().unwrap()));
+        assert!(!any4.contains(&"::1".parse::<IpAddr>().unwrap()));
     }
 }
