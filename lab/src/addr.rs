@@ -1,21 +1,15 @@
-//! The address plan and its safety check: which addresses a lab endpoint may own. Pods use
-//! `10.0.0.0/8` (minus the node-link range) and IPv6 unique-local addresses; world hosts use the
-//! documentation ranges. Nothing a lab owns can then be confused with a real destination.
+//! The lab's address safety check: which addresses a lab endpoint may own. Pods follow the
+//! agent's pod plan (`observe_plumbing::addr`: `10.0.0.0/8` minus the node-link range, and IPv6
+//! unique-local addresses); world hosts use the documentation ranges. Nothing a lab owns can
+//! then be confused with a real destination.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
+
+use observe_plumbing::addr::{POD_RANGES, is_pod_addr};
 
 use crate::endpoint::Role;
 use crate::error::LabError;
 
-/// The gateway address every pod routes through: on every host-side veth of a node.
-pub(crate) const GATEWAY_V4: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
-/// The IPv6 gateway every pod routes through: link-local, on every host-side veth of a node.
-pub(crate) const GATEWAY_V6: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
-/// Node links take /30s from `10.255.255.0/24`; pods may not use it.
-pub(crate) const NODE_LINK_NET: Ipv4Addr = Ipv4Addr::new(10, 255, 255, 0);
-
-/// What the error message suggests for pods.
-const POD_RANGES: &str = "10.0.0.0/8 except 10.255.255.0/24, and fc00::/7";
 /// What the error message suggests for world hosts.
 const WORLD_RANGES: &str = "192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 and 2001:db8::/32";
 
@@ -33,18 +27,6 @@ pub(crate) fn check(role: Role, addr: IpAddr) -> Result<(), LabError> {
         role,
         allowed,
     })
-}
-
-/// `10.0.0.0/8` minus the node-link range, or `fc00::/7`.
-fn is_pod_addr(addr: IpAddr) -> bool {
-    match addr {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            let [_, nb, nc, _] = NODE_LINK_NET.octets();
-            a == 10 && (b, c) != (nb, nc)
-        }
-        IpAddr::V6(v6) => v6.segments()[0] & 0xfe00 == 0xfc00,
-    }
 }
 
 /// TEST-NET-1/2/3 (RFC 5737) or `2001:db8::/32` (RFC 3849).
@@ -67,17 +49,10 @@ mod tests {
     }
 
     #[test]
-    fn pods_use_ten_slash_eight_and_unique_local_v6() {
+    fn pods_follow_the_agents_pod_plan() {
         assert!(ok(Role::Pod, "10.0.0.1"));
-        assert!(ok(Role::Pod, "10.255.254.9"));
-        assert!(ok(Role::Pod, "fd00::10"));
-        assert!(ok(Role::Pod, "fc00::1"));
         assert!(!ok(Role::Pod, "10.255.255.1"), "node-link range");
-        assert!(!ok(Role::Pod, "192.168.1.1"));
-        assert!(!ok(Role::Pod, "8.8.8.8"));
         assert!(!ok(Role::Pod, "203.0.113.10"));
-        assert!(!ok(Role::Pod, "2001:db8::1"));
-        assert!(!ok(Role::Pod, "fe80::5"));
     }
 
     #[test]

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::command;
 use crate::error::LabError;
 use crate::name;
 use crate::run_id::RunId;
@@ -87,7 +86,7 @@ fn ensure_mounted() -> Result<(), LabError> {
     }
     let mut mount = Command::new("mount");
     mount.args(["-t", "bpf", "bpf", BPFFS_ROOT]);
-    command::checked(mount, None)
+    Ok(observe_plumbing::command::checked(mount, None)?)
 }
 
 /// Whether the mount table (`/proc/self/mounts` format) has bpffs at [`BPFFS_ROOT`].

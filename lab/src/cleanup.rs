@@ -5,8 +5,9 @@
 use std::fs;
 use std::path::Path;
 
+use observe_plumbing::netns;
+
 use crate::bpffs::BPFFS_ROOT;
-use crate::netns;
 use crate::run_id::{self, MARKER_DIR};
 
 /// Deletes `obs-xxxxxx-*` namespaces and `/sys/fs/bpf/obs-xxxxxx` directories whose owning

@@ -1,10 +1,12 @@
 //! The crate's single error type, [`LabError`]. Every fallible function in the crate returns it;
-//! nothing here logs or decides what is fatal, callers do.
+//! nothing here logs or decides what is fatal, callers do. Failures of the namespace plumbing
+//! underneath (commands, `setns`, sysctls) arrive wrapped as [`LabError::Plumbing`].
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::process::ExitStatus;
+
+use observe_plumbing::PlumbingError;
 
 use crate::endpoint::Role;
 
@@ -73,49 +75,9 @@ pub enum LabError {
         /// How many prefixes were tried.
         attempts: u32,
     },
-    /// An external program could not be started.
-    #[error("failed to start `{command}`: {source}")]
-    Spawn {
-        /// The command line.
-        command: String,
-        /// Why it did not start.
-        source: io::Error,
-    },
-    /// An external program ran and reported failure.
-    #[error("`{command}` failed ({status}): {stderr}")]
-    CommandFailed {
-        /// The command line.
-        command: String,
-        /// Its exit status.
-        status: ExitStatus,
-        /// Its standard error, trimmed.
-        stderr: String,
-    },
-    /// The namespace's file under `/var/run/netns` could not be opened.
-    #[error("failed to open network namespace `{netns}`: {source}")]
-    OpenNetns {
-        /// The namespace name.
-        netns: String,
-        /// The open error.
-        source: io::Error,
-    },
-    /// `setns(2)` into the namespace failed.
-    #[error("failed to enter network namespace `{netns}`: {source}")]
-    EnterNetns {
-        /// The namespace name.
-        netns: String,
-        /// The `setns` error.
-        source: io::Error,
-    },
-    /// A helper thread could not be started.
-    #[error("failed to start a thread: {0}")]
-    Thread(#[source] io::Error),
-    /// A helper thread ended before reporting whether it started.
-    #[error("a helper thread in `{netns}` ended before it reported")]
-    HelperGone {
-        /// The namespace the thread was meant to run in.
-        netns: String,
-    },
+    /// Creating, wiring, entering or inspecting a namespace failed.
+    #[error(transparent)]
+    Plumbing(#[from] PlumbingError),
     /// A file system operation failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -133,14 +95,6 @@ pub enum LabError {
         addr: SocketAddr,
         /// The error.
         source: io::Error,
-    },
-    /// The interface does not exist in the namespace.
-    #[error("interface `{ifname}` not found in `{netns}`")]
-    NoSuchInterface {
-        /// The namespace.
-        netns: String,
-        /// The interface name.
-        ifname: String,
     },
 }
 

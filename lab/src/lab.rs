@@ -1,21 +1,21 @@
 //! [`Lab`]: the guard that builds nodes, pods and world hosts as network namespaces of one run
 //! and deletes all of them when dropped, also while a test panics. The per-endpoint wiring and
-//! the node links are described in `wiring` and `node_link`; this file keeps the bookkeeping.
+//! the node links are described in `observe_plumbing::wiring` and `node_link`; this file keeps
+//! the bookkeeping.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use observe_plumbing::wiring::{self, Addrs};
+use observe_plumbing::{command, forwarding, netns, sysctl};
+
 use crate::addr;
 use crate::bpffs::BpffsDir;
-use crate::command;
 use crate::endpoint::{NodeRef, PodRef, Role};
 use crate::error::LabError;
 use crate::name;
-use crate::netns;
 use crate::node_link::{NodeLink, RouteOp};
 use crate::run_id::RunId;
-use crate::sysctl;
-use crate::wiring::{self, Addrs};
 
 /// A self-contained network lab. Nodes are namespaces with forwarding on and no uplink; pods and
 /// world hosts are namespaces attached to a node by a veth pair. Nothing is linked to the host's
@@ -118,9 +118,10 @@ impl Lab {
     pub fn add_node(&mut self, name: &str) -> Result<NodeRef, LabError> {
         let netns = self.claim_name(name)?;
         self.with_new_netns(&netns, |_| {
+            forwarding::enable(&netns)?;
             // DAD off before any veth appears, so host-side interfaces inherit it.
-            sysctl::write(&netns, &[sysctl::FORWARDING, sysctl::NO_DAD].concat())?;
-            command::ip_batch(&netns, "link set lo up\n")
+            sysctl::write(&netns, sysctl::NO_DAD)?;
+            Ok(command::ip_batch(&netns, "link set lo up\n")?)
         })?;
         let node = NodeRef {
             name: name.to_owned(),
@@ -190,7 +191,7 @@ impl Lab {
         let veth = wiring::unwire(&pod.node_netns, &pod.host_ifname);
         let namespace = netns::delete(&pod.netns);
         self.namespaces.retain(|ns| *ns != pod.netns);
-        routes.and(veth).and(namespace)
+        routes.and(veth.and(namespace).map_err(LabError::from))
     }
 
     /// Connects two nodes with a veth (`10.255.255.x/30` addresses) and routes each node's
@@ -252,10 +253,12 @@ impl Lab {
         let host_ifindex = self.with_new_netns(&netns, |lab| {
             // Before the veth exists, so `eth0` inherits it.
             sysctl::write(&netns, sysctl::NO_DAD)?;
-            let wired = wiring::wire(&node.netns, &netns, &host_ifname, addrs).and_then(|index| {
-                lab.route_via_links(RouteOp::Add, &node.netns, &[addrs])?;
-                Ok(index)
-            });
+            let wired = wiring::wire(&node.netns, &netns, &host_ifname, addrs)
+                .map_err(LabError::from)
+                .and_then(|index| {
+                    lab.route_via_links(RouteOp::Add, &node.netns, &[addrs])?;
+                    Ok(index)
+                });
             if wired.is_err() {
                 // Best effort: the veth may not exist; deleting the namespace removes it anyway,
                 // but only asynchronously.

@@ -17,33 +17,34 @@
 //!
 //! For the programs under test, [`Terminal`] runs a full-screen program in a tmux
 //! pseudo-terminal and [`workspace_binary`] finds another package's binary.
+//!
+//! Namespaces, veth wiring and sysctls are the agent's own plumbing (`observe_plumbing`):
+//! lab pods are wired exactly like the endpoints `observerd` creates. This crate adds the
+//! lab around it: names, address safety, node links, guards and cleanup, traffic and tmux.
 
 mod addr;
 mod bpffs;
 mod cleanup;
-mod command;
 mod endpoint;
 mod error;
+mod inside;
 mod lab;
 mod name;
-mod netns;
 mod node_link;
-pub mod plumbing;
 mod root;
 mod run_id;
-mod sysctl;
 mod terminal;
 mod traffic;
-mod wiring;
 mod workspace_bin;
 
 pub use bpffs::BpffsDir;
 pub use cleanup::{cleanup_stale, teardown};
-pub use command::exec;
 pub use endpoint::{NodeRef, PodRef, Role};
 pub use error::LabError;
+pub use inside::{exec, in_netns};
 pub use lab::Lab;
-pub use netns::in_netns;
+/// Whether a named namespace exists (tests check what the agent and the lab left behind).
+pub use observe_plumbing::netns_exists;
 pub use root::require_root;
 pub use terminal::{Terminal, table_rows};
 pub use traffic::{TcpServer, UdpEcho, ping, tcp_connect, udp_roundtrip};

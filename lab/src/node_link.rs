@@ -5,10 +5,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::addr::NODE_LINK_NET;
-use crate::command;
+use observe_plumbing::addr::NODE_LINK_NET;
+use observe_plumbing::command;
+use observe_plumbing::wiring::Addrs;
+
 use crate::error::LabError;
-use crate::wiring::Addrs;
 
 /// How many links fit in the node-link range (64 /30 subnets in a /24).
 pub(crate) const MAX_LINKS: usize = 64;
@@ -99,7 +100,7 @@ impl NodeLink {
         if script.is_empty() {
             return Ok(());
         }
-        command::ip_batch(&far.netns, &script)
+        Ok(command::ip_batch(&far.netns, &script)?)
     }
 }
 

@@ -44,7 +44,7 @@ impl RunId {
         let owner = Owner::current()?;
         for _ in 0..MAX_ATTEMPTS {
             let prefix = format!("{HEAD}{}", base36(next_seed()));
-            if crate::netns::list()
+            if observe_plumbing::netns::list()
                 .iter()
                 .any(|ns| run_prefix_of(ns) == Some(prefix.as_str()))
             {

@@ -436,52 +436,6 @@ fn cleanup_stale_removes_dead_runs_only() {
 }
 
 #[test]
-fn plumbing_wires_an_agent_created_endpoint_to_its_node() {
-    if !lab::require_root() {
-        return;
-    }
-    let mut lab = lab::Lab::new("plumb").unwrap();
-    let node = lab.add_node("node").unwrap();
-    let peer = lab
-        .add_pod(&node, "peer", "10.9.0.2".parse().unwrap(), None)
-        .unwrap();
-    let name = format!("{}-agent-ep", lab.prefix());
-    let found = lab::in_netns(&node.netns, lab::plumbing::current_netns_name).unwrap();
-    assert_eq!(found.as_deref(), Some(node.netns.as_str()));
-    let index = lab::plumbing::create_endpoint(
-        &node.netns,
-        &name,
-        "lxcagent",
-        "10.9.0.3".parse().unwrap(),
-        None,
-    )
-    .unwrap();
-    assert_eq!(
-        lab::plumbing::ifindex(&node.netns, "lxcagent").unwrap(),
-        index
-    );
-    let target = std::net::IpAddr::V4("10.9.0.2".parse().unwrap());
-    assert!(lab::ping(&name, target, 1, std::time::Duration::from_secs(2)).unwrap());
-    lab::plumbing::remove_endpoint(&node.netns, &name, "lxcagent", true).unwrap();
-    assert!(!lab::plumbing::netns_exists(&name));
-    assert!(
-        lab::plumbing::create_endpoint(
-            &node.netns,
-            &name,
-            "lxcagent",
-            "192.168.1.1".parse().unwrap(),
-            None
-        )
-        .is_err()
-    );
-    assert!(
-        !lab::plumbing::netns_exists(&name),
-        "a refused endpoint leaves nothing behind"
-    );
-    drop(peer);
-}
-
-#[test]
 fn a_persisted_lab_survives_its_guard_and_stale_cleanup_until_teardown() {
     if !lab::require_root() {
         return;
@@ -490,15 +444,15 @@ fn a_persisted_lab_survives_its_guard_and_stale_cleanup_until_teardown() {
     let node = lab.add_node("node").unwrap();
     let prefix = lab.persist().unwrap();
     assert!(
-        lab::plumbing::netns_exists(&node.netns),
+        lab::netns_exists(&node.netns),
         "dropping a persisted lab deletes nothing"
     );
     lab::cleanup_stale();
     assert!(
-        lab::plumbing::netns_exists(&node.netns),
+        lab::netns_exists(&node.netns),
         "stale cleanup leaves persistent runs alone"
     );
     assert_eq!(lab::teardown(&prefix), 1);
-    assert!(!lab::plumbing::netns_exists(&node.netns));
+    assert!(!lab::netns_exists(&node.netns));
     assert_eq!(lab::teardown("not-a-prefix"), 0);
 }

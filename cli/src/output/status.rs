@@ -1,9 +1,10 @@
 //! `observe status`: the agent's `ServerStatus` as `hubble status` prints it
 //! (`Current/Max Flows: 92/4,095 (2.25%)`, `Flows/s: 12.60`, ...), plus uptime, flows
-//! seen, version, the node, and the events lost per source with what each loss means.
+//! seen, version, the node's IP forwarding, the node, and the events lost per source with
+//! what each loss means.
 
 use observe_proto::flow::LostEvent;
-use observe_proto::observer::{Node, ServerStatusResponse};
+use observe_proto::observer::{Node, NodeForwarding, ServerStatusResponse};
 use observe_tui::describe::numbers::thousands;
 
 use super::flows::lost;
@@ -22,6 +23,9 @@ pub fn render(status: &ServerStatusResponse, nodes: &[Node]) -> String {
     out.push_str(&format!("Uptime: {}\n", duration(status.uptime_ns)));
     if !status.version.is_empty() {
         out.push_str(&format!("Version: {}\n", status.version));
+    }
+    if let Some(f) = &status.forwarding {
+        out.push_str(&forwarding(f));
     }
     out.push_str(&connected_nodes(status, nodes));
     out.push_str(&lost_events(&status.lost_events));
@@ -45,6 +49,30 @@ fn flows_per_second(status: &ServerStatusResponse) -> String {
     } else {
         "N/A".into()
     }
+}
+
+/// `IP Forwarding: IPv4 on, IPv6 on`, what the agent turned on at start, and what a switch
+/// that is off means.
+fn forwarding(f: &NodeForwarding) -> String {
+    let word = |on: bool| if on { "on" } else { "off" };
+    let mut out = format!(
+        "IP Forwarding: IPv4 {}, IPv6 {}",
+        word(f.ipv4),
+        f.ipv6.map_or("unavailable", word)
+    );
+    if !f.enabled_at_start.is_empty() {
+        out.push_str(&format!(
+            " (turned on at start: {})",
+            f.enabled_at_start.join(", ")
+        ));
+    }
+    out.push('\n');
+    if !f.ipv4 || f.ipv6 == Some(false) {
+        out.push_str(
+            "  the node drops what endpoints send beyond it; restarting observerd turns forwarding on\n",
+        );
+    }
+    out
 }
 
 /// Relay counts when present, then the nodes `GetNodes` named.
@@ -146,6 +174,44 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("PERF_EVENT_RING_BUFFER"), "{text}");
+    }
+
+    #[test]
+    fn the_status_tells_the_nodes_ip_forwarding_and_what_the_agent_turned_on() {
+        let mut status = ServerStatusResponse {
+            version: "0.1.0".into(),
+            forwarding: Some(NodeForwarding {
+                ipv4: true,
+                ipv6: Some(true),
+                enabled_at_start: vec!["net.ipv4.ip_forward".into()],
+            }),
+            ..Default::default()
+        };
+        let text = render(&status, &[]);
+        assert!(
+            text.contains(
+                "Version: 0.1.0\nIP Forwarding: IPv4 on, IPv6 on (turned on at start: net.ipv4.ip_forward)\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("drops"), "{text}");
+
+        status.forwarding = Some(NodeForwarding {
+            ipv4: false,
+            ipv6: None,
+            enabled_at_start: vec![],
+        });
+        let text = render(&status, &[]);
+        assert!(
+            text.contains("IP Forwarding: IPv4 off, IPv6 unavailable\n  the node drops what endpoints send beyond it"),
+            "{text}"
+        );
+
+        status.forwarding = None;
+        assert!(
+            !render(&status, &[]).contains("Forwarding"),
+            "a server that routes nothing reports no forwarding"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::command;
+use crate::inside;
 use crate::error::LabError;
 
 /// Pings `addr` from inside `netns`: `count` echo requests 200 ms apart, waiting up to `timeout`
@@ -13,7 +13,7 @@ use crate::error::LabError;
 ///
 /// # Errors
 ///
-/// [`LabError::Spawn`] when `ip`/`ping` cannot be started.
+/// [`LabError::Plumbing`] when `ip`/`ping` cannot be started.
 pub fn ping(netns: &str, addr: IpAddr, count: u32, timeout: Duration) -> Result<bool, LabError> {
     let count = count.max(1).to_string();
     // iputils accepts fractional seconds; a zero wait would mean "wait forever".
@@ -23,5 +23,5 @@ pub fn ping(netns: &str, addr: IpAddr, count: u32, timeout: Duration) -> Result<
     let args = [
         family, "-n", "-q", "-c", &count, "-i", "0.2", "-W", &wait, &target,
     ];
-    Ok(command::exec(netns, "ping", &args)?.status.success())
+    Ok(inside::exec(netns, "ping", &args)?.status.success())
 }

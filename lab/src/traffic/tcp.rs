@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::worker::{POLL, StopFlag, Worker, stopped};
 use super::{PAYLOAD, remaining};
 use crate::error::LabError;
-use crate::netns;
+use crate::inside;
 
 /// A TCP echo server listening inside a namespace. Each connection is echoed on its own thread
 /// until the peer closes it. Dropping the server stops accepting, closes open connections and
@@ -119,7 +119,7 @@ fn echo(mut stream: TcpStream, stop: &StopFlag) {
 ///
 /// Only when `netns` cannot be entered.
 pub fn tcp_connect(netns: &str, addr: SocketAddr, timeout: Duration) -> Result<bool, LabError> {
-    netns::in_netns(netns, || echo_roundtrip(addr, timeout).is_ok())
+    inside::in_netns(netns, || echo_roundtrip(addr, timeout).is_ok())
 }
 
 /// One connect, send, receive cycle, bounded by `timeout`.

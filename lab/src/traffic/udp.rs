@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::worker::{POLL, StopFlag, Worker, stopped};
 use super::{PAYLOAD, remaining};
 use crate::error::LabError;
-use crate::netns;
+use crate::inside;
 
 /// How long the client waits for an echo before sending the datagram again.
 const RESEND: Duration = Duration::from_millis(200);
@@ -85,7 +85,7 @@ fn echo_loop(socket: &UdpSocket, stop: &StopFlag, received: &AtomicUsize) {
 ///
 /// Only when `netns` cannot be entered.
 pub fn udp_roundtrip(netns: &str, addr: SocketAddr, timeout: Duration) -> Result<bool, LabError> {
-    netns::in_netns(netns, || echo_roundtrip(addr, timeout).is_ok())
+    inside::in_netns(netns, || echo_roundtrip(addr, timeout).is_ok())
 }
 
 /// Send and wait until an echo arrives or `timeout` passes.

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::error::LabError;
-use crate::netns;
+use observe_plumbing::netns;
 
 /// How often a serving loop checks whether it should stop.
 pub(super) const POLL: Duration = Duration::from_millis(20);

@@ -2,7 +2,7 @@
 //! node by a veth pair. The namespace is created here, or adopted: after a restart (it
 //! already exists), or when the pod names one with the `observe.io/netns` annotation (a
 //! workload on a real host). Naming, id and address allocation live here; the plumbing
-//! itself is the lab crate's.
+//! itself is `observe_plumbing`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -58,7 +58,7 @@ impl Plumber {
             let same = rec.id == id && rec.ips == pod.ips;
             if let (true, Ok(ifindex)) = (
                 same,
-                lab::plumbing::ifindex(&self.node_netns, &rec.host_ifname),
+                observe_plumbing::ifindex(&self.node_netns, &rec.host_ifname),
             ) {
                 return Ok(LocalEndpoint {
                     record: rec.clone(),
@@ -66,7 +66,7 @@ impl Plumber {
                 });
             }
             // What is left of an endpoint that no longer fits its pod goes first.
-            let _ = lab::plumbing::remove_endpoint(
+            let _ = observe_plumbing::remove_endpoint(
                 &self.node_netns,
                 &rec.netns,
                 &rec.host_ifname,
@@ -79,9 +79,9 @@ impl Plumber {
             None => (self.netns_name(&pod.key), true),
         };
         let wired = if created {
-            lab::plumbing::create_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
+            observe_plumbing::create_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
         } else {
-            lab::plumbing::adopt_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
+            observe_plumbing::adopt_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
         };
         let ifindex = wired.with_context(|| {
             format!(
@@ -103,7 +103,7 @@ impl Plumber {
     /// Removes an endpoint's veth pair and, when the agent created it, its namespace.
     pub fn remove(&self, ep: &LocalEndpoint) -> Result<()> {
         let r = &ep.record;
-        lab::plumbing::remove_endpoint(&self.node_netns, &r.netns, &r.host_ifname, r.created)
+        observe_plumbing::remove_endpoint(&self.node_netns, &r.netns, &r.host_ifname, r.created)
             .with_context(|| format!("cannot remove the endpoint of pod {}", r.pod))
     }
 }

@@ -3,6 +3,7 @@
 //! control APIs on one unix socket.
 //!
 //! - [`options`]: command-line options;
+//! - [`node`]: the start: the mount check, the node namespace and its IP forwarding;
 //! - [`reconcile`]: applied objects → engine → endpoints → maps and links (the state machine);
 //! - [`endpoints`]: endpoint namespaces, names, ids and addresses;
 //! - [`store`]: what survives a restart;
@@ -22,6 +23,7 @@ pub mod control;
 pub mod endpoints;
 pub mod listeners;
 pub mod maps;
+pub mod node;
 pub mod options;
 pub mod reader;
 pub mod reconcile;
@@ -32,7 +34,7 @@ pub mod store;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 
 use crate::decode::Decoder;
 use crate::export::{ExportConfig, Exporter};
@@ -42,24 +44,10 @@ use crate::pipeline::{Pipeline, PipelineConfig};
 use crate::ring::Capacity;
 use crate::server::ObserverService;
 use control::ControlService;
+pub use node::enter_node;
 use options::Options;
 use reconcile::Agent;
 use snapshot::SharedSnapshot;
-
-/// Enters the node's network namespace (`--node-netns`) or finds the name of the current
-/// one (empty when it has none: the agent runs in a real host's namespace and wires
-/// endpoints to it). Call before starting any other thread: threads inherit the namespace.
-pub fn enter_node(opts: &Options) -> Result<String> {
-    match &opts.node_netns {
-        Some(n) => {
-            lab::plumbing::enter_netns(n)
-                .with_context(|| format!("cannot enter the node namespace {n}"))?;
-            Ok(n.clone())
-        }
-        // An unnamed namespace is a real host's own: endpoints are wired to it.
-        None => Ok(lab::plumbing::current_netns_name().unwrap_or_default()),
-    }
-}
 
 /// Runs the agent until SIGTERM or SIGINT. Enforcement continues after it exits: the
 /// programs stay attached through their pinned links, and the next agent adopts them.
@@ -102,10 +90,18 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     }
     let observer = with_history(&opts, &mut pipeline, ObserverService::new(state))?;
 
-    let mut agent = {
+    let (mut agent, forwarding_enabled) = {
         let opts = opts.clone();
-        tokio::task::spawn_blocking(move || Agent::start(&opts, node_netns, snapshot)).await??
+        let node_netns = node_netns.clone();
+        tokio::task::spawn_blocking(move || -> Result<_> {
+            // Before any endpoint exists: a node that does not forward drops their packets.
+            let enabled = node::enable_forwarding(&node_netns)?;
+            Ok((Agent::start(&opts, node_netns, snapshot)?, enabled))
+        })
+        .await??
     };
+    let observer =
+        observer.with_forwarding(node::forwarding_report(node_netns, forwarding_enabled));
     let events = agent
         .datapath()
         .take_events()

@@ -3,7 +3,8 @@
 //!
 //! - `GetFlows`: see below.
 //! - `ServerStatus`: ring occupancy and capacity, flows seen, uptime, version, the flow
-//!   rate over the last minute, and (extension) the events lost per source.
+//!   rate over the last minute, and (extensions) the events lost per source and the node's
+//!   IP forwarding ([`ObserverService::with_forwarding`]).
 //! - `GetNamespaces`: namespaces seen in flows during the last hour.
 //! - `GetNodes`: this node (Hubble answers it on relays only; a single agent knows itself).
 //! - `GetAgentEvents`, `GetDebugEvents`: `UNIMPLEMENTED`.
@@ -50,8 +51,8 @@ use observe_proto::observer::observer_server::{Observer, ObserverServer};
 use observe_proto::observer::{
     GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest, GetDebugEventsResponse,
     GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest, GetNamespacesResponse,
-    GetNodesRequest, GetNodesResponse, Namespace, Node, ServerStatusRequest, ServerStatusResponse,
-    Tls,
+    GetNodesRequest, GetNodesResponse, Namespace, Node, NodeForwarding, ServerStatusRequest,
+    ServerStatusResponse, Tls,
 };
 use observe_proto::relay::NodeState;
 use tokio::sync::mpsc;
@@ -75,6 +76,17 @@ pub struct ObserverService {
     state: ObserverState,
     version: String,
     history: Option<Arc<History>>,
+    forwarding: Option<ForwardingProbe>,
+}
+
+/// Reads the node's IP forwarding for each `ServerStatus`.
+#[derive(Clone)]
+struct ForwardingProbe(Arc<dyn Fn() -> Option<NodeForwarding> + Send + Sync>);
+
+impl std::fmt::Debug for ForwardingProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ForwardingProbe")
+    }
 }
 
 impl ObserverService {
@@ -84,12 +96,23 @@ impl ObserverService {
             state,
             version: env!("CARGO_PKG_VERSION").to_string(),
             history: None,
+            forwarding: None,
         }
     }
 
     /// Serves `GetFlows` from `history` too, for requests older than the ring.
     pub fn with_history(mut self, history: Arc<History>) -> Self {
         self.history = Some(history);
+        self
+    }
+
+    /// Reports the node's IP forwarding in `ServerStatus`, as `probe` reads it at each request
+    /// (`None`: nothing to report).
+    pub fn with_forwarding(
+        mut self,
+        probe: impl Fn() -> Option<NodeForwarding> + Send + Sync + 'static,
+    ) -> Self {
+        self.forwarding = Some(ForwardingProbe(Arc::new(probe)));
         self
     }
 
@@ -195,6 +218,7 @@ impl Observer for ObserverService {
             version: self.version.clone(),
             flows_rate: stats.flows_rate(),
             lost_events: stats.losses.totals(),
+            forwarding: self.forwarding.as_ref().and_then(|probe| (probe.0)()),
             ..Default::default()
         }))
     }

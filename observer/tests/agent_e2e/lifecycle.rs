@@ -64,11 +64,11 @@ fn a_deleted_pod_takes_its_endpoint_along() {
         return;
     };
     let netns = c.endpoint("intruder").netns;
-    assert!(lab::plumbing::netns_exists(&netns));
+    assert!(lab::netns_exists(&netns));
     c.delete("apiVersion: v1\nkind: Pod\nmetadata: {name: intruder, namespace: e2e}\n");
     assert!(c.endpoints().iter().all(|e| e.pod != "intruder"));
     assert!(
-        !lab::plumbing::netns_exists(&netns),
+        !lab::netns_exists(&netns),
         "its namespace is gone"
     );
 }
@@ -96,7 +96,7 @@ fn an_annotated_pod_adopts_an_existing_namespace_and_leaves_it_behind() {
     );
     c.delete(&pod);
     assert!(
-        lab::plumbing::netns_exists(&name),
+        lab::netns_exists(&name),
         "an adopted namespace is not the agent's to delete"
     );
 }

@@ -9,6 +9,7 @@ mod attribution;
 mod cli;
 mod lifecycle;
 mod listeners;
+mod node_checks;
 mod restart;
 mod trace_agreement;
 mod traffic;

@@ -1,26 +1,19 @@
 //! Running external programs: `ip` for namespace, link, address and route configuration, and
-//! [`exec`] for any program inside a namespace. Only this file spawns processes (plus `mount` in
-//! `bpffs`); everything else in the crate calls these helpers.
+//! [`output`]/[`checked`] for any other program (the lab runs `mount` and programs inside its
+//! namespaces through them). Only this file spawns processes; everything else in the crate
+//! calls these helpers.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use crate::error::LabError;
+use crate::error::PlumbingError;
 
-/// Runs `program args…` inside the network namespace `netns` (through `ip netns exec`) and
-/// returns its output. A non-zero exit status is not an error: the caller decides what it means.
+/// Runs `ip args…` and fails unless it exits successfully.
 ///
 /// # Errors
 ///
-/// [`LabError::Spawn`] when `ip` cannot be started.
-pub fn exec(netns: &str, program: &str, args: &[&str]) -> Result<Output, LabError> {
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", netns, program]).args(args);
-    output(cmd, None)
-}
-
-/// Runs `ip args…` and fails unless it exits successfully.
-pub(crate) fn ip(args: &[&str]) -> Result<(), LabError> {
+/// [`PlumbingError::Spawn`] or [`PlumbingError::CommandFailed`].
+pub fn ip(args: &[&str]) -> Result<(), PlumbingError> {
     let mut cmd = Command::new("ip");
     cmd.args(args);
     checked(cmd, None)
@@ -29,7 +22,11 @@ pub(crate) fn ip(args: &[&str]) -> Result<(), LabError> {
 /// Runs `ip args…` in the named namespace `netns` (`ip -n netns args…`), or in the
 /// caller's namespace when `netns` is empty (an agent on a real host wires endpoints to
 /// the host's own namespace, which has no name).
-pub(crate) fn ip_in(netns: &str, args: &[&str]) -> Result<(), LabError> {
+///
+/// # Errors
+///
+/// As for [`ip`].
+pub fn ip_in(netns: &str, args: &[&str]) -> Result<(), PlumbingError> {
     let mut cmd = Command::new("ip");
     if !netns.is_empty() {
         cmd.args(["-n", netns]);
@@ -40,7 +37,12 @@ pub(crate) fn ip_in(netns: &str, args: &[&str]) -> Result<(), LabError> {
 
 /// Runs the newline-separated `ip` commands of `script` in one `ip -n netns -batch -` process,
 /// which is much faster than one process per command. Fails at the first failing command.
-pub(crate) fn ip_batch(netns: &str, script: &str) -> Result<(), LabError> {
+/// An empty `netns` is the caller's namespace, as for [`ip_in`].
+///
+/// # Errors
+///
+/// As for [`ip`].
+pub fn ip_batch(netns: &str, script: &str) -> Result<(), PlumbingError> {
     let mut cmd = Command::new("ip");
     if !netns.is_empty() {
         cmd.args(["-n", netns]);
@@ -50,22 +52,32 @@ pub(crate) fn ip_batch(netns: &str, script: &str) -> Result<(), LabError> {
 }
 
 /// Runs `cmd` (feeding `stdin` if given) and fails unless it exits successfully.
-pub(crate) fn checked(cmd: Command, stdin: Option<&str>) -> Result<(), LabError> {
+///
+/// # Errors
+///
+/// [`PlumbingError::Spawn`] when it cannot be started, [`PlumbingError::CommandFailed`] with
+/// its standard error when it fails.
+pub fn checked(cmd: Command, stdin: Option<&str>) -> Result<(), PlumbingError> {
     let command = describe(&cmd, stdin);
     let out = output(cmd, stdin)?;
     if out.status.success() {
         return Ok(());
     }
-    Err(LabError::CommandFailed {
+    Err(PlumbingError::CommandFailed {
         command,
         status: out.status,
         stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
     })
 }
 
-/// Runs `cmd` to completion with captured output, feeding `stdin` if given.
-fn output(mut cmd: Command, stdin: Option<&str>) -> Result<Output, LabError> {
-    let spawn_error = |cmd: &Command, source| LabError::Spawn {
+/// Runs `cmd` to completion with captured output, feeding `stdin` if given. A non-zero exit
+/// status is not an error: the caller decides what it means.
+///
+/// # Errors
+///
+/// [`PlumbingError::Spawn`] when it cannot be started or its input cannot be written.
+pub fn output(mut cmd: Command, stdin: Option<&str>) -> Result<Output, PlumbingError> {
+    let spawn_error = |cmd: &Command, source| PlumbingError::Spawn {
         command: describe(cmd, stdin),
         source,
     };

@@ -9,30 +9,35 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::addr::{GATEWAY_V4, GATEWAY_V6};
 use crate::command;
-use crate::error::LabError;
+use crate::error::PlumbingError;
 use crate::netns;
 
 /// The endpoint-side interface name.
 const POD_IFNAME: &str = "eth0";
 
 /// The addresses one endpoint owns.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Addrs {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Addrs {
     /// The IPv4 address.
-    pub(crate) v4: Ipv4Addr,
+    pub v4: Ipv4Addr,
     /// The IPv6 address, if any.
-    pub(crate) v6: Option<Ipv6Addr>,
+    pub v6: Option<Ipv6Addr>,
 }
 
 /// Creates the veth pair between `node_netns` (as `host_ifname`) and `pod_netns` (as `eth0`),
 /// configures both sides and returns the ifindex of `host_ifname` in the node namespace. The
-/// pair is created inside the node namespace, so the host namespace never sees it.
-pub(crate) fn wire(
+/// pair is created inside the node namespace, so the host namespace never sees it (unless the
+/// host is the node: `node_netns` empty).
+///
+/// # Errors
+///
+/// Command errors from `ip`; [`PlumbingError::NoSuchInterface`] if the veth vanished.
+pub fn wire(
     node_netns: &str,
     pod_netns: &str,
     host_ifname: &str,
     addrs: Addrs,
-) -> Result<u32, LabError> {
+) -> Result<u32, PlumbingError> {
     command::ip_in(
         node_netns,
         &[
@@ -55,7 +60,11 @@ pub(crate) fn wire(
 
 /// Deletes the veth pair from the node side, which removes both ends and the node's routes to
 /// the endpoint at once (deleting only the endpoint's namespace would do it asynchronously).
-pub(crate) fn unwire(node_netns: &str, host_ifname: &str) -> Result<(), LabError> {
+///
+/// # Errors
+///
+/// Command errors from `ip` (the veth does not exist, say).
+pub fn unwire(node_netns: &str, host_ifname: &str) -> Result<(), PlumbingError> {
     command::ip_in(node_netns, &["link", "del", host_ifname])
 }
 
@@ -77,7 +86,7 @@ fn node_side_script(host_ifname: &str, addrs: Addrs) -> String {
 }
 
 /// Endpoint side: loopback and `eth0` up, the endpoint's addresses, and default routes via the
-/// gateways. The default routes stay inside the lab because the node has no uplink.
+/// gateways (in the lab, the default routes stay inside it because its nodes have no uplink).
 fn pod_side_script(addrs: Addrs) -> String {
     let mut script = format!(
         "link set lo up\n\

@@ -1,21 +1,23 @@
 //! Named network namespaces: create, delete and list them (`/var/run/netns`, as `ip netns` does),
-//! and run code inside one. Entering a namespace is per thread, so code always runs on a fresh
-//! thread that enters first; the caller's thread never changes namespace.
+//! find the calling thread's, and run code inside one. Entering a namespace is per thread, so
+//! code runs on a fresh thread that enters first and the caller's thread never changes
+//! namespace, except through [`enter`], which is for an agent's start.
 
 use std::ffi::CString;
 use std::fs::{self, File};
 use std::io;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::panic;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 
 use crate::command;
-use crate::error::LabError;
+use crate::error::PlumbingError;
 
 /// Where `ip netns add` keeps its bind mounts, one file per named namespace.
-pub(crate) const NETNS_DIR: &str = "/var/run/netns";
+pub const NETNS_DIR: &str = "/var/run/netns";
 
 /// Runs `f` on a fresh thread inside the network namespace `netns` and returns its result.
 /// Sockets created by `f` belong to that namespace and keep working when moved out of `f`.
@@ -23,34 +25,50 @@ pub(crate) const NETNS_DIR: &str = "/var/run/netns";
 ///
 /// # Errors
 ///
-/// [`LabError::OpenNetns`] or [`LabError::EnterNetns`] when the namespace cannot be entered, and
-/// [`LabError::Thread`] when no thread can be started; `f` does not run then.
-pub fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> T + Send) -> Result<T, LabError> {
+/// [`PlumbingError::OpenNetns`] or [`PlumbingError::EnterNetns`] when the namespace cannot be
+/// entered, and [`PlumbingError::Thread`] when no thread can be started; `f` does not run then.
+pub fn in_netns<T: Send>(netns: &str, f: impl FnOnce() -> T + Send) -> Result<T, PlumbingError> {
     let file = open(netns)?;
     thread::scope(|scope| {
         let worker = thread::Builder::new()
-            .name("lab-in-netns".into())
-            .spawn_scoped(scope, move || enter(netns, &file).map(|()| f()))
-            .map_err(LabError::Thread)?;
+            .name("in-netns".into())
+            .spawn_scoped(scope, move || setns(netns, &file).map(|()| f()))
+            .map_err(PlumbingError::Thread)?;
         worker
             .join()
             .unwrap_or_else(|payload| panic::resume_unwind(payload))
     })
 }
 
+/// Runs `f` inside `netns`, or on the calling thread when `netns` is empty (its own namespace).
+pub(crate) fn within<T: Send>(
+    netns: &str,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, PlumbingError> {
+    if netns.is_empty() {
+        Ok(f())
+    } else {
+        in_netns(netns, f)
+    }
+}
+
 /// Starts `f` on a new thread inside `netns`; returns the thread's handle once it has entered
 /// the namespace (so `f` never runs elsewhere).
-pub(crate) fn spawn_in(
+///
+/// # Errors
+///
+/// As for [`in_netns`], and [`PlumbingError::HelperGone`] if the thread ends before reporting.
+pub fn spawn_in(
     netns: &str,
     f: impl FnOnce() + Send + 'static,
-) -> Result<JoinHandle<()>, LabError> {
+) -> Result<JoinHandle<()>, PlumbingError> {
     let file = open(netns)?;
     let owned = netns.to_owned();
     let (entered_tx, entered_rx) = mpsc::sync_channel(1);
     let handle = thread::Builder::new()
-        .name("lab-netns-srv".into())
+        .name("netns-worker".into())
         .spawn(move || {
-            let entered = enter(&owned, &file);
+            let entered = setns(&owned, &file);
             let ok = entered.is_ok();
             // The receiver waits for exactly this message, so sending cannot fail.
             let _ = entered_tx.send(entered);
@@ -58,7 +76,7 @@ pub(crate) fn spawn_in(
                 f();
             }
         })
-        .map_err(LabError::Thread)?;
+        .map_err(PlumbingError::Thread)?;
     match entered_rx.recv() {
         Ok(Ok(())) => Ok(handle),
         Ok(Err(e)) => {
@@ -66,7 +84,7 @@ pub(crate) fn spawn_in(
             let _ = handle.join();
             Err(e)
         }
-        Err(mpsc::RecvError) => Err(LabError::HelperGone {
+        Err(mpsc::RecvError) => Err(PlumbingError::HelperGone {
             netns: netns.to_owned(),
         }),
     }
@@ -77,26 +95,40 @@ pub(crate) fn spawn_in(
 /// A named namespace is a bind mount under `/var/run/netns`, made in the caller's mount
 /// namespace: a process started with `ip netns exec` has a private one, and the namespaces
 /// it creates are invisible to everyone else. Callers that create namespaces therefore
-/// enter network namespaces with [`enter`] rather than run under `ip netns exec`.
-pub(crate) fn add(name: &str) -> Result<(), LabError> {
+/// enter network namespaces with [`enter`] rather than run under `ip netns exec` (see
+/// [`crate::mounts`]).
+///
+/// # Errors
+///
+/// Command errors from `ip`.
+pub fn add(name: &str) -> Result<(), PlumbingError> {
     command::ip(&["netns", "add", name])
 }
 
 /// Deletes the named namespace `name` (`ip netns del`). The kernel frees it, and the links
 /// inside it, once the last socket or thread using it is gone.
-pub(crate) fn delete(name: &str) -> Result<(), LabError> {
+///
+/// # Errors
+///
+/// Command errors from `ip`.
+pub fn delete(name: &str) -> Result<(), PlumbingError> {
     command::ip(&["netns", "del", name])
 }
 
-/// Moves the calling thread into the named network namespace `netns`, keeping its mount
-/// namespace (threads it spawns afterwards start there too).
-pub(crate) fn enter_named(netns: &str) -> Result<(), LabError> {
+/// Moves the calling thread into the named network namespace `netns` without changing
+/// its mount namespace (unlike `ip netns exec`), so namespaces it creates later are visible
+/// to every process. Call it before starting other threads: they inherit it.
+///
+/// # Errors
+///
+/// [`PlumbingError::OpenNetns`] or [`PlumbingError::EnterNetns`].
+pub fn enter(netns: &str) -> Result<(), PlumbingError> {
     let file = open(netns)?;
-    enter(netns, &file)
+    setns(netns, &file)
 }
 
 /// The names of all named namespaces; empty when none was ever created.
-pub(crate) fn list() -> Vec<String> {
+pub fn list() -> Vec<String> {
     let Ok(entries) = fs::read_dir(NETNS_DIR) else {
         return Vec::new();
     };
@@ -105,9 +137,28 @@ pub(crate) fn list() -> Vec<String> {
         .collect()
 }
 
+/// Whether a named namespace exists.
+pub fn exists(name: &str) -> bool {
+    list().iter().any(|n| n == name)
+}
+
+/// The name under which the calling thread's network namespace is mounted in
+/// `/var/run/netns`, if any: how an agent started inside a named namespace finds its node.
+pub fn current_name() -> Option<String> {
+    let me = fs::metadata("/proc/thread-self/ns/net").ok()?;
+    list().into_iter().find(|name| {
+        fs::metadata(Path::new(NETNS_DIR).join(name))
+            .is_ok_and(|m| m.ino() == me.ino() && m.dev() == me.dev())
+    })
+}
+
 /// The ifindex of `ifname` inside `netns`.
-pub(crate) fn ifindex(netns: &str, ifname: &str) -> Result<u32, LabError> {
-    let missing = || LabError::NoSuchInterface {
+///
+/// # Errors
+///
+/// [`PlumbingError::NoSuchInterface`] or namespace errors.
+pub fn ifindex(netns: &str, ifname: &str) -> Result<u32, PlumbingError> {
+    let missing = || PlumbingError::NoSuchInterface {
         netns: netns.to_owned(),
         ifname: ifname.to_owned(),
     };
@@ -115,12 +166,7 @@ pub(crate) fn ifindex(netns: &str, ifname: &str) -> Result<u32, LabError> {
     // SAFETY: `c_name` is a valid NUL-terminated string that outlives the call;
     // `if_nametoindex` only reads it and resolves the name in the calling thread's namespace.
     let lookup = || unsafe { libc::if_nametoindex(c_name.as_ptr()) };
-    // An empty name is the caller's own namespace (see `command::ip_in`).
-    let index = if netns.is_empty() {
-        lookup()
-    } else {
-        in_netns(netns, lookup)?
-    };
+    let index = within(netns, lookup)?;
     if index == 0 {
         Err(missing())
     } else {
@@ -129,22 +175,22 @@ pub(crate) fn ifindex(netns: &str, ifname: &str) -> Result<u32, LabError> {
 }
 
 /// Opens the namespace file of `netns`.
-fn open(netns: &str) -> Result<File, LabError> {
-    File::open(PathBuf::from(NETNS_DIR).join(netns)).map_err(|source| LabError::OpenNetns {
+fn open(netns: &str) -> Result<File, PlumbingError> {
+    File::open(PathBuf::from(NETNS_DIR).join(netns)).map_err(|source| PlumbingError::OpenNetns {
         netns: netns.to_owned(),
         source,
     })
 }
 
 /// Moves the calling thread into the network namespace `file` refers to.
-fn enter(netns: &str, file: &File) -> Result<(), LabError> {
+fn setns(netns: &str, file: &File) -> Result<(), PlumbingError> {
     // SAFETY: `file` is open for the duration of the call, so the descriptor is valid;
     // `setns` changes only the calling thread's network namespace.
     let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
     if rc == 0 {
         return Ok(());
     }
-    Err(LabError::EnterNetns {
+    Err(PlumbingError::EnterNetns {
         netns: netns.to_owned(),
         source: io::Error::last_os_error(),
     })
