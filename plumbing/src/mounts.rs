@@ -189,7 +189,9 @@ mod tests {
     #[test]
     fn mount_table_lines_parse_with_escapes_and_without_optional_fields() {
         assert_eq!(
-            parse_line("36 35 98:0 /mnt1 /mnt\\040two rw,noatime master:1 shared:3 - ext3 /dev/root rw"),
+            parse_line(
+                "36 35 98:0 /mnt1 /mnt\\040two rw,noatime master:1 shared:3 - ext3 /dev/root rw"
+            ),
             Some(Mount {
                 id: 36,
                 point: PathBuf::from("/mnt two"),

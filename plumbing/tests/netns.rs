@@ -84,7 +84,10 @@ fn a_node_with_forwarding_off_gets_it_turned_on_and_says_which_switches_it_flipp
 
     let flipped = forwarding::enable(&node.netns).unwrap();
 
-    let expected: Vec<&str> = [Some(IPV4), ipv6.map(|_| IPV6)].into_iter().flatten().collect();
+    let expected: Vec<&str> = [Some(IPV4), ipv6.map(|_| IPV6)]
+        .into_iter()
+        .flatten()
+        .collect();
     assert_eq!(flipped, expected);
     assert_eq!(
         forwarding::read(&node.netns).unwrap(),
