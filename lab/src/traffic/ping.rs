@@ -4,8 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::inside;
 use crate::error::LabError;
+use crate::inside;
 
 /// Pings `addr` from inside `netns`: `count` echo requests 200 ms apart, waiting up to `timeout`
 /// for each reply (`ping -c count -W timeout`; at most about `0.2 s × (count − 1) + timeout`).
