@@ -360,9 +360,7 @@ fn event_rate(bench: &mut Bench) -> (u64, u64, u64, f64) {
 }
 
 fn main() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("datapath bench skipped: needs root");
+    if !lab::require_root() {
         return;
     }
     let root = PinRoot(PathBuf::from(format!(

@@ -178,7 +178,9 @@ fn assert_egress_tcp(e: &FlowEvent, sport: u16, dport: u16) {
 
 #[test]
 fn egress_allowed_new_connection_reports_verdict_and_trace() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
@@ -206,7 +208,9 @@ fn egress_allowed_new_connection_reports_verdict_and_trace() {
 
 #[test]
 fn egress_default_deny_drops_with_133() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
@@ -247,7 +251,9 @@ fn egress_default_deny_drops_with_133() {
 
 #[test]
 fn ingress_allowed_and_denied() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         enforced(&[allow(PEER_ID, TCP, PortRange::single(8443), "api")]),
         open(),
@@ -279,7 +285,9 @@ fn ingress_allowed_and_denied() {
 
 #[test]
 fn a_deny_beats_a_broader_allow_and_names_its_rule() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[
@@ -310,7 +318,9 @@ fn a_deny_beats_a_broader_allow_and_names_its_rule() {
 
 #[test]
 fn wildcard_identity_entries_allow_every_peer_world_included() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(0, TCP, PortRange::single(443), "https-anywhere")]),
@@ -331,7 +341,9 @@ fn wildcard_identity_entries_allow_every_peer_world_included() {
 
 #[test]
 fn port_ranges_match_exactly_at_both_edges() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(PEER_ID, TCP, PortRange::new(8080, 8090), "range")]),
@@ -366,7 +378,9 @@ fn port_ranges_match_exactly_at_both_edges() {
 
 #[test]
 fn icmp_echo_types_are_matched_as_ports() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(PEER_ID, ICMP, PortRange::single(8), "ping")]),
@@ -481,7 +495,9 @@ fn icmp_echo_types_are_matched_as_ports() {
 
 #[test]
 fn icmpv6_echo_and_neighbour_discovery() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         enforced(&[]),
         enforced(&[allow(PEER_ID, ICMPV6, PortRange::single(128), "ping6")]),
@@ -556,7 +572,9 @@ fn icmpv6_echo_and_neighbour_discovery() {
 
 #[test]
 fn ipv6_tcp_and_extension_headers() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
@@ -602,7 +620,9 @@ fn ipv6_tcp_and_extension_headers() {
 
 #[test]
 fn sctp_ports_are_policed() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         enforced(&[allow(PEER_ID, SCTP, PortRange::single(3868), "diameter")]),
         open(),
@@ -640,7 +660,9 @@ fn sctp_ports_are_policed() {
 
 #[test]
 fn replies_pass_without_policy_and_established_without_verdicts() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     // Ingress enforced with nothing allowed: only replies may come in.
     let mut h = Harness::new(
         enforced(&[]),
@@ -725,7 +747,9 @@ fn replies_pass_without_policy_and_established_without_verdicts() {
 
 #[test]
 fn trace_modes_and_event_switches() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
@@ -770,7 +794,9 @@ fn trace_modes_and_event_switches() {
 
 #[test]
 fn a_policy_change_cuts_the_established_flows_it_no_longer_allows() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(PEER_ID, TCP, PortRange::new(80, 81), "web")]),
@@ -820,7 +846,9 @@ fn a_policy_change_cuts_the_established_flows_it_no_longer_allows() {
 
 #[test]
 fn icmp_errors_about_tracked_flows_are_related() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         enforced(&[]),
         enforced(&[allow(PEER_ID, UDP, PortRange::single(53), "dns")]),
@@ -882,7 +910,9 @@ fn icmp_errors_about_tracked_flows_are_related() {
 
 #[test]
 fn fragments_follow_their_first_fragment() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(
         open(),
         enforced(&[allow(PEER_ID, UDP, PortRange::single(5353), "mdns")]),
@@ -993,7 +1023,9 @@ fn fragments_follow_their_first_fragment() {
 
 #[test]
 fn malformed_and_truncated_packets() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(open(), open());
     let payload = tcp(1, 2, SYN).bytes();
     // IHL below 5.
@@ -1042,7 +1074,9 @@ fn malformed_and_truncated_packets() {
 
 #[test]
 fn non_ip_traffic_arp_passes_and_the_rest_is_dropped() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(enforced(&[]), enforced(&[]));
     let (action, events) = h.run(Hook::From, &frame::arp());
     assert_eq!((action, events.len()), (tc_action::PASS, 0));
@@ -1062,7 +1096,9 @@ fn non_ip_traffic_arp_passes_and_the_rest_is_dropped() {
 
 #[test]
 fn unknown_interface_fails_closed_with_203() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::unregistered();
     let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)));
     assert_eq!(action, tc_action::DROP);
@@ -1084,7 +1120,9 @@ fn unknown_interface_fails_closed_with_203() {
 
 #[test]
 fn unenforced_directions_pass_without_a_verdict_event() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let mut h = Harness::new(open(), open());
     let (action, events) = h.run(
         Hook::To,
@@ -1120,7 +1158,9 @@ fn unenforced_directions_pass_without_a_verdict_event() {
 
 #[test]
 fn adoption_reuses_pinned_maps_and_reconciles_stale_entries() {
-    require_root!();
+    if !lab::require_root() {
+        return;
+    }
     let root = PinRoot::new();
     let endpoint = |flags| probe_common::endpoint::EndpointInfo {
         endpoint_id: 9,

@@ -13,7 +13,8 @@
 //! removes what killed processes left behind. [`in_netns`] and [`exec`] run code or programs
 //! inside a namespace, and the traffic helpers ([`TcpServer`], [`tcp_connect`], [`UdpEcho`],
 //! [`udp_roundtrip`], [`ping`]) probe reachability with timeouts. Everything needs root; tests
-//! start with [`require_root`].
+//! start with [`require_root`], which skips them without root (and fails them under
+//! `CI=true`), recording each skip for `cargo xtask test` to count.
 //!
 //! For the programs under test, [`Terminal`] runs a full-screen program in a tmux
 //! pseudo-terminal and [`workspace_binary`] finds another package's binary.
@@ -45,7 +46,7 @@ pub use inside::{exec, in_netns};
 pub use lab::Lab;
 /// Whether a named namespace exists (tests check what the agent and the lab left behind).
 pub use observe_plumbing::netns_exists;
-pub use root::require_root;
+pub use root::{SKIP_LOG_ENV, is_root, require_root};
 pub use terminal::{Terminal, table_rows};
 pub use traffic::{TcpServer, UdpEcho, ping, tcp_connect, udp_roundtrip};
 pub use workspace_bin::workspace_binary;

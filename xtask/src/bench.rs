@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     ];
     let mut set_up = false;
     for (bench, package, feature) in privileged.into_iter().filter(|(b, _, _)| wanted(b)) {
-        if !cmd::is_root() {
+        if !lab::is_root() {
             eprintln!("skipped {bench} benchmark: needs root");
             continue;
         }

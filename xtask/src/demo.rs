@@ -48,7 +48,7 @@ pub fn run(args: &Args) -> Result<()> {
     if args.traffic {
         return traffic(&endpoints()?);
     }
-    if args.offline || !cmd::is_root() {
+    if args.offline || !lab::is_root() {
         if !args.offline {
             eprintln!("note: the live lab needs root; showing the offline policy engine only");
         }

@@ -32,7 +32,7 @@ pub struct Args {}
 
 /// Runs `cargo xtask setup`.
 pub fn run(_args: &Args) -> anyhow::Result<()> {
-    let root = cmd::is_root();
+    let root = lab::is_root();
     if !root {
         eprintln!("setup: not root: apt packages and the bpffs mount are only checked");
     }

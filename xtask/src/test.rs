@@ -1,6 +1,12 @@
 //! `cargo xtask test`: install prerequisites, then run every test of the workspace with
 //! the datapath built in. Privileged tests (BPF_PROG_TEST_RUN, the lab) run when this is
-//! root and skip with a message otherwise; CI runs as root.
+//! root; otherwise each one is skipped by `lab::require_root`, which records it in a log
+//! this command clears before the run and counts after it ("N privileged tests skipped").
+//! Under `CI=true` a skipped privileged test fails instead; CI runs as root.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 
 use crate::cmd;
 
@@ -20,7 +26,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if !args.no_setup {
         crate::setup::run(&crate::setup::Args::default())?;
     }
-    if !cmd::is_root() {
+    if !lab::is_root() {
         eprintln!(
             "note: not root: privileged datapath and lab tests will report `skipped: needs root`"
         );
@@ -37,10 +43,37 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // The TUI's pseudo-terminal test drives the `observe` binary this build produces,
     // rather than building its own.
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| cmd::root().join("target"), std::path::PathBuf::from);
+        .map_or_else(|| cmd::root().join("target"), PathBuf::from);
+    let target = std::path::absolute(&target).unwrap_or(target);
     test.env("OBSERVE_BIN", target.join("debug/observe"));
+    // Every skipped privileged test appends a line here (see `lab::require_root`).
+    let skips = target.join("privileged-skips.log");
+    match std::fs::remove_file(&skips) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("cannot clear {}", skips.display()));
+        }
+        _ => {}
+    }
+    test.env(lab::SKIP_LOG_ENV, &skips);
     if !args.rest.is_empty() {
         test.arg("--").args(&args.rest);
     }
-    cmd::run(&mut test)
+    let result = cmd::run(&mut test);
+    report_skips(&skips);
+    result
+}
+
+/// Prints how many privileged tests were skipped (also when there were none), and where
+/// their names are.
+fn report_skips(log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let skipped = text.lines().filter(|l| !l.trim().is_empty()).count();
+    if skipped == 0 {
+        eprintln!("0 privileged tests skipped (not root)");
+    } else {
+        eprintln!(
+            "{skipped} privileged tests skipped (not root): listed in {}",
+            log.display()
+        );
+    }
 }

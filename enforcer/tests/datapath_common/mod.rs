@@ -1,5 +1,6 @@
-//! Shared by the datapath tests: the root check, a unique bpffs pin root per test, a frame
-//! builder for `BPF_PROG_TEST_RUN`, and policy/endpoint builders for the pure layer.
+//! Shared by the datapath tests (each starts with `lab::require_root`): a unique bpffs pin
+//! root per test, a frame builder for `BPF_PROG_TEST_RUN`, and policy/endpoint builders for
+//! the pure layer.
 #![allow(
     dead_code,
     reason = "each test binary uses a different part of this module"
@@ -14,18 +15,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use enforcer::mapstate::resolve::{RawEntry, resolve};
 use enforcer::mapstate::{Action, DirectionPolicy, PortRange};
 use enforcer::policy::origin::{PolicyKind, PolicyRef, RuleRef};
-
-/// Returns from the calling test with a "skipped" line unless running as root.
-#[macro_export]
-macro_rules! require_root {
-    () => {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("skipped: needs root");
-            return;
-        }
-    };
-}
 
 /// A unique bpffs pin root for one test, removed (with everything pinned below it) on drop,
 /// also when the test panics.
