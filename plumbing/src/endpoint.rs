@@ -6,7 +6,7 @@
 //! thread's own namespace: the host's, for an agent on a real host (never in the lab, whose
 //! nodes always have names).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use crate::addr;
 use crate::error::PlumbingError;
@@ -26,16 +26,15 @@ pub fn create_endpoint(
     node_netns: &str,
     netns: &str,
     host_ifname: &str,
-    v4: Ipv4Addr,
-    v6: Option<Ipv6Addr>,
+    addrs: Addrs,
 ) -> Result<u32, PlumbingError> {
-    addr::check_pod(IpAddr::V4(v4))?;
-    if let Some(v6) = v6 {
+    addr::check_pod(IpAddr::V4(addrs.v4))?;
+    if let Some(v6) = addrs.v6 {
         addr::check_pod(IpAddr::V6(v6))?;
     }
     netns::add(netns)?;
     let wired = sysctl::write(netns, sysctl::NO_DAD)
-        .and_then(|()| adopt_endpoint(node_netns, netns, host_ifname, v4, v6));
+        .and_then(|()| adopt_endpoint(node_netns, netns, host_ifname, addrs));
     if wired.is_err() {
         let _ = netns::delete(netns);
     }
@@ -52,10 +51,9 @@ pub fn adopt_endpoint(
     node_netns: &str,
     netns: &str,
     host_ifname: &str,
-    v4: Ipv4Addr,
-    v6: Option<Ipv6Addr>,
+    addrs: Addrs,
 ) -> Result<u32, PlumbingError> {
-    let wired = wiring::wire(node_netns, netns, host_ifname, Addrs { v4, v6 });
+    let wired = wiring::wire(node_netns, netns, host_ifname, addrs);
     if wired.is_err() {
         let _ = wiring::unwire(node_netns, host_ifname);
     }

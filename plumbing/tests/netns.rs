@@ -10,6 +10,7 @@ use std::time::Duration;
 use observe_plumbing::forwarding::{self, Forwarding, IPV4, IPV6};
 use observe_plumbing::mounts::netns_mounts_visible;
 use observe_plumbing::sysctl;
+use observe_plumbing::wiring::Addrs;
 
 /// Set in the child process of `namespaces_created_under_ip_netns_exec_are_invisible_to_others`.
 const HELPER_ENV: &str = "PLUMBING_TEST_MOUNTS_HELPER";
@@ -31,8 +32,10 @@ fn plumbing_wires_an_agent_created_endpoint_to_its_node() {
         &node.netns,
         &name,
         "lxcagent",
-        "10.9.0.3".parse().unwrap(),
-        None,
+        Addrs {
+            v4: "10.9.0.3".parse().unwrap(),
+            v6: None,
+        },
     )
     .unwrap();
     assert_eq!(
@@ -48,8 +51,10 @@ fn plumbing_wires_an_agent_created_endpoint_to_its_node() {
             &node.netns,
             &name,
             "lxcagent",
-            "192.168.1.1".parse().unwrap(),
-            None
+            Addrs {
+                v4: "192.168.1.1".parse().unwrap(),
+                v6: None,
+            },
         )
         .is_err()
     );

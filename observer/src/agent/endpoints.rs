@@ -5,11 +5,12 @@
 //! itself is `observe_plumbing`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result, bail};
 use enforcer::cluster::{Pod, PodKey};
 use enforcer::net::Cidr;
+use observe_plumbing::wiring::Addrs;
 
 use super::store::EndpointRecord;
 
@@ -53,7 +54,7 @@ impl Plumber {
         id: u16,
         previous: Option<&EndpointRecord>,
     ) -> Result<LocalEndpoint> {
-        let (v4, v6) = addresses(pod)?;
+        let addrs = addresses(pod)?;
         if let Some(rec) = previous {
             let same = rec.id == id && rec.ips == pod.ips;
             if let (true, Ok(ifindex)) = (
@@ -79,9 +80,9 @@ impl Plumber {
             None => (self.netns_name(&pod.key), true),
         };
         let wired = if created {
-            observe_plumbing::create_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
+            observe_plumbing::create_endpoint(&self.node_netns, &netns, &host_ifname, addrs)
         } else {
-            observe_plumbing::adopt_endpoint(&self.node_netns, &netns, &host_ifname, v4, v6)
+            observe_plumbing::adopt_endpoint(&self.node_netns, &netns, &host_ifname, addrs)
         };
         let ifindex = wired.with_context(|| {
             format!(
@@ -109,7 +110,7 @@ impl Plumber {
 }
 
 /// The pod's IPv4 address and optional IPv6 address.
-fn addresses(pod: &Pod) -> Result<(Ipv4Addr, Option<Ipv6Addr>)> {
+fn addresses(pod: &Pod) -> Result<Addrs> {
     let v4 = pod.ips.iter().find_map(|ip| match ip {
         IpAddr::V4(a) => Some(*a),
         IpAddr::V6(_) => None,
@@ -119,7 +120,7 @@ fn addresses(pod: &Pod) -> Result<(Ipv4Addr, Option<Ipv6Addr>)> {
         IpAddr::V4(_) => None,
     });
     match v4 {
-        Some(v4) => Ok((v4, v6)),
+        Some(v4) => Ok(Addrs { v4, v6 }),
         None => bail!("pod {} has no IPv4 address", pod.key),
     }
 }

@@ -100,8 +100,7 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         })
         .await??
     };
-    let observer =
-        observer.with_forwarding(node::forwarding_report(node_netns, forwarding_enabled));
+    let observer = observer.with_forwarding(node::forwarding_report(forwarding_enabled));
     let events = agent
         .datapath()
         .take_events()

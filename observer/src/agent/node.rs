@@ -52,6 +52,11 @@ fn check_mounts(visible: Result<bool, PlumbingError>) -> Result<()> {
     }
 }
 
+/// The namespace the switches are read and written in: the calling thread's own. Every agent
+/// thread lives in the node namespace ([`enter_node`] runs before any other thread starts),
+/// so no helper thread has to enter it again; `node_netns` only names it in messages.
+const HERE: &str = "";
+
 /// Turns IP forwarding on in the node namespace wherever it is off, and logs each switch it
 /// flips; returns them.
 ///
@@ -59,7 +64,7 @@ fn check_mounts(visible: Result<bool, PlumbingError>) -> Result<()> {
 ///
 /// A switch that is off and cannot be turned on (a read-only `/proc/sys`, say).
 pub fn enable_forwarding(node_netns: &str) -> Result<Vec<&'static str>> {
-    let flipped = forwarding::enable(node_netns)
+    let flipped = forwarding::enable(HERE)
         .with_context(|| format!("cannot turn IP forwarding on in {}", describe(node_netns)))?;
     for switch in &flipped {
         tracing::info!(
@@ -71,18 +76,17 @@ pub fn enable_forwarding(node_netns: &str) -> Result<Vec<&'static str>> {
 }
 
 /// The node's forwarding as `ServerStatus` reports it, read at each call; `None` when the
-/// switches cannot be read (the node namespace is gone, say). `enabled_at_start` is what
-/// [`enable_forwarding`] returned.
+/// switches cannot be read. `enabled_at_start` is what [`enable_forwarding`] returned.
 pub fn forwarding_report(
-    node_netns: String,
     enabled_at_start: Vec<&'static str>,
 ) -> impl Fn() -> Option<NodeForwarding> + Send + Sync + 'static {
+    let enabled_at_start: Vec<String> = enabled_at_start.iter().map(ToString::to_string).collect();
     move || {
-        let now = forwarding::read(&node_netns).ok()?;
+        let now = forwarding::read(HERE).ok()?;
         Some(NodeForwarding {
             ipv4: now.ipv4,
             ipv6: now.ipv6,
-            enabled_at_start: enabled_at_start.iter().map(ToString::to_string).collect(),
+            enabled_at_start: enabled_at_start.clone(),
         })
     }
 }
