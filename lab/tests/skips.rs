@@ -6,9 +6,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::Mutex;
 
 /// The uid and gid of `nobody`.
 const NOBODY: u32 = 65534;
+
+/// Serialises the copy-then-exec below: while one test holds its fresh copy open for writing,
+/// a child forked by the other test inherits that descriptor until it execs, and exec of the
+/// copy then fails with ETXTBSY ("Text file busy").
+static EXEC_LOCK: Mutex<()> = Mutex::new(());
 
 /// Stands for any privileged test: only the guard, run by the tests below.
 #[test]
@@ -22,6 +28,7 @@ fn privileged_probe() {
 /// original may sit under a home directory `nobody` cannot enter), with `ci` as `CI` and
 /// `log` as the skip log.
 fn run_probe_without_root(dir: &Path, ci: Option<&str>, log: Option<&Path>) -> Output {
+    let _serial = EXEC_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
     let exe = dir.join("probe");
     std::fs::copy(std::env::current_exe().expect("test binary"), &exe).expect("copy binary");
