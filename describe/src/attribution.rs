@@ -1,5 +1,6 @@
-//! Which policy decided: the text every DROPPED line carries (our addition), and
-//! Hubble's ` BY name (Kind)` for policy-verdict lines with `--print-policy-names`.
+//! Which policy decided, in `observe flows`' grammar: the text every DROPPED line carries
+//! (our addition), and Hubble's ` BY name (Kind)` for policy-verdict lines with
+//! `--print-policy-names`.
 //!
 //! # Drop attribution (appended to the verdict of every policy drop)
 //!

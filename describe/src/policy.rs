@@ -10,9 +10,10 @@ use observe_proto::flow::{
     Attribution, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection,
 };
 
-use super::names::{self, Side};
-use super::reason;
-use super::sanitize::cleaned;
+use crate::drop_reason::{drop_code, drop_name, drop_text};
+use crate::names::{self, FlowEnd};
+use crate::sanitize::cleaned;
+use crate::{l4, reason, verdict};
 
 /// `CNP`, `CCNP`, `KNP` for the kinds we know, the kind itself otherwise.
 pub fn short_kind(kind: &str) -> String {
@@ -184,16 +185,16 @@ struct Context {
 
 impl Context {
     fn new(flow: &Flow, direction: TrafficDirection) -> Self {
-        let (endpoint_side, peer_side) = match direction {
-            TrafficDirection::Egress => (Side::Source, Side::Destination),
-            _ => (Side::Destination, Side::Source),
+        let (endpoint_end, peer_end) = match direction {
+            TrafficDirection::Egress => (FlowEnd::Source, FlowEnd::Destination),
+            _ => (FlowEnd::Destination, FlowEnd::Source),
         };
-        let endpoint = names::name(flow, endpoint_side);
-        let port = names::l4(flow).port_protocol();
+        let endpoint = names::name(flow, endpoint_end);
+        let port = l4::of(flow).port_protocol();
         Self {
             at: format!("the {} of {endpoint}", reason::direction_name(direction)),
             endpoint,
-            peer: names::name(flow, peer_side),
+            peer: names::name(flow, peer_end),
             port: if port.is_empty() {
                 "this port".into()
             } else {
@@ -269,13 +270,13 @@ impl Context {
     }
 
     fn no_policy(&self, flow: &Flow) -> Explanation {
-        if reason::is_drop(flow) {
-            let code = reason::drop_code(flow);
+        if verdict::is_drop(flow) {
+            let code = drop_code(flow);
             return Explanation {
                 headline: format!(
                     "Dropped by the datapath: {} ({code} {}), not a policy decision.",
-                    reason::drop_text(code),
-                    reason::drop_name(code)
+                    drop_text(code),
+                    drop_name(code)
                 ),
                 ..Default::default()
             };
@@ -283,7 +284,7 @@ impl Context {
         Explanation {
             headline: format!(
                 "{}: no policy decision recorded for this event (an established connection, or no policy applies at {}).",
-                reason::verdict(flow),
+                verdict::verdict(flow),
                 self.at
             ),
             ..Default::default()
