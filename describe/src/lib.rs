@@ -18,6 +18,7 @@
 pub mod advice;
 pub mod attribution;
 pub mod clock;
+pub mod decision;
 pub mod drop_reason;
 pub mod fields;
 pub mod l4;

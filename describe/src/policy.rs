@@ -1,19 +1,18 @@
-//! Why policy decided what it decided, in words: the short POLICY column and the full
-//! explanation of the detail pane, from `Flow.attribution` (our extension) and Hubble's
-//! `*_allowed_by` / `*_denied_by`.
+//! Why policy decided what it decided, in the dashboard's words: the short POLICY column
+//! and the full explanation of the detail pane, from `Flow.attribution` (our extension)
+//! and Hubble's `*_allowed_by` / `*_denied_by`. Which decision it was is
+//! [`decision::classify`]'s, the same as in the CLI's attribution.
 //!
 //! A default deny (133) has no rule to name: the explanation names the policies that
 //! select the endpoint in that direction, none of which allows the peer (the gap G2 in
 //! Hubble). An explicit deny (181) names the deny rule and its path in the object.
 
-use observe_proto::flow::{
-    Attribution, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection,
-};
+use observe_proto::flow::{Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection};
 
 use crate::drop_reason::{drop_code, drop_name, drop_text};
 use crate::names::{self, FlowEnd};
 use crate::sanitize::cleaned;
-use crate::{l4, reason, verdict};
+use crate::{decision, l4, reason, verdict};
 
 /// `CNP`, `CCNP`, `KNP` for the kinds we know, the kind itself otherwise.
 pub fn short_kind(kind: &str) -> String {
@@ -74,25 +73,11 @@ fn policy_line(p: &Policy) -> String {
     )
 }
 
-/// How policy decided, from the attribution, else from Hubble's lists.
-pub fn kind(flow: &Flow) -> PolicyVerdictKind {
-    if let Some(a) = &flow.attribution {
-        return a.kind();
-    }
-    if !flow.ingress_denied_by.is_empty() || !flow.egress_denied_by.is_empty() {
-        PolicyVerdictKind::ExplicitDeny
-    } else if !flow.ingress_allowed_by.is_empty() || !flow.egress_allowed_by.is_empty() {
-        PolicyVerdictKind::Allowed
-    } else {
-        PolicyVerdictKind::Unknown
-    }
-}
-
 /// The POLICY column: `default deny shop/db-ingress`, `deny shop/x`, `allow shop/y +1`
 /// (object names only; the detail pane has kinds and rules), or empty when no policy
 /// took part.
 pub fn summary(flow: &Flow) -> String {
-    let label = match kind(flow) {
+    let label = match decision::classify(flow) {
         PolicyVerdictKind::DefaultDeny => "default deny",
         PolicyVerdictKind::ExplicitDeny => "deny",
         PolicyVerdictKind::Allowed => "allow",
@@ -158,12 +143,8 @@ pub struct Explanation {
 
 /// Explains the verdict of `flow`.
 pub fn explain(flow: &Flow) -> Explanation {
-    let direction = flow
-        .attribution
-        .as_ref()
-        .map_or_else(|| flow.traffic_direction(), Attribution::direction);
-    let ctx = Context::new(flow, direction);
-    match kind(flow) {
+    let ctx = Context::new(flow, decision::direction(flow));
+    match decision::classify(flow) {
         PolicyVerdictKind::DefaultDeny => ctx.default_deny(flow),
         PolicyVerdictKind::ExplicitDeny => ctx.explicit_deny(flow),
         PolicyVerdictKind::Allowed => ctx.allowed(flow),
@@ -295,7 +276,7 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use observe_proto::flow::{DropReason, Endpoint, Verdict};
+    use observe_proto::flow::{Attribution, DropReason, Endpoint, Verdict};
 
     fn drop(kind: PolicyVerdictKind, direction: TrafficDirection) -> Flow {
         Flow {

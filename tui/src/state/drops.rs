@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 use observe_proto::flow::{Flow, PolicyVerdictKind};
 
 use observe_describe::names::{self, FlowEnd};
-use observe_describe::{l4, policy, reason, verdict};
+use observe_describe::{decision, l4, policy, reason, verdict};
 
 /// Distinct keys kept per map.
 pub const MAX_KEYS: usize = 1024;
@@ -135,7 +135,7 @@ impl DropStats {
 /// One key per policy behind the drop (`default deny: KNP shop/db-ingress`), or the
 /// reason when no policy was involved.
 fn policy_keys(flow: &Flow) -> Vec<String> {
-    let label = match policy::kind(flow) {
+    let label = match decision::classify(flow) {
         PolicyVerdictKind::DefaultDeny => "default deny",
         PolicyVerdictKind::ExplicitDeny => "deny",
         _ => return vec!["(not a policy drop)".into()],
