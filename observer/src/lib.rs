@@ -23,7 +23,6 @@
 
 #![warn(missing_docs)]
 
-pub mod advice;
 #[cfg(feature = "agent")]
 pub mod agent;
 pub mod decode;

@@ -8,8 +8,6 @@
 use observe_proto::flow::Flow;
 use ratatui::layout::Rect;
 
-use crate::describe::reason;
-use crate::describe::sanitize::cleaned;
 use crate::filter::FilterSpec;
 use crate::layout::{self, Screen, Shape};
 use crate::msg::{Cmd, Msg};
@@ -24,6 +22,8 @@ use crate::state::panels::{DetailView, Panel};
 use crate::state::pause::Pause;
 use crate::state::rates::Rates;
 use crate::state::server::ServerView;
+use observe_describe::sanitize::cleaned;
+use observe_describe::verdict;
 
 /// Settings the app starts with.
 #[derive(Clone, Debug)]
@@ -129,7 +129,7 @@ impl App {
 
     fn on_flow(&mut self, flow: Box<Flow>) {
         self.received += 1;
-        self.rates.record(reason::is_drop_event(&flow));
+        self.rates.record(verdict::is_drop_event(&flow));
         self.drops.record(&flow);
         if self.pause.is_paused() {
             self.pause.hold(flow);

@@ -18,8 +18,9 @@
 //! - [`state`]: the parts of `App`, one per widget, with no drawing.
 //! - [`ui`]: drawing, one widget per file, a pure function of `&App`.
 //! - [`layout`]: screen geometry shared by drawing and paging (and the tiny-terminal cut).
-//! - [`describe`]: flows in words (names, reasons, policy explanations, reproduce
-//!   commands); every flow-supplied string is sanitized there.
+//! - Flows in words (names, reasons, policy explanations, reproduce commands) come from
+//!   the `observe-describe` crate, which the CLI shares; every flow-supplied string is
+//!   sanitized there, and widgets draw only what it returns or the app's own text.
 //! - [`filter`]: the boundary to the `observe flows` flag parser.
 //! - [`client`]: the tasks that talk to the agent (stream with reconnect, pollers).
 //! - `terminal` (raw mode, alternate screen, panic hook) and `event_loop` run it.
@@ -28,7 +29,6 @@
 
 pub mod app;
 pub mod client;
-pub mod describe;
 mod event_loop;
 pub mod filter;
 mod keys;

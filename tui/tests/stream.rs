@@ -45,7 +45,7 @@ fn ports(rt: &Runtime, s: &mut FlowStream, n: usize) -> Vec<u32> {
     let mut out = Vec::new();
     while out.len() < n {
         if let Msg::Flow(flow) = next(rt, s) {
-            out.push(observe_tui::describe::names::l4(&flow).destination_port);
+            out.push(observe_describe::l4::of(&flow).destination_port);
         }
     }
     out

@@ -3,9 +3,9 @@
 //! seen, version, the node's IP forwarding, the node, and the events lost per source with
 //! what each loss means.
 
+use observe_describe::numbers::thousands;
 use observe_proto::flow::LostEvent;
 use observe_proto::observer::{Node, NodeForwarding, ServerStatusResponse};
-use observe_tui::describe::numbers::thousands;
 
 use super::flows::lost;
 use super::flows::time::TimeFormat;

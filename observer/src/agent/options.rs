@@ -243,7 +243,7 @@ mod tests {
     use clap::CommandFactory;
 
     use super::*;
-    use crate::advice::flags;
+    use observe_describe::advice::flags;
 
     fn parse(args: &[&str]) -> Options {
         let mut argv = vec!["observerd", "--node-name", "n1"];

@@ -11,8 +11,8 @@ use std::hash::{Hash, Hasher};
 
 use observe_proto::flow::{Flow, PolicyVerdictKind};
 
-use crate::describe::names::{self, Side};
-use crate::describe::{policy, reason};
+use observe_describe::names::{self, FlowEnd};
+use observe_describe::{decision, l4, policy, reason, verdict};
 
 /// Distinct keys kept per map.
 pub const MAX_KEYS: usize = 1024;
@@ -53,9 +53,9 @@ impl DropKind {
     fn of(flow: &Flow) -> Self {
         Self {
             pair: Pair {
-                source: names::name(flow, Side::Source),
-                destination: names::name(flow, Side::Destination),
-                port: names::l4(flow).port_protocol(),
+                source: names::name(flow, FlowEnd::Source),
+                destination: names::name(flow, FlowEnd::Destination),
+                port: l4::of(flow).port_protocol(),
                 reason: reason::reason(flow),
             },
             policy: policy::summary(flow),
@@ -78,7 +78,7 @@ pub struct DropStats {
 impl DropStats {
     /// Counts `flow` if it is a drop.
     pub fn record(&mut self, flow: &Flow) {
-        if !reason::is_drop_event(flow) {
+        if !verdict::is_drop_event(flow) {
             return;
         }
         self.total += 1;
@@ -135,7 +135,7 @@ impl DropStats {
 /// One key per policy behind the drop (`default deny: KNP shop/db-ingress`), or the
 /// reason when no policy was involved.
 fn policy_keys(flow: &Flow) -> Vec<String> {
-    let label = match policy::kind(flow) {
+    let label = match decision::classify(flow) {
         PolicyVerdictKind::DefaultDeny => "default deny",
         PolicyVerdictKind::ExplicitDeny => "deny",
         _ => return vec!["(not a policy drop)".into()],
@@ -161,7 +161,7 @@ fn bump(map: &mut HashMap<String, u64>, key: &str) {
 fn fingerprint(flow: &Flow) -> u64 {
     let mut h = DefaultHasher::new();
     (flow.verdict, flow.drop_reason_desc, flow.traffic_direction).hash(&mut h);
-    #[expect(deprecated, reason = "reason::drop_code falls back to it")]
+    #[expect(deprecated, reason = "drop_reason::drop_code falls back to it")]
     flow.drop_reason.hash(&mut h);
     for ep in [&flow.source, &flow.destination] {
         ep.as_ref()
@@ -173,7 +173,7 @@ fn fingerprint(flow: &Flow) -> u64 {
         .as_ref()
         .map(|ip| (&ip.source, &ip.destination))
         .hash(&mut h);
-    names::protocol_and_port(flow).hash(&mut h);
+    l4::protocol_and_port(flow).hash(&mut h);
     (flow.r#type, flow.event_type.as_ref().map(|e| e.r#type)).hash(&mut h);
     flow.trace_observation_point.hash(&mut h);
     if let Some(a) = &flow.attribution {

@@ -43,9 +43,9 @@ impl LossSource {
     /// What happened, and what to change (one line of the header).
     pub fn advice(self) -> String {
         match self {
-            Self::KernelRing => observer::advice::lost_events(LostEventSource::PerfEventRingBuffer),
-            Self::EventQueue => observer::advice::lost_events(LostEventSource::ObserverEventsQueue),
-            Self::ReaderOvertaken => observer::advice::lost_events(LostEventSource::HubbleRingBuffer),
+            Self::KernelRing => observe_describe::advice::lost_events(LostEventSource::PerfEventRingBuffer),
+            Self::EventQueue => observe_describe::advice::lost_events(LostEventSource::ObserverEventsQueue),
+            Self::ReaderOvertaken => observe_describe::advice::lost_events(LostEventSource::HubbleRingBuffer),
             Self::Tui => "skipped by this TUI during a flood (rows, not the app): narrow the filter (/) to see every flow".into(),
         }
     }
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn every_source_says_which_setting_to_change() {
-        use observer::advice::flags;
+        use observe_describe::advice::flags;
         assert!(LossSource::KernelRing.advice().contains(flags::TRACE));
         assert!(
             LossSource::ReaderOvertaken

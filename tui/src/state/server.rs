@@ -3,7 +3,7 @@
 
 use observe_proto::observer::ServerStatusResponse;
 
-use crate::describe::sanitize::cleaned;
+use observe_describe::sanitize::cleaned;
 
 /// The agent's status.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -6,8 +6,8 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
-use crate::describe::numbers::{percent, thousands};
 use crate::theme;
+use observe_describe::numbers::{percent, thousands};
 
 /// Draws `entries` (most first) under the column title `what` into `area`.
 pub fn render(frame: &mut Frame, area: Rect, what: &'static str, entries: &[(&String, &u64)]) {

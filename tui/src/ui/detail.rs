@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::app::App;
-use crate::describe::{fields, policy, reason, reproduce};
 use crate::theme;
+use observe_describe::{drop_reason, fields, policy, reason, reproduce, verdict};
 
 /// Widest field-path column; longer paths push their value right.
 const MAX_KEY_WIDTH: usize = 44;
@@ -51,18 +51,18 @@ fn heading(title: &'static str, rest: String) -> Line<'static> {
 }
 
 fn why(flow: &Flow) -> Vec<Line<'static>> {
-    let mut verdict = format!("  {}", reason::verdict_word(flow));
-    if reason::is_drop(flow) {
-        let code = reason::drop_code(flow);
+    let mut verdict = format!("  {}", verdict::verdict_word(flow));
+    if verdict::is_drop(flow) {
+        let code = drop_reason::drop_code(flow);
         verdict.push_str(&format!(
             " · {} ({code} {})",
-            reason::drop_text(code),
-            reason::drop_name(code)
+            drop_reason::drop_text(code),
+            drop_reason::drop_name(code)
         ));
     }
     verdict.push_str(&format!(" · {}", reason::direction(flow)));
     let e = policy::explain(flow);
-    let headline_style = if reason::is_drop(flow) {
+    let headline_style = if verdict::is_drop(flow) {
         theme::bad()
     } else {
         theme::ok()

@@ -6,8 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::widgets::{Block, RenderDirection, Sparkline};
 
 use crate::app::App;
-use crate::describe::numbers::thousands;
 use crate::theme;
+use observe_describe::numbers::thousands;
 
 /// Draws the sparkline into `area` (nothing when it is empty).
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {

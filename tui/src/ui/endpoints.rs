@@ -9,8 +9,8 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use crate::app::App;
-use crate::describe::sanitize::cleaned;
 use crate::theme;
+use observe_describe::sanitize::cleaned;
 
 /// Draws the panel into `area` (inside the panel border).
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {

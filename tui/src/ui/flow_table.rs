@@ -10,12 +10,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use crate::app::App;
-use crate::describe::names::{self, Side};
-use crate::describe::numbers::{clock, thousands};
-use crate::describe::{policy, reason};
 use crate::layout;
 use crate::state::connection::Connection;
 use crate::theme;
+use observe_describe::clock::clock;
+use observe_describe::names::{self, FlowEnd};
+use observe_describe::numbers::thousands;
+use observe_describe::{l4, policy, reason, verdict};
 
 use super::fit;
 
@@ -116,10 +117,10 @@ fn flow_row(flow: &Flow, widths: &[u16], selected: bool) -> Row<'static> {
     let texts = [
         if selected { "▶" } else { " " }.to_string(),
         clock(flow.time.as_ref()),
-        names::name(flow, Side::Source),
-        names::name(flow, Side::Destination),
-        names::l4(flow).port_protocol(),
-        reason::verdict_word(flow).to_string(),
+        names::name(flow, FlowEnd::Source),
+        names::name(flow, FlowEnd::Destination),
+        l4::of(flow).port_protocol(),
+        verdict::verdict_word(flow).to_string(),
         reason::reason(flow),
         policy::summary(flow),
     ];
@@ -130,7 +131,7 @@ fn flow_row(flow: &Flow, widths: &[u16], selected: bool) -> Row<'static> {
         .collect();
     cells[5] = cells[5].clone().style(theme::verdict(flow.verdict()));
     let row = Row::new(cells);
-    if reason::is_drop(flow) {
+    if verdict::is_drop(flow) {
         row.style(theme::drop_row())
     } else {
         row

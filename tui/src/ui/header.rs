@@ -8,10 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::App;
-use crate::describe::numbers::{compact, percent, thousands};
 use crate::state::connection::Connection;
 use crate::state::losses::LossSource;
 use crate::theme;
+use observe_describe::numbers::{compact, percent, thousands};
 
 const SEP: &str = " │ ";
 

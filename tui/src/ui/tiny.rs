@@ -9,11 +9,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::App;
-use crate::describe::names::{self, Side};
-use crate::describe::numbers::{clock, compact};
-use crate::describe::reason;
 use crate::state::connection::Connection;
 use crate::theme;
+use observe_describe::clock::clock;
+use observe_describe::names::{self, FlowEnd};
+use observe_describe::numbers::compact;
+use observe_describe::{l4, verdict};
 
 use super::footer;
 
@@ -79,17 +80,17 @@ fn flow_lines(app: &App, area: Rect) -> Vec<Line<'static>> {
 
 fn flow_line(flow: &Flow) -> Line<'static> {
     let time = clock(flow.time.as_ref());
-    let port = names::l4(flow).port_protocol();
+    let port = l4::of(flow).port_protocol();
     Line::from(vec![
         Span::raw(format!("{} ", time.get(..8).unwrap_or(&time))),
         Span::styled(
-            format!("{:<9} ", reason::verdict_word(flow)),
+            format!("{:<9} ", verdict::verdict_word(flow)),
             theme::verdict(flow.verdict()),
         ),
         Span::raw(format!(
             "{} → {} {port}",
-            names::name(flow, Side::Source),
-            names::name(flow, Side::Destination)
+            names::name(flow, FlowEnd::Source),
+            names::name(flow, FlowEnd::Destination)
         )),
     ])
 }

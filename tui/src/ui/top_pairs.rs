@@ -8,9 +8,9 @@ use ratatui::text::Line;
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
 use crate::app::App;
-use crate::describe::numbers::thousands;
 use crate::state::drops::{Pair, PairStats};
 use crate::theme;
+use observe_describe::numbers::thousands;
 
 use super::fit;
 

@@ -6,7 +6,7 @@
 //!
 //! The arrow is `->` for a request, `<-` for a reply (source and destination swapped, so
 //! the client stays on the left) and `<>` when the direction is unknown. VERDICT carries
-//! the policy attribution of drops (see [`super::attribution`]). Lost events are
+//! the policy attribution of drops (see `observe_describe::attribution`). Lost events are
 //! `<time>[ [node]]: EVENTS LOST: <SOURCE> CPU(n) <count> (first: T, last: T) hint: ...`.
 
 use observe_proto::flow::{Flow, LostEvent};

@@ -9,8 +9,9 @@ use observe_flags::names::{
 };
 use observe_proto::flow::{AuthType, Flow, SocketTranslationPoint, Verdict, layer4, layer7};
 
-use super::attribution;
-use super::drop_text::drop_text;
+use observe_describe::attribution;
+use observe_describe::drop_reason::drop_text;
+
 use super::styled::{Color, Styled};
 
 /// Source and destination hosts, colored (host cyan, port yellow).
@@ -24,7 +25,7 @@ pub fn hosts(flow: &Flow, numeric: bool) -> (Styled, Styled) {
         return (cyan(src), cyan(dst));
     };
     let (src_port, dst_port) = ports(flow);
-    let src = Side {
+    let src = Host {
         ip: &ip.source,
         port: src_port,
         namespace: flow.source.as_ref().map_or("", |e| &e.namespace),
@@ -35,7 +36,7 @@ pub fn hosts(flow: &Flow, numeric: bool) -> (Styled, Styled) {
             .map(|s| (&*s.namespace, &*s.name)),
         names: &flow.source_names,
     };
-    let dst = Side {
+    let dst = Host {
         ip: &ip.destination,
         port: dst_port,
         namespace: flow.destination.as_ref().map_or("", |e| &e.namespace),
@@ -56,7 +57,7 @@ fn cyan(text: String) -> Styled {
 }
 
 /// One end of a flow, as far as its name goes.
-struct Side<'a> {
+struct Host<'a> {
     ip: &'a str,
     port: u32,
     namespace: &'a str,
@@ -66,7 +67,7 @@ struct Side<'a> {
     names: &'a [String],
 }
 
-impl Side<'_> {
+impl Host<'_> {
     /// `ns/pod`, `ns/service`, DNS names or the address (always the address with
     /// `numeric`), then `:port` unless the port is 0 (IPv6 addresses in brackets).
     fn render(&self, numeric: bool) -> Styled {

@@ -35,7 +35,7 @@ pub fn range(lost: &LostEvent, time_format: TimeFormat) -> String {
 
 /// What a loss from `source` means and what to change.
 pub fn hint(source: LostEventSource) -> String {
-    observer::advice::lost_events(source)
+    observe_describe::advice::lost_events(source)
 }
 
 #[cfg(test)]

@@ -3,14 +3,14 @@
 //! response to a line, block or row; [`FlowPrinter`] only routes responses to them and
 //! writes the results, propagating every I/O error (a closed pipe ends `observe flows`).
 //!
-//! - [`fields`]: columns shared by the human formats; [`attribution`]: the policy names
-//!   of drops and policy verdicts; [`lost`]: loss reports; [`drop_text`]: drop reasons.
-//! - [`styled`]: colors and terminal-escape sanitizing; [`time`]: `--time-format`.
+//! - [`fields`]: columns shared by the human formats; [`lost`]: loss reports.
+//! - [`styled`]: colors, with every span sanitized; [`time`]: `--time-format`.
+//!
+//! The words themselves (drop-reason texts, the policy attribution of drops and policy
+//! verdicts, loss advice, the sanitizer) come from `observe-describe`, shared with the TUI.
 
-pub mod attribution;
 pub mod compact;
 pub mod dict;
-pub mod drop_text;
 pub mod fields;
 pub mod jsonpb;
 pub mod lost;

@@ -1,15 +1,15 @@
 //! Styled text: printers build lines from spans of plain or colored text, and only
-//! [`Styled::render`] adds escape sequences, after sanitizing every span. Flow-supplied
-//! strings (pod names, DNS names, summaries, policy names) therefore can never inject
-//! terminal escapes or fake line breaks, whatever a printer forgets.
+//! [`Styled::render`] adds escape sequences, after sanitizing every span
+//! (`observe_describe::sanitize::one_line`). Flow-supplied strings (pod names, DNS names,
+//! summaries, policy names) therefore can never inject terminal escapes or fake line
+//! breaks, whatever a printer forgets.
 //!
 //! Colors are Hubble's: hosts cyan, ports yellow, identities magenta, FORWARDED green,
 //! DROPPED and ERROR red, AUDIT, TRACED and TRANSLATED yellow.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use observe_tui::describe::sanitize::needs_escape;
+use observe_describe::sanitize::one_line;
 
 /// A foreground color (ANSI SGR codes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +79,7 @@ impl Styled {
     pub fn render(&self, color: bool) -> String {
         let mut out = String::new();
         for (c, text) in &self.spans {
-            let text = sanitize(text);
+            let text = one_line(text);
             match c.code().filter(|_| color) {
                 Some(code) => {
                     let _ = write!(out, "{code}{text}{RESET}");
@@ -89,30 +89,6 @@ impl Styled {
         }
         out
     }
-}
-
-/// Replaces control characters so text cannot move the cursor, change colors or start a
-/// new line: ESC becomes `^[` (as Hubble prints it), CR, LF and TAB become `\r`, `\n`,
-/// `\t`, any other control character (C0, DEL, C1) and every bidirectional override
-/// (which could reorder what a line appears to say) `\u{..}`.
-pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(needs_escape) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\x1b' => out.push_str("^["),
-            '\r' => out.push_str("\\r"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if needs_escape(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -135,12 +111,6 @@ mod tests {
     }
 
     #[test]
-    fn bidirectional_overrides_are_escaped() {
-        assert_eq!(sanitize("pod\u{202e}gnp.exe"), "pod\\u{202e}gnp.exe");
-        assert_eq!(sanitize("plain é"), "plain é");
-    }
-
-    #[test]
     fn colors_only_when_asked() {
         let mut s = Styled::new();
         s.colored(Color::Red, "DROPPED")
@@ -148,6 +118,5 @@ mod tests {
             .colored(Color::Plain, " x");
         assert_eq!(s.render(false), "DROPPED x");
         assert_eq!(s.render(true), "\x1b[31mDROPPED\x1b[0m x");
-        assert_eq!(sanitize("plain"), Cow::Borrowed("plain"));
     }
 }

@@ -1,6 +1,7 @@
 //! What a lost-event report means and which `observerd` setting changes it: one text per
 //! source, shared by every client that shows losses (`observe flows`, `observe status`,
-//! `observe tui`), so the advice always names the agent's real flags.
+//! `observe tui`), so the advice always names the agent's real flags (`observerd`'s own
+//! tests check that every flag in [`flags`] exists).
 
 use observe_proto::flow::LostEventSource;
 

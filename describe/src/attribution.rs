@@ -1,5 +1,6 @@
-//! Which policy decided: the text every DROPPED line carries (our addition), and
-//! Hubble's ` BY name (Kind)` for policy-verdict lines with `--print-policy-names`.
+//! Which policy decided, in `observe flows`' grammar: the text every DROPPED line carries
+//! (our addition), and Hubble's ` BY name (Kind)` for policy-verdict lines with
+//! `--print-policy-names`.
 //!
 //! # Drop attribution (appended to the verdict of every policy drop)
 //!
@@ -24,40 +25,23 @@
 //! no attribution: the TYPE column already names their reason.
 
 use observe_proto::flow::{
-    Attribution, DropReason, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection, Verdict,
+    Attribution, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection, Verdict,
 };
 
-/// The attribution of a policy drop (`by ...`), `None` for other flows.
+use crate::decision;
+
+/// The attribution of a policy drop (`by ...`), `None` for other flows. Which decision it
+/// names is [`decision::classify`]'s, as everywhere else.
 pub fn drop_attribution(flow: &Flow) -> Option<String> {
     if flow.verdict() != Verdict::Dropped {
         return None;
     }
     let attribution = flow.attribution.as_ref();
-    let kind = attribution
-        .map(Attribution::kind)
-        .filter(|k| *k != PolicyVerdictKind::Allowed && *k != PolicyVerdictKind::Unknown)
-        .or_else(|| kind_from_reason(flow))?;
-    let direction = attribution
-        .map(Attribution::direction)
-        .filter(|d| *d != TrafficDirection::Unknown)
-        .unwrap_or(flow.traffic_direction());
-    Some(match kind {
-        PolicyVerdictKind::DefaultDeny => default_deny(attribution, direction),
-        _ => explicit_deny(flow, attribution, direction),
-    })
-}
-
-/// 133 is a default deny, 181 an explicit one; other reasons are not about policy.
-fn kind_from_reason(flow: &Flow) -> Option<PolicyVerdictKind> {
-    #[allow(deprecated, reason = "the numeric field keeps codes the enum lacks")]
-    let code = match flow.drop_reason {
-        0 => flow.drop_reason_desc as u32,
-        code => code,
-    };
-    match code {
-        c if c == DropReason::PolicyDenied as u32 => Some(PolicyVerdictKind::DefaultDeny),
-        c if c == DropReason::PolicyDeny as u32 => Some(PolicyVerdictKind::ExplicitDeny),
-        _ => None,
+    let direction = decision::direction(flow);
+    match decision::classify(flow) {
+        PolicyVerdictKind::DefaultDeny => Some(default_deny(attribution, direction)),
+        PolicyVerdictKind::ExplicitDeny => Some(explicit_deny(flow, attribution, direction)),
+        PolicyVerdictKind::Allowed | PolicyVerdictKind::Unknown => None,
     }
 }
 

@@ -7,7 +7,7 @@
 use observe_proto::flow::Flow;
 use serde_json::Value;
 
-use super::sanitize::cleaned;
+use crate::sanitize::cleaned;
 
 /// Top-level fields in the order a person troubleshooting wants them; the others follow
 /// alphabetically.

@@ -1,8 +1,5 @@
-//! Number and time formatting shared by the widgets: thousands separators, rates,
-//! percentages and UTC wall-clock times (no time-zone database, so the screen is the same
-//! on every machine and in every test).
-
-use observe_proto::Timestamp;
+//! Counts for people: thousands separators (`1,234,567`), compact counts (`12.3k`) and
+//! whole percentages, as `observe status` and the dashboard print them.
 
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -34,21 +31,6 @@ pub fn percent(part: u64, whole: u64) -> u64 {
     (u128::from(part) * 100 / u128::from(whole)) as u64
 }
 
-/// `HH:MM:SS.mmm` (UTC) of `time`, or `--:--:--.---` when unknown.
-pub fn clock(time: Option<&Timestamp>) -> String {
-    let Some(t) = time else {
-        return "--:--:--.---".into();
-    };
-    let secs = t.seconds.rem_euclid(86_400);
-    let millis = t.nanos.clamp(0, 999_999_999) / 1_000_000;
-    format!(
-        "{:02}:{:02}:{:02}.{millis:03}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,13 +51,7 @@ mod tests {
     }
 
     #[test]
-    fn clock_times_are_utc_with_milliseconds() {
-        let t = Timestamp {
-            seconds: 1_764_130_912,
-            nanos: 123_456_789,
-        };
-        assert_eq!(clock(Some(&t)), "04:21:52.123");
-        assert_eq!(clock(None), "--:--:--.---");
+    fn percentages_are_whole_and_zero_of_nothing() {
         assert_eq!(percent(1, 3), 33);
         assert_eq!(percent(5, 0), 0);
     }

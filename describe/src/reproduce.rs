@@ -1,11 +1,13 @@
 //! The commands that reproduce what the detail pane shows: `observe policy trace` (would
 //! this flow be allowed, and by which rule?) and `observe flows` (show me more like it).
-//! Arguments are shell-quoted so the line can be pasted as is.
+//! Arguments are shell-quoted ([`crate::quote`]) so the line can be pasted as is.
 
 use observe_proto::flow::Flow;
 
-use super::names::{self, Side};
-use super::reason;
+use crate::l4;
+use crate::names::{self, FlowEnd};
+use crate::quote::shell_word;
+use crate::verdict;
 
 /// `observe policy trace --from NS/POD --to NS/POD --dport N --protocol P`, or `None`
 /// when an end is neither a pod nor an address.
@@ -13,15 +15,15 @@ pub fn trace_command(flow: &Flow) -> Option<String> {
     let reply = flow.is_reply.as_ref().is_some_and(|b| b.value);
     // A reply travels server → client; the trace is about the client's connection.
     let (from, to) = if reply {
-        (Side::Destination, Side::Source)
+        (FlowEnd::Destination, FlowEnd::Source)
     } else {
-        (Side::Source, Side::Destination)
+        (FlowEnd::Source, FlowEnd::Destination)
     };
-    let l4 = names::l4(flow);
+    let l4 = l4::of(flow);
     let mut cmd = format!(
         "observe policy trace --from {} --to {}",
-        quote(&peer_arg(flow, from)?),
-        quote(&peer_arg(flow, to)?)
+        shell_word(&peer_arg(flow, from)?),
+        shell_word(&peer_arg(flow, to)?)
     );
     let dport = if reply {
         l4.source_port
@@ -46,38 +48,29 @@ pub fn trace_command(flow: &Flow) -> Option<String> {
     Some(cmd)
 }
 
-fn peer_arg(flow: &Flow, side: Side) -> Option<String> {
-    names::pod(flow, side).or_else(|| names::address(flow, side))
+fn peer_arg(flow: &Flow, end: FlowEnd) -> Option<String> {
+    names::pod(flow, end).or_else(|| names::address(flow, end))
 }
 
 /// `observe flows --from-pod A --to-pod B --to-port N --protocol tcp --verdict V`.
 pub fn flows_command(flow: &Flow) -> String {
     let mut cmd = String::from("observe flows");
-    for (side, dir) in [(Side::Source, "from"), (Side::Destination, "to")] {
-        if let Some(pod) = names::pod(flow, side) {
-            cmd.push_str(&format!(" --{dir}-pod {}", quote(&pod)));
-        } else if let Some(ip) = names::address(flow, side) {
-            cmd.push_str(&format!(" --{dir}-ip {}", quote(&ip)));
+    for (end, dir) in [(FlowEnd::Source, "from"), (FlowEnd::Destination, "to")] {
+        if let Some(pod) = names::pod(flow, end) {
+            cmd.push_str(&format!(" --{dir}-pod {}", shell_word(&pod)));
+        } else if let Some(ip) = names::address(flow, end) {
+            cmd.push_str(&format!(" --{dir}-ip {}", shell_word(&ip)));
         }
     }
-    let l4 = names::l4(flow);
+    let l4 = l4::of(flow);
     if !l4.is_icmp() && l4.destination_port != 0 {
         cmd.push_str(&format!(" --to-port {}", l4.destination_port));
     }
     if !l4.protocol.is_empty() {
         cmd.push_str(&format!(" --protocol {}", l4.protocol.to_ascii_lowercase()));
     }
-    cmd.push_str(&format!(" --verdict {}", reason::verdict(flow)));
+    cmd.push_str(&format!(" --verdict {}", verdict::verdict(flow)));
     cmd
-}
-
-/// `s` as one shell word.
-fn quote(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "/._:-@%+=,".contains(c);
-    if !s.is_empty() && s.chars().all(safe) {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 #[cfg(test)]
@@ -123,11 +116,5 @@ mod tests {
             flows_command(&flow()),
             "observe flows --from-pod shop/frontend --to-ip 10.0.0.53 --to-port 53 --protocol udp --verdict DROPPED"
         );
-    }
-
-    #[test]
-    fn odd_names_are_quoted_for_the_shell() {
-        assert_eq!(quote("a b'c"), r"'a b'\''c'");
-        assert_eq!(quote("shop/db-0"), "shop/db-0");
     }
 }

@@ -1,18 +1,18 @@
-//! Why policy decided what it decided, in words: the short POLICY column and the full
-//! explanation of the detail pane, from `Flow.attribution` (our extension) and Hubble's
-//! `*_allowed_by` / `*_denied_by`.
+//! Why policy decided what it decided, in the dashboard's words: the short POLICY column
+//! and the full explanation of the detail pane, from `Flow.attribution` (our extension)
+//! and Hubble's `*_allowed_by` / `*_denied_by`. Which decision it was is
+//! [`decision::classify`]'s, the same as in the CLI's attribution.
 //!
 //! A default deny (133) has no rule to name: the explanation names the policies that
 //! select the endpoint in that direction, none of which allows the peer (the gap G2 in
 //! Hubble). An explicit deny (181) names the deny rule and its path in the object.
 
-use observe_proto::flow::{
-    Attribution, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection,
-};
+use observe_proto::flow::{Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection};
 
-use super::names::{self, Side};
-use super::reason;
-use super::sanitize::cleaned;
+use crate::drop_reason::{drop_code, drop_name, drop_text};
+use crate::names::{self, FlowEnd};
+use crate::sanitize::cleaned;
+use crate::{decision, l4, reason, verdict};
 
 /// `CNP`, `CCNP`, `KNP` for the kinds we know, the kind itself otherwise.
 pub fn short_kind(kind: &str) -> String {
@@ -73,25 +73,11 @@ fn policy_line(p: &Policy) -> String {
     )
 }
 
-/// How policy decided, from the attribution, else from Hubble's lists.
-pub fn kind(flow: &Flow) -> PolicyVerdictKind {
-    if let Some(a) = &flow.attribution {
-        return a.kind();
-    }
-    if !flow.ingress_denied_by.is_empty() || !flow.egress_denied_by.is_empty() {
-        PolicyVerdictKind::ExplicitDeny
-    } else if !flow.ingress_allowed_by.is_empty() || !flow.egress_allowed_by.is_empty() {
-        PolicyVerdictKind::Allowed
-    } else {
-        PolicyVerdictKind::Unknown
-    }
-}
-
 /// The POLICY column: `default deny shop/db-ingress`, `deny shop/x`, `allow shop/y +1`
 /// (object names only; the detail pane has kinds and rules), or empty when no policy
 /// took part.
 pub fn summary(flow: &Flow) -> String {
-    let label = match kind(flow) {
+    let label = match decision::classify(flow) {
         PolicyVerdictKind::DefaultDeny => "default deny",
         PolicyVerdictKind::ExplicitDeny => "deny",
         PolicyVerdictKind::Allowed => "allow",
@@ -157,12 +143,8 @@ pub struct Explanation {
 
 /// Explains the verdict of `flow`.
 pub fn explain(flow: &Flow) -> Explanation {
-    let direction = flow
-        .attribution
-        .as_ref()
-        .map_or_else(|| flow.traffic_direction(), Attribution::direction);
-    let ctx = Context::new(flow, direction);
-    match kind(flow) {
+    let ctx = Context::new(flow, decision::direction(flow));
+    match decision::classify(flow) {
         PolicyVerdictKind::DefaultDeny => ctx.default_deny(flow),
         PolicyVerdictKind::ExplicitDeny => ctx.explicit_deny(flow),
         PolicyVerdictKind::Allowed => ctx.allowed(flow),
@@ -184,16 +166,16 @@ struct Context {
 
 impl Context {
     fn new(flow: &Flow, direction: TrafficDirection) -> Self {
-        let (endpoint_side, peer_side) = match direction {
-            TrafficDirection::Egress => (Side::Source, Side::Destination),
-            _ => (Side::Destination, Side::Source),
+        let (endpoint_end, peer_end) = match direction {
+            TrafficDirection::Egress => (FlowEnd::Source, FlowEnd::Destination),
+            _ => (FlowEnd::Destination, FlowEnd::Source),
         };
-        let endpoint = names::name(flow, endpoint_side);
-        let port = names::l4(flow).port_protocol();
+        let endpoint = names::name(flow, endpoint_end);
+        let port = l4::of(flow).port_protocol();
         Self {
             at: format!("the {} of {endpoint}", reason::direction_name(direction)),
             endpoint,
-            peer: names::name(flow, peer_side),
+            peer: names::name(flow, peer_end),
             port: if port.is_empty() {
                 "this port".into()
             } else {
@@ -269,13 +251,13 @@ impl Context {
     }
 
     fn no_policy(&self, flow: &Flow) -> Explanation {
-        if reason::is_drop(flow) {
-            let code = reason::drop_code(flow);
+        if verdict::is_drop(flow) {
+            let code = drop_code(flow);
             return Explanation {
                 headline: format!(
                     "Dropped by the datapath: {} ({code} {}), not a policy decision.",
-                    reason::drop_text(code),
-                    reason::drop_name(code)
+                    drop_text(code),
+                    drop_name(code)
                 ),
                 ..Default::default()
             };
@@ -283,7 +265,7 @@ impl Context {
         Explanation {
             headline: format!(
                 "{}: no policy decision recorded for this event (an established connection, or no policy applies at {}).",
-                reason::verdict(flow),
+                verdict::verdict(flow),
                 self.at
             ),
             ..Default::default()
@@ -294,7 +276,7 @@ impl Context {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use observe_proto::flow::{DropReason, Endpoint, Verdict};
+    use observe_proto::flow::{Attribution, DropReason, Endpoint, Verdict};
 
     fn drop(kind: PolicyVerdictKind, direction: TrafficDirection) -> Flow {
         Flow {
