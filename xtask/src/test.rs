@@ -32,13 +32,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "--exclude",
         "probe-ebpf",
         "--features",
-        "enforcer/datapath,observer/agent",
+        "enforcer/datapath,observer/agent,observe-tests/agent",
     ]);
-    // The TUI's pseudo-terminal test drives the `observe` binary this build produces,
-    // rather than building its own.
+    // The end-to-end suite (`tests/`) drives the `observe` and `observerd` binaries this
+    // build produces, rather than building its own.
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| cmd::root().join("target"), std::path::PathBuf::from);
     test.env("OBSERVE_BIN", target.join("debug/observe"));
+    test.env("OBSERVERD_BIN", target.join("debug/observerd"));
     if !args.rest.is_empty() {
         test.arg("--").args(&args.rest);
     }

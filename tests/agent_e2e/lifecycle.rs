@@ -67,10 +67,7 @@ fn a_deleted_pod_takes_its_endpoint_along() {
     assert!(lab::netns_exists(&netns));
     c.delete("apiVersion: v1\nkind: Pod\nmetadata: {name: intruder, namespace: e2e}\n");
     assert!(c.endpoints().iter().all(|e| e.pod != "intruder"));
-    assert!(
-        !lab::netns_exists(&netns),
-        "its namespace is gone"
-    );
+    assert!(!lab::netns_exists(&netns), "its namespace is gone");
 }
 
 #[test]

@@ -23,7 +23,12 @@ const SWITCHES: [(&str, &str); 2] = [
 /// The value of each switch inside `netns`.
 fn switches(netns: &str) -> Vec<String> {
     lab::in_netns(netns, || {
-        SWITCHES.map(|(path, _)| std::fs::read_to_string(path).expect("read sysctl").trim().to_string())
+        SWITCHES.map(|(path, _)| {
+            std::fs::read_to_string(path)
+                .expect("read sysctl")
+                .trim()
+                .to_string()
+        })
     })
     .expect("enter the node")
     .to_vec()
@@ -51,11 +56,10 @@ fn a_node_with_forwarding_off_gets_it_turned_on_at_start_and_status_reports_it()
         assert!(log.contains(&format!("turned {name} on")), "{log}");
     }
     let mut client = ObserverClient::new(c.channel());
-    let status = c
-        .rt
-        .block_on(client.server_status(ServerStatusRequest {}))
-        .expect("status")
-        .into_inner();
+    let status =
+        c.rt.block_on(client.server_status(ServerStatusRequest {}))
+            .expect("status")
+            .into_inner();
     let forwarding = status.forwarding.expect("the agent reports forwarding");
     assert!(forwarding.ipv4);
     assert_eq!(forwarding.ipv6, Some(true));
@@ -83,7 +87,8 @@ fn observerd_under_ip_netns_exec_refuses_to_start_and_names_node_netns() {
     let dir = std::env::temp_dir().join(lab.prefix());
     std::fs::create_dir_all(&dir).expect("state dir");
     let mut child = Command::new("ip")
-        .args(["netns", "exec", &node.netns, env!("CARGO_BIN_EXE_observerd")])
+        .args(["netns", "exec", &node.netns])
+        .arg(observerd())
         .args(["--node-name", "node", "--netns-prefix", lab.prefix()])
         .arg("--socket")
         .arg(dir.join("agent.sock"))
@@ -110,7 +115,8 @@ fn observerd_under_ip_netns_exec_refuses_to_start_and_names_node_netns() {
     let out = child.wait_with_output().expect("stderr");
     let _ = std::fs::remove_dir_all(&dir);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let status = status.unwrap_or_else(|| panic!("observerd started under ip netns exec: {stderr}"));
+    let status =
+        status.unwrap_or_else(|| panic!("observerd started under ip netns exec: {stderr}"));
     assert!(!status.success(), "{stderr}");
     assert!(
         stderr.contains("private mount namespace") && stderr.contains("--node-netns"),
