@@ -49,4 +49,4 @@ pub use observe_plumbing::netns_exists;
 pub use root::{SKIP_LOG_ENV, is_root, require_root};
 pub use terminal::{Terminal, table_rows};
 pub use traffic::{TcpServer, UdpEcho, ping, tcp_connect, udp_roundtrip};
-pub use workspace_bin::workspace_binary;
+pub use workspace_bin::{workspace_binary, workspace_binary_with_features};

@@ -9,6 +9,17 @@ use std::process::Command;
 /// `OBSERVE_BIN`), else `bin` of `package` built with cargo into the calling test's target
 /// directory. Panics if the build fails: the test cannot run without it.
 pub fn workspace_binary(env: &str, package: &str, bin: &str) -> PathBuf {
+    workspace_binary_with_features(env, package, bin, &[])
+}
+
+/// Like [`workspace_binary`], building `bin` with `features` of `package` on (`observerd`
+/// needs observer's `agent`).
+pub fn workspace_binary_with_features(
+    env: &str,
+    package: &str,
+    bin: &str,
+    features: &[&str],
+) -> PathBuf {
     if let Some(path) = std::env::var_os(env) {
         return path.into();
     }
@@ -21,7 +32,8 @@ pub fn workspace_binary(env: &str, package: &str, bin: &str) -> PathBuf {
         .expect("the test runs from <target>/<profile>/deps");
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    let mut build = Command::new(cargo);
+    build
         .args([
             "build",
             "--quiet",
@@ -33,9 +45,11 @@ pub fn workspace_binary(env: &str, package: &str, bin: &str) -> PathBuf {
         ])
         .arg(&manifest)
         .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .expect("cargo runs");
+        .arg(target_dir);
+    if !features.is_empty() {
+        build.arg("--features").arg(features.join(","));
+    }
+    let status = build.status().expect("cargo runs");
     assert!(status.success(), "building {package} {bin} failed");
     let built = target_dir.join("debug").join(bin);
     assert!(built.exists(), "{} missing", built.display());

@@ -28,7 +28,9 @@ fn privileged_probe() {
 /// original may sit under a home directory `nobody` cannot enter), with `ci` as `CI` and
 /// `log` as the skip log.
 fn run_probe_without_root(dir: &Path, ci: Option<&str>, log: Option<&Path>) -> Output {
-    let _serial = EXEC_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = EXEC_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod dir");
     let exe = dir.join("probe");
     std::fs::copy(std::env::current_exe().expect("test binary"), &exe).expect("copy binary");

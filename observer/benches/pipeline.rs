@@ -10,7 +10,7 @@
 //! The agent runs with `--trace all`, so every UDP packet between two pods makes two events
 //! (from-endpoint and to-endpoint).
 
-#[path = "../tests/agent_e2e/common.rs"]
+#[path = "../../tests/agent_e2e/common.rs"]
 #[allow(
     dead_code,
     reason = "the shared harness has helpers only the tests use"

@@ -38,10 +38,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "--exclude",
         "probe-ebpf",
         "--features",
-        "enforcer/datapath,observer/agent",
+        "enforcer/datapath,observer/agent,observe-tests/agent",
     ]);
-    // The TUI's pseudo-terminal test drives the `observe` binary this build produces,
-    // rather than building its own.
+    // The end-to-end suite (`tests/`) drives the `observe` and `observerd` binaries this
+    // build produces, rather than building its own.
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| cmd::root().join("target"), PathBuf::from);
     let target = std::path::absolute(&target).unwrap_or(target);
@@ -55,6 +55,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         _ => {}
     }
     test.env(lab::SKIP_LOG_ENV, &skips);
+    test.env("OBSERVERD_BIN", target.join("debug/observerd"));
     if !args.rest.is_empty() {
         test.arg("--").args(&args.rest);
     }

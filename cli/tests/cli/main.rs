@@ -4,15 +4,15 @@
 //! - `golden`: every output format, through `--input-file` replay of
 //!   `tests/fixtures/flows.jsonl` (regenerate with `UPDATE_GOLDEN=1 cargo test -p observe-cli`).
 //! - `filters`: every filter family, replayed, against goldens.
-//! - `live`: `observe flows` and `observe status` against an in-process agent
-//!   (`observer::server::ObserverService` on a unix socket).
 //! - `errors`: every failure is one line on stderr and a non-zero exit; a closed pipe is
 //!   a quiet success.
 //! - `misc`: config file, completions, man page.
+//!
+//! `observe flows` and `observe status` against an in-process agent live in the workspace's
+//! end-to-end suite (`tests/cli/live.rs` at the root), which may depend on the agent.
 
 mod errors;
 mod filters;
 mod golden;
-mod live;
 mod misc;
 mod util;

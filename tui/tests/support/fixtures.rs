@@ -1,6 +1,8 @@
 //! A small cluster (namespace `shop`: frontend, backend, db; a world host) and its
-//! policies, as fake getters for the observer's decoder, and the flows that decoder makes
-//! from synthetic datapath events.
+//! policies, synthetic datapath events on it, and the flows the agent's decoder makes of
+//! them, built directly as protobuf values (so the dashboard's tests need no agent).
+//! `tests/tui/decoder.rs` at the workspace root feeds the same events to the real decoder
+//! and checks that it makes exactly these flows.
 //!
 //! | endpoint | id | identity | address |
 //! |---|---|---|---|
@@ -13,30 +15,33 @@
 //! shop/frontend-never-db spec.egressDeny[0] (deny). Policies selecting the backend: CNP
 //! shop/backend-egress; any other endpoint: KNP shop/db-ingress.
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::net::Ipv4Addr;
 
-use observe_proto::flow::Flow;
-use observer::decode::{BootClock, Decoder};
-use observer::event::{MonitorEvent, Payload};
-use observer::getters::{
-    EndpointInfo, FakeEndpointGetter, FakeIdentityGetter, FakePolicyGetter, PolicyInfo, RuleInfo,
+use observe_proto::Timestamp;
+use observe_proto::flow::{
+    Attribution, CiliumEventType, DropReason, Endpoint, Flow, FlowType, Ip, IpVersion, Layer4,
+    NetworkInterface, Policy, PolicyRule, PolicyVerdictKind, Tcp, TcpFlags, TraceObservationPoint,
+    TrafficDirection, Udp, Verdict, layer4,
 };
-use probe_common::event::{FlowEvent, kind, obs_point};
+use probe_common::event::{kind, obs_point};
 use probe_common::{direction, drop_reason};
 
 /// 2025-11-26T04:21:52Z, the time of the first fixture flow.
 pub const T0: u64 = 1_764_130_912;
 
-struct Pod {
-    id: u32,
-    identity: u32,
-    name: &'static str,
-    ip: [u8; 4],
+/// The node every endpoint runs on.
+pub const NODE: &str = "node-1";
+
+/// A pod of the cluster.
+pub struct Pod {
+    pub id: u32,
+    pub identity: u32,
+    pub name: &'static str,
+    pub ip: [u8; 4],
 }
 
-const PODS: [Pod; 3] = [
+/// The pods of namespace `shop`.
+pub const PODS: [Pod; 3] = [
     Pod {
         id: 1,
         identity: 1001,
@@ -58,64 +63,72 @@ const PODS: [Pod; 3] = [
 ];
 /// The world host.
 pub const WORLD: [u8; 4] = [203, 0, 113, 7];
+/// The reserved identity of the world.
+const WORLD_IDENTITY: u32 = 2;
 
-fn info(pod: &Pod) -> Arc<EndpointInfo> {
-    Arc::new(EndpointInfo {
-        id: pod.id,
-        identity: pod.identity,
-        namespace: "shop".into(),
-        pod_name: pod.name.into(),
-        labels: vec![
-            format!("k8s:app={}", pod.name),
+impl Pod {
+    /// The pod's labels, as the agent's endpoint registry has them.
+    pub fn labels(&self) -> Vec<String> {
+        vec![
+            format!("k8s:app={}", self.name),
             "k8s:io.kubernetes.pod.namespace=shop".into(),
-        ],
-        node_name: "node-1".into(),
-    })
-}
-
-fn policy(kind: &str, name: &str) -> PolicyInfo {
-    PolicyInfo {
-        kind: kind.into(),
-        namespace: "shop".into(),
-        name: name.into(),
-        revision: 3,
+        ]
     }
 }
 
-/// The decoder the agent would run, with the cluster above.
-pub fn decoder() -> Decoder {
-    let endpoints = FakeEndpointGetter {
-        on_endpoint_by_id: Some(Box::new(|id| PODS.iter().find(|p| p.id == id).map(info))),
-        on_endpoint_by_ip: Some(Box::new(|ip| {
-            PODS.iter()
-                .find(|p| IpAddr::V4(Ipv4Addr::from(p.ip)) == ip)
-                .map(info)
-        })),
-    };
-    let identities = FakeIdentityGetter {
-        on_identity_labels: Some(Box::new(|_| None)),
-    };
-    let policies = FakePolicyGetter {
-        on_rules_by_cookie: Some(Box::new(|cookie| match cookie {
-            1 => vec![RuleInfo {
-                policy: policy("CiliumNetworkPolicy", "backend-ingress"),
-                path: "spec.ingress[0]".into(),
-            }],
-            2 => vec![RuleInfo {
-                policy: policy("CiliumNetworkPolicy", "frontend-never-db"),
-                path: "spec.egressDeny[0]".into(),
-            }],
-            _ => vec![],
-        })),
-        on_selecting_policies: Some(Box::new(|(endpoint, _)| match endpoint {
-            2 => vec![policy("CiliumNetworkPolicy", "backend-egress")],
-            _ => vec![policy("NetworkPolicy", "db-ingress")],
-        })),
-    };
-    Decoder::new(BootClock::new(UNIX_EPOCH))
-        .with_endpoints(Arc::new(endpoints))
-        .with_identities(Arc::new(identities))
-        .with_policies(Arc::new(policies))
+/// The pod with id `id`.
+pub fn pod_by_id(id: u32) -> Option<&'static Pod> {
+    PODS.iter().find(|p| p.id == id)
+}
+
+/// The pod with address `ip`.
+pub fn pod_by_ip(ip: [u8; 4]) -> Option<&'static Pod> {
+    PODS.iter().find(|p| p.ip == ip)
+}
+
+/// A policy of the cluster: kind and name (namespace `shop`, revision 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PolicyName {
+    pub kind: &'static str,
+    pub name: &'static str,
+}
+
+/// The revision of every policy.
+pub const REVISION: u64 = 3;
+
+/// The rules behind a rule cookie: policy and rule path.
+pub fn rules_by_cookie(cookie: u32) -> Vec<(PolicyName, &'static str)> {
+    match cookie {
+        1 => vec![(
+            PolicyName {
+                kind: "CiliumNetworkPolicy",
+                name: "backend-ingress",
+            },
+            "spec.ingress[0]",
+        )],
+        2 => vec![(
+            PolicyName {
+                kind: "CiliumNetworkPolicy",
+                name: "frontend-never-db",
+            },
+            "spec.egressDeny[0]",
+        )],
+        _ => vec![],
+    }
+}
+
+/// The policies selecting endpoint `id` (in either direction).
+pub fn selecting_policies(id: u32) -> Vec<PolicyName> {
+    match id {
+        2 => vec![PolicyName {
+            kind: "CiliumNetworkPolicy",
+            name: "backend-egress",
+        }],
+        _ => vec![PolicyName {
+            kind: "NetworkPolicy",
+            name: "db-ingress",
+        }],
+    }
 }
 
 /// What a synthetic event says.
@@ -135,53 +148,203 @@ pub struct Spec {
     pub at_ms: u64,
 }
 
-/// The datapath event of `spec`.
-pub fn event(spec: Spec) -> MonitorEvent {
-    let identity = |ip: [u8; 4]| PODS.iter().find(|p| p.ip == ip).map_or(2, |p| p.identity);
-    let mut saddr = [0; 16];
-    saddr[..4].copy_from_slice(&spec.src);
-    let mut daddr = [0; 16];
-    daddr[..4].copy_from_slice(&spec.dst);
-    MonitorEvent {
-        timestamp: UNIX_EPOCH + Duration::from_secs(T0),
-        node_name: "node-1".into(),
-        payload: Payload::Flow(FlowEvent {
-            timestamp_ns: T0 * 1_000_000_000 + spec.at_ms * 1_000_000,
-            kind: spec.kind,
-            subtype: spec.subtype,
-            reason: if spec.kind == kind::DROP {
-                spec.subtype
-            } else {
-                0
-            },
-            direction: spec.direction,
-            family: 4,
-            protocol: spec.protocol,
-            tcp_flags: if spec.protocol == 6 { 0x02 } else { 0 },
-            endpoint_id: spec.endpoint,
-            sport: 40_000 + (spec.at_ms % 1000) as u16,
-            dport: spec.dport,
-            cookie: spec.cookie,
-            src_identity: identity(spec.src),
-            dst_identity: identity(spec.dst),
-            ifindex: 10 + u32::from(spec.endpoint),
-            saddr,
-            daddr,
-            ..FlowEvent::default()
-        }),
+impl Spec {
+    /// The source port of the event.
+    pub fn sport(&self) -> u16 {
+        40_000 + (self.at_ms % 1000) as u16
+    }
+
+    /// The kernel timestamp of the event (the fixture's boot clock reads zero at the Unix
+    /// epoch).
+    pub fn timestamp_ns(&self) -> u64 {
+        T0 * 1_000_000_000 + self.at_ms * 1_000_000
+    }
+
+    /// The TCP flags of the event: a SYN for TCP.
+    pub fn tcp_flags(&self) -> u8 {
+        if self.protocol == 6 { 0x02 } else { 0 }
+    }
+
+    /// The identity of the address `ip`: its pod's, else the world's.
+    pub fn identity(ip: [u8; 4]) -> u32 {
+        pod_by_ip(ip).map_or(WORLD_IDENTITY, |p| p.identity)
+    }
+
+    /// The interface the hook runs on (the endpoint's host-side veth).
+    pub fn ifindex(&self) -> u32 {
+        10 + u32::from(self.endpoint)
     }
 }
 
-/// Decodes `spec` as the agent would, with a UUID derived from its time (the decoder's
-/// are random) so screens are the same on every run.
+/// The flow the agent's decoder makes of `spec`, with a UUID derived from its time (the
+/// decoder's are random) so screens are the same on every run.
 pub fn flow(spec: Spec) -> Flow {
-    decode(&mut decoder(), spec)
+    let dropped = spec.kind == kind::DROP;
+    let drop_reason = if dropped { u32::from(spec.subtype) } else { 0 };
+    let drop_reason_desc = i32::try_from(drop_reason)
+        .ok()
+        .and_then(|c| DropReason::try_from(c).ok())
+        .unwrap_or(DropReason::Unknown);
+    let traffic_direction = match spec.direction {
+        direction::INGRESS => TrafficDirection::Ingress,
+        direction::EGRESS => TrafficDirection::Egress,
+        _ => TrafficDirection::Unknown,
+    };
+    let (sport, dport) = (u32::from(spec.sport()), u32::from(spec.dport));
+    let (protocol, summary) = if spec.protocol == 6 {
+        let flags = TcpFlags {
+            syn: true,
+            ..Default::default()
+        };
+        let tcp = Tcp {
+            source_port: sport,
+            destination_port: dport,
+            flags: Some(flags),
+        };
+        (layer4::Protocol::Tcp(tcp), "TCP Flags: SYN")
+    } else {
+        let udp = Udp {
+            source_port: sport,
+            destination_port: dport,
+        };
+        (layer4::Protocol::Udp(udp), "UDP")
+    };
+    let local = pod_by_id(u32::from(spec.endpoint));
+    let (source, destination) = match spec.direction {
+        direction::EGRESS => (local.or(pod_by_ip(spec.src)), pod_by_ip(spec.dst)),
+        _ => (pod_by_ip(spec.src), local.or(pod_by_ip(spec.dst))),
+    };
+    #[allow(
+        deprecated,
+        reason = "the decoder still fills drop_reason and Summary, as Hubble does"
+    )]
+    let mut flow = Flow {
+        time: Some(Timestamp::from_unix_nanos(i128::from(spec.timestamp_ns()))),
+        uuid: format!("00000000-0000-4000-8000-{:012}", spec.at_ms),
+        verdict: if dropped {
+            Verdict::Dropped
+        } else {
+            Verdict::Forwarded
+        }
+        .into(),
+        drop_reason,
+        drop_reason_desc: drop_reason_desc.into(),
+        summary: summary.into(),
+        ip: Some(Ip {
+            source: Ipv4Addr::from(spec.src).to_string(),
+            destination: Ipv4Addr::from(spec.dst).to_string(),
+            ip_version: IpVersion::IPv4.into(),
+            ..Default::default()
+        }),
+        l4: Some(Layer4 {
+            protocol: Some(protocol),
+        }),
+        source: Some(endpoint(source, Spec::identity(spec.src))),
+        destination: Some(endpoint(destination, Spec::identity(spec.dst))),
+        r#type: FlowType::L3L4.into(),
+        node_name: NODE.into(),
+        event_type: Some(CiliumEventType {
+            r#type: i32::from(spec.kind),
+            sub_type: i32::from(spec.subtype),
+        }),
+        traffic_direction: traffic_direction.into(),
+        trace_observation_point: observation_point(spec).into(),
+        interface: Some(NetworkInterface {
+            index: spec.ifindex(),
+            name: String::new(),
+        }),
+        ..Default::default()
+    };
+    let verdict_kind = match (dropped, spec.subtype) {
+        (true, drop_reason::POLICY_DENIED) => Some(PolicyVerdictKind::DefaultDeny),
+        (true, drop_reason::POLICY_DENY) => Some(PolicyVerdictKind::ExplicitDeny),
+        (true, _) => None,
+        (false, _) if spec.cookie != 0 => Some(PolicyVerdictKind::Allowed),
+        (false, _) => None,
+    };
+    let Some(verdict_kind) = verdict_kind else {
+        return flow;
+    };
+    let (rules, selecting) = match verdict_kind {
+        PolicyVerdictKind::DefaultDeny => (vec![], selecting_policies(u32::from(spec.endpoint))),
+        _ => (rules_by_cookie(spec.cookie), vec![]),
+    };
+    let mut named: Vec<PolicyName> = rules.iter().map(|(p, _)| *p).collect();
+    named.sort();
+    named.dedup();
+    let named: Vec<Policy> = named.into_iter().map(policy).collect();
+    match (verdict_kind, traffic_direction) {
+        (PolicyVerdictKind::Allowed, TrafficDirection::Ingress) => flow.ingress_allowed_by = named,
+        (PolicyVerdictKind::Allowed, TrafficDirection::Egress) => flow.egress_allowed_by = named,
+        (PolicyVerdictKind::ExplicitDeny, TrafficDirection::Ingress) => {
+            flow.ingress_denied_by = named
+        }
+        (PolicyVerdictKind::ExplicitDeny, TrafficDirection::Egress) => {
+            flow.egress_denied_by = named
+        }
+        _ => {}
+    }
+    flow.attribution = Some(Attribution {
+        kind: verdict_kind.into(),
+        direction: traffic_direction.into(),
+        rules: rules
+            .iter()
+            .map(|(p, path)| PolicyRule {
+                kind: p.kind.into(),
+                namespace: "shop".into(),
+                name: p.name.into(),
+                path: (*path).into(),
+            })
+            .collect(),
+        selecting_policies: selecting.into_iter().map(policy).collect(),
+    });
+    flow
 }
 
-fn decode(decoder: &mut Decoder, spec: Spec) -> Flow {
-    let mut flow = decoder.decode(&event(spec)).expect("fixture events decode");
-    flow.uuid = format!("00000000-0000-4000-8000-{:012}", spec.at_ms);
-    flow
+/// Where a trace event was seen: the monitor's "to endpoint" (0) is the proto's 101, the
+/// other points keep their numbers; drops have none.
+fn observation_point(spec: Spec) -> TraceObservationPoint {
+    match (spec.kind, spec.subtype) {
+        (kind::TRACE, obs_point::TO_ENDPOINT) => TraceObservationPoint::ToEndpoint,
+        (kind::TRACE, point @ 1..=13) => {
+            TraceObservationPoint::try_from(i32::from(point)).unwrap_or_default()
+        }
+        _ => TraceObservationPoint::UnknownPoint,
+    }
+}
+
+/// One side of a flow: the pod's fields, or the world's reserved label.
+fn endpoint(pod: Option<&Pod>, identity: u32) -> Endpoint {
+    match pod {
+        Some(pod) => Endpoint {
+            id: pod.id,
+            identity,
+            namespace: "shop".into(),
+            pod_name: pod.name.into(),
+            labels: pod.labels(),
+            ..Default::default()
+        },
+        None => Endpoint {
+            identity,
+            labels: vec!["reserved:world".into()],
+            ..Default::default()
+        },
+    }
+}
+
+/// Hubble's `Policy`, with the labels Cilium puts on rules derived from a policy object.
+fn policy(p: PolicyName) -> Policy {
+    Policy {
+        name: p.name.into(),
+        namespace: "shop".into(),
+        labels: vec![
+            format!("k8s:io.cilium.k8s.policy.derived-from={}", p.kind),
+            format!("k8s:io.cilium.k8s.policy.name={}", p.name),
+            "k8s:io.cilium.k8s.policy.namespace=shop".into(),
+        ],
+        revision: REVISION,
+        kind: p.kind.into(),
+    }
 }
 
 const FRONTEND: [u8; 4] = PODS[0].ip;
@@ -289,6 +452,5 @@ pub fn mixed(n: usize) -> Vec<Spec> {
 
 /// The flows of [`mixed`].
 pub fn mixed_flows(n: usize) -> Vec<Flow> {
-    let mut d = decoder();
-    mixed(n).into_iter().map(|s| decode(&mut d, s)).collect()
+    mixed(n).into_iter().map(flow).collect()
 }

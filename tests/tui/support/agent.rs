@@ -13,7 +13,8 @@ use observer::server::{ObserverService, serve_unix};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
-use super::fixtures::{self, Spec};
+use super::events;
+use super::fixtures::Spec;
 
 /// A running agent stub.
 pub struct Agent {
@@ -33,7 +34,7 @@ impl Agent {
             .enable_all()
             .build()
             .expect("runtime");
-        let (pipeline, sender) = Pipeline::new(PipelineConfig::new("node-1"), fixtures::decoder());
+        let (pipeline, sender) = Pipeline::new(PipelineConfig::new("node-1"), events::decoder());
         let state = pipeline.state();
         runtime.spawn(pipeline.run());
         let mut agent = Self {
@@ -72,7 +73,7 @@ impl Agent {
         let before = self.state.ring.write_position();
         let sender = self.sender.as_ref().expect("running");
         for spec in specs {
-            sender.send(fixtures::event(*spec)).expect("pipeline runs");
+            sender.send(events::event(*spec)).expect("pipeline runs");
         }
         let want = before + specs.len() as u64;
         wait_for(
@@ -83,7 +84,11 @@ impl Agent {
 
     /// The flows the fixture decoder makes of `specs`.
     pub fn decoded(specs: &[Spec]) -> Vec<Flow> {
-        specs.iter().map(|s| fixtures::flow(*s)).collect()
+        let mut decoder = events::decoder();
+        specs
+            .iter()
+            .map(|s| events::decode(&mut decoder, *s))
+            .collect()
     }
 }
 

@@ -1,7 +1,8 @@
 //! End-to-end tests of `observerd` in a self-contained lab: a real agent process in a node
 //! namespace, pods created by the agent, policies enforced by the eBPF datapath, real
 //! TCP/UDP/ICMP traffic, and flows read back over the gRPC API. Root only (each test skips
-//! with a message otherwise); `cargo xtask test` runs them in CI.
+//! with a message otherwise); `cargo xtask test` runs them in CI, `cargo test -p
+//! observe-tests --features agent` alone.
 
 mod common;
 

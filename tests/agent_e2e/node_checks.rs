@@ -87,12 +87,8 @@ fn observerd_under_ip_netns_exec_refuses_to_start_and_names_node_netns() {
     let dir = std::env::temp_dir().join(lab.prefix());
     std::fs::create_dir_all(&dir).expect("state dir");
     let mut child = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &node.netns,
-            env!("CARGO_BIN_EXE_observerd"),
-        ])
+        .args(["netns", "exec", &node.netns])
+        .arg(observerd())
         .args(["--node-name", "node", "--netns-prefix", lab.prefix()])
         .arg("--socket")
         .arg(dir.join("agent.sock"))

@@ -1,7 +1,7 @@
 //! The real `observe tui` binary in a pseudo-terminal (tmux), against an in-process agent
 //! serving synthetic flows on a unix socket: keys go in with `send-keys`, the screen
 //! comes back with `capture-pane` (`lab::Terminal`). The same binary against the real agent
-//! in the lab is tested in `observer/tests/agent_e2e/tui.rs`.
+//! in the lab is tested in `agent_e2e/tui.rs`.
 //!
 //! Skips (passing, with a message) when tmux is not installed: `cargo xtask setup`
 //! installs it. The binary is `$OBSERVE_BIN` if set, else it is built with cargo into

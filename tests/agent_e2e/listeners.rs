@@ -3,7 +3,7 @@
 //! endpoint scraped after real drops, the export file, and history that outlives a
 //! restart. Plus the refusals that need no root: plaintext TCP without `--insecure`.
 
-#[path = "../support/certs.rs"]
+#[path = "../../observer/tests/support/certs.rs"]
 mod certs;
 
 use std::io::{Read, Write};
@@ -25,7 +25,7 @@ use crate::common::*;
 
 /// Runs `observerd` with `args` (and a node name) expecting it to refuse; its stderr.
 fn refused(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_observerd"))
+    let out = Command::new(observerd())
         .args(["--node-name", "refusal-test"])
         .args(args)
         .output()

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lab::{BpffsDir, Lab, NodeRef};
@@ -82,6 +83,24 @@ pub fn ip(pod: &str, v6: bool) -> IpAddr {
     s.parse().expect("valid address")
 }
 
+/// The `observerd` binary: observer's own build when this harness is compiled into one of
+/// its benchmarks (`observer/benches/pipeline.rs`), else `$OBSERVERD_BIN` (`cargo xtask
+/// test` sets it) or observer's `observerd` built with the `agent` feature.
+pub fn observerd() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| match option_env!("CARGO_BIN_EXE_observerd") {
+            Some(path) => path.into(),
+            None => lab::workspace_binary_with_features(
+                "OBSERVERD_BIN",
+                "observer",
+                "observerd",
+                &["agent"],
+            ),
+        })
+        .clone()
+}
+
 /// Probe timeout: long enough for a loaded CI machine, short enough for many probes.
 pub const TIMEOUT: Duration = Duration::from_millis(800);
 
@@ -137,7 +156,7 @@ impl Cluster {
     /// Starts `observerd` (the previous one must be stopped) and waits for its socket.
     pub fn start_agent(&mut self) {
         let log = std::fs::File::create(self.state.with_extension("log")).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_observerd"))
+        let child = Command::new(observerd())
             .args([
                 "--node-name",
                 "node",
