@@ -19,6 +19,7 @@ use enforcer::datapath::maps::MapOps;
 use enforcer::datapath::{CookieTable, Datapath, DesiredState, EndpointInput, IpCacheInput};
 use enforcer::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
 use enforcer::net::Cidr;
+use enforcer::policy::Direction;
 use probe_common::config::ProbeConfig;
 use probe_common::conntrack::{ct_flags, lifetime, state};
 use probe_common::event::{FlowEvent, event_flags, kind, obs_point, trace_mode, verdict};
@@ -243,7 +244,7 @@ fn egress_default_deny_drops_with_133() {
     assert_eq!(
         counters
             .dropped
-            .get(&(direction::EGRESS, drop_reason::POLICY_DENIED)),
+            .get(&(Direction::Egress, drop_reason::POLICY_DENIED)),
         Some(&1)
     );
     assert_eq!(counters.policy_lookups, 1);

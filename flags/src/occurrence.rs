@@ -13,15 +13,15 @@ use observe_proto::flow::{
 
 use crate::args::FilterArgs;
 
-/// Which end of a flow an endpoint filter looks at.
+/// Which peer of a flow (its source or its destination) an endpoint filter looks at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Side {
-    /// Source or destination (`--pod`): one filter per side, ORed.
+pub(crate) enum Peer {
+    /// Source or destination (`--pod`): one filter per peer, ORed.
     Either,
     /// Source only (`--from-pod`).
-    From,
+    Source,
     /// Destination only (`--to-pod`).
-    To,
+    Destination,
 }
 
 /// One filter flag with its parsed value.
@@ -31,25 +31,25 @@ pub(crate) enum Filter {
     Uuid(String),
     NodeName(String),
     NodeLabel(String),
-    Cluster(Side, String),
+    Cluster(Peer, String),
     Protocol(String),
     TcpFlags(TcpFlags),
     EventType(EventTypeFilter),
     Verdict(Verdict),
     DropReasonDesc(DropReason),
     IpTraceId(u64),
-    Fqdn(Side, String),
-    Ip(Side, String),
+    Fqdn(Peer, String),
+    Ip(Peer, String),
     SnatIp(String),
     IpVersion(IpVersion),
-    Pod(Side, String),
+    Pod(Peer, String),
     /// A namespace for pod and service filters; empty for "any namespace".
-    Namespace(Side, String),
-    Label(Side, String),
-    Service(Side, String),
-    Port(Side, String),
-    Workload(Side, Workload),
-    Identity(Side, u32),
+    Namespace(Peer, String),
+    Label(Peer, String),
+    Service(Peer, String),
+    Port(Peer, String),
+    Workload(Peer, Workload),
+    Identity(Peer, u32),
     TrafficDirection(TrafficDirection),
     Interface(String),
     Encrypted(bool),
@@ -148,88 +148,88 @@ fn collect_general(c: &mut Collector<'_>, a: &FilterArgs) {
     c.add("unencrypted", &a.unencrypted, |_| Filter::Encrypted(false));
 }
 
-/// The either-side, from and to variants of each endpoint flag.
+/// The either-peer, from (source) and to (destination) variants of each endpoint flag.
 fn collect_endpoints(c: &mut Collector<'_>, a: &FilterArgs) {
-    use Side::{Either, From, To};
-    let text = |f: fn(Side, String) -> Filter, side| move |v: &String| f(side, v.clone());
-    for (flag, values, side) in [
+    use Peer::{Destination, Either, Source};
+    let text = |f: fn(Peer, String) -> Filter, peer| move |v: &String| f(peer, v.clone());
+    for (flag, values, peer) in [
         ("cluster", &a.cluster, Either),
-        ("from-cluster", &a.from_cluster, From),
-        ("to-cluster", &a.to_cluster, To),
+        ("from-cluster", &a.from_cluster, Source),
+        ("to-cluster", &a.to_cluster, Destination),
     ] {
-        c.add(flag, values, text(Filter::Cluster, side));
+        c.add(flag, values, text(Filter::Cluster, peer));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("fqdn", &a.fqdn, Either),
-        ("from-fqdn", &a.from_fqdn, From),
-        ("to-fqdn", &a.to_fqdn, To),
+        ("from-fqdn", &a.from_fqdn, Source),
+        ("to-fqdn", &a.to_fqdn, Destination),
     ] {
-        c.add(flag, values, text(Filter::Fqdn, side));
+        c.add(flag, values, text(Filter::Fqdn, peer));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("ip", &a.ip, Either),
-        ("from-ip", &a.from_ip, From),
-        ("to-ip", &a.to_ip, To),
+        ("from-ip", &a.from_ip, Source),
+        ("to-ip", &a.to_ip, Destination),
     ] {
-        c.add(flag, values, text(Filter::Ip, side));
+        c.add(flag, values, text(Filter::Ip, peer));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("pod", &a.pod, Either),
-        ("from-pod", &a.from_pod, From),
-        ("to-pod", &a.to_pod, To),
+        ("from-pod", &a.from_pod, Source),
+        ("to-pod", &a.to_pod, Destination),
     ] {
-        c.add(flag, values, text(Filter::Pod, side));
+        c.add(flag, values, text(Filter::Pod, peer));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("namespace", &a.namespace, Either),
-        ("from-namespace", &a.from_namespace, From),
-        ("to-namespace", &a.to_namespace, To),
+        ("from-namespace", &a.from_namespace, Source),
+        ("to-namespace", &a.to_namespace, Destination),
     ] {
-        c.add(flag, values, text(Filter::Namespace, side));
+        c.add(flag, values, text(Filter::Namespace, peer));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("all-namespaces", &a.all_namespaces, Either),
-        ("from-all-namespaces", &a.from_all_namespaces, From),
-        ("to-all-namespaces", &a.to_all_namespaces, To),
+        ("from-all-namespaces", &a.from_all_namespaces, Source),
+        ("to-all-namespaces", &a.to_all_namespaces, Destination),
     ] {
         c.add(flag, values, move |_| {
-            Filter::Namespace(side, String::new())
+            Filter::Namespace(peer, String::new())
         });
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("label", &a.label, Either),
-        ("from-label", &a.from_label, From),
-        ("to-label", &a.to_label, To),
+        ("from-label", &a.from_label, Source),
+        ("to-label", &a.to_label, Destination),
     ] {
-        c.add(flag, values, text(Filter::Label, side));
+        c.add(flag, values, text(Filter::Label, peer));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("service", &a.service, Either),
-        ("from-service", &a.from_service, From),
-        ("to-service", &a.to_service, To),
+        ("from-service", &a.from_service, Source),
+        ("to-service", &a.to_service, Destination),
     ] {
-        c.add(flag, values, text(Filter::Service, side));
+        c.add(flag, values, text(Filter::Service, peer));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("port", &a.port, Either),
-        ("from-port", &a.from_port, From),
-        ("to-port", &a.to_port, To),
+        ("from-port", &a.from_port, Source),
+        ("to-port", &a.to_port, Destination),
     ] {
-        c.add(flag, values, text(Filter::Port, side));
+        c.add(flag, values, text(Filter::Port, peer));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("workload", &a.workload, Either),
-        ("from-workload", &a.from_workload, From),
-        ("to-workload", &a.to_workload, To),
+        ("from-workload", &a.from_workload, Source),
+        ("to-workload", &a.to_workload, Destination),
     ] {
-        c.add(flag, values, move |v| Filter::Workload(side, v.clone()));
+        c.add(flag, values, move |v| Filter::Workload(peer, v.clone()));
     }
-    for (flag, values, side) in [
+    for (flag, values, peer) in [
         ("identity", &a.identity, Either),
-        ("from-identity", &a.from_identity, From),
-        ("to-identity", &a.to_identity, To),
+        ("from-identity", &a.from_identity, Source),
+        ("to-identity", &a.to_identity, Destination),
     ] {
-        c.add(flag, values, move |v| Filter::Identity(side, *v));
+        c.add(flag, values, move |v| Filter::Identity(peer, *v));
     }
 }
 

@@ -14,7 +14,7 @@
 use observe_proto::flow::{FlowFilter, NetworkInterface};
 
 use crate::error::FlagsError;
-use crate::occurrence::{Filter, Side};
+use crate::occurrence::{Filter, Peer};
 
 /// Filters being built for one list.
 #[derive(Debug, Default)]
@@ -68,18 +68,18 @@ impl Tracker {
         update(self.right.get_or_insert_with(FlowFilter::default));
     }
 
-    /// `source` on the side(s) `side` selects, or for `Either` `source` on the left and
-    /// `destination` on the right.
-    fn sided(
+    /// `source` (for [`Peer::Source`]) or `destination` (for [`Peer::Destination`]) on both
+    /// sides, or for [`Peer::Either`] `source` on the left and `destination` on the right.
+    fn at_peer(
         &mut self,
-        side: Side,
+        peer: Peer,
         source: impl Fn(&mut FlowFilter),
         destination: impl Fn(&mut FlowFilter),
     ) {
-        match side {
-            Side::From => self.both(source),
-            Side::To => self.both(destination),
-            Side::Either => {
+        match peer {
+            Peer::Source => self.both(source),
+            Peer::Destination => self.both(destination),
+            Peer::Either => {
                 source(self.left.get_or_insert_with(FlowFilter::default));
                 destination(self.right.get_or_insert_with(FlowFilter::default));
             }
@@ -90,7 +90,7 @@ impl Tracker {
     pub(crate) fn apply(&mut self, filter: &Filter) {
         match filter {
             Filter::Not => {}
-            Filter::Namespace(side, ns) => self.add_namespace(*side, ns),
+            Filter::Namespace(peer, ns) => self.add_namespace(*peer, ns),
             Filter::Cluster(..)
             | Filter::Fqdn(..)
             | Filter::Ip(..)
@@ -110,11 +110,11 @@ impl Tracker {
         }
     }
 
-    fn add_namespace(&mut self, side: Side, ns: &str) {
-        let list = match side {
-            Side::Either => &mut self.ns,
-            Side::From => &mut self.src_ns,
-            Side::To => &mut self.dst_ns,
+    fn add_namespace(&mut self, peer: Peer, ns: &str) {
+        let list = match peer {
+            Peer::Either => &mut self.ns,
+            Peer::Source => &mut self.src_ns,
+            Peer::Destination => &mut self.dst_ns,
         };
         list.push(ns.to_string());
     }
@@ -146,48 +146,48 @@ impl Tracker {
 
     fn apply_endpoint(&mut self, filter: &Filter) {
         match filter.clone() {
-            Filter::Cluster(s, v) => self.sided(
-                s,
+            Filter::Cluster(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_cluster_name.push(v.clone()),
                 |f| f.destination_cluster_name.push(v.clone()),
             ),
-            Filter::Fqdn(s, v) => self.sided(
-                s,
+            Filter::Fqdn(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_fqdn.push(v.clone()),
                 |f| f.destination_fqdn.push(v.clone()),
             ),
-            Filter::Ip(s, v) => self.sided(
-                s,
+            Filter::Ip(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_ip.push(v.clone()),
                 |f| f.destination_ip.push(v.clone()),
             ),
-            Filter::Pod(s, v) => self.sided(
-                s,
+            Filter::Pod(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_pod.push(v.clone()),
                 |f| f.destination_pod.push(v.clone()),
             ),
-            Filter::Label(s, v) => self.sided(
-                s,
+            Filter::Label(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_label.push(v.clone()),
                 |f| f.destination_label.push(v.clone()),
             ),
-            Filter::Service(s, v) => self.sided(
-                s,
+            Filter::Service(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_service.push(v.clone()),
                 |f| f.destination_service.push(v.clone()),
             ),
-            Filter::Port(s, v) => self.sided(
-                s,
+            Filter::Port(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_port.push(v.clone()),
                 |f| f.destination_port.push(v.clone()),
             ),
-            Filter::Workload(s, v) => self.sided(
-                s,
+            Filter::Workload(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_workload.push(v.clone()),
                 |f| f.destination_workload.push(v.clone()),
             ),
-            Filter::Identity(s, v) => self.sided(
-                s,
+            Filter::Identity(peer, v) => self.at_peer(
+                peer,
                 |f| f.source_identity.push(v),
                 |f| f.destination_identity.push(v),
             ),

@@ -25,11 +25,6 @@
 //! writing (a deny removes every allow it covers for the same identity), so a deny found by
 //! either lookup is final, and otherwise any allow found permits the flow.
 
-/// Value of [`PolicyKey::direction`] for ingress (same as [`crate::direction::INGRESS`]).
-pub const DIR_INGRESS: u8 = crate::direction::INGRESS;
-/// Value of [`PolicyKey::direction`] for egress (same as [`crate::direction::EGRESS`]).
-pub const DIR_EGRESS: u8 = crate::direction::EGRESS;
-
 /// Identity value meaning "any peer" in a policy key.
 pub const IDENTITY_ANY: u32 = 0;
 
@@ -47,7 +42,7 @@ pub const PREFIX_FULL: u32 = 88;
 pub struct PolicyKey {
     /// Endpoint the entry belongs to.
     pub endpoint_id: u16,
-    /// [`DIR_INGRESS`] or [`DIR_EGRESS`].
+    /// [`crate::direction::INGRESS`] or [`crate::direction::EGRESS`].
     pub direction: u8,
     /// Always 0.
     pub pad0: u8,
@@ -233,7 +228,7 @@ mod tests {
 
     #[test]
     fn port_is_stored_big_endian() {
-        let key = PolicyKey::new(7, DIR_EGRESS, 1234, 6, 8080);
+        let key = PolicyKey::new(7, crate::direction::EGRESS, 1234, 6, 8080);
         assert_eq!(key.dport, [0x1f, 0x90]);
         assert_eq!(key.port(), 8080);
     }

@@ -236,7 +236,7 @@ mod tests {
     use probe_common::endpoint::flags;
     use probe_common::ipcache::FAMILY_V4;
     use probe_common::maps as names;
-    use probe_common::policy::{DIR_EGRESS, DIR_INGRESS, PREFIX_FULL, PolicyEntry, PolicyKey};
+    use probe_common::policy::{PREFIX_FULL, PolicyEntry, PolicyKey};
 
     use super::*;
     use crate::datapath::cookie::CookieTable;
@@ -249,6 +249,7 @@ mod tests {
     use crate::mapstate::testing::rule;
     use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
     use crate::net::Cidr;
+    use crate::policy::Direction;
 
     /// The three in-memory maps, sharing one journal.
     struct Maps {
@@ -476,7 +477,10 @@ mod tests {
     #[test]
     fn stale_entries_from_an_earlier_run_are_reconciled() {
         let mut maps = Maps::new();
-        let stale_key = (PolicyKey::new(9, DIR_EGRESS, 5, 17, 53), PREFIX_FULL);
+        let stale_key = (
+            PolicyKey::new(9, Direction::Egress.as_wire(), 5, 17, 53),
+            PREFIX_FULL,
+        );
         maps.policy
             .insert(&stale_key, &PolicyEntry::default())
             .expect("room");
@@ -637,15 +641,11 @@ mod tests {
             for _ in 0..200 {
                 let (ifindex, endpoint_id, policy) = endpoints[rng.below(3) as usize];
                 let dir = if rng.below(2) == 0 {
-                    DIR_INGRESS
+                    Direction::Ingress
                 } else {
-                    DIR_EGRESS
+                    Direction::Egress
                 };
-                let engine_policy = if dir == DIR_INGRESS {
-                    &policy.ingress
-                } else {
-                    &policy.egress
-                };
+                let engine_policy = policy.direction(dir);
                 let (peer, protocol, port) = (
                     rng.pick(&IDENTITIES[1..]),
                     rng.pick(&PROTOCOLS[1..]),

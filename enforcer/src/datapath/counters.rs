@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use aya::maps::{MapData, PerCpuArray};
-use probe_common::{counters, direction, maps as names};
+use probe_common::{counters, maps as names};
 
 use super::error::MapError;
+use crate::policy::Direction;
 
 /// A snapshot of the counters, summed over CPUs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,7 +17,7 @@ pub struct Counters {
     /// Packets passed, from endpoints (egress).
     pub forwarded_egress: u64,
     /// Drops by (direction, drop reason); only non-zero counts.
-    pub dropped: BTreeMap<(u8, u8), u64>,
+    pub dropped: BTreeMap<(Direction, u8), u64>,
     /// Events lost because the ring buffer was full.
     pub ringbuf_lost: u64,
     /// Conntrack entries created.
@@ -57,17 +58,17 @@ impl CounterMap {
             Ok(values.iter().fold(0u64, |sum, v| sum.wrapping_add(*v)))
         };
         let mut out = Counters {
-            forwarded_ingress: slot(counters::forwarded(direction::INGRESS))?,
-            forwarded_egress: slot(counters::forwarded(direction::EGRESS))?,
+            forwarded_ingress: slot(counters::forwarded(Direction::Ingress.as_wire()))?,
+            forwarded_egress: slot(counters::forwarded(Direction::Egress.as_wire()))?,
             ringbuf_lost: slot(counters::RINGBUF_LOST)?,
             ct_created: slot(counters::CT_CREATED)?,
             policy_lookups: slot(counters::POLICY_LOOKUPS)?,
             ..Counters::default()
         };
-        for dir in [direction::INGRESS, direction::EGRESS] {
+        for dir in Direction::BOTH {
             // Reason 0 is the forwarded slot; drop reasons are 1..=255.
             for reason in 1..=u8::MAX {
-                let n = slot(counters::dropped(dir, reason))?;
+                let n = slot(counters::dropped(dir.as_wire(), reason))?;
                 if n != 0 {
                     out.dropped.insert((dir, reason), n);
                 }

@@ -12,13 +12,14 @@ use std::net::IpAddr;
 
 use probe_common::endpoint::{EndpointInfo, flags};
 use probe_common::ipcache::{FAMILY_V4, FAMILY_V6, IpCacheEntry, IpCacheKey, WORLD_IDENTITY};
-use probe_common::policy::{DIR_EGRESS, DIR_INGRESS, PolicyEntry, PolicyKey};
+use probe_common::policy::{PolicyEntry, PolicyKey};
 
 use super::cookie::CookieTable;
 use super::error::DesiredError;
 use super::keys;
 use crate::mapstate::EndpointPolicy;
 use crate::net::Cidr;
+use crate::policy::Direction;
 
 /// One local endpoint as the datapath needs it.
 #[derive(Clone, Copy, Debug)]
@@ -112,10 +113,8 @@ impl DesiredState {
         }
         ids.insert(ep.endpoint_id, ep.ifindex);
         self.endpoints.insert(ep.ifindex, endpoint_info(ep));
-        for (dir, policy) in [
-            (DIR_INGRESS, &ep.policy.ingress),
-            (DIR_EGRESS, &ep.policy.egress),
-        ] {
+        for dir in Direction::BOTH {
+            let policy = ep.policy.direction(dir);
             keys::add_direction(&mut self.policy, ep.endpoint_id, dir, policy, cookies);
         }
         Ok(())

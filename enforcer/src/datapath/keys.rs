@@ -23,6 +23,7 @@ use probe_common::policy::{PolicyEntry, PolicyKey, action, entry_flags, key_pref
 
 use super::cookie::CookieTable;
 use crate::mapstate::{Action, DirectionPolicy, MapKey, MapValue};
+use crate::policy::Direction;
 
 /// Policy-map entries keyed like the LPM trie: (key data, prefix length in bits).
 pub type PolicyEntries = BTreeMap<(PolicyKey, u32), PolicyEntry>;
@@ -33,7 +34,7 @@ pub type PolicyEntries = BTreeMap<(PolicyKey, u32), PolicyEntry>;
 pub fn add_direction(
     out: &mut PolicyEntries,
     endpoint_id: u16,
-    direction: u8,
+    direction: Direction,
     policy: &DirectionPolicy,
     cookies: &mut CookieTable,
 ) {
@@ -58,8 +59,9 @@ pub fn add_direction(
 ///
 /// A protocol-0 key with ports other than `PortRange::ALL` is not valid map state, and
 /// `decide` never consults it, so it yields nothing here either.
-pub fn lpm_keys(endpoint_id: u16, direction: u8, key: &MapKey) -> Vec<(PolicyKey, u8)> {
-    let lpm = |port: u16| PolicyKey::new(endpoint_id, direction, key.identity, key.protocol, port);
+pub fn lpm_keys(endpoint_id: u16, direction: Direction, key: &MapKey) -> Vec<(PolicyKey, u8)> {
+    let wire = direction.as_wire();
+    let lpm = |port: u16| PolicyKey::new(endpoint_id, wire, key.identity, key.protocol, port);
     if key.protocol == 0 {
         return if key.ports.is_all() {
             vec![(lpm(0), 0)]
@@ -94,9 +96,7 @@ fn entry(value: &MapValue, cookie: u32) -> PolicyEntry {
 #[cfg(test)]
 mod tests {
 
-    use probe_common::policy::{
-        DIR_EGRESS, DIR_INGRESS, PREFIX_ANY_PROTO, PREFIX_FULL, PREFIX_PROTO,
-    };
+    use probe_common::policy::{PREFIX_ANY_PROTO, PREFIX_FULL, PREFIX_PROTO};
 
     use super::*;
     use crate::mapstate::PortRange;
@@ -110,7 +110,7 @@ mod tests {
             (7, 6, PortRange::single(80), Action::Deny),
         ]);
         let mut out = PolicyEntries::new();
-        add_direction(&mut out, 3, DIR_INGRESS, &p, &mut CookieTable::new());
+        add_direction(&mut out, 3, Direction::Ingress, &p, &mut CookieTable::new());
         let got: Vec<(u32, u8, u16, u32, u8, u8)> = out
             .iter()
             .map(|((k, len), e)| {
@@ -134,7 +134,7 @@ mod tests {
         );
         assert!(
             out.keys()
-                .all(|(k, _)| k.endpoint_id == 3 && k.direction == DIR_INGRESS)
+                .all(|(k, _)| k.endpoint_id == 3 && k.direction == Direction::Ingress.as_wire())
         );
     }
 
@@ -142,7 +142,7 @@ mod tests {
     fn port_ranges_become_aligned_prefixes() {
         let p = policy(&[(7, 6, PortRange::new(8080, 8090), Action::Allow)]);
         let mut out = PolicyEntries::new();
-        add_direction(&mut out, 3, DIR_EGRESS, &p, &mut CookieTable::new());
+        add_direction(&mut out, 3, Direction::Egress, &p, &mut CookieTable::new());
         let got: Vec<(u16, u32)> = out.keys().map(|(k, len)| (k.port(), *len)).collect();
         // 8080-8087 (/13), 8088-8089 (/15), 8090 (/16).
         assert_eq!(
@@ -167,7 +167,7 @@ mod tests {
         ]);
         let mut cookies = CookieTable::new();
         let mut out = PolicyEntries::new();
-        add_direction(&mut out, 3, DIR_EGRESS, &p, &mut cookies);
+        add_direction(&mut out, 3, Direction::Egress, &p, &mut cookies);
         let by_identity: BTreeMap<u32, u32> = out
             .iter()
             .map(|((k, _), e)| (k.identity, e.cookie))
@@ -182,12 +182,12 @@ mod tests {
         let mut p = policy(&[(7, 6, PortRange::single(80), Action::Allow)]);
         p.enforced = false;
         let mut out = PolicyEntries::new();
-        add_direction(&mut out, 3, DIR_EGRESS, &p, &mut CookieTable::new());
+        add_direction(&mut out, 3, Direction::Egress, &p, &mut CookieTable::new());
         assert!(out.is_empty());
         assert!(
             lpm_keys(
                 3,
-                DIR_EGRESS,
+                Direction::Egress,
                 &MapKey {
                     identity: 7,
                     protocol: 0,

@@ -12,6 +12,8 @@ use probe_common::endpoint::EndpointInfo;
 use probe_common::ipcache::{IpCacheEntry, IpCacheKey, WORLD_IDENTITY};
 use probe_common::policy::{PolicyEntry, PolicyKey, action, match_type};
 
+use crate::policy::Direction;
+
 /// A decision as the datapath makes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Decision {
@@ -97,12 +99,12 @@ pub fn identity_of(
 pub fn decide(
     policy: &BTreeMap<(PolicyKey, u32), PolicyEntry>,
     ep: &EndpointInfo,
-    dir: u8,
+    dir: Direction,
     peer: u32,
     protocol: u8,
     port: u16,
 ) -> Decision {
-    if !ep.enforces(dir) {
+    if !ep.enforces(dir.as_wire()) {
         return Decision {
             allowed: true,
             reason: 0,
@@ -110,7 +112,7 @@ pub fn decide(
             cookie: 0,
         };
     }
-    let mut key = PolicyKey::new(ep.endpoint_id, dir, peer, protocol, port);
+    let mut key = PolicyKey::new(ep.endpoint_id, dir.as_wire(), peer, protocol, port);
     let by_identity = lpm(policy, &key, policy_key_bytes).copied();
     key.identity = 0;
     let any_identity = lpm(policy, &key, policy_key_bytes).copied();

@@ -5,13 +5,14 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::entries::{Resolver, Side, Used};
+use super::entries::{Resolver, Used};
 use super::subjects::RuleHandle;
 use crate::cluster::Pod;
 use crate::labels::Selector;
 use crate::mapstate::resolve::{RawEntry, resolve};
 use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
-use crate::policy::model::{PeerRule, Rule};
+use crate::policy::Direction;
+use crate::policy::model::PeerRule;
 use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
 
 /// The rules the engine adds on its own, as Cilium does.
@@ -53,55 +54,21 @@ impl Default for DerivedRules {
     }
 }
 
-/// Direction of a computation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dir {
-    /// Ingress.
-    Ingress,
-    /// Egress.
-    Egress,
-}
-
-impl Dir {
-    /// The rule's allow and deny sections in this direction.
-    pub fn sections(self, rule: &Rule) -> (&[PeerRule], &[PeerRule]) {
-        match self {
-            Self::Ingress => (&rule.ingress, &rule.ingress_deny),
-            Self::Egress => (&rule.egress, &rule.egress_deny),
-        }
-    }
-
-    /// Whether the rule turns on default deny in this direction.
-    pub fn default_deny(self, rule: &Rule) -> bool {
-        match self {
-            Self::Ingress => rule.default_deny_ingress,
-            Self::Egress => rule.default_deny_egress,
-        }
-    }
-
-    fn side(self) -> Side {
-        match self {
-            Self::Ingress => Side::Ingress,
-            Self::Egress => Side::Egress,
-        }
-    }
-}
-
 /// The rules of `rules` with sections in direction `dir`.
-pub fn relevant(rules: &[RuleHandle], dir: Dir) -> Vec<&RuleHandle> {
+pub fn relevant(rules: &[RuleHandle], dir: Direction) -> Vec<&RuleHandle> {
     rules
         .iter()
         .filter(|h| {
-            let (allow, deny) = dir.sections(h.rule());
+            let (allow, deny) = h.rule().sections(dir);
             !allow.is_empty() || !deny.is_empty()
         })
         .collect()
 }
 
 /// The folded `fromRequires`/`toRequires` of the allow (`deny = false`) or deny sections.
-pub fn folded_requires(rules: &[&RuleHandle], dir: Dir, deny: bool) -> Selector {
+pub fn folded_requires(rules: &[&RuleHandle], dir: Direction, deny: bool) -> Selector {
     let reqs = rules.iter().flat_map(|h| {
-        let (allow, denies) = dir.sections(h.rule());
+        let (allow, denies) = h.rule().sections(dir);
         let sections = if deny { denies } else { allow };
         sections.iter().flat_map(|s| {
             s.requires
@@ -126,12 +93,20 @@ pub fn compute(
             resolver,
             rules,
             pod,
-            Dir::Ingress,
+            Direction::Ingress,
             derived,
             allow_localhost,
             used,
         ),
-        egress: direction(resolver, rules, pod, Dir::Egress, derived, false, used),
+        egress: direction(
+            resolver,
+            rules,
+            pod,
+            Direction::Egress,
+            derived,
+            false,
+            used,
+        ),
     }
 }
 
@@ -139,7 +114,7 @@ fn direction(
     resolver: &mut Resolver<'_>,
     rules: &[RuleHandle],
     pod: &Pod,
-    dir: Dir,
+    dir: Direction,
     derived: &DerivedRules,
     allow_localhost: bool,
     used: &mut Used,
@@ -148,7 +123,7 @@ fn direction(
     if relevant.is_empty() {
         return DirectionPolicy::default();
     }
-    let default_deny = relevant.iter().any(|h| dir.default_deny(h.rule()));
+    let default_deny = relevant.iter().any(|h| h.rule().default_deny(dir));
     let mut raw = section_entries(resolver, &relevant, pod, dir, used);
     let allow_all = |rule: &RuleRef, identity: u32| RawEntry {
         identity,
@@ -159,7 +134,7 @@ fn direction(
         l7: false,
     };
     if !default_deny {
-        let rule = if dir == Dir::Ingress {
+        let rule = if dir == Direction::Ingress {
             &derived.allow_any_ingress
         } else {
             &derived.allow_any_egress
@@ -182,7 +157,7 @@ fn section_entries(
     resolver: &mut Resolver<'_>,
     relevant: &[&RuleHandle],
     pod: &Pod,
-    dir: Dir,
+    dir: Direction,
     used: &mut Used,
 ) -> Vec<RawEntry> {
     let mut raw = Vec::new();
@@ -199,21 +174,20 @@ pub(super) fn for_each_section(
     resolver: &mut Resolver<'_>,
     relevant: &[&RuleHandle],
     pod: &Pod,
-    dir: Dir,
+    dir: Direction,
     used: &mut Used,
     mut f: impl FnMut(&PeerRule, Action, Vec<RawEntry>),
 ) {
     let requires_allow = folded_requires(relevant, dir, false);
     let requires_deny = folded_requires(relevant, dir, true);
     for h in relevant {
-        let (allow, deny) = dir.sections(h.rule());
+        let (allow, deny) = h.rule().sections(dir);
         for s in allow {
-            let entries =
-                resolver.entries(s, &requires_allow, Action::Allow, dir.side(), pod, used);
+            let entries = resolver.entries(s, &requires_allow, Action::Allow, dir, pod, used);
             f(s, Action::Allow, entries);
         }
         for s in deny {
-            let entries = resolver.entries(s, &requires_deny, Action::Deny, dir.side(), pod, used);
+            let entries = resolver.entries(s, &requires_deny, Action::Deny, dir, pod, used);
             f(s, Action::Deny, entries);
         }
     }

@@ -13,6 +13,7 @@ use crate::identity::IdentityTable;
 use crate::labels::Selector;
 use crate::mapstate::resolve::RawEntry;
 use crate::mapstate::{Action, PortRange};
+use crate::policy::Direction;
 use crate::policy::entity::Entity;
 use crate::policy::model::{L4, Peer, PeerRule, Peers, PortSel};
 
@@ -29,15 +30,6 @@ pub struct Resolver<'a> {
     pub named_ports: &'a NamedPorts,
     /// The cluster name (entity `cluster`).
     pub cluster: &'a str,
-}
-
-/// The side of the connection the section's endpoint is on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// The endpoint receives: named ports resolve against the endpoint itself.
-    Ingress,
-    /// The endpoint sends: named ports resolve against each peer.
-    Egress,
 }
 
 /// Peers as identities.
@@ -92,13 +84,14 @@ impl Resolver<'_> {
         PeerSet::Ids(ids)
     }
 
-    /// The raw entries of a section for an endpoint (`pod`), allow or deny.
+    /// The raw entries of a section for an endpoint (`pod`), allow or deny, in `direction`:
+    /// at ingress named ports resolve against the endpoint, at egress against each peer.
     pub fn entries(
         &mut self,
         section: &PeerRule,
         requires: &Selector,
         action: Action,
-        side: Side,
+        direction: Direction,
         pod: &Pod,
         used: &mut Used,
     ) -> Vec<RawEntry> {
@@ -143,7 +136,7 @@ impl Resolver<'_> {
                                 ids.iter().for_each(|&id| push(id, p, *r, l7));
                             }
                         }
-                        PortSel::Named(name) if side == Side::Ingress => {
+                        PortSel::Named(name) if direction == Direction::Ingress => {
                             // The destination is the endpoint itself.
                             for cp in pod
                                 .ports

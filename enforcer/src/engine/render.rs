@@ -7,6 +7,7 @@ use super::{Endpoint, Engine};
 use crate::identity::{Scope, reserved_by_id};
 use crate::labels::Source;
 use crate::mapstate::{Action, DirectionPolicy, MapKey, MapValue, PortRange};
+use crate::policy::Direction;
 use crate::policy::ports::{ICMP, ICMPV6, icmp_type_name, protocol_name};
 
 impl Engine {
@@ -77,17 +78,18 @@ impl Engine {
             self.identity_text(e.identity),
             e.node
         );
-        self.render_direction(&mut out, "ingress", &e.policy.ingress);
-        self.render_direction(&mut out, "egress", &e.policy.egress);
+        for dir in Direction::BOTH {
+            self.render_direction(&mut out, dir, e.policy.direction(dir));
+        }
         out
     }
 
-    fn render_direction(&self, out: &mut String, name: &str, d: &DirectionPolicy) {
+    fn render_direction(&self, out: &mut String, dir: Direction, d: &DirectionPolicy) {
         if !d.enforced {
-            let _ = writeln!(out, "  {name}: not enforced");
+            let _ = writeln!(out, "  {dir}: not enforced");
             return;
         }
-        let _ = writeln!(out, "  {name}: enforced");
+        let _ = writeln!(out, "  {dir}: enforced");
         for p in &d.selecting {
             let _ = writeln!(out, "    selected by {p}");
         }

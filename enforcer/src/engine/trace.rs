@@ -11,13 +11,14 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
-use super::compute::{Dir, for_each_section, relevant};
+use super::compute::{for_each_section, relevant};
 use super::entries::{Resolver, Used};
 use super::render::l4_text;
 use super::selector_cache::SelectorCache;
 use crate::cluster::PodKey;
 use crate::mapstate::resolve::RawEntry;
 use crate::mapstate::{Action, PortRange, Verdict};
+use crate::policy::Direction;
 use crate::policy::model::{L4, PortSpec};
 use crate::policy::origin::RuleRef;
 use crate::policy::ports::protocol_name;
@@ -174,8 +175,8 @@ impl Engine {
         let source = self.party(&req.from)?;
         let destination = self.party(&req.to)?;
         let loopback = source.pod.is_some() && source.pod == destination.pod;
-        let egress = self.side(&source, &destination, req, Dir::Egress, loopback);
-        let ingress = self.side(&destination, &source, req, Dir::Ingress, loopback);
+        let egress = self.side(&source, &destination, req, Direction::Egress, loopback);
+        let ingress = self.side(&destination, &source, req, Direction::Ingress, loopback);
         let denied = [&egress, &ingress]
             .into_iter()
             .find(|s| s.drop_reason.is_some());
@@ -299,7 +300,7 @@ impl Engine {
         me: &Party,
         peer: &Party,
         req: &TraceRequest,
-        dir: Dir,
+        dir: Direction,
         loopback: bool,
     ) -> SideTrace {
         let view = me.node.clone().unwrap_or_default();
@@ -333,11 +334,7 @@ impl Engine {
         let Some(ep) = self.endpoint(key) else {
             return side;
         };
-        let policy = if dir == Dir::Ingress {
-            &ep.policy.ingress
-        } else {
-            &ep.policy.egress
-        };
+        let policy = ep.policy.direction(dir);
         let decision = policy.decide(peer_identity, req.protocol, req.dport);
         side.enforced = policy.enforced;
         side.selecting_policies = policy.selecting.iter().map(|p| p.to_string()).collect();
@@ -347,10 +344,8 @@ impl Engine {
             side.verdict = "DENIED".into();
         }
         if !policy.enforced {
-            side.notes.push(format!(
-                "no policy selects {key} for {}: not enforced",
-                dir_name(dir)
-            ));
+            side.notes
+                .push(format!("no policy selects {key} for {dir}: not enforced"));
             return side;
         }
         self.explain(&mut side, ep, peer_identity, req, dir, decision.verdict);
@@ -364,12 +359,12 @@ impl Engine {
         ep: &super::Endpoint,
         peer: u32,
         req: &TraceRequest,
-        dir: Dir,
+        dir: Direction,
         verdict: Verdict,
     ) {
         let rules = self.subjects.rules(ep.identity);
         let relevant = relevant(rules, dir);
-        side.default_deny = relevant.iter().any(|h| dir.default_deny(h.rule()));
+        side.default_deny = relevant.iter().any(|h| h.rule().default_deny(dir));
         let mut cache = SelectorCache::default();
         let mut resolver = Resolver {
             identities: &self.identities,
@@ -410,7 +405,8 @@ impl Engine {
                 "no selecting rule enables default deny: everything not denied is allowed".into(),
             );
         }
-        if dir == Dir::Ingress && peer == crate::identity::HOST && self.config.allow_localhost {
+        if dir == Direction::Ingress && peer == crate::identity::HOST && self.config.allow_localhost
+        {
             side.notes
                 .push("the local host may always reach its endpoints (allow-localhost)".into());
         }
@@ -474,14 +470,6 @@ fn rule_match(rule: &RuleRef, l7: Option<String>) -> RuleMatch {
         name: rule.policy.name.clone(),
         rule: rule.path.to_string(),
         l7,
-    }
-}
-
-fn dir_name(dir: Dir) -> &'static str {
-    if dir == Dir::Ingress {
-        "ingress"
-    } else {
-        "egress"
     }
 }
 

@@ -11,6 +11,7 @@ use super::meta::read_meta;
 use super::selector::{KeyStyle, read_selector};
 use crate::labels::{Operator, Requirement, SelKey, Selector, keys};
 use crate::mapstate::PortRange;
+use crate::policy::Direction;
 use crate::policy::model::{L4, Peer, PeerRule, Peers, Policy, PortSel, PortSpec, Rule, Subject};
 use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
 use crate::policy::ports::{is_service_name, parse_port_protocol};
@@ -39,11 +40,11 @@ pub fn read_network_policy(doc: &MapCursor<'_>) -> Option<Policy> {
     let ingress_c = spec.get("ingress");
     let egress_c = spec.get("egress");
     let (has_ingress_type, has_egress_type) = read_policy_types(&spec, egress_c.as_ref())?;
-    let section = |c: &Option<Cursor<'_>>, peer_field: &str, enabled: bool, name: &str| {
-        read_direction(c.as_ref(), peer_field, enabled, &origin, &ns, name)
+    let section = |c: &Option<Cursor<'_>>, direction: Direction, enabled: bool| {
+        read_direction(c.as_ref(), direction, enabled, &origin, &ns)
     };
-    let ingress = section(&ingress_c, "from", has_ingress_type, "ingress");
-    let egress = section(&egress_c, "to", has_egress_type, "egress");
+    let ingress = section(&ingress_c, Direction::Ingress, has_ingress_type);
+    let egress = section(&egress_c, Direction::Egress, has_egress_type);
     spec.finish();
     let (ingress, egress) = (ingress?, egress?);
     let rule = Rule {
@@ -85,12 +86,16 @@ fn read_policy_types(spec: &MapCursor<'_>, egress: Option<&Cursor<'_>>) -> Optio
 
 fn read_direction(
     c: Option<&Cursor<'_>>,
-    peer_field: &str,
+    direction: Direction,
     enabled: bool,
     origin: &Arc<PolicyRef>,
     ns: &str,
-    name: &str,
 ) -> Option<Vec<PeerRule>> {
+    // The peer field of each rule, and the direction's name in `policyTypes`.
+    let (peer_field, policy_type) = match direction {
+        Direction::Ingress => ("from", "Ingress"),
+        Direction::Egress => ("to", "Egress"),
+    };
     let items = match c {
         Some(c) => c.seq()?,
         None => Vec::new(),
@@ -98,8 +103,7 @@ fn read_direction(
     if !enabled {
         if let Some(c) = c.filter(|_| !items.is_empty()) {
             c.warn(format!(
-                "ignored: policyTypes does not include {}",
-                capitalize(name)
+                "ignored: policyTypes does not include {policy_type}"
             ));
         }
         return Some(Vec::new());
@@ -122,13 +126,6 @@ fn read_direction(
         out.push(read_rule(&item, peer_field, origin, ns)?);
     }
     Some(out)
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
 }
 
 fn read_rule(

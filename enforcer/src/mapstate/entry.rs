@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::PortRange;
+use crate::policy::Direction;
 use crate::policy::origin::{PolicyRef, RuleRef};
 
 /// Rules that produced an entry, sorted and deduplicated.
@@ -66,4 +67,14 @@ pub struct EndpointPolicy {
     pub ingress: DirectionPolicy,
     /// Traffic from the endpoint.
     pub egress: DirectionPolicy,
+}
+
+impl EndpointPolicy {
+    /// The policy in `direction`.
+    pub fn direction(&self, direction: Direction) -> &DirectionPolicy {
+        match direction {
+            Direction::Ingress => &self.ingress,
+            Direction::Egress => &self.egress,
+        }
+    }
 }

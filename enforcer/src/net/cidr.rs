@@ -1,15 +1,18 @@
-//! [`Cidr`]: an IPv4 or IPv6 prefix with containment tests and canonical formatting.
+//! [`Cidr`]: an IPv4 or IPv6 prefix with containment tests and canonical formatting, a thin
+//! newtype over [`ipnet::IpNet`] that keeps host bits zero and parses with Cilium's
+//! strictness and this crate's error messages.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use ipnet::IpNet;
+
 /// An IP prefix such as `10.0.0.0/8` or `2001:db8::/32`. Host bits are always zero.
+///
+/// Ordered by family (IPv4 first), then network address, then prefix length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Cidr {
-    addr: IpAddr,
-    len: u8,
-}
+pub struct Cidr(IpNet);
 
 /// Why a string is not a CIDR.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,16 +39,15 @@ impl Cidr {
     /// The prefix of `len` bits containing `addr`, host bits cleared. `len` is clamped to
     /// the family's maximum.
     pub fn new(addr: IpAddr, len: u8) -> Self {
-        let len = len.min(max_len(&addr));
-        Self {
-            addr: mask(addr, len),
-            len,
-        }
+        // `IpNet::new` refuses only a length beyond the family's maximum: that clamps to
+        // the host prefix.
+        let net = IpNet::new(addr, len).unwrap_or_else(|_| IpNet::from(addr));
+        Self(net.trunc())
     }
 
     /// The single-address prefix (/32 or /128).
     pub fn host(addr: IpAddr) -> Self {
-        Self::new(addr, max_len(&addr))
+        Self(IpNet::from(addr))
     }
 
     /// The prefix covering every address of `addr`'s family.
@@ -63,7 +65,7 @@ impl Cidr {
         let cidr = Self::parse_lenient(s)?;
         let (addr, _) = split(s);
         let written: IpAddr = addr.parse().map_err(|_| CidrError::Address(addr.into()))?;
-        if written != cidr.addr {
+        if written != cidr.addr() {
             return Err(CidrError::HostBits(s.into(), cidr));
         }
         Ok(cidr)
@@ -92,7 +94,7 @@ impl Cidr {
 
     /// The network address.
     pub fn addr(&self) -> IpAddr {
-        self.addr
+        self.0.network()
     }
 
     /// The prefix length in bits.
@@ -101,28 +103,29 @@ impl Cidr {
         reason = "a prefix length, not a collection size"
     )]
     pub fn len(&self) -> u8 {
-        self.len
+        self.0.prefix_len()
     }
 
     /// Whether this is an IPv6 prefix.
     pub fn is_v6(&self) -> bool {
-        self.addr.is_ipv6()
+        matches!(self.0, IpNet::V6(_))
     }
 
-    /// Whether `addr` lies inside this prefix.
+    /// Whether `addr` lies inside this prefix (never across families).
     pub fn contains_addr(&self, addr: IpAddr) -> bool {
-        addr.is_ipv6() == self.is_v6() && mask(addr, self.len) == self.addr
+        self.0.contains(&addr)
     }
 
-    /// Whether `other` lies entirely inside this prefix (a prefix contains itself).
+    /// Whether `other` lies entirely inside this prefix (a prefix contains itself; never
+    /// across families).
     pub fn contains(&self, other: &Cidr) -> bool {
-        other.is_v6() == self.is_v6() && other.len >= self.len && self.contains_addr(other.addr)
+        self.0.contains(&other.0)
     }
 }
 
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.len)
+        write!(f, "{}/{}", self.addr(), self.len())
     }
 }
 
@@ -159,29 +162,6 @@ fn max_len(addr: &IpAddr) -> u8 {
 
 fn family_name(addr: &IpAddr) -> &'static str {
     if addr.is_ipv6() { "IPv6" } else { "IPv4" }
-}
-
-fn mask(addr: IpAddr, len: u8) -> IpAddr {
-    match addr {
-        IpAddr::V4(a) => {
-            let bits = u32::from(a);
-            let m = if len == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(len))
-            };
-            IpAddr::V4((bits & m).into())
-        }
-        IpAddr::V6(a) => {
-            let bits = u128::from(a);
-            let m = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(len))
-            };
-            IpAddr::V6((bits & m).into())
-        }
-    }
 }
 
 #[cfg(test)]
@@ -230,6 +210,38 @@ mod tests {
             c("10.0.0.0/8")
         );
         assert!(serde_json::from_str::<Cidr>("\"10.0.0.1/8\"").is_err());
+    }
+
+    #[test]
+    fn new_clears_host_bits_and_clamps_the_length() {
+        let v4: IpAddr = "10.1.2.3".parse().unwrap();
+        assert_eq!(Cidr::new(v4, 8), c("10.0.0.0/8"));
+        assert_eq!(Cidr::new(v4, 40), c("10.1.2.3/32"));
+        assert_eq!(Cidr::new(v4, 0), Cidr::all_of_family(false));
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(Cidr::new(v6, 200), Cidr::host(v6));
+        assert_eq!(Cidr::new(v6, 32).to_string(), "2001:db8::/32");
+        assert_eq!(Cidr::all_of_family(true).to_string(), "::/0");
+    }
+
+    #[test]
+    fn ordering_is_family_then_address_then_length() {
+        let mut got = [
+            c("::/0"),
+            c("10.0.0.0/16"),
+            c("10.0.0.0/8"),
+            c("9.0.0.0/8"),
+            c("0.0.0.0/0"),
+        ];
+        got.sort();
+        let want = [
+            "0.0.0.0/0",
+            "9.0.0.0/8",
+            "10.0.0.0/8",
+            "10.0.0.0/16",
+            "::/0",
+        ];
+        assert_eq!(got.iter().map(Cidr::to_string).collect::<Vec<_>>(), want);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::Direction;
 use super::entity::Entity;
 use super::origin::{PolicyRef, RuleRef};
 use crate::labels::Selector;
@@ -59,6 +60,22 @@ impl Rule {
     /// Whether the rule has allow or deny sections for egress.
     pub fn has_egress(&self) -> bool {
         !self.egress.is_empty() || !self.egress_deny.is_empty()
+    }
+
+    /// The rule's allow and deny sections in `direction`.
+    pub fn sections(&self, direction: Direction) -> (&[PeerRule], &[PeerRule]) {
+        match direction {
+            Direction::Ingress => (&self.ingress, &self.ingress_deny),
+            Direction::Egress => (&self.egress, &self.egress_deny),
+        }
+    }
+
+    /// Whether the rule turns on default deny in `direction`.
+    pub fn default_deny(&self, direction: Direction) -> bool {
+        match direction {
+            Direction::Ingress => self.default_deny_ingress,
+            Direction::Egress => self.default_deny_egress,
+        }
     }
 }
 

@@ -3,10 +3,12 @@
 
 use super::dns::read_dns_selector;
 use crate::manifest::cursor::{Cursor, MapCursor};
+use crate::policy::Direction;
 use crate::policy::model::L7;
 
-/// Reads `rules`: exactly one of `http` or `dns`.
-pub fn read_l7(c: &Cursor<'_>, ingress: bool) -> Option<L7> {
+/// Reads `rules` of a section in `direction`: exactly one of `http` or `dns` (DNS only at
+/// egress).
+pub fn read_l7(c: &Cursor<'_>, direction: Direction) -> Option<L7> {
     let m = c.map()?;
     for field in ["kafka", "l7proto", "l7"] {
         if let Some(f) = m.get(field) {
@@ -24,7 +26,7 @@ pub fn read_l7(c: &Cursor<'_>, ingress: bool) -> Option<L7> {
             None
         }
         (Some(h), None) => read_http(&h).map(L7::Http),
-        (None, Some(d)) if ingress => {
+        (None, Some(d)) if direction == Direction::Ingress => {
             d.error("DNS rules are only allowed on egress");
             None
         }

@@ -1,7 +1,7 @@
 //! `toPorts` (ports, ranges, named ports, protocols, L7) and `icmps` of a section.
 
 use super::l7::read_l7;
-use super::section::{Direction, SectionKind};
+use super::section::SectionKind;
 use crate::manifest::cursor::{Cursor, MapCursor};
 use crate::mapstate::PortRange;
 use crate::policy::model::{IcmpSpec, L4, L7, PortSel, PortSpec};
@@ -54,7 +54,7 @@ fn read_port_rule(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
             r.error("deny rules cannot have L7 rules");
             None
         }
-        Some(r) => Some(read_l7(&r, kind.direction == Direction::Ingress)?),
+        Some(r) => Some(read_l7(&r, kind.direction)?),
         None => None,
     };
     let Some(ports) = m.get("ports") else {

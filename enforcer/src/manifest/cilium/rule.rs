@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use super::section::{Direction, SectionKind, read_section};
+use super::section::{SectionKind, read_section};
 use crate::manifest::cursor::Cursor;
 use crate::manifest::selector::{KeyStyle, read_selector};
+use crate::policy::Direction;
 use crate::policy::model::{PeerRule, Rule, Subject};
 use crate::policy::namespacing;
 use crate::policy::origin::PolicyRef;

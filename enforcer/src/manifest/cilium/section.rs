@@ -8,24 +8,16 @@ use crate::labels::{Operator, Requirement, SelKey, Selector};
 use crate::manifest::cursor::{Cursor, MapCursor};
 use crate::manifest::selector::{KeyStyle, read_selector};
 use crate::net::{Cidr, CidrError};
+use crate::policy::Direction;
 use crate::policy::entity::{ENTITIES, Entity};
 use crate::policy::model::{L4, Peer, PeerRule, Peers};
 use crate::policy::namespacing;
 use crate::policy::origin::RuleRef;
 
-/// Traffic direction of a section.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    /// `ingress` / `ingressDeny`.
-    Ingress,
-    /// `egress` / `egressDeny`.
-    Egress,
-}
-
 /// Direction and allow/deny of a section.
 #[derive(Clone, Copy)]
 pub struct SectionKind {
-    /// The direction.
+    /// The direction: `ingress`/`ingressDeny` or `egress`/`egressDeny`.
     pub direction: Direction,
     /// A deny section.
     pub deny: bool,
