@@ -118,6 +118,9 @@ mod tests {
             path: "/proc/1/mountinfo".into(),
             source: std::io::ErrorKind::PermissionDenied.into(),
         };
-        assert!(check_mounts(Err(unknown)).is_ok(), "an unknown does not refuse");
+        assert!(
+            check_mounts(Err(unknown)).is_ok(),
+            "an unknown does not refuse"
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! The kernel side of the pipeline: drains the BPF ring buffer as it becomes readable
-//! (tokio `AsyncFd`), hands each event to the pipeline without blocking, and reports the
-//! events the kernel could not write (its per-CPU "ring buffer full" counter) as losses.
+//! Where events cross from the kernel: drains the datapath's BPF ring buffer as it becomes
+//! readable (tokio `AsyncFd`), hands each event to the pipeline without blocking, and
+//! reports the events the kernel could not write (its per-CPU "ring buffer full" counter)
+//! as losses.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -9,12 +10,12 @@ use aya::maps::{MapData, RingBuf};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-use super::reconcile::Agent;
+use super::Agent;
 use crate::event::{MonitorEvent, Payload, flow_event_from_bytes};
 use crate::pipeline::{EventSender, PipelineClosed};
 
-/// Reads events until the pipeline closes.
-pub async fn read_events(
+/// Drains the ring buffer until the pipeline closes.
+pub async fn drain(
     ring: RingBuf<MapData>,
     sender: EventSender,
     node: Arc<str>,
