@@ -85,10 +85,15 @@ impl Decoder {
     /// # Errors
     ///
     /// [`ParseError::NotAFlow`] for loss reports, [`ParseError::UnknownEventKind`] for
-    /// event kinds that do not become flows.
+    /// event kinds that do not become flows, [`ParseError::Truncated`] for a ring-buffer
+    /// record too short to be an event.
     pub fn decode(&mut self, event: &MonitorEvent) -> Result<Flow, ParseError> {
         match &event.payload {
             Payload::Flow(ev) => self.decode_flow_event(ev, &event.node_name),
+            Payload::Malformed { len } => Err(ParseError::Truncated {
+                need: size_of::<FlowEvent>(),
+                got: *len,
+            }),
             Payload::Lost { .. } => Err(ParseError::NotAFlow),
         }
     }

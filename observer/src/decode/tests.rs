@@ -14,7 +14,7 @@ use probe_common::ipcache::{FAMILY_V4, FAMILY_V6};
 use probe_common::{direction, drop_reason};
 
 use super::*;
-use crate::event::{LostSource, flow_event_from_bytes};
+use crate::event::LostSource;
 use crate::getters::{
     EndpointInfo, FakeEndpointGetter, FakeLinkGetter, FakePolicyGetter, PolicyInfo, RuleInfo,
 };
@@ -402,6 +402,25 @@ fn uuids_are_distinct_version_4() {
     assert_eq!(parsed.get_version_num(), 4);
 }
 
+/// `payload` as the ring-buffer source hands it to the pipeline.
+fn monitor(payload: Payload) -> MonitorEvent {
+    MonitorEvent {
+        timestamp: std::time::SystemTime::UNIX_EPOCH,
+        node_name: "n".into(),
+        payload,
+    }
+}
+
+#[test]
+fn a_record_too_short_for_an_event_is_a_truncation_worth_logging() {
+    let mut decoder = Decoder::new(BootClock::unix_epoch());
+    let err = decoder
+        .decode(&monitor(Payload::from_record(&[0; 79])))
+        .unwrap_err();
+    assert_eq!(err, ParseError::Truncated { need: 80, got: 79 });
+    assert!(!err.is_benign());
+}
+
 #[test]
 fn loss_reports_and_unknown_kinds_are_benign_errors() {
     let mut decoder = Decoder::new(BootClock::unix_epoch());
@@ -438,9 +457,9 @@ fn any_byte_pattern_decodes_or_fails_cleanly() {
         // Bias the small enumerations towards values the decoder handles.
         bytes[8] = [kind::DROP, kind::TRACE, kind::POLICY_VERDICT, i as u8][i as usize % 4];
         bytes[11] = [FAMILY_V4, FAMILY_V6, i as u8][i as usize % 3];
-        let ev = flow_event_from_bytes(&bytes).unwrap();
+        let ev = FlowEvent::from_bytes(&bytes).unwrap();
         let _ = plain.decode_flow_event(&ev, "n");
         let _ = enriched.decode_flow_event(&ev, "n");
-        let _ = flow_event_from_bytes(&bytes[..(i as usize % 81)]);
+        let _ = plain.decode(&monitor(Payload::from_record(&bytes[..(i as usize % 81)])));
     }
 }
