@@ -11,7 +11,6 @@ use super::control::ControlService;
 use super::options::Options;
 use super::snapshot::SharedSnapshot;
 use super::{Agent, clock, listeners, maps, node, ringbuf};
-use crate::decode::Decoder;
 use crate::export::{ExportConfig, Exporter};
 use crate::history::{History, HistoryConfig};
 use crate::metrics::{MapGauges, Metrics};
@@ -28,11 +27,7 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     let snapshot = SharedSnapshot::default();
     let capacity =
         Capacity::new(opts.max_flows as usize).map_err(|e| anyhow!("invalid --max-flows: {e}"))?;
-    let decoder = Decoder::new(clock::boot_clock())
-        .with_endpoints(Arc::new(snapshot.clone()))
-        .with_identities(Arc::new(snapshot.clone()))
-        .with_policies(Arc::new(snapshot.clone()))
-        .with_links(Arc::new(snapshot.clone()));
+    let decoder = snapshot.decoder(clock::boot_clock());
     let defaults = PipelineConfig::new(opts.node_name.as_str());
     let config = PipelineConfig {
         capacity,

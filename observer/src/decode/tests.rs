@@ -16,7 +16,8 @@ use probe_common::{direction, drop_reason};
 use super::*;
 use crate::event::LostSource;
 use crate::getters::{
-    EndpointInfo, FakeEndpointGetter, FakeLinkGetter, FakePolicyGetter, PolicyInfo, RuleInfo,
+    EndpointInfo, FakeEndpointGetter, FakeLinkGetter, FakePolicyGetter, GetterSource, Getters,
+    PolicyInfo, RuleInfo,
 };
 
 const XWING: [u8; 4] = [10, 0, 1, 23];
@@ -400,6 +401,40 @@ fn uuids_are_distinct_version_4() {
     assert_ne!(a, b);
     let parsed = uuid::Uuid::parse_str(&a).unwrap();
     assert_eq!(parsed.get_version_num(), 4);
+}
+
+/// Counts its loads; the getters of load `n` name the interface `load{n}`.
+#[derive(Default)]
+struct CountingSource(std::sync::atomic::AtomicU32);
+
+impl GetterSource for CountingSource {
+    fn load(&self) -> Getters {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Getters {
+            links: Arc::new(FakeLinkGetter {
+                on_link_name: Some(Box::new(move |_| Some(format!("load{n}")))),
+            }),
+            ..Getters::default()
+        }
+    }
+}
+
+#[test]
+fn a_getter_source_is_loaded_once_per_flow_in_place_of_the_getters_set_one_by_one() {
+    let source = Arc::new(CountingSource::default());
+    let mut decoder = decoder().with_getter_source(source.clone());
+    let trace = FlowEvent {
+        kind: kind::TRACE,
+        ..syn_to_deathstar()
+    };
+    let names: Vec<_> = (0..3)
+        .map(|_| {
+            let flow = decoder.decode_flow_event(&trace, "n").unwrap();
+            flow.interface.unwrap().name
+        })
+        .collect();
+    assert_eq!(names, ["load1", "load2", "load3"]);
+    assert_eq!(source.0.load(std::sync::atomic::Ordering::Relaxed), 3);
 }
 
 /// `payload` as the ring-buffer source hands it to the pipeline.
