@@ -1,6 +1,7 @@
-//! What flows through the pipeline: [`MonitorEvent`]s in (from the kernel reader), and
-//! [`DecodedEvent`]s out (into the flow ring). Also the raw-record parser for ring-buffer
-//! bytes, so the reader never needs `unsafe` to get a [`FlowEvent`].
+//! What flows through the pipeline: [`MonitorEvent`]s in (from the kernel's ring buffer),
+//! and [`DecodedEvent`]s out (into the flow ring). A ring-buffer record becomes a payload
+//! with [`Payload::from_record`], malformed or not: the pipeline decides what a record
+//! that is not an event is worth, as for every other decode error.
 //!
 //! Decoding itself lives in [`crate::decode`]; this module only defines the envelopes.
 
@@ -10,8 +11,6 @@ use std::time::SystemTime;
 use observe_proto::Timestamp;
 use observe_proto::flow::{self, LostEventSource};
 use probe_common::event::FlowEvent;
-
-use crate::decode::ParseError;
 
 /// One event handed to the pipeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +29,12 @@ pub struct MonitorEvent {
 pub enum Payload {
     /// A datapath event (drop, trace or policy verdict).
     Flow(FlowEvent),
+    /// A ring-buffer record too short to be a datapath event (the datapath and userspace
+    /// disagree on the layout); the pipeline counts it as a decode error.
+    Malformed {
+        /// The record's length in bytes.
+        len: usize,
+    },
     /// Events lost before they reached the pipeline.
     Lost {
         /// Where they were lost.
@@ -41,6 +46,15 @@ pub enum Payload {
     },
 }
 
+impl Payload {
+    /// The payload of one ring-buffer record as the kernel wrote it: a [`FlowEvent`]
+    /// ([`FlowEvent::from_bytes`]: trailing bytes are ignored), or [`Payload::Malformed`]
+    /// for a record that is too short. Never panics.
+    pub fn from_record(record: &[u8]) -> Self {
+        FlowEvent::from_bytes(record).map_or(Self::Malformed { len: record.len() }, Self::Flow)
+    }
+}
+
 /// Where events get lost, each mapped to Hubble's `LostEventSource`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LostSource {
@@ -48,8 +62,8 @@ pub enum LostSource {
     /// because userspace did not drain it in time); counted in the kernel per CPU.
     /// Hubble's `PERF_EVENT_RING_BUFFER`.
     KernelRing,
-    /// The bounded queue between the ring reader and the decoder was full, so the reader
-    /// dropped the event. Hubble's `OBSERVER_EVENTS_QUEUE`.
+    /// The bounded queue between the ring-buffer source and the decoder was full, so the
+    /// source dropped the event. Hubble's `OBSERVER_EVENTS_QUEUE`.
     EventQueue,
     /// A reader of the flow history was overtaken by the writer: the flows between its
     /// position and the oldest retained flow were overwritten before it read them.
@@ -109,15 +123,6 @@ impl DecodedEvent {
             Self::Lost(_) => None,
         }
     }
-}
-
-/// Reads a [`FlowEvent`] from a ring-buffer record ([`FlowEvent::from_bytes`]); a short
-/// record is [`ParseError::Truncated`]. Never panics.
-pub fn flow_event_from_bytes(record: &[u8]) -> Result<FlowEvent, ParseError> {
-    FlowEvent::from_bytes(record).ok_or(ParseError::Truncated {
-        need: size_of::<FlowEvent>(),
-        got: record.len(),
-    })
 }
 
 #[cfg(test)]
@@ -189,19 +194,19 @@ mod tests {
         let event = sample();
         let bytes = bytes_of(&event);
         assert_eq!(bytes.len(), size_of::<FlowEvent>());
-        assert_eq!(flow_event_from_bytes(&bytes), Ok(event));
+        assert_eq!(Payload::from_record(&bytes), Payload::Flow(event));
     }
 
     #[test]
-    fn trailing_bytes_are_ignored_and_short_records_are_errors() {
+    fn trailing_bytes_are_ignored_and_short_records_are_malformed() {
         let mut bytes = bytes_of(&sample());
         bytes.extend([0xff; 8]);
-        assert_eq!(flow_event_from_bytes(&bytes), Ok(sample()));
+        assert_eq!(Payload::from_record(&bytes), Payload::Flow(sample()));
         assert_eq!(
-            flow_event_from_bytes(&bytes[..79]),
-            Err(ParseError::Truncated { need: 80, got: 79 })
+            Payload::from_record(&bytes[..79]),
+            Payload::Malformed { len: 79 }
         );
-        assert!(flow_event_from_bytes(&[]).is_err());
+        assert_eq!(Payload::from_record(&[]), Payload::Malformed { len: 0 });
     }
 
     #[test]

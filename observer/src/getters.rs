@@ -6,6 +6,10 @@
 //! uses the `Noop*` implementations when none is given and still produces a flow. The
 //! `Fake*` doubles are for tests: each method calls its closure and panics when the test
 //! did not expect the call.
+//!
+//! State that changes while flows are decoded (the agent's snapshot) comes through a
+//! [`GetterSource`]: the decoder loads one set of [`Getters`] per flow, so every name in
+//! a flow comes from the same version of that state.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -80,6 +84,44 @@ pub trait PolicyGetter: Send + Sync {
 pub trait LinkGetter: Send + Sync {
     /// The name of the interface with index `ifindex`.
     fn link_name(&self, ifindex: u32) -> Option<String>;
+}
+
+/// The getters one flow is enriched from.
+#[derive(Clone)]
+pub struct Getters {
+    /// Endpoints by id and by address.
+    pub endpoints: Arc<dyn EndpointGetter>,
+    /// Identity labels.
+    pub identities: Arc<dyn IdentityGetter>,
+    /// Policy names.
+    pub policies: Arc<dyn PolicyGetter>,
+    /// Interface names.
+    pub links: Arc<dyn LinkGetter>,
+}
+
+impl Default for Getters {
+    /// Getters that know nothing.
+    fn default() -> Self {
+        Self {
+            endpoints: Arc::new(NoopEndpointGetter),
+            identities: Arc::new(NoopIdentityGetter),
+            policies: Arc::new(NoopPolicyGetter),
+            links: Arc::new(NoopLinkGetter),
+        }
+    }
+}
+
+impl std::fmt::Debug for Getters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Getters").finish_non_exhaustive()
+    }
+}
+
+/// Hands the decoder its [`Getters`], once per flow: the getters of one load answer from
+/// one version of the state behind them, however often it is replaced meanwhile.
+pub trait GetterSource: Send + Sync {
+    /// The getters for the next flow.
+    fn load(&self) -> Getters;
 }
 
 /// An [`EndpointGetter`] that knows nothing.

@@ -1,12 +1,12 @@
 //! The observer: turns datapath events into Hubble flows and serves them.
 //!
 //! ```text
-//! kernel reader ──MonitorEvent──▶ EventSender ─▶ bounded queue ─▶ Pipeline::run
-//!                                                                  │ decode (getters)
-//!                                                                  │ hooks (metrics, ...)
-//!                                                                  ▼
-//!                                      ObserverService ◀── flow ring (bounded history)
-//!                                      (GetFlows, ServerStatus, ...)
+//! ring-buffer source ──MonitorEvent──▶ EventSender ─▶ bounded queue ─▶ Pipeline::run
+//!                                                                       │ decode (getters)
+//!                                                                       │ hooks (metrics, ...)
+//!                                                                       ▼
+//!                                           ObserverService ◀── flow ring (bounded history)
+//!                                           (GetFlows, ServerStatus, ...)
 //! ```
 //!
 //! - [`event`]: the pipeline's input ([`event::MonitorEvent`]) and stored events.

@@ -2,13 +2,14 @@
 //!
 //! ```text
 //! EventSender::send ──try_send──▶ bounded queue ──▶ Pipeline::run
-//!     │ queue full: count EventQueue loss                │ decode (errors classified here only)
+//!     │ queue full: count EventQueue loss                │ decode (errors classified here only,
+//!     │                                                  │   malformed ring records included)
 //!     │ Payload::Lost: count its source                  │ on_decoded_flow hooks
 //!     ▼                                                  │ ring write
 //!   Losses ──(at most once per interval per source)──────┴▶ LostEvent into the ring
 //! ```
 //!
-//! The sender never blocks: the kernel reader must keep draining the BPF ring, so when
+//! The sender never blocks: the ring-buffer source must keep draining the BPF ring, so when
 //! the decoder falls behind, events are dropped at the queue and counted, and a
 //! `LostEvent` with the count and the first/last times goes into the ring.
 
@@ -38,7 +39,7 @@ pub struct PipelineConfig {
     pub node_name: Arc<str>,
     /// Flow ring capacity.
     pub capacity: Capacity,
-    /// Slots of the queue between the kernel reader and the decoder.
+    /// Slots of the queue between the ring-buffer source and the decoder.
     pub queue_size: usize,
     /// Minimum time between two loss reports of the same source.
     pub lost_event_interval: Duration,
@@ -97,7 +98,7 @@ impl<F: FnMut(&Flow) -> ControlFlow<()> + Send> OnDecodedFlow for F {
     }
 }
 
-/// The kernel reader's handle: hands events to the pipeline without ever blocking.
+/// The ring-buffer source's handle: hands events to the pipeline without ever blocking.
 #[derive(Clone, Debug)]
 pub struct EventSender {
     tx: mpsc::Sender<MonitorEvent>,
@@ -120,8 +121,8 @@ pub struct PipelineClosed;
 
 impl EventSender {
     /// Hands `event` to the pipeline. Loss reports are counted right away (they must not
-    /// be lost to a full queue themselves); flow events are queued, or dropped and counted
-    /// when the queue is full.
+    /// be lost to a full queue themselves); flow events and malformed records are queued
+    /// (the decoder judges them), or dropped and counted when the queue is full.
     ///
     /// # Errors
     ///

@@ -1,6 +1,6 @@
 //! End to end through the public API, as the agent wires it: a decoder with getters, the
-//! pipeline fed with datapath events, the service on a unix socket; and a client that
-//! knows nothing but the generated proto code.
+//! pipeline fed with datapath events, the service (and gRPC health) on a unix socket; and
+//! clients that know nothing but the generated proto code.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -19,6 +19,9 @@ use probe_common::event::{FlowEvent, kind, obs_point};
 use probe_common::{direction, drop_reason};
 use tokio_stream::StreamExt;
 use tonic::transport::{Channel, Endpoint, Uri};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 fn policy(kind: &str, namespace: &str, name: &str) -> PolicyInfo {
     PolicyInfo {
@@ -73,13 +76,17 @@ fn event(kind: u8, subtype: u8, dir: u8, cookie: u32, dport: u16) -> MonitorEven
 }
 
 async fn connect(path: std::path::PathBuf) -> ObserverClient<Channel> {
+    ObserverClient::new(channel(path).await)
+}
+
+async fn channel(path: std::path::PathBuf) -> Channel {
     for _ in 0..200 {
         if path.exists() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let channel = Endpoint::try_from("http://localhost")
+    Endpoint::try_from("http://localhost")
         .unwrap()
         .connect_with_connector(tower::service_fn(move |_: Uri| {
             let path = path.clone();
@@ -89,8 +96,7 @@ async fn connect(path: std::path::PathBuf) -> ObserverClient<Channel> {
             }
         }))
         .await
-        .unwrap();
-    ObserverClient::new(channel)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -228,6 +234,41 @@ async fn a_proto_only_client_reads_attributed_flows() {
 
     drop(sender);
     running.await.unwrap();
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn hubble_status_finds_the_observer_under_the_health_name_hubble_asks_for() {
+    let decoder = Decoder::new(BootClock::unix_epoch());
+    let (pipeline, _sender) = Pipeline::new(PipelineConfig::new("node-1"), decoder);
+    let dir = std::env::temp_dir().join(format!("observer-health-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("observer.sock");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let service = ObserverService::new(pipeline.state());
+    let server_socket = socket.clone();
+    let server = tokio::spawn(async move {
+        serve_unix(service, &server_socket, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let mut health = HealthClient::new(channel(socket).await);
+
+    // `hubble status` asks for Hubble's name of the observer, not the gRPC service name.
+    for service in ["hubble.server.Observer", "observer.Observer", ""] {
+        let reply = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{service:?}: {e}"))
+            .into_inner();
+        assert_eq!(reply.status(), ServingStatus::Serving, "{service:?}");
+    }
+
     let _ = stop.send(());
     server.await.unwrap().unwrap();
     let _ = std::fs::remove_dir_all(dir);

@@ -180,7 +180,7 @@ async fn health_and_reflection_are_served_next_to_the_observer() {
     .unwrap();
 
     let mut health = HealthClient::new(channel.clone());
-    for service in ["", OBSERVER] {
+    for service in ["", OBSERVER, "hubble.server.Observer"] {
         let reply = health
             .check(HealthCheckRequest {
                 service: service.into(),

@@ -215,7 +215,13 @@ fn the_agent_serves_mtls_metrics_export_and_history_across_a_restart() {
     let meta = std::fs::metadata(socket.trim_start_matches("unix://")).unwrap();
     assert_eq!((meta.mode() & 0o777, meta.gid()), (0o660, 4242));
     let mut health = HealthClient::new(c.channel());
-    for service in ["", "observer.Observer", "observe.control.v1.Control"] {
+    // `hubble status` asks for `hubble.server.Observer`.
+    for service in [
+        "",
+        "observer.Observer",
+        "hubble.server.Observer",
+        "observe.control.v1.Control",
+    ] {
         let reply =
             c.rt.block_on(health.check(HealthCheckRequest {
                 service: service.into(),

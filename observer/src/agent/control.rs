@@ -16,7 +16,7 @@ use observe_proto::control::{
 };
 use tonic::{Request, Response, Status};
 
-use super::reconcile::{Agent, Refused};
+use super::{Agent, Refused};
 
 /// The service.
 #[derive(Clone)]

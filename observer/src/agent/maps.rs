@@ -10,7 +10,7 @@ use probe_common::maps::{
     CONNTRACK_MAX_ENTRIES, ENDPOINTS_MAX_ENTRIES, IPCACHE_MAX_ENTRIES, POLICY_MAX_ENTRIES,
 };
 
-use super::reconcile::Agent;
+use super::Agent;
 use crate::metrics::{MapGauges, MapOccupancy};
 
 /// Counts the maps every `interval` until the task is dropped.

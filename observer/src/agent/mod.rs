@@ -1,15 +1,17 @@
-//! The node agent behind `observerd` (feature `agent`): owns the engine, the eBPF
-//! datapath, the local endpoints and the event pipeline, and serves the observer and
-//! control APIs on one unix socket.
+//! The node agent behind `observerd` (feature `agent`). [`Agent`] (here) owns the engine,
+//! the eBPF datapath and the local endpoints; [`run()`] wires it to the event pipeline and
+//! serves the observer and control APIs on one unix socket until SIGTERM.
 //!
 //! - [`options`]: command-line options;
 //! - [`node`]: the start: the mount check, the node namespace and its IP forwarding;
-//! - [`reconcile`]: applied objects → engine → endpoints → maps and links (the state machine);
+//! - `run`: the wiring of [`run()`]: pipeline, optional hooks, agent, listeners;
+//! - `reconcile`: applied objects → engine → endpoints → maps and links (the state machine);
 //! - [`endpoints`]: endpoint namespaces, names, ids and addresses;
 //! - [`store`]: what survives a restart;
 //! - [`snapshot`]: the read-only view the decoder enriches flows from;
 //! - [`control`]: the control gRPC service;
-//! - [`reader`]: the ring-buffer reader and kernel loss accounting;
+//! - [`ringbuf`]: where events cross from the kernel: the BPF ring buffer drained into the
+//!   pipeline, and the kernel's loss counter;
 //! - [`clock`]: monotonic-to-wall-clock conversion;
 //! - [`listeners`]: the unix socket, the optional TCP (TLS) and metrics listeners;
 //! - [`socket`]: the unix socket's group;
@@ -25,199 +27,208 @@ pub mod listeners;
 pub mod maps;
 pub mod node;
 pub mod options;
-pub mod reader;
-pub mod reconcile;
+mod reconcile;
+pub mod ringbuf;
+mod run;
 pub mod snapshot;
 pub mod socket;
 pub mod store;
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result};
+use enforcer::cluster::{Pod, PodKey};
+use enforcer::datapath::{CookieTable, Datapath};
+use enforcer::engine::{Engine, EngineConfig, ObjectKey};
+use enforcer::manifest::Object;
+use enforcer::net::Cidr;
 
-use crate::decode::Decoder;
-use crate::export::{ExportConfig, Exporter};
-use crate::history::{History, HistoryConfig};
-use crate::metrics::{MapGauges, Metrics};
-use crate::pipeline::{Pipeline, PipelineConfig};
-use crate::ring::Capacity;
-use crate::server::ObserverService;
-use control::ControlService;
+use endpoints::{LocalEndpoint, Plumber, Records, assign_addresses};
 pub use node::enter_node;
 use options::Options;
-use reconcile::Agent;
+pub use run::run;
 use snapshot::SharedSnapshot;
+use store::Store;
 
-/// Runs the agent until SIGTERM or SIGINT. Enforcement continues after it exits: the
-/// programs stay attached through their pinned links, and the next agent adopts them.
-pub async fn run(opts: Options, node_netns: String) -> Result<()> {
-    opts.validate()?;
-    // The pipeline and its optional outputs first: a file that cannot be opened stops the
-    // agent before it touches the datapath.
-    let snapshot = SharedSnapshot::default();
-    let capacity =
-        Capacity::new(opts.max_flows as usize).map_err(|e| anyhow!("invalid --max-flows: {e}"))?;
-    let decoder = Decoder::new(clock::boot_clock())
-        .with_endpoints(Arc::new(snapshot.clone()))
-        .with_identities(Arc::new(snapshot.clone()))
-        .with_policies(Arc::new(snapshot.clone()))
-        .with_links(Arc::new(snapshot.clone()));
-    let defaults = PipelineConfig::new(opts.node_name.as_str());
-    let config = PipelineConfig {
-        capacity,
-        queue_size: opts.event_queue_size.unwrap_or(defaults.queue_size),
-        ..defaults
-    };
-    let queue_size = config.queue_size;
-    let (mut pipeline, sender) = Pipeline::new(config, decoder);
-    let state = pipeline.state();
-    let gauges = MapGauges::default();
-    let metrics = match &opts.metrics_address {
-        Some(_) => {
-            let metrics = Metrics::new(&opts.metrics)?
-                .with_pipeline(&state, queue_size)
-                .with_maps(gauges.clone());
-            pipeline.add_hook(metrics.hook());
-            Some(Arc::new(metrics))
+/// Why a request was refused (nothing changed).
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// The input is invalid; the message lists every problem.
+    #[error("{0}")]
+    Invalid(String),
+    /// The agent could not carry the change out (and rolled it back).
+    #[error("{0:#}")]
+    Failed(anyhow::Error),
+}
+
+/// The node agent: the engine, the datapath, the local endpoints and the applied objects.
+/// Every request ([`Agent::apply`], [`Agent::delete`]) goes through the same state machine
+/// (`reconcile`), which keeps them in line, persists them and publishes the decoder's
+/// snapshot.
+pub struct Agent {
+    node: String,
+    engine: Engine,
+    datapath: Datapath,
+    cookies: CookieTable,
+    endpoints: BTreeMap<PodKey, LocalEndpoint>,
+    attached: BTreeSet<u32>,
+    objects: BTreeMap<String, Object>,
+    plumber: Plumber,
+    pod_cidr: Cidr,
+    store: Store,
+    snapshot: SharedSnapshot,
+}
+
+impl Agent {
+    /// Loads (or adopts) the datapath, replays the saved objects, adopts or recreates the
+    /// local endpoints, and brings the maps in line.
+    pub fn start(opts: &Options, node_netns: String, snapshot: SharedSnapshot) -> Result<Self> {
+        let store = Store::open(&opts.state_dir)?;
+        let state = store.load()?;
+        let mut datapath = Datapath::load_or_adopt(&opts.pin_root, &opts.node_name)
+            .context("cannot load the datapath")?;
+        datapath
+            .config_map()
+            .set_trace_mode(opts.trace.value())
+            .context("cannot set the trace mode")?;
+        let last = state.last_cookie.max(datapath.max_pinned_cookie()?);
+        let cookies = CookieTable::restore(last, state.cookies.clone());
+        let config = EngineConfig {
+            cluster_name: opts.cluster_name.clone(),
+            default_node: opts.node_name.clone(),
+            allow_localhost: true,
+        };
+        let mut engine = Engine::new(config);
+        engine
+            .apply(state.objects.values().cloned())
+            .context("the saved state does not apply")?;
+        // Endpoint namespaces are named after the node's; on a real host (an unnamed
+        // namespace) after the product.
+        let netns_prefix = match (&opts.netns_prefix, node_netns.is_empty()) {
+            (Some(p), _) => p.clone(),
+            (None, false) => node_netns.clone(),
+            (None, true) => "observe".to_string(),
+        };
+        let mut agent = Self {
+            node: opts.node_name.clone(),
+            engine,
+            datapath,
+            cookies,
+            endpoints: BTreeMap::new(),
+            attached: BTreeSet::new(),
+            objects: state.objects,
+            plumber: Plumber {
+                node_netns,
+                netns_prefix,
+            },
+            pod_cidr: opts.pod_cidr,
+            store,
+            snapshot,
+        };
+        let previous: Records = state
+            .endpoints
+            .into_iter()
+            .map(|r| (r.pod.clone(), r))
+            .collect();
+        agent.reconcile_endpoints(&previous)?;
+        agent.sync()?;
+        agent.persist()?;
+        Ok(agent)
+    }
+
+    /// The engine (for traces and listings).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The local endpoints.
+    pub fn endpoints(&self) -> &BTreeMap<PodKey, LocalEndpoint> {
+        &self.endpoints
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
+    /// The datapath (counters, config).
+    pub fn datapath(&mut self) -> &mut Datapath {
+        &mut self.datapath
+    }
+
+    /// Applies objects; returns one result line per object.
+    pub fn apply(&mut self, mut objects: Vec<Object>) -> Result<Vec<String>, Refused> {
+        self.assign_addresses(&mut objects)
+            .map_err(|e| Refused::Invalid(e.to_string()))?;
+        let results: Vec<String> = objects.iter().map(|o| self.result_line(o)).collect();
+        let backup = self.engine.clone();
+        self.engine
+            .apply(objects.clone())
+            .map_err(|e| Refused::Invalid(e.to_string()))?;
+        if let Err(e) = self.settle() {
+            self.engine = backup;
+            let _ = self.settle();
+            return Err(Refused::Failed(e));
         }
-        None => None,
-    };
-    if let Some(config) = export_config(&opts)? {
-        let exporter = Exporter::new(&config)?;
-        tracing::info!("exporting flows to {}", config.path.display());
-        pipeline.add_hook(exporter);
-    }
-    let observer = with_history(&opts, &mut pipeline, ObserverService::new(state))?;
-
-    let (mut agent, forwarding_enabled) = {
-        let opts = opts.clone();
-        let node_netns = node_netns.clone();
-        tokio::task::spawn_blocking(move || -> Result<_> {
-            // Before any endpoint exists: a node that does not forward drops their packets.
-            let enabled = node::enable_forwarding(&node_netns)?;
-            Ok((Agent::start(&opts, node_netns, snapshot)?, enabled))
-        })
-        .await??
-    };
-    let observer = observer.with_forwarding(node::forwarding_report(forwarding_enabled));
-    let events = agent
-        .datapath()
-        .take_events()
-        .ok_or_else(|| anyhow!("the event ring buffer is already taken"))?;
-    let agent = Arc::new(Mutex::new(agent));
-    if metrics.is_some() {
-        tokio::spawn(maps::report_occupancy(
-            agent.clone(),
-            gauges,
-            MAP_COUNT_INTERVAL,
-        ));
-    }
-    tokio::spawn(pipeline.run());
-    tokio::spawn(reader::read_events(
-        events.into_inner(),
-        sender.clone(),
-        opts.node_name.as_str().into(),
-    ));
-    tokio::spawn(reader::report_kernel_losses(
-        agent.clone(),
-        sender,
-        Duration::from_secs(1),
-    ));
-    serve(&opts, observer, ControlService::new(agent), metrics).await
-}
-
-/// How often the datapath maps are counted for the occupancy metrics.
-const MAP_COUNT_INTERVAL: Duration = Duration::from_secs(15);
-
-/// The exporter's settings, if `--export-file` is given.
-fn export_config(opts: &Options) -> Result<Option<ExportConfig>> {
-    let Some(path) = &opts.export_file else {
-        return Ok(None);
-    };
-    let parse = |lists: &[String]| -> Result<Vec<_>> {
-        let mut filters = Vec::new();
-        for text in lists {
-            filters.extend(crate::export::parse_filters(text)?);
+        for o in objects {
+            self.objects.insert(ObjectKey::of(&o).to_string(), o);
         }
-        Ok(filters)
-    };
-    Ok(Some(ExportConfig {
-        path: path.clone(),
-        max_bytes: opts.export_file_max_size_mb.saturating_mul(1 << 20),
-        max_backups: opts.export_file_max_backups,
-        allowlist: parse(&opts.export_allowlist)?,
-        denylist: parse(&opts.export_denylist)?,
-        field_mask: opts.export_fieldmask.clone(),
-        node_name: opts.node_name.clone(),
-    }))
-}
-
-/// Opens the on-disk history if `--history-dir` is given: its writer joins the pipeline,
-/// and the service reads it.
-fn with_history(
-    opts: &Options,
-    pipeline: &mut Pipeline,
-    observer: ObserverService,
-) -> Result<ObserverService> {
-    let Some(dir) = &opts.history_dir else {
-        return Ok(observer);
-    };
-    let config = HistoryConfig::new(dir, opts.history_max_size_mb.saturating_mul(1 << 20));
-    let (history, writer) = History::open(config)?;
-    tracing::info!(
-        events = history.events(),
-        bytes = history.bytes(),
-        "flow history in {}",
-        dir.display()
-    );
-    pipeline.add_hook(writer.with_node_name(opts.node_name.as_str()));
-    Ok(observer.with_history(history))
-}
-
-/// How long a stopping agent waits for clients to close their connections.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-
-async fn serve(
-    opts: &Options,
-    observer: ObserverService,
-    control: ControlService,
-    metrics: Option<Arc<Metrics>>,
-) -> Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown().await;
-        let _ = stop_tx.send(true);
-    });
-    let stopping = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let served = listeners::serve(opts, observer, control, metrics, stop_rx.clone());
-    // Graceful shutdown waits for clients to hang up; a follower never does, so the wait
-    // is bounded.
-    let grace = async {
-        stopping(stop_rx).await;
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = served => served?,
-        () = grace => tracing::info!("clients still connected after {SHUTDOWN_GRACE:?}; closing them"),
+        self.persist().map_err(Refused::Failed)?;
+        Ok(results)
     }
-    let _ = std::fs::remove_file(&opts.socket);
-    tracing::info!("stopped; enforcement continues through the pinned datapath");
-    Ok(())
-}
 
-async fn shutdown() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    /// Deletes objects by key; returns one result line per key.
+    pub fn delete(&mut self, keys: &[ObjectKey]) -> Result<Vec<String>, Refused> {
+        let results = keys
+            .iter()
+            .map(|k| {
+                let known = self.objects.contains_key(&k.to_string());
+                format!("{k} {}", if known { "deleted" } else { "not found" })
+            })
+            .collect();
+        self.engine.delete(keys);
+        self.settle().map_err(Refused::Failed)?;
+        for k in keys {
+            self.objects.remove(&k.to_string());
+        }
+        self.persist().map_err(Refused::Failed)?;
+        Ok(results)
+    }
+
+    /// Keys of every applied policy.
+    pub fn policy_keys(&self) -> Vec<ObjectKey> {
+        self.engine
+            .policies()
+            .map(|p| ObjectKey::Policy((*p.origin).clone()))
+            .collect()
+    }
+
+    fn result_line(&self, o: &Object) -> String {
+        let key = ObjectKey::of(o).to_string();
+        let verb = match self.objects.get(&key) {
+            None => "created",
+            Some(old) if old == o => "unchanged",
+            Some(_) => "configured",
+        };
+        format!("{key} {verb}")
+    }
+
+    /// Pods scheduled here and applied without an address get one from `--pod-cidr`.
+    fn assign_addresses(&self, objects: &mut [Object]) -> Result<()> {
+        let taken: BTreeSet<IpAddr> = self
+            .engine
+            .endpoints()
+            .flat_map(|e| e.pod.ips.iter().copied())
+            .collect();
+        let node = self.node.clone();
+        let mut pods: Vec<&mut Pod> = objects
+            .iter_mut()
+            .filter_map(|o| match o {
+                Object::Pod(p) if p.node.as_deref().is_none_or(|n| n == node) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assign_addresses(&mut pods, &self.pod_cidr, &taken)
     }
 }

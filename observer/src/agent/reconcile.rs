@@ -5,204 +5,24 @@
 //! changes nothing), make the local endpoints match the pods scheduled here (creating
 //! namespaces and veths, or adopting them after a restart), and write the datapath's maps
 //! as a diff (endpoints whose pods are gone are detached and removed afterwards, so their
-//! packets never meet a missing endpoint entry while still attached).
+//! packets never meet a missing endpoint entry while still attached). [`Agent`] itself,
+//! its start and the requests it takes, are in the module above.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 
 use anyhow::{Context, Result, anyhow};
 use enforcer::cluster::{Pod, PodKey};
 use enforcer::datapath::attach::Interface;
-use enforcer::datapath::{CookieTable, Datapath, DesiredState, EndpointInput, IpCacheInput};
-use enforcer::engine::{Engine, EngineConfig, ObjectKey};
-use enforcer::manifest::Object;
-use enforcer::net::Cidr;
+use enforcer::datapath::{DesiredState, EndpointInput, IpCacheInput};
 
-use super::endpoints::{LocalEndpoint, Plumber, Records, assign_addresses, free_id};
-use super::options::Options;
-use super::snapshot::{SharedSnapshot, Snapshot};
-use super::store::{State, Store};
-
-/// Why a request was refused (nothing changed).
-#[derive(Debug, thiserror::Error)]
-pub enum Refused {
-    /// The input is invalid; the message lists every problem.
-    #[error("{0}")]
-    Invalid(String),
-    /// The agent could not carry the change out (and rolled it back).
-    #[error("{0:#}")]
-    Failed(anyhow::Error),
-}
-
-/// The agent.
-pub struct Agent {
-    node: String,
-    engine: Engine,
-    datapath: Datapath,
-    cookies: CookieTable,
-    endpoints: BTreeMap<PodKey, LocalEndpoint>,
-    attached: BTreeSet<u32>,
-    objects: BTreeMap<String, Object>,
-    plumber: Plumber,
-    pod_cidr: Cidr,
-    store: Store,
-    snapshot: SharedSnapshot,
-}
+use super::Agent;
+use super::endpoints::{LocalEndpoint, Records, free_id};
+use super::snapshot::Snapshot;
+use super::store::State;
 
 impl Agent {
-    /// Loads (or adopts) the datapath, replays the saved objects, adopts or recreates the
-    /// local endpoints, and brings the maps in line.
-    pub fn start(opts: &Options, node_netns: String, snapshot: SharedSnapshot) -> Result<Self> {
-        let store = Store::open(&opts.state_dir)?;
-        let state = store.load()?;
-        let mut datapath = Datapath::load_or_adopt(&opts.pin_root, &opts.node_name)
-            .context("cannot load the datapath")?;
-        datapath
-            .config_map()
-            .set_trace_mode(opts.trace.value())
-            .context("cannot set the trace mode")?;
-        let last = state.last_cookie.max(datapath.max_pinned_cookie()?);
-        let cookies = CookieTable::restore(last, state.cookies.clone());
-        let config = EngineConfig {
-            cluster_name: opts.cluster_name.clone(),
-            default_node: opts.node_name.clone(),
-            allow_localhost: true,
-        };
-        let mut engine = Engine::new(config);
-        engine
-            .apply(state.objects.values().cloned())
-            .context("the saved state does not apply")?;
-        // Endpoint namespaces are named after the node's; on a real host (an unnamed
-        // namespace) after the product.
-        let netns_prefix = match (&opts.netns_prefix, node_netns.is_empty()) {
-            (Some(p), _) => p.clone(),
-            (None, false) => node_netns.clone(),
-            (None, true) => "observe".to_string(),
-        };
-        let mut agent = Self {
-            node: opts.node_name.clone(),
-            engine,
-            datapath,
-            cookies,
-            endpoints: BTreeMap::new(),
-            attached: BTreeSet::new(),
-            objects: state.objects,
-            plumber: Plumber {
-                node_netns,
-                netns_prefix,
-            },
-            pod_cidr: opts.pod_cidr,
-            store,
-            snapshot,
-        };
-        let previous: Records = state
-            .endpoints
-            .into_iter()
-            .map(|r| (r.pod.clone(), r))
-            .collect();
-        agent.reconcile_endpoints(&previous)?;
-        agent.sync()?;
-        agent.persist()?;
-        Ok(agent)
-    }
-
-    /// The engine (for traces and listings).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
-    /// The local endpoints.
-    pub fn endpoints(&self) -> &BTreeMap<PodKey, LocalEndpoint> {
-        &self.endpoints
-    }
-
-    /// This node's name.
-    pub fn node(&self) -> &str {
-        &self.node
-    }
-
-    /// The datapath (counters, config).
-    pub fn datapath(&mut self) -> &mut Datapath {
-        &mut self.datapath
-    }
-
-    /// Applies objects; returns one result line per object.
-    pub fn apply(&mut self, mut objects: Vec<Object>) -> Result<Vec<String>, Refused> {
-        self.assign_addresses(&mut objects)
-            .map_err(|e| Refused::Invalid(e.to_string()))?;
-        let results: Vec<String> = objects.iter().map(|o| self.result_line(o)).collect();
-        let backup = self.engine.clone();
-        self.engine
-            .apply(objects.clone())
-            .map_err(|e| Refused::Invalid(e.to_string()))?;
-        if let Err(e) = self.settle() {
-            self.engine = backup;
-            let _ = self.settle();
-            return Err(Refused::Failed(e));
-        }
-        for o in objects {
-            self.objects.insert(ObjectKey::of(&o).to_string(), o);
-        }
-        self.persist().map_err(Refused::Failed)?;
-        Ok(results)
-    }
-
-    /// Deletes objects by key; returns one result line per key.
-    pub fn delete(&mut self, keys: &[ObjectKey]) -> Result<Vec<String>, Refused> {
-        let results = keys
-            .iter()
-            .map(|k| {
-                let known = self.objects.contains_key(&k.to_string());
-                format!("{k} {}", if known { "deleted" } else { "not found" })
-            })
-            .collect();
-        self.engine.delete(keys);
-        self.settle().map_err(Refused::Failed)?;
-        for k in keys {
-            self.objects.remove(&k.to_string());
-        }
-        self.persist().map_err(Refused::Failed)?;
-        Ok(results)
-    }
-
-    /// Keys of every applied policy.
-    pub fn policy_keys(&self) -> Vec<ObjectKey> {
-        self.engine
-            .policies()
-            .map(|p| ObjectKey::Policy((*p.origin).clone()))
-            .collect()
-    }
-
-    fn result_line(&self, o: &Object) -> String {
-        let key = ObjectKey::of(o).to_string();
-        let verb = match self.objects.get(&key) {
-            None => "created",
-            Some(old) if old == o => "unchanged",
-            Some(_) => "configured",
-        };
-        format!("{key} {verb}")
-    }
-
-    /// Pods scheduled here and applied without an address get one from `--pod-cidr`.
-    fn assign_addresses(&self, objects: &mut [Object]) -> Result<()> {
-        let taken: BTreeSet<IpAddr> = self
-            .engine
-            .endpoints()
-            .flat_map(|e| e.pod.ips.iter().copied())
-            .collect();
-        let node = self.node.clone();
-        let mut pods: Vec<&mut Pod> = objects
-            .iter_mut()
-            .filter_map(|o| match o {
-                Object::Pod(p) if p.node.as_deref().is_none_or(|n| n == node) => Some(p),
-                _ => None,
-            })
-            .collect();
-        assign_addresses(&mut pods, &self.pod_cidr, &taken)
-    }
-
     /// Endpoints, datapath and snapshot after an engine change.
-    fn settle(&mut self) -> Result<()> {
+    pub(super) fn settle(&mut self) -> Result<()> {
         let previous: Records = self
             .endpoints
             .values()
@@ -218,7 +38,7 @@ impl Agent {
 
     /// Makes `self.endpoints` hold exactly the pods scheduled here; returns the endpoints
     /// that must go (removed after the next sync).
-    fn reconcile_endpoints(&mut self, previous: &Records) -> Result<Vec<LocalEndpoint>> {
+    pub(super) fn reconcile_endpoints(&mut self, previous: &Records) -> Result<Vec<LocalEndpoint>> {
         let wanted: BTreeMap<PodKey, Pod> = self
             .engine
             .endpoints()
@@ -267,7 +87,7 @@ impl Agent {
     }
 
     /// Writes the maps for the current engine and endpoints, attaches new endpoints.
-    fn sync(&mut self) -> Result<()> {
+    pub(super) fn sync(&mut self) -> Result<()> {
         let view = self.node.clone();
         let ipcache: Vec<IpCacheInput> = self
             .engine
@@ -332,7 +152,7 @@ impl Agent {
             .publish(Snapshot::build(&self.engine, local, &cookies));
     }
 
-    fn persist(&self) -> Result<()> {
+    pub(super) fn persist(&self) -> Result<()> {
         let (last_cookie, cookies) = self.cookies.export();
         let state = State {
             version: 1,

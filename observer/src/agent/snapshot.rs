@@ -1,10 +1,13 @@
 //! What the decoder asks about while enriching flows (endpoints, identities, rule cookies,
 //! selecting policies, interface names), as an immutable snapshot of the agent's state
-//! swapped in after every change. The pipeline reads it without waiting on the agent.
+//! swapped in after every change (`arc-swap`). The pipeline reads it without waiting on
+//! the agent, and loads it once per flow, so one flow never mixes two snapshots.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use enforcer::cluster::PodKey;
 use enforcer::engine::Engine;
@@ -12,8 +15,10 @@ use enforcer::mapstate::RuleSet;
 use enforcer::policy::origin::PolicyRef;
 use observe_proto::flow::TrafficDirection;
 
+use crate::decode::{BootClock, Decoder};
 use crate::getters::{
-    EndpointGetter, EndpointInfo, IdentityGetter, LinkGetter, PolicyGetter, PolicyInfo, RuleInfo,
+    EndpointGetter, EndpointInfo, GetterSource, Getters, IdentityGetter, LinkGetter, PolicyGetter,
+    PolicyInfo, RuleInfo,
 };
 
 /// One consistent view of the agent's state.
@@ -107,51 +112,188 @@ fn policy_info(p: &PolicyRef, revision: u64) -> PolicyInfo {
 
 /// The snapshot shared between the agent (writer) and the decoder (reader).
 #[derive(Clone, Default)]
-pub struct SharedSnapshot(Arc<RwLock<Arc<Snapshot>>>);
+pub struct SharedSnapshot(Arc<ArcSwap<Snapshot>>);
 
 impl SharedSnapshot {
-    /// Replaces the snapshot.
+    /// The decoder the agent runs: every flow enriched from one snapshot.
+    pub fn decoder(&self, clock: BootClock) -> Decoder {
+        Decoder::new(clock).with_getter_source(Arc::new(self.clone()))
+    }
+
+    /// Replaces the snapshot; flows being decoded finish with the one they loaded.
     pub fn publish(&self, snapshot: Snapshot) {
-        if let Ok(mut guard) = self.0.write() {
-            *guard = Arc::new(snapshot);
+        self.0.store(Arc::new(snapshot));
+    }
+}
+
+impl GetterSource for SharedSnapshot {
+    fn load(&self) -> Getters {
+        let snapshot = self.0.load_full();
+        Getters {
+            endpoints: snapshot.clone(),
+            identities: snapshot.clone(),
+            policies: snapshot.clone(),
+            links: snapshot,
         }
     }
-
-    fn get(&self) -> Arc<Snapshot> {
-        self.0.read().map(|g| g.clone()).unwrap_or_default()
-    }
 }
 
-impl EndpointGetter for SharedSnapshot {
+impl EndpointGetter for Snapshot {
     fn endpoint_by_id(&self, id: u32) -> Option<Arc<EndpointInfo>> {
-        self.get().by_id.get(&id).cloned()
+        self.by_id.get(&id).cloned()
     }
     fn endpoint_by_ip(&self, ip: IpAddr) -> Option<Arc<EndpointInfo>> {
-        self.get().by_ip.get(&ip).cloned()
+        self.by_ip.get(&ip).cloned()
     }
 }
 
-impl IdentityGetter for SharedSnapshot {
+impl IdentityGetter for Snapshot {
     fn identity_labels(&self, identity: u32) -> Option<Arc<[String]>> {
-        self.get().identities.get(&identity).cloned()
+        self.identities.get(&identity).cloned()
     }
 }
 
-impl PolicyGetter for SharedSnapshot {
+impl PolicyGetter for Snapshot {
     fn rules_by_cookie(&self, cookie: u32) -> Vec<RuleInfo> {
-        self.get().cookies.get(&cookie).cloned().unwrap_or_default()
+        self.cookies.get(&cookie).cloned().unwrap_or_default()
     }
     fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
-        self.get()
-            .selecting
+        self.selecting
             .get(&(endpoint_id, direction as i32))
             .cloned()
             .unwrap_or_default()
     }
 }
 
-impl LinkGetter for SharedSnapshot {
+impl LinkGetter for Snapshot {
     fn link_name(&self, ifindex: u32) -> Option<String> {
-        self.get().links.get(&ifindex).cloned()
+        self.links.get(&ifindex).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    use observe_proto::flow::Flow;
+    use probe_common::direction::EGRESS;
+    use probe_common::event::{FlowEvent, kind};
+    use probe_common::ipcache::FAMILY_V4;
+
+    use super::*;
+
+    /// Version `v` of the agent's state: every name in it ends in `-v{v}`.
+    fn version(v: u64) -> Snapshot {
+        let name = |what: &str| format!("{what}-v{v}");
+        let info = |id: u32, pod: &str| {
+            Arc::new(EndpointInfo {
+                id,
+                identity: 1000 + id,
+                namespace: "default".into(),
+                pod_name: name(pod),
+                labels: vec![format!("k8s:app={}", name(pod))],
+                node_name: "node-1".into(),
+            })
+        };
+        let rule = RuleInfo {
+            policy: PolicyInfo {
+                kind: "CiliumNetworkPolicy".into(),
+                namespace: "default".into(),
+                name: name("allow"),
+                revision: v,
+            },
+            path: "spec.egress[0]".into(),
+        };
+        Snapshot {
+            by_id: HashMap::from([(1, info(1, "web"))]),
+            by_ip: HashMap::from([(IpAddr::from([10, 0, 0, 2]), info(2, "db"))]),
+            cookies: HashMap::from([(9, vec![rule])]),
+            links: HashMap::from([(7, name("lxc"))]),
+            ..Snapshot::default()
+        }
+    }
+
+    /// An allowed egress connection from endpoint 1 (10.0.0.1, on interface 7) to
+    /// 10.0.0.2, admitted by the rule behind cookie 9: four lookups per flow.
+    fn event() -> FlowEvent {
+        let v4 = |a: [u8; 4]| {
+            let mut out = [0; 16];
+            out[..4].copy_from_slice(&a);
+            out
+        };
+        FlowEvent {
+            kind: kind::POLICY_VERDICT,
+            direction: EGRESS,
+            family: FAMILY_V4,
+            protocol: 6,
+            endpoint_id: 1,
+            ifindex: 7,
+            cookie: 9,
+            dport: 5432,
+            saddr: v4([10, 0, 0, 1]),
+            daddr: v4([10, 0, 0, 2]),
+            ..FlowEvent::default()
+        }
+    }
+
+    /// The snapshot versions the names in `flow` come from.
+    fn versions(flow: &Flow) -> BTreeSet<String> {
+        let names = [
+            flow.source.as_ref().map(|e| e.pod_name.clone()),
+            flow.destination.as_ref().map(|e| e.pod_name.clone()),
+            flow.interface.as_ref().map(|i| i.name.clone()),
+            flow.egress_allowed_by.first().map(|p| p.name.clone()),
+        ];
+        names
+            .into_iter()
+            .map(|name| {
+                let name = name.unwrap_or_default();
+                name.rsplit_once("-v")
+                    .map_or(name.clone(), |(_, v)| v.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_flow_is_enriched_from_one_snapshot_while_the_agent_publishes_new_ones() {
+        let shared = SharedSnapshot::default();
+        shared.publish(version(0));
+        let mut decoder = shared.decoder(BootClock::unix_epoch());
+        let first = decoder.decode_flow_event(&event(), "node-1").unwrap();
+        assert_eq!(versions(&first), BTreeSet::from(["0".to_string()]));
+
+        let done = AtomicBool::new(false);
+        let published = AtomicU64::new(0);
+        let (mut flows, mut mixed) = (0u64, None);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for v in 1.. {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    shared.publish(version(v));
+                    published.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            // Until both sides did plenty (bounded, should the publisher never run).
+            while (flows < 2_000 || published.load(Ordering::Relaxed) < 2_000) && flows < 2_000_000
+            {
+                let flow = decoder.decode_flow_event(&event(), "node-1").unwrap();
+                flows += 1;
+                let seen = versions(&flow);
+                if seen.len() != 1 {
+                    mixed = Some(seen);
+                    break;
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        assert_eq!(
+            mixed,
+            None,
+            "flow {flows} mixes snapshots ({} published)",
+            published.into_inner()
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Turning a datapath [`FlowEvent`] into a Hubble [`Flow`], enriched with endpoint,
-//! identity, interface and policy names from the injected getters.
+//! identity, interface and policy names from the injected getters (set one by one, or
+//! loaded once per flow from a [`GetterSource`]).
 //!
 //! [`Decoder::decode`] is a flat list of `decode_*` helpers (one per flow field or group
 //! of fields, in the submodules), so each field's rule can be read and tested alone.
@@ -13,6 +14,7 @@ mod layers;
 mod policy;
 mod summary;
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -26,8 +28,7 @@ pub(crate) use summary::icmp_type_name;
 
 use crate::event::{MonitorEvent, Payload};
 use crate::getters::{
-    EndpointGetter, IdentityGetter, LinkGetter, NoopEndpointGetter, NoopIdentityGetter,
-    NoopLinkGetter, NoopPolicyGetter, PolicyGetter,
+    EndpointGetter, GetterSource, Getters, IdentityGetter, LinkGetter, PolicyGetter,
 };
 use endpoints::EndpointSources;
 use header::*;
@@ -36,10 +37,9 @@ use layers::{addresses, decode_ip, decode_l4};
 /// Decodes datapath events into flows.
 pub struct Decoder {
     clock: BootClock,
-    endpoints: Arc<dyn EndpointGetter>,
-    identities: Arc<dyn IdentityGetter>,
-    policies: Arc<dyn PolicyGetter>,
-    links: Arc<dyn LinkGetter>,
+    /// The getters set one by one, used when there is no source.
+    getters: Getters,
+    source: Option<Arc<dyn GetterSource>>,
     uuids: UuidSource,
 }
 
@@ -48,35 +48,41 @@ impl Decoder {
     pub fn new(clock: BootClock) -> Self {
         Self {
             clock,
-            endpoints: Arc::new(NoopEndpointGetter),
-            identities: Arc::new(NoopIdentityGetter),
-            policies: Arc::new(NoopPolicyGetter),
-            links: Arc::new(NoopLinkGetter),
+            getters: Getters::default(),
+            source: None,
             uuids: UuidSource::new(),
         }
     }
 
+    /// Loads the getters from `source` once per flow, instead of the ones set one by one:
+    /// for state that changes while flows are decoded, so that no flow mixes two
+    /// versions of it.
+    pub fn with_getter_source(mut self, source: Arc<dyn GetterSource>) -> Self {
+        self.source = Some(source);
+        self
+    }
+
     /// Uses `getter` for endpoint names and labels.
     pub fn with_endpoints(mut self, getter: Arc<dyn EndpointGetter>) -> Self {
-        self.endpoints = getter;
+        self.getters.endpoints = getter;
         self
     }
 
     /// Uses `getter` for identity labels.
     pub fn with_identities(mut self, getter: Arc<dyn IdentityGetter>) -> Self {
-        self.identities = getter;
+        self.getters.identities = getter;
         self
     }
 
     /// Uses `getter` for policy names.
     pub fn with_policies(mut self, getter: Arc<dyn PolicyGetter>) -> Self {
-        self.policies = getter;
+        self.getters.policies = getter;
         self
     }
 
     /// Uses `getter` for interface names.
     pub fn with_links(mut self, getter: Arc<dyn LinkGetter>) -> Self {
-        self.links = getter;
+        self.getters.links = getter;
         self
     }
 
@@ -85,10 +91,15 @@ impl Decoder {
     /// # Errors
     ///
     /// [`ParseError::NotAFlow`] for loss reports, [`ParseError::UnknownEventKind`] for
-    /// event kinds that do not become flows.
+    /// event kinds that do not become flows, [`ParseError::Truncated`] for a ring-buffer
+    /// record too short to be an event.
     pub fn decode(&mut self, event: &MonitorEvent) -> Result<Flow, ParseError> {
         match &event.payload {
             Payload::Flow(ev) => self.decode_flow_event(ev, &event.node_name),
+            Payload::Malformed { len } => Err(ParseError::Truncated {
+                need: size_of::<FlowEvent>(),
+                got: *len,
+            }),
             Payload::Lost { .. } => Err(ParseError::NotAFlow),
         }
     }
@@ -103,12 +114,16 @@ impl Decoder {
         ev: &FlowEvent,
         node_name: &str,
     ) -> Result<Flow, ParseError> {
+        let getters = match &self.source {
+            Some(source) => Cow::Owned(source.load()),
+            None => Cow::Borrowed(&self.getters),
+        };
         let verdict = decode_verdict(ev)?;
         let drop_reason = decode_drop_reason(ev, verdict);
         let is_reply = decode_is_reply(ev);
         let addrs = addresses(ev);
         let (source, destination) =
-            endpoints::decode_endpoints(ev, addrs, &self.endpoint_sources());
+            endpoints::decode_endpoints(ev, addrs, &endpoint_sources(&getters));
         let ip = decode_ip(ev);
         let l4 = decode_l4(ev);
         #[allow(
@@ -135,27 +150,27 @@ impl Decoder {
             policy_match_type: decode_policy_match_type(ev),
             trace_observation_point: decode_observation_point(ev).into(),
             trace_reason: decode_trace_reason(ev).into(),
-            interface: self.decode_interface(ev),
+            interface: decode_interface(ev, getters.links.as_ref()),
             ..Default::default()
         };
-        policy::decode_policy(ev, &mut flow, self.policies.as_ref());
+        policy::decode_policy(ev, &mut flow, getters.policies.as_ref());
         Ok(flow)
     }
+}
 
-    fn endpoint_sources(&self) -> EndpointSources<'_> {
-        EndpointSources {
-            endpoints: self.endpoints.as_ref(),
-            identities: self.identities.as_ref(),
-        }
+fn endpoint_sources(getters: &Getters) -> EndpointSources<'_> {
+    EndpointSources {
+        endpoints: getters.endpoints.as_ref(),
+        identities: getters.identities.as_ref(),
     }
+}
 
-    /// The interface the hook runs on (the endpoint's host-side veth).
-    fn decode_interface(&self, ev: &FlowEvent) -> Option<NetworkInterface> {
-        (ev.ifindex != 0).then(|| NetworkInterface {
-            index: ev.ifindex,
-            name: self.links.link_name(ev.ifindex).unwrap_or_default(),
-        })
-    }
+/// The interface the hook runs on (the endpoint's host-side veth).
+fn decode_interface(ev: &FlowEvent, links: &dyn LinkGetter) -> Option<NetworkInterface> {
+    (ev.ifindex != 0).then(|| NetworkInterface {
+        index: ev.ifindex,
+        name: links.link_name(ev.ifindex).unwrap_or_default(),
+    })
 }
 
 impl std::fmt::Debug for Decoder {

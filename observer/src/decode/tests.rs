@@ -14,9 +14,10 @@ use probe_common::ipcache::{FAMILY_V4, FAMILY_V6};
 use probe_common::{direction, drop_reason};
 
 use super::*;
-use crate::event::{LostSource, flow_event_from_bytes};
+use crate::event::LostSource;
 use crate::getters::{
-    EndpointInfo, FakeEndpointGetter, FakeLinkGetter, FakePolicyGetter, PolicyInfo, RuleInfo,
+    EndpointInfo, FakeEndpointGetter, FakeLinkGetter, FakePolicyGetter, GetterSource, Getters,
+    PolicyInfo, RuleInfo,
 };
 
 const XWING: [u8; 4] = [10, 0, 1, 23];
@@ -402,6 +403,59 @@ fn uuids_are_distinct_version_4() {
     assert_eq!(parsed.get_version_num(), 4);
 }
 
+/// Counts its loads; the getters of load `n` name the interface `load{n}`.
+#[derive(Default)]
+struct CountingSource(std::sync::atomic::AtomicU32);
+
+impl GetterSource for CountingSource {
+    fn load(&self) -> Getters {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        Getters {
+            links: Arc::new(FakeLinkGetter {
+                on_link_name: Some(Box::new(move |_| Some(format!("load{n}")))),
+            }),
+            ..Getters::default()
+        }
+    }
+}
+
+#[test]
+fn a_getter_source_is_loaded_once_per_flow_in_place_of_the_getters_set_one_by_one() {
+    let source = Arc::new(CountingSource::default());
+    let mut decoder = decoder().with_getter_source(source.clone());
+    let trace = FlowEvent {
+        kind: kind::TRACE,
+        ..syn_to_deathstar()
+    };
+    let names: Vec<_> = (0..3)
+        .map(|_| {
+            let flow = decoder.decode_flow_event(&trace, "n").unwrap();
+            flow.interface.unwrap().name
+        })
+        .collect();
+    assert_eq!(names, ["load1", "load2", "load3"]);
+    assert_eq!(source.0.load(std::sync::atomic::Ordering::Relaxed), 3);
+}
+
+/// `payload` as the ring-buffer source hands it to the pipeline.
+fn monitor(payload: Payload) -> MonitorEvent {
+    MonitorEvent {
+        timestamp: std::time::SystemTime::UNIX_EPOCH,
+        node_name: "n".into(),
+        payload,
+    }
+}
+
+#[test]
+fn a_record_too_short_for_an_event_is_a_truncation_worth_logging() {
+    let mut decoder = Decoder::new(BootClock::unix_epoch());
+    let err = decoder
+        .decode(&monitor(Payload::from_record(&[0; 79])))
+        .unwrap_err();
+    assert_eq!(err, ParseError::Truncated { need: 80, got: 79 });
+    assert!(!err.is_benign());
+}
+
 #[test]
 fn loss_reports_and_unknown_kinds_are_benign_errors() {
     let mut decoder = Decoder::new(BootClock::unix_epoch());
@@ -438,9 +492,9 @@ fn any_byte_pattern_decodes_or_fails_cleanly() {
         // Bias the small enumerations towards values the decoder handles.
         bytes[8] = [kind::DROP, kind::TRACE, kind::POLICY_VERDICT, i as u8][i as usize % 4];
         bytes[11] = [FAMILY_V4, FAMILY_V6, i as u8][i as usize % 3];
-        let ev = flow_event_from_bytes(&bytes).unwrap();
+        let ev = FlowEvent::from_bytes(&bytes).unwrap();
         let _ = plain.decode_flow_event(&ev, "n");
         let _ = enriched.decode_flow_event(&ev, "n");
-        let _ = flow_event_from_bytes(&bytes[..(i as usize % 81)]);
+        let _ = plain.decode(&monitor(Payload::from_record(&bytes[..(i as usize % 81)])));
     }
 }

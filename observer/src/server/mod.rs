@@ -1,5 +1,5 @@
 //! The `observer.Observer` gRPC service over the pipeline's state, and a helper to serve
-//! it on a unix socket.
+//! it on a unix socket with the standard services next to it, as the agent does.
 //!
 //! - `GetFlows`: see below.
 //! - `ServerStatus`: ring occupancy and capacity, flows seen, uptime, version, the flow
@@ -47,7 +47,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use observe_proto::observer::observer_server::{Observer, ObserverServer};
+use observe_proto::observer::observer_server::{
+    Observer, ObserverServer, SERVICE_NAME as OBSERVER,
+};
 use observe_proto::observer::{
     GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest, GetDebugEventsResponse,
     GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest, GetNamespacesResponse,
@@ -61,6 +63,7 @@ use tokio_stream::wrappers::{ReceiverStream, UnixListenerStream};
 use tonic::{Request, Response, Status};
 
 use crate::history::History;
+use crate::listen::{StandardServices, add_standard_services};
 use crate::pipeline::ObserverState;
 
 /// Responses buffered per `GetFlows` stream before the reader waits for the client; a
@@ -235,18 +238,23 @@ pub enum ServeError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// Server reflection could not be set up (a build problem).
+    #[error("cannot set up gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
     /// The gRPC server failed.
     #[error("gRPC server failed: {0}")]
     Transport(#[from] tonic::transport::Error),
 }
 
 /// Serves `service` on the unix socket `path` (mode 0660, replacing a stale socket) until
-/// `shutdown` resolves.
+/// `shutdown` resolves, with health (the observer SERVING) and reflection next to it, as
+/// the agent serves them ([`crate::listen`]).
 ///
 /// # Errors
 ///
 /// [`ServeError::Listen`] if the socket cannot be created (or `path` exists and is not a
-/// socket), [`ServeError::Transport`] if the server fails.
+/// socket), [`ServeError::Reflection`] if reflection cannot be set up,
+/// [`ServeError::Transport`] if the server fails.
 pub async fn serve_unix(
     service: ObserverService,
     path: &Path,
@@ -256,8 +264,10 @@ pub async fn serve_unix(
         path: path.to_path_buf(),
         source,
     })?;
-    tonic::transport::Server::builder()
-        .add_service(service.into_server())
+    let standard = StandardServices::new();
+    standard.set_serving(&[OBSERVER]).await;
+    let router = tonic::transport::Server::builder().add_service(service.into_server());
+    add_standard_services(router, &standard, &[OBSERVER])?
         .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
         .await?;
     Ok(())
