@@ -25,7 +25,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "OBSERVE_SERVER", default_value = observe_proto::client::DEFAULT_SERVER)]
     pub server: String,
     /// How long to wait for the connection to the agent. Example: --timeout 2s
-    #[arg(long, global = true, env = "OBSERVE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "OBSERVE_TIMEOUT", default_value = "5s", value_parser = crate::duration::parse_timeout)]
     pub timeout: std::time::Duration,
     /// TLS to the agent's TCP listener.
     #[command(flatten)]
@@ -86,30 +86,6 @@ impl TlsArgs {
             allow_insecure: self.tls_allow_insecure,
         }
     }
-}
-
-/// Parses `500ms`, `5s`, `2m`.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let (num, unit) = s.trim().split_at(
-        s.trim()
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 500ms, 5s, 2m"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "invalid duration {s:?}: expected e.g. 500ms, 5s, 2m"
-            ));
-        }
-    };
-    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// Top-level commands.
@@ -279,16 +255,15 @@ mod tests {
     }
 
     #[test]
-    fn durations_parse() {
-        assert_eq!(
-            parse_duration("500ms").unwrap(),
-            std::time::Duration::from_millis(500)
-        );
-        assert_eq!(
-            parse_duration("2m").unwrap(),
-            std::time::Duration::from_secs(120)
-        );
-        assert!(parse_duration("5 parsecs").is_err());
+    fn a_timeout_with_a_leading_space_or_too_many_hours_is_an_error_not_a_panic() {
+        for bad in [" 5", "99999999999999999999h"] {
+            let err = Cli::try_parse_from(["observe", "status", "--timeout", bad]).unwrap_err();
+            assert!(
+                err.to_string().contains("invalid duration")
+                    || err.to_string().contains("out of range"),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -26,7 +26,8 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
 
-use crate::args::{GlobalArgs, TlsArgs, parse_duration};
+use crate::args::{GlobalArgs, TlsArgs};
+use crate::duration::parse_timeout;
 
 /// Values the config file sets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -165,7 +166,7 @@ fn timeout_value(value: &Yaml<'_>) -> Result<Duration> {
     let text = value
         .as_str()
         .ok_or_else(|| anyhow!("timeout: expected a duration such as 5s or 500ms"))?;
-    parse_duration(text).map_err(|e| anyhow!("timeout: {e}"))
+    parse_timeout(text).map_err(|e| anyhow!("timeout: {e}"))
 }
 
 /// Fills the global flags the user left at their built-in defaults from `config`.

@@ -8,6 +8,7 @@ mod args;
 mod commands;
 mod config;
 mod connect;
+mod duration;
 mod manifests;
 mod output;
 
