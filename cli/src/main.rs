@@ -1,8 +1,9 @@
 //! `observe`: the command-line client.
 //!
-//! `main` only maps the outcome to an exit code: errors print one line (plus causes) on
-//! stderr and exit 1; a closed pipe (`observe ... | head`) exits 0 quietly, as Unix tools
-//! do.
+//! `main` parses the arguments, applies the config file (the one place it is read), runs
+//! the command and maps the outcome to an exit code: errors print one line (plus causes)
+//! on stderr and exit 1 (2 for a bad command line); a closed pipe (`observe ... | head`)
+//! exits 0 quietly, as Unix tools do.
 
 mod args;
 mod commands;
