@@ -31,7 +31,10 @@ fn enriching(decoder: Decoder) -> Decoder {
         name: "allow".into(),
         revision: 1,
     };
-    let rule = RuleInfo { policy: policy.clone(), path: "spec.ingress[0]".into() };
+    let rule = RuleInfo {
+        policy: policy.clone(),
+        path: "spec.ingress[0]".into(),
+    };
     decoder
         .with_endpoints(Arc::new(FakeEndpointGetter {
             on_endpoint_by_id: Some(Box::new(endpoint)),
@@ -50,7 +53,9 @@ fn enriching(decoder: Decoder) -> Decoder {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(event) = flow_event_from_bytes(data) else { return };
+    let Ok(event) = flow_event_from_bytes(data) else {
+        return;
+    };
     let plain = Decoder::new(BootClock::unix_epoch());
     for mut decoder in [plain, enriching(Decoder::new(BootClock::unix_epoch()))] {
         if let Ok(flow) = decoder.decode_flow_event(&event, "fuzz-node") {

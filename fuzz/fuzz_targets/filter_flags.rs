@@ -33,8 +33,12 @@ fn sample_flows() -> Vec<Flow> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(line) = std::str::from_utf8(data) else { return };
-    let Ok(filters) = observe_flags::parse_filter_line(line) else { return };
+    let Ok(line) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(filters) = observe_flags::parse_filter_line(line) else {
+        return;
+    };
     let Ok(compiled) = observe_filter::build(&filters.whitelist, &filters.blacklist) else {
         return;
     };

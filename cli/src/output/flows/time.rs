@@ -43,7 +43,7 @@ pub fn format(ts: Option<&Timestamp>, format: TimeFormat) -> String {
         return "N/A".into();
     };
     let layout = |layout: &str| time.format(layout).to_string();
-    let nanos = ts.map_or(0, |t| t.nanos);
+    let nanos = time.timestamp_subsec_nanos();
     let rfc3339 = |digits| {
         format!(
             "{}{}Z",
@@ -65,8 +65,8 @@ pub fn format(ts: Option<&Timestamp>, format: TimeFormat) -> String {
 }
 
 /// Go's `.999…` layouts: up to `digits` digits, trailing zeros dropped, no dot for zero.
-fn fraction(nanos: i32, digits: u32) -> String {
-    let value = nanos / 10i32.pow(9 - digits);
+fn fraction(nanos: u32, digits: u32) -> String {
+    let value = nanos / 10u32.pow(9 - digits);
     let text = format!("{value:0width$}", width = digits as usize);
     let trimmed = text.trim_end_matches('0');
     if trimmed.is_empty() {
@@ -122,6 +122,14 @@ mod tests {
                 TimeFormat::StampMilli
             ),
             "Mar 14 16:53:01.240"
+        );
+        // Go truncates, it does not round.
+        assert_eq!(
+            format(
+                Some(&ts(1_710_435_181, 999_999_999)),
+                TimeFormat::StampMilli
+            ),
+            "Mar 14 16:53:01.999"
         );
     }
 
