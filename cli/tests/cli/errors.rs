@@ -37,8 +37,11 @@ fn silent_agent(name: &str) -> String {
     let _ = std::fs::remove_file(&path);
     let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
     std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().collect();
-        drop(held);
+        // Hold every connection open, answering nothing.
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
     });
     format!("unix://{}", path.display())
 }
