@@ -1,6 +1,7 @@
 //! Command-line arguments (clap derive): parsing and validation of what the user typed,
 //! nothing else.
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Policy-aware network flow visibility: trace, validate and observe Cilium network
@@ -25,8 +26,20 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "OBSERVE_SERVER", default_value = observe_proto::client::DEFAULT_SERVER)]
     pub server: String,
     /// How long to wait for the connection to the agent. Example: --timeout 2s
-    #[arg(long, global = true, env = "OBSERVE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, global = true, env = "OBSERVE_TIMEOUT", default_value = "5s", value_parser = crate::duration::parse_timeout)]
     pub timeout: std::time::Duration,
+    /// How long the agent may take to answer a unary request, as in Hubble: only
+    /// non-streaming calls (status, get, apply, delete, policy trace), never the flow
+    /// stream of `observe flows`. 0 means no limit. Example: --request-timeout 30s
+    #[arg(long, global = true, env = "OBSERVE_REQUEST_TIMEOUT", default_value = "12s", value_parser = crate::duration::parse_timeout)]
+    pub request_timeout: std::time::Duration,
+    /// Config file to read instead of the default one
+    /// ($XDG_CONFIG_HOME/observe/config.yaml or ~/.config/observe/config.yaml); it must
+    /// exist. Example: --config ./observe.yaml
+    // Empty (`OBSERVE_CONFIG=`) parses, and means the default file.
+    #[arg(long, global = true, env = "OBSERVE_CONFIG", value_name = "FILE",
+          value_parser = clap::builder::OsStringValueParser::new().map(std::path::PathBuf::from))]
+    pub config: Option<std::path::PathBuf>,
     /// TLS to the agent's TCP listener.
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -88,30 +101,6 @@ impl TlsArgs {
     }
 }
 
-/// Parses `500ms`, `5s`, `2m`.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let (num, unit) = s.trim().split_at(
-        s.trim()
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 500ms, 5s, 2m"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => {
-            return Err(format!(
-                "invalid duration {s:?}: expected e.g. 500ms, 5s, 2m"
-            ));
-        }
-    };
-    Ok(std::time::Duration::from_secs_f64(secs))
-}
-
 /// Top-level commands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -148,30 +137,37 @@ pub enum Command {
     Man,
 }
 
-/// Parses the command line, with the config file filling unset global flags. Help and
-/// version go to stdout (exit 0); a parse error is one line on stderr (exit 2), as every
-/// other error of `observe` is.
-pub fn parse_or_exit() -> (Cli, clap::ArgMatches) {
+/// Parses the command line, nothing else: no file is read and nothing exits here (the
+/// config file is applied afterwards, by `main`).
+///
+/// # Errors
+///
+/// Clap's error, which is also how help and version are asked for.
+pub fn parse_from<I, T>(argv: I) -> Result<(Cli, clap::ArgMatches), clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
     use clap::{CommandFactory, FromArgMatches};
-    let parsed = Cli::command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
-    let (mut cli, matches) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) if !e.use_stderr() => e.exit(),
-        Err(e) => {
-            eprintln!("Error: {}", observe_flags::one_line(&e.to_string()));
-            std::process::exit(2);
-        }
-    };
-    match crate::config::load() {
-        Ok(config) => crate::config::apply(&mut cli.global, &matches, &config),
-        Err(e) => {
-            eprintln!("Error: {e:#}");
-            std::process::exit(1);
+    let matches = Cli::command().try_get_matches_from(argv)?;
+    Ok((Cli::from_arg_matches(&matches)?, matches))
+}
+
+impl Command {
+    /// Whether the command talks to the agent, so that the config file (which only holds
+    /// the flags of that connection) applies: not completions, the man page, offline
+    /// policy commands or a replayed `--input-file`.
+    pub fn uses_agent(&self) -> bool {
+        match self {
+            Self::Policy(PolicyCommand::Trace(trace)) => trace.files.is_empty(),
+            Self::Policy(PolicyCommand::Matrix(_) | PolicyCommand::Validate(_)) => false,
+            Self::Flows(flows) => flows.input_file.is_none(),
+            Self::Apply(_) | Self::Delete(_) | Self::Get(_) | Self::Status(_) | Self::Tui(_) => {
+                true
+            }
+            Self::Completion(_) | Self::Man => false,
         }
     }
-    (cli, matches)
 }
 
 /// `observe policy ...`.
@@ -279,16 +275,55 @@ mod tests {
     }
 
     #[test]
-    fn durations_parse() {
+    fn a_timeout_with_a_leading_space_or_too_many_hours_is_an_error_not_a_panic() {
+        for bad in [" 5", "99999999999999999999h"] {
+            let err = Cli::try_parse_from(["observe", "status", "--timeout", bad]).unwrap_err();
+            assert!(
+                err.to_string().contains("invalid duration")
+                    || err.to_string().contains("out of range"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn request_timeout_and_config_flags_like_hubbles() {
+        let (cli, _) = parse_from(["observe", "status"]).unwrap();
         assert_eq!(
-            parse_duration("500ms").unwrap(),
-            std::time::Duration::from_millis(500)
+            cli.global.request_timeout,
+            std::time::Duration::from_secs(12)
         );
+        let (cli, _) = parse_from([
+            "observe",
+            "status",
+            "--request-timeout",
+            "0",
+            "--config",
+            "/x/observe.yaml",
+        ])
+        .unwrap();
+        assert!(cli.global.request_timeout.is_zero());
         assert_eq!(
-            parse_duration("2m").unwrap(),
-            std::time::Duration::from_secs(120)
+            cli.global.config.as_deref(),
+            Some("/x/observe.yaml".as_ref())
         );
-        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn parsing_reads_no_config_file() {
+        // Bug 9: a named config file that does not exist is an error of `main`'s, after
+        // parsing; parsing itself neither reads it nor exits.
+        let parsed = parse_from(["observe", "--config", "/nonexistent/observe.yaml", "status"]);
+        assert!(parsed.is_ok());
+        let uses = |argv: &[&str]| parse_from(argv).unwrap().0.command.uses_agent();
+        assert!(uses(&["observe", "status"]));
+        assert!(uses(&["observe", "flows"]));
+        assert!(!uses(&["observe", "flows", "--input-file", "f.json"]));
+        assert!(!uses(&["observe", "completion", "bash"]));
+        assert!(!uses(&["observe", "policy", "validate", "-f", "x.yaml"]));
+        assert!(uses(&[
+            "observe", "policy", "trace", "--from", "a/b", "--to", "c/d"
+        ]));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The config file: defaults for the global flags, so `--server` need not be typed each
-//! time. Read from `$OBSERVE_CONFIG`, else `$XDG_CONFIG_HOME/observe/config.yaml`, else
-//! `~/.config/observe/config.yaml`; a missing default file is fine, a missing
-//! `$OBSERVE_CONFIG` file is an error.
+//! time. Read from `--config FILE` (or `$OBSERVE_CONFIG`), else
+//! `$XDG_CONFIG_HOME/observe/config.yaml`, else `~/.config/observe/config.yaml`; a missing
+//! default file is fine, a missing file named by `--config` is an error.
 //!
 //! ```yaml
 //! server: tls://node-1.example:4245           # or unix:///PATH, host:port
 //! timeout: 2s                                 # or a number of seconds
+//! request-timeout: 30s                        # or a number of seconds
 //! tls: true                                   # TLS for a host:port server
 //! tls-ca-cert-files: [/etc/observe/ca.pem]    # or one comma-separated string
 //! tls-client-cert-file: /etc/observe/client.pem
@@ -16,9 +17,10 @@
 //!
 //! The keys are the long flags' names, as in Hubble's config file. Precedence: flag >
 //! environment (`OBSERVE_SERVER`, `OBSERVE_TLS_CA_CERT_FILES`, ...) > config file > built-in
-//! default.
+//! default. Argument parsing reads no file: `main` calls [`apply_file`] once the command
+//! line is parsed, the one place the file is read and applied.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -26,7 +28,8 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
 
-use crate::args::{GlobalArgs, TlsArgs, parse_duration};
+use crate::args::{GlobalArgs, TlsArgs};
+use crate::duration::parse_timeout;
 
 /// Values the config file sets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -35,6 +38,8 @@ pub struct Config {
     pub server: Option<String>,
     /// `timeout`.
     pub timeout: Option<Duration>,
+    /// `request-timeout`.
+    pub request_timeout: Option<Duration>,
     /// `tls`.
     pub tls: Option<bool>,
     /// `tls-ca-cert-files`.
@@ -48,27 +53,41 @@ pub struct Config {
 }
 
 /// The keys a config file may set.
-const KEYS: &str = "server, timeout, tls, tls-ca-cert-files, tls-client-cert-file, tls-client-key-file, tls-server-name, tls-allow-insecure";
+const KEYS: &str = "server, timeout, request-timeout, tls, tls-ca-cert-files, tls-client-cert-file, tls-client-key-file, tls-server-name, tls-allow-insecure";
 
-/// Where the config file is, and whether the user named it explicitly.
-fn location() -> Option<(PathBuf, bool)> {
-    if let Some(path) = std::env::var_os("OBSERVE_CONFIG").filter(|p| !p.is_empty()) {
-        return Some((path.into(), true));
-    }
+/// Reads the config file named by `--config` (or the default one) and fills the global
+/// flags the user left unset from it.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn apply_file(global: &mut GlobalArgs, matches: &ArgMatches) -> Result<()> {
+    let named = global
+        .config
+        .as_deref()
+        .filter(|p| !p.as_os_str().is_empty());
+    let config = load(named)?;
+    apply(global, matches, &config);
+    Ok(())
+}
+
+/// Where the default config file is.
+fn default_location() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some((base.join("observe").join("config.yaml"), false))
+    Some(base.join("observe").join("config.yaml"))
 }
 
-/// Reads the config file, if there is one.
+/// Reads the config file `named` (`--config`), else the default one if there is one.
 ///
 /// # Errors
 ///
-/// The file named by `$OBSERVE_CONFIG` is missing, or a file is unreadable or invalid.
-pub fn load() -> Result<Config> {
-    let Some((path, explicit)) = location() else {
+/// The named file is missing, or a file is unreadable or invalid.
+pub fn load(named: Option<&Path>) -> Result<Config> {
+    let explicit = named.is_some();
+    let Some(path) = named.map(Path::to_path_buf).or_else(default_location) else {
         return Ok(Config::default());
     };
     let text = match std::fs::read_to_string(&path) {
@@ -105,7 +124,8 @@ pub fn parse(text: &str) -> Result<Config> {
         let name = k.as_str().unwrap_or("?");
         match name {
             "server" => config.server = Some(text_value(name, value)?),
-            "timeout" => config.timeout = Some(timeout_value(value)?),
+            "timeout" => config.timeout = Some(timeout_value(name, value)?),
+            "request-timeout" => config.request_timeout = Some(timeout_value(name, value)?),
             "tls" => config.tls = Some(bool_value(name, value)?),
             "tls-allow-insecure" => config.tls_allow_insecure = Some(bool_value(name, value)?),
             "tls-ca-cert-files" => config.tls_ca_cert_files = Some(paths_value(name, value)?),
@@ -157,15 +177,15 @@ fn text_value(key: &str, value: &Yaml<'_>) -> Result<String> {
         .ok_or_else(|| anyhow!("{key}: expected a non-empty string"))
 }
 
-fn timeout_value(value: &Yaml<'_>) -> Result<Duration> {
+fn timeout_value(key: &str, value: &Yaml<'_>) -> Result<Duration> {
     if let Yaml::Value(Scalar::Integer(secs)) = value {
-        let secs = u64::try_from(*secs).map_err(|_| anyhow!("timeout: must not be negative"))?;
+        let secs = u64::try_from(*secs).map_err(|_| anyhow!("{key}: must not be negative"))?;
         return Ok(Duration::from_secs(secs));
     }
     let text = value
         .as_str()
-        .ok_or_else(|| anyhow!("timeout: expected a duration such as 5s or 500ms"))?;
-    parse_duration(text).map_err(|e| anyhow!("timeout: {e}"))
+        .ok_or_else(|| anyhow!("{key}: expected a duration such as 5s or 500ms"))?;
+    parse_timeout(text).map_err(|e| anyhow!("{key}: {e}"))
 }
 
 /// Fills the global flags the user left at their built-in defaults from `config`.
@@ -181,6 +201,12 @@ pub fn apply(global: &mut GlobalArgs, matches: &ArgMatches, config: &Config) {
     }
     if let Some(timeout) = config.timeout.filter(|_| defaulted("timeout")) {
         global.timeout = timeout;
+    }
+    if let Some(timeout) = config
+        .request_timeout
+        .filter(|_| defaulted("request_timeout"))
+    {
+        global.request_timeout = timeout;
     }
     apply_tls(&mut global.tls, &defaulted, config);
 }
@@ -231,6 +257,18 @@ mod tests {
         );
         assert_eq!(parse("").unwrap(), Config::default());
         assert_eq!(parse("# nothing\n").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn request_timeout_key_like_hubbles() {
+        let c = parse("request-timeout: 30s\n").unwrap();
+        assert_eq!(c.request_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(
+            parse("request-timeout: 7").unwrap().request_timeout,
+            Some(Duration::from_secs(7))
+        );
+        let err = parse("request-timeout: soon").unwrap_err().to_string();
+        assert!(err.starts_with("request-timeout: "), "{err}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Talking to the agent: a tokio runtime for the commands that need one, and a channel to
-//! `--server` (with the `--tls*` settings) with an error that says what to check.
+//! Talking to the agent: a tokio runtime for the commands that need one, a channel to
+//! `--server` (with the `--tls*` settings) with an error that says what to check, and
+//! requests bounded by `--request-timeout`.
 
 use anyhow::{Context, Result};
 use tonic::transport::Channel;
@@ -29,4 +30,33 @@ pub async fn channel(global: &GlobalArgs) -> Result<Channel> {
                 global.server
             )
         })
+}
+
+/// `message` as a unary request the agent must answer within `--request-timeout` (0: no
+/// limit), as Hubble bounds its unary calls. The deadline travels as `grpc-timeout` and
+/// the channel enforces it too. Not for streams, as in Hubble: a server ends a stream at
+/// its deadline, and `observe flows --follow` has none.
+pub fn request<T>(global: &GlobalArgs, message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if !global.request_timeout.is_zero() {
+        request.set_timeout(global.request_timeout);
+    }
+    request
+}
+
+/// One line for a request that ran out of `--request-timeout`, if `status` says so
+/// (tonic's channel cancels it; a Go server answers `DeadlineExceeded`).
+pub fn timed_out(status: &tonic::Status, global: &GlobalArgs) -> Option<anyhow::Error> {
+    let expired = match status.code() {
+        tonic::Code::DeadlineExceeded => true,
+        tonic::Code::Cancelled => status.message() == tonic::TimeoutExpired(()).to_string(),
+        _ => false,
+    };
+    expired.then(|| {
+        anyhow::anyhow!(
+            "the agent at {} did not answer within {:?} (see --request-timeout)",
+            global.server,
+            global.request_timeout
+        )
+    })
 }

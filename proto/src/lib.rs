@@ -18,7 +18,7 @@
 
 mod timestamp;
 
-pub use timestamp::{Timestamp, TimestampError, civil_from_days, days_from_civil};
+pub use timestamp::{Timestamp, TimestampError};
 
 /// Well-known types other than [`Timestamp`] (wrappers, `FieldMask`, `Any`), with serde
 /// impls.

@@ -4,16 +4,19 @@
 //! latter prints offsets as `+00:00`, while Go's protojson (what `hubble observe -o jsonpb`
 //! prints) always ends in `Z` and uses 0, 3, 6 or 9 fractional digits. Parsing accepts any
 //! RFC 3339 offset. The wire encoding is the well-known type's (seconds 1, nanos 2).
+//! The calendar maths and the RFC 3339 grammar are `chrono`'s; this file only holds the
+//! protojson rules on top (the `Z`, the digit counts, years 1 to 9999).
 
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
 /// Seconds of 0001-01-01T00:00:00Z, the earliest time the JSON form allows.
 const MIN_SECONDS: i64 = -62_135_596_800;
 /// Seconds of 9999-12-31T23:59:59Z, the latest time the JSON form allows.
 const MAX_SECONDS: i64 = 253_402_300_799;
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
-const SECONDS_PER_DAY: i64 = 86_400;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch (UTC).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, prost::Message)]
@@ -54,6 +57,15 @@ impl Timestamp {
     pub fn is_valid(&self) -> bool {
         (MIN_SECONDS..=MAX_SECONDS).contains(&self.seconds)
             && (0..NANOS_PER_SECOND).contains(&i64::from(self.nanos))
+    }
+
+    /// This time as a UTC date and time, for formatting; `None` when it is not
+    /// [valid](Self::is_valid).
+    pub fn to_datetime(&self) -> Option<DateTime<Utc>> {
+        let nanos = u32::try_from(self.nanos).ok()?;
+        self.is_valid()
+            .then(|| DateTime::from_timestamp(self.seconds, nanos))
+            .flatten()
     }
 }
 
@@ -99,37 +111,14 @@ pub enum TimestampError {
 }
 
 impl fmt::Display for Timestamp {
-    /// RFC 3339 in UTC with a `Z` suffix, as protojson prints it; out-of-range values
-    /// print as their raw fields.
+    /// RFC 3339 in UTC with a `Z` suffix and 0, 3, 6 or 9 fractional digits (the shortest
+    /// that is exact), as protojson prints it; out-of-range values print as their raw
+    /// fields.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.is_valid() {
-            return write!(f, "{}s{}ns", self.seconds, self.nanos);
+        match self.to_datetime() {
+            Some(time) => f.write_str(&time.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            None => write!(f, "{}s{}ns", self.seconds, self.nanos),
         }
-        let days = self.seconds.div_euclid(SECONDS_PER_DAY);
-        let secs_of_day = self.seconds.rem_euclid(SECONDS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-            secs_of_day / 3600,
-            secs_of_day / 60 % 60,
-            secs_of_day % 60
-        )?;
-        write_fraction(f, self.nanos)?;
-        f.write_str("Z")
-    }
-}
-
-/// Nothing, or 3, 6 or 9 digits: the shortest of those that is exact.
-fn write_fraction(f: &mut fmt::Formatter<'_>, nanos: i32) -> fmt::Result {
-    if nanos == 0 {
-        Ok(())
-    } else if nanos % 1_000_000 == 0 {
-        write!(f, ".{:03}", nanos / 1_000_000)
-    } else if nanos % 1_000 == 0 {
-        write!(f, ".{:06}", nanos / 1_000)
-    } else {
-        write!(f, ".{nanos:09}")
     }
 }
 
@@ -139,7 +128,11 @@ impl std::str::FromStr for Timestamp {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let syntax = || TimestampError::Syntax(text.to_string());
-        let parsed = parse_rfc3339(text.as_bytes()).ok_or_else(syntax)?;
+        if !protojson_shape(text) {
+            return Err(syntax());
+        }
+        let parsed = Self::from(DateTime::parse_from_rfc3339(text).map_err(|_| syntax())?);
+        // A leap second (`:60`) parses with nanos past a second: not valid here either.
         if parsed.is_valid() {
             Ok(parsed)
         } else {
@@ -148,134 +141,23 @@ impl std::str::FromStr for Timestamp {
     }
 }
 
-/// A cursor over ASCII bytes for the RFC 3339 grammar.
-struct Cursor<'a> {
-    rest: &'a [u8],
+/// What protojson refuses but chrono's RFC 3339 parser takes: a space instead of the `T`,
+/// and more than 9 fractional digits.
+fn protojson_shape(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let fraction = bytes.get(19..).and_then(|rest| rest.strip_prefix(b"."));
+    let digits = fraction.map_or(0, |f| f.iter().take_while(|b| b.is_ascii_digit()).count());
+    matches!(bytes.get(10), Some(b'T' | b't')) && digits <= 9
 }
 
-impl Cursor<'_> {
-    /// Exactly `n` decimal digits.
-    fn digits(&mut self, n: usize) -> Option<i64> {
-        let (head, tail) = self.rest.split_at_checked(n)?;
-        let mut value = 0i64;
-        for &b in head {
-            value = value * 10 + i64::from(digit(b)?);
-        }
-        self.rest = tail;
-        Some(value)
-    }
-
-    /// The next byte if it is one of `options`.
-    fn one_of(&mut self, options: &[u8]) -> Option<u8> {
-        let (&first, tail) = self.rest.split_first()?;
-        options.contains(&first).then(|| {
-            self.rest = tail;
-            first
-        })
-    }
-}
-
-fn digit(b: u8) -> Option<u8> {
-    b.is_ascii_digit().then(|| b - b'0')
-}
-
-fn parse_rfc3339(text: &[u8]) -> Option<Timestamp> {
-    let mut c = Cursor { rest: text };
-    let year = c.digits(4)?;
-    c.one_of(b"-")?;
-    let month = c.digits(2)?;
-    c.one_of(b"-")?;
-    let day = c.digits(2)?;
-    c.one_of(b"Tt")?;
-    let hour = c.digits(2)?;
-    c.one_of(b":")?;
-    let minute = c.digits(2)?;
-    c.one_of(b":")?;
-    let second = c.digits(2)?;
-    let nanos = parse_fraction(&mut c)?;
-    let offset = parse_offset(&mut c)?;
-    let in_range = (1..=12).contains(&month)
-        && (1..=days_in_month(year, month)).contains(&day)
-        && hour < 24
-        && minute < 60
-        && second < 60;
-    if !c.rest.is_empty() || !in_range {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let seconds = days * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second - offset;
-    Some(Timestamp { seconds, nanos })
-}
-
-/// An optional `.` followed by 1 to 9 digits, as nanoseconds.
-fn parse_fraction(c: &mut Cursor<'_>) -> Option<i32> {
-    if c.one_of(b".").is_none() {
-        return Some(0);
-    }
-    let len = c.rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    if !(1..=9).contains(&len) {
-        return None;
-    }
-    let value = c.digits(len)?;
-    Some((value * 10i64.pow(9 - len as u32)) as i32)
-}
-
-/// `Z` or `±HH:MM`, as seconds east of UTC.
-fn parse_offset(c: &mut Cursor<'_>) -> Option<i64> {
-    match c.one_of(b"Zz+-")? {
-        b'Z' | b'z' => Some(0),
-        sign => {
-            let hours = c.digits(2)?;
-            c.one_of(b":")?;
-            let minutes = c.digits(2)?;
-            let offset = hours * 3600 + minutes * 60;
-            (hours < 24 && minutes < 60).then_some(if sign == b'-' { -offset } else { offset })
+impl<Tz: TimeZone> From<DateTime<Tz>> for Timestamp {
+    fn from(time: DateTime<Tz>) -> Self {
+        Self {
+            seconds: time.timestamp(),
+            // Below 2e9 even for a leap second, so it fits.
+            nanos: time.timestamp_subsec_nanos() as i32,
         }
     }
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date. Counts in 400-year eras starting
-/// in March, so the leap day is the last day of its year and needs no special case.
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The inverse of [`days_from_civil`]: (year, month, day).
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 impl serde::Serialize for Timestamp {
@@ -360,17 +242,20 @@ mod tests {
             "2024-01-01T00:00:00Zjunk",
             "2024-01-01T00:00:00+1:00",
             "２024-01-01T00:00:00Z",
+            "2024-01-01 00:00:00Z",
+            "2024-01-01T00:00:60Z",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should not parse");
         }
     }
 
     #[test]
-    fn civil_conversion_round_trips_over_the_whole_range() {
+    fn text_round_trips_over_the_whole_range() {
+        const SECONDS_PER_DAY: i64 = 86_400;
         let mut days = MIN_SECONDS / SECONDS_PER_DAY;
         while days <= MAX_SECONDS / SECONDS_PER_DAY {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+            let stamp = ts(days * SECONDS_PER_DAY + days.rem_euclid(SECONDS_PER_DAY), 0);
+            assert_eq!(stamp.to_string().parse(), Ok(stamp), "{stamp}");
             days += 997;
         }
     }

@@ -1,6 +1,7 @@
-//! `cargo xtask fuzz`: runs the cargo-fuzz targets in `fuzz/` for a bounded time, with the
-//! examples and golden fixtures as seed corpus. Not part of CI. Needs the nightly
-//! toolchain (installed on these machines) and installs cargo-fuzz when missing.
+//! `cargo xtask fuzz`: runs every cargo-fuzz target in `fuzz/` (or one) for a bounded
+//! time, each seeded from the repository's own examples and fixtures. Not part of CI.
+//! Needs the nightly toolchain (installed on these machines) and installs cargo-fuzz when
+//! missing.
 
 use std::path::Path;
 use std::process::Command;
@@ -19,19 +20,68 @@ pub struct Args {
     pub target: Option<String>,
 }
 
-const TARGETS: &[&str] = &["manifest"];
+/// A fuzz target and where its seed corpus comes from.
+struct Target {
+    /// The `[[bin]]` name in `fuzz/Cargo.toml`.
+    name: &'static str,
+    /// Directories whose files ending in `extension` are seeds.
+    dirs: &'static [&'static str],
+    extension: &'static str,
+    /// Seeds written out as they are.
+    inline: &'static [&'static [u8]],
+}
+
+const TARGETS: &[Target] = &[
+    Target {
+        name: "manifest",
+        dirs: &["examples", "enforcer/tests/golden"],
+        extension: "yaml",
+        inline: &[],
+    },
+    Target {
+        name: "decoder",
+        dirs: &[],
+        extension: "",
+        // One record of the event's size (80 bytes), so the fuzzer starts past the length check.
+        inline: &[&[0; 80]],
+    },
+    Target {
+        name: "filter_flags",
+        dirs: &[],
+        extension: "",
+        inline: &[
+            b"--verdict DROPPED --from-pod shop/frontend",
+            b"--ip 10.0.0.0/8 --not --port 53 --protocol udp",
+            b"--to-label 'k8s:app in (db, cache)' --to-fqdn '*.example.com' --traffic-direction ingress",
+            b"-n shop --type trace:to-endpoint --identity 1000 --denied-by shop/deny-all",
+            br#"--allowlist '{"source_pod":["shop/"],"verdict":["DROPPED"]}'"#,
+        ],
+    },
+    Target {
+        name: "input_line",
+        dirs: &["cli/tests/fixtures"],
+        extension: "jsonl",
+        inline: &[],
+    },
+];
 
 /// Runs `cargo xtask fuzz`.
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    ensure_cargo_fuzz()?;
-    let targets: Vec<&str> = match &args.target {
-        Some(t) => vec![t.as_str()],
-        None => TARGETS.to_vec(),
+    let targets: Vec<&Target> = match &args.target {
+        Some(name) => vec![TARGETS.iter().find(|t| t.name == name).with_context(|| {
+            let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+            format!(
+                "unknown fuzz target {name:?}: expected one of {}",
+                names.join(", ")
+            )
+        })?],
+        None => TARGETS.iter().collect(),
     };
+    ensure_cargo_fuzz()?;
     for target in targets {
         let corpus = seed_corpus(target)?;
         let mut fuzz = Command::new("cargo");
-        fuzz.args(["+nightly", "fuzz", "run", target, &corpus, "--"])
+        fuzz.args(["+nightly", "fuzz", "run", target.name, &corpus, "--"])
             .arg(format!("-max_total_time={}", args.seconds))
             .arg("-max_len=16384")
             .current_dir(cmd::root().join("fuzz"));
@@ -51,16 +101,16 @@ fn ensure_cargo_fuzz() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Copies the examples and golden fixtures into the target's corpus directory.
-fn seed_corpus(target: &str) -> anyhow::Result<String> {
+/// Fills the target's corpus directory with its seeds.
+fn seed_corpus(target: &Target) -> anyhow::Result<String> {
     let root = cmd::root();
-    let corpus = root.join("fuzz/corpus").join(target);
+    let corpus = root.join("fuzz/corpus").join(target.name);
     std::fs::create_dir_all(&corpus)
         .with_context(|| format!("cannot create {}", corpus.display()))?;
-    for dir in ["examples", "enforcer/tests/golden"] {
+    for dir in target.dirs {
         for entry in std::fs::read_dir(root.join(dir))?.flatten() {
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "yaml") {
+            if path.extension().is_some_and(|e| e == target.extension) {
                 let name = format!(
                     "seed-{}",
                     path.file_name().unwrap_or_default().to_string_lossy()
@@ -68,6 +118,9 @@ fn seed_corpus(target: &str) -> anyhow::Result<String> {
                 std::fs::copy(&path, corpus.join(Path::new(&name)))?;
             }
         }
+    }
+    for (i, seed) in target.inline.iter().enumerate() {
+        std::fs::write(corpus.join(format!("seed-{i}")), seed)?;
     }
     Ok(corpus.display().to_string())
 }

@@ -36,7 +36,10 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
     let manifests = read_manifests(&args.files)?;
     connect::block_on(async {
         let mut client = ControlClient::new(connect::channel(global).await?);
-        match client.apply(ApplyRequest { manifests }).await {
+        match client
+            .apply(connect::request(global, ApplyRequest { manifests }))
+            .await
+        {
             Ok(resp) => {
                 let resp = resp.into_inner();
                 for w in &resp.warnings {
@@ -47,13 +50,16 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            Err(status) => rejected(status),
+            Err(status) => rejected(status, global),
         }
     })
 }
 
 /// Prints a rejected request's message (every diagnostic, one per line) and fails.
-pub fn rejected(status: tonic::Status) -> Result<ExitCode> {
+pub fn rejected(status: tonic::Status, global: &GlobalArgs) -> Result<ExitCode> {
+    if let Some(err) = connect::timed_out(&status, global) {
+        return Err(err);
+    }
     if status.code() == tonic::Code::InvalidArgument {
         eprintln!("{}", status.message());
         return Ok(ExitCode::FAILURE);

@@ -46,10 +46,13 @@ pub fn run(global: &GlobalArgs, args: &DeleteArgs) -> Result<ExitCode> {
     connect::block_on(async {
         let mut client = ControlClient::new(connect::channel(global).await?);
         match client
-            .delete(DeleteRequest {
-                manifests,
-                all_policies,
-            })
+            .delete(connect::request(
+                global,
+                DeleteRequest {
+                    manifests,
+                    all_policies,
+                },
+            ))
             .await
         {
             Ok(resp) => {
@@ -59,7 +62,7 @@ pub fn run(global: &GlobalArgs, args: &DeleteArgs) -> Result<ExitCode> {
                     .for_each(|r| println!("{r}"));
                 Ok(ExitCode::SUCCESS)
             }
-            Err(status) => rejected(status),
+            Err(status) => rejected(status, global),
         }
     })
 }

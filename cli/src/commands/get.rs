@@ -54,25 +54,41 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<ExitCode> {
     let format = args.format;
     connect::block_on(async {
         let mut client = ControlClient::new(connect::channel(global).await?);
+        let fail = |s: tonic::Status| connect::timed_out(&s, global).unwrap_or_else(|| s.into());
         let text = match args.what {
             What::Endpoints => {
-                let reply = client.get_endpoints(GetEndpointsRequest {}).await?;
+                let reply = client
+                    .get_endpoints(connect::request(global, GetEndpointsRequest {}))
+                    .await
+                    .map_err(fail)?;
                 endpoints(&reply.into_inner().endpoints, format)?
             }
             What::Identities => {
-                let reply = client.get_identities(GetIdentitiesRequest {}).await?;
+                let reply = client
+                    .get_identities(connect::request(global, GetIdentitiesRequest {}))
+                    .await
+                    .map_err(fail)?;
                 identities(&reply.into_inner().identities, format)?
             }
             What::Policies => {
-                let reply = client.get_policies(GetPoliciesRequest {}).await?;
+                let reply = client
+                    .get_policies(connect::request(global, GetPoliciesRequest {}))
+                    .await
+                    .map_err(fail)?;
                 policies(&reply.into_inner().policies, format)?
             }
             What::Nodes => {
-                let reply = client.get_nodes(GetNodesRequest {}).await?;
+                let reply = client
+                    .get_nodes(connect::request(global, GetNodesRequest {}))
+                    .await
+                    .map_err(fail)?;
                 nodes(&reply.into_inner().nodes, format)?
             }
             What::Namespaces => {
-                let reply = client.get_namespaces(GetNamespacesRequest {}).await?;
+                let reply = client
+                    .get_namespaces(connect::request(global, GetNamespacesRequest {}))
+                    .await
+                    .map_err(fail)?;
                 namespaces(&reply.into_inner().namespaces, format)?
             }
         };

@@ -35,13 +35,13 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<ExitCode> {
     let text = connect::block_on(async {
         let mut client = ObserverClient::new(connect::channel(global).await?);
         let status = client
-            .server_status(ServerStatusRequest {})
+            .server_status(connect::request(global, ServerStatusRequest {}))
             .await
             .map_err(|s| rejected(&s, global))?
             .into_inner();
         Ok(match args.output {
             StatusFormat::Json => serde_json::to_string(&status)? + "\n",
-            StatusFormat::Compact => status::render(&status, &nodes(&mut client).await),
+            StatusFormat::Compact => status::render(&status, &nodes(&mut client, global).await),
         })
     })?;
     let mut out = std::io::stdout().lock();
@@ -51,9 +51,12 @@ pub fn run(global: &GlobalArgs, args: &StatusArgs) -> Result<ExitCode> {
 }
 
 /// The nodes the server knows; none when it does not answer `GetNodes`.
-async fn nodes(client: &mut ObserverClient<tonic::transport::Channel>) -> Vec<Node> {
+async fn nodes(
+    client: &mut ObserverClient<tonic::transport::Channel>,
+    global: &GlobalArgs,
+) -> Vec<Node> {
     client
-        .get_nodes(GetNodesRequest {})
+        .get_nodes(connect::request(global, GetNodesRequest {}))
         .await
         .map(|r| r.into_inner().nodes)
         .unwrap_or_default()

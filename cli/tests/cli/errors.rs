@@ -30,6 +30,77 @@ fn a_server_that_is_down() {
     assert_one_line_error(&out, 1, &["cannot reach the agent"]);
 }
 
+/// A unix socket that accepts connections and never answers: a hung agent.
+fn silent_agent(name: &str) -> String {
+    let path =
+        std::env::temp_dir().join(format!("observe-silent-{}-{name}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        // Hold every connection open, answering nothing.
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    format!("unix://{}", path.display())
+}
+
+#[test]
+fn observe_takes_hubbles_request_timeout_for_unary_calls() {
+    // Bug 11: `--request-timeout` (Hubble's default 12s) bounds non-streaming calls; an
+    // agent that never answers used to hang `observe status` forever.
+    let server = silent_agent("status");
+    let started = std::time::Instant::now();
+    let out = observe()
+        .args(["status", "--server", &server, "--request-timeout", "300ms"])
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &out,
+        1,
+        &["did not answer within 300ms", "--request-timeout"],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let config = std::env::temp_dir().join(format!(
+        "observe-request-timeout-{}.yaml",
+        std::process::id()
+    ));
+    std::fs::write(&config, "request-timeout: 200ms\n").unwrap();
+    let out = observe()
+        .env("OBSERVE_CONFIG", &config)
+        .args(["get", "endpoints", "--server", &server])
+        .output()
+        .unwrap();
+    assert_one_line_error(&out, 1, &["did not answer within 200ms"]);
+    // `observe flows` takes the flag too (its stream has no deadline, as in Hubble).
+    assert!(!stdout(&replay(&["--request-timeout", "1s"])).is_empty());
+    assert_one_line_error(
+        &replay(&["--request-timeout", "soon"]),
+        2,
+        &["--request-timeout", "soon"],
+    );
+}
+
+#[test]
+fn a_timeout_with_a_leading_space_or_too_many_hours_is_one_line_not_a_panic() {
+    // Bug 4: `--timeout " 5"` and `--timeout 99999999999999999999h` panicked.
+    for (value, needle) in [
+        (" 5", "invalid duration"),
+        ("99999999999999999999h", "out of range"),
+    ] {
+        for (flag, env) in [
+            ("--timeout", "OBSERVE_TIMEOUT"),
+            ("--request-timeout", "OBSERVE_REQUEST_TIMEOUT"),
+        ] {
+            let out = observe().args(["status", flag, value]).output().unwrap();
+            assert_one_line_error(&out, 2, &[flag, needle]);
+            let out = observe().env(env, value).arg("status").output().unwrap();
+            assert_one_line_error(&out, 2, &[needle]);
+        }
+    }
+}
+
 #[test]
 fn bad_flag_values() {
     assert_one_line_error(

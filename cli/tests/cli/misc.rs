@@ -1,6 +1,6 @@
 //! The config file and its precedence, completions and the man page.
 
-use crate::util::{assert_one_line_error, observe, stdout};
+use crate::util::{assert_one_line_error, fixture, observe, stdout};
 
 fn config_file(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("observe-config-{}-{name}", std::process::id()));
@@ -65,6 +65,75 @@ fn a_bad_config_file_is_one_line() {
         .output()
         .unwrap();
     assert_one_line_error(&missing, 1, &["/nonexistent/config.yaml"]);
+}
+
+#[test]
+fn the_config_file_is_read_after_the_arguments_and_only_by_commands_that_talk_to_the_agent() {
+    // Bug 9: argument parsing read the config file and exited on its errors, so a broken
+    // config broke every command, even those that never use it.
+    let bad = config_file("unused", "sever: localhost:4245\n");
+    for config in [bad.as_os_str(), "/nonexistent/config.yaml".as_ref()] {
+        let completion = observe()
+            .env("OBSERVE_CONFIG", config)
+            .args(["completion", "bash"])
+            .output()
+            .unwrap();
+        assert!(stdout(&completion).contains("observe"));
+        let replay = observe()
+            .env("OBSERVE_CONFIG", config)
+            .arg("flows")
+            .arg("--input-file")
+            .arg(fixture())
+            .output()
+            .unwrap();
+        assert!(!stdout(&replay).is_empty());
+        // A bad argument is still reported first, and the agent's commands still fail.
+        let typo = observe()
+            .env("OBSERVE_CONFIG", config)
+            .args(["status", "--bogus"])
+            .output()
+            .unwrap();
+        assert_one_line_error(&typo, 2, &["--bogus"]);
+        let status = observe()
+            .env("OBSERVE_CONFIG", config)
+            .arg("status")
+            .output()
+            .unwrap();
+        assert_one_line_error(&status, 1, &["config file"]);
+    }
+}
+
+#[test]
+fn observe_flows_takes_hubbles_config_flag() {
+    // Bug 11: `--config FILE` reads FILE instead of the default config file.
+    let path = config_file(
+        "flag",
+        "server: unix:///nonexistent/from-flag-config.sock\n",
+    );
+    let other = config_file("env", "server: unix:///nonexistent/from-env-config.sock\n");
+    let run = |args: &[&str]| {
+        let out = observe()
+            .env("OBSERVE_CONFIG", &other)
+            .arg("flows")
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let flag = path.to_str().unwrap();
+    assert!(run(&["--config", flag]).contains("from-flag-config.sock"));
+    assert!(run(&[]).contains("from-env-config.sock"));
+    let missing = observe()
+        .args(["flows", "--config", "/nonexistent/named.yaml"])
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &missing,
+        1,
+        &["cannot read config file /nonexistent/named.yaml"],
+    );
+    let help = stdout(&observe().args(["flows", "--help"]).output().unwrap());
+    assert!(help.contains("--config <FILE>") && help.contains("--request-timeout"));
 }
 
 #[test]

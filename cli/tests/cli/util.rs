@@ -16,6 +16,7 @@ pub fn observe() -> Command {
         "OBSERVE_CONFIG",
         "OBSERVE_SERVER",
         "OBSERVE_TIMEOUT",
+        "OBSERVE_REQUEST_TIMEOUT",
         "NO_COLOR",
     ] {
         cmd.env_remove(var);

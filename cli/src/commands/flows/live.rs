@@ -1,5 +1,6 @@
 //! Flows from the agent: one `GetFlows` stream, printed as it arrives (flushed after every
-//! response when following, so `observe flows -f | grep` sees lines at once).
+//! response when following, so `observe flows -f | grep` sees lines at once). Like
+//! Hubble's, the stream has no deadline: `--request-timeout` bounds unary calls only.
 
 use std::io::Write;
 
@@ -43,6 +44,9 @@ pub async fn run<W: Write, E: Write>(
 
 /// One line for a failed call.
 pub fn rejected(status: &tonic::Status, global: &GlobalArgs) -> anyhow::Error {
+    if let Some(err) = connect::timed_out(status, global) {
+        return err;
+    }
     let message = status.message().replace(['\n', '\r'], " ");
     match status.code() {
         Code::InvalidArgument => anyhow!("the agent rejected the request: {message}"),

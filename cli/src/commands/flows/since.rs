@@ -6,11 +6,22 @@
 
 use std::time::SystemTime;
 
+use chrono::format::{Parsed, StrftimeItems};
 use observe_proto::Timestamp;
 
-use crate::output::flows::time::{civil_from_days, days_from_civil, month_number};
+use crate::duration;
 
-const NANOS: i128 = 1_000_000_000;
+/// Hubble's absolute layouts but RFC 1123, as chrono layouts (Go's layouts in the
+/// module doc). `%#z` takes `Z`, `±HH:MM` and `±HHMM`.
+const LAYOUTS: &[&str] = &[
+    "%Y-%m-%d",
+    "%Y-%m-%dT%H%#z",
+    "%Y-%m-%dT%H:%M%#z",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+];
+
+/// RFC 1123 with a numeric zone, after the weekday (which Go checks only for being a word).
+const RFC1123Z: &str = "%d %b %Y %H:%M:%S %z";
 
 /// Parses a `--since`/`--until` value relative to the current time.
 pub fn parse(text: &str) -> Result<Timestamp, String> {
@@ -19,9 +30,9 @@ pub fn parse(text: &str) -> Result<Timestamp, String> {
 
 /// Parses a `--since`/`--until` value relative to `now`.
 pub fn parse_at(text: &str, now: SystemTime) -> Result<Timestamp, String> {
-    if let Some(ago) = go_duration(text) {
+    if let Ok(ago) = duration::parse_nanos(text) {
         return Ok(Timestamp::from_unix_nanos(
-            Timestamp::from(now).unix_nanos() - ago,
+            Timestamp::from(now).unix_nanos() - i128::from(ago),
         ));
     }
     absolute(text.trim())
@@ -34,129 +45,31 @@ pub fn parse_at(text: &str, now: SystemTime) -> Result<Timestamp, String> {
         })
 }
 
-/// A Go duration in nanoseconds: `[+-]` then one or more `<number><unit>`.
-fn go_duration(text: &str) -> Option<i128> {
-    let (sign, mut rest) = match text.as_bytes().first()? {
-        b'-' => (-1, &text[1..]),
-        b'+' => (1, &text[1..]),
-        _ => (1, text),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !c.is_ascii_digit() && c != '.')?;
-        let unit_len = rest[num_len..]
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len() - num_len);
-        let value: f64 = rest[..num_len].parse().ok()?;
-        let unit = match &rest[num_len..num_len + unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += value * unit;
-        rest = &rest[num_len + unit_len..];
-    }
-    Some(sign * total as i128)
-}
-
 fn absolute(text: &str) -> Option<Timestamp> {
-    if text.contains(',') {
-        return rfc1123z(text);
+    if let Ok(stamp) = text.parse::<Timestamp>() {
+        return Some(stamp);
     }
-    let (date, time) = match text.split_once(['T', 't']) {
-        Some((date, time)) => (date, Some(time)),
-        None => (text, None),
-    };
-    let days = date_days(date)?;
-    let (seconds, nanos) = match time {
-        None => (0, 0),
-        Some(time) => clock_with_zone(time)?,
-    };
-    Some(Timestamp::from_unix_nanos(
-        i128::from(days * 86_400 + seconds) * NANOS + i128::from(nanos),
-    ))
-}
-
-/// `YYYY-MM-DD` as days since the epoch.
-fn date_days(date: &str) -> Option<i64> {
-    let mut parts = date.split('-');
-    let year = fixed(parts.next()?, 4)?;
-    let month = fixed(parts.next()?, 2)?;
-    let day = fixed(parts.next()?, 2)?;
-    let days = days_from_civil(year, month, day);
-    // Out-of-range days and months do not survive the round trip (2024-02-30).
-    let valid = parts.next().is_none() && civil_from_days(days) == (year, month, day);
-    valid.then_some(days)
-}
-
-/// `HH[:MM[:SS[.frac]]]` followed by `Z` or `±HH:MM`, as UTC seconds of day and nanos.
-fn clock_with_zone(time: &str) -> Option<(i64, i32)> {
-    let zone_at = time.find(['Z', 'z', '+', '-'])?;
-    let (clock, zone) = time.split_at(zone_at);
-    let offset = zone_offset(zone)?;
-    let (clock, fraction) = match clock.split_once('.') {
-        Some((clock, fraction)) => (clock, Some(fraction)),
-        None => (clock, None),
-    };
-    let mut fields = clock.split(':');
-    let hour = fixed(fields.next()?, 2)?;
-    let minute = fields.next().map_or(Some(0), |m| fixed(m, 2))?;
-    let second = fields.next().map_or(Some(0), |s| fixed(s, 2))?;
-    let nanos = match fraction {
-        Some(f) if (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
-            f.parse::<i32>().ok()? * 10i32.pow(9 - f.len() as u32)
-        }
-        Some(_) => return None,
-        None => 0,
-    };
-    let valid = fields.next().is_none() && hour < 24 && minute < 60 && second < 60;
-    valid.then_some((hour * 3600 + minute * 60 + second - offset, nanos))
-}
-
-/// `Z`, `±HH:MM` or `±HHMM` as seconds east of UTC.
-fn zone_offset(zone: &str) -> Option<i64> {
-    if zone.eq_ignore_ascii_case("z") {
-        return Some(0);
+    if let Some((_weekday, rest)) = text.split_once(',') {
+        return layout(rest.trim_start(), RFC1123Z);
     }
-    let sign = match zone.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let digits = zone[1..].replace(':', "");
-    if digits.len() != 4 {
-        return None;
+    LAYOUTS.iter().find_map(|format| layout(text, format))
+}
+
+/// `text` in one chrono layout; what the layout leaves out is zero, as in Go (the
+/// minutes of `2006-01-02T15Z07:00`, all of the clock and the zone of `2006-01-02`).
+fn layout(text: &str, layout: &str) -> Option<Timestamp> {
+    let mut parsed = Parsed::new();
+    chrono::format::parse(&mut parsed, text, StrftimeItems::new(layout)).ok()?;
+    if parsed.hour_div_12().is_none() {
+        parsed.set_hour(0).ok()?;
     }
-    let hours = fixed(&digits[..2], 2)?;
-    let minutes = fixed(&digits[2..], 2)?;
-    Some(sign * (hours * 3600 + minutes * 60))
-}
-
-/// `Mon, 02 Jan 2006 15:04:05 -0700`.
-fn rfc1123z(text: &str) -> Option<Timestamp> {
-    let fields: Vec<&str> = text.split_whitespace().collect();
-    let [_weekday, day, month, year, clock, zone] = fields.as_slice() else {
-        return None;
-    };
-    let days = days_from_civil(fixed(year, 4)?, month_number(month)?, fixed(day, 2)?);
-    let (seconds, _) = clock_with_zone(&format!("{clock}{zone}"))?;
-    Some(Timestamp::from_unix_nanos(
-        i128::from(days * 86_400 + seconds) * NANOS,
-    ))
-}
-
-/// Exactly `width` ASCII digits.
-fn fixed(text: &str, width: usize) -> Option<i64> {
-    (text.len() == width && text.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| text.parse().ok())
-        .flatten()
+    if parsed.minute().is_none() {
+        parsed.set_minute(0).ok()?;
+    }
+    if parsed.offset().is_none() {
+        parsed.set_offset(0).ok()?;
+    }
+    parsed.to_datetime().ok().map(Timestamp::from)
 }
 
 #[cfg(test)]
@@ -185,6 +98,8 @@ mod tests {
         let t = 1_710_435_181; // 2024-03-14T16:53:01Z
         assert_eq!(at("2024-03-14T16:53:01Z"), Ok(t));
         assert_eq!(at("2024-03-14T18:53:01+02:00"), Ok(t));
+        assert_eq!(at("2024-03-14T18:53:01+0200"), Ok(t));
+        assert_eq!(at("2024-03-14t16:53:01z"), Ok(t));
         assert_eq!(at("2024-03-14T16:53:01.250Z"), Ok(t));
         assert_eq!(at("2024-03-14T16:53:01.123456789Z"), Ok(t));
         assert_eq!(at("2024-03-14"), Ok(t - 16 * 3600 - 53 * 60 - 1));

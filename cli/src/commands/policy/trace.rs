@@ -43,9 +43,11 @@ fn live(global: &GlobalArgs, args: &TraceArgs, request: &TraceRequest) -> Result
     connect::block_on(async {
         let mut client = ControlClient::new(connect::channel(global).await?);
         let resp = client
-            .trace(req)
+            .trace(connect::request(global, req))
             .await
-            .map_err(|s| anyhow::anyhow!("{}", s.message()))?
+            .map_err(|s| {
+                connect::timed_out(&s, global).unwrap_or_else(|| anyhow::anyhow!("{}", s.message()))
+            })?
             .into_inner();
         serde_json::from_str(&resp.json).context("the agent sent a trace this client cannot read")
     })

@@ -1,8 +1,8 @@
-//! Timestamps as Hubble prints them (`--time-format`), always in UTC like Hubble, and the
-//! calendar arithmetic that reading `--since`/`--until` shares.
+//! Timestamps as Hubble prints them (`--time-format`), always in UTC like Hubble: Go's
+//! layouts written as chrono formats, plus Go's `.999` fractions, which drop trailing
+//! zeros (chrono has no such format).
 
 use observe_proto::Timestamp;
-pub use observe_proto::{civil_from_days, days_from_civil};
 
 /// `--time-format` names (Hubble's).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,76 +37,36 @@ pub enum TimeFormat {
     Rfc1123Z,
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const SECONDS_PER_DAY: i64 = 86_400;
-
-/// A UTC date and time of day.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Civil {
-    year: i64,
-    month: i64,
-    day: i64,
-    hour: i64,
-    minute: i64,
-    second: i64,
-    nanos: i32,
-    weekday: usize,
-}
-
-fn civil(ts: &Timestamp) -> Civil {
-    let days = ts.seconds.div_euclid(SECONDS_PER_DAY);
-    let secs = ts.seconds.rem_euclid(SECONDS_PER_DAY);
-    let (year, month, day) = civil_from_days(days);
-    Civil {
-        year,
-        month,
-        day,
-        hour: secs / 3600,
-        minute: secs / 60 % 60,
-        second: secs % 60,
-        nanos: ts.nanos,
-        weekday: days.rem_euclid(7) as usize,
-    }
-}
-
 /// Formats `ts` (UTC); `N/A` when missing or out of range, as Hubble prints it.
 pub fn format(ts: Option<&Timestamp>, format: TimeFormat) -> String {
-    let Some(ts) = ts.filter(|t| t.is_valid()) else {
+    let Some(time) = ts.and_then(Timestamp::to_datetime) else {
         return "N/A".into();
     };
-    let c = civil(ts);
-    let date = format!("{:04}-{:02}-{:02}", c.year, c.month, c.day);
-    let hms = format!("{:02}:{:02}:{:02}", c.hour, c.minute, c.second);
+    let layout = |layout: &str| time.format(layout).to_string();
+    let nanos = time.timestamp_subsec_nanos();
+    let rfc3339 = |digits| {
+        format!(
+            "{}{}Z",
+            layout("%Y-%m-%dT%H:%M:%S"),
+            fraction(nanos, digits)
+        )
+    };
     match format {
-        TimeFormat::StampMilli => format!(
-            "{} {:>2} {hms}.{:03}",
-            MONTHS[(c.month - 1) as usize],
-            c.day,
-            c.nanos / 1_000_000
-        ),
-        TimeFormat::YearMonthDay => date,
-        TimeFormat::YearMonthDayHour => format!("{date}T{:02}Z", c.hour),
-        TimeFormat::YearMonthDayHourMinute => format!("{date}T{:02}:{:02}Z", c.hour, c.minute),
-        TimeFormat::Rfc3339 => format!("{date}T{hms}Z"),
-        TimeFormat::Rfc3339Milli => format!("{date}T{hms}{}Z", fraction(c.nanos, 3)),
-        TimeFormat::Rfc3339Micro => format!("{date}T{hms}{}Z", fraction(c.nanos, 6)),
-        TimeFormat::Rfc3339Nano => format!("{date}T{hms}{}Z", fraction(c.nanos, 9)),
-        TimeFormat::Rfc1123Z => format!(
-            "{}, {:02} {} {:04} {hms} +0000",
-            WEEKDAYS[c.weekday],
-            c.day,
-            MONTHS[(c.month - 1) as usize],
-            c.year
-        ),
+        TimeFormat::StampMilli => layout("%b %e %H:%M:%S%.3f"),
+        TimeFormat::YearMonthDay => layout("%Y-%m-%d"),
+        TimeFormat::YearMonthDayHour => layout("%Y-%m-%dT%HZ"),
+        TimeFormat::YearMonthDayHourMinute => layout("%Y-%m-%dT%H:%MZ"),
+        TimeFormat::Rfc3339 => layout("%Y-%m-%dT%H:%M:%SZ"),
+        TimeFormat::Rfc3339Milli => rfc3339(3),
+        TimeFormat::Rfc3339Micro => rfc3339(6),
+        TimeFormat::Rfc3339Nano => rfc3339(9),
+        TimeFormat::Rfc1123Z => layout("%a, %d %b %Y %H:%M:%S +0000"),
     }
 }
 
 /// Go's `.999…` layouts: up to `digits` digits, trailing zeros dropped, no dot for zero.
-fn fraction(nanos: i32, digits: u32) -> String {
-    let value = nanos / 10i32.pow(9 - digits);
+fn fraction(nanos: u32, digits: u32) -> String {
+    let value = nanos / 10u32.pow(9 - digits);
     let text = format!("{value:0width$}", width = digits as usize);
     let trimmed = text.trim_end_matches('0');
     if trimmed.is_empty() {
@@ -116,14 +76,10 @@ fn fraction(nanos: i32, digits: u32) -> String {
     }
 }
 
-/// The month number (1-12) of an English abbreviation.
-pub fn month_number(name: &str) -> Option<i64> {
-    MONTHS.iter().position(|m| *m == name).map(|i| i as i64 + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::flows::since;
 
     fn ts(seconds: i64, nanos: i32) -> Timestamp {
         Timestamp { seconds, nanos }
@@ -167,6 +123,14 @@ mod tests {
             ),
             "Mar 14 16:53:01.240"
         );
+        // Go truncates, it does not round.
+        assert_eq!(
+            format(
+                Some(&ts(1_710_435_181, 999_999_999)),
+                TimeFormat::StampMilli
+            ),
+            "Mar 14 16:53:01.999"
+        );
     }
 
     #[test]
@@ -177,11 +141,21 @@ mod tests {
 
     #[test]
     fn calendar_round_trips() {
-        for days in (-800_000..800_000).step_by(997) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+        let now = std::time::SystemTime::now();
+        // From 0001-01-01 on: earlier days are not valid timestamps.
+        for days in (-719_162..800_000).step_by(997) {
+            let t = ts(days * 86_400, 0);
+            let text = format(Some(&t), TimeFormat::YearMonthDay);
+            assert_eq!(since::parse_at(&text, now), Ok(t), "{text}");
         }
-        assert_eq!(month_number("Mar"), Some(3));
-        assert_eq!(month_number("mar"), None);
+        for (month, name) in ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
+            .iter()
+            .enumerate()
+        {
+            // The first of each month of 2024, a leap year.
+            let days = [0, 31, 60, 91, 121, 152][month];
+            let t = ts(1_704_067_200 + days * 86_400, 0);
+            assert!(format(Some(&t), TimeFormat::StampMilli).starts_with(name));
+        }
     }
 }
