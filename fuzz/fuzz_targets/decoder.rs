@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use observer::decode::{BootClock, Decoder};
-use observer::event::flow_event_from_bytes;
+use observer::event::Payload;
 use observer::getters::{
     EndpointInfo, FakeEndpointGetter, FakeIdentityGetter, FakeLinkGetter, FakePolicyGetter,
     PolicyInfo, RuleInfo,
@@ -53,7 +53,8 @@ fn enriching(decoder: Decoder) -> Decoder {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(event) = flow_event_from_bytes(data) else {
+    // A short record becomes `Payload::Malformed` (a decode error in the pipeline).
+    let Payload::Flow(event) = Payload::from_record(data) else {
         return;
     };
     let plain = Decoder::new(BootClock::unix_epoch());
