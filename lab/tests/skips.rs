@@ -10,13 +10,14 @@ use std::process::{Command, Output};
 /// The uid and gid of `nobody`.
 const NOBODY: u32 = 65534;
 
-/// Stands for any privileged test: only the guard, run by the tests below.
+/// Stands for any privileged test: the guard, then work that needs root.
 #[test]
 #[ignore = "run as a non-root child process by the other tests in this file"]
 fn privileged_probe() {
     if !lab::require_root() {
         return;
     }
+    assert!(lab::is_root(), "past the guard only as root");
 }
 
 /// Runs [`privileged_probe`] without root, from a copy of this test binary in `dir` (the
