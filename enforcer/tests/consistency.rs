@@ -3,13 +3,14 @@
 //! evaluating the rules directly (deny if any deny rule matches; else allow if any allow
 //! rule matches, default deny is off, or the local host exception applies; else 133).
 //!
-//! A small deterministic PRNG keeps the test reproducible without extra dependencies;
-//! a failure prints the seed and the generated manifests.
+//! The seeded generator (`lab::prng::Rng`) keeps the test reproducible; a failure prints
+//! the seed and the generated manifests.
 
 use enforcer::cluster::PodKey;
 use enforcer::engine::trace::{SideTrace, Target, TraceRequest};
 use enforcer::engine::{Engine, EngineConfig};
 use enforcer::manifest;
+use lab::prng::Rng;
 
 const CLUSTER: &str = include_str!("golden/_cluster.yaml");
 const PODS: &[&str] = &["shop/web", "shop/api", "ops/monitor"];
@@ -22,30 +23,6 @@ const EXTERNAL: &[&str] = &[
     "node/n2",
 ];
 const PORTS: &[u16] = &[22, 53, 80, 443, 1023, 1024, 8080, 8085, 8088, 9090];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
 
 fn peer(rng: &mut Rng, ingress: bool) -> String {
     let f = if ingress { "from" } else { "to" };
@@ -164,7 +141,7 @@ fn rule_level(side: &SideTrace, host_exception: bool) -> Option<u8> {
 fn map_state_decisions_equal_rule_level_evaluation() {
     let (mut checked, mut default_denied, mut denied) = (0, 0, 0);
     for seed in 1..=150u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut rng = Rng::seeded(seed);
         let policies: Vec<String> = (0..1 + rng.below(4)).map(|i| policy(&mut rng, i)).collect();
         let yaml = format!("{CLUSTER}\n---\n{}", policies.join("\n---\n"));
         let parsed = match manifest::parse_str("gen.yaml", &yaml) {

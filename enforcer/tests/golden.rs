@@ -23,18 +23,7 @@ fn render(inputs: &[Input]) -> String {
 }
 
 fn check(name: &str, got: &str) {
-    let path = dir().join(format!("{name}.golden"));
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, got).unwrap();
-        return;
-    }
-    let want = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
-    assert!(
-        want == got,
-        "{name}: map state differs from {}\n--- want\n{want}\n--- got\n{got}",
-        path.display()
-    );
+    lab::golden::assert_golden(&dir().join(format!("{name}.golden")), got);
 }
 
 #[test]

@@ -16,6 +16,9 @@
 //! start with [`require_root`], which skips them without root (and fails them under
 //! `CI=true`), recording each skip for `cargo xtask test` to count.
 //!
+//! For tests of any crate, [`golden`] compares output with golden files (`UPDATE_GOLDEN=1`
+//! rewrites them) and [`prng::Rng`] draws property-test cases from a seed.
+//!
 //! For the programs under test, [`Terminal`] runs a full-screen program in a tmux
 //! pseudo-terminal and [`workspace_binary`] finds another package's binary.
 //!
@@ -28,10 +31,12 @@ mod bpffs;
 mod cleanup;
 mod endpoint;
 mod error;
+pub mod golden;
 mod inside;
 mod lab;
 mod name;
 mod node_link;
+pub mod prng;
 mod root;
 mod run_id;
 mod terminal;

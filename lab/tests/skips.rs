@@ -16,12 +16,14 @@ const NOBODY: u32 = 65534;
 /// copy then fails with ETXTBSY ("Text file busy").
 static EXEC_LOCK: Mutex<()> = Mutex::new(());
 
-/// Stands for any privileged test: only the guard, run by the tests below.
+/// Stands for any privileged test: the guard, then work that needs root.
 #[test]
 #[ignore = "run as a non-root child process by the other tests in this file"]
 fn privileged_probe() {
-    // The guard's own outcome is the test: it skips (and records), or panics under CI.
-    let _ = lab::require_root();
+    if !lab::require_root() {
+        return;
+    }
+    assert!(lab::is_root(), "past the guard only as root");
 }
 
 /// Runs [`privileged_probe`] without root, from a copy of this test binary in `dir` (the

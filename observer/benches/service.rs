@@ -242,10 +242,11 @@ fn rss_mb() -> f64 {
 /// Milliseconds for each request over a served full ring, median of [`RUNS`]; and the
 /// number of flows each returned.
 async fn get_flows_ms(state: ObserverState, requests: &[GetFlowsRequest]) -> Vec<(f64, usize)> {
-    let dir = std::env::temp_dir().join(format!("observer-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    let socket = dir.join("observer.sock");
+    let dir = tempfile::Builder::new()
+        .prefix("observer-bench-")
+        .tempdir()
+        .expect("bench dir");
+    let socket = dir.path().join("observer.sock");
     let server_socket = socket.clone();
     tokio::spawn(async move {
         let _ = serve_unix(
@@ -284,7 +285,7 @@ async fn get_flows_ms(state: ObserverState, requests: &[GetFlowsRequest]) -> Vec
         }
         out.push((median(times), flows));
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
     out
 }
 
@@ -315,10 +316,12 @@ fn main() {
     let filters = observe_filter::build(&selective(), &[]).expect("filters");
     let metrics = Metrics::new(&[]).expect("metrics");
     let mut hook = metrics.hook();
-    let dir = std::env::temp_dir().join(format!("observer-bench-history-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = tempfile::Builder::new()
+        .prefix("observer-bench-history-")
+        .tempdir()
+        .expect("bench dir");
     let (_history, mut writer) =
-        History::open(HistoryConfig::new(&dir, 256 << 20)).expect("history");
+        History::open(HistoryConfig::new(dir.path(), 256 << 20)).expect("history");
     let mut matched = 0u64;
     let rates = throughputs(&mut [
         Box::new(|_, _| {}),
@@ -339,7 +342,7 @@ fn main() {
         unreachable!("four variants")
     };
     drop(writer);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 
     let all_matching = GetFlowsRequest {
         whitelist: selective(),

@@ -136,9 +136,11 @@ async fn a_proto_only_client_reads_attributed_flows() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 
-    let dir = std::env::temp_dir().join(format!("observer-client-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("observer.sock");
+    let dir = tempfile::Builder::new()
+        .prefix("observer-client-")
+        .tempdir()
+        .unwrap();
+    let socket = dir.path().join("observer.sock");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let service = ObserverService::new(state);
     let server_socket = socket.clone();
@@ -236,7 +238,6 @@ async fn a_proto_only_client_reads_attributed_flows() {
     running.await.unwrap();
     let _ = stop.send(());
     server.await.unwrap().unwrap();
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]

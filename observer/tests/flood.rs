@@ -81,10 +81,11 @@ async fn memory_is_bounded_and_status_answers_while_the_pipeline_is_saturated() 
     let (pipeline, sender) = Pipeline::new(config, Decoder::new(BootClock::unix_epoch()));
     let state = pipeline.state();
     let running = tokio::spawn(pipeline.run());
-    let dir = std::env::temp_dir().join(format!("observer-flood-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("observer.sock");
+    let dir = tempfile::Builder::new()
+        .prefix("observer-flood-")
+        .tempdir()
+        .unwrap();
+    let socket = dir.path().join("observer.sock");
     let server_socket = socket.clone();
     let service = ObserverService::new(state.clone());
     tokio::spawn(async move {
@@ -179,5 +180,4 @@ async fn memory_is_bounded_and_status_answers_while_the_pipeline_is_saturated() 
         "the queue cap holds"
     );
     assert_eq!(state.stats.counters().lost_event_queue, full);
-    let _ = std::fs::remove_dir_all(dir);
 }

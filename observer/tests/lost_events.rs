@@ -48,11 +48,12 @@ fn pipeline(ring: usize, queue: usize) -> (Pipeline, EventSender) {
 async fn serve(
     service: ObserverService,
     tag: &str,
-) -> (ObserverClient<Channel>, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("observer-lost-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("observer.sock");
+) -> (ObserverClient<Channel>, tempfile::TempDir) {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("observer-lost-{tag}-"))
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("observer.sock");
     let server_path = path.clone();
     tokio::spawn(async move {
         serve_unix(service, &server_path, std::future::pending())
@@ -84,7 +85,7 @@ async fn a_tiny_queue_and_ring_report_losses_from_every_source() {
     drop(sender);
     pipeline.run().await;
 
-    let (mut client, dir) = serve(ObserverService::new(state), "tiny").await;
+    let (mut client, _dir) = serve(ObserverService::new(state), "tiny").await;
     let responses: Vec<_> = client
         .get_flows(GetFlowsRequest::default())
         .await
@@ -133,7 +134,6 @@ async fn a_tiny_queue_and_ring_report_losses_from_every_source() {
         (status.num_flows, status.max_flows, status.seen_flows),
         (7, 7, 16)
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,7 +141,7 @@ async fn a_follower_that_does_not_keep_up_is_told_how_many_flows_it_missed() {
     let (pipeline, sender) = pipeline(7, 4096);
     let state = pipeline.state();
     let running = tokio::spawn(pipeline.run());
-    let (mut client, dir) = serve(ObserverService::new(state.clone()), "follow").await;
+    let (mut client, _dir) = serve(ObserverService::new(state.clone()), "follow").await;
     let follow = GetFlowsRequest {
         follow: true,
         ..Default::default()
@@ -207,5 +207,4 @@ async fn a_follower_that_does_not_keep_up_is_told_how_many_flows_it_missed() {
     );
     drop(stream);
     running.abort();
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -364,10 +364,9 @@ mod tests {
 
     #[test]
     fn a_file_without_the_expected_pem_block_is_refused() {
-        let path = std::env::temp_dir().join(format!("observe-proto-pem-{}", std::process::id()));
-        std::fs::write(&path, "not a certificate").unwrap();
-        let err = read_pem(&path, "--tls-ca-cert-files", "CERTIFICATE").unwrap_err();
-        let _ = std::fs::remove_file(&path);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "not a certificate").unwrap();
+        let err = read_pem(file.path(), "--tls-ca-cert-files", "CERTIFICATE").unwrap_err();
         assert!(
             err.to_string().contains("no PEM CERTIFICATE block"),
             "{err}"

@@ -84,8 +84,11 @@ fn observerd_under_ip_netns_exec_refuses_to_start_and_names_node_netns() {
     let mut lab = Lab::new("e2emnt").expect("lab");
     let node = lab.add_node("node").expect("node");
     let pins = lab.bpffs_dir("pins").expect("bpffs");
-    let dir = std::env::temp_dir().join(lab.prefix());
-    std::fs::create_dir_all(&dir).expect("state dir");
+    let tmp = tempfile::Builder::new()
+        .prefix(lab.prefix())
+        .tempdir()
+        .expect("state dir");
+    let dir = tmp.path();
     let mut child = Command::new("ip")
         .args(["netns", "exec", &node.netns])
         .arg(observerd())
@@ -113,7 +116,7 @@ fn observerd_under_ip_netns_exec_refuses_to_start_and_names_node_netns() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = child.wait_with_output().expect("stderr");
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(tmp);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let status =
         status.unwrap_or_else(|| panic!("observerd started under ip netns exec: {stderr}"));

@@ -4,7 +4,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,8 @@ type Writer = RingWriter<Arc<DecodedEvent>>;
 
 /// An agent serving a ring on a fresh socket until dropped.
 struct Agent {
-    dir: PathBuf,
+    // Removed after the agent stops (fields drop after `Drop::drop`).
+    _dir: tempfile::TempDir,
     socket: PathBuf,
     writer: Mutex<Writer>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -33,14 +33,11 @@ struct Agent {
 
 impl Agent {
     fn start(flows: &[Flow]) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "observe-cli-live-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let socket = dir.join("observer.sock");
+        let dir = tempfile::Builder::new()
+            .prefix("observe-cli-live-")
+            .tempdir()
+            .unwrap();
+        let socket = dir.path().join("observer.sock");
         let (ring, mut writer) = Ring::new(Capacity::new(63).unwrap());
         for flow in flows {
             writer.write(Arc::new(DecodedEvent::Flow(flow.clone())));
@@ -70,7 +67,7 @@ impl Agent {
             std::thread::sleep(Duration::from_millis(10));
         }
         Self {
-            dir,
+            _dir: dir,
             socket,
             writer: Mutex::new(writer),
             runtime: Some(runtime),
@@ -104,7 +101,6 @@ impl Drop for Agent {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_timeout(Duration::from_secs(1));
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

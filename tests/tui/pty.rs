@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use lab::Terminal;
 
-use support::agent::{Agent, TempDir};
+use support::agent::{Agent, temp_dir};
 use support::fixtures;
 
 fn observe_binary() -> std::path::PathBuf {
@@ -32,8 +32,8 @@ fn the_real_binary_streams_filters_explains_and_quits_in_a_pseudo_terminal() {
         return;
     }
     let binary = observe_binary();
-    let dir = TempDir::new("pty");
-    let agent = Agent::start(&dir.0.join("agent.sock"));
+    let dir = temp_dir("pty");
+    let agent = Agent::start(&dir.path().join("agent.sock"));
     agent.send(&fixtures::mixed(30));
     let command = format!(
         "{} --server {} tui; echo EXITED $?; sleep 60",
@@ -118,8 +118,8 @@ fn the_real_binary_reconnects_after_the_agent_restarts_and_survives_resizes() {
         return;
     }
     let binary = observe_binary();
-    let dir = TempDir::new("pty-restart");
-    let socket = dir.0.join("agent.sock");
+    let dir = temp_dir("pty-restart");
+    let socket = dir.path().join("agent.sock");
     let agent = Agent::start(&socket);
     agent.send(&fixtures::mixed(6));
     let address = agent.address();

@@ -10,7 +10,7 @@ use observe_proto::flow::FlowFilter;
 use observe_tui::client::{FlowStream, STREAM_QUEUE, StreamRequest};
 use observe_tui::filter::{self, FilterSpec, Filters};
 use observe_tui::msg::Msg;
-use support::agent::{Agent, TempDir};
+use support::agent::{Agent, temp_dir};
 use support::fixtures;
 use tokio::runtime::Runtime;
 
@@ -53,8 +53,8 @@ fn ports(rt: &Runtime, s: &mut FlowStream, n: usize) -> Vec<u32> {
 
 #[test]
 fn the_stream_sends_history_then_follows_new_flows() {
-    let dir = TempDir::new("history");
-    let agent = Agent::start(&dir.0.join("agent.sock"));
+    let dir = temp_dir("history");
+    let agent = Agent::start(&dir.path().join("agent.sock"));
     agent.send(&fixtures::mixed(3));
     let rt = client_runtime();
     let mut s = stream(&rt, &agent, FilterSpec::none(), 100);
@@ -66,8 +66,8 @@ fn the_stream_sends_history_then_follows_new_flows() {
 
 #[test]
 fn the_filter_is_applied_by_the_agent() {
-    let dir = TempDir::new("filter");
-    let agent = Agent::start(&dir.0.join("agent.sock"));
+    let dir = temp_dir("filter");
+    let agent = Agent::start(&dir.path().join("agent.sock"));
     agent.send(&fixtures::mixed(6));
     let rt = client_runtime();
     let spec = filter::parse("--verdict DROPPED --not --to-port 443").unwrap();
@@ -82,8 +82,8 @@ fn the_filter_is_applied_by_the_agent() {
 
 #[test]
 fn a_filter_the_agent_rejects_ends_the_stream_with_the_reason() {
-    let dir = TempDir::new("rejected");
-    let agent = Agent::start(&dir.0.join("agent.sock"));
+    let dir = temp_dir("rejected");
+    let agent = Agent::start(&dir.path().join("agent.sock"));
     let rt = client_runtime();
     let bad = FilterSpec {
         line: "--from-ip nonsense".into(),
@@ -104,8 +104,8 @@ fn a_filter_the_agent_rejects_ends_the_stream_with_the_reason() {
 
 #[test]
 fn the_stream_reconnects_after_the_agent_restarts_and_says_why_it_was_down() {
-    let dir = TempDir::new("restart");
-    let socket = dir.0.join("agent.sock");
+    let dir = temp_dir("restart");
+    let socket = dir.path().join("agent.sock");
     let agent = Agent::start(&socket);
     let rt = client_runtime();
     let mut s = stream(&rt, &agent, FilterSpec::none(), 0);
@@ -134,8 +134,8 @@ fn the_stream_reconnects_after_the_agent_restarts_and_says_why_it_was_down() {
 
 #[test]
 fn a_flood_the_ui_cannot_take_is_skipped_and_counted_not_blocked() {
-    let dir = TempDir::new("flood");
-    let agent = Agent::start(&dir.0.join("agent.sock"));
+    let dir = temp_dir("flood");
+    let agent = Agent::start(&dir.path().join("agent.sock"));
     let rt = client_runtime();
     let mut s = stream(&rt, &agent, FilterSpec::none(), 0);
     assert!(matches!(next(&rt, &mut s), Msg::Connected));

@@ -1,5 +1,5 @@
 //! Snapshot tests: every screen state drawn on ratatui's `TestBackend` and compared, as
-//! text, with a golden file in `tests/snapshots/` (`UPDATE_SNAPSHOTS=1` rewrites them).
+//! text, with a golden file in `tests/snapshots/` (`UPDATE_GOLDEN=1` rewrites them).
 //! Styles that carry meaning (verdict colours, selection) are asserted separately.
 
 mod support;

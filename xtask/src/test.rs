@@ -67,8 +67,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 /// Prints how many privileged tests were skipped (also when there were none), and where
 /// their names are.
 fn report_skips(log: &Path) {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let skipped = text.lines().filter(|l| !l.trim().is_empty()).count();
+    let skipped = count_skips(&std::fs::read_to_string(log).unwrap_or_default());
     if skipped == 0 {
         eprintln!("0 privileged tests skipped (not root)");
     } else {
@@ -76,5 +75,22 @@ fn report_skips(log: &Path) {
             "{skipped} privileged tests skipped (not root): listed in {}",
             log.display()
         );
+    }
+}
+
+/// The number of skips in the log's text: one non-empty line each.
+fn count_skips(log: &str) -> usize {
+    log.lines().filter(|l| !l.trim().is_empty()).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_of_the_skip_log_is_one_skipped_test() {
+        assert_eq!(count_skips(""), 0);
+        assert_eq!(count_skips("lab-1 a\ndatapath-2 b\n"), 2);
+        assert_eq!(count_skips("lab-1 a\n\n"), 1);
     }
 }

@@ -186,9 +186,8 @@ fn bad_combinations_and_inputs() {
 #[test]
 fn a_closed_pipe_is_a_quiet_success() {
     // Enough lines to overflow the pipe buffer after the reader is gone.
-    let dir = std::env::temp_dir().join(format!("observe-pipe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let big = dir.join("big.json");
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
     let text = std::fs::read_to_string(fixture()).unwrap();
     std::fs::write(&big, text.repeat(2000)).unwrap();
     let mut child = observe()
@@ -207,7 +206,6 @@ fn a_closed_pipe_is_a_quiet_success() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{:?}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -85,9 +85,8 @@ fn jsonpb_lines_parse_back_and_replay_identically() {
         .collect();
     assert_eq!(responses.len(), 15);
     // Our jsonpb, replayed, prints exactly what the fixture prints.
-    let dir = std::env::temp_dir().join(format!("observe-jsonpb-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("flows.json");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("flows.json");
     std::fs::write(&file, &jsonpb).unwrap();
     let again = observe()
         .arg("flows")
@@ -96,7 +95,6 @@ fn jsonpb_lines_parse_back_and_replay_identically() {
         .output()
         .unwrap();
     assert_eq!(stdout(&again), stdout(&replay(&[])));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -2,12 +2,15 @@
 
 use crate::util::{assert_one_line_error, fixture, observe, stdout};
 
-fn config_file(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("observe-config-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
+/// A config file holding `text`, removed when dropped.
+fn config_file(name: &str, text: &str) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new()
+        .prefix(&format!("observe-config-{name}-"))
+        .suffix(".yaml")
+        .tempfile()
+        .unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    file
 }
 
 #[test]
@@ -18,7 +21,9 @@ fn config_sets_the_server_unless_a_flag_or_the_environment_does() {
     );
     let run = |extra: &[&str], env: Option<&str>| {
         let mut cmd = observe();
-        cmd.env("OBSERVE_CONFIG", &path).arg("status").args(extra);
+        cmd.env("OBSERVE_CONFIG", path.path())
+            .arg("status")
+            .args(extra);
         if let Some(server) = env {
             cmd.env("OBSERVE_SERVER", server);
         }
@@ -38,7 +43,7 @@ fn the_config_file_sets_tls_like_hubbles() {
     );
     let run = |extra: &[&str]| {
         let out = observe()
-            .env("OBSERVE_CONFIG", &path)
+            .env("OBSERVE_CONFIG", path.path())
             .arg("status")
             .args(extra)
             .output()
@@ -54,7 +59,7 @@ fn the_config_file_sets_tls_like_hubbles() {
 fn a_bad_config_file_is_one_line() {
     let path = config_file("bad", "sever: localhost:4245\n");
     let out = observe()
-        .env("OBSERVE_CONFIG", &path)
+        .env("OBSERVE_CONFIG", path.path())
         .arg("status")
         .output()
         .unwrap();
@@ -72,7 +77,7 @@ fn the_config_file_is_read_after_the_arguments_and_only_by_commands_that_talk_to
     // Bug 9: argument parsing read the config file and exited on its errors, so a broken
     // config broke every command, even those that never use it.
     let bad = config_file("unused", "sever: localhost:4245\n");
-    for config in [bad.as_os_str(), "/nonexistent/config.yaml".as_ref()] {
+    for config in [bad.path().as_os_str(), "/nonexistent/config.yaml".as_ref()] {
         let completion = observe()
             .env("OBSERVE_CONFIG", config)
             .args(["completion", "bash"])
@@ -113,14 +118,14 @@ fn observe_flows_takes_hubbles_config_flag() {
     let other = config_file("env", "server: unix:///nonexistent/from-env-config.sock\n");
     let run = |args: &[&str]| {
         let out = observe()
-            .env("OBSERVE_CONFIG", &other)
+            .env("OBSERVE_CONFIG", other.path())
             .arg("flows")
             .args(args)
             .output()
             .unwrap();
         String::from_utf8(out.stderr).unwrap()
     };
-    let flag = path.to_str().unwrap();
+    let flag = path.path().to_str().unwrap();
     assert!(run(&["--config", flag]).contains("from-flag-config.sock"));
     assert!(run(&[]).contains("from-env-config.sock"));
     let missing = observe()

@@ -52,18 +52,7 @@ pub fn assert_golden(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
         .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1)", path.display()));
-    if expected != actual {
-        panic!(
-            "{name} differs from {} (UPDATE_GOLDEN=1 regenerates)\n--- expected\n{expected}\n--- actual\n{actual}",
-            path.display()
-        );
-    }
+    lab::golden::assert_golden(&path, actual);
 }
 
 /// Several replays in one golden file: each case is `$ ARGS` then its output.

@@ -233,6 +233,7 @@ impl<K: Ord + Copy, V: Eq + Copy> Diff<K, V> {
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
 
+    use lab::prng::Rng;
     use probe_common::endpoint::flags;
     use probe_common::ipcache::FAMILY_V4;
     use probe_common::maps as names;
@@ -533,27 +534,6 @@ mod tests {
         assert_eq!(maps.policy.contents(), &want.policy);
     }
 
-    /// A small deterministic PRNG (xorshift64*), so the property test needs no dependency
-    /// and every failure reproduces.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-
-        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-            items[self.below(items.len() as u64) as usize]
-        }
-    }
-
     const IDENTITIES: [u32; 4] = [0, 1000, 1001, 16_777_217];
     const PROTOCOLS: [u8; 5] = [0, 6, 17, 1, 132];
     const PORT_EDGES: [u16; 9] = [0, 1, 53, 79, 80, 443, 8080, 8090, 65535];
@@ -617,7 +597,7 @@ mod tests {
     /// so incremental updates are covered too.
     #[test]
     fn installed_maps_decide_like_the_engine() {
-        let mut rng = Rng(0x5eed_1234_abcd_0001);
+        let mut rng = Rng::seeded(0x5eed_1234_abcd_0001);
         let mut maps = Maps::new();
         let mut cookies = CookieTable::new();
         let mut seen = BTreeSet::new();
@@ -639,7 +619,7 @@ mod tests {
             cookies.release_unused(&want.cookies());
             assert_eq!(maps.policy.contents(), &want.policy, "round {round}");
             for _ in 0..200 {
-                let (ifindex, endpoint_id, policy) = endpoints[rng.below(3) as usize];
+                let (ifindex, endpoint_id, policy) = endpoints[rng.below(3)];
                 let dir = if rng.below(2) == 0 {
                     Direction::Ingress
                 } else {

@@ -87,17 +87,17 @@ fn rename_if_present(from: &Path, to: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    fn dir(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("observer-rotate-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn dir(tag: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("observer-rotate-{tag}-"))
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn rotation_keeps_the_newest_backups_and_whole_lines() {
         let d = dir("keep");
-        let path = d.join("flows.json");
+        let path = d.path().join("flows.json");
         let mut f = RotatingFile::open(&path, 20, 2).unwrap();
         for i in 0..10 {
             f.write_line(format!("line-{i:02}\n").as_bytes()).unwrap();
@@ -109,13 +109,12 @@ mod tests {
         assert_eq!(read(&backup(&path, 1)), "line-06\nline-07\n");
         assert_eq!(read(&backup(&path, 2)), "line-04\nline-05\n");
         assert!(!backup(&path, 3).exists(), "only two backups");
-        let _ = std::fs::remove_dir_all(d);
     }
 
     #[test]
     fn without_backups_the_file_restarts_and_a_long_line_still_fits() {
         let d = dir("none");
-        let path = d.join("flows.json");
+        let path = d.path().join("flows.json");
         let mut f = RotatingFile::open(&path, 10, 0).unwrap();
         f.write_line(b"aaaaaa\n").unwrap();
         f.write_line(b"bbbbbbbbbbbbbbbbbbbb\n").unwrap();
@@ -125,6 +124,5 @@ mod tests {
             "bbbbbbbbbbbbbbbbbbbb\n"
         );
         assert!(!backup(&path, 1).exists());
-        let _ = std::fs::remove_dir_all(d);
     }
 }

@@ -1,8 +1,7 @@
 //! Exporter tests: Hubble's line format (read back the way `observe flows --input-file`
 //! reads it), allow/deny filters, the field mask, rotation, and the filter-list syntax.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
 use observe_proto::Timestamp;
 use observe_proto::flow::{Endpoint, Flow, LostEvent, LostEventSource, Verdict};
@@ -11,15 +10,12 @@ use observe_proto::observer::get_flows_response::ResponseTypes;
 
 use super::*;
 
-fn dir() -> PathBuf {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "observer-export-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    d
+/// A fresh directory, removed on drop.
+fn dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("observer-export-")
+        .tempdir()
+        .unwrap()
 }
 
 fn flow(n: i64, verdict: Verdict, pod: &str) -> DecodedEvent {
@@ -63,7 +59,7 @@ fn uuids(responses: &[GetFlowsResponse]) -> Vec<String> {
 #[test]
 fn lines_are_export_events_that_replay_as_flow_responses() {
     let d = dir();
-    let path = d.join("flows.json");
+    let path = d.path().join("flows.json");
     let mut exporter = Exporter::new(&ExportConfig {
         path: path.clone(),
         max_bytes: 1 << 20,
@@ -96,13 +92,12 @@ fn lines_are_export_events_that_replay_as_flow_responses() {
     assert_eq!(lines[1]["lost_events"]["source"], "OBSERVER_EVENTS_QUEUE");
     assert_eq!(lines[1]["lost_events"]["num_events_lost"], "12");
     assert_eq!(uuids(&replayed(&path)), ["flow-1", "lost:12"]);
-    let _ = std::fs::remove_dir_all(d);
 }
 
 #[test]
 fn filters_and_the_field_mask_shape_what_is_written() {
     let d = dir();
-    let path = d.join("drops.json");
+    let path = d.path().join("drops.json");
     let mut exporter = Exporter::new(&ExportConfig {
         path: path.clone(),
         max_bytes: 1 << 20,
@@ -140,13 +135,12 @@ fn filters_and_the_field_mask_shape_what_is_written() {
         "the line keeps the event's time when the mask drops the flow's"
     );
     assert_eq!(lines[1].node_name, "node-1");
-    let _ = std::fs::remove_dir_all(d);
 }
 
 #[test]
 fn files_rotate_by_size_and_keep_the_configured_backups() {
     let d = dir();
-    let path = d.join("flows.json");
+    let path = d.path().join("flows.json");
     let mut exporter = Exporter::new(&ExportConfig {
         path: path.clone(),
         max_bytes: 1000,
@@ -178,7 +172,6 @@ fn files_rotate_by_size_and_keep_the_configured_backups() {
         .collect();
     assert_eq!(all, expected);
     assert!(all.len() < 60, "the oldest were rotated away");
-    let _ = std::fs::remove_dir_all(d);
 }
 
 #[test]
@@ -198,7 +191,7 @@ fn filter_lists_take_hubbles_forms() {
         "{err}"
     );
     let bad_field = Exporter::new(&ExportConfig {
-        path: dir().join("x.json"),
+        path: dir().path().join("x.json"),
         field_mask: vec!["nope".into()],
         ..ExportConfig::default()
     });

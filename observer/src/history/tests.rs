@@ -3,7 +3,6 @@
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use observe_proto::Timestamp;
 use observe_proto::flow::{Flow, Verdict};
@@ -12,25 +11,20 @@ use super::reader::Item;
 use super::*;
 use crate::event::DecodedEvent;
 
-/// A fresh directory, removed on drop.
-struct Dir(PathBuf);
+/// A fresh directory for the store (not yet created), removed on drop.
+struct Dir(
+    PathBuf,
+    #[expect(dead_code, reason = "held for its drop, which removes the directory")]
+    tempfile::TempDir,
+);
 
 impl Dir {
     fn new() -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "observer-history-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        Self(path)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let tmp = tempfile::Builder::new()
+            .prefix("observer-history-")
+            .tempdir()
+            .unwrap();
+        Self(tmp.path().join("store"), tmp)
     }
 }
 

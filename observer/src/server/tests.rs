@@ -2,7 +2,6 @@
 //! directly so positions and times are exact.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use observe_proto::Timestamp;
@@ -74,7 +73,8 @@ fn lost(secs: i64, count: u64) -> Arc<DecodedEvent> {
 /// A server on a fresh socket, and a client built from the protos alone.
 struct Served {
     client: ObserverClient<Channel>,
-    dir: std::path::PathBuf,
+    // Removed after the server is told to stop.
+    _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -83,7 +83,6 @@ impl Drop for Served {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -93,14 +92,11 @@ async fn serve(state: ObserverState) -> Served {
 
 /// Serves `service` on a fresh unix socket, with a client connected to it.
 async fn serve_service(service: ObserverService) -> Served {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "observer-server-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("observer.sock");
+    let dir = tempfile::Builder::new()
+        .prefix("observer-server-")
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("observer.sock");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server_path = path.clone();
     tokio::spawn(async move {
@@ -113,7 +109,7 @@ async fn serve_service(service: ObserverService) -> Served {
     let channel = connect(&path).await;
     Served {
         client: ObserverClient::new(channel),
-        dir,
+        _dir: dir,
         stop: Some(stop),
     }
 }
@@ -577,9 +573,8 @@ async fn an_overtaken_follower_gets_lost_events_that_account_for_every_flow() {
 #[tokio::test]
 async fn the_socket_is_0660_from_the_start_and_replaces_only_a_stale_socket() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("observer-bind-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let path = dir.join("observer.sock");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let first = bind_unix(&path).unwrap();
@@ -588,14 +583,13 @@ async fn the_socket_is_0660_from_the_start_and_replaces_only_a_stale_socket() {
     let again = bind_unix(&path).expect("a stale socket is replaced");
     assert_eq!(mode(&path), 0o660);
     drop(again);
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary name left behind");
     let file = dir.join("not-a-socket");
     std::fs::write(&file, "keep me").unwrap();
     let err = bind_unix(&file).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 mod history;

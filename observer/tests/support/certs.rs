@@ -6,7 +6,6 @@
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use rcgen::{
     BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -15,7 +14,7 @@ use rcgen::{
 
 /// The PEM files of one test PKI.
 pub struct Pki {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     /// CA that signs the server and the trusted client.
     pub ca: PathBuf,
     /// Server certificate (SANs `localhost`, `127.0.0.1`) and key.
@@ -33,13 +32,10 @@ pub struct Pki {
 impl Pki {
     /// Generates everything under a fresh directory named after `tag`.
     pub fn generate(tag: &str) -> Self {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "observer-pki-{tag}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("pki dir");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("observer-pki-{tag}-"))
+            .tempdir()
+            .expect("pki dir");
         let (ca_pem, ca) = make_ca("observe test CA");
         let (rogue_ca_pem, rogue) = make_ca("rogue CA");
         let server = leaf(
@@ -50,7 +46,7 @@ impl Pki {
         let client = leaf(&["client"], ExtendedKeyUsagePurpose::ClientAuth, &ca);
         let rogue_client = leaf(&["client"], ExtendedKeyUsagePurpose::ClientAuth, &rogue);
         let write = |name: &str, pem: &str| {
-            let path = dir.join(name);
+            let path = dir.path().join(name);
             std::fs::write(&path, pem).expect("write pem");
             path
         };
@@ -69,13 +65,7 @@ impl Pki {
 
     /// The directory of the files.
     pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-}
-
-impl Drop for Pki {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.dir.path()
     }
 }
 

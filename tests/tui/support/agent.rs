@@ -113,21 +113,11 @@ pub fn wait_for(mut done: impl FnMut() -> bool, what: &str) {
     panic!("timed out waiting for {what}");
 }
 
-/// A fresh temporary directory for one test, removed when dropped.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// `/tmp/observe-tui-{name}-{pid}`.
-    pub fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("observe-tui-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh temporary directory for one test (`/tmp/observe-tui-{name}-XXXXXX`), removed
+/// when dropped.
+pub fn temp_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("observe-tui-{name}-"))
+        .tempdir()
+        .expect("temp dir")
 }

@@ -1,5 +1,5 @@
 //! Screen helpers for snapshot tests: an app drawn on a `TestBackend`, its text with the
-//! styles removed, and golden files under `tests/snapshots/` (set `UPDATE_SNAPSHOTS=1` to
+//! styles removed, and golden files under `tests/snapshots/` (set `UPDATE_GOLDEN=1` to
 //! rewrite them after an intended change, then review the diff).
 
 use std::path::PathBuf;
@@ -48,20 +48,13 @@ pub fn assert_snapshot(name: &str, buffer: &Buffer) {
         .join("tests/snapshots")
         .join(format!("{name}.txt"));
     let actual = lines(buffer);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, actual.join("\n") + "\n").expect("writes the snapshot");
+    let Some(golden) = lab::golden::expected(&path, &(actual.join("\n") + "\n")) else {
         return;
-    }
-    let golden = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "no snapshot {}: run with UPDATE_SNAPSHOTS=1 and review it",
-            path.display()
-        )
-    });
+    };
     let expected = Buffer::with_lines(golden.lines());
     assert_eq!(
         unstyled(buffer),
         expected,
-        "snapshot {name} differs (UPDATE_SNAPSHOTS=1 rewrites it)"
+        "snapshot {name} differs (UPDATE_GOLDEN=1 rewrites it)"
     );
 }

@@ -12,25 +12,19 @@ struct Store {
     writer: Writer,
     history_writer: HistoryWriter,
     history: Arc<History>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+    /// Shared by a store reopened on the same directory, removed with the last.
+    dir: Arc<tempfile::TempDir>,
 }
 
 fn store(writer: Writer, max_bytes: u64, segment_bytes: u64) -> Store {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "observer-get-flows-history-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = Arc::new(
+        tempfile::Builder::new()
+            .prefix("observer-get-flows-history-")
+            .tempdir()
+            .unwrap(),
+    );
     let config = HistoryConfig {
-        dir: dir.clone(),
+        dir: dir.path().to_path_buf(),
         max_bytes,
         segment_bytes,
     };
@@ -209,7 +203,7 @@ async fn flows_from_before_a_restart_are_still_served() {
     // The agent restarts: a new, empty ring; the same directory.
     let (state, writer) = state(7);
     let (history, history_writer) = History::open(HistoryConfig {
-        dir: before.dir.clone(),
+        dir: before.dir.path().to_path_buf(),
         max_bytes: 1 << 20,
         segment_bytes: 1 << 20,
     })
