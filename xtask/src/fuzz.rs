@@ -103,8 +103,13 @@ fn ensure_cargo_fuzz() -> anyhow::Result<()> {
 
 /// Fills the target's corpus directory with its seeds.
 fn seed_corpus(target: &Target) -> anyhow::Result<String> {
+    seed_corpus_in(target, &cmd::root().join("fuzz/corpus"))
+}
+
+/// Writes `target`'s seeds into `base/<name>` and returns that directory.
+fn seed_corpus_in(target: &Target, base: &Path) -> anyhow::Result<String> {
     let root = cmd::root();
-    let corpus = root.join("fuzz/corpus").join(target.name);
+    let corpus = base.join(target.name);
     std::fs::create_dir_all(&corpus)
         .with_context(|| format!("cannot create {}", corpus.display()))?;
     for dir in target.dirs {
@@ -123,4 +128,48 @@ fn seed_corpus(target: &Target) -> anyhow::Result<String> {
         std::fs::write(corpus.join(format!("seed-{i}")), seed)?;
     }
     Ok(corpus.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `[[bin]]` names in `fuzz/Cargo.toml`.
+    fn declared_bins() -> Vec<String> {
+        let manifest = std::fs::read_to_string(cmd::root().join("fuzz/Cargo.toml")).unwrap();
+        let mut names = Vec::new();
+        let mut in_bin = false;
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_bin = line == "[[bin]]";
+            } else if let Some(value) = line.strip_prefix("name = ").filter(|_| in_bin) {
+                names.push(value.trim_matches('"').to_string());
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn every_fuzz_target_is_declared_run_and_seeded() {
+        // Bug 7: the README promised a decoder target that did not exist.
+        let mut declared = declared_bins();
+        declared.sort();
+        let mut run: Vec<String> = TARGETS.iter().map(|t| t.name.to_string()).collect();
+        run.sort();
+        assert_eq!(
+            declared, run,
+            "fuzz/Cargo.toml and `cargo xtask fuzz` agree"
+        );
+        for name in ["manifest", "decoder", "filter_flags", "input_line"] {
+            assert!(run.iter().any(|r| r == name), "a fuzz target for {name}");
+        }
+        for target in TARGETS {
+            let source = cmd::root().join(format!("fuzz/fuzz_targets/{}.rs", target.name));
+            assert!(source.is_file(), "{} exists", source.display());
+            let dir = tempfile::tempdir().unwrap();
+            let corpus = seed_corpus_in(target, dir.path()).unwrap();
+            let seeds = std::fs::read_dir(&corpus).unwrap().count();
+            assert!(seeds > 0, "{} starts from seeds", target.name);
+        }
+    }
 }
