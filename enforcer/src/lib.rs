@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod datapath;
 pub mod engine;
+pub mod fqdn;
 pub mod identity;
 pub mod labels;
 pub mod manifest;

@@ -1,0 +1,9 @@
+//! DNS-aware policy's pure core: the name selectors of `toFQDNs` and `rules.dns`
+//! ([`pattern`]) and the per-endpoint cache of what the DNS proxy learned ([`cache`]).
+//! The proxy and the datapath updates that use them live in the agent.
+
+pub mod cache;
+pub mod pattern;
+
+pub use cache::{CacheConfig, DnsCache, Gone, Learned, Learnt, Past};
+pub use pattern::{NamePattern, PatternError};
