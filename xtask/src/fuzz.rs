@@ -58,6 +58,17 @@ const TARGETS: &[Target] = &[
         ],
     },
     Target {
+        name: "dns_message",
+        dirs: &[],
+        extension: "",
+        // A query for api.partner.com (A, IN, recursion desired), and its answer:
+        // 203.0.113.10 with TTL 60.
+        inline: &[
+            b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03api\x07partner\x03com\x00\x00\x01\x00\x01",
+            b"\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x03api\x07partner\x03com\x00\x00\x01\x00\x01\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\xcb\x00\x71\x0a",
+        ],
+    },
+    Target {
         name: "input_line",
         dirs: &["cli/tests/fixtures"],
         extension: "jsonl",
@@ -160,7 +171,13 @@ mod tests {
             declared, run,
             "fuzz/Cargo.toml and `cargo xtask fuzz` agree"
         );
-        for name in ["manifest", "decoder", "filter_flags", "input_line"] {
+        for name in [
+            "manifest",
+            "decoder",
+            "filter_flags",
+            "input_line",
+            "dns_message",
+        ] {
             assert!(run.iter().any(|r| r == name), "a fuzz target for {name}");
         }
         for target in TARGETS {
