@@ -11,6 +11,10 @@
 //!                                                         no rule allowed it (133): the
 //!                                                         policies selecting the endpoint
 //! by default deny on <direction> (selecting policies unknown)
+//! by default deny on egress (selected by ...; closest rule <Kind> <name> <rule path>)
+//!                                                         an L7 denial (a refused DNS
+//!                                                         query): the rule that came
+//!                                                         closest to allowing it
 //! ```
 //!
 //! For example:
@@ -54,10 +58,17 @@ fn default_deny(attribution: Option<&Attribution>, direction: TrafficDirection) 
     let selecting: Vec<String> = attribution
         .map(|a| a.selecting_policies.iter().map(policy).collect())
         .unwrap_or_default();
+    let closest = attribution
+        .and_then(|a| a.closest_rule.as_ref())
+        .map(|r| format!("; closest rule {}", rule(r)))
+        .unwrap_or_default();
     if selecting.is_empty() {
-        format!("by default deny{on} (selecting policies unknown)")
+        format!("by default deny{on} (selecting policies unknown{closest})")
     } else {
-        format!("by default deny{on} (selected by {})", selecting.join(", "))
+        format!(
+            "by default deny{on} (selected by {}{closest})",
+            selecting.join(", ")
+        )
     }
 }
 

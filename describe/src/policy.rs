@@ -322,6 +322,7 @@ mod tests {
                 } else {
                     vec![]
                 },
+                closest_rule: None,
             }),
             ..Default::default()
         }

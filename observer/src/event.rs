@@ -29,6 +29,8 @@ pub struct MonitorEvent {
 pub enum Payload {
     /// A datapath event (drop, trace or policy verdict).
     Flow(FlowEvent),
+    /// A DNS query or answer the DNS proxy judged.
+    Dns(Box<crate::l7::DnsRecord>),
     /// A ring-buffer record too short to be a datapath event (the datapath and userspace
     /// disagree on the layout); the pipeline counts it as a decode error.
     Malformed {

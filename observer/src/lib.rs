@@ -30,6 +30,7 @@ pub mod event;
 pub mod export;
 pub mod getters;
 pub mod history;
+pub mod l7;
 pub mod listen;
 pub mod losses;
 pub mod metrics;

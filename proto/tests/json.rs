@@ -113,6 +113,7 @@ fn extensions_serialize_under_their_proto_names() {
                 kind: "NetworkPolicy".into(),
                 ..Default::default()
             }],
+            closest_rule: None,
         }),
         ..Default::default()
     };

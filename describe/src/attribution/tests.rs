@@ -40,6 +40,7 @@ fn explicit_deny_names_the_rules() {
                 path: "spec.ingressDeny[0]".into(),
             }],
             selecting_policies: vec![],
+            closest_rule: None,
         }),
     );
     assert_eq!(
@@ -76,6 +77,7 @@ fn default_deny_names_the_selecting_policies() {
                 policy("NetworkPolicy", "shop", "db-ingress"),
                 policy("CiliumNetworkPolicy", "shop", "lockdown"),
             ],
+            closest_rule: None,
         }),
     );
     assert_eq!(
@@ -123,4 +125,29 @@ fn policy_verdicts_name_their_policies_like_hubble() {
         " BY allow-egress-test-cnp (CiliumNetworkPolicy)"
     );
     assert_eq!(policy_names(&Flow::default()), "");
+}
+
+#[test]
+fn a_refused_dns_query_names_the_rule_that_came_closest_to_allowing_it() {
+    let mut flow = dropped(
+        DropReason::Unknown,
+        Some(Attribution {
+            kind: PolicyVerdictKind::DefaultDeny.into(),
+            direction: TrafficDirection::Egress.into(),
+            selecting_policies: vec![policy("CiliumNetworkPolicy", "shop", "backend-dns")],
+            closest_rule: Some(PolicyRule {
+                kind: "CiliumNetworkPolicy".into(),
+                namespace: "shop".into(),
+                name: "backend-dns".into(),
+                path: "spec.egress[0].toPorts[0].rules.dns[0]".into(),
+            }),
+            ..Default::default()
+        }),
+    );
+    flow.traffic_direction = TrafficDirection::Egress.into();
+    assert_eq!(
+        drop_attribution(&flow).unwrap(),
+        "by default deny on egress (selected by CiliumNetworkPolicy shop/backend-dns; \
+         closest rule CiliumNetworkPolicy shop/backend-dns spec.egress[0].toPorts[0].rules.dns[0])"
+    );
 }

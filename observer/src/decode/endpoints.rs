@@ -50,6 +50,12 @@ pub(super) fn decode_endpoints(
     )
 }
 
+/// One side known only by its address and identity (an L7 record's client or server).
+pub(super) fn endpoint_at(addr: IpAddr, identity: u32, sources: &EndpointSources<'_>) -> Endpoint {
+    let info = by_ip(Some(addr), sources);
+    endpoint(info.as_deref(), identity, sources.identities)
+}
+
 fn local_endpoint(ev: &FlowEvent, endpoints: &dyn EndpointGetter) -> Option<Arc<EndpointInfo>> {
     // 0 means no endpoint is registered on the interface.
     (ev.endpoint_id != 0)

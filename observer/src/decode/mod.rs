@@ -7,6 +7,7 @@
 //! Decoding never panics: every byte pattern maps to some flow or to a [`ParseError`].
 
 mod clock;
+mod dns;
 mod endpoints;
 mod error;
 mod header;
@@ -23,6 +24,7 @@ use observe_proto::flow::{Flow, FlowType, NetworkInterface};
 use probe_common::event::FlowEvent;
 
 pub use clock::BootClock;
+pub use dns::L7_EVENT_TYPE;
 pub use error::ParseError;
 pub(crate) use summary::icmp_type_name;
 
@@ -96,6 +98,7 @@ impl Decoder {
     pub fn decode(&mut self, event: &MonitorEvent) -> Result<Flow, ParseError> {
         match &event.payload {
             Payload::Flow(ev) => self.decode_flow_event(ev, &event.node_name),
+            Payload::Dns(record) => Ok(self.decode_dns(record, &event.node_name)),
             Payload::Malformed { len } => Err(ParseError::Truncated {
                 need: size_of::<FlowEvent>(),
                 got: *len,
@@ -155,6 +158,20 @@ impl Decoder {
         };
         policy::decode_policy(ev, &mut flow, getters.policies.as_ref());
         Ok(flow)
+    }
+}
+
+impl Decoder {
+    /// Decodes one DNS proxy record observed on `node_name` (an L7 flow; never fails).
+    pub fn decode_dns(&mut self, record: &crate::l7::DnsRecord, node_name: &str) -> Flow {
+        let getters = match &self.source {
+            Some(source) => Cow::Owned(source.load()),
+            None => Cow::Borrowed(&self.getters),
+        };
+        Flow {
+            uuid: self.uuids.next(),
+            ..dns::dns_flow(record, node_name, &getters)
+        }
     }
 }
 

@@ -48,6 +48,7 @@ pub(super) fn decode_policy(ev: &FlowEvent, flow: &mut Flow, policies: &dyn Poli
         direction: direction.into(),
         rules: rules.iter().map(policy_rule).collect(),
         selecting_policies: selecting.iter().map(policy).collect(),
+        closest_rule: None,
     });
 }
 
@@ -91,7 +92,7 @@ pub(crate) fn policy(info: &PolicyInfo) -> Policy {
     }
 }
 
-fn policy_rule(rule: &RuleInfo) -> PolicyRule {
+pub(crate) fn policy_rule(rule: &RuleInfo) -> PolicyRule {
     PolicyRule {
         kind: rule.policy.kind.clone(),
         namespace: rule.policy.namespace.clone(),

@@ -1,0 +1,312 @@
+//! A DNS proxy record as a Hubble `Type: L7` flow: `l7.dns` (query, addresses, TTL, CNAMEs,
+//! rcode, question and record types, `observation_source: proxy`), the query's or answer's
+//! addresses and ports, both endpoints, and the policy: the DNS rule that allowed the
+//! query, or for a refused one the policies selecting the pod and the rule closest to
+//! allowing it (Hubble leaves these empty on L7 flows).
+
+use std::net::SocketAddr;
+
+use observe_proto::Timestamp;
+use observe_proto::flow::{
+    Attribution, CiliumEventType, Dns, Flow, FlowType, Ip, IpVersion, L7FlowType, Layer4, Layer7,
+    PolicyVerdictKind, Tcp, TrafficDirection, Udp, Verdict, layer4, layer7,
+};
+
+use super::endpoints::{EndpointSources, endpoint_at};
+use super::policy::{policy, policy_rule};
+use crate::getters::{Getters, PolicyInfo};
+use crate::l7::{DnsKind, DnsRecord, DnsVerdict};
+
+/// Hubble's event type for L7 records (Cilium's access-log message type).
+pub const L7_EVENT_TYPE: i32 = 129;
+
+/// Where Hubble says a DNS record was observed.
+const OBSERVATION_SOURCE: &str = "proxy";
+
+/// The flow of one DNS record.
+pub(super) fn dns_flow(record: &DnsRecord, node_name: &str, getters: &Getters) -> Flow {
+    let query = record.kind == DnsKind::Query;
+    let (from, to) = if query {
+        (record.client, record.server)
+    } else {
+        (record.server, record.client)
+    };
+    let (from_identity, to_identity) = if query {
+        (record.client_identity, record.server_identity)
+    } else {
+        (record.server_identity, record.client_identity)
+    };
+    let sources = EndpointSources {
+        endpoints: getters.endpoints.as_ref(),
+        identities: getters.identities.as_ref(),
+    };
+    let mut flow = Flow {
+        time: Some(Timestamp::from(record.time)),
+        verdict: verdict(record.verdict).into(),
+        ip: Some(ip(from, to)),
+        l4: Some(l4(from, to, record.tcp)),
+        source: Some(endpoint_at(from.ip(), from_identity, &sources)),
+        destination: Some(endpoint_at(to.ip(), to_identity, &sources)),
+        r#type: FlowType::L7.into(),
+        node_name: node_name.to_string(),
+        is_reply: Some((!query).into()),
+        event_type: Some(CiliumEventType {
+            r#type: L7_EVENT_TYPE,
+            sub_type: 0,
+        }),
+        traffic_direction: TrafficDirection::Egress.into(),
+        l7: Some(layer7(record)),
+        ..Default::default()
+    };
+    attribute(record, &mut flow, getters);
+    flow
+}
+
+fn verdict(v: DnsVerdict) -> Verdict {
+    match v {
+        DnsVerdict::Forwarded => Verdict::Forwarded,
+        DnsVerdict::Refused => Verdict::Dropped,
+        DnsVerdict::Error => Verdict::Error,
+    }
+}
+
+fn ip(from: SocketAddr, to: SocketAddr) -> Ip {
+    Ip {
+        source: from.ip().to_string(),
+        destination: to.ip().to_string(),
+        ip_version: if from.is_ipv4() {
+            IpVersion::IPv4
+        } else {
+            IpVersion::IPv6
+        }
+        .into(),
+        ..Default::default()
+    }
+}
+
+fn l4(from: SocketAddr, to: SocketAddr, tcp: bool) -> Layer4 {
+    let (source_port, destination_port) = (u32::from(from.port()), u32::from(to.port()));
+    let protocol = if tcp {
+        layer4::Protocol::Tcp(Tcp {
+            source_port,
+            destination_port,
+            flags: None,
+        })
+    } else {
+        layer4::Protocol::Udp(Udp {
+            source_port,
+            destination_port,
+        })
+    };
+    Layer4 {
+        protocol: Some(protocol),
+    }
+}
+
+fn layer7(record: &DnsRecord) -> Layer7 {
+    let answer = record.answer.clone().unwrap_or_default();
+    Layer7 {
+        r#type: match record.kind {
+            DnsKind::Query => L7FlowType::Request,
+            DnsKind::Answer => L7FlowType::Response,
+        }
+        .into(),
+        latency_ns: record
+            .latency
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        record: Some(layer7::Record::Dns(Dns {
+            query: record.query.clone(),
+            ips: answer.ips.iter().map(ToString::to_string).collect(),
+            ttl: answer.ttl,
+            cnames: answer.cnames,
+            observation_source: OBSERVATION_SOURCE.into(),
+            rcode: answer.rcode,
+            qtypes: record.qtypes.clone(),
+            rrtypes: answer.rrtypes,
+        })),
+    }
+}
+
+/// The allowing rule, or for a refusal the selecting policies and the closest rule.
+fn attribute(record: &DnsRecord, flow: &mut Flow, getters: &Getters) {
+    match (&record.allowed_by, record.verdict) {
+        (Some(rule), DnsVerdict::Forwarded | DnsVerdict::Error) => {
+            flow.egress_allowed_by = vec![policy(&rule.policy)];
+            flow.attribution = Some(Attribution {
+                kind: PolicyVerdictKind::Allowed.into(),
+                direction: TrafficDirection::Egress.into(),
+                rules: vec![policy_rule(rule)],
+                ..Default::default()
+            });
+        }
+        (_, DnsVerdict::Refused) => {
+            let mut selecting: Vec<PolicyInfo> = getters
+                .policies
+                .selecting_policies(record.endpoint_id, TrafficDirection::Egress);
+            if let Some(closest) = &record.closest_rule
+                && !selecting.contains(&closest.policy)
+            {
+                selecting.push(closest.policy.clone());
+            }
+            flow.attribution = Some(Attribution {
+                kind: PolicyVerdictKind::DefaultDeny.into(),
+                direction: TrafficDirection::Egress.into(),
+                selecting_policies: selecting.iter().map(policy).collect(),
+                closest_rule: record.closest_rule.as_ref().map(policy_rule),
+                ..Default::default()
+            });
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::getters::{EndpointInfo, FakeEndpointGetter, FakePolicyGetter, RuleInfo};
+    use crate::l7::DnsAnswer;
+
+    fn rule(path: &str) -> RuleInfo {
+        RuleInfo {
+            policy: PolicyInfo {
+                kind: "CiliumNetworkPolicy".into(),
+                namespace: "shop".into(),
+                name: "backend-dns".into(),
+                revision: 3,
+            },
+            path: path.into(),
+        }
+    }
+
+    fn record(kind: DnsKind, verdict: DnsVerdict) -> DnsRecord {
+        DnsRecord {
+            time: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            kind,
+            client: "10.0.1.5:41000".parse().unwrap(),
+            server: "10.0.2.10:53".parse().unwrap(),
+            tcp: false,
+            endpoint_id: 12,
+            client_identity: 28664,
+            server_identity: 54439,
+            query: "api.partner.com.".into(),
+            qtypes: vec!["A".into()],
+            answer: None,
+            verdict,
+            latency: None,
+            allowed_by: None,
+            closest_rule: None,
+        }
+    }
+
+    fn getters() -> Getters {
+        let backend = Arc::new(EndpointInfo {
+            id: 12,
+            identity: 28664,
+            namespace: "shop".into(),
+            pod_name: "backend".into(),
+            labels: vec!["k8s:app=backend".into()],
+            node_name: "node".into(),
+        });
+        let selecting = rule("").policy;
+        Getters {
+            endpoints: Arc::new(FakeEndpointGetter {
+                on_endpoint_by_id: None,
+                on_endpoint_by_ip: Some(Box::new(move |ip| {
+                    (ip.to_string() == "10.0.1.5").then(|| backend.clone())
+                })),
+            }),
+            policies: Arc::new(FakePolicyGetter {
+                on_rules_by_cookie: None,
+                on_selecting_policies: Some(Box::new(move |_| vec![selecting.clone()])),
+            }),
+            ..Getters::default()
+        }
+    }
+
+    #[test]
+    fn an_allowed_answer_is_a_forwarded_l7_response_in_hubbles_shape() {
+        let mut r = record(DnsKind::Answer, DnsVerdict::Forwarded);
+        r.answer = Some(DnsAnswer {
+            rcode: 0,
+            ips: vec!["203.0.113.10".parse().unwrap()],
+            ttl: 60,
+            cnames: vec![],
+            rrtypes: vec!["A".into()],
+        });
+        r.latency = Some(Duration::from_micros(850));
+        r.allowed_by = Some(rule("spec.egress[0].toPorts[0].rules.dns[0]"));
+        let flow = dns_flow(&r, "node", &getters());
+        assert_eq!(flow.r#type(), FlowType::L7);
+        assert_eq!(flow.verdict(), Verdict::Forwarded);
+        assert_eq!(flow.event_type.as_ref().unwrap().r#type, 129);
+        assert_eq!(flow.is_reply, Some(true.into()));
+        // An answer goes from the server to the pod.
+        let ip = flow.ip.as_ref().unwrap();
+        assert_eq!(
+            (ip.source.as_str(), ip.destination.as_str()),
+            ("10.0.2.10", "10.0.1.5")
+        );
+        assert_eq!(flow.destination.as_ref().unwrap().pod_name, "backend");
+        let l7 = flow.l7.as_ref().unwrap();
+        assert_eq!(
+            (l7.r#type(), l7.latency_ns),
+            (L7FlowType::Response, 850_000)
+        );
+        let Some(layer7::Record::Dns(dns)) = &l7.record else {
+            panic!("dns")
+        };
+        assert_eq!(dns.query, "api.partner.com.");
+        assert_eq!(dns.ips, vec!["203.0.113.10"]);
+        assert_eq!((dns.ttl, dns.rcode), (60, 0));
+        assert_eq!(dns.observation_source, "proxy");
+        assert_eq!(flow.egress_allowed_by[0].name, "backend-dns");
+        let attribution = flow.attribution.unwrap();
+        assert_eq!(
+            attribution.rules[0].path,
+            "spec.egress[0].toPorts[0].rules.dns[0]"
+        );
+    }
+
+    #[test]
+    fn a_refused_query_is_dropped_and_names_the_selecting_policies_and_the_closest_rule() {
+        let mut r = record(DnsKind::Query, DnsVerdict::Refused);
+        r.query = "www.partner.com.".into();
+        r.closest_rule = Some(rule("spec.egress[0].toPorts[0].rules.dns[0]"));
+        let flow = dns_flow(&r, "node", &getters());
+        assert_eq!(flow.verdict(), Verdict::Dropped);
+        assert_eq!(flow.is_reply, Some(false.into()));
+        assert_eq!(flow.source.as_ref().unwrap().pod_name, "backend");
+        assert!(flow.egress_allowed_by.is_empty());
+        let attribution = flow.attribution.unwrap();
+        assert_eq!(attribution.kind(), PolicyVerdictKind::DefaultDeny);
+        assert_eq!(
+            attribution.selecting_policies.len(),
+            1,
+            "one policy, not twice"
+        );
+        assert_eq!(
+            attribution.closest_rule.unwrap().path,
+            "spec.egress[0].toPorts[0].rules.dns[0]"
+        );
+    }
+
+    #[test]
+    fn dns_over_tcp_and_ipv6_keep_their_protocol_and_version() {
+        let mut r = record(DnsKind::Query, DnsVerdict::Forwarded);
+        r.tcp = true;
+        r.client = "[2001:db8::5]:40000".parse().unwrap();
+        r.server = "[2001:db8::53]:53".parse().unwrap();
+        let flow = dns_flow(&r, "node", &Getters::default());
+        assert!(matches!(
+            flow.l4.unwrap().protocol,
+            Some(layer4::Protocol::Tcp(Tcp {
+                destination_port: 53,
+                ..
+            }))
+        ));
+        assert_eq!(flow.ip.unwrap().ip_version(), IpVersion::IPv6);
+    }
+}
