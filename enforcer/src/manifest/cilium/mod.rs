@@ -79,7 +79,8 @@ fn misplaced_description(doc: &MapCursor<'_>) {
         && let Some(d) = doc.get("description")
     {
         d.error(
-            "description belongs under spec: move it to spec.description (or specs[].description)",
+            "a policy's description belongs under spec: move it to spec.description \
+             (or specs[].description)",
         );
     }
 }
