@@ -7,6 +7,7 @@
 //! - `errors`: every failure is one line on stderr and a non-zero exit; a closed pipe is
 //!   a quiet success.
 //! - `misc`: config file, completions, man page.
+//! - `validate`: `observe policy validate` over directories of manifests.
 //!
 //! `observe flows` and `observe status` against an in-process agent live in the workspace's
 //! end-to-end suite (`tests/cli/live.rs` at the root), which may depend on the agent.
@@ -16,3 +17,4 @@ mod filters;
 mod golden;
 mod misc;
 mod util;
+mod validate;

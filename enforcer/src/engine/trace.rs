@@ -11,10 +11,11 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
-use super::compute::{for_each_section, relevant};
+use super::compute::{folded_requires, for_each_section, relevant};
 use super::entries::{Resolver, Used};
 use super::render::l4_text;
 use super::selector_cache::SelectorCache;
+use super::subjects::RuleHandle;
 use crate::cluster::PodKey;
 use crate::mapstate::resolve::RawEntry;
 use crate::mapstate::{Action, PortRange, Verdict};
@@ -400,6 +401,7 @@ impl Engine {
                 }
             },
         );
+        side.notes.extend(requires_notes(&relevant, dir));
         if !side.default_deny {
             side.notes.push(
                 "no selecting rule enables default deny: everything not denied is allowed".into(),
@@ -423,6 +425,36 @@ impl Engine {
             ));
         }
     }
+}
+
+/// Says which `fromRequires`/`toRequires` narrow the endpoint peers of this side, and to
+/// what: a deny that comes from a requirement is otherwise hard to see.
+fn requires_notes(relevant: &[&RuleHandle], dir: Direction) -> Vec<String> {
+    let field = match dir {
+        Direction::Ingress => "fromRequires",
+        Direction::Egress => "toRequires",
+    };
+    let mut notes = Vec::new();
+    for (deny, kind) in [(false, "allow"), (true, "deny")] {
+        let from: Vec<String> = relevant
+            .iter()
+            .flat_map(|h| {
+                let (allow, denies) = h.rule().sections(dir);
+                if deny { denies } else { allow }
+            })
+            .filter(|s| !s.requires.is_empty())
+            .map(|s| s.rule.to_string())
+            .collect();
+        if from.is_empty() {
+            continue;
+        }
+        notes.push(format!(
+            "{field} of {} narrows every endpoint peer of the {kind} rules to {}",
+            from.join(", "),
+            folded_requires(relevant, dir, deny)
+        ));
+    }
+    notes
 }
 
 enum Fit {

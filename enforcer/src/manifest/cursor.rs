@@ -181,6 +181,21 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Reads every item of a list with `f`, visiting all of them even after one fails so
+    /// that every error is reported; `None` if the node is not a list or any item failed.
+    pub fn each<T>(&self, mut f: impl FnMut(&Cursor<'a>) -> Option<T>) -> Option<Vec<T>> {
+        let items = self.seq()?;
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in &items {
+            match f(item) {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
     /// A scalar's text, whatever its YAML type (label values like `true` read as "true").
     pub fn scalar(&self) -> Option<&'a str> {
         let t = self.text();
@@ -234,6 +249,11 @@ impl<'a> Cursor<'a> {
                 None
             }
         }
+    }
+
+    /// Whether the node is a list with no items.
+    pub fn is_empty_list(&self) -> bool {
+        matches!(&self.node.kind, NodeKind::Seq(items) if items.is_empty())
     }
 
     /// Whether the node is a plain (unquoted) number.
@@ -304,6 +324,18 @@ impl<'a> MapCursor<'a> {
                 self.used[i].set(true);
             }
         }
+    }
+
+    /// The fields nobody read yet, as (key, cursor), marking them as read: for callers
+    /// that report unknown fields their own way (a warning instead of an error).
+    pub fn unread(&self) -> Vec<(&'a str, Cursor<'a>)> {
+        let mut out = Vec::new();
+        for (i, (k, n)) in self.entries.iter().enumerate() {
+            if !self.used[i].replace(true) {
+                out.push((k.as_str(), self.cur.child(n, k)));
+            }
+        }
+        out
     }
 
     /// Reports every field that was not read as unknown.

@@ -70,6 +70,18 @@ fn render(d: &[Diagnostic]) -> String {
         .join("\n")
 }
 
+/// Sorts diagnostics tagged with their input's index into document order (input, document,
+/// line, column; ties keep the order they were found in) and splits errors from warnings.
+pub fn in_document_order(
+    mut diags: Vec<(usize, Diagnostic)>,
+) -> (Vec<Diagnostic>, Vec<Diagnostic>) {
+    diags.sort_by_key(|(input, d)| (*input, d.document, d.line, d.col));
+    diags
+        .into_iter()
+        .map(|(_, d)| d)
+        .partition(|d| d.severity == Severity::Error)
+}
+
 /// Quotes a user value for a message, truncating very long ones.
 pub fn quote(value: &str) -> String {
     const MAX: usize = 80;

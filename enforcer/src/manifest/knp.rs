@@ -16,37 +16,45 @@ use crate::policy::model::{L4, Peer, PeerRule, Peers, Policy, PortSel, PortSpec,
 use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
 use crate::policy::ports::{is_service_name, parse_port_protocol};
 
-/// Reads a KNP.
+/// Reads a KNP. Every part is read even after an error in another, so all errors are
+/// reported.
 pub fn read_network_policy(doc: &MapCursor<'_>) -> Option<Policy> {
-    let meta = read_meta(doc, true)?;
+    let meta = read_meta(doc, true);
     let origin = Arc::new(PolicyRef {
         kind: PolicyKind::NetworkPolicy,
-        namespace: meta.namespace.clone(),
-        name: meta.name,
+        namespace: meta
+            .as_ref()
+            .map(|m| m.namespace.clone())
+            .unwrap_or_default(),
+        name: meta.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
     });
-    *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
+    if meta.is_some() {
+        *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
+    }
     doc.ignore(&["status"]);
     let Some(spec_c) = doc.get("spec") else {
         doc.cursor().error("missing field \"spec\"");
         return None;
     };
     let spec = spec_c.map()?;
-    let ns = meta.namespace;
+    let ns = origin.namespace.clone();
     let subject = match spec.get("podSelector") {
-        Some(c) => read_selector(&c, KeyStyle::Kubernetes)?,
-        None => Selector::all(),
+        Some(c) => read_selector(&c, KeyStyle::Kubernetes),
+        None => Some(Selector::all()),
     };
-    let subject = subject.with(Requirement::equals(SelKey::k8s(keys::POD_NAMESPACE), &ns));
     let ingress_c = spec.get("ingress");
     let egress_c = spec.get("egress");
-    let (has_ingress_type, has_egress_type) = read_policy_types(&spec, egress_c.as_ref())?;
+    // With invalid policyTypes, both directions are still read for their own errors.
+    let types = read_policy_types(&spec, egress_c.as_ref());
+    let (has_ingress_type, has_egress_type) = types.unwrap_or((true, true));
     let section = |c: &Option<Cursor<'_>>, direction: Direction, enabled: bool| {
         read_direction(c.as_ref(), direction, enabled, &origin, &ns)
     };
     let ingress = section(&ingress_c, Direction::Ingress, has_ingress_type);
     let egress = section(&egress_c, Direction::Egress, has_egress_type);
     spec.finish();
-    let (ingress, egress) = (ingress?, egress?);
+    let (_, subject, _, ingress, egress) = (meta?, subject?, types?, ingress?, egress?);
+    let subject = subject.with(Requirement::equals(SelKey::k8s(keys::POD_NAMESPACE), &ns));
     let rule = Rule {
         path: "spec".into(),
         subject: Subject::Endpoints(subject),
@@ -71,7 +79,7 @@ fn read_policy_types(spec: &MapCursor<'_>, egress: Option<&Cursor<'_>>) -> Optio
         return Some((true, has_egress_rules));
     };
     let (mut ingress, mut egress) = (false, false);
-    for t in types.seq()? {
+    types.each(|t| {
         match t.string()? {
             "Ingress" => ingress = true,
             "Egress" => egress = true,
@@ -80,7 +88,8 @@ fn read_policy_types(spec: &MapCursor<'_>, egress: Option<&Cursor<'_>>) -> Optio
                 return None;
             }
         }
-    }
+        Some(())
+    })?;
     Some((ingress, egress))
 }
 
@@ -122,10 +131,14 @@ fn read_direction(
         }]);
     }
     let mut out = Vec::new();
+    let mut ok = true;
     for item in items {
-        out.push(read_rule(&item, peer_field, origin, ns)?);
+        match read_rule(&item, peer_field, origin, ns) {
+            Some(r) => out.push(r),
+            None => ok = false,
+        }
     }
-    Some(out)
+    ok.then_some(out)
 }
 
 fn read_rule(
@@ -138,23 +151,28 @@ fn read_rule(
     let peers_c = m.get(peer_field);
     let ports_c = m.get("ports");
     m.finish();
-    let peers = match peers_c.map(|p| p.seq()) {
-        None => Peers::Any,
-        Some(None) => return None,
-        Some(Some(items)) if items.is_empty() => Peers::Any,
-        Some(Some(items)) => Peers::List(
-            items
-                .iter()
-                .map(|p| read_peer(p, ns))
-                .collect::<Option<_>>()?,
-        ),
+    // An absent or empty list means "every peer" and "every port".
+    let peers = match &peers_c {
+        None => Some(Peers::Any),
+        Some(p) => p.each(|item| read_peer(item, ns)).map(|list| {
+            if list.is_empty() {
+                Peers::Any
+            } else {
+                Peers::List(list)
+            }
+        }),
     };
-    let l4 = match ports_c.map(|p| p.seq()) {
-        None => L4::Any,
-        Some(None) => return None,
-        Some(Some(items)) if items.is_empty() => L4::Any,
-        Some(Some(items)) => L4::Ports(items.iter().map(read_port).collect::<Option<_>>()?),
+    let l4 = match &ports_c {
+        None => Some(L4::Any),
+        Some(p) => p.each(read_port).map(|list| {
+            if list.is_empty() {
+                L4::Any
+            } else {
+                L4::Ports(list)
+            }
+        }),
     };
+    let (peers, l4) = (peers?, l4?);
     let rule = RuleRef {
         policy: origin.clone(),
         path: c.path().into(),
@@ -176,13 +194,14 @@ fn read_peer(c: &Cursor<'_>, ns: &str) -> Option<Peer> {
     if let Some(ib) = ip_block {
         if pod.is_some() || namespace.is_some() {
             c.error("a peer with ipBlock cannot also have podSelector or namespaceSelector");
+            read_ip_block(&ib);
             return None;
         }
         return read_ip_block(&ib);
     }
     let pod_sel = match &pod {
-        Some(p) => read_selector(p, KeyStyle::Kubernetes)?,
-        None => Selector::all(),
+        Some(p) => read_selector(p, KeyStyle::Kubernetes),
+        None => Some(Selector::all()),
     };
     let Some(ns_c) = namespace else {
         if pod.is_none() {
@@ -190,12 +209,12 @@ fn read_peer(c: &Cursor<'_>, ns: &str) -> Option<Peer> {
             return None;
         }
         return Some(Peer::Endpoints(
-            pod_sel.with(Requirement::equals(SelKey::k8s(keys::POD_NAMESPACE), ns)),
+            pod_sel?.with(Requirement::equals(SelKey::k8s(keys::POD_NAMESPACE), ns)),
         ));
     };
-    let ns_sel = read_selector(&ns_c, KeyStyle::Kubernetes)?;
+    let ns_sel = read_selector(&ns_c, KeyStyle::Kubernetes);
     Some(Peer::Endpoints(
-        pod_sel.and(&namespace_labels_selector(&ns_sel)),
+        pod_sel?.and(&namespace_labels_selector(&ns_sel?)),
     ))
 }
 
@@ -224,17 +243,24 @@ fn read_ip_block(c: &Cursor<'_>) -> Option<Peer> {
         c.error("missing field \"cidr\"");
         return None;
     };
-    let cidr = read_cidr(&cidr_c)?;
-    let mut except = Vec::new();
-    for e in except_c.map(|e| e.seq()).unwrap_or(Some(Vec::new()))? {
-        let x = read_cidr(&e)?;
-        if !cidr.contains(&x) || x == cidr {
-            e.error(format!("except {x} must be strictly inside cidr {cidr}"));
-            return None;
-        }
-        except.push(x);
-    }
-    Some(Peer::Cidr { cidr, except })
+    let cidr = read_cidr(&cidr_c);
+    let except = match &except_c {
+        None => Some(Vec::new()),
+        Some(list) => list.each(|e| {
+            let x = read_cidr(e)?;
+            if let Some(cidr) = cidr
+                && (!cidr.contains(&x) || x == cidr)
+            {
+                e.error(format!("except {x} must be strictly inside cidr {cidr}"));
+                return None;
+            }
+            Some(x)
+        }),
+    };
+    Some(Peer::Cidr {
+        cidr: cidr?,
+        except: except?,
+    })
 }
 
 fn read_port(c: &Cursor<'_>) -> Option<PortSpec> {
@@ -244,40 +270,45 @@ fn read_port(c: &Cursor<'_>) -> Option<PortSpec> {
     let end = m.get("endPort");
     m.finish();
     let protocols = match proto {
-        None => parse_port_protocol("TCP")?,
-        Some(p) => match p.string().and_then(parse_port_protocol) {
-            Some(v) if v.len() == 1 => v,
-            _ => {
+        None => parse_port_protocol("TCP"),
+        Some(p) => match p.string().map(|s| (s, parse_port_protocol(s))) {
+            Some((_, Some(v))) if v.len() == 1 => Some(v),
+            Some(_) => {
                 p.invalid("TCP, UDP or SCTP");
-                return None;
+                None
             }
+            None => None,
         },
     };
-    let sel = match (port, end) {
+    let sel = read_port_sel(port.as_ref(), end.as_ref());
+    Some(PortSpec {
+        port: sel?,
+        protocols: protocols?,
+        l7: None,
+    })
+}
+
+fn read_port_sel(port: Option<&Cursor<'_>>, end: Option<&Cursor<'_>>) -> Option<PortSel> {
+    match (port, end) {
         (None, Some(e)) => {
             e.error("endPort requires port");
-            return None;
+            None
         }
-        (None, None) => PortSel::Range(PortRange::ALL),
-        (Some(p), end) if p.is_number() => read_numeric(&p, end.as_ref())?,
+        (None, None) => Some(PortSel::Range(PortRange::ALL)),
+        (Some(p), end) if p.is_number() => read_numeric(p, end),
         (Some(p), None) => {
             let name = p.string()?.to_ascii_lowercase();
             if !is_service_name(&name) {
                 p.invalid("a port number 1-65535 or a named port");
                 return None;
             }
-            PortSel::Named(name)
+            Some(PortSel::Named(name))
         }
         (Some(_), Some(e)) => {
             e.error("endPort requires a numeric port");
-            return None;
+            None
         }
-    };
-    Some(PortSpec {
-        port: sel,
-        protocols,
-        l7: None,
-    })
+    }
 }
 
 fn read_numeric(p: &Cursor<'_>, end: Option<&Cursor<'_>>) -> Option<PortSel> {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::cursor::{Cursor, MapCursor};
+use super::diag::quote;
 use crate::labels::{validate_key, validate_value};
 
 /// What `metadata` holds that we use.
@@ -15,7 +16,29 @@ pub struct Meta {
     pub labels: BTreeMap<String, String>,
 }
 
-/// Reads `metadata` of `doc`; `namespaced` objects default to namespace `default`.
+/// The `ObjectMeta` fields Kubernetes defines: read, or accepted and ignored. Any other
+/// key is warned about, as `kubectl apply` does with strict field validation.
+const KNOWN_FIELDS: &[&str] = &[
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "managedFields",
+    "ownerReferences",
+    "finalizers",
+    "generateName",
+    "selfLink",
+];
+
+/// Reads `metadata` of `doc`; `namespaced` objects default to namespace `default`. Name,
+/// namespace and labels are all checked before giving up, and unknown keys are warned
+/// about.
 pub fn read_meta(doc: &MapCursor<'_>, namespaced: bool) -> Option<Meta> {
     let Some(meta) = doc.get("metadata") else {
         doc.cursor().error("missing field \"metadata\"");
@@ -23,23 +46,34 @@ pub fn read_meta(doc: &MapCursor<'_>, namespaced: bool) -> Option<Meta> {
     };
     let m = meta.map()?;
     let name = match m.get("name") {
-        Some(c) => c.string().filter(|n| check_name(&c, n))?.to_string(),
+        Some(c) => c.string().filter(|n| check_name(&c, n)).map(str::to_string),
         None => {
             m.cursor().error("missing field \"name\"");
-            return None;
+            None
         }
     };
     let namespace = match (namespaced, m.get("namespace")) {
-        (false, _) => String::new(),
-        (true, None) => "default".to_string(),
-        (true, Some(c)) => c.string().filter(|n| check_name(&c, n))?.to_string(),
+        (false, _) => Some(String::new()),
+        (true, None) => Some("default".to_string()),
+        (true, Some(c)) => c.string().filter(|n| check_name(&c, n)).map(str::to_string),
     };
     let labels = m.get("labels").map(|c| read_labels(&c)).unwrap_or_default();
+    warn_unknown(&m);
     Some(Meta {
-        name,
-        namespace,
+        name: name?,
+        namespace: namespace?,
         labels,
     })
+}
+
+fn warn_unknown(m: &MapCursor<'_>) {
+    m.ignore(KNOWN_FIELDS);
+    for (key, c) in m.unread() {
+        c.warn(format!(
+            "unknown field {}",
+            quote(&format!("metadata.{key}"))
+        ));
+    }
 }
 
 /// Reads a `string → string` label map, validating keys and values.

@@ -7,6 +7,7 @@ mod cilium;
 mod cluster_objects;
 pub mod cursor;
 pub mod diag;
+mod duplicates;
 mod knp;
 mod meta;
 mod selector;
@@ -56,49 +57,59 @@ pub struct Manifests {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Parses every input; fails with every error found if any.
+/// Parses every input; fails with every error found if any. Diagnostics come in document
+/// order (input, document, line, column); an object defined twice is kept once, the last
+/// definition winning, with a warning on each earlier one.
 pub fn parse(inputs: &[Input]) -> Result<Manifests, ManifestErrors> {
-    let mut out = Manifests::default();
-    let mut errors = Vec::new();
-    for input in inputs {
+    let mut diags: Vec<(usize, Diagnostic)> = Vec::new();
+    let mut found = Vec::new();
+    for (index, input) in inputs.iter().enumerate() {
         let file: Arc<str> = input.name.as_str().into();
         let docs = match yaml::parse_stream(&input.text) {
             Ok(d) => d,
             Err(e) => {
-                errors.push(Diagnostic {
-                    severity: Severity::Error,
-                    file: file.clone(),
-                    document: 0,
-                    line: e.line,
-                    col: e.col,
-                    object: None,
-                    path: String::new(),
-                    message: format!("invalid YAML: {}", e.message),
-                });
+                diags.push((index, syntax_error(&file, e)));
                 continue;
             }
         };
         for (i, doc) in docs.iter().enumerate() {
             let ctx = DocContext::new(file.clone(), i + 1);
             let objects = read_document(&Cursor::root(doc, &ctx));
-            for d in ctx.take() {
-                match d.severity {
-                    Severity::Error => errors.push(d),
-                    Severity::Warning => out.warnings.push(d),
-                }
-            }
-            out.objects
-                .extend(objects.into_iter().map(|object| Located {
+            diags.extend(ctx.take().into_iter().map(|d| (index, d)));
+            found.extend(objects.into_iter().map(|object| duplicates::Found {
+                located: Located {
                     object,
                     file: file.clone(),
                     document: i + 1,
-                }));
+                },
+                input: index,
+                line: doc.line,
+                col: doc.col,
+            }));
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(ManifestErrors(errors))
+    let (found, replaced) = duplicates::keep_last(found);
+    diags.extend(replaced);
+    let (errors, warnings) = diag::in_document_order(diags);
+    if !errors.is_empty() {
+        return Err(ManifestErrors(errors));
+    }
+    Ok(Manifests {
+        objects: found.into_iter().map(|f| f.located).collect(),
+        warnings,
+    })
+}
+
+fn syntax_error(file: &Arc<str>, e: yaml::SyntaxError) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.clone(),
+        document: 0,
+        line: e.line,
+        col: e.col,
+        object: None,
+        path: String::new(),
+        message: format!("invalid YAML: {}", e.message),
     }
 }
 

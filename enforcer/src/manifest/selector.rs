@@ -12,35 +12,56 @@ pub enum KeyStyle {
     Kubernetes,
 }
 
-/// Reads a label selector; `None` after reporting errors.
+/// Reads a label selector; `None` after reporting errors. Every label and expression is
+/// checked, so one call reports all of a selector's problems.
 pub fn read_selector(c: &Cursor<'_>, style: KeyStyle) -> Option<Selector> {
     let m = c.map()?;
     let mut reqs = Vec::new();
     let mut ok = true;
     if let Some(ml) = m.get("matchLabels") {
-        for (key, value) in ml.map().map(|x| x.entries()).unwrap_or_default() {
-            let (Some(k), Some(v)) = (sel_key(&value, key, style), value.scalar()) else {
-                ok = false;
-                continue;
-            };
-            if let Err(e) = validate_value(v) {
-                value.error(format!("invalid label value {v:?}: {e}"));
-                ok = false;
-                continue;
+        match ml.map() {
+            Some(labels) => {
+                for (key, value) in labels.entries() {
+                    match read_label(key, &value, style) {
+                        Some(r) => reqs.push(r),
+                        None => ok = false,
+                    }
+                }
             }
-            reqs.push(Requirement::equals(k, v));
+            None => ok = false,
         }
     }
     if let Some(exprs) = m.get("matchExpressions") {
-        for e in exprs.seq().unwrap_or_default() {
-            match read_expression(&e, style) {
-                Some(r) => reqs.push(r),
-                None => ok = false,
+        match exprs.seq() {
+            Some(items) => {
+                for e in items {
+                    match read_expression(&e, style) {
+                        Some(r) => reqs.push(r),
+                        None => ok = false,
+                    }
+                }
             }
+            None => ok = false,
         }
     }
     m.finish();
     ok.then(|| Selector::new(reqs))
+}
+
+fn read_label(key: &str, value: &Cursor<'_>, style: KeyStyle) -> Option<Requirement> {
+    let k = sel_key(value, key, style);
+    let v = value.scalar().filter(|v| check_value(value, v));
+    Some(Requirement::equals(k?, v?))
+}
+
+fn check_value(c: &Cursor<'_>, v: &str) -> bool {
+    match validate_value(v) {
+        Ok(()) => true,
+        Err(e) => {
+            c.error(format!("invalid label value {v:?}: {e}"));
+            false
+        }
+    }
 }
 
 fn read_expression(c: &Cursor<'_>, style: KeyStyle) -> Option<Requirement> {
@@ -49,33 +70,31 @@ fn read_expression(c: &Cursor<'_>, style: KeyStyle) -> Option<Requirement> {
     let op = m.get("operator");
     let values = m.get("values");
     m.finish();
-    let Some(key_c) = key else {
-        c.error("missing field \"key\"");
-        return None;
-    };
-    let Some(op_c) = op else {
-        c.error("missing field \"operator\"");
-        return None;
-    };
-    let key = sel_key(&key_c, key_c.string()?, style)?;
-    let operator = op_c.string().and_then(|s| {
-        let parsed = Operator::parse(s);
-        if parsed.is_none() {
-            op_c.invalid("one of In, NotIn, Exists, DoesNotExist");
+    let key = match &key {
+        Some(k) => k.string().and_then(|raw| sel_key(k, raw, style)),
+        None => {
+            c.error("missing field \"key\"");
+            None
         }
-        parsed
-    })?;
-    let mut vals = Vec::new();
-    if let Some(v) = &values {
-        for item in v.seq()? {
-            let s = item.scalar()?;
-            if let Err(e) = validate_value(s) {
-                item.error(format!("invalid label value {s:?}: {e}"));
-                return None;
+    };
+    let operator = match &op {
+        Some(o) => o.string().and_then(|s| {
+            let parsed = Operator::parse(s);
+            if parsed.is_none() {
+                o.invalid("one of In, NotIn, Exists, DoesNotExist");
             }
-            vals.push(s.to_string());
+            parsed
+        }),
+        None => {
+            c.error("missing field \"operator\"");
+            None
         }
-    }
+    };
+    let vals = match &values {
+        Some(v) => read_values(v),
+        None => Some(Vec::new()),
+    };
+    let (key, operator, vals) = (key, operator?, vals?);
     let needs_values = matches!(operator, Operator::In | Operator::NotIn);
     if needs_values && vals.is_empty() {
         c.error("operator In and NotIn need a non-empty \"values\" list");
@@ -85,7 +104,19 @@ fn read_expression(c: &Cursor<'_>, style: KeyStyle) -> Option<Requirement> {
         c.error("operator Exists and DoesNotExist take no \"values\"");
         return None;
     }
-    Some(Requirement::new(key, operator, vals))
+    Some(Requirement::new(key?, operator, vals))
+}
+
+fn read_values(c: &Cursor<'_>) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in c.seq()? {
+        match item.scalar().filter(|s| check_value(&item, s)) {
+            Some(s) => out.push(s.to_string()),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
 }
 
 fn sel_key(c: &Cursor<'_>, raw: &str, style: KeyStyle) -> Option<SelKey> {

@@ -64,3 +64,78 @@ fn to_fqdns_selects_no_address_until_dns_is_seen() {
     ));
     assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 443), DEFAULT_DENY);
 }
+
+/// Cilium's documentation example for `fromRequires`: every `env: prod` endpoint requires
+/// its peers to be `env: prod` too, and another rule lets `role: frontend` in.
+const DOCS_REQUIRES: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: backend, namespace: shop, labels: {env: prod}}
+status: {podIP: 10.0.3.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: frontend-prod, namespace: shop, labels: {role: frontend, env: prod}}
+status: {podIP: 10.0.3.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: frontend-dev, namespace: shop, labels: {role: frontend, env: dev}}
+status: {podIP: 10.0.3.3}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: requires-rule, namespace: shop}
+specs:
+  - description: "For endpoints with env=prod, only allow if source also has label env=prod"
+    endpointSelector:
+      matchLabels:
+        env: prod
+    ingress:
+    - fromRequires:
+      - matchLabels:
+          env: prod
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: l3-rule, namespace: shop}
+specs:
+  - description: "For endpoints with env=prod, allow if source also has label role=frontend"
+    endpointSelector:
+      matchLabels:
+        env: prod
+    ingress:
+    - fromEndpoints:
+      - matchLabels:
+          role: frontend
+"#;
+
+#[test]
+fn the_docs_from_requires_example_is_honoured_with_a_deprecation_warning() {
+    let parsed = enforcer::manifest::parse_str("requires.yaml", DOCS_REQUIRES).unwrap();
+    let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+    assert!(
+        warnings[0].contains("specs[0].ingress[0].fromRequires: fromRequires is deprecated in Cilium 1.17 and removed in 1.19; it is honoured here"),
+        "{}",
+        warnings[0]
+    );
+    let e = engine(DOCS_REQUIRES);
+    assert_eq!(
+        tcp(&e, "shop/frontend-prod", "shop/backend", 80),
+        OK,
+        "a frontend with env=prod meets the requirement"
+    );
+    let t = trace(&e, "shop/frontend-dev", "shop/backend", 6, 80);
+    assert_eq!(
+        (t.verdict.as_str(), t.drop_reason),
+        ("DENIED", Some(133)),
+        "a frontend without env=prod is denied: {t:#?}"
+    );
+    assert!(
+        t.ingress.notes.iter().any(|n| n
+            == "fromRequires of CiliumNetworkPolicy shop/requires-rule specs[0].ingress[0] narrows every endpoint peer of the allow rules to {env=prod, k8s:io.kubernetes.pod.namespace=shop}"),
+        "{:#?}",
+        t.ingress.notes
+    );
+}

@@ -10,11 +10,13 @@ use crate::policy::model::L7;
 /// egress).
 pub fn read_l7(c: &Cursor<'_>, direction: Direction) -> Option<L7> {
     let m = c.map()?;
+    let mut unsupported = false;
     for field in ["kafka", "l7proto", "l7"] {
         if let Some(f) = m.get(field) {
             f.error(format!(
                 "{field} rules are not supported by this enforcer (only http and dns)"
             ));
+            unsupported = true;
         }
     }
     let http = m.get("http");
@@ -25,12 +27,14 @@ pub fn read_l7(c: &Cursor<'_>, direction: Direction) -> Option<L7> {
             c.error("multiple L7 protocol rule types specified in single rule");
             None
         }
-        (Some(h), None) => read_http(&h).map(L7::Http),
+        (Some(h), None) => read_http(&h).filter(|_| !unsupported).map(L7::Http),
         (None, Some(d)) if direction == Direction::Ingress => {
             d.error("DNS rules are only allowed on egress");
             None
         }
-        (None, Some(d)) => read_dns(&d).map(L7::Dns),
+        (None, Some(d)) => read_dns(&d).filter(|_| !unsupported).map(L7::Dns),
+        // The unsupported kind was reported already: one error is clearer than two.
+        (None, None) if unsupported => None,
         (None, None) => {
             c.error("\"rules\" needs http or dns");
             None
@@ -39,57 +43,53 @@ pub fn read_l7(c: &Cursor<'_>, direction: Direction) -> Option<L7> {
 }
 
 fn read_http(c: &Cursor<'_>) -> Option<usize> {
-    let items = c.seq()?;
-    for item in &items {
-        let m = item.map()?;
-        for field in ["path", "method", "host"] {
-            if let Some(f) = m.get(field) {
-                f.string()?;
-            }
+    c.each(read_http_rule).map(|rules| rules.len())
+}
+
+fn read_http_rule(item: &Cursor<'_>) -> Option<()> {
+    let m = item.map()?;
+    let mut ok = true;
+    for field in ["path", "method", "host"] {
+        if let Some(f) = m.get(field) {
+            ok &= f.string().is_some();
         }
-        if let Some(h) = m.get("headers") {
-            for header in h.seq()? {
-                header.string()?;
-            }
-        }
-        if let Some(h) = m.get("headerMatches") {
-            for hm in h.seq()? {
-                read_header_match(&hm.map()?)?;
-            }
-        }
-        m.finish();
     }
-    Some(items.len())
+    if let Some(h) = m.get("headers") {
+        ok &= h.each(|header| header.string()).is_some();
+    }
+    if let Some(h) = m.get("headerMatches") {
+        ok &= h.each(|hm| read_header_match(&hm.map()?)).is_some();
+    }
+    m.finish();
+    ok.then_some(())
 }
 
 fn read_header_match(m: &MapCursor<'_>) -> Option<()> {
-    if m.get("name")
-        .and_then(|n| n.string().map(str::to_string))
-        .is_none()
-    {
-        m.cursor().error("missing field \"name\"");
-        return None;
-    }
+    let mut ok = match m.get("name") {
+        Some(n) => n.string().is_some(),
+        None => {
+            m.cursor().error("missing field \"name\"");
+            false
+        }
+    };
     if let Some(v) = m.get("value") {
-        v.scalar()?;
+        ok &= v.scalar().is_some();
     }
-    if let Some(mismatch) = m.get("mismatch")
-        && !matches!(
-            mismatch.string(),
-            Some("LOG" | "ADD" | "DELETE" | "REPLACE")
-        )
-    {
-        mismatch.invalid("one of LOG, ADD, DELETE, REPLACE");
-        return None;
+    if let Some(mismatch) = m.get("mismatch") {
+        match mismatch.string() {
+            Some("LOG" | "ADD" | "DELETE" | "REPLACE") => {}
+            Some(_) => {
+                mismatch.invalid("one of LOG, ADD, DELETE, REPLACE");
+                ok = false;
+            }
+            None => ok = false,
+        }
     }
     m.ignore(&["secret"]);
     m.finish();
-    Some(())
+    ok.then_some(())
 }
 
 fn read_dns(c: &Cursor<'_>) -> Option<Vec<String>> {
-    c.seq()?
-        .iter()
-        .map(|item| read_dns_selector(item, "a dns rule").map(|(_, text)| text))
-        .collect()
+    c.each(|item| read_dns_selector(item, "a dns rule").map(|(_, text)| text))
 }

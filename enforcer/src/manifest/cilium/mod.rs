@@ -18,9 +18,10 @@ use super::meta::read_meta;
 use crate::policy::model::Policy;
 use crate::policy::origin::{PolicyKind, PolicyRef};
 
-/// Reads a CNP (`clusterwide = false`) or CCNP.
+/// Reads a CNP (`clusterwide = false`) or CCNP. The rules are read even when `metadata`
+/// is invalid, so every error is reported.
 pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
-    let meta = read_meta(doc, !clusterwide)?;
+    let meta = read_meta(doc, !clusterwide);
     let kind = if clusterwide {
         PolicyKind::CiliumClusterwideNetworkPolicy
     } else {
@@ -28,17 +29,22 @@ pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
     };
     let origin = Arc::new(PolicyRef {
         kind,
-        namespace: meta.namespace.clone(),
-        name: meta.name,
+        namespace: meta
+            .as_ref()
+            .map(|m| m.namespace.clone())
+            .unwrap_or_default(),
+        name: meta.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
     });
-    *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
+    if meta.is_some() {
+        *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
+    }
     let ctx = rule::RuleContext {
         origin: origin.clone(),
-        namespace: meta.namespace,
+        namespace: origin.namespace.clone(),
         clusterwide,
     };
     let mut rules = Vec::new();
-    let mut ok = true;
+    let mut ok = meta.is_some();
     if let Some(spec) = doc.get("spec") {
         match rule::read_rule(&spec, &ctx) {
             Some(r) => rules.push(r),
@@ -46,13 +52,16 @@ pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
         }
     }
     if let Some(specs) = doc.get("specs") {
-        for s in specs.seq().unwrap_or_default() {
+        let items = specs.seq();
+        ok &= items.is_some();
+        for s in items.unwrap_or_default() {
             match rule::read_rule(&s, &ctx) {
                 Some(r) => rules.push(r),
                 None => ok = false,
             }
         }
     }
+    misplaced_description(doc);
     doc.ignore(&["status"]);
     if ok && rules.is_empty() {
         doc.cursor().error(format!(
@@ -61,4 +70,17 @@ pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
         return None;
     }
     ok.then_some(Policy { origin, rules })
+}
+
+/// A `description` next to `spec` (as some examples write it) is not part of the object:
+/// say where it belongs.
+fn misplaced_description(doc: &MapCursor<'_>) {
+    if doc.has("description")
+        && let Some(d) = doc.get("description")
+    {
+        d.error(
+            "a policy's description belongs under spec: move it to spec.description \
+             (or specs[].description)",
+        );
+    }
 }

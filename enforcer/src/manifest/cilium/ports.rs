@@ -13,8 +13,11 @@ const MAX_ENTRIES: usize = 40;
 /// Reads the L4 part of a section (`toPorts` or `icmps`, never both).
 pub fn read_l4(m: &MapCursor<'_>, kind: SectionKind) -> Option<L4> {
     match (m.get("toPorts"), m.get("icmps")) {
-        (Some(_), Some(i)) => {
+        (Some(p), Some(i)) => {
             i.error("the icmps block may only be present without toPorts: define a separate rule to use toPorts");
+            // Both are still checked, so their own errors are reported too.
+            read_to_ports(&p, kind);
+            read_icmps(&i);
             None
         }
         (Some(p), None) => read_to_ports(&p, kind).map(L4::Ports),
@@ -24,15 +27,8 @@ pub fn read_l4(m: &MapCursor<'_>, kind: SectionKind) -> Option<L4> {
 }
 
 fn read_to_ports(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
-    let mut out = Vec::new();
-    let mut ok = true;
-    for rule in c.seq()? {
-        match read_port_rule(&rule, kind) {
-            Some(specs) => out.extend(specs),
-            None => ok = false,
-        }
-    }
-    ok.then_some(out)
+    let rules = c.each(|rule| read_port_rule(rule, kind))?;
+    Some(rules.into_iter().flatten().collect())
 }
 
 fn read_port_rule(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
@@ -49,12 +45,13 @@ fn read_port_rule(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
             ));
         }
     }
+    // `None` when `rules` is absent, `Some(None)` when it is invalid.
     let l7 = match m.get("rules") {
         Some(r) if kind.deny => {
             r.error("deny rules cannot have L7 rules");
-            None
+            Some(None)
         }
-        Some(r) => Some(read_l7(&r, kind.direction)?),
+        Some(r) => Some(read_l7(&r, kind.direction)),
         None => None,
     };
     let Some(ports) = m.get("ports") else {
@@ -75,8 +72,10 @@ fn read_port_rule(c: &Cursor<'_>, kind: SectionKind) -> Option<Vec<PortSpec>> {
         ));
         return None;
     }
-    let specs: Option<Vec<PortSpec>> = items.iter().map(|p| read_port(p, l7.as_ref())).collect();
-    specs
+    let l7_ok = !matches!(l7, Some(None));
+    let l7 = l7.flatten();
+    let specs = ports.each(|p| read_port(p, l7.as_ref()))?;
+    l7_ok.then_some(specs)
 }
 
 fn read_port(c: &Cursor<'_>, l7: Option<&L7>) -> Option<PortSpec> {
@@ -86,26 +85,17 @@ fn read_port(c: &Cursor<'_>, l7: Option<&L7>) -> Option<PortSpec> {
     let proto = m.get("protocol");
     m.finish();
     let protocols = match &proto {
-        None => parse_port_protocol("ANY")?,
-        Some(p) => {
-            let s = p.string()?;
-            let Some(v) = parse_port_protocol(s) else {
-                let hint = if s.eq_ignore_ascii_case("icmp") || s.eq_ignore_ascii_case("icmpv6") {
-                    " (ICMP goes in icmps)"
-                } else {
-                    ""
-                };
-                p.invalid(&format!("TCP, UDP, SCTP or ANY{hint}"));
-                return None;
-            };
-            v
+        None => parse_port_protocol("ANY"),
+        Some(p) => read_protocol(p),
+    };
+    let sel = match port {
+        Some(port_c) => read_port_sel(&port_c, end.as_ref()),
+        None => {
+            c.error("missing field \"port\" (use \"0\" for every port)");
+            None
         }
     };
-    let Some(port_c) = port else {
-        c.error("missing field \"port\" (use \"0\" for every port)");
-        return None;
-    };
-    let sel = read_port_sel(&port_c, end.as_ref())?;
+    let (protocols, sel) = (protocols?, sel?);
     if let Some(l7) = l7 {
         check_l7_port(c, l7, &sel, &protocols)?;
     }
@@ -114,6 +104,20 @@ fn read_port(c: &Cursor<'_>, l7: Option<&L7>) -> Option<PortSpec> {
         protocols,
         l7: l7.cloned(),
     })
+}
+
+fn read_protocol(p: &Cursor<'_>) -> Option<Vec<u8>> {
+    let s = p.string()?;
+    let parsed = parse_port_protocol(s);
+    if parsed.is_none() {
+        let hint = if s.eq_ignore_ascii_case("icmp") || s.eq_ignore_ascii_case("icmpv6") {
+            " (ICMP goes in icmps)"
+        } else {
+            ""
+        };
+        p.invalid(&format!("TCP, UDP, SCTP or ANY{hint}"));
+    }
+    parsed
 }
 
 fn read_port_sel(c: &Cursor<'_>, end: Option<&Cursor<'_>>) -> Option<PortSel> {
@@ -173,28 +177,27 @@ fn check_l7_port(c: &Cursor<'_>, l7: &L7, port: &PortSel, protocols: &[u8]) -> O
 }
 
 fn read_icmps(c: &Cursor<'_>) -> Option<Vec<IcmpSpec>> {
-    let mut out = Vec::new();
-    for rule in c.seq()? {
-        let m = rule.map()?;
-        let fields = m.get("fields");
-        m.finish();
-        let Some(fields) = fields else {
-            rule.error("missing field \"fields\"");
-            return None;
-        };
-        let items = fields.seq()?;
-        if items.len() > MAX_ENTRIES {
-            fields.error(format!(
-                "at most {MAX_ENTRIES} ICMP fields, found {}",
-                items.len()
-            ));
-            return None;
-        }
-        for f in items {
-            out.push(read_icmp_field(&f)?);
-        }
+    let rules = c.each(read_icmp_rule)?;
+    Some(rules.into_iter().flatten().collect())
+}
+
+fn read_icmp_rule(rule: &Cursor<'_>) -> Option<Vec<IcmpSpec>> {
+    let m = rule.map()?;
+    let fields = m.get("fields");
+    m.finish();
+    let Some(fields) = fields else {
+        rule.error("missing field \"fields\"");
+        return None;
+    };
+    let specs = fields.each(read_icmp_field)?;
+    if specs.len() > MAX_ENTRIES {
+        fields.error(format!(
+            "at most {MAX_ENTRIES} ICMP fields, found {}",
+            specs.len()
+        ));
+        return None;
     }
-    Some(out)
+    Some(specs)
 }
 
 fn read_icmp_field(c: &Cursor<'_>) -> Option<IcmpSpec> {
@@ -203,18 +206,19 @@ fn read_icmp_field(c: &Cursor<'_>) -> Option<IcmpSpec> {
     let ty = m.get("type");
     m.finish();
     let v6 = match family.as_ref().map(|f| (f, f.string())) {
-        None => false,
-        Some((_, Some("IPv4"))) => false,
-        Some((_, Some("IPv6"))) => true,
+        None => Some(false),
+        Some((_, Some("IPv4"))) => Some(false),
+        Some((_, Some("IPv6"))) => Some(true),
         Some((f, _)) => {
             f.invalid("IPv4 or IPv6");
-            return None;
+            None
         }
     };
     let Some(t) = ty else {
         c.error("missing field \"type\"");
         return None;
     };
+    let v6 = v6?;
     let text = t.scalar()?;
     let Some(icmp_type) = parse_icmp_type(text, v6) else {
         t.invalid(if v6 {

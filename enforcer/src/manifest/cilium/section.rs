@@ -88,7 +88,8 @@ pub fn read_section(
     subject: &Selector,
 ) -> Option<PeerRule> {
     let m = c.map()?;
-    let mut ok = check_peer_kinds(c, &m, kind) && check_unsupported(&m, kind);
+    let kinds_ok = check_peer_kinds(c, &m, kind);
+    let mut ok = check_unsupported(&m, kind) && kinds_ok;
     let mut peers: Option<Vec<Peer>> = None;
     let mut add = |list: Option<Vec<Peer>>| match list {
         Some(p) => peers.get_or_insert_with(Vec::new).extend(p),
@@ -117,7 +118,7 @@ pub fn read_section(
         add(read_fqdns(&e));
     }
     let requires = match m.get(kind.field("fromRequires", "toRequires")) {
-        Some(r) => read_requires(&r, ctx, subject),
+        Some(r) => read_requires(&r, ctx, subject, kind),
         None => Some(Vec::new()),
     };
     let l4 = read_l4(&m, kind);
@@ -159,7 +160,7 @@ fn check_peer_kinds(c: &Cursor<'_>, m: &MapCursor<'_>, kind: SectionKind) -> boo
     let present: Vec<&str> = peer_fields(kind)
         .iter()
         .copied()
-        .filter(|f| m.has(f))
+        .filter(|f| m.has(f) && !means_nothing(m, f))
         .collect();
     if present.len() > 1 {
         c.error(format!(
@@ -175,10 +176,16 @@ fn check_peer_kinds(c: &Cursor<'_>, m: &MapCursor<'_>, kind: SectionKind) -> boo
     true
 }
 
+/// `toServices: []` selects nothing and adds nothing in Cilium (it neither counts as a
+/// peer kind nor stops wildcarding): accepted as if absent.
+fn means_nothing(m: &MapCursor<'_>, field: &str) -> bool {
+    field == "toServices" && m.get(field).is_some_and(|c| c.is_empty_list())
+}
+
 fn check_unsupported(m: &MapCursor<'_>, kind: SectionKind) -> bool {
     let mut ok = true;
     for (field, why) in UNSUPPORTED {
-        if let Some(f) = m.get(field) {
+        if let Some(f) = m.get(field).filter(|_| !means_nothing(m, field)) {
             f.error(format!("{field} is not supported by this enforcer: {why}"));
             ok = false;
         }
@@ -213,101 +220,91 @@ fn check_authentication(m: &MapCursor<'_>, kind: SectionKind) {
 }
 
 fn read_endpoint_peers(c: &Cursor<'_>, ctx: &RuleContext, subject: &Selector) -> Option<Vec<Peer>> {
-    let mut out = Vec::new();
-    for item in c.seq()? {
-        let sel = read_selector(&item, KeyStyle::Cilium)?;
-        out.push(Peer::Endpoints(namespacing::peer(
+    c.each(|item| {
+        let sel = read_selector(item, KeyStyle::Cilium)?;
+        Some(Peer::Endpoints(namespacing::peer(
             sel,
             &ctx.namespace,
             subject,
-        )));
-    }
-    Some(out)
+        )))
+    })
 }
 
 fn read_node_peers(c: &Cursor<'_>) -> Option<Vec<Peer>> {
     let remote = Requirement::new(SelKey::reserved("remote-node"), Operator::Exists, []);
-    let mut out = Vec::new();
-    for item in c.seq()? {
-        out.push(Peer::Nodes(
-            read_selector(&item, KeyStyle::Cilium)?.with(remote.clone()),
-        ));
-    }
-    Some(out)
+    c.each(|item| {
+        Some(Peer::Nodes(
+            read_selector(item, KeyStyle::Cilium)?.with(remote.clone()),
+        ))
+    })
 }
 
 fn read_entities(c: &Cursor<'_>) -> Option<Vec<Peer>> {
-    let mut out = Vec::new();
-    for item in c.seq()? {
+    c.each(|item| {
         let name = item.string()?;
         let Some(e) = Entity::parse(name) else {
             let valid: Vec<&str> = ENTITIES.iter().map(|(n, _)| *n).collect();
             item.invalid(&format!("one of {}", valid.join(", ")));
             return None;
         };
-        out.push(Peer::Entity(e));
-    }
-    Some(out)
+        Some(Peer::Entity(e))
+    })
 }
 
 fn read_cidrs(c: &Cursor<'_>) -> Option<Vec<Peer>> {
-    let mut out = Vec::new();
-    for item in c.seq()? {
-        out.push(Peer::Cidr {
-            cidr: read_cidr(&item)?,
+    c.each(|item| {
+        Some(Peer::Cidr {
+            cidr: read_cidr(item)?,
             except: Vec::new(),
-        });
-    }
-    Some(out)
+        })
+    })
 }
 
 fn read_cidr_set(c: &Cursor<'_>) -> Option<Vec<Peer>> {
-    let mut out = Vec::new();
-    for item in c.seq()? {
-        let m = item.map()?;
-        for (field, what) in [
-            ("cidrGroupRef", "CiliumCIDRGroup references"),
-            ("cidrGroupSelector", "CiliumCIDRGroup selectors"),
-        ] {
-            if let Some(f) = m.get(field) {
-                f.error(format!(
-                    "{what} are not supported by this enforcer; write the CIDRs in \"cidr\""
-                ));
-            }
+    c.each(read_cidr_rule)
+}
+
+fn read_cidr_rule(item: &Cursor<'_>) -> Option<Peer> {
+    let m = item.map()?;
+    for (field, what) in [
+        ("cidrGroupRef", "CiliumCIDRGroup references"),
+        ("cidrGroupSelector", "CiliumCIDRGroup selectors"),
+    ] {
+        if let Some(f) = m.get(field) {
+            f.error(format!(
+                "{what} are not supported by this enforcer; write the CIDRs in \"cidr\""
+            ));
         }
-        let cidr = match m.get("cidr") {
-            Some(x) => read_cidr(&x),
-            None => {
-                item.error("missing field \"cidr\"");
-                None
-            }
-        };
-        let except = m
-            .get("except")
-            .map(|e| read_excepts(&e, cidr))
-            .unwrap_or(Some(Vec::new()));
-        m.finish();
-        out.push(Peer::Cidr {
-            cidr: cidr?,
-            except: except?,
-        });
     }
-    Some(out)
+    let cidr = match m.get("cidr") {
+        Some(x) => read_cidr(&x),
+        None => {
+            item.error("missing field \"cidr\"");
+            None
+        }
+    };
+    let except = m
+        .get("except")
+        .map(|e| read_excepts(&e, cidr))
+        .unwrap_or(Some(Vec::new()));
+    m.finish();
+    Some(Peer::Cidr {
+        cidr: cidr?,
+        except: except?,
+    })
 }
 
 fn read_excepts(c: &Cursor<'_>, cidr: Option<Cidr>) -> Option<Vec<Cidr>> {
-    let mut out = Vec::new();
-    for item in c.seq()? {
-        let e = read_cidr(&item)?;
+    c.each(|item| {
+        let e = read_cidr(item)?;
         if let Some(parent) = cidr
             && !parent.contains(&e)
         {
             item.error(format!("except {e} is not inside cidr {parent}"));
             return None;
         }
-        out.push(e);
-    }
-    Some(out)
+        Some(e)
+    })
 }
 
 /// Reads a CIDR or bare address. Host bits are cleared with a warning, as Cilium accepts
@@ -328,24 +325,34 @@ pub fn read_cidr(c: &Cursor<'_>) -> Option<Cidr> {
 }
 
 fn read_fqdns(c: &Cursor<'_>) -> Option<Vec<Peer>> {
-    c.seq()?
-        .iter()
-        .map(|item| {
-            read_dns_selector(item, "a toFQDNs entry")
-                .map(|(kind, text)| Peer::Fqdn(format!("{}: {text}", kind.field())))
-        })
-        .collect()
+    c.each(|item| {
+        read_dns_selector(item, "a toFQDNs entry")
+            .map(|(kind, text)| Peer::Fqdn(format!("{}: {text}", kind.field())))
+    })
 }
 
-fn read_requires(c: &Cursor<'_>, ctx: &RuleContext, subject: &Selector) -> Option<Vec<Selector>> {
-    let mut out = Vec::new();
-    for item in c.seq()? {
-        let sel = read_selector(&item, KeyStyle::Cilium)?;
-        out.push(namespacing::requirement_selector(
+/// Reads `fromRequires`/`toRequires`: deprecated by Cilium but honoured here (ignoring a
+/// requirement would widen the policy), with a warning that says so.
+fn read_requires(
+    c: &Cursor<'_>,
+    ctx: &RuleContext,
+    subject: &Selector,
+    kind: SectionKind,
+) -> Option<Vec<Selector>> {
+    let (field, peers) = (
+        kind.field("fromRequires", "toRequires"),
+        kind.field("fromEndpoints", "toEndpoints"),
+    );
+    c.warn(format!(
+        "{field} is deprecated in Cilium 1.17 and removed in 1.19; it is honoured here: its \
+         selectors are ANDed into every {peers} peer of the rules selecting the same endpoints"
+    ));
+    c.each(|item| {
+        let sel = read_selector(item, KeyStyle::Cilium)?;
+        Some(namespacing::requirement_selector(
             sel,
             &ctx.namespace,
             subject,
-        ));
-    }
-    Some(out)
+        ))
+    })
 }
