@@ -15,4 +15,5 @@ mod errors;
 mod filters;
 mod golden;
 mod misc;
+mod protocols;
 mod util;

@@ -195,3 +195,24 @@ fn a_vrrp_deny_drops_vrrp_and_leaves_igmp_allowed() {
         "ALLOWED"
     );
 }
+
+#[test]
+fn the_matrix_gets_a_vrrp_table_when_a_policy_names_vrrp() {
+    let e = engine(&cnp(
+        "shop",
+        "vrrp",
+        "  endpointSelector: {matchLabels: {app: api}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {app: web}}]\n    toPorts: [{ports: [{protocol: VRRP}, {port: \"80\", protocol: TCP}]}]\n",
+    ));
+    let m = e.matrix(&[]);
+    let tables: Vec<(&str, u16)> = m
+        .ports
+        .iter()
+        .map(|t| (t.protocol.as_str(), t.port))
+        .collect();
+    assert_eq!(tables, vec![("TCP", 80), ("VRRP", 0)]);
+    let text = m.to_text();
+    assert!(
+        text.contains("\nVRRP\n") && !text.contains("VRRP/0"),
+        "{text}"
+    );
+}
