@@ -718,6 +718,18 @@ fn vrrp_and_igmp_from_a_manifest_are_policed_as_whole_protocols() {
         (drop_reason::POLICY_DENIED, direction::INGRESS, IGMP)
     );
 
+    // IPv6 has no IGMP: its hosts manage groups with MLD, which is ICMPv6 (a query is type
+    // 130), so an IGMP or VRRP rule does not let it through; `icmps` would.
+    let all_nodes6 = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+    let mld_query = L4::Icmp {
+        ty: 130,
+        code: 0,
+        id: 0,
+    };
+    let (action, events) = h.run(Hook::To, &frame::v6(PEER6, all_nodes6, &mld_query));
+    assert_eq!(action, tc_action::DROP);
+    assert_eq!(one(&events, kind::DROP).subtype, drop_reason::POLICY_DENIED);
+
     // Egress: the endpoint's IGMP membership report passes, its own advertisement does not.
     let report = frame::igmp(0x16, Ipv4Addr::new(239, 1, 2, 3));
     let (action, events) = h.run(
