@@ -257,7 +257,8 @@ pub struct MatrixArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
     /// Ports to check, as PORT/PROTOCOL, comma-separated (default: the ports the policies
-    /// mention). Example: --ports 80/TCP,53/UDP
+    /// mention); 0/VRRP and 0/IGMP for the protocols without ports.
+    /// Example: --ports 80/TCP,53/UDP
     #[arg(long, value_delimiter = ',', value_name = "PORT/PROTO")]
     pub ports: Vec<String>,
     /// Output format. Example: -o json

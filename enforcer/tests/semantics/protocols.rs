@@ -89,6 +89,20 @@ fn a_port_number_with_vrrp_or_igmp_is_an_error_naming_the_path_and_value() {
 }
 
 #[test]
+fn vrrp_with_l7_rules_is_an_error_since_l7_needs_a_port() {
+    let err = one_error(&cnp(
+        "shop",
+        "p",
+        "  endpointSelector: {}\n  egress:\n  - toPorts: [{ports: [{port: \"\", protocol: VRRP}], rules: {dns: [{matchName: a.b}]}}]\n",
+    ));
+    assert!(
+        err.contains("spec.egress[0].toPorts[0].ports[0]")
+            && err.contains("L7 rules can not be used with VRRP, which has no ports"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_unknown_protocol_is_invalid_and_the_message_lists_vrrp_and_igmp() {
     let err = one_error(&cnp(
         "shop",
