@@ -236,7 +236,8 @@ pub struct TraceArgs {
     /// Destination port (TCP, UDP, SCTP). Example: --dport 8080
     #[arg(long, value_name = "PORT", default_value_t = 0)]
     pub dport: u16,
-    /// Protocol: TCP, UDP, SCTP, ICMP or ICMPv6. Example: --protocol UDP
+    /// Protocol: TCP, UDP, SCTP, ICMP, ICMPv6, VRRP or IGMP (the last two have no ports).
+    /// Example: --protocol UDP
     #[arg(long, value_name = "PROTO", default_value = "TCP")]
     pub protocol: String,
     /// ICMP type for ICMP/ICMPv6 (default: echo request). Example: --icmp-type 8
@@ -256,7 +257,8 @@ pub struct MatrixArgs {
     #[command(flatten)]
     pub manifests: ManifestArgs,
     /// Ports to check, as PORT/PROTOCOL, comma-separated (default: the ports the policies
-    /// mention). Example: --ports 80/TCP,53/UDP
+    /// mention); 0/VRRP and 0/IGMP for the protocols without ports.
+    /// Example: --ports 80/TCP,53/UDP
     #[arg(long, value_delimiter = ',', value_name = "PORT/PROTO")]
     pub ports: Vec<String>,
     /// Output format. Example: -o json

@@ -47,8 +47,9 @@ fn peer(rng: &mut Rng, ingress: bool) -> String {
 }
 
 fn ports(rng: &mut Rng) -> String {
-    match rng.below(5) {
+    match rng.below(6) {
         0 => String::new(),
+        5 => "toPorts: [{ports: [{protocol: VRRP}]}]".into(),
         1 => format!(
             "toPorts: [{{ports: [{{port: \"{}\", protocol: TCP}}]}}]",
             PORTS[rng.below(PORTS.len())]
@@ -164,9 +165,10 @@ fn map_state_decisions_equal_rule_level_evaluation() {
             } else {
                 rng.pick(EXTERNAL)
             };
-            let (protocol, dport) = match rng.below(6) {
+            let (protocol, dport) = match rng.below(7) {
                 0 => (17, PORTS[rng.below(PORTS.len())]),
                 1 => (1, 8),
+                2 => (112, 0),
                 _ => (6, PORTS[rng.below(PORTS.len())]),
             };
             let req = TraceRequest {

@@ -659,6 +659,94 @@ fn sctp_ports_are_policed() {
     assert_eq!(action, tc_action::DROP);
 }
 
+/// The policy the engine computes for pod `test/router` (labels `app: router`) under
+/// `policy` (a manifest): what the agent would install for it.
+fn engine_policy(policy: &str) -> EndpointPolicy {
+    use enforcer::cluster::PodKey;
+    use enforcer::engine::{Engine, EngineConfig};
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: router, namespace: test, labels: {app: router}}\nstatus: {podIP: 10.0.0.1}\n---\n";
+    let parsed = enforcer::manifest::parse_str("test.yaml", &format!("{pod}{policy}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut engine = Engine::new(EngineConfig::default());
+    engine
+        .apply(parsed.objects.into_iter().map(|l| l.object))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ep = engine
+        .endpoint(&PodKey::new("test", "router"))
+        .expect("the pod is an endpoint");
+    (*ep.policy).clone()
+}
+
+#[test]
+fn vrrp_and_igmp_from_a_manifest_are_policed_as_whole_protocols() {
+    if !lab::require_root() {
+        return;
+    }
+    const VRRP: u8 = 112;
+    const IGMP: u8 = 2;
+    let vrrp_group = Ipv4Addr::new(224, 0, 0, 18);
+    let all_hosts = Ipv4Addr::new(224, 0, 0, 1);
+    let policy = engine_policy(
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: keepalived, namespace: test}\nspec:\n  endpointSelector: {matchLabels: {app: router}}\n  ingress:\n  - toPorts: [{ports: [{protocol: VRRP}]}]\n  egress:\n  - toPorts: [{ports: [{port: \"0\", protocol: IGMP}]}]\n",
+    );
+    let mut h = Harness::new(policy.ingress, policy.egress);
+
+    // Ingress: the peer's VRRP advertisement passes; its IGMP query is dropped (133).
+    let advert = frame::vrrp_advertisement(7, 100, Ipv4Addr::new(10, 0, 0, 254));
+    let (action, events) = h.run(
+        Hook::To,
+        &frame::v4_with(PEER, vrrp_group, VRRP, &advert, 5, 1, 0),
+    );
+    assert_eq!(action, tc_action::PASS, "{events:#?}");
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.direction, v.protocol, v.sport, v.dport, v.match_type),
+        (direction::INGRESS, VRRP, 0, 0, match_type::PROTO_ONLY)
+    );
+    assert_eq!(v.src_identity, PEER_ID);
+    assert_eq!(h.rule_of(v.cookie), "keepalived");
+    // IGMP from a router carries the Router Alert option: IHL 6.
+    let query = frame::igmp(0x11, Ipv4Addr::UNSPECIFIED);
+    let (action, events) = h.run(
+        Hook::To,
+        &frame::v4_with(PEER, all_hosts, IGMP, &query, 6, 2, 0),
+    );
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.subtype, d.direction, d.protocol),
+        (drop_reason::POLICY_DENIED, direction::INGRESS, IGMP)
+    );
+
+    // IPv6 has no IGMP: its hosts manage groups with MLD, which is ICMPv6 (a query is type
+    // 130), so an IGMP or VRRP rule does not let it through; `icmps` would.
+    let all_nodes6 = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+    let mld_query = L4::Icmp {
+        ty: 130,
+        code: 0,
+        id: 0,
+    };
+    let (action, events) = h.run(Hook::To, &frame::v6(PEER6, all_nodes6, &mld_query));
+    assert_eq!(action, tc_action::DROP);
+    assert_eq!(one(&events, kind::DROP).subtype, drop_reason::POLICY_DENIED);
+
+    // Egress: the endpoint's IGMP membership report passes, its own advertisement does not.
+    let report = frame::igmp(0x16, Ipv4Addr::new(239, 1, 2, 3));
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, Ipv4Addr::new(239, 1, 2, 3), IGMP, &report, 6, 3, 0),
+    );
+    assert_eq!(action, tc_action::PASS, "{events:#?}");
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!((v.direction, v.protocol), (direction::EGRESS, IGMP));
+    let (action, events) = h.run(
+        Hook::From,
+        &frame::v4_with(LOCAL, vrrp_group, VRRP, &advert, 5, 4, 0),
+    );
+    assert_eq!(action, tc_action::DROP);
+    assert_eq!(one(&events, kind::DROP).subtype, drop_reason::POLICY_DENIED);
+}
+
 #[test]
 fn replies_pass_without_policy_and_established_without_verdicts() {
     if !lab::require_root() {

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use anyhow::Result;
 use enforcer::engine::trace::{RuleMatch, SideTrace, Trace};
+use enforcer::policy::ports::{is_portless, parse_protocol_name};
 use probe_common::drop_reason;
 
 /// The trace as indented JSON, with the drop reason's name alongside its code.
@@ -26,6 +27,8 @@ pub fn to_text(t: &Trace) -> String {
     let mut out = String::new();
     let port = if t.protocol.starts_with("ICMP") {
         format!(" type {}", t.dport)
+    } else if parse_protocol_name(&t.protocol).is_some_and(is_portless) {
+        String::new()
     } else {
         format!(":{}", t.dport)
     };

@@ -16,5 +16,6 @@ mod errors;
 mod filters;
 mod golden;
 mod misc;
+mod protocols;
 mod util;
 mod validate;

@@ -9,7 +9,7 @@ use super::Engine;
 use crate::cluster::PodKey;
 use crate::mapstate::Verdict;
 use crate::policy::model::{L4, PortSel};
-use crate::policy::ports::{TCP, protocol_name};
+use crate::policy::ports::{TCP, is_portless, parse_protocol_name, protocol_name};
 
 /// Most ports derived from the policies when none are asked for.
 const MAX_DEFAULT_PORTS: usize = 8;
@@ -134,6 +134,12 @@ impl Engine {
                         let PortSel::Range(r) = spec.port else {
                             continue;
                         };
+                        if let [p] = spec.protocols[..]
+                            && is_portless(p)
+                        {
+                            out.insert((p, 0));
+                            continue;
+                        }
                         if r.is_all() {
                             continue;
                         }
@@ -163,7 +169,11 @@ impl Matrix {
             "Legend: rows are sources, columns destinations; . allowed, X denied (no rule allows it, default deny), D denied by a deny rule\n",
         );
         for t in &self.ports {
-            out.push_str(&format!("\n{}/{}\n", t.protocol, t.port));
+            let heading = match parse_protocol_name(&t.protocol) {
+                Some(p) if is_portless(p) => t.protocol.clone(),
+                _ => format!("{}/{}", t.protocol, t.port),
+            };
+            out.push_str(&format!("\n{heading}\n"));
             let header: String = self.pods.iter().map(|p| format!(" {p:width$}")).collect();
             out.push_str(format!("{:width$}{header}", "").trim_end());
             out.push('\n');

@@ -8,7 +8,7 @@ use crate::identity::{Scope, reserved_by_id};
 use crate::labels::Source;
 use crate::mapstate::{Action, DirectionPolicy, MapKey, MapValue, PortRange};
 use crate::policy::Direction;
-use crate::policy::ports::{ICMP, ICMPV6, icmp_type_name, protocol_name};
+use crate::policy::ports::{ICMP, ICMPV6, icmp_type_name, is_portless, protocol_name};
 
 impl Engine {
     /// A short description of an identity: `host`, `cidr:10.0.0.0/8`, the pods that have
@@ -115,12 +115,15 @@ impl Engine {
     }
 }
 
-/// `ANY`, `TCP/*`, `TCP/80`, `TCP/8080-8090`, `ICMP/EchoRequest`.
+/// `ANY`, `TCP/*`, `TCP/80`, `TCP/8080-8090`, `ICMP/EchoRequest`, `VRRP` (no ports).
 pub fn l4_text(protocol: u8, ports: PortRange) -> String {
     if protocol == 0 {
         return "ANY".into();
     }
     let proto = protocol_name(protocol);
+    if is_portless(protocol) {
+        return proto;
+    }
     if (protocol == ICMP || protocol == ICMPV6) && ports.lo == ports.hi {
         return format!(
             "{proto}/{}",

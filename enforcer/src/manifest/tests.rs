@@ -260,7 +260,7 @@ fn invalid_inputs_are_rejected_with_clear_messages() {
         ),
         (
             "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"80\", protocol: GRE}]}]\n",
-            "TCP, UDP, SCTP or ANY",
+            "TCP, UDP, SCTP, VRRP, IGMP or ANY",
         ),
         (
             "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"http\", endPort: 90}]}]\n",

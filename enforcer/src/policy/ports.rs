@@ -10,11 +10,21 @@ pub const SCTP: u8 = 132;
 pub const ICMP: u8 = 1;
 /// ICMPv6.
 pub const ICMPV6: u8 = 58;
+/// IGMP (IPv4 only: IPv6 manages multicast groups with MLD, which is ICMPv6).
+pub const IGMP: u8 = 2;
+/// VRRP.
+pub const VRRP: u8 = 112;
 
-/// Protocols `ANY` (or an empty protocol) expands to: not ICMP.
+/// Protocols `ANY` (or an empty protocol) expands to: not ICMP, and not the protocols
+/// without ports (VRRP, IGMP), as in Cilium.
 pub const ANY_PROTOCOLS: [u8; 3] = [TCP, UDP, SCTP];
 
-/// Parses a `toPorts` protocol (case-insensitive): TCP, UDP, SCTP, or ANY/empty.
+/// Protocols a Cilium `toPorts` entry may name that have no ports: its port must be `0` or
+/// absent, and it matches every packet of the protocol.
+pub const PORTLESS_PROTOCOLS: [u8; 2] = [VRRP, IGMP];
+
+/// Parses a port protocol as Kubernetes knows them (case-insensitive): TCP, UDP, SCTP, or
+/// ANY/empty (which callers that follow Kubernetes reject: it is Cilium's).
 pub fn parse_port_protocol(s: &str) -> Option<Vec<u8>> {
     Some(match s.to_ascii_uppercase().as_str() {
         "TCP" => vec![TCP],
@@ -23,6 +33,21 @@ pub fn parse_port_protocol(s: &str) -> Option<Vec<u8>> {
         "ANY" | "" => ANY_PROTOCOLS.to_vec(),
         _ => return None,
     })
+}
+
+/// Parses a Cilium `toPorts` protocol (case-insensitive): the CRD's enum TCP, UDP, SCTP,
+/// VRRP, IGMP, or ANY/empty.
+pub fn parse_cilium_port_protocol(s: &str) -> Option<Vec<u8>> {
+    match s.to_ascii_uppercase().as_str() {
+        "VRRP" => Some(vec![VRRP]),
+        "IGMP" => Some(vec![IGMP]),
+        _ => parse_port_protocol(s),
+    }
+}
+
+/// Whether `protocol` is one of [`PORTLESS_PROTOCOLS`].
+pub fn is_portless(protocol: u8) -> bool {
+    PORTLESS_PROTOCOLS.contains(&protocol)
 }
 
 /// The name of an IP protocol number, for output.
@@ -34,6 +59,8 @@ pub fn protocol_name(p: u8) -> String {
         SCTP => "SCTP".into(),
         ICMP => "ICMP".into(),
         ICMPV6 => "ICMPv6".into(),
+        VRRP => "VRRP".into(),
+        IGMP => "IGMP".into(),
         other => format!("proto-{other}"),
     }
 }
@@ -46,6 +73,8 @@ pub fn parse_protocol_name(s: &str) -> Option<u8> {
         "SCTP" => Some(SCTP),
         "ICMP" | "ICMPV4" => Some(ICMP),
         "ICMPV6" => Some(ICMPV6),
+        "VRRP" => Some(VRRP),
+        "IGMP" => Some(IGMP),
         other => other.parse().ok(),
     }
 }
@@ -140,6 +169,29 @@ mod tests {
         assert_eq!(parse_port_protocol("any"), Some(vec![TCP, UDP, SCTP]));
         assert_eq!(parse_port_protocol(""), Some(vec![TCP, UDP, SCTP]));
         assert_eq!(parse_port_protocol("ICMP"), None);
+    }
+
+    #[test]
+    fn cilium_port_protocols_add_vrrp_and_igmp_which_any_does_not_cover() {
+        assert_eq!(parse_cilium_port_protocol("VRRP"), Some(vec![VRRP]));
+        assert_eq!(parse_cilium_port_protocol("igmp"), Some(vec![IGMP]));
+        assert_eq!(
+            parse_cilium_port_protocol("ANY"),
+            Some(vec![TCP, UDP, SCTP])
+        );
+        assert_eq!(parse_cilium_port_protocol("GRE"), None);
+        assert_eq!(parse_port_protocol("VRRP"), None, "Kubernetes has no VRRP");
+        assert!(is_portless(VRRP) && is_portless(IGMP) && !is_portless(UDP));
+    }
+
+    #[test]
+    fn protocol_names_include_vrrp_and_igmp_both_ways() {
+        assert_eq!(protocol_name(112), "VRRP");
+        assert_eq!(protocol_name(2), "IGMP");
+        assert_eq!(parse_protocol_name("vrrp"), Some(112));
+        assert_eq!(parse_protocol_name("IGMP"), Some(2));
+        assert_eq!(parse_protocol_name("47"), Some(47));
+        assert_eq!(protocol_name(47), "proto-47");
     }
 
     #[test]

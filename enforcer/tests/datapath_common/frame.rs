@@ -226,3 +226,21 @@ pub fn other(ethertype: u16) -> Vec<u8> {
     f.resize(60, 0);
     f
 }
+
+/// A VRRPv2 advertisement (RFC 3768) for virtual router `vrid` with one address: what
+/// follows the IPv4 header of protocol 112. It has no ports.
+pub fn vrrp_advertisement(vrid: u8, priority: u8, address: Ipv4Addr) -> Vec<u8> {
+    // Version 2, type 1 (advertisement); one address, no authentication, 1 s interval.
+    let mut b = vec![0x21, vrid, priority, 1, 0, 1, 0, 0];
+    b.extend_from_slice(&address.octets());
+    b.extend_from_slice(&[0; 8]); // authentication data
+    b
+}
+
+/// An IGMPv2 message (RFC 2236) of type `ty` (0x11 query, 0x16 report) about `group`:
+/// what follows the IPv4 header of protocol 2. It has no ports.
+pub fn igmp(ty: u8, group: Ipv4Addr) -> Vec<u8> {
+    let mut b = vec![ty, 100, 0, 0];
+    b.extend_from_slice(&group.octets());
+    b
+}

@@ -13,5 +13,6 @@ mod knp;
 mod namespaces;
 mod nodes;
 mod ports;
+mod protocols;
 mod requires_l7;
 mod union;

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use observe_proto::flow::{
-    IcmPv4, IcmPv6, Ip, IpVersion, Layer4, Sctp, Tcp, TcpFlags, Udp, layer4,
+    IcmPv4, IcmPv6, Igmp, Ip, IpVersion, Layer4, Sctp, Tcp, TcpFlags, Udp, Vrrp, layer4,
 };
 use probe_common::event::FlowEvent;
 use probe_common::ipcache::{FAMILY_V4, FAMILY_V6};
@@ -12,9 +12,11 @@ use probe_common::ipcache::{FAMILY_V4, FAMILY_V6};
 /// IP protocol numbers the decoder knows.
 mod proto {
     pub const ICMP: u8 = 1;
+    pub const IGMP: u8 = 2;
     pub const TCP: u8 = 6;
     pub const UDP: u8 = 17;
     pub const ICMPV6: u8 = 58;
+    pub const VRRP: u8 = 112;
     pub const SCTP: u8 = 132;
 }
 
@@ -51,7 +53,9 @@ pub(super) fn decode_ip(ev: &FlowEvent) -> Option<Ip> {
 }
 
 /// The transport layer; `None` for protocols without one we know. ICMP counts only with
-/// the matching IP version (ICMPv4 over IPv6 is not a thing).
+/// the matching IP version (ICMPv4 over IPv6 is not a thing), IGMP only over IPv4. VRRP and
+/// IGMP are named without their fields (type, router id, priority, group): the datapath
+/// does not read them.
 pub(super) fn decode_l4(ev: &FlowEvent) -> Option<Layer4> {
     let (sport, dport) = (u32::from(ev.sport), u32::from(ev.dport));
     let protocol = match (ev.protocol, ev.family) {
@@ -76,6 +80,8 @@ pub(super) fn decode_l4(ev: &FlowEvent) -> Option<Layer4> {
             r#type: u32::from(ev.icmp_type),
             code: u32::from(ev.icmp_code),
         }),
+        (proto::VRRP, _) => layer4::Protocol::Vrrp(Vrrp::default()),
+        (proto::IGMP, FAMILY_V4) => layer4::Protocol::Igmp(Igmp::default()),
         _ => return None,
     };
     Some(Layer4 {
@@ -169,5 +175,23 @@ mod tests {
         assert!(matches!(icmp6, Some(layer4::Protocol::IcmPv6(_))));
         assert_eq!(decode_l4(&ev(FAMILY_V6, proto::ICMP)), None);
         assert_eq!(decode_l4(&ev(FAMILY_V4, 47)), None);
+    }
+
+    #[test]
+    fn vrrp_and_igmp_are_named_and_igmp_only_over_ipv4() {
+        let l4 = |family, p| decode_l4(&ev(family, p)).and_then(|l| l.protocol);
+        assert!(matches!(
+            l4(FAMILY_V4, proto::VRRP),
+            Some(layer4::Protocol::Vrrp(_))
+        ));
+        assert!(matches!(
+            l4(FAMILY_V6, proto::VRRP),
+            Some(layer4::Protocol::Vrrp(_))
+        ));
+        assert!(matches!(
+            l4(FAMILY_V4, proto::IGMP),
+            Some(layer4::Protocol::Igmp(_))
+        ));
+        assert_eq!(l4(FAMILY_V6, proto::IGMP), None);
     }
 }

@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use enforcer::policy::ports::parse_protocol_name;
+use anyhow::{Context, Result, bail};
+use enforcer::policy::ports::{IGMP, VRRP, is_portless, parse_protocol_name, protocol_name};
 
 use crate::args::{Format, MatrixArgs};
 use crate::manifests;
@@ -33,8 +33,15 @@ fn parse_port(s: &str) -> Result<(u8, u16)> {
         || format!("invalid --ports entry {s:?}: expected PORT/PROTOCOL such as 80/TCP or 53/UDP");
     let port: u16 = port.trim().parse().with_context(bad)?;
     let proto = parse_protocol_name(proto.trim())
-        .filter(|p| [6, 17, 132, 1, 58].contains(p))
+        .filter(|p| [6, 17, 132, 1, 58, VRRP, IGMP].contains(p))
         .with_context(bad)?;
+    if is_portless(proto) && port != 0 {
+        bail!(
+            "invalid --ports entry {s:?}: {} has no ports, write 0/{}",
+            protocol_name(proto),
+            protocol_name(proto)
+        );
+    }
     Ok((proto, port))
 }
 
@@ -49,5 +56,8 @@ mod tests {
         assert_eq!(parse_port("443").unwrap(), (6, 443));
         assert!(parse_port("http/TCP").is_err());
         assert!(parse_port("80/GRE").is_err());
+        assert_eq!(parse_port("0/VRRP").unwrap(), (112, 0));
+        assert_eq!(parse_port("0/igmp").unwrap(), (2, 0));
+        assert!(parse_port("80/VRRP").is_err());
     }
 }

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use enforcer::engine::trace::{Target, Trace, TraceRequest};
-use enforcer::policy::ports::{ICMP, ICMPV6, parse_protocol_name};
+use enforcer::policy::ports::{
+    ICMP, ICMPV6, IGMP, SCTP, TCP, UDP, VRRP, is_portless, parse_protocol_name, protocol_name,
+};
 
 use crate::args::{Format, GlobalArgs, ManifestArgs, TraceArgs};
 use crate::{connect, manifests, output};
@@ -55,10 +57,10 @@ fn live(global: &GlobalArgs, args: &TraceArgs, request: &TraceRequest) -> Result
 
 fn request(args: &TraceArgs) -> Result<TraceRequest> {
     let protocol = parse_protocol_name(&args.protocol)
-        .filter(|p| [6, 17, 132, ICMP, ICMPV6].contains(p))
+        .filter(|p| [TCP, UDP, SCTP, ICMP, ICMPV6, VRRP, IGMP].contains(p))
         .with_context(|| {
             format!(
-                "invalid --protocol {:?}: expected TCP, UDP, SCTP, ICMP or ICMPv6",
+                "invalid --protocol {:?}: expected TCP, UDP, SCTP, ICMP, ICMPv6, VRRP or IGMP",
                 args.protocol
             )
         })?;
@@ -67,6 +69,12 @@ fn request(args: &TraceArgs) -> Result<TraceRequest> {
         bail!(
             "--dport does not apply to {}: use --icmp-type",
             args.protocol
+        );
+    }
+    if is_portless(protocol) && args.dport != 0 {
+        bail!(
+            "--dport does not apply to {}: it has no ports",
+            protocol_name(protocol)
         );
     }
     if !icmp && args.icmp_type.is_some() {

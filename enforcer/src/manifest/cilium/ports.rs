@@ -5,7 +5,9 @@ use super::section::SectionKind;
 use crate::manifest::cursor::{Cursor, MapCursor};
 use crate::mapstate::PortRange;
 use crate::policy::model::{IcmpSpec, L4, L7, PortSel, PortSpec};
-use crate::policy::ports::{TCP, is_service_name, parse_icmp_type, parse_port_protocol};
+use crate::policy::ports::{
+    TCP, is_portless, is_service_name, parse_cilium_port_protocol, parse_icmp_type, protocol_name,
+};
 
 /// Most entries Cilium allows in one `ports` or `fields` list.
 const MAX_ENTRIES: usize = 40;
@@ -85,9 +87,14 @@ fn read_port(c: &Cursor<'_>, l7: Option<&L7>) -> Option<PortSpec> {
     let proto = m.get("protocol");
     m.finish();
     let protocols = match &proto {
-        None => parse_port_protocol("ANY"),
+        None => parse_cilium_port_protocol("ANY"),
         Some(p) => read_protocol(p),
     };
+    if let Some([p]) = protocols.as_deref()
+        && is_portless(*p)
+    {
+        return read_portless(c, port.as_ref(), end.as_ref(), *p, l7);
+    }
     let sel = match port {
         Some(port_c) => read_port_sel(&port_c, end.as_ref()),
         None => {
@@ -108,16 +115,51 @@ fn read_port(c: &Cursor<'_>, l7: Option<&L7>) -> Option<PortSpec> {
 
 fn read_protocol(p: &Cursor<'_>) -> Option<Vec<u8>> {
     let s = p.string()?;
-    let parsed = parse_port_protocol(s);
+    let parsed = parse_cilium_port_protocol(s);
     if parsed.is_none() {
         let hint = if s.eq_ignore_ascii_case("icmp") || s.eq_ignore_ascii_case("icmpv6") {
             " (ICMP goes in icmps)"
         } else {
             ""
         };
-        p.invalid(&format!("TCP, UDP, SCTP or ANY{hint}"));
+        p.invalid(&format!("TCP, UDP, SCTP, VRRP, IGMP or ANY{hint}"));
     }
     parsed
+}
+
+/// A port entry of a protocol without ports (VRRP, IGMP): as in Cilium, its port must be
+/// absent, empty or `0`, and it matches every packet of the protocol. L7 rules need a port.
+fn read_portless(
+    c: &Cursor<'_>,
+    port: Option<&Cursor<'_>>,
+    end: Option<&Cursor<'_>>,
+    protocol: u8,
+    l7: Option<&L7>,
+) -> Option<PortSpec> {
+    let name = protocol_name(protocol);
+    if let Some(p) = port
+        && !matches!(p.scalar()?, "0" | "")
+    {
+        p.invalid(&format!("\"0\" or no port ({name} has no ports)"));
+        return None;
+    }
+    if let Some(e) = end
+        && e.int(false)? != 0
+    {
+        e.invalid(&format!("0 or no endPort ({name} has no ports)"));
+        return None;
+    }
+    if l7.is_some() {
+        c.error(format!(
+            "L7 rules can not be used with {name}, which has no ports"
+        ));
+        return None;
+    }
+    Some(PortSpec {
+        port: PortSel::Range(PortRange::ALL),
+        protocols: vec![protocol],
+        l7: None,
+    })
 }
 
 fn read_port_sel(c: &Cursor<'_>, end: Option<&Cursor<'_>>) -> Option<PortSel> {
