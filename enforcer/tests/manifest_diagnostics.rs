@@ -324,3 +324,30 @@ fn a_duplicate_object_is_warned_about_and_the_last_definition_wins_across_files(
         ]
     );
 }
+
+#[test]
+fn dns_selectors_are_checked_as_the_proxy_compiles_them() {
+    let spec = |name: &str, pattern: &str| {
+        cnp(&format!(
+            "  endpointSelector: {{}}\n  egress:\n  - toFQDNs:\n    - matchName: {name:?}\n    \
+             - matchPattern: {pattern:?}\n    toPorts:\n    - ports:\n      - {{port: \"53\", protocol: ANY}}\n      \
+             rules:\n        dns:\n        - matchPattern: \"**.partner.com\"\n"
+        ))
+    };
+    let ok = parsed(&spec("api.partner.com", "*.cdn.example"));
+    assert_eq!(ok.objects.len(), 1);
+    let bad = messages(&errors(&spec("*.partner.com", "api.[a-z].com")));
+    assert_eq!(bad.len(), 2, "{bad:#?}");
+    assert!(
+        bad[0].contains("spec.egress[0].toFQDNs[0].matchName: invalid matchName \"*.partner.com\"")
+            && bad[0].contains("'*' is not allowed"),
+        "{bad:#?}"
+    );
+    assert!(
+        bad[1].contains("toFQDNs[1].matchPattern: invalid matchPattern \"api.[a-z].com\"")
+            && bad[1].contains("'[' is not allowed"),
+        "{bad:#?}"
+    );
+    let long = messages(&errors(&spec(&"a".repeat(256), "*")));
+    assert!(long[0].contains("256 characters; at most 255"), "{long:#?}");
+}

@@ -1,6 +1,7 @@
 //! DNS name selectors (`matchName` / `matchPattern`), as `toFQDNs` entries and `rules.dns`
 //! write them.
 
+use crate::fqdn::NamePattern;
 use crate::manifest::cursor::Cursor;
 
 /// Which kind of DNS selector an entry is.
@@ -39,13 +40,15 @@ pub fn read_dns_selector(item: &Cursor<'_>, what: &str) -> Option<(DnsSelector, 
         }
     };
     let text = value.string()?;
-    let allowed = |ch: char| {
-        ch.is_ascii_alphanumeric()
-            || matches!(ch, '-' | '.' | '_')
-            || (kind == DnsSelector::Pattern && ch == '*')
+    // The engine and the DNS proxy compile it the same way; a selector that does not
+    // compile is an error here, with the reason.
+    let compiled = match kind {
+        DnsSelector::Name => NamePattern::name(text),
+        DnsSelector::Pattern => NamePattern::pattern(text),
     };
-    if text.is_empty() || !text.chars().all(allowed) {
-        value.invalid("a DNS name (letters, digits, '-', '.', and '*' in matchPattern)");
+    if let Err(e) = compiled {
+        let quoted = crate::manifest::diag::quote(text);
+        value.error(format!("invalid {} {quoted}: {e}", kind.field()));
         return None;
     }
     Some((kind, text.to_string()))
