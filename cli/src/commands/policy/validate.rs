@@ -49,6 +49,9 @@ fn summarize<'a>(objects: impl Iterator<Item = &'a Object>) -> String {
             Object::Namespace(_) => "Namespace",
             Object::Pod(_) => "Pod",
             Object::Node(_) => "Node",
+            Object::Workload(w) => w.key.kind.as_str(),
+            Object::Service(_) => "Service",
+            Object::ServiceAccount(_) => "ServiceAccount",
             Object::Policy(p) => {
                 rules += p.rules.len();
                 p.origin.kind.as_str()
