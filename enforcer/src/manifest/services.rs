@@ -144,3 +144,97 @@ fn read_target_name(c: &Cursor<'_>) -> Option<TargetPort> {
     }
     Some(TargetPort::Name(s.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cluster::{Service, ServiceAccount, TargetPort};
+    use crate::manifest::{Object, parse_str};
+    use crate::policy::ports::{TCP, UDP};
+
+    fn service(spec: &str) -> Result<Service, String> {
+        let text = format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\nspec:\n{spec}\n"
+        );
+        let m = parse_str("s.yaml", &text).map_err(|e| e.to_string())?;
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        match m
+            .objects
+            .into_iter()
+            .map(|l| l.object)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [Object::Service(s)] => Ok(s.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_service_is_read_with_its_selector_and_ports() {
+        let s = service(
+            "  type: NodePort\n  selector: {app: web}\n  ports:\n  - {name: http, port: 80, targetPort: http, nodePort: 30080}\n  - {name: dns, port: 53, protocol: UDP, targetPort: 5353}",
+        )
+        .unwrap();
+        assert_eq!(s.selector["app"], "web");
+        assert_eq!(s.ports.len(), 2);
+        assert_eq!(s.ports[0].target_port, TargetPort::Name("http".into()));
+        assert_eq!((s.ports[0].protocol, s.ports[0].port), (TCP, 80));
+        assert_eq!(s.ports[1].target_port, TargetPort::Number(5353));
+        assert_eq!(s.ports[1].protocol, UDP);
+        let one = service("  ports:\n  - port: 8080").unwrap();
+        assert_eq!(one.ports[0].target_port, TargetPort::Number(8080));
+    }
+
+    #[test]
+    fn bad_service_ports_and_selectors_are_errors_with_their_paths() {
+        let err = service("  ports:\n  - {port: 80}\n  - {port: 81}").unwrap_err();
+        assert!(
+            err.contains("spec.ports[0]: missing field \"name\""),
+            "{err}"
+        );
+        let err =
+            service("  ports:\n  - {name: a, port: 80}\n  - {name: a, port: 81}").unwrap_err();
+        assert!(
+            err.contains("spec.ports[1]: duplicate port name \"a\""),
+            "{err}"
+        );
+        let err = service("  ports:\n  - {port: 0}").unwrap_err();
+        assert!(
+            err.contains("spec.ports[0].port: invalid value \"0\""),
+            "{err}"
+        );
+        let err = service("  ports:\n  - {port: 80, protocol: ICMP}").unwrap_err();
+        assert!(
+            err.contains(
+                "spec.ports[0].protocol: invalid value \"ICMP\": expected TCP, UDP or SCTP"
+            ),
+            "{err}"
+        );
+        let err = service("  ports:\n  - {port: 80, targetPort: Not_A_Name}").unwrap_err();
+        assert!(err.contains("spec.ports[0].targetPort"), "{err}");
+        let err = service("  ports:\n  - {port: 80, targetport: 80}").unwrap_err();
+        assert!(
+            err.contains("spec.ports[0].targetport: unknown field"),
+            "{err}"
+        );
+        let err = service("  selector: {\"bad key!\": web}").unwrap_err();
+        assert!(err.contains("invalid label key"), "{err}");
+    }
+
+    #[test]
+    fn a_service_account_is_read_instead_of_skipped() {
+        let m = parse_str(
+            "sa.yaml",
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web-sa, namespace: shop}\nautomountServiceAccountToken: false\n",
+        )
+        .unwrap();
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        assert_eq!(
+            m.objects[0].object,
+            Object::ServiceAccount(ServiceAccount {
+                namespace: "shop".into(),
+                name: "web-sa".into()
+            })
+        );
+    }
+}

@@ -152,3 +152,186 @@ fn template_labels_path(template: &MapCursor<'_>) -> String {
     let c: &Cursor<'_> = template.cursor();
     format!("{}.metadata.labels", c.path())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cluster::{Workload, WorkloadKind};
+    use crate::manifest::{Object, parse_str};
+
+    const TEMPLATE: &str = "
+  template:
+    metadata: {labels: {app: web, tier: front}}
+    spec:
+      serviceAccountName: web-sa
+      initContainers:
+      - name: init
+      containers:
+      - name: web
+        ports:
+        - {name: http, containerPort: 8080}
+        - {containerPort: 9090, protocol: UDP}";
+
+    fn workload(api: &str, kind: &str, spec: &str) -> Result<Workload, String> {
+        let text = format!(
+            "apiVersion: {api}\nkind: {kind}\nmetadata: {{name: web, namespace: shop}}\nspec:\n{spec}\n"
+        );
+        let m = parse_str("w.yaml", &text).map_err(|e| e.to_string())?;
+        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        match m
+            .objects
+            .into_iter()
+            .map(|l| l.object)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [Object::Workload(w)] => Ok(w.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn apps(kind: &str, spec: &str) -> Result<Workload, String> {
+        workload("apps/v1", kind, spec)
+    }
+
+    #[test]
+    fn every_workload_kind_is_read_with_its_template_labels_ports_service_account_and_namespace() {
+        let selector = "  selector: {matchLabels: {app: web}}";
+        let cases = [
+            (
+                "apps/v1",
+                "Deployment",
+                format!("  replicas: 3\n{selector}{TEMPLATE}"),
+                3,
+            ),
+            (
+                "apps/v1",
+                "StatefulSet",
+                format!("  serviceName: web\n{selector}{TEMPLATE}"),
+                1,
+            ),
+            ("apps/v1", "DaemonSet", format!("{selector}{TEMPLATE}"), 1),
+            (
+                "apps/v1",
+                "ReplicaSet",
+                format!("  replicas: 0\n{selector}{TEMPLATE}"),
+                0,
+            ),
+            ("batch/v1", "Job", format!("  parallelism: 2{TEMPLATE}"), 2),
+            (
+                "batch/v1",
+                "CronJob",
+                format!(
+                    "  schedule: \"@hourly\"\n  jobTemplate:\n    spec:\n      parallelism: 5\n{}",
+                    TEMPLATE
+                        .replace("\n  ", "\n      ")
+                        .trim_start_matches('\n')
+                ),
+                1,
+            ),
+        ];
+        for (api, kind, spec, replicas) in cases {
+            let w = workload(api, kind, &spec).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(w.key.kind, WorkloadKind::from_kind(kind).unwrap());
+            assert_eq!(
+                (w.key.namespace.as_str(), w.key.name.as_str()),
+                ("shop", "web")
+            );
+            assert_eq!(w.template.labels["tier"], "front", "{kind}");
+            assert_eq!(w.template.service_account, "web-sa", "{kind}");
+            let ports: Vec<_> = w
+                .template
+                .ports
+                .iter()
+                .map(|p| (p.name.clone(), p.port))
+                .collect();
+            assert_eq!(ports, [(Some("http".into()), 8080), (None, 9090)], "{kind}");
+            assert_eq!(w.replicas, replicas, "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_selector_that_does_not_match_the_template_labels_is_an_error() {
+        let err = apps(
+            "Deployment",
+            &format!("  selector: {{matchLabels: {{app: api}}}}{TEMPLATE}"),
+        )
+        .unwrap_err();
+        assert!(err.contains("spec.selector: the selector does not match the template's labels (spec.template.metadata.labels)"), "{err}");
+        assert!(
+            err.contains("(Deployment shop/web)") || err.contains("w.yaml"),
+            "{err}"
+        );
+        let err = apps(
+            "StatefulSet",
+            &format!("  selector:\n    matchExpressions: [{{key: app, operator: NotIn, values: [web]}}]{TEMPLATE}"),
+        )
+        .unwrap_err();
+        assert!(err.contains("does not match"), "{err}");
+        let err = workload(
+            "batch/v1",
+            "Job",
+            &format!("  selector: {{matchLabels: {{app: other}}}}{TEMPLATE}"),
+        )
+        .unwrap_err();
+        assert!(err.contains("does not match"), "{err}");
+    }
+
+    #[test]
+    fn an_apps_workload_needs_a_selector_and_an_empty_one_is_an_error() {
+        let err = apps("ReplicaSet", TEMPLATE).unwrap_err();
+        assert!(err.contains("missing field \"selector\""), "{err}");
+        let err = apps("DaemonSet", &format!("  selector: {{}}{TEMPLATE}")).unwrap_err();
+        assert!(
+            err.contains("spec.selector: an empty selector is invalid"),
+            "{err}"
+        );
+        assert!(workload("batch/v1", "Job", TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn absurd_or_negative_replica_counts_are_errors() {
+        let selector = "  selector: {matchLabels: {app: web}}";
+        let err = apps(
+            "Deployment",
+            &format!("  replicas: 5000\n{selector}{TEMPLATE}"),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("spec.replicas: invalid value 5000: at most 1000 pods per workload"),
+            "{err}"
+        );
+        let err = apps(
+            "Deployment",
+            &format!("  replicas: -1\n{selector}{TEMPLATE}"),
+        )
+        .unwrap_err();
+        assert!(err.contains("spec.replicas: invalid value \"-1\""), "{err}");
+        assert_eq!(
+            apps(
+                "Deployment",
+                &format!("  replicas: 1000\n{selector}{TEMPLATE}")
+            )
+            .unwrap()
+            .replicas,
+            1000
+        );
+    }
+
+    #[test]
+    fn a_job_runs_its_parallelism_but_no_more_pods_than_completions() {
+        let job = |spec: &str| workload("batch/v1", "Job", &format!("{spec}{TEMPLATE}")).unwrap();
+        assert_eq!(job("").replicas, 1);
+        assert_eq!(job("  parallelism: 4\n  completions: 2\n").replicas, 2);
+        assert_eq!(job("  parallelism: 4\n  completions: 9\n").replicas, 4);
+    }
+
+    #[test]
+    fn a_workload_without_a_template_or_a_cronjob_without_a_job_template_is_an_error() {
+        let err = apps("Deployment", "  selector: {matchLabels: {app: web}}").unwrap_err();
+        assert!(err.contains("spec: missing field \"template\""), "{err}");
+        let err = workload("batch/v1", "CronJob", "  schedule: \"@daily\"").unwrap_err();
+        assert!(err.contains("spec: missing field \"jobTemplate\""), "{err}");
+        let err = workload("apps/v1", "Job", TEMPLATE).unwrap_err();
+        assert!(err.contains("\"batch/v1\" for kind Job"), "{err}");
+    }
+}

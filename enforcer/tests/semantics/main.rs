@@ -15,3 +15,4 @@ mod nodes;
 mod ports;
 mod requires_l7;
 mod union;
+mod workloads;
