@@ -7,6 +7,8 @@
 //! - `errors`: every failure is one line on stderr and a non-zero exit; a closed pipe is
 //!   a quiet success.
 //! - `misc`: config file, completions, man page.
+//! - `workloads`: `policy trace`, `matrix` and `validate` over the Star Wars workloads of
+//!   `examples/star-wars`, against goldens.
 //!
 //! `observe flows` and `observe status` against an in-process agent live in the workspace's
 //! end-to-end suite (`tests/cli/live.rs` at the root), which may depend on the agent.
@@ -16,3 +18,4 @@ mod filters;
 mod golden;
 mod misc;
 mod util;
+mod workloads;

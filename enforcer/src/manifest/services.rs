@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::cursor::{Cursor, MapCursor};
 use super::meta::{read_labels, read_meta};
+use super::workloads::name_object;
 use crate::cluster::{Service, ServiceAccount, ServicePort, TargetPort};
 use crate::policy::ports::{SCTP, TCP, UDP, is_service_name};
 
@@ -13,6 +14,7 @@ use crate::policy::ports::{SCTP, TCP, UDP, is_service_name};
 pub fn read_service(doc: &MapCursor<'_>) -> Option<Service> {
     doc.ignore(&["status"]);
     let meta = read_meta(doc, true)?;
+    name_object(doc, "Service", &meta.namespace, &meta.name);
     let spec = doc.get("spec").and_then(|c| c.map());
     let selector = spec
         .as_ref()

@@ -16,6 +16,7 @@ use crate::labels::{Label, LabelSet};
 pub fn read_workload(doc: &MapCursor<'_>, kind: WorkloadKind) -> Option<Workload> {
     doc.ignore(&["status"]);
     let meta = read_meta(doc, true)?;
+    name_object(doc, kind.as_str(), &meta.namespace, &meta.name);
     let Some(spec) = doc.get("spec") else {
         doc.cursor().error("missing field \"spec\"");
         return None;
@@ -45,6 +46,11 @@ pub fn read_workload(doc: &MapCursor<'_>, kind: WorkloadKind) -> Option<Workload
         replicas,
         addresses: BTreeMap::new(),
     })
+}
+
+/// Names the object in every later diagnostic of its document: `Kind namespace/name`.
+pub fn name_object(doc: &MapCursor<'_>, kind: &str, namespace: &str, name: &str) {
+    *doc.cursor().ctx().object.borrow_mut() = Some(format!("{kind} {namespace}/{name}"));
 }
 
 /// A CronJob's `spec.jobTemplate.spec`, which holds the pod template.
@@ -258,7 +264,7 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("spec.selector: the selector does not match the template's labels (spec.template.metadata.labels)"), "{err}");
         assert!(
-            err.contains("(Deployment shop/web)") || err.contains("w.yaml"),
+            err.contains("document 1 (Deployment shop/web): spec.selector"),
             "{err}"
         );
         let err = apps(
