@@ -76,7 +76,7 @@ fn the_matrix_over_a_namespace_of_workloads_has_one_row_per_workload() {
 fn validate_counts_each_workload_kind_service_and_service_account() {
     let text = policy(&["validate"]);
     assert!(
-        text.contains("valid: 16 object(s) (2 CiliumNetworkPolicy, 1 CronJob, 1 DaemonSet, 2 Deployment, 1 Job, 1 NetworkPolicy, 2 Pod, 1 ReplicaSet, 2 Service, 2 ServiceAccount, 1 StatefulSet), 3 policy rule(s); 0 warning(s)"),
+        text.contains("valid: 16 object(s) (2 CiliumNetworkPolicy, 1 CronJob, 1 DaemonSet, 2 Deployment, 1 Job, 1 NetworkPolicy, 2 Pod, 1 ReplicaSet, 2 Service, 2 ServiceAccount, 1 StatefulSet), 3 policy rule(s), 14 endpoint(s); 0 warning(s)"),
         "{text}"
     );
 }

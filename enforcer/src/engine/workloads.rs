@@ -3,7 +3,7 @@
 //! pods each workload made, to replace them when the workload changes and remove them
 //! when it is deleted. Services and ServiceAccounts are accepted and have no effect.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Engine;
 use super::apply::ApplyError;
@@ -76,13 +76,12 @@ impl Engine {
 
     /// A pod name belongs to one owner: a written Pod or one workload.
     fn check_pod_names(&self, objects: &[Object]) -> Result<(), ApplyError> {
-        let mut seen: std::collections::BTreeMap<&PodKey, &Option<WorkloadRef>> = self
+        let mut seen: BTreeMap<&PodKey, &Option<WorkloadRef>> = self
             .pods
             .values()
             .map(|e| (&e.pod.key, &e.pod.owner))
             .collect();
-        let mut batch: std::collections::BTreeMap<&PodKey, &Option<WorkloadRef>> =
-            std::collections::BTreeMap::new();
+        let mut batch: BTreeMap<&PodKey, &Option<WorkloadRef>> = BTreeMap::new();
         for o in objects {
             let Object::Pod(p) = o else { continue };
             if let Some(first) = batch.insert(&p.key, &p.owner)

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::cluster_objects::read_pod_spec;
-use super::cursor::{Cursor, MapCursor};
+use super::cursor::MapCursor;
 use super::meta::{read_labels, read_meta};
 use super::selector::{KeyStyle, read_selector};
 use crate::cluster::{MAX_REPLICAS, PodTemplate, Workload, WorkloadKind, WorkloadRef};
@@ -144,19 +144,14 @@ fn check_selector(
     }
     let set = LabelSet::new(labels.iter().map(|(k, v)| Label::k8s(k.clone(), v.clone())));
     if !selector.matches(&set) {
-        let at = template_labels_path(template);
         c.error(format!(
-            "the selector does not match the template's labels ({at}): the API server rejects such a {}",
+            "the selector does not match the template's labels ({}.metadata.labels): the API server rejects such a {}",
+            template.cursor().path(),
             kind.as_str()
         ));
         return None;
     }
     Some(())
-}
-
-fn template_labels_path(template: &MapCursor<'_>) -> String {
-    let c: &Cursor<'_> = template.cursor();
-    format!("{}.metadata.labels", c.path())
 }
 
 #[cfg(test)]

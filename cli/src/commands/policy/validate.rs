@@ -37,7 +37,12 @@ pub fn run(args: &ManifestArgs) -> Result<ExitCode> {
         eprintln!("error: {e}");
         return Ok(ExitCode::FAILURE);
     }
-    println!("valid: {summary}; {} warning(s)", parsed.warnings.len());
+    // Workloads stand for pods: say how many endpoints the manifests make, replicas counted.
+    println!(
+        "valid: {summary}, {} endpoint(s); {} warning(s)",
+        engine.endpoints().count(),
+        parsed.warnings.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
