@@ -1,7 +1,7 @@
 //! `observe apply -f` of Deployments: the agent runs one endpoint per replica with the
 //! template's labels and an address from `--pod-cidr`, the policies selecting those
-//! labels are enforced on real traffic, scaling down removes endpoints, and a restart
-//! keeps the pods' addresses.
+//! labels are enforced on real traffic, scaling down removes endpoints, a restart keeps
+//! the pods' addresses, and deleting the Deployments removes their endpoints.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -190,4 +190,13 @@ fn applied_deployments_run_one_endpoint_per_replica_and_their_policies_are_enfor
         (after[0].pod.as_str(), &after[0].ips),
         (kept.pod.as_str(), &kept.ips)
     );
+
+    // Deleting the Deployments takes their endpoints along.
+    let deleted = c.delete(&fleet(1));
+    assert!(
+        deleted.contains(&"Deployment fleet/server deleted".to_string()),
+        "{deleted:?}"
+    );
+    let left = fleet_endpoints(&c, "");
+    assert!(left.is_empty(), "{left:?}");
 }
