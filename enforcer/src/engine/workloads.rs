@@ -45,11 +45,6 @@ impl Engine {
             .filter(|k| self.pods.contains_key(*k))
     }
 
-    /// Every applied workload.
-    pub fn workloads(&self) -> impl Iterator<Item = &WorkloadRef> {
-        self.workloads.keys()
-    }
-
     /// Replaces workloads by their pods and drops Services and ServiceAccounts; fails if
     /// a pod name is claimed by two owners.
     pub(super) fn expand(&self, objects: Vec<Object>) -> Result<Expanded, ApplyError> {
