@@ -184,6 +184,8 @@ pub enum PolicyCommand {
     Trace(TraceArgs),
     /// Print who can reach whom, per port, like the Kubernetes e2e truth tables.
     ///
+    /// Rows and columns are pods, and workloads (one each, not one per replica).
+    ///
     /// Example: observe policy matrix -f examples/ --ports 8080/TCP,53/UDP
     Matrix(MatrixArgs),
     /// Check manifests without applying them: exit 0 with a summary, or exit 1 listing
@@ -225,12 +227,14 @@ pub struct TraceArgs {
     /// Cluster name for offline traces. Example: --cluster-name prod
     #[arg(long, default_value = "default", env = "OBSERVE_CLUSTER_NAME")]
     pub cluster_name: String,
-    /// Source: `NAMESPACE/POD`, `node/NAME` or an IP address.
-    /// Example: --from shop/frontend, --from node/worker-1, --from 203.0.113.10
+    /// Source: `NAMESPACE/POD`, `[NAMESPACE/]KIND/NAME` (deployment, statefulset,
+    /// daemonset, replicaset, job, cronjob or pod: a workload's first pod), `node/NAME` or
+    /// an IP address.
+    /// Example: --from shop/frontend, --from deployment/leia, --from node/worker-1, --from 203.0.113.10
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Destination: `NAMESPACE/POD`, `node/NAME` or an IP address.
-    /// Example: --to shop/backend
+    /// Destination: `NAMESPACE/POD`, `[NAMESPACE/]KIND/NAME`, `node/NAME` or an IP address.
+    /// Example: --to shop/backend, --to shop/statefulset/db
     #[arg(long, value_name = "DST")]
     pub to: String,
     /// Destination port (TCP, UDP, SCTP). Example: --dport 8080

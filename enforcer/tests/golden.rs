@@ -62,3 +62,10 @@ fn the_examples_match_their_golden_map_state() {
     let inputs = manifest::read_inputs(&[examples.display().to_string()]).unwrap();
     check("examples", &render(&inputs));
 }
+
+#[test]
+fn the_star_wars_workloads_match_their_golden_map_state() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/star-wars");
+    let inputs = manifest::read_inputs(&[dir.display().to_string()]).unwrap();
+    check("star-wars", &render(&inputs));
+}

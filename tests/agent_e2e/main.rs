@@ -15,3 +15,4 @@ mod restart;
 mod trace_agreement;
 mod traffic;
 mod tui;
+mod workloads;

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use anyhow::Result;
-use enforcer::engine::trace::{RuleMatch, SideTrace, Trace};
+use enforcer::engine::trace::{Party, RuleMatch, SideTrace, Trace};
 use enforcer::policy::ports::{is_portless, parse_protocol_name};
 use probe_common::drop_reason;
 
@@ -22,6 +22,14 @@ pub fn to_json(trace: &Trace) -> Result<String> {
     Ok(serde_json::to_string_pretty(&out)?)
 }
 
+/// A party's name, with the workload a pod stands for: `shop/web-x2b4c-0 (deployment/web)`.
+fn named(p: &Party) -> String {
+    match &p.owner {
+        Some(owner) => format!("{} ({owner})", p.name),
+        None => p.name.clone(),
+    }
+}
+
 /// The trace as text.
 pub fn to_text(t: &Trace) -> String {
     let mut out = String::new();
@@ -35,7 +43,9 @@ pub fn to_text(t: &Trace) -> String {
     let _ = writeln!(
         out,
         "Tracing {} {} -> {}{port}\n",
-        t.protocol, t.source.name, t.destination.name
+        t.protocol,
+        named(&t.source),
+        named(&t.destination)
     );
     for (title, p) in [("Source", &t.source), ("Destination", &t.destination)] {
         let node = p
@@ -43,21 +53,25 @@ pub fn to_text(t: &Trace) -> String {
             .as_deref()
             .map(|n| format!(", node {n}"))
             .unwrap_or_default();
+        let kind = match &p.owner {
+            Some(owner) => format!("{} of {owner}", p.kind),
+            None => p.kind.clone(),
+        };
         let _ = writeln!(
             out,
-            "{title:<12} {} ({}, identity {}{node})",
-            p.name, p.kind, p.identity
+            "{title:<12} {} ({kind}, identity {}{node})",
+            p.name, p.identity
         );
         let _ = writeln!(out, "{:<12} {}", "", p.labels.join(", "));
     }
     side(
         &mut out,
-        &format!("Egress from {}", t.source.name),
+        &format!("Egress from {}", named(&t.source)),
         &t.egress,
     );
     side(
         &mut out,
-        &format!("Ingress to {}", t.destination.name),
+        &format!("Ingress to {}", named(&t.destination)),
         &t.ingress,
     );
     let _ = writeln!(out);

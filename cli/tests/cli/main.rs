@@ -8,6 +8,8 @@
 //!   a quiet success.
 //! - `misc`: config file, completions, man page.
 //! - `validate`: `observe policy validate` over directories of manifests.
+//! - `workloads`: `policy trace`, `matrix` and `validate` over the Star Wars workloads of
+//!   `examples/star-wars`, against goldens.
 //!
 //! `observe flows` and `observe status` against an in-process agent live in the workspace's
 //! end-to-end suite (`tests/cli/live.rs` at the root), which may depend on the agent.
@@ -19,3 +21,4 @@ mod misc;
 mod protocols;
 mod util;
 mod validate;
+mod workloads;

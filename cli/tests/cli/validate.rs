@@ -85,7 +85,7 @@ fn validate_counts_a_duplicate_once_and_says_the_last_one_wins() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(
         stdout,
-        "valid: 1 object(s) (1 CiliumNetworkPolicy), 1 policy rule(s); 1 warning(s)\n"
+        "valid: 1 object(s) (1 CiliumNetworkPolicy), 1 policy rule(s), 0 endpoint(s); 1 warning(s)\n"
     );
     assert!(
         stderr.contains("a.yaml:1:1: document 1 (CiliumNetworkPolicy shop/web): ignored: CiliumNetworkPolicy shop/web is defined again at ")

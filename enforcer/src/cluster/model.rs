@@ -86,6 +86,9 @@ pub struct Pod {
     /// as this pod's endpoint (on a real host) instead of creating one.
     #[serde(default)]
     pub netns: Option<String>,
+    /// The workload this pod stands for (`None` for a Pod written as such).
+    #[serde(default)]
+    pub owner: Option<super::WorkloadRef>,
 }
 
 /// A node.

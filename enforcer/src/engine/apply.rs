@@ -14,7 +14,7 @@ use super::compute::compute;
 use super::entries::{NamedPorts, Resolver, Used};
 use super::selector_cache::PeerKey;
 use super::{Endpoint, Engine, NodeEntry};
-use crate::cluster::{ContainerPort, Namespace, Node, Pod, PodKey};
+use crate::cluster::{ContainerPort, Namespace, Node, Pod, PodKey, WorkloadRef};
 use crate::identity::{Scope, cidr_labels, node_labels, pod_labels};
 use crate::manifest::Object;
 use crate::mapstate::EndpointPolicy;
@@ -33,6 +33,12 @@ pub enum ObjectKey {
     Node(String),
     /// A policy.
     Policy(PolicyRef),
+    /// A workload (deleting it deletes its pods).
+    Workload(WorkloadRef),
+    /// A Service (`namespace/name`).
+    Service(PodKey),
+    /// A ServiceAccount (`namespace/name`).
+    ServiceAccount(PodKey),
 }
 
 impl ObjectKey {
@@ -43,6 +49,9 @@ impl ObjectKey {
             Object::Pod(p) => Self::Pod(p.key.clone()),
             Object::Node(n) => Self::Node(n.name.clone()),
             Object::Policy(p) => Self::Policy((*p.origin).clone()),
+            Object::Workload(w) => Self::Workload(w.key.clone()),
+            Object::Service(s) => Self::Service(PodKey::new(&s.namespace, &s.name)),
+            Object::ServiceAccount(s) => Self::ServiceAccount(PodKey::new(&s.namespace, &s.name)),
         }
     }
 }
@@ -54,6 +63,9 @@ impl fmt::Display for ObjectKey {
             Self::Pod(p) => write!(f, "Pod {p}"),
             Self::Node(n) => write!(f, "Node {n}"),
             Self::Policy(p) => write!(f, "{p}"),
+            Self::Workload(w) => write!(f, "{w}"),
+            Self::Service(s) => write!(f, "Service {s}"),
+            Self::ServiceAccount(s) => write!(f, "ServiceAccount {s}"),
         }
     }
 }
@@ -66,6 +78,16 @@ pub enum ApplyError {
     AddressConflict {
         /// The address.
         ip: IpAddr,
+        /// One claimant.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// Two owners (a written Pod, workloads) claim the same pod name.
+    #[error("pod {pod} is claimed by both {first} and {second}")]
+    PodNameConflict {
+        /// The pod.
+        pod: PodKey,
         /// One claimant.
         first: String,
         /// The other.
@@ -118,23 +140,33 @@ impl Engine {
         &mut self,
         objects: impl IntoIterator<Item = Object>,
     ) -> Result<Changes, ApplyError> {
-        let mut objects: Vec<Object> = objects.into_iter().collect();
+        let expanded = self.expand(objects.into_iter().collect())?;
+        let mut objects = expanded.objects;
         // Namespaces and nodes first: pod identities depend on them.
         objects.sort_by_key(|o| match o {
             Object::Namespace(_) => 0,
             Object::Node(_) => 1,
             Object::Pod(_) => 2,
             Object::Policy(_) => 3,
+            Object::Workload(_) | Object::Service(_) | Object::ServiceAccount(_) => 4,
         });
         self.check_addresses(&objects)?;
         self.check_capacity(&objects)?;
         let mut work = Work::default();
+        for (workload, pods) in expanded.workloads {
+            let old = self.workloads.insert(workload, pods.clone());
+            for stale in old.unwrap_or_default().iter().filter(|k| !pods.contains(k)) {
+                self.remove_pod(stale, &mut work);
+            }
+        }
         for object in objects {
             match object {
                 Object::Namespace(ns) => self.upsert_namespace(ns, &mut work),
                 Object::Node(n) => self.upsert_node(n, &mut work),
                 Object::Pod(p) => self.upsert_pod(p, &mut work),
                 Object::Policy(p) => self.upsert_policy(Arc::new(p), &mut work),
+                // Expanded into pods, or without effect.
+                Object::Workload(_) | Object::Service(_) | Object::ServiceAccount(_) => {}
             }
         }
         Ok(self.finish(work))
@@ -157,6 +189,12 @@ impl Engine {
                         self.policy_changed(&old.origin, Some(&old), None, &mut work);
                     }
                 }
+                ObjectKey::Workload(w) => {
+                    for pod in self.workloads.remove(w).unwrap_or_default() {
+                        self.remove_pod(&pod, &mut work);
+                    }
+                }
+                ObjectKey::Service(_) | ObjectKey::ServiceAccount(_) => {}
             }
         }
         self.finish(work)

@@ -1,5 +1,9 @@
 //! The reachability matrix: for each port, which pod can reach which, decided from the
 //! endpoints' map states (the datapath's decision), like the Kubernetes e2e truth tables.
+//!
+//! A workload is one row and one column (`shop/deployment/web`), not one per replica: its
+//! pods share labels and so identity and policy. Its cell to itself is the verdict from
+//! its first pod to its second (loopback, always allowed, when it has one pod).
 
 use std::collections::BTreeSet;
 
@@ -50,10 +54,28 @@ pub struct PortMatrix {
 /// The whole matrix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Matrix {
-    /// Pods, in row and column order.
+    /// Pods and workloads, in row and column order.
     pub pods: Vec<String>,
     /// One table per port.
     pub ports: Vec<PortMatrix>,
+}
+
+/// A row and column of the matrix: the pod it is a source as, and the pod it is a
+/// destination as.
+struct Member<'a> {
+    name: String,
+    from: &'a PodKey,
+    to: &'a PodKey,
+}
+
+impl<'a> Member<'a> {
+    fn pod(key: &'a PodKey) -> Self {
+        Self {
+            name: key.to_string(),
+            from: key,
+            to: key,
+        }
+    }
 }
 
 impl Engine {
@@ -65,23 +87,48 @@ impl Engine {
         } else {
             ports.to_vec()
         };
-        let pods: Vec<&PodKey> = self.endpoints().map(|e| &e.pod.key).collect();
+        let members = self.members();
         let tables = ports
             .iter()
-            .map(|&(proto, port)| self.port_matrix(&pods, proto, port))
+            .map(|&(proto, port)| self.port_matrix(&members, proto, port))
             .collect();
         Matrix {
-            pods: pods.iter().map(ToString::to_string).collect(),
+            pods: members.into_iter().map(|m| m.name).collect(),
             ports: tables,
         }
     }
 
-    fn port_matrix(&self, pods: &[&PodKey], protocol: u8, port: u16) -> PortMatrix {
-        let cells = pods
+    /// Rows and columns: bare pods, and each workload once, in endpoint order.
+    fn members(&self) -> Vec<Member<'_>> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for e in self.endpoints() {
+            let key = &e.pod.key;
+            let Some(w) = &e.pod.owner else {
+                out.push(Member::pod(key));
+                continue;
+            };
+            if !seen.insert(w) {
+                continue;
+            }
+            let pods: Vec<&PodKey> = self.workload_pods(w).collect();
+            let from = pods.first().copied().unwrap_or(key);
+            out.push(Member {
+                name: format!("{}/{}", w.namespace, w.short()),
+                from,
+                to: pods.get(1).copied().unwrap_or(from),
+            });
+        }
+        out
+    }
+
+    fn port_matrix(&self, members: &[Member<'_>], protocol: u8, port: u16) -> PortMatrix {
+        let cells = members
             .iter()
             .map(|from| {
-                pods.iter()
-                    .map(|to| self.cell(from, to, protocol, port))
+                members
+                    .iter()
+                    .map(|to| self.cell(from.from, to.to, protocol, port))
                     .collect()
             })
             .collect();

@@ -18,6 +18,7 @@ pub mod render;
 mod selector_cache;
 mod subjects;
 pub mod trace;
+mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use self::deps::DepIndex;
 use self::entries::NamedPorts;
 use self::selector_cache::{PeerKey, SelectorCache};
 use self::subjects::SubjectIndex;
-use crate::cluster::{Namespace, Node, Pod, PodKey};
+use crate::cluster::{Namespace, Node, Pod, PodKey, WorkloadRef};
 use crate::identity::{Identity, IdentityTable};
 use crate::mapstate::EndpointPolicy;
 use crate::net::Cidr;
@@ -91,6 +92,7 @@ pub struct Engine {
     pods: BTreeMap<PodKey, Endpoint>,
     nodes: BTreeMap<String, NodeEntry>,
     policies: BTreeMap<Arc<PolicyRef>, Arc<Policy>>,
+    workloads: BTreeMap<WorkloadRef, Vec<PodKey>>,
     identities: IdentityTable,
     cidrs: BTreeMap<Cidr, (u32, usize)>,
     selectors: SelectorCache,
@@ -110,6 +112,7 @@ impl Engine {
             pods: BTreeMap::new(),
             nodes: BTreeMap::new(),
             policies: BTreeMap::new(),
+            workloads: BTreeMap::new(),
             identities: IdentityTable::new(),
             cidrs: BTreeMap::new(),
             selectors: SelectorCache::default(),

@@ -16,7 +16,7 @@ use super::entries::{Resolver, Used};
 use super::render::l4_text;
 use super::selector_cache::SelectorCache;
 use super::subjects::RuleHandle;
-use crate::cluster::PodKey;
+use crate::cluster::{PodKey, WorkloadKind, WorkloadRef};
 use crate::mapstate::resolve::RawEntry;
 use crate::mapstate::{Action, PortRange, Verdict};
 use crate::policy::Direction;
@@ -33,26 +33,51 @@ pub enum Target {
     Node(String),
     /// An address (a pod's, a node's, or outside the cluster).
     Ip(IpAddr),
+    /// A workload (`[NAMESPACE/]KIND/NAME`): its first pod.
+    Workload(WorkloadRef),
 }
 
 impl Target {
-    /// Parses `NAMESPACE/POD`, `node/NAME`, a bare `POD` (namespace `default`) or an IP
-    /// address.
+    /// Parses `NAMESPACE/POD`, `node/NAME`, a bare `POD` (namespace `default`), a workload
+    /// or pod reference `[NAMESPACE/]KIND/NAME` (`deployment/web`, `shop/sts/db`,
+    /// `pod/web`; kinds as `kubectl` spells them) or an IP address. `KIND/NAME` means the
+    /// workload, not a pod in a namespace called `KIND`: write that one
+    /// `KIND/pod/NAME`.
     pub fn parse(s: &str) -> Result<Self, String> {
         if let Ok(ip) = s.parse() {
             return Ok(Self::Ip(ip));
         }
-        match s.split_once('/') {
-            Some(("node", name)) if !name.is_empty() => Ok(Self::Node(name.to_string())),
-            Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
-                Ok(Self::Pod(PodKey::new(ns, name)))
-            }
-            None if !s.is_empty() => Ok(Self::Pod(PodKey::new("default", s))),
-            _ => Err(format!(
-                "{s:?} is not NAMESPACE/POD, node/NAME or an IP address"
-            )),
+        let parts: Vec<&str> = s.split('/').collect();
+        if parts.iter().any(|p| p.is_empty()) || parts.len() > 3 {
+            return Err(bad_target(s));
+        }
+        match parts[..] {
+            ["node", name] => Ok(Self::Node(name.to_string())),
+            [name] => Ok(Self::Pod(PodKey::new("default", name))),
+            [kind, name] => Ok(Self::reference("default", kind, name)
+                .unwrap_or_else(|| Self::Pod(PodKey::new(kind, name)))),
+            [ns, kind, name] => Self::reference(ns, kind, name).ok_or_else(|| bad_target(s)),
+            _ => Err(bad_target(s)),
         }
     }
+
+    fn reference(namespace: &str, kind: &str, name: &str) -> Option<Self> {
+        if matches!(kind.to_ascii_lowercase().as_str(), "pod" | "pods" | "po") {
+            return Some(Self::Pod(PodKey::new(namespace, name)));
+        }
+        let kind = WorkloadKind::from_reference(kind)?;
+        Some(Self::Workload(WorkloadRef {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }))
+    }
+}
+
+fn bad_target(s: &str) -> String {
+    format!(
+        "{s:?} is not NAMESPACE/POD, [NAMESPACE/]KIND/NAME (deployment, statefulset, daemonset, replicaset, job, cronjob, pod), node/NAME or an IP address"
+    )
 }
 
 /// A flow to trace.
@@ -76,6 +101,9 @@ pub enum TraceError {
     /// No such pod.
     #[error("pod {0} not found in the manifests")]
     UnknownPod(PodKey),
+    /// No such workload, or one without pods.
+    #[error("{0} not found in the manifests, or it has no pods")]
+    UnknownWorkload(WorkloadRef),
     /// No such node.
     #[error("node {0:?} not found: no Node object and no pod runs on it")]
     UnknownNode(String),
@@ -95,6 +123,9 @@ pub struct Party {
     /// The node it runs on (pods and nodes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// The workload a pod stands for (`deployment/web`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     #[serde(skip)]
     pod: Option<PodKey>,
     #[serde(skip)]
@@ -214,6 +245,11 @@ impl Engine {
                 Ok(self.node_party(name))
             }
             Target::Ip(ip) => Ok(self.ip_party(*ip)),
+            Target::Workload(w) => self
+                .workload_pods(w)
+                .next()
+                .and_then(|key| self.pod_party(key))
+                .ok_or_else(|| TraceError::UnknownWorkload(w.clone())),
         }
     }
 
@@ -228,6 +264,7 @@ impl Engine {
                 .map(|i| i.labels.to_strings())
                 .unwrap_or_default(),
             node: Some(e.node.clone()),
+            owner: e.pod.owner.as_ref().map(WorkloadRef::short),
             pod: Some(key.clone()),
             ip: None,
         })
@@ -244,6 +281,7 @@ impl Engine {
                 .map(|i| i.labels.to_strings())
                 .unwrap_or_default(),
             node: Some(name.to_string()),
+            owner: None,
             pod: None,
             ip: None,
         }
@@ -281,6 +319,7 @@ impl Engine {
                 .map(|i| i.labels.to_strings())
                 .unwrap_or_default(),
             node: None,
+            owner: None,
             pod: None,
             ip: Some(ip),
         }

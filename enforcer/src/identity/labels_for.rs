@@ -83,6 +83,7 @@ mod tests {
             ports: vec![],
             ips: vec![],
             netns: None,
+            owner: None,
         };
         let ns = Namespace::implicit("shop");
         let l = pod_labels(&pod, &ns, "default");

@@ -1,5 +1,6 @@
-//! Namespace, Pod and Node manifests. Only the fields the engine uses are read; the rest
-//! of these (large) objects is ignored.
+//! Namespace, Pod and Node manifests, and the pod spec a workload's template shares with
+//! a Pod. Only the fields the engine uses are read; the rest of these (large) objects is
+//! ignored.
 
 use std::net::IpAddr;
 
@@ -23,8 +24,35 @@ pub fn read_namespace(doc: &MapCursor<'_>) -> Option<Namespace> {
 /// Reads a `v1 Pod`.
 pub fn read_pod(doc: &MapCursor<'_>) -> Option<Pod> {
     let meta = read_meta(doc, true)?;
-    let spec = doc.get("spec").and_then(|c| c.map());
+    let spec = read_pod_spec(doc);
     let status = doc.get("status").and_then(|c| c.map());
+    let ips = status.as_ref().map(read_pod_ips).unwrap_or_default();
+    let netns = read_netns_annotation(doc);
+    Some(Pod {
+        key: PodKey::new(&meta.namespace, &meta.name),
+        labels: meta.labels,
+        node: spec.node,
+        service_account: spec.service_account,
+        ports: spec.ports,
+        ips,
+        netns,
+        owner: None,
+    })
+}
+
+/// What a pod's `spec` (or a pod template's) gives the engine.
+pub struct PodSpec {
+    /// `spec.nodeName`.
+    pub node: Option<String>,
+    /// `spec.serviceAccountName` (or the deprecated `serviceAccount`), `default` if unset.
+    pub service_account: String,
+    /// Container ports.
+    pub ports: Vec<ContainerPort>,
+}
+
+/// Reads the `spec` of a Pod or of a pod template (`doc` holds `spec`).
+pub fn read_pod_spec(doc: &MapCursor<'_>) -> PodSpec {
+    let spec = doc.get("spec").and_then(|c| c.map());
     let node = spec
         .as_ref()
         .and_then(|s| s.get("nodeName"))
@@ -38,17 +66,11 @@ pub fn read_pod(doc: &MapCursor<'_>) -> Option<Pod> {
         .and_then(|c| c.string().map(String::from))
         .unwrap_or_else(|| "default".to_string());
     let ports = spec.as_ref().map(read_container_ports).unwrap_or_default();
-    let ips = status.as_ref().map(read_pod_ips).unwrap_or_default();
-    let netns = read_netns_annotation(doc);
-    Some(Pod {
-        key: PodKey::new(&meta.namespace, &meta.name),
-        labels: meta.labels,
+    PodSpec {
         node,
         service_account,
         ports,
-        ips,
-        netns,
-    })
+    }
 }
 
 /// The annotation naming an existing network namespace to adopt.

@@ -1,5 +1,6 @@
-//! Manifests: multi-document YAML streams of Namespace, Pod, Node, CiliumNetworkPolicy,
-//! CiliumClusterwideNetworkPolicy and NetworkPolicy, parsed and validated into the
+//! Manifests: multi-document YAML streams of Namespace, Pod, Node, workloads (Deployment,
+//! StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), Service, ServiceAccount,
+//! CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy, parsed and validated into the
 //! engine's model. Parsing is all-or-nothing: any error rejects the whole input, and
 //! every error is reported with its file, document, object and field path.
 
@@ -11,7 +12,9 @@ mod duplicates;
 mod knp;
 mod meta;
 mod selector;
+mod services;
 mod source;
+mod workloads;
 pub mod yaml;
 
 use std::sync::Arc;
@@ -21,7 +24,7 @@ pub use source::{Input, read_inputs};
 
 use cursor::{Cursor, DocContext, MapCursor};
 
-use crate::cluster::{Namespace, Node, Pod};
+use crate::cluster::{Namespace, Node, Pod, Service, ServiceAccount, Workload, WorkloadKind};
 use crate::policy::model::Policy;
 
 /// One object from the manifests.
@@ -35,6 +38,13 @@ pub enum Object {
     Node(Node),
     /// A CNP, CCNP or KNP.
     Policy(Policy),
+    /// A Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob: the pods it
+    /// stands for.
+    Workload(Workload),
+    /// A Service (no effect on enforcement).
+    Service(Service),
+    /// A ServiceAccount (no effect on enforcement).
+    ServiceAccount(ServiceAccount),
 }
 
 /// An object and where it was written.
@@ -137,7 +147,7 @@ fn read_document(c: &Cursor<'_>) -> Vec<Object> {
         return read_list(&m);
     }
     let Some(expected) = expected_api_version(kind_name) else {
-        kind.warn(format!("skipped: kind {kind_name:?} is not a Namespace, Pod, Node, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy"));
+        kind.warn(format!("skipped: kind {kind_name:?} is not a Namespace, Pod, Node, workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), Service, ServiceAccount, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy"));
         return Vec::new();
     };
     if api != expected {
@@ -161,7 +171,9 @@ fn read_list(m: &MapCursor<'_>) -> Vec<Object> {
 
 fn expected_api_version(kind: &str) -> Option<&'static str> {
     Some(match kind {
-        "Namespace" | "Pod" | "Node" => "v1",
+        "Namespace" | "Pod" | "Node" | "Service" | "ServiceAccount" => "v1",
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps/v1",
+        "Job" | "CronJob" => "batch/v1",
         "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => "cilium.io/v2",
         "NetworkPolicy" => "networking.k8s.io/v1",
         _ => return None,
@@ -185,7 +197,11 @@ fn read_object(m: &MapCursor<'_>, kind: &str) -> Option<Object> {
         "CiliumNetworkPolicy" => cilium::read_policy(m, false).map(Object::Policy),
         "CiliumClusterwideNetworkPolicy" => cilium::read_policy(m, true).map(Object::Policy),
         "NetworkPolicy" => knp::read_network_policy(m).map(Object::Policy),
-        _ => None,
+        "Service" => services::read_service(m).map(Object::Service),
+        "ServiceAccount" => services::read_service_account(m).map(Object::ServiceAccount),
+        _ => WorkloadKind::from_kind(kind)
+            .and_then(|k| workloads::read_workload(m, k))
+            .map(Object::Workload),
     }
 }
 

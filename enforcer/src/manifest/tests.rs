@@ -198,7 +198,11 @@ fn namespaces_get_their_metadata_name_label_and_pods_their_ports() {
 
 #[test]
 fn unknown_kinds_are_skipped_with_a_warning() {
-    let m = parse_str("t", "apiVersion: v1\nkind: Service\nmetadata: {name: s}\n").unwrap();
+    let m = parse_str(
+        "t",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n",
+    )
+    .unwrap();
     assert!(m.objects.is_empty());
     assert!(m.warnings[0].message.contains("skipped"));
 }

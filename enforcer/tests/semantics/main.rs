@@ -16,3 +16,4 @@ mod ports;
 mod protocols;
 mod requires_l7;
 mod union;
+mod workloads;

@@ -177,6 +177,7 @@ mod tests {
             ports: vec![],
             ips: ips.iter().map(|s| s.parse().unwrap()).collect(),
             netns: None,
+            owner: None,
         }
     }
 

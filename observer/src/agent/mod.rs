@@ -214,7 +214,9 @@ impl Agent {
         format!("{key} {verb}")
     }
 
-    /// Pods scheduled here and applied without an address get one from `--pod-cidr`.
+    /// Pods scheduled here and applied without an address get one from `--pod-cidr`; so
+    /// do the pods of workloads, whose addresses the workload keeps (a pod that exists
+    /// already keeps its address).
     fn assign_addresses(&self, objects: &mut [Object]) -> Result<()> {
         let taken: BTreeSet<IpAddr> = self
             .engine
@@ -222,13 +224,34 @@ impl Agent {
             .flat_map(|e| e.pod.ips.iter().copied())
             .collect();
         let node = self.node.clone();
+        let local = |p: &Pod| p.node.as_deref().is_none_or(|n| n == node);
+        let mut generated: Vec<(usize, Vec<Pod>)> = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            if let Object::Workload(w) = o {
+                let mut pods = self.engine.pods_of(w, objects);
+                pods.retain(|p| local(p));
+                for p in pods.iter_mut().filter(|p| p.ips.is_empty()) {
+                    if let Some(e) = self.engine.endpoint(&p.key) {
+                        p.ips.clone_from(&e.pod.ips);
+                    }
+                }
+                generated.push((i, pods));
+            }
+        }
         let mut pods: Vec<&mut Pod> = objects
             .iter_mut()
             .filter_map(|o| match o {
-                Object::Pod(p) if p.node.as_deref().is_none_or(|n| n == node) => Some(p),
+                Object::Pod(p) if local(p) => Some(p),
                 _ => None,
             })
+            .chain(generated.iter_mut().flat_map(|(_, pods)| pods.iter_mut()))
             .collect();
-        assign_addresses(&mut pods, &self.pod_cidr, &taken)
+        assign_addresses(&mut pods, &self.pod_cidr, &taken)?;
+        for (i, pods) in generated {
+            if let Some(Object::Workload(w)) = objects.get_mut(i) {
+                w.addresses = pods.into_iter().map(|p| (p.key.name, p.ips)).collect();
+            }
+        }
+        Ok(())
     }
 }

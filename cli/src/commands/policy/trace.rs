@@ -126,4 +126,45 @@ mod tests {
         assert!(target("a/b/c", "--from").is_err());
         assert!(target("/x", "--from").is_err());
     }
+
+    #[test]
+    fn workload_and_pod_references_parse_with_an_optional_namespace() {
+        use enforcer::cluster::{WorkloadKind, WorkloadRef};
+        let w = |kind, ns: &str, name: &str| {
+            Target::Workload(WorkloadRef {
+                kind,
+                namespace: ns.into(),
+                name: name.into(),
+            })
+        };
+        assert_eq!(
+            target("deployment/leia", "--from").unwrap(),
+            w(WorkloadKind::Deployment, "default", "leia")
+        );
+        assert_eq!(
+            target("rebels/sts/leia", "--to").unwrap(),
+            w(WorkloadKind::StatefulSet, "rebels", "leia")
+        );
+        for (word, kind) in [
+            ("daemonset", WorkloadKind::DaemonSet),
+            ("replicaset", WorkloadKind::ReplicaSet),
+            ("job", WorkloadKind::Job),
+            ("cronjob", WorkloadKind::CronJob),
+        ] {
+            assert_eq!(
+                target(&format!("ns/{word}/x"), "--to").unwrap(),
+                w(kind, "ns", "x")
+            );
+        }
+        assert_eq!(
+            target("pod/xwing", "--from").unwrap(),
+            Target::Pod(PodKey::new("default", "xwing"))
+        );
+        assert_eq!(
+            target("deployment/pod/web", "--from").unwrap(),
+            Target::Pod(PodKey::new("deployment", "web"))
+        );
+        let err = target("ns/widget/x", "--from").unwrap_err().to_string();
+        assert!(err.contains("[NAMESPACE/]KIND/NAME"), "{err}");
+    }
 }

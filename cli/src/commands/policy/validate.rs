@@ -37,7 +37,12 @@ pub fn run(args: &ManifestArgs) -> Result<ExitCode> {
         eprintln!("error: {e}");
         return Ok(ExitCode::FAILURE);
     }
-    println!("valid: {summary}; {} warning(s)", parsed.warnings.len());
+    // Workloads stand for pods: say how many endpoints the manifests make, replicas counted.
+    println!(
+        "valid: {summary}, {} endpoint(s); {} warning(s)",
+        engine.endpoints().count(),
+        parsed.warnings.len()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -49,6 +54,9 @@ fn summarize<'a>(objects: impl Iterator<Item = &'a Object>) -> String {
             Object::Namespace(_) => "Namespace",
             Object::Pod(_) => "Pod",
             Object::Node(_) => "Node",
+            Object::Workload(w) => w.key.kind.as_str(),
+            Object::Service(_) => "Service",
+            Object::ServiceAccount(_) => "ServiceAccount",
             Object::Policy(p) => {
                 rules += p.rules.len();
                 p.origin.kind.as_str()
