@@ -8,6 +8,9 @@
 //!   whole agent pipeline with zero loss, in a lab with a real `observerd`; needs root.
 //! - `service`: decode+enrich+filter flows/s on one core, `GetFlows` over a full
 //!   65,535-flow ring with a selective filter, and the ring's memory; no privileges.
+//! - `proxy`: the DNS proxy's added latency (p50/p99 at 1,000 queries/s) and its
+//!   queries/s on one core, each against direct DNS to the same server in the same run;
+//!   no privileges.
 //! - `tui`: the dashboard's render cost per frame with 10,000 buffered flows, and the flow
 //!   rate its state update absorbs; no privileges.
 
@@ -16,7 +19,7 @@ use crate::cmd;
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Only run the benchmarks whose name is given (policy, datapath, pipeline, service, tui).
+    /// Only run the benchmarks whose name is given (policy, datapath, pipeline, service, proxy, tui).
     pub only: Vec<String>,
 }
 
@@ -53,6 +56,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if wanted("service") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observer", "--bench", "service"]))?;
+    }
+    if wanted("proxy") {
+        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-proxy", "--bench", "dns"]))?;
     }
     if wanted("tui") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-tui", "--bench", "frame"]))?;
