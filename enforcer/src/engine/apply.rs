@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::compute::compute;
 use super::entries::{NamedPorts, Resolver, Used};
+use super::fqdn::policy_fqdns;
 use super::selector_cache::PeerKey;
 use super::{Endpoint, Engine, NodeEntry};
 use crate::cluster::{ContainerPort, Namespace, Node, Pod, PodKey, WorkloadRef};
@@ -122,7 +123,7 @@ impl Changes {
 }
 
 #[derive(Default)]
-struct Work {
+pub(super) struct Work {
     /// Endpoints to recompute.
     dirty: BTreeSet<PodKey>,
     /// Endpoints new or with a new identity, address or node: reported as updated even if
@@ -131,7 +132,9 @@ struct Work {
     changed_keys: HashSet<PeerKey>,
     named_ports: bool,
     removed: BTreeSet<PodKey>,
-    ipcache: bool,
+    pub(super) ipcache: bool,
+    /// A policy with `toFQDNs` peers changed: learned addresses need new identities.
+    fqdn: bool,
 }
 
 impl Engine {
@@ -408,6 +411,8 @@ impl Engine {
         for cidr in old.map(|p| policy_cidrs(p)).unwrap_or_default() {
             self.release_cidr(cidr, work);
         }
+        let has_fqdns = |p: Option<&Arc<Policy>>| p.is_some_and(|p| !policy_fqdns(p).is_empty());
+        work.fqdn |= has_fqdns(old) || has_fqdns(new);
         let identities = &self.identities;
         let changed = self
             .subjects
@@ -445,7 +450,7 @@ impl Engine {
 
     /// Takes an identity reference; a new identity enters the selector cache and, for
     /// pods, the subject index.
-    fn acquire(
+    pub(super) fn acquire(
         &mut self,
         labels: crate::labels::LabelSet,
         scope: Scope,
@@ -469,7 +474,7 @@ impl Engine {
         id
     }
 
-    fn release(&mut self, id: u32, work: &mut Work) {
+    pub(super) fn release(&mut self, id: u32, work: &mut Work) {
         if self.identities.release(id) {
             work.changed_keys
                 .extend(self.selectors.identity_removed(id));
@@ -477,7 +482,10 @@ impl Engine {
         }
     }
 
-    fn finish(&mut self, mut work: Work) -> Changes {
+    pub(super) fn finish(&mut self, mut work: Work) -> Changes {
+        if work.fqdn {
+            self.refresh_fqdn(&mut work);
+        }
         if work.named_ports {
             self.named_ports = named_ports(self.pods.values());
             let users = self

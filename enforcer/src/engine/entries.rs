@@ -74,7 +74,10 @@ impl Resolver<'_> {
                     cidr: *cidr,
                     except: except.clone(),
                 }],
-                Peer::Fqdn(_) => Vec::new(),
+                Peer::Fqdn(text) => super::fqdn::compile(text)
+                    .map(|(label, _)| PeerKey::Fqdn(label))
+                    .into_iter()
+                    .collect(),
             };
             for key in keys {
                 ids.extend(self.selectors.select(&key, self.identities).iter().copied());

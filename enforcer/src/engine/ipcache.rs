@@ -2,7 +2,8 @@
 //!
 //! Pod addresses map to pod identities, node addresses to `host` on the node itself and to
 //! the node's remote-node identity elsewhere, the gateway addresses every endpoint link
-//! shares to `host`, policy CIDRs to their CIDR identities, and everything else to
+//! shares to `host`, policy CIDRs to their CIDR identities, addresses learned for `toFQDNs`
+//! selectors to their FQDN identities, and everything else to
 //! world-ipv4 / world-ipv6.
 
 use std::collections::BTreeMap;
@@ -59,6 +60,14 @@ impl Engine {
             (Cidr::all_of_family(true), WORLD_IPV6),
         ]);
         out.extend(self.cidrs.iter().map(|(cidr, (id, _))| (*cidr, *id)));
+        // Learned addresses: their FQDN identity also carries their /32, so CIDR rules still
+        // see them.
+        out.extend(
+            self.fqdn
+                .ids
+                .iter()
+                .map(|(ip, (id, _))| (Cidr::host(*ip), *id)),
+        );
         out.extend(ENDPOINT_GATEWAYS.iter().map(|ip| (Cidr::host(*ip), HOST)));
         for n in self.nodes.values() {
             let identity = self.node_identity(&n.node.name, view);

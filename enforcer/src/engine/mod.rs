@@ -12,6 +12,7 @@ mod apply;
 mod compute;
 mod deps;
 mod entries;
+mod fqdn;
 mod ipcache;
 pub mod matrix;
 pub mod render;
@@ -95,6 +96,7 @@ pub struct Engine {
     workloads: BTreeMap<WorkloadRef, Vec<PodKey>>,
     identities: IdentityTable,
     cidrs: BTreeMap<Cidr, (u32, usize)>,
+    fqdn: fqdn::FqdnState,
     selectors: SelectorCache,
     subjects: SubjectIndex,
     deps: DepIndex,
@@ -115,6 +117,7 @@ impl Engine {
             workloads: BTreeMap::new(),
             identities: IdentityTable::new(),
             cidrs: BTreeMap::new(),
+            fqdn: fqdn::FqdnState::default(),
             selectors: SelectorCache::default(),
             subjects: SubjectIndex::default(),
             deps: DepIndex::default(),

@@ -4,8 +4,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use super::fqdn::FQDN_SOURCE;
 use crate::identity::{Identity, IdentityTable};
-use crate::labels::Selector;
+use crate::labels::{Selector, Source};
 use crate::net::Cidr;
 
 /// A peer clause as the cache knows it.
@@ -20,6 +21,9 @@ pub enum PeerKey {
         /// Excluded sub-prefixes.
         except: Vec<Cidr>,
     },
+    /// Identities of learned addresses labelled with this `toFQDNs` selector
+    /// (`fqdn:<selector>`).
+    Fqdn(String),
 }
 
 impl PeerKey {
@@ -32,6 +36,10 @@ impl PeerKey {
             Self::Cidr { cidr, except } => identity
                 .cidr
                 .is_some_and(|c| cidr.contains(&c) && !except.iter().any(|e| e.contains(&c))),
+            Self::Fqdn(selector) => identity
+                .labels
+                .get(&Source::Other(FQDN_SOURCE.into()), selector)
+                .is_some(),
         }
     }
 }

@@ -7,6 +7,7 @@ mod cidr;
 mod defaults;
 mod deny;
 mod entities;
+mod fqdn;
 mod icmp_sctp;
 mod incremental;
 mod knp;

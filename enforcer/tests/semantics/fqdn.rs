@@ -1,0 +1,85 @@
+//! `toFQDNs`: addresses the DNS proxy learned for a name are selected by the selectors that
+//! name matches, and only those addresses, only while they are learned.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use crate::common::*;
+
+const PARTNER: &str = "  endpointSelector: {matchLabels: {app: web}}\n  egress:\n  - toFQDNs:\n    - matchName: api.partner.com\n    - matchPattern: \"*.cdn.example\"\n    toPorts:\n    - ports:\n      - {port: \"443\", protocol: TCP}\n";
+
+fn names(entries: &[(&str, &[&str])]) -> BTreeMap<String, BTreeSet<IpAddr>> {
+    entries
+        .iter()
+        .map(|(name, ips)| {
+            (
+                (*name).to_string(),
+                ips.iter().map(|ip| ip.parse().unwrap()).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_learned_address_of_a_selected_name_is_allowed_on_the_rule_s_ports_only() {
+    let mut e = engine(&cnp("shop", "partner", PARTNER));
+    assert_eq!(
+        tcp(&e, "shop/web", "203.0.113.10", 443),
+        DEFAULT_DENY,
+        "nothing learned yet"
+    );
+    let changes = e.set_dns_names(names(&[
+        ("API.Partner.com", &["203.0.113.10"]),
+        ("edge.cdn.example.", &["198.51.100.7"]),
+        ("evil.example", &["192.0.2.66"]),
+    ]));
+    assert!(changes.ipcache, "learned addresses enter the ipcache");
+    assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 443), OK);
+    assert_eq!(tcp(&e, "shop/web", "198.51.100.7", 443), OK, "matchPattern");
+    assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 80), DEFAULT_DENY);
+    assert_eq!(
+        tcp(&e, "shop/web", "192.0.2.66", 443),
+        DEFAULT_DENY,
+        "a name no selector matches"
+    );
+    assert_eq!(
+        tcp(&e, "shop/web", "203.0.113.11", 443),
+        DEFAULT_DENY,
+        "an address never answered"
+    );
+    assert_eq!(
+        e.dns_names_of("203.0.113.10".parse().unwrap()),
+        vec!["api.partner.com."]
+    );
+}
+
+#[test]
+fn a_forgotten_address_is_denied_again_and_its_identity_released() {
+    let mut e = engine(&cnp("shop", "partner", PARTNER));
+    e.set_dns_names(names(&[("api.partner.com", &["203.0.113.10"])]));
+    let ip: IpAddr = "203.0.113.10".parse().unwrap();
+    let learned = e.resolve_ip(ip, "n1");
+    assert!(learned > 0x0100_0000, "a local identity: {learned:#x}");
+    e.set_dns_names(BTreeMap::new());
+    assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 443), DEFAULT_DENY);
+    assert_ne!(e.resolve_ip(ip, "n1"), learned, "back to world");
+}
+
+#[test]
+fn a_policy_applied_after_the_names_were_learned_selects_them() {
+    let mut e = engine("");
+    e.set_dns_names(names(&[("api.partner.com", &["203.0.113.10"])]));
+    apply(&mut e, &cnp("shop", "partner", PARTNER));
+    assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 443), OK);
+}
+
+#[test]
+fn a_learned_address_inside_a_cidr_rule_is_still_matched_by_it() {
+    let spec = format!(
+        "{PARTNER}  - toCIDR: [203.0.113.0/24]\n    toPorts:\n    - ports:\n      - {{port: \"8443\", protocol: TCP}}\n"
+    );
+    let mut e = engine(&cnp("shop", "partner", &spec));
+    e.set_dns_names(names(&[("api.partner.com", &["203.0.113.10"])]));
+    assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 443), OK, "toFQDNs");
+    assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 8443), OK, "toCIDR");
+}
