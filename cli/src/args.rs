@@ -250,6 +250,11 @@ pub struct TraceArgs {
     /// Also explain the reply direction of the connection.
     #[arg(long)]
     pub reply: bool,
+    /// The flow's DNS name: an address given with --to is taken as a DNS answer for it
+    /// (toFQDNs), and DNS rules on the way (a flow to a DNS server) say whether a query
+    /// for it is allowed. Example: --dns-name api.partner.com
+    #[arg(long, value_name = "NAME")]
+    pub dns_name: Option<String>,
     /// Output format. Example: -o json
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub format: Format,

@@ -361,6 +361,7 @@ impl Cluster {
             protocol,
             dport,
             reply: false,
+            dns_name: String::new(),
         };
         let mut c = ControlClient::new(self.channel());
         let json = self

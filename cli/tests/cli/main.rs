@@ -14,6 +14,7 @@
 //! `observe flows` and `observe status` against an in-process agent live in the workspace's
 //! end-to-end suite (`tests/cli/live.rs` at the root), which may depend on the agent.
 
+mod dns;
 mod errors;
 mod filters;
 mod golden;

@@ -10,6 +10,7 @@
 //! a new identity in the selections of the endpoints that use the selector, which the
 //! selector cache and dependency index already propagate.
 
+use crate::fqdn::canonical_name as canonical;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -44,6 +45,11 @@ impl Engine {
         let mut work = Work::default();
         self.refresh_fqdn(&mut work);
         self.finish(work)
+    }
+
+    /// The learned names and their addresses.
+    pub fn fqdn_names(&self) -> &BTreeMap<String, BTreeSet<IpAddr>> {
+        &self.fqdn.names
     }
 
     /// The names learned for `ip`, for explanations (`destination_names`).
@@ -153,14 +159,4 @@ fn fqdn_labels(host: &Cidr, selectors: &BTreeSet<String>) -> LabelSet {
             .cloned()
             .chain(selectors.iter().map(|s| fqdn_label(s))),
     )
-}
-
-/// Lower-case, with the final dot.
-fn canonical(name: &str) -> String {
-    let lower = name.trim().to_ascii_lowercase();
-    if lower.ends_with('.') {
-        lower
-    } else {
-        format!("{lower}.")
-    }
 }

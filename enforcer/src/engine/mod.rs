@@ -19,6 +19,7 @@ pub mod render;
 mod selector_cache;
 mod subjects;
 pub mod trace;
+mod trace_dns;
 mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};

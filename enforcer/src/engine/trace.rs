@@ -20,7 +20,7 @@ use crate::cluster::{PodKey, WorkloadKind, WorkloadRef};
 use crate::mapstate::resolve::RawEntry;
 use crate::mapstate::{Action, PortRange, Verdict};
 use crate::policy::Direction;
-use crate::policy::model::{L4, PortSpec};
+use crate::policy::model::{L4, L7, PortSpec};
 use crate::policy::origin::RuleRef;
 use crate::policy::ports::protocol_name;
 
@@ -146,6 +146,9 @@ pub struct RuleMatch {
     /// L7 rules attached (not enforced yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l7: Option<String>,
+    /// The rule's `rules.dns` selectors, when it has some.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
 }
 
 /// One direction's part of the trace.
@@ -424,8 +427,8 @@ impl Engine {
             |s, action, entries| {
                 let deny = action == Action::Deny;
                 match classify(&entries, peer, req.protocol, req.dport) {
-                    Fit::Full if deny => side.denying_rules.push(rule_match(&s.rule, None)),
-                    Fit::Full => side.matched_rules.push(rule_match(&s.rule, l7_of(&s.l4))),
+                    Fit::Full if deny => side.denying_rules.push(rule_match(&s.rule, &L4::Any)),
+                    Fit::Full => side.matched_rules.push(rule_match(&s.rule, &s.l4)),
                     Fit::PeerOnly(ports) if !deny && near_misses => side.hints.push(format!(
                         "{} allows this peer on {}, not {}",
                         s.rule,
@@ -534,13 +537,27 @@ fn l7_of(l4: &L4) -> Option<String> {
     }
 }
 
-fn rule_match(rule: &RuleRef, l7: Option<String>) -> RuleMatch {
+fn dns_of(l4: &L4) -> Vec<String> {
+    match l4 {
+        L4::Ports(specs) => specs
+            .iter()
+            .find_map(|s: &PortSpec| match &s.l7 {
+                Some(L7::Dns(patterns)) => Some(patterns.clone()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn rule_match(rule: &RuleRef, l4: &L4) -> RuleMatch {
     RuleMatch {
         kind: rule.policy.kind.to_string(),
         namespace: rule.policy.namespace.clone(),
         name: rule.policy.name.clone(),
         rule: rule.path.to_string(),
-        l7,
+        l7: l7_of(l4),
+        dns: dns_of(l4),
     }
 }
 

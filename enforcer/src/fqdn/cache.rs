@@ -9,6 +9,7 @@
 //! expiry; `idle_grace` keeps an expired address a little longer if the endpoint used it.
 //! Time is passed in, never read here, so every transition is tested without waiting.
 
+use super::canonical_name as canonical;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
@@ -252,16 +253,6 @@ impl DnsCache {
                 why,
             },
         );
-    }
-}
-
-/// Lower-cased, with the final dot.
-fn canonical(name: &str) -> String {
-    let lower = name.trim().to_ascii_lowercase();
-    if lower.ends_with('.') {
-        lower
-    } else {
-        format!("{lower}.")
     }
 }
 

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use enforcer::engine::trace::{Trace, TraceRequest};
+
 use crate::common::*;
 
 const PARTNER: &str = "  endpointSelector: {matchLabels: {app: web}}\n  egress:\n  - toFQDNs:\n    - matchName: api.partner.com\n    - matchPattern: \"*.cdn.example\"\n    toPorts:\n    - ports:\n      - {port: \"443\", protocol: TCP}\n";
@@ -82,4 +84,59 @@ fn a_learned_address_inside_a_cidr_rule_is_still_matched_by_it() {
     e.set_dns_names(names(&[("api.partner.com", &["203.0.113.10"])]));
     assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 443), OK, "toFQDNs");
     assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 8443), OK, "toCIDR");
+}
+
+fn trace_dns(e: &enforcer::engine::Engine, to: &str, proto: u8, port: u16, name: &str) -> Trace {
+    let req = TraceRequest {
+        from: target("shop/web"),
+        to: target(to),
+        protocol: proto,
+        dport: port,
+        reply: false,
+    };
+    e.trace_dns(&req, name).unwrap()
+}
+
+#[test]
+fn trace_with_a_dns_name_takes_the_address_as_its_answer() {
+    let e = engine(&cnp("shop", "partner", PARTNER));
+    let allowed = trace_dns(&e, "203.0.113.10", 6, 443, "api.partner.com");
+    assert_eq!(allowed.verdict, "ALLOWED");
+    assert!(
+        allowed
+            .egress
+            .notes
+            .iter()
+            .any(|n| n == "203.0.113.10 taken as a DNS answer for api.partner.com (--dns-name)"),
+        "{:#?}",
+        allowed.egress.notes
+    );
+    assert_eq!(
+        trace_dns(&e, "203.0.113.10", 6, 443, "evil.example").verdict,
+        "DENIED"
+    );
+    // The trace changes nothing: the engine learned no name.
+    assert_eq!(tcp(&e, "shop/web", "203.0.113.10", 443), DEFAULT_DENY);
+}
+
+#[test]
+fn trace_with_a_dns_name_says_which_dns_rule_allows_the_query() {
+    let dns = "  endpointSelector: {matchLabels: {app: web}}\n  egress:\n  - toCIDR: [192.0.2.53/32]\n    toPorts:\n    - ports:\n      - {port: \"53\", protocol: UDP}\n      rules:\n        dns:\n        - matchName: api.partner.com\n        - matchPattern: \"*.cdn.example\"\n";
+    let e = engine(&cnp("shop", "dns", dns));
+    let ok = trace_dns(&e, "192.0.2.53", 17, 53, "edge.CDN.example");
+    assert!(
+        ok.egress.notes.iter().any(|n| n.starts_with(
+            "DNS query for edge.CDN.example allowed by the DNS rule \"*.cdn.example\" of CiliumNetworkPolicy shop/dns spec.egress[0]"
+        )),
+        "{:#?}",
+        ok.egress.notes
+    );
+    let refused = trace_dns(&e, "192.0.2.53", 17, 53, "www.partner.com");
+    assert!(
+        refused.egress.notes.iter().any(|n| n.contains(
+            "matches none of the DNS rules of CiliumNetworkPolicy shop/dns spec.egress[0] (api.partner.com, *.cdn.example): the DNS proxy answers REFUSED"
+        )),
+        "{:#?}",
+        refused.egress.notes
+    );
 }

@@ -186,12 +186,16 @@ impl Control for ControlService {
             dport,
             reply: req.reply,
         };
+        let dns_name = req.dns_name;
         let json = self
             .with_agent(move |a| {
-                let t = a
-                    .engine()
-                    .trace(&trace)
-                    .map_err(|e| Status::not_found(e.to_string()))?;
+                let engine = a.engine();
+                let t = if dns_name.is_empty() {
+                    engine.trace(&trace)
+                } else {
+                    engine.trace_dns(&trace, &dns_name)
+                }
+                .map_err(|e| Status::not_found(e.to_string()))?;
                 serde_json::to_string(&t).map_err(|e| Status::internal(e.to_string()))
             })
             .await?;

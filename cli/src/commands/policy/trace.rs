@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use enforcer::engine::trace::{Target, Trace, TraceRequest};
+use enforcer::fqdn::NamePattern;
 use enforcer::policy::ports::{
     ICMP, ICMPV6, IGMP, SCTP, TCP, UDP, VRRP, is_portless, parse_protocol_name, protocol_name,
 };
@@ -22,7 +23,11 @@ pub fn run(global: &GlobalArgs, args: &TraceArgs) -> Result<ExitCode> {
             files: args.files.clone(),
             cluster_name: args.cluster_name.clone(),
         };
-        manifests::engine(&manifests)?.trace(&request)?
+        let engine = manifests::engine(&manifests)?;
+        match &args.dns_name {
+            Some(name) => engine.trace_dns(&request, name)?,
+            None => engine.trace(&request)?,
+        }
     };
     let mut out = std::io::stdout().lock();
     match args.format {
@@ -41,6 +46,7 @@ fn live(global: &GlobalArgs, args: &TraceArgs, request: &TraceRequest) -> Result
         protocol: u32::from(request.protocol),
         dport: u32::from(request.dport),
         reply: request.reply,
+        dns_name: args.dns_name.clone().unwrap_or_default(),
     };
     connect::block_on(async {
         let mut client = ControlClient::new(connect::channel(global).await?);
@@ -86,6 +92,9 @@ fn request(args: &TraceArgs) -> Result<TraceRequest> {
         (true, None) => 8,
         (false, _) => args.dport,
     };
+    if let Some(name) = &args.dns_name {
+        NamePattern::name(name).map_err(|e| anyhow::anyhow!("invalid --dns-name {name:?}: {e}"))?;
+    }
     Ok(TraceRequest {
         from: target(&args.from, "--from")?,
         to: target(&args.to, "--to")?,
