@@ -13,6 +13,8 @@
 //! | `port-distribution` | `hubble_port_distribution_total` | `protocol`, `port` |
 //! | `tcp` | `hubble_tcp_flags_total` | `flag`, `family` |
 //! | `icmp` | `hubble_icmp_total` | `family`, `type` |
+//! | `dns` | `hubble_dns_queries_total`, `hubble_dns_responses_total` | `rcode`, `qtypes`, `ips_returned` |
+//! | | `hubble_dns_response_types_total` | `type`, `qtypes` |
 //!
 //! \* Our extension: the deciding policies (`namespace/name`, comma-joined; for a
 //! default deny the policies selecting the endpoint), at most [`POLICY_LABEL_LIMIT`]
@@ -28,6 +30,7 @@
 //! flow.
 
 mod agent;
+mod dns;
 mod drop;
 mod flow;
 pub mod http;
@@ -77,13 +80,14 @@ pub(crate) struct Plugin {
 }
 
 /// Every flow metric, in scrape order.
-const PLUGINS: [Plugin; 6] = [
+const PLUGINS: [Plugin; 7] = [
     drop::PLUGIN,
     flow::PLUGIN,
     policy::PLUGIN,
     port_distribution::PLUGIN,
     tcp::PLUGIN,
     icmp::PLUGIN,
+    dns::PLUGIN,
 ];
 
 /// The names of every flow metric.
