@@ -4,13 +4,16 @@
 //! The ICMP names are the ones Hubble prints (gopacket's type/code names), so output can
 //! be compared line by line.
 
-use observe_proto::flow::{Ip, IpVersion, Layer4, TcpFlags, layer4};
+use observe_proto::flow::{Ip, IpVersion, Layer4, layer4};
 
 /// The summary of a flow's L3/L4 layers.
 pub(super) fn summary(ip: Option<&Ip>, l4: Option<&Layer4>) -> String {
     match l4.and_then(|l4| l4.protocol.as_ref()) {
         Some(layer4::Protocol::Tcp(tcp)) => {
-            format!("TCP Flags: {}", tcp_flags(&tcp.flags.unwrap_or_default()))
+            format!(
+                "TCP Flags: {}",
+                observe_describe::tcp_flags::text(&tcp.flags.unwrap_or_default())
+            )
         }
         Some(layer4::Protocol::Udp(_)) => "UDP".into(),
         Some(layer4::Protocol::Sctp(_)) => "SCTP".into(),
@@ -28,27 +31,6 @@ pub(super) fn summary(ip: Option<&Ip>, l4: Option<&Layer4>) -> String {
             _ => "Ethernet".into(),
         },
     }
-}
-
-/// Set flags, comma separated, in the order Hubble prints them.
-fn tcp_flags(flags: &TcpFlags) -> String {
-    let named = [
-        (flags.syn, "SYN"),
-        (flags.ack, "ACK"),
-        (flags.rst, "RST"),
-        (flags.fin, "FIN"),
-        (flags.psh, "PSH"),
-        (flags.urg, "URG"),
-        (flags.ece, "ECE"),
-        (flags.cwr, "CWR"),
-        (flags.ns, "NS"),
-    ];
-    let set: Vec<&str> = named
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, n)| *n)
-        .collect();
-    set.join(", ")
 }
 
 /// A type with its name and, if it uses the code field, its code names.
@@ -154,6 +136,8 @@ fn icmp_name(table: &[IcmpType], ty: u32, code: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    use observe_proto::flow::TcpFlags;
+
     use super::*;
     use observe_proto::flow::{IcmPv4, IcmPv6, Tcp, Udp};
 

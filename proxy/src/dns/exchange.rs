@@ -191,33 +191,12 @@ pub async fn write_framed(
 
 #[cfg(test)]
 mod tests {
-    use std::net::{Ipv4Addr, SocketAddr};
+    use std::net::SocketAddr;
 
     use hickory_proto::rr::RecordType;
 
     use super::*;
-    use crate::dns::message::tests::{a, answer, query};
-
-    /// A DNS server on loopback answering every A query with 203.0.113.10, TTL 60, after
-    /// `delay`; a stray reply with a wrong ID goes first.
-    async fn server(delay: Duration) -> SocketAddr {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = socket.local_addr().unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0; MAX_MESSAGE];
-            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-                let q = buf[..n].to_vec();
-                let name = parse_query(&q).unwrap().name;
-                tokio::time::sleep(delay).await;
-                let mut stray = answer(&q, vec![]);
-                stray[0] ^= 0xff;
-                let _ = socket.send_to(&stray, peer).await;
-                let reply = answer(&q, vec![a(&name, 60, Ipv4Addr::new(203, 0, 113, 10))]);
-                let _ = socket.send_to(&reply, peer).await;
-            }
-        });
-        addr
-    }
+    use crate::dns::message::tests::{query, server};
 
     async fn upstream(to: SocketAddr) -> UdpSocket {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();

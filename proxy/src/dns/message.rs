@@ -203,11 +203,17 @@ fn canonical(name: &Name) -> String {
 pub(crate) mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
 
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
     use hickory_proto::op::Query;
     use hickory_proto::rr::rdata::{A, AAAA, CNAME};
     use hickory_proto::rr::{Record, RecordType};
 
+    use tokio::net::UdpSocket;
+
     use super::*;
+    use crate::dns::exchange::MAX_MESSAGE;
 
     /// A query for `name` of `qtype`, as a stub resolver writes it.
     pub(crate) fn query(id: u16, name: &str, qtype: RecordType) -> Vec<u8> {
@@ -226,6 +232,27 @@ pub(crate) mod tests {
             m.add_answer(r);
         }
         m.to_vec().unwrap()
+    }
+
+    /// A DNS server on loopback answering every A query with 203.0.113.10, TTL 60, after
+    /// `delay`; a stray reply with a wrong ID goes first.
+    pub(crate) async fn server(delay: Duration) -> SocketAddr {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = socket.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0; MAX_MESSAGE];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let q = buf[..n].to_vec();
+                let name = parse_query(&q).unwrap().name;
+                tokio::time::sleep(delay).await;
+                let mut stray = answer(&q, vec![]);
+                stray[0] ^= 0xff;
+                let _ = socket.send_to(&stray, peer).await;
+                let reply = answer(&q, vec![a(&name, 60, Ipv4Addr::new(203, 0, 113, 10))]);
+                let _ = socket.send_to(&reply, peer).await;
+            }
+        });
+        addr
     }
 
     pub(crate) fn a(name: &str, ttl: u32, ip: Ipv4Addr) -> Record {

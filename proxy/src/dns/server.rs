@@ -191,28 +191,16 @@ async fn upstream_socket(server: SocketAddr) -> std::io::Result<UdpSocket> {
 
 #[cfg(test)]
 mod tests {
-    use std::net::Ipv4Addr;
 
     use hickory_proto::rr::RecordType;
 
     use super::*;
-    use crate::dns::message::tests::{a, answer, query};
-    use crate::dns::message::{Refusal, parse_query, parse_response};
+    use crate::dns::message::tests::{query, server};
+    use crate::dns::message::{Refusal, parse_response};
 
     /// A DNS server answering every query with 203.0.113.10 (TTL 60).
     async fn upstream() -> SocketAddr {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = socket.local_addr().unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0; MAX_MESSAGE];
-            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-                let q = buf[..n].to_vec();
-                let name = parse_query(&q).unwrap().name;
-                let reply = answer(&q, vec![a(&name, 60, Ipv4Addr::new(203, 0, 113, 10))]);
-                let _ = socket.send_to(&reply, peer).await;
-            }
-        });
-        addr
+        server(Duration::ZERO).await
     }
 
     /// A proxy in front of `upstream` allowing only `*.partner.com`, with a report channel
