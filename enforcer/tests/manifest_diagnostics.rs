@@ -351,3 +351,38 @@ fn dns_selectors_are_checked_as_the_proxy_compiles_them() {
     let long = messages(&errors(&spec(&"a".repeat(256), "*")));
     assert!(long[0].contains("256 characters; at most 255"), "{long:#?}");
 }
+
+#[test]
+fn a_pod_or_node_with_bad_metadata_still_reports_the_errors_after_it() {
+    let yaml = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: Web_1
+  namespace: shop
+spec:
+  containers:
+  - name: c
+    ports:
+    - {containerPort: 99999}
+status: {podIP: not-an-ip}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: "Bad_Name"}
+status:
+  addresses:
+  - {type: InternalIP, address: 10.0.0.300}
+"#;
+    let got = paths(&errors(yaml));
+    assert_eq!(
+        got,
+        vec![
+            "1: metadata.name",
+            "1: spec.containers[0].ports[0].containerPort",
+            "1: status.podIP",
+            "2: metadata.name",
+            "2: status.addresses[0].address",
+        ],
+        "{got:#?}"
+    );
+}

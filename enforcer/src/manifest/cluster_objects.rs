@@ -23,11 +23,13 @@ pub fn read_namespace(doc: &MapCursor<'_>) -> Option<Namespace> {
 
 /// Reads a `v1 Pod`.
 pub fn read_pod(doc: &MapCursor<'_>) -> Option<Pod> {
-    let meta = read_meta(doc, true)?;
+    // Every part is read, so a bad `metadata` does not hide the errors after it.
+    let meta = read_meta(doc, true);
     let spec = read_pod_spec(doc);
     let status = doc.get("status").and_then(|c| c.map());
     let ips = status.as_ref().map(read_pod_ips).unwrap_or_default();
     let netns = read_netns_annotation(doc);
+    let meta = meta?;
     Some(Pod {
         key: PodKey::new(&meta.namespace, &meta.name),
         labels: meta.labels,
@@ -181,7 +183,7 @@ fn read_ip(c: &Cursor<'_>) -> Option<IpAddr> {
 
 /// Reads a `v1 Node`.
 pub fn read_node(doc: &MapCursor<'_>) -> Option<Node> {
-    let meta = read_meta(doc, false)?;
+    let meta = read_meta(doc, false);
     let mut ips = Vec::new();
     let status = doc.get("status").and_then(|c| c.map());
     for a in status
@@ -195,6 +197,7 @@ pub fn read_node(doc: &MapCursor<'_>) -> Option<Node> {
             ips.extend(read_ip(&addr));
         }
     }
+    let meta = meta?;
     Some(Node {
         name: meta.name,
         labels: meta.labels,

@@ -13,8 +13,10 @@ use crate::policy::ports::{SCTP, TCP, UDP, is_service_name};
 /// Reads a `v1 Service`.
 pub fn read_service(doc: &MapCursor<'_>) -> Option<Service> {
     doc.ignore(&["status"]);
-    let meta = read_meta(doc, true)?;
-    name_object(doc, "Service", &meta.namespace, &meta.name);
+    let meta = read_meta(doc, true);
+    if let Some(meta) = &meta {
+        name_object(doc, "Service", &meta.namespace, &meta.name);
+    }
     let spec = doc.get("spec").and_then(|c| c.map());
     let selector = spec
         .as_ref()
@@ -22,6 +24,7 @@ pub fn read_service(doc: &MapCursor<'_>) -> Option<Service> {
         .map(|c| read_labels(&c))
         .unwrap_or_default();
     let ports = spec.as_ref().map(read_ports).unwrap_or_default();
+    let meta = meta?;
     Some(Service {
         namespace: meta.namespace,
         name: meta.name,
