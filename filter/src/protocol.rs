@@ -83,7 +83,7 @@ fn is(flow: &Flow, protocol: Protocol) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use observe_proto::flow::{FlowFilter, IcmPv6, Layer4, TcpFlags, layer4};
+    use observe_proto::flow::{FlowFilter, IcmPv6, Igmp, Layer4, TcpFlags, Vrrp, layer4};
 
     fn filter(names: &[&str]) -> FlowFilter {
         FlowFilter {
@@ -123,6 +123,31 @@ mod tests {
         check(
             filter(&["http"]),
             &[("l3/l4 flow", tcp, false), ("nothing", forwarded(), false)],
+        );
+    }
+
+    #[test]
+    fn vrrp_and_igmp_are_their_own_protocols() {
+        let with = |protocol| {
+            let mut flow = forwarded();
+            flow.l4 = Some(Layer4 {
+                protocol: Some(protocol),
+            });
+            flow
+        };
+        let vrrp = with(layer4::Protocol::Vrrp(Vrrp::default()));
+        let igmp = with(layer4::Protocol::Igmp(Igmp::default()));
+        check(
+            filter(&["VRRP"]),
+            &[
+                ("vrrp", vrrp.clone(), true),
+                ("igmp", igmp.clone(), false),
+                ("udp", with_udp(forwarded(), 1, 2), false),
+            ],
+        );
+        check(
+            filter(&["igmp"]),
+            &[("igmp", igmp, true), ("vrrp", vrrp, false)],
         );
     }
 
