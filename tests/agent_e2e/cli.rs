@@ -148,6 +148,12 @@ fn a_drop_is_found_explained_traced_and_fixed_with_the_cli() {
     for pod in ["e2e/client", "e2e/server", "e2e/intruder"] {
         assert!(endpoints.contains(pod), "{endpoints}");
     }
+    assert!(
+        endpoints
+            .lines()
+            .any(|l| l.contains("e2e/client ") && l.contains("<none>")),
+        "a bare pod has no owner: {endpoints}"
+    );
     let nodes = ok(&c, &["get", "nodes"]);
     let node = nodes
         .lines()

@@ -141,6 +141,14 @@ fn applied_deployments_run_one_endpoint_per_replica_and_their_policies_are_enfor
         assert!(listed.contains(&format!("\"{}\"", s.pod)), "{listed}");
     }
     assert!(listed.contains("k8s:app=server"), "{listed}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&listed).expect("endpoints as JSON");
+    for s in &servers {
+        let row = rows
+            .iter()
+            .find(|r| r["pod"] == s.pod.as_str())
+            .expect("the replica is listed");
+        assert_eq!(row["owner"], "deployment/server", "{row}");
+    }
 
     // Real traffic: the client reaches both replicas on 8080 and neither on 9090.
     let _servers: Vec<Servers> = servers

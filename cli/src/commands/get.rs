@@ -120,6 +120,8 @@ struct EndpointJson<'a> {
     id: u32,
     namespace: &'a str,
     pod: &'a str,
+    /// The workload, as `deployment/NAME`; null for a bare pod.
+    owner: Option<&'a str>,
     identity: u32,
     labels: &'a [String],
     ips: &'a [String],
@@ -147,6 +149,7 @@ fn endpoints(eps: &[observe_proto::control::Endpoint], format: GetFormat) -> Res
             id: e.id,
             namespace: &e.namespace,
             pod: &e.pod,
+            owner: Some(e.owner.as_str()).filter(|o| !o.is_empty()),
             identity: e.identity,
             labels: &e.labels,
             ips: &e.ips,
@@ -163,6 +166,7 @@ fn endpoints(eps: &[observe_proto::control::Endpoint], format: GetFormat) -> Res
     let header = [
         "ENDPOINT",
         "POD",
+        "OWNER",
         "IDENTITY",
         "INGRESS",
         "EGRESS",
@@ -175,6 +179,11 @@ fn endpoints(eps: &[observe_proto::control::Endpoint], format: GetFormat) -> Res
         vec![
             e.id.to_string(),
             format!("{}/{}", e.namespace, e.pod),
+            if e.owner.is_empty() {
+                "<none>".into()
+            } else {
+                e.owner.clone()
+            },
             e.identity.to_string(),
             enabled(e.ingress_enforced),
             enabled(e.egress_enforced),

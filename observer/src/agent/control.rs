@@ -231,6 +231,7 @@ fn endpoints(a: &Agent) -> Vec<Endpoint> {
                 ifindex: ep.ifindex,
                 ingress_policies: names(&e.policy.ingress),
                 egress_policies: names(&e.policy.egress),
+                owner: e.pod.owner.as_ref().map(|o| o.short()).unwrap_or_default(),
             })
         })
         .collect()
