@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::cilium::read_cidr;
 use super::cursor::{Cursor, MapCursor};
-use super::meta::read_meta;
+use super::meta::{policy_origin, read_meta};
 use super::selector::{KeyStyle, read_selector};
 use crate::labels::{Operator, Requirement, SelKey, Selector, keys};
 use crate::mapstate::PortRange;
@@ -20,17 +20,7 @@ use crate::policy::ports::{is_service_name, parse_port_protocol};
 /// reported.
 pub fn read_network_policy(doc: &MapCursor<'_>) -> Option<Policy> {
     let meta = read_meta(doc, true);
-    let origin = Arc::new(PolicyRef {
-        kind: PolicyKind::NetworkPolicy,
-        namespace: meta
-            .as_ref()
-            .map(|m| m.namespace.clone())
-            .unwrap_or_default(),
-        name: meta.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
-    });
-    if meta.is_some() {
-        *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
-    }
+    let origin = policy_origin(doc, PolicyKind::NetworkPolicy, meta.as_ref());
     doc.ignore(&["status"]);
     let Some(spec_c) = doc.get("spec") else {
         doc.cursor().error("missing field \"spec\"");

@@ -1,10 +1,12 @@
 //! `metadata`: names, namespaces and labels, validated as the API server would.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::cursor::{Cursor, MapCursor};
 use super::diag::quote;
 use crate::labels::{validate_key, validate_value};
+use crate::policy::origin::{PolicyKind, PolicyRef};
 
 /// What `metadata` holds that we use.
 pub struct Meta {
@@ -64,6 +66,27 @@ pub fn read_meta(doc: &MapCursor<'_>, namespaced: bool) -> Option<Meta> {
         namespace: namespace?,
         labels,
     })
+}
+
+/// Names the object in every later diagnostic of its document: `Kind namespace/name`.
+pub fn name_object(doc: &MapCursor<'_>, kind: &str, namespace: &str, name: &str) {
+    *doc.cursor().ctx().object.borrow_mut() = Some(format!("{kind} {namespace}/{name}"));
+}
+
+/// A policy's origin from its `metadata` as read (empty names when it was invalid, so the
+/// rules are still read and their errors reported); a valid one names the object.
+pub fn policy_origin(doc: &MapCursor<'_>, kind: PolicyKind, meta: Option<&Meta>) -> Arc<PolicyRef> {
+    let (namespace, name) =
+        meta.map_or_else(Default::default, |m| (m.namespace.clone(), m.name.clone()));
+    let origin = Arc::new(PolicyRef {
+        kind,
+        namespace,
+        name,
+    });
+    if meta.is_some() {
+        *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
+    }
+    origin
 }
 
 fn warn_unknown(m: &MapCursor<'_>) {

@@ -5,8 +5,7 @@
 use std::collections::BTreeSet;
 
 use super::cursor::{Cursor, MapCursor};
-use super::meta::{read_labels, read_meta};
-use super::workloads::name_object;
+use super::meta::{name_object, read_labels, read_meta};
 use crate::cluster::{Service, ServiceAccount, ServicePort, TargetPort};
 use crate::policy::ports::{SCTP, TCP, UDP, is_service_name};
 

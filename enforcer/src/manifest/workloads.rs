@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::cluster_objects::read_pod_spec;
 use super::cursor::MapCursor;
-use super::meta::{read_labels, read_meta};
+use super::meta::{name_object, read_labels, read_meta};
 use super::selector::{KeyStyle, read_selector};
 use crate::cluster::{MAX_REPLICAS, PodTemplate, Workload, WorkloadKind, WorkloadRef};
 use crate::labels::{Label, LabelSet};
@@ -46,11 +46,6 @@ pub fn read_workload(doc: &MapCursor<'_>, kind: WorkloadKind) -> Option<Workload
         replicas,
         addresses: BTreeMap::new(),
     })
-}
-
-/// Names the object in every later diagnostic of its document: `Kind namespace/name`.
-pub fn name_object(doc: &MapCursor<'_>, kind: &str, namespace: &str, name: &str) {
-    *doc.cursor().ctx().object.borrow_mut() = Some(format!("{kind} {namespace}/{name}"));
 }
 
 /// A CronJob's `spec.jobTemplate.spec`, which holds the pod template.

@@ -11,12 +11,10 @@ mod section;
 
 pub use section::read_cidr;
 
-use std::sync::Arc;
-
 use super::cursor::MapCursor;
-use super::meta::read_meta;
+use super::meta::{policy_origin, read_meta};
 use crate::policy::model::Policy;
-use crate::policy::origin::{PolicyKind, PolicyRef};
+use crate::policy::origin::PolicyKind;
 
 /// Reads a CNP (`clusterwide = false`) or CCNP. The rules are read even when `metadata`
 /// is invalid, so every error is reported.
@@ -27,17 +25,7 @@ pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
     } else {
         PolicyKind::CiliumNetworkPolicy
     };
-    let origin = Arc::new(PolicyRef {
-        kind,
-        namespace: meta
-            .as_ref()
-            .map(|m| m.namespace.clone())
-            .unwrap_or_default(),
-        name: meta.as_ref().map(|m| m.name.clone()).unwrap_or_default(),
-    });
-    if meta.is_some() {
-        *doc.cursor().ctx().object.borrow_mut() = Some(origin.to_string());
-    }
+    let origin = policy_origin(doc, kind, meta.as_ref());
     let ctx = rule::RuleContext {
         origin: origin.clone(),
         namespace: origin.namespace.clone(),
