@@ -205,5 +205,15 @@ fn read_object(m: &MapCursor<'_>, kind: &str) -> Option<Object> {
     }
 }
 
+/// Parses `text` as exactly one object, without warnings: the readers' unit tests.
+#[cfg(test)]
+pub(crate) fn parse_one(name: &str, text: &str) -> Result<Object, String> {
+    let m = parse_str(name, text).map_err(|e| e.to_string())?;
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    let mut objects: Vec<Object> = m.objects.into_iter().map(|l| l.object).collect();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    Ok(objects.remove(0))
+}
+
 #[cfg(test)]
 mod tests;

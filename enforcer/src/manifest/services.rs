@@ -152,23 +152,15 @@ fn read_target_name(c: &Cursor<'_>) -> Option<TargetPort> {
 #[cfg(test)]
 mod tests {
     use crate::cluster::{Service, ServiceAccount, TargetPort};
-    use crate::manifest::{Object, parse_str};
+    use crate::manifest::{Object, parse_one, parse_str};
     use crate::policy::ports::{TCP, UDP};
 
     fn service(spec: &str) -> Result<Service, String> {
         let text = format!(
             "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\nspec:\n{spec}\n"
         );
-        let m = parse_str("s.yaml", &text).map_err(|e| e.to_string())?;
-        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
-        match m
-            .objects
-            .into_iter()
-            .map(|l| l.object)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            [Object::Service(s)] => Ok(s.clone()),
+        match parse_one("s.yaml", &text)? {
+            Object::Service(s) => Ok(s),
             other => panic!("{other:?}"),
         }
     }

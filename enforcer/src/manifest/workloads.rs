@@ -152,7 +152,7 @@ fn check_selector(
 #[cfg(test)]
 mod tests {
     use crate::cluster::{Workload, WorkloadKind};
-    use crate::manifest::{Object, parse_str};
+    use crate::manifest::{Object, parse_one};
 
     const TEMPLATE: &str = "
   template:
@@ -171,16 +171,8 @@ mod tests {
         let text = format!(
             "apiVersion: {api}\nkind: {kind}\nmetadata: {{name: web, namespace: shop}}\nspec:\n{spec}\n"
         );
-        let m = parse_str("w.yaml", &text).map_err(|e| e.to_string())?;
-        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
-        match m
-            .objects
-            .into_iter()
-            .map(|l| l.object)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            [Object::Workload(w)] => Ok(w.clone()),
+        match parse_one("w.yaml", &text)? {
+            Object::Workload(w) => Ok(w),
             other => panic!("{other:?}"),
         }
     }
