@@ -8,11 +8,13 @@ use std::net::SocketAddr;
 
 use observe_proto::Timestamp;
 use observe_proto::flow::{
-    Attribution, CiliumEventType, Dns, Flow, FlowType, Ip, IpVersion, L7FlowType, Layer4, Layer7,
+    Attribution, CiliumEventType, Dns, Flow, FlowType, L7FlowType, Layer4, Layer7,
     PolicyVerdictKind, Tcp, TrafficDirection, Udp, Verdict, layer4, layer7,
 };
 
-use super::endpoints::{EndpointSources, endpoint_at};
+use super::endpoint_sources;
+use super::endpoints::endpoint_at;
+use super::layers::ip_layer;
 use super::policy::{policy, policy_rule};
 use crate::getters::{Getters, PolicyInfo};
 use crate::l7::{DnsKind, DnsRecord, DnsVerdict};
@@ -36,14 +38,11 @@ pub(super) fn dns_flow(record: &DnsRecord, node_name: &str, getters: &Getters) -
     } else {
         (record.server_identity, record.client_identity)
     };
-    let sources = EndpointSources {
-        endpoints: getters.endpoints.as_ref(),
-        identities: getters.identities.as_ref(),
-    };
+    let sources = endpoint_sources(getters);
     let mut flow = Flow {
         time: Some(Timestamp::from(record.time)),
         verdict: verdict(record.verdict).into(),
-        ip: Some(ip(from, to)),
+        ip: Some(ip_layer(from.ip(), to.ip())),
         l4: Some(l4(from, to, record.tcp)),
         source: Some(endpoint_at(from.ip(), from_identity, &sources)),
         destination: Some(endpoint_at(to.ip(), to_identity, &sources)),
@@ -67,20 +66,6 @@ fn verdict(v: DnsVerdict) -> Verdict {
         DnsVerdict::Forwarded => Verdict::Forwarded,
         DnsVerdict::Refused => Verdict::Dropped,
         DnsVerdict::Error => Verdict::Error,
-    }
-}
-
-fn ip(from: SocketAddr, to: SocketAddr) -> Ip {
-    Ip {
-        source: from.ip().to_string(),
-        destination: to.ip().to_string(),
-        ip_version: if from.is_ipv4() {
-            IpVersion::IPv4
-        } else {
-            IpVersion::IPv6
-        }
-        .into(),
-        ..Default::default()
     }
 }
 
@@ -168,6 +153,7 @@ mod tests {
     use super::*;
     use crate::getters::{EndpointInfo, FakeEndpointGetter, FakePolicyGetter, RuleInfo};
     use crate::l7::DnsAnswer;
+    use observe_proto::flow::IpVersion;
 
     fn rule(path: &str) -> RuleInfo {
         RuleInfo {

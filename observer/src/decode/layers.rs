@@ -39,17 +39,22 @@ fn v4(addr: &[u8; 16]) -> Ipv4Addr {
 /// The IP layer; `None` for non-IP packets.
 pub(super) fn decode_ip(ev: &FlowEvent) -> Option<Ip> {
     let (source, destination) = addresses(ev)?;
+    Some(ip_layer(source, destination))
+}
+
+/// The IP layer of a packet between two addresses (of one family).
+pub(super) fn ip_layer(source: IpAddr, destination: IpAddr) -> Ip {
     let version = if source.is_ipv4() {
         IpVersion::IPv4
     } else {
         IpVersion::IPv6
     };
-    Some(Ip {
+    Ip {
         source: source.to_string(),
         destination: destination.to_string(),
         ip_version: version.into(),
         ..Default::default()
-    })
+    }
 }
 
 /// The transport layer; `None` for protocols without one we know. ICMP counts only with
