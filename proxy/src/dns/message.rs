@@ -82,10 +82,10 @@ pub enum Refusal {
 
 impl Refusal {
     /// The response code written.
-    pub fn rcode(self) -> u16 {
+    pub fn response_code(self) -> ResponseCode {
         match self {
-            Self::Refused => 5,
-            Self::NameError => 3,
+            Self::Refused => ResponseCode::Refused,
+            Self::NameError => ResponseCode::NXDomain,
         }
     }
 }
@@ -153,8 +153,11 @@ pub fn parse_response(bytes: &[u8]) -> Result<Answer, DnsError> {
 pub fn refusal(query: &[u8], refusal: Refusal) -> Result<Vec<u8>, DnsError> {
     let message = decode(query)?;
     expect(&message, MessageType::Query)?;
-    let code = ResponseCode::from_low(u8::try_from(refusal.rcode()).unwrap_or(5));
-    let mut reply = Message::error_msg(message.metadata.id, message.metadata.op_code, code);
+    let mut reply = Message::error_msg(
+        message.metadata.id,
+        message.metadata.op_code,
+        refusal.response_code(),
+    );
     reply.metadata.recursion_desired = message.metadata.recursion_desired;
     reply.metadata.recursion_available = true;
     reply.add_queries(message.queries.iter().cloned());
