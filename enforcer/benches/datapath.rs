@@ -28,7 +28,7 @@ use enforcer::datapath::events::EventReader;
 use enforcer::datapath::loader::Program;
 use enforcer::datapath::{CookieTable, Datapath, DesiredState, EndpointInput, IpCacheInput};
 use enforcer::mapstate::{
-    Action, DirectionPolicy, EndpointPolicy, MapKey, MapState, MapValue, PortRange,
+    Action, DirectionPolicy, EndpointPolicy, L7Kind, MapKey, MapState, MapValue, PortRange,
 };
 use enforcer::net::Cidr;
 use enforcer::policy::origin::{PolicyKind, PolicyRef, RuleRef};
@@ -81,7 +81,7 @@ fn egress_policy(entries: u32) -> DirectionPolicy {
     let value = MapValue {
         action: Action::Allow,
         rules: Arc::from(vec![rule()]),
-        l7_pending: false,
+        l7: L7Kind::None,
     };
     let mut state = MapState::default();
     state.entries.insert(

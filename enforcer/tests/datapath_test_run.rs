@@ -1308,3 +1308,69 @@ fn adoption_reuses_pinned_maps_and_reconciles_stale_entries() {
             > 1
     );
 }
+
+/// A DNS rule's entry steers the connection to the DNS proxy: without a proxy socket the
+/// packet is dropped with 178 ("Socket lookup failed"), never passed as if the rule were
+/// L3/L4 only; the verdict says REDIRECTED. With the proxy's listener bound (in a lab
+/// node's namespace, where this runs), the lookup finds it, and the packet is assigned to
+/// it; `BPF_PROG_TEST_RUN` runs the program outside the tc ingress path, where the kernel
+/// refuses the assign, so the drop becomes 179: proof the lookup found the listener.
+#[test]
+fn dns_rule_entries_go_to_the_proxy_and_drop_178_without_one() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut lab = lab::Lab::new("dnsrun").expect("lab");
+    let node = lab.add_node("n").expect("node");
+    lab::in_netns(&node.netns, || {
+        let egress = datapath_common::enforced_l7(
+            &[allow(PEER_ID, UDP, PortRange::single(53), "dns")],
+            enforcer::mapstate::L7Kind::Dns,
+        );
+        let mut h = Harness::new(open(), egress);
+        let query = frame::v4(
+            LOCAL,
+            PEER,
+            &L4::Udp {
+                sport: 40000,
+                dport: 53,
+            },
+        );
+        let (action, events) = h.run(Hook::From, &query);
+        assert_eq!(action, tc_action::DROP);
+        assert_eq!(kinds(&events), vec![kind::POLICY_VERDICT, kind::DROP]);
+        let v = one(&events, kind::POLICY_VERDICT);
+        assert_eq!(v.verdict, verdict::ALLOWED);
+        assert_ne!(v.flags & event_flags::REDIRECTED, 0, "a redirect verdict");
+        let d = one(&events, kind::DROP);
+        assert_eq!(d.subtype, drop_reason::PROXY_LOOKUP_FAILED);
+
+        let listener = std::net::UdpSocket::bind("127.0.0.1:0").expect("proxy listener");
+        let port = listener.local_addr().expect("bound").port();
+        h.set_config(ProbeConfig {
+            dns_proxy_port: port,
+            ..ProbeConfig::DEFAULT
+        });
+        // The connection is tracked now: the established path steers too.
+        let (action, events) = h.run(Hook::From, &query);
+        assert_eq!(action, tc_action::DROP);
+        let d = one(&events, kind::DROP);
+        assert_eq!(d.subtype, drop_reason::PROXY_ASSIGN_FAILED);
+        assert_eq!(d.ct_state, state::ESTABLISHED);
+
+        // A plain L3/L4 entry on the same port is not steered.
+        let plain = enforced(&[allow(PEER_ID, UDP, PortRange::single(53), "dns")]);
+        h.set_policy(open(), plain);
+        let other = frame::v4(
+            LOCAL,
+            PEER,
+            &L4::Udp {
+                sport: 40001,
+                dport: 53,
+            },
+        );
+        let (action, _) = h.run(Hook::From, &other);
+        assert_eq!(action, tc_action::PASS);
+    })
+    .expect("in the node's namespace");
+}

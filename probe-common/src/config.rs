@@ -10,8 +10,13 @@ pub struct ProbeConfig {
     pub policy_verdict_events: u32,
     /// 1: emit a drop event for each drop (default 1).
     pub drop_events: u32,
+    /// Port of the agent's transparent DNS proxy (UDP and TCP, on 127.0.0.1), 0 when it
+    /// does not run: policy entries flagged [`crate::policy::entry_flags::REDIRECT_DNS`]
+    /// are steered to it, and DNS servers' replies to its upstream sockets (see
+    /// [`crate::proxy`]).
+    pub dns_proxy_port: u16,
     /// Always 0.
-    pub pad: u32,
+    pub pad: u16,
 }
 const _: () = assert!(core::mem::size_of::<ProbeConfig>() == 16);
 
@@ -22,6 +27,7 @@ impl ProbeConfig {
         trace_mode: crate::event::trace_mode::NEW_CONNECTIONS,
         policy_verdict_events: 1,
         drop_events: 1,
+        dns_proxy_port: 0,
         pad: 0,
     };
 }

@@ -64,6 +64,8 @@ pub mod ct_flags {
     pub const CLOSING: u8 = 1 << 0;
     /// The reply direction has been seen (TCP: SYN-ACK).
     pub const SEEN_REPLY: u8 = 1 << 1;
+    /// The connection's packets in the opening direction go to the DNS proxy.
+    pub const REDIRECT_DNS: u8 = 1 << 2;
 }
 
 /// Connection states, as Hubble's `TraceReason` values (NEW 1, ESTABLISHED 2, REPLY 3,

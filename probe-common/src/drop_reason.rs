@@ -18,6 +18,10 @@ pub const INVALID_IPV6_EXTENSION_HEADER: u8 = 156;
 /// A non-first fragment whose first fragment was not seen
 /// ("IP fragmentation not supported").
 pub const FRAG_NOT_SUPPORTED: u8 = 157;
+/// A packet for the L7 proxy found no proxy socket ("Socket lookup failed").
+pub const PROXY_LOOKUP_FAILED: u8 = 178;
+/// A packet for the L7 proxy could not be handed to its socket ("Socket assign failed").
+pub const PROXY_ASSIGN_FAILED: u8 = 179;
 /// The packet came from a veth with no endpoint registered
 /// ("Endpoint policy program not available").
 pub const EP_NOT_READY: u8 = 203;
@@ -140,6 +144,9 @@ pub const fn name(reason: u8) -> &'static str {
         163 => "UNKNOWN_CONNECTION_TRACKING_STATE",
         171 => "INVALID_IDENTITY",
         176 => "FORBIDDEN_ICMPV6_MESSAGE",
+        178 => "PROXY_LOOKUP_FAILED",
+        179 => "PROXY_SET_FAILED",
+        180 => "PROXY_UNKNOWN_PROTOCOL",
         181 => "POLICY_DENY",
         189 => "AUTH_REQUIRED",
         198 => "DROP_RATE_LIMITED",

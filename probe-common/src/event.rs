@@ -18,6 +18,8 @@ pub mod kind {
 pub mod obs_point {
     /// Delivered to the endpoint (host veth egress hook).
     pub const TO_ENDPOINT: u8 = 0;
+    /// Steered to the agent's L7 proxy.
+    pub const TO_PROXY: u8 = 1;
     /// Sent by the endpoint (host veth ingress hook).
     pub const FROM_ENDPOINT: u8 = 5;
 }
@@ -38,6 +40,9 @@ pub mod event_flags {
     pub const L7_PENDING: u8 = 1 << 1;
     /// The endpoint enforces policy in this event's direction.
     pub const ENFORCED: u8 = 1 << 2;
+    /// The allowed connection is redirected to the agent's L7 proxy (Hubble's verdict
+    /// REDIRECTED).
+    pub const REDIRECTED: u8 = 1 << 3;
 }
 
 /// Trace modes ([`crate::config::ProbeConfig::trace_mode`]).

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod ipcache;
 pub mod maps;
 pub mod policy;
+pub mod proxy;
 
 /// Traffic direction from the endpoint's point of view, as used in map keys and events.
 ///

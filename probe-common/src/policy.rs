@@ -133,8 +133,11 @@ pub fn choose(
 
 /// Flags of [`PolicyEntry::flags`].
 pub mod entry_flags {
-    /// An L7 (DNS or HTTP) rule is attached to this entry; it is not enforced yet.
+    /// An HTTP rule is attached to this entry; it is not enforced yet.
     pub const L7_PENDING: u8 = 1;
+    /// A DNS rule is attached to this entry: the connection is steered to the agent's DNS
+    /// proxy ([`crate::config::ProbeConfig::dns_proxy_port`]), which judges each query.
+    pub const REDIRECT_DNS: u8 = 1 << 1;
 }
 
 /// The prefix length (over the key) of an entry whose protocol/port part has `l4_prefix`

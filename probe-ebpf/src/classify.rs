@@ -15,6 +15,10 @@
 //!    is how removing an allow stops the flows it covered.
 //! 5. NEW packets are decided by policy; an allowed one gets a conntrack entry (also when
 //!    the direction is not enforced, so its replies pass an enforced opposite direction).
+//! 6. Steering ([`redirect`]): the endpoint's packets on a connection whose entry carries a
+//!    DNS rule go to the agent's DNS proxy (a failed lookup or assign is drop 178 or 179),
+//!    and a DNS server endpoint's replies go to the proxy's upstream socket when one is
+//!    bound to their destination.
 //!
 //! Events: a policy verdict for every decision on a NEW packet (and for a denied
 //! re-decision), a drop event for every drop, and trace events per `trace_mode`, each
@@ -26,13 +30,15 @@ use probe_common::config::ProbeConfig;
 use probe_common::conntrack::state;
 use probe_common::endpoint::EndpointInfo;
 use probe_common::event::{event_flags, kind, obs_point, trace_mode, verdict};
+use probe_common::proxy::DNS_PORT;
 use probe_common::{counters, direction, drop_reason, tc_action};
 
 use crate::conntrack::{self, Admission, Ct, Owner};
 use crate::maps::{OBS_CONFIG, OBS_ENDPOINTS, OBS_SCRATCH};
 use crate::notify::{self, Hook, Note};
-use crate::parse::{self, Flow, Parsed};
+use crate::parse::{self, Flow, Parsed, proto};
 use crate::policy::{self, Decision};
+use crate::redirect;
 
 /// Classifies the packet in `ctx` seen in `dir` (relative to the endpoint).
 #[inline(always)]
@@ -138,6 +144,11 @@ fn track(
         Ct::Reply(entry) => {
             conntrack::touch(entry, flow, true, now);
             let cookie = conntrack::cookie(entry);
+            if is_dns_reply(config, hook, flow) {
+                // A reply to a query the DNS proxy forwarded goes to the proxy's socket;
+                // any other reply goes on its way.
+                redirect::to_upstream_socket(ctx.skb.skb.cast(), flow);
+            }
             forward(
                 config,
                 hook,
@@ -147,13 +158,42 @@ fn track(
                 cookie,
             )
         }
-        Ct::Established(entry) => established(config, hook, ep, flow, entry, now),
-        Ct::New => new_connection(config, hook, ep, flow, &owner, now),
+        Ct::Established(entry) => established(ctx, config, hook, ep, flow, entry, now),
+        Ct::New => new_connection(ctx, config, hook, ep, flow, &owner, now),
+    }
+}
+
+/// Whether `flow` may be a DNS server endpoint's reply to the DNS proxy: it leaves an
+/// endpoint from the DNS port while the proxy runs.
+#[inline(always)]
+fn is_dns_reply(config: &ProbeConfig, hook: &Hook, flow: &Flow) -> bool {
+    config.dns_proxy_port != 0
+        && hook.direction == direction::EGRESS
+        && flow.sport == DNS_PORT
+        && (flow.protocol == proto::UDP || flow.protocol == proto::TCP)
+}
+
+/// Hands a packet of a connection whose policy carries a DNS rule to the DNS proxy.
+/// Only the endpoint's own packets (egress) reach a proxy; the entry's DNS flag is never
+/// set at ingress, where a DNS rule has no meaning.
+#[inline(always)]
+fn to_proxy(
+    ctx: &TcContext,
+    config: &ProbeConfig,
+    hook: &Hook,
+    flow: &Flow,
+    ct_state: u8,
+    cookie: u32,
+) -> i32 {
+    match redirect::to_proxy(ctx.skb.skb.cast(), flow, config.dns_proxy_port) {
+        Ok(()) => forward_at(config, hook, flow, ct_state, 0, cookie, obs_point::TO_PROXY),
+        Err(reason) => drop(config, hook, flow, &dropped(reason, ct_state)),
     }
 }
 
 #[inline(always)]
 fn established(
+    ctx: &TcContext,
     config: &ProbeConfig,
     hook: &Hook,
     ep: &EndpointInfo,
@@ -177,11 +217,15 @@ fn established(
     }
     conntrack::touch(entry, flow, false, now);
     let cookie = conntrack::cookie(entry);
+    if conntrack::redirects(entry) {
+        return to_proxy(ctx, config, hook, flow, state::ESTABLISHED, cookie);
+    }
     forward(config, hook, flow, state::ESTABLISHED, 0, cookie)
 }
 
 #[inline(always)]
 fn new_connection(
+    ctx: &TcContext,
     config: &ProbeConfig,
     hook: &Hook,
     ep: &EndpointInfo,
@@ -207,6 +251,9 @@ fn new_connection(
         );
     }
     notify::count(counters::CT_CREATED);
+    if redirects(hook, &decision) {
+        return to_proxy(ctx, config, hook, flow, state::NEW, decision.cookie);
+    }
     forward(config, hook, flow, state::NEW, 0, decision.cookie)
 }
 
@@ -216,7 +263,15 @@ fn admission(ep: &EndpointInfo, hook: &Hook, decision: &Decision) -> Admission {
         cookie: decision.cookie,
         policy_revision: ep.policy_revision,
         peer_identity: hook.peer_identity,
+        redirect: redirects(hook, decision),
     }
+}
+
+/// Whether an allowed connection goes to the DNS proxy: its entry carries a DNS rule and
+/// the endpoint sends it.
+#[inline(always)]
+fn redirects(hook: &Hook, decision: &Decision) -> bool {
+    hook.direction == direction::EGRESS && decision.flags & event_flags::REDIRECTED != 0
 }
 
 /// A policy denial: the verdict event, then the drop (with the deciding entry's cookie and
@@ -275,7 +330,8 @@ fn drop(config: &ProbeConfig, hook: &Hook, flow: &Flow, note: &Note) -> i32 {
     tc_action::DROP
 }
 
-/// Counts and traces a forwarded packet; returns the pass verdict.
+/// Counts and traces a forwarded packet at the hook's own observation point; returns the
+/// pass verdict.
 #[inline(always)]
 fn forward(
     config: &ProbeConfig,
@@ -285,6 +341,25 @@ fn forward(
     flags: u8,
     cookie: u32,
 ) -> i32 {
+    let point = if hook.direction == direction::EGRESS {
+        obs_point::FROM_ENDPOINT
+    } else {
+        obs_point::TO_ENDPOINT
+    };
+    forward_at(config, hook, flow, ct_state, flags, cookie, point)
+}
+
+/// Counts and traces a forwarded packet at observation `point`; returns the pass verdict.
+#[inline(always)]
+fn forward_at(
+    config: &ProbeConfig,
+    hook: &Hook,
+    flow: &Flow,
+    ct_state: u8,
+    flags: u8,
+    cookie: u32,
+    point: u8,
+) -> i32 {
     notify::count(counters::forwarded(hook.direction));
     let traced = match config.trace_mode {
         trace_mode::ALL => true,
@@ -292,11 +367,6 @@ fn forward(
         _ => false,
     };
     if traced {
-        let point = if hook.direction == direction::EGRESS {
-            obs_point::FROM_ENDPOINT
-        } else {
-            obs_point::TO_ENDPOINT
-        };
         let note = Note {
             kind: kind::TRACE,
             subtype: point,

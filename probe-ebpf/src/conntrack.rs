@@ -155,7 +155,7 @@ pub fn create(flow: &Flow, owner: &Owner, now: u64, admitted: &Admission) -> Res
         policy_revision: admitted.policy_revision,
         peer_identity: admitted.peer_identity,
         tcp_flags_seen: u16::from(flow.tcp_flags),
-        flags,
+        flags: flags | redirect_flag(admitted),
         pad: 0,
     };
     // BPF_ANY: an expired entry under the same key is overwritten, and two CPUs admitting
@@ -173,6 +173,24 @@ pub struct Admission {
     pub policy_revision: u32,
     /// The peer's identity at the decision.
     pub peer_identity: u32,
+    /// The connection goes to the DNS proxy.
+    pub redirect: bool,
+}
+
+#[inline(always)]
+fn redirect_flag(admitted: &Admission) -> u8 {
+    if admitted.redirect {
+        ct_flags::REDIRECT_DNS
+    } else {
+        0
+    }
+}
+
+/// Whether `entry`'s connection goes to the DNS proxy.
+#[inline(always)]
+pub fn redirects(entry: *mut CtEntry) -> bool {
+    // SAFETY: a live map value pointer from `lookup`.
+    unsafe { (*entry).flags & ct_flags::REDIRECT_DNS != 0 }
 }
 
 /// Whether `entry` was admitted under a different policy revision or peer identity than
@@ -194,6 +212,11 @@ pub fn readmit(entry: *mut CtEntry, admitted: &Admission) {
         (*entry).cookie = admitted.cookie;
         (*entry).policy_revision = admitted.policy_revision;
         (*entry).peer_identity = admitted.peer_identity;
+        let flags = (*entry).flags;
+        let wanted = (flags & !ct_flags::REDIRECT_DNS) | redirect_flag(admitted);
+        if wanted != flags {
+            (*entry).flags = wanted;
+        }
     }
 }
 

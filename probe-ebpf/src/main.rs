@@ -19,6 +19,7 @@ mod maps;
 mod notify;
 mod parse;
 mod policy;
+mod redirect;
 
 use aya_ebpf::macros::classifier;
 use aya_ebpf::programs::TcContext;

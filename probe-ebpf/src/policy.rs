@@ -35,7 +35,8 @@ pub struct Decision {
     pub match_type: u8,
     /// Cookie of the deciding entry (0 without one).
     pub cookie: u32,
-    /// Event flags: [`event_flags::ENFORCED`], [`event_flags::L7_PENDING`].
+    /// Event flags: [`event_flags::ENFORCED`], [`event_flags::L7_PENDING`], and
+    /// [`event_flags::REDIRECTED`] when the connection goes to the DNS proxy.
     pub flags: u8,
 }
 
@@ -114,12 +115,17 @@ fn decision(by_identity: Option<PolicyEntry>, any_identity: Option<PolicyEntry>)
     } else {
         0
     };
+    let redirect = if !denied && entry.flags & entry_flags::REDIRECT_DNS != 0 {
+        event_flags::REDIRECTED
+    } else {
+        0
+    };
     Decision {
         allowed: !denied,
         reason: if denied { drop_reason::POLICY_DENY } else { 0 },
         match_type: match_type::of(wildcard, entry.l4_prefix),
         cookie: entry.cookie,
-        flags: event_flags::ENFORCED | l7,
+        flags: event_flags::ENFORCED | l7 | redirect,
     }
 }
 

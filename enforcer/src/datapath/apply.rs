@@ -248,7 +248,7 @@ mod tests {
     use crate::datapath::model;
     use crate::mapstate::resolve::{RawEntry, resolve};
     use crate::mapstate::testing::rule;
-    use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
+    use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, L7Kind, PortRange};
     use crate::net::Cidr;
     use crate::policy::Direction;
 
@@ -296,7 +296,7 @@ mod tests {
                 ports,
                 action,
                 rule: rule(&format!("r{i}")),
-                l7: false,
+                l7: L7Kind::None,
             })
             .collect();
         DirectionPolicy {
@@ -571,7 +571,7 @@ mod tests {
                         Action::Allow
                     },
                     rule: rule(&format!("r{}", i % 5)),
-                    l7: false,
+                    l7: L7Kind::None,
                 }
             })
             .collect();

@@ -22,7 +22,7 @@ use std::collections::btree_map::Entry;
 use probe_common::policy::{PolicyEntry, PolicyKey, action, entry_flags, key_prefix_len};
 
 use super::cookie::CookieTable;
-use crate::mapstate::{Action, DirectionPolicy, MapKey, MapValue};
+use crate::mapstate::{Action, DirectionPolicy, L7Kind, MapKey, MapValue};
 use crate::policy::Direction;
 
 /// Policy-map entries keyed like the LPM trie: (key data, prefix length in bits).
@@ -84,10 +84,10 @@ fn entry(value: &MapValue, cookie: u32) -> PolicyEntry {
             Action::Deny => action::DENY,
         },
         l4_prefix: 0,
-        flags: if value.l7_pending {
-            entry_flags::L7_PENDING
-        } else {
-            0
+        flags: match value.l7 {
+            L7Kind::None => 0,
+            L7Kind::Http => entry_flags::L7_PENDING,
+            L7Kind::Dns => entry_flags::REDIRECT_DNS,
         },
         pad: 0,
     }

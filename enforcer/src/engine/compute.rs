@@ -10,7 +10,7 @@ use super::subjects::RuleHandle;
 use crate::cluster::Pod;
 use crate::labels::Selector;
 use crate::mapstate::resolve::{RawEntry, resolve};
-use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
+use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, L7Kind, PortRange};
 use crate::policy::Direction;
 use crate::policy::model::PeerRule;
 use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
@@ -131,7 +131,7 @@ fn direction(
         ports: PortRange::ALL,
         action: Action::Allow,
         rule: rule.clone(),
-        l7: false,
+        l7: L7Kind::None,
     };
     if !default_deny {
         let rule = if dir == Direction::Ingress {

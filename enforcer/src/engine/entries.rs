@@ -12,10 +12,10 @@ use crate::cluster::Pod;
 use crate::identity::IdentityTable;
 use crate::labels::Selector;
 use crate::mapstate::resolve::RawEntry;
-use crate::mapstate::{Action, PortRange};
+use crate::mapstate::{Action, L7Kind, PortRange};
 use crate::policy::Direction;
 use crate::policy::entity::Entity;
-use crate::policy::model::{L4, Peer, PeerRule, Peers, PortSel};
+use crate::policy::model::{L4, L7, Peer, PeerRule, Peers, PortSel};
 
 /// Named container ports of every pod: name → (identity, protocol, port).
 pub type NamedPorts = BTreeMap<String, BTreeSet<(u32, u8, u16)>>;
@@ -104,7 +104,7 @@ impl Resolver<'_> {
             PeerSet::Ids(ids) => ids.iter().copied().collect(),
         };
         let mut out = Vec::new();
-        let mut push = |identity: u32, protocol: u8, ports: PortRange, l7: bool| {
+        let mut push = |identity: u32, protocol: u8, ports: PortRange, l7: L7Kind| {
             out.push(RawEntry {
                 identity,
                 protocol,
@@ -117,7 +117,7 @@ impl Resolver<'_> {
         match &section.l4 {
             L4::Any => ids
                 .iter()
-                .for_each(|&id| push(id, 0, PortRange::ALL, false)),
+                .for_each(|&id| push(id, 0, PortRange::ALL, L7Kind::None)),
             L4::Icmps(icmps) => {
                 for icmp in icmps {
                     ids.iter().for_each(|&id| {
@@ -125,14 +125,18 @@ impl Resolver<'_> {
                             id,
                             icmp.protocol(),
                             PortRange::single(u16::from(icmp.icmp_type)),
-                            false,
+                            L7Kind::None,
                         )
                     });
                 }
             }
             L4::Ports(specs) => {
                 for spec in specs {
-                    let l7 = spec.l7.is_some();
+                    let l7 = match &spec.l7 {
+                        None => L7Kind::None,
+                        Some(L7::Http(_)) => L7Kind::Http,
+                        Some(L7::Dns(_)) => L7Kind::Dns,
+                    };
                     match &spec.port {
                         PortSel::Range(r) => {
                             for &p in &spec.protocols {

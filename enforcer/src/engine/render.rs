@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::{Endpoint, Engine};
 use crate::identity::{Scope, reserved_by_id};
 use crate::labels::Source;
-use crate::mapstate::{Action, DirectionPolicy, MapKey, MapValue, PortRange};
+use crate::mapstate::{Action, DirectionPolicy, L7Kind, MapKey, MapValue, PortRange};
 use crate::policy::Direction;
 use crate::policy::ports::{ICMP, ICMPV6, icmp_type_name, is_portless, protocol_name};
 
@@ -105,7 +105,11 @@ impl Engine {
             Action::Deny => "DENY ",
         };
         let rules: Vec<String> = v.rules.iter().map(ToString::to_string).collect();
-        let l7 = if v.l7_pending { " [L7 pending]" } else { "" };
+        let l7 = match v.l7 {
+            L7Kind::None => "",
+            L7Kind::Http => " [L7 pending]",
+            L7Kind::Dns => " [DNS proxy]",
+        };
         format!(
             "{action} {} {}{l7} <- {}",
             self.identity_text(k.identity),

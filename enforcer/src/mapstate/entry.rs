@@ -30,6 +30,19 @@ pub enum Action {
     Deny,
 }
 
+/// Which L7 proxy an entry's traffic goes through. Ordered so that where rules of both
+/// kinds cover a port, the merged entry takes the greater (DNS).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum L7Kind {
+    /// None: L3/L4 only.
+    #[default]
+    None,
+    /// An HTTP rule applies; reported, not enforced yet.
+    Http,
+    /// A DNS rule applies: the datapath steers the connection to the DNS proxy.
+    Dns,
+}
+
 /// Value of a map-state entry.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MapValue {
@@ -37,8 +50,8 @@ pub struct MapValue {
     pub action: Action,
     /// The rules that produced the entry.
     pub rules: RuleSet,
-    /// An L7 (DNS/HTTP) rule applies to this entry; reported, not enforced yet.
-    pub l7_pending: bool,
+    /// The L7 rule kind that applies to this entry.
+    pub l7: L7Kind,
 }
 
 /// One direction's resolved entries.

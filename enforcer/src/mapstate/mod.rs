@@ -15,6 +15,8 @@ pub mod resolve;
 #[cfg(test)]
 pub(crate) mod testing;
 
-pub use entry::{Action, DirectionPolicy, EndpointPolicy, MapKey, MapState, MapValue, RuleSet};
+pub use entry::{
+    Action, DirectionPolicy, EndpointPolicy, L7Kind, MapKey, MapState, MapValue, RuleSet,
+};
 pub use lookup::{Lookup, Verdict};
 pub use port_range::PortRange;

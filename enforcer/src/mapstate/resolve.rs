@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, MapKey, MapState, MapValue, PortRange, RuleSet};
+use super::{Action, L7Kind, MapKey, MapState, MapValue, PortRange, RuleSet};
 use crate::policy::origin::RuleRef;
 
 /// One entry as a rule produces it, before precedence.
@@ -27,8 +27,8 @@ pub struct RawEntry {
     pub action: Action,
     /// The rule that produced the entry.
     pub rule: RuleRef,
-    /// The rule carries an L7 section.
-    pub l7: bool,
+    /// The L7 rule kind of the rule's port section.
+    pub l7: L7Kind,
 }
 
 /// Resolves `raw` entries into a canonical map state.
@@ -63,7 +63,7 @@ pub fn resolve(raw: &[RawEntry]) -> MapState {
 struct AnyProto {
     deny: BTreeSet<RuleRef>,
     allow: BTreeSet<RuleRef>,
-    allow_l7: bool,
+    allow_l7: L7Kind,
 }
 
 fn resolve_identity(
@@ -77,7 +77,7 @@ fn resolve_identity(
         match e.action {
             Action::Deny => any.deny.insert(e.rule.clone()),
             Action::Allow => {
-                any.allow_l7 |= e.l7;
+                any.allow_l7 = any.allow_l7.max(e.l7);
                 any.allow.insert(e.rule.clone())
             }
         };
@@ -91,7 +91,7 @@ fn resolve_identity(
     if !any.deny.is_empty() {
         state
             .entries
-            .insert(key, value(Action::Deny, &any.deny, false));
+            .insert(key, value(Action::Deny, &any.deny, L7Kind::None));
     } else if !any.allow.is_empty() && !outer_any_deny {
         state
             .entries
@@ -144,7 +144,7 @@ fn resolve_protocol(
         let v = if !denies.is_empty() {
             let rules: BTreeSet<RuleRef> =
                 denies.into_iter().chain(any.deny.iter().cloned()).collect();
-            value(Action::Deny, &rules, false)
+            value(Action::Deny, &rules, L7Kind::None)
         } else {
             let covered_by_deny = !any.deny.is_empty()
                 || outer_any_deny
@@ -153,7 +153,7 @@ fn resolve_protocol(
             if covered_by_deny || allows.is_empty() {
                 continue;
             }
-            let l7 = any.allow_l7 || allows.iter().any(|e| e.l7);
+            let l7 = allows.iter().map(|e| e.l7).fold(any.allow_l7, L7Kind::max);
             let rules: BTreeSet<RuleRef> = allows
                 .iter()
                 .map(|e| e.rule.clone())
@@ -194,13 +194,9 @@ fn elementary_ranges(ranges: impl Iterator<Item = PortRange>) -> Vec<PortRange> 
         .collect()
 }
 
-fn value(action: Action, rules: &BTreeSet<RuleRef>, l7_pending: bool) -> MapValue {
+fn value(action: Action, rules: &BTreeSet<RuleRef>, l7: L7Kind) -> MapValue {
     let rules: RuleSet = rules.iter().cloned().collect::<Vec<_>>().into();
-    MapValue {
-        action,
-        rules,
-        l7_pending,
-    }
+    MapValue { action, rules, l7 }
 }
 
 #[cfg(test)]
@@ -217,7 +213,7 @@ mod tests {
             ports,
             action,
             rule: rule(name),
-            l7: false,
+            l7: L7Kind::None,
         }
     }
 

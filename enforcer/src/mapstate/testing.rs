@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{Action, DirectionPolicy, MapKey, MapState, MapValue, PortRange};
+use super::{Action, DirectionPolicy, L7Kind, MapKey, MapState, MapValue, PortRange};
 use crate::policy::origin::{PolicyKind, PolicyRef, RuleRef};
 
 /// Rule `spec.ingress[0]` of CiliumNetworkPolicy `ns/name`.
@@ -24,7 +24,7 @@ pub(crate) fn value(action: Action, name: &str) -> MapValue {
     MapValue {
         action,
         rules: Arc::from(vec![rule(name)]),
-        l7_pending: false,
+        l7: L7Kind::None,
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use enforcer::mapstate::resolve::{RawEntry, resolve};
-use enforcer::mapstate::{Action, DirectionPolicy, PortRange};
+use enforcer::mapstate::{Action, DirectionPolicy, L7Kind, PortRange};
 use enforcer::policy::origin::{PolicyKind, PolicyRef, RuleRef};
 
 /// A unique bpffs pin root for one test, removed (with everything pinned below it) on drop,
@@ -61,6 +61,11 @@ pub type Entry<'a> = (u32, u8, PortRange, Action, &'a str);
 
 /// An enforced direction holding `entries`, resolved like the engine does.
 pub fn enforced(entries: &[Entry<'_>]) -> DirectionPolicy {
+    enforced_l7(entries, L7Kind::None)
+}
+
+/// [`enforced`], every entry carrying an L7 rule of `l7`'s kind.
+pub fn enforced_l7(entries: &[Entry<'_>], l7: L7Kind) -> DirectionPolicy {
     let raw: Vec<RawEntry> = entries
         .iter()
         .map(|&(identity, protocol, ports, action, name)| RawEntry {
@@ -69,7 +74,7 @@ pub fn enforced(entries: &[Entry<'_>]) -> DirectionPolicy {
             ports,
             action,
             rule: rule(name),
-            l7: false,
+            l7,
         })
         .collect();
     DirectionPolicy {

@@ -12,12 +12,14 @@ use probe_common::event::{FlowEvent, event_flags, kind, obs_point, verdict};
 
 use super::ParseError;
 
-/// The verdict: traces forward, drops drop, and policy verdicts say what policy decided.
+/// The verdict: traces forward, drops drop, and policy verdicts say what policy decided
+/// (an allow that sends the connection to the L7 proxy is REDIRECTED, as in Hubble).
 pub(super) fn decode_verdict(ev: &FlowEvent) -> Result<Verdict, ParseError> {
     match ev.kind {
         kind::DROP => Ok(Verdict::Dropped),
         kind::TRACE => Ok(Verdict::Forwarded),
         kind::POLICY_VERDICT if ev.verdict == verdict::DENIED => Ok(Verdict::Dropped),
+        kind::POLICY_VERDICT if ev.flags & event_flags::REDIRECTED != 0 => Ok(Verdict::Redirected),
         // Any other verdict value is an allow: the datapath only denies explicitly.
         kind::POLICY_VERDICT => Ok(Verdict::Forwarded),
         other => Err(ParseError::UnknownEventKind(other)),
@@ -135,6 +137,8 @@ mod tests {
         assert_eq!(decode_verdict(&ev(kind::TRACE, 0)), Ok(Verdict::Forwarded));
         let mut pv = ev(kind::POLICY_VERDICT, 0);
         assert_eq!(decode_verdict(&pv), Ok(Verdict::Forwarded));
+        pv.flags = event_flags::REDIRECTED;
+        assert_eq!(decode_verdict(&pv), Ok(Verdict::Redirected));
         pv.verdict = verdict::DENIED;
         assert_eq!(decode_verdict(&pv), Ok(Verdict::Dropped));
         assert_eq!(

@@ -1,0 +1,27 @@
+//! Steering to the agent's L7 proxies: what the datapath and the agent agree on.
+//!
+//! The datapath hands a packet to a proxy socket with `bpf_sk_assign` at the tc ingress
+//! hook of the host-side veth, and marks it with [`MARK`]. The packet's destination is not
+//! a local address, so the agent installs, in the node's network namespace, a routing
+//! rule that delivers marked packets locally (`ip rule add fwmark MARK/MARK_MASK lookup
+//! ROUTE_TABLE` and `ip route add local 0.0.0.0/0 dev lo table ROUTE_TABLE`); the
+//! assigned socket then receives it.
+//!
+//! Two kinds of packets are steered:
+//! - an endpoint's packets on a connection whose policy entry carries a DNS rule, to the
+//!   DNS proxy's listener ([`crate::config::ProbeConfig::dns_proxy_port`] on 127.0.0.1)
+//!   or, for TCP once accepted, to the proxy's socket for that connection;
+//! - a DNS server endpoint's replies (source port [`DNS_PORT`]) to the proxy's upstream
+//!   socket, which is bound to the asking pod's own address and port (the proxy is
+//!   transparent: the query reaches the server from the pod's address).
+
+/// The mark of a steered packet.
+pub const MARK: u32 = 0x0a00;
+/// The bits of the mark the routing rule matches.
+pub const MARK_MASK: u32 = 0x0f00;
+/// The routing table with the local route for steered packets.
+pub const ROUTE_TABLE: u32 = 2405;
+/// The routing rule's priority.
+pub const RULE_PRIORITY: u32 = 9;
+/// The port DNS rules apply to (Cilium requires DNS rules to list it).
+pub const DNS_PORT: u16 = 53;
