@@ -9,7 +9,8 @@
 //! points; [`netns`], [`sysctl`] and [`command`] are the parts underneath, which the lab
 //! shares. Two start-up checks belong here too: [`forwarding`] (a node that does not
 //! forward drops every packet an endpoint sends beyond it) and [`mounts`] (namespaces
-//! created from a private mount namespace are invisible to everyone else).
+//! created from a private mount namespace are invisible to everyone else). [`steering`]
+//! routes the packets the datapath hands to the agent's proxies.
 //!
 //! Everywhere, a network namespace is given by its name under `/var/run/netns`, and the
 //! empty string means the calling thread's own namespace (an agent on a real host wires
@@ -27,6 +28,7 @@ mod error;
 pub mod forwarding;
 pub mod mounts;
 pub mod netns;
+pub mod steering;
 pub mod sysctl;
 pub mod wiring;
 

@@ -11,6 +11,7 @@
 mod apply;
 mod compute;
 mod deps;
+mod dns_verdict;
 mod entries;
 mod fqdn;
 mod ipcache;
@@ -26,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use apply::{ApplyError, Changes, ObjectKey};
+pub use dns_verdict::DnsJudgement;
 pub use ipcache::IpCacheEntry;
 
 use self::compute::DerivedRules;

@@ -7,8 +7,8 @@
 
 use super::Engine;
 use super::trace::{Target, Trace, TraceError, TraceRequest};
-use crate::fqdn::NamePattern;
 use crate::fqdn::canonical_name as canonical;
+use crate::fqdn::pattern::first_allowing as allowing;
 
 impl Engine {
     /// Traces `req` as [`Engine::trace`] does, with `name` as the DNS name of the flow.
@@ -49,13 +49,4 @@ impl Engine {
         trace.egress.notes.extend(notes);
         Ok(trace)
     }
-}
-
-/// The first selector that allows `name`. The manifest validated the selectors; a
-/// `matchName` has no `*`, so compiling it as a pattern matches exactly.
-fn allowing<'a>(selectors: &'a [String], name: &str) -> Option<&'a str> {
-    selectors
-        .iter()
-        .find(|s| NamePattern::pattern(s).is_ok_and(|p| p.matches(name)))
-        .map(String::as_str)
 }

@@ -116,6 +116,15 @@ impl NamePattern {
     }
 }
 
+/// The first of `selectors` (`matchName`/`matchPattern` texts the manifest validated) that
+/// allows `name`. A `matchName` has no `*`, so compiling it as a pattern matches exactly.
+pub fn first_allowing<'a>(selectors: &'a [String], name: &str) -> Option<&'a str> {
+    selectors
+        .iter()
+        .find(|s| NamePattern::pattern(s).is_ok_and(|p| p.matches(name)))
+        .map(String::as_str)
+}
+
 impl fmt::Debug for NamePattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "NamePattern({:?})", self.original)

@@ -140,3 +140,45 @@ fn trace_with_a_dns_name_says_which_dns_rule_allows_the_query() {
         refused.egress.notes
     );
 }
+
+/// Egress DNS to `app: api` (the cluster's DNS server here) with DNS rules, and to
+/// `app: db` on port 53 without any.
+const DNS_RULES: &str = "  endpointSelector: {matchLabels: {app: web}}\n  egress:\n  - toEndpoints: [{matchLabels: {app: api}}]\n    toPorts:\n    - ports: [{port: \"53\", protocol: ANY}]\n      rules:\n        dns:\n        - matchName: api.partner.com\n        - matchPattern: \"*.cdn.example\"\n  - toEndpoints: [{matchLabels: {app: db}}]\n    toPorts:\n    - ports: [{port: \"53\", protocol: UDP}]\n";
+
+fn judge(
+    e: &enforcer::engine::Engine,
+    server: &str,
+    protocol: u8,
+    name: &str,
+) -> enforcer::engine::DnsJudgement {
+    let web = enforcer::cluster::PodKey::new("shop", "web");
+    e.judge_dns(&web, server.parse().unwrap(), protocol, 53, name)
+}
+
+#[test]
+fn the_dns_proxy_allows_the_names_a_dns_rule_selects_and_refuses_the_rest() {
+    let e = engine(&cnp("shop", "dns", DNS_RULES));
+    let ok = judge(&e, "10.0.1.2", 17, "API.partner.com.");
+    assert!(ok.allowed);
+    assert_eq!(ok.selector.as_deref(), Some("api.partner.com"));
+    assert_eq!(ok.rule.unwrap().rule, "spec.egress[0]");
+    let cdn = judge(&e, "10.0.1.2", 6, "edge.cdn.example");
+    assert_eq!(cdn.selector.as_deref(), Some("*.cdn.example"), "TCP too");
+    let no = judge(&e, "10.0.1.2", 17, "evil.example.");
+    assert!(!no.allowed);
+    assert_eq!(
+        no.closest.unwrap().dns,
+        vec!["api.partner.com", "*.cdn.example"]
+    );
+}
+
+#[test]
+fn a_rule_without_dns_rules_lets_every_name_through_and_a_denied_flow_none() {
+    let e = engine(&cnp("shop", "dns", DNS_RULES));
+    let open = judge(&e, "10.0.2.1", 17, "anything.example.");
+    assert!(open.allowed, "port 53 to db has no DNS rules");
+    assert_eq!(open.selector, None);
+    let denied = judge(&e, "10.0.2.1", 6, "anything.example.");
+    assert!(!denied.allowed, "TCP/53 to db is not allowed at all");
+    assert_eq!(denied.closest, None);
+}
