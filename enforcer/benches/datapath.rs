@@ -128,6 +128,7 @@ impl Bench {
         let peer = IpCacheInput {
             cidr: Cidr::host(IpAddr::V4(PEER)),
             identity: PEER_ID,
+            zombie: false,
         };
         let desired = DesiredState::build([ep], [peer], &mut CookieTable::new()).expect("valid");
         self.dp.apply(&desired).expect("applied");

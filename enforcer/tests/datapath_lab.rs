@@ -92,6 +92,7 @@ fn desired(a: &PodRef, b: &PodRef, cookies: &mut CookieTable) -> DesiredState {
         ipcache.extend(pod.ips().map(|ip| IpCacheInput {
             cidr: Cidr::host(ip),
             identity,
+            zombie: false,
         }));
     }
     DesiredState::build(endpoints, ipcache, cookies).expect("valid inputs")

@@ -51,6 +51,8 @@ struct Harness {
     dp: Datapath,
     events: EventReader,
     cookies: CookieTable,
+    /// Addresses written as zombies (expired DNS answers with open connections).
+    zombies: Vec<IpAddr>,
     _root: PinRoot,
 }
 
@@ -71,6 +73,7 @@ impl Harness {
             dp,
             events,
             cookies: CookieTable::new(),
+            zombies: Vec::new(),
             _root: root,
         };
         h.apply(None);
@@ -82,6 +85,7 @@ impl Harness {
     }
 
     fn apply(&mut self, policy: Option<EndpointPolicy>) {
+        let zombies = self.zombies.clone();
         let endpoints = policy.as_ref().map(|policy| EndpointInput {
             ifindex: TEST_IFINDEX,
             endpoint_id: ENDPOINT_ID,
@@ -91,6 +95,7 @@ impl Harness {
         let host = |ip: IpAddr, identity| IpCacheInput {
             cidr: Cidr::host(ip),
             identity,
+            zombie: zombies.contains(&ip),
         };
         let ipcache = [
             host(LOCAL.into(), LOCAL_ID),
@@ -1373,4 +1378,26 @@ fn dns_rule_entries_go_to_the_proxy_and_drop_178_without_one() {
         assert_eq!(action, tc_action::PASS);
     })
     .expect("in the node's namespace");
+}
+
+/// A zombie (an expired DNS-learned address with a connection still open) keeps its
+/// identity for the open connection, while a new connection to it is decided as to the
+/// world: here default deny.
+#[test]
+fn a_zombie_address_keeps_open_connections_and_refuses_new_ones() {
+    if !lab::require_root() {
+        return;
+    }
+    let egress = enforced(&[allow(PEER_ID, TCP, PortRange::single(443), "fqdn")]);
+    let mut h = Harness::new(open(), egress.clone());
+    let open_conn = frame::v4(LOCAL, PEER, &tcp(40000, 443, SYN));
+    assert_eq!(h.run(Hook::From, &open_conn).0, tc_action::PASS);
+    h.zombies = vec![PEER.into()];
+    h.set_policy(open(), egress);
+    let (action, _) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 443, ACK)));
+    assert_eq!(action, tc_action::PASS, "the open connection lives on");
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40001, 443, SYN)));
+    assert_eq!(action, tc_action::DROP, "a new connection to the zombie");
+    let d = one(&events, kind::DROP);
+    assert_eq!(d.subtype, drop_reason::POLICY_DENIED);
 }

@@ -42,5 +42,28 @@ impl IpCacheKey {
 pub struct IpCacheEntry {
     /// Security identity of the addresses under this prefix.
     pub identity: u32,
+    /// Bit flags, see [`entry_flags`].
+    pub flags: u8,
+    /// Always 0.
+    pub pad: [u8; 3],
 }
-const _: () = assert!(core::mem::size_of::<IpCacheEntry>() == 4);
+const _: () = assert!(core::mem::size_of::<IpCacheEntry>() == 8);
+
+impl IpCacheEntry {
+    /// An entry for `identity` without flags.
+    pub const fn new(identity: u32) -> Self {
+        Self {
+            identity,
+            flags: 0,
+            pad: [0; 3],
+        }
+    }
+}
+
+/// Flags of [`IpCacheEntry::flags`].
+pub mod entry_flags {
+    /// A DNS-learned address whose TTL ran out while a connection to it was open (a
+    /// "zombie"): the open connections keep its identity, but a new connection to it is
+    /// decided as a connection to the world.
+    pub const ZOMBIE: u8 = 1;
+}

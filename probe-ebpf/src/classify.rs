@@ -30,6 +30,7 @@ use probe_common::config::ProbeConfig;
 use probe_common::conntrack::state;
 use probe_common::endpoint::EndpointInfo;
 use probe_common::event::{event_flags, kind, obs_point, trace_mode, verdict};
+use probe_common::ipcache::{WORLD_IDENTITY, entry_flags as ipcache_flags};
 use probe_common::proxy::DNS_PORT;
 use probe_common::{counters, direction, drop_reason, tc_action};
 
@@ -97,6 +98,7 @@ fn hook(ctx: &TcContext, dir: u8) -> Hook {
         endpoint_id: 0,
         local_identity: 0,
         peer_identity: 0,
+        peer_flags: 0,
         pkt_len: ctx.len(),
         enforced: 0,
     }
@@ -106,7 +108,9 @@ fn hook(ctx: &TcContext, dir: u8) -> Hook {
 #[inline(always)]
 fn with_peer(hook: &mut Hook, flow: &Flow) {
     if flow.family != 0 {
-        hook.peer_identity = policy::peer_identity(flow, hook.direction);
+        let peer = policy::peer(flow, hook.direction);
+        hook.peer_identity = peer.identity;
+        hook.peer_flags = peer.flags;
     }
 }
 
@@ -160,6 +164,18 @@ fn track(
         }
         Ct::Established(entry) => established(ctx, config, hook, ep, flow, entry, now),
         Ct::New => new_connection(ctx, config, hook, ep, flow, &owner, now),
+    }
+}
+
+/// The identity a new connection is decided with: the peer's, except that a new
+/// connection to an expired DNS-learned address (a zombie, kept only for the connections
+/// already open to it) is a connection to the world.
+#[inline(always)]
+fn new_peer(hook: &Hook) -> u32 {
+    if hook.direction == direction::EGRESS && hook.peer_flags & ipcache_flags::ZOMBIE != 0 {
+        WORLD_IDENTITY
+    } else {
+        hook.peer_identity
     }
 }
 
@@ -233,7 +249,7 @@ fn new_connection(
     owner: &Owner,
     now: u64,
 ) -> i32 {
-    let decision = policy::decide(ep, hook.direction, hook.peer_identity, flow);
+    let decision = policy::decide(ep, hook.direction, new_peer(hook), flow);
     if !decision.allowed {
         return deny(config, hook, flow, &decision, state::NEW);
     }

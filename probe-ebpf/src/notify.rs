@@ -25,6 +25,8 @@ pub struct Hook {
     pub local_identity: u32,
     /// The peer's identity.
     pub peer_identity: u32,
+    /// The peer's ipcache flags ([`probe_common::ipcache::entry_flags`]).
+    pub peer_flags: u8,
     /// `skb->len`.
     pub pkt_len: u32,
     /// [`probe_common::event::event_flags::ENFORCED`] if the endpoint enforces this

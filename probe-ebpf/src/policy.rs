@@ -16,7 +16,7 @@ use aya_ebpf::maps::lpm_trie::Key;
 use probe_common::drop_reason;
 use probe_common::endpoint::EndpointInfo;
 use probe_common::event::event_flags;
-use probe_common::ipcache::{FAMILY_V4, IpCacheKey, WORLD_IDENTITY};
+use probe_common::ipcache::{FAMILY_V4, IpCacheEntry, IpCacheKey, WORLD_IDENTITY};
 use probe_common::policy::{PREFIX_FULL, PolicyEntry, PolicyKey, action, entry_flags, match_type};
 use probe_common::{counters, direction};
 
@@ -46,11 +46,11 @@ pub fn is_enforced(ep: &EndpointInfo, dir: u8) -> bool {
     ep.enforces(dir)
 }
 
-/// The security identity of `addr` (longest ipcache prefix). Userspace installs the
-/// all-addresses world entries, so a miss only happens before it has populated the map;
-/// the packet is then treated as coming from / going to the world.
+/// The ipcache entry of `addr` (longest prefix). Userspace installs the all-addresses
+/// world entries, so a miss only happens before it has populated the map; the packet is
+/// then treated as coming from / going to the world.
 #[inline(always)]
-pub fn identity_of(family: u8, addr: [u8; 16]) -> u32 {
+pub fn entry_of(family: u8, addr: [u8; 16]) -> IpCacheEntry {
     let ip_bits = if family == FAMILY_V4 { 32 } else { 128 };
     let key = Key::new(
         IpCacheKey::prefix_len(ip_bits),
@@ -62,19 +62,20 @@ pub fn identity_of(family: u8, addr: [u8; 16]) -> u32 {
     );
     OBS_IPCACHE
         .get(&key)
-        .map_or(WORLD_IDENTITY, |entry| entry.identity)
+        .copied()
+        .unwrap_or(IpCacheEntry::new(WORLD_IDENTITY))
 }
 
-/// The identity of `flow`'s peer: the destination of what the endpoint sends, the source
-/// of what it receives.
+/// The ipcache entry of `flow`'s peer: the destination of what the endpoint sends, the
+/// source of what it receives.
 #[inline(always)]
-pub fn peer_identity(flow: &Flow, dir: u8) -> u32 {
+pub fn peer(flow: &Flow, dir: u8) -> IpCacheEntry {
     let addr = if dir == direction::EGRESS {
         flow.daddr
     } else {
         flow.saddr
     };
-    identity_of(flow.family, addr)
+    entry_of(flow.family, addr)
 }
 
 /// Decides a connection of `ep` in `dir` with `peer` over `flow`'s protocol and policy port.

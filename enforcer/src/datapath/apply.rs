@@ -321,6 +321,7 @@ mod tests {
         let pod = IpCacheInput {
             cidr: Cidr::host(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
             identity: 1001,
+            zombie: false,
         };
         DesiredState::build(inputs, [pod], cookies).expect("valid")
     }

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use probe_common::endpoint::{EndpointInfo, flags};
+use probe_common::ipcache::entry_flags::ZOMBIE;
 use probe_common::ipcache::{FAMILY_V4, FAMILY_V6, IpCacheEntry, IpCacheKey, WORLD_IDENTITY};
 use probe_common::policy::{PolicyEntry, PolicyKey};
 
@@ -41,6 +42,9 @@ pub struct IpCacheInput {
     pub cidr: Cidr,
     /// Security identity of the addresses in it.
     pub identity: u32,
+    /// An expired DNS-learned address kept for its open connections: new connections to
+    /// it are decided as to the world ([`probe_common::ipcache::entry_flags::ZOMBIE`]).
+    pub zombie: bool,
 }
 
 /// Map contents, keyed like the maps.
@@ -70,16 +74,14 @@ impl DesiredState {
             state.add_endpoint(&ep, &mut ids, cookies)?;
         }
         for world in [Cidr::all_of_family(false), Cidr::all_of_family(true)] {
-            state.ipcache.insert(
-                ipcache_key(&world),
-                IpCacheEntry {
-                    identity: WORLD_IDENTITY,
-                },
-            );
+            state
+                .ipcache
+                .insert(ipcache_key(&world), IpCacheEntry::new(WORLD_IDENTITY));
         }
         for input in ipcache {
             let entry = IpCacheEntry {
-                identity: input.identity,
+                flags: if input.zombie { ZOMBIE } else { 0 },
+                ..IpCacheEntry::new(input.identity)
             };
             state.ipcache.insert(ipcache_key(&input.cidr), entry);
         }
@@ -222,10 +224,12 @@ mod tests {
         let world4 = IpCacheInput {
             cidr: Cidr::all_of_family(false),
             identity: 9,
+            zombie: false,
         };
         let pod = IpCacheInput {
             cidr: Cidr::host(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),
             identity: 1000,
+            zombie: false,
         };
         let s = DesiredState::build([], [world4, pod], &mut CookieTable::new()).expect("valid");
         let by_len: Vec<(u8, u32, u32)> = s

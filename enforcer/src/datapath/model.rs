@@ -157,11 +157,11 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(
             (key([10, 0, 0, 0]), IpCacheKey::prefix_len(8)),
-            IpCacheEntry { identity: 16777217 },
+            IpCacheEntry::new(16777217),
         );
         m.insert(
             (key([10, 0, 0, 1]), IpCacheKey::prefix_len(32)),
-            IpCacheEntry { identity: 1000 },
+            IpCacheEntry::new(1000),
         );
         assert_eq!(identity_of(&m, FAMILY_V4, key([10, 0, 0, 1]).addr), 1000);
         assert_eq!(
