@@ -13,7 +13,8 @@ use crate::endpoint::Role;
 /// Why building, changing or probing a lab failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
-    /// A tag, node, pod or directory name cannot be used in a namespace or file name.
+    /// A tag, node, pod or directory name cannot be used in a namespace or file name, or a
+    /// name given to the DNS helpers is not a DNS name.
     #[error("invalid name `{name}`: {reason}")]
     InvalidName {
         /// The name as given.

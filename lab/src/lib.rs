@@ -12,7 +12,8 @@
 //! characters) and is removed by a drop guard, also when a test panics; [`cleanup_stale`]
 //! removes what killed processes left behind. [`in_netns`] and [`exec`] run code or programs
 //! inside a namespace, and the traffic helpers ([`TcpServer`], [`tcp_connect`], [`UdpEcho`],
-//! [`udp_roundtrip`], [`ping`]) probe reachability with timeouts. Everything needs root; tests
+//! [`udp_roundtrip`], [`ping`]) probe reachability with timeouts; [`DnsServer`] and
+//! [`dns_query`] serve and ask for names over UDP and TCP. Everything needs root; tests
 //! start with [`require_root`], which skips them without root (and fails them under
 //! `CI=true`), recording each skip for `cargo xtask test` to count.
 //!
@@ -53,5 +54,8 @@ pub use lab::Lab;
 pub use observe_plumbing::netns_exists;
 pub use root::{SKIP_LOG_ENV, is_root, require_root};
 pub use terminal::{Terminal, table_rows};
-pub use traffic::{TcpServer, UdpEcho, ping, tcp_connect, udp_roundtrip};
+pub use traffic::{
+    DnsReply, DnsServer, TcpServer, UdpEcho, dns_query, dns_query_from, ping, tcp_connect,
+    udp_roundtrip,
+};
 pub use workspace_bin::{workspace_binary, workspace_binary_with_features};

@@ -7,9 +7,9 @@
 //!
 //! Installing is idempotent: the rule is replaced by deleting any rule of the same
 //! priority first, and the routes are `replace`d, so a restarted agent ends with exactly
-//! one copy.
+//! one copy. (`ip -batch` takes no family option per line, so these are single commands.)
 
-use crate::command::ip_batch;
+use crate::command::ip_in;
 use crate::error::PlumbingError;
 
 /// Where steered packets are routed.
@@ -26,32 +26,33 @@ pub struct Steering {
 }
 
 impl Steering {
-    /// The `ip -batch` script that installs the rules and routes, for both families.
-    pub fn install_script(&self) -> String {
+    /// The `ip` commands that install the rules and routes, for both families.
+    pub fn install_commands(&self) -> Vec<Vec<String>> {
         let Self {
             mark,
             mask,
             table,
             priority,
         } = *self;
-        let mut script = String::new();
+        let mut commands = Vec::new();
         for family in ["-4", "-6"] {
-            script.push_str(&format!(
-                "{family} rule add fwmark {mark:#x}/{mask:#x} lookup {table} priority {priority}\n"
+            commands.push(format!(
+                "{family} rule add fwmark {mark:#x}/{mask:#x} lookup {table} priority {priority}"
             ));
         }
-        script.push_str(&format!("-4 route replace local 0.0.0.0/0 dev lo table {table}\n"));
-        script.push_str(&format!("-6 route replace local ::/0 dev lo table {table}\n"));
-        script
+        commands.push(format!(
+            "-4 route replace local 0.0.0.0/0 dev lo table {table}"
+        ));
+        commands.push(format!("-6 route replace local ::/0 dev lo table {table}"));
+        commands.iter().map(|c| words(c)).collect()
     }
 
-    /// The script that removes the rules (the routes go with an unused table).
-    pub fn remove_script(&self) -> String {
-        let mut script = String::new();
-        for family in ["-4", "-6"] {
-            script.push_str(&format!("{family} rule del priority {}\n", self.priority));
-        }
-        script
+    /// The commands that remove the rules (the routes go with an unused table).
+    pub fn remove_commands(&self) -> Vec<Vec<String>> {
+        ["-4", "-6"]
+            .iter()
+            .map(|family| words(&format!("{family} rule del priority {}", self.priority)))
+            .collect()
     }
 
     /// Installs the rules and routes in `netns` (empty: the caller's namespace).
@@ -62,9 +63,23 @@ impl Steering {
     pub fn install(&self, netns: &str) -> Result<(), PlumbingError> {
         // Rules left by an earlier run: `ip rule add` would add a second copy. A missing
         // rule fails the delete, which is what a first start looks like.
-        let _ = ip_batch(netns, &self.remove_script());
-        ip_batch(netns, &self.install_script())
+        for command in self.remove_commands() {
+            let _ = run(netns, &command);
+        }
+        for command in self.install_commands() {
+            run(netns, &command)?;
+        }
+        Ok(())
     }
+}
+
+fn words(command: &str) -> Vec<String> {
+    command.split(' ').map(str::to_string).collect()
+}
+
+fn run(netns: &str, command: &[String]) -> Result<(), PlumbingError> {
+    let args: Vec<&str> = command.iter().map(String::as_str).collect();
+    ip_in(netns, &args)
 }
 
 #[cfg(test)]
@@ -79,17 +94,22 @@ mod tests {
     };
 
     #[test]
-    fn the_script_routes_marked_packets_of_both_families_to_a_local_table() {
+    fn the_commands_route_marked_packets_of_both_families_to_a_local_table() {
+        let text = |commands: Vec<Vec<String>>| -> Vec<String> {
+            commands.into_iter().map(|c| c.join(" ")).collect()
+        };
         assert_eq!(
-            STEERING.install_script(),
-            "-4 rule add fwmark 0xa00/0xf00 lookup 2405 priority 9\n\
-             -6 rule add fwmark 0xa00/0xf00 lookup 2405 priority 9\n\
-             -4 route replace local 0.0.0.0/0 dev lo table 2405\n\
-             -6 route replace local ::/0 dev lo table 2405\n"
+            text(STEERING.install_commands()),
+            [
+                "-4 rule add fwmark 0xa00/0xf00 lookup 2405 priority 9",
+                "-6 rule add fwmark 0xa00/0xf00 lookup 2405 priority 9",
+                "-4 route replace local 0.0.0.0/0 dev lo table 2405",
+                "-6 route replace local ::/0 dev lo table 2405",
+            ]
         );
         assert_eq!(
-            STEERING.remove_script(),
-            "-4 rule del priority 9\n-6 rule del priority 9\n"
+            text(STEERING.remove_commands()),
+            ["-4 rule del priority 9", "-6 rule del priority 9"]
         );
     }
 }

@@ -1,14 +1,16 @@
 //! Traffic helpers for probing reachability between lab namespaces: a TCP echo server and
-//! client, a UDP echo server and client, and `ping`. All of them are bounded by timeouts, and all
-//! but `ping` are plain Rust sockets opened inside the namespace. Each returns `true`/`false`
-//! for "got through"/"did not"; only failing to enter a namespace, start `ping` or bind a server
-//! is an error.
+//! client, a UDP echo server and client, `ping`, and a DNS server and client. All of them are
+//! bounded by timeouts, and all but `ping` are plain Rust sockets opened inside the namespace.
+//! Each returns `true`/`false` for "got through"/"did not" (the DNS client: the reply, or
+//! `None`); only failing to enter a namespace, start `ping` or bind a socket is an error.
 
+mod dns;
 mod ping;
 mod tcp;
 mod udp;
 mod worker;
 
+pub use dns::{DnsReply, DnsServer, dns_query, dns_query_from};
 pub use ping::ping;
 pub use tcp::{TcpServer, tcp_connect};
 pub use udp::{UdpEcho, udp_roundtrip};
