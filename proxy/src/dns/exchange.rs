@@ -1,9 +1,16 @@
 //! One query through the proxy: read its question, judge it, and either answer it with a
 //! refusal or forward it 1:1 to its original destination and relay the answer (no cache,
 //! one upstream try, 10 s by default). The outcome ([`Exchange`]) is what the agent turns
-//! into DNS flows and FQDN cache updates. DNS over TCP uses the same exchange with the
-//! two-byte length framing of RFC 1035 §4.2.2 ([`read_framed`], [`write_framed`]).
+//! into DNS flows and FQDN cache updates.
+//!
+//! Judging and forwarding are the same whatever carries the query ([`exchange`]); only the
+//! round trip to the upstream differs ([`Upstream`]): a UDP socket ([`exchange_udp`]), or a
+//! stream with the two-byte length framing of RFC 1035 §4.2.2 ([`Framed`], [`exchange_tcp`],
+//! [`read_framed`], [`write_framed`]). An upstream may be opened at its first allowed query
+//! ([`Lazy`]), so a refused query opens nothing.
 
+use std::future::Future;
+use std::io;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -82,12 +89,133 @@ pub struct Exchange {
     pub outcome: Outcome,
 }
 
-/// Runs one UDP query: `decide` judges the question; an allowed query goes out on
-/// `upstream` (a socket connected to the query's original destination) and the first
-/// reply with the query's ID within `timeout` is relayed.
-pub async fn exchange_udp(
+/// Where allowed queries go: one message out, messages back.
+pub trait Upstream: Send {
+    /// Sends one query.
+    fn send(&mut self, query: &[u8]) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// Waits for the next message back (not necessarily the answer: [`exchange`] skips
+    /// those with another ID).
+    fn recv(&mut self) -> impl Future<Output = io::Result<Vec<u8>>> + Send;
+
+    /// The last query failed or timed out: whatever the upstream holds (a half-read TCP
+    /// frame, a late answer) is not to be trusted with the next one.
+    fn abandon(&mut self) {}
+}
+
+/// A UDP socket connected to the upstream.
+impl Upstream for &UdpSocket {
+    async fn send(&mut self, query: &[u8]) -> io::Result<()> {
+        UdpSocket::send(self, query).await.map(drop)
+    }
+
+    async fn recv(&mut self) -> io::Result<Vec<u8>> {
+        recv_datagram(self).await
+    }
+}
+
+/// A UDP socket connected to the upstream, owned (one query's own socket).
+impl Upstream for UdpSocket {
+    async fn send(&mut self, query: &[u8]) -> io::Result<()> {
+        UdpSocket::send(self, query).await.map(drop)
+    }
+
+    async fn recv(&mut self) -> io::Result<Vec<u8>> {
+        recv_datagram(self).await
+    }
+}
+
+async fn recv_datagram(socket: &UdpSocket) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0; MAX_MESSAGE];
+    let n = socket.recv(&mut buf).await?;
+    // A copy of its own size: the report keeps it.
+    Ok(buf[..n].to_vec())
+}
+
+/// A stream to the upstream carrying length-prefixed messages (DNS over TCP).
+#[derive(Debug)]
+pub struct Framed<S>(pub S);
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> Upstream for Framed<S> {
+    async fn send(&mut self, query: &[u8]) -> io::Result<()> {
+        write_framed(&mut self.0, query).await
+    }
+
+    async fn recv(&mut self) -> io::Result<Vec<u8>> {
+        read_framed(&mut self.0).await?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the upstream closed the connection before answering",
+            )
+        })
+    }
+}
+
+/// An upstream opened by `open` when the first allowed query goes out, kept for the next
+/// ones, and dropped (to be opened again) when a query through it fails or times out.
+pub struct Lazy<U, F> {
+    open: F,
+    upstream: Option<U>,
+}
+
+impl<U, F> Lazy<U, F> {
+    /// An upstream that `open` will open.
+    pub fn new(open: F) -> Self {
+        Self {
+            open,
+            upstream: None,
+        }
+    }
+
+    /// Whether the upstream is open now.
+    pub fn is_open(&self) -> bool {
+        self.upstream.is_some()
+    }
+}
+
+impl<U, F> std::fmt::Debug for Lazy<U, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lazy")
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+impl<U, F, Fut> Upstream for Lazy<U, F>
+where
+    U: Upstream,
+    F: FnMut() -> Fut + Send,
+    Fut: Future<Output = io::Result<U>> + Send,
+{
+    async fn send(&mut self, query: &[u8]) -> io::Result<()> {
+        let upstream = match &mut self.upstream {
+            Some(upstream) => upstream,
+            None => self.upstream.insert((self.open)().await?),
+        };
+        upstream.send(query).await
+    }
+
+    async fn recv(&mut self) -> io::Result<Vec<u8>> {
+        match &mut self.upstream {
+            Some(upstream) => upstream.recv().await,
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "no query went to the upstream",
+            )),
+        }
+    }
+
+    fn abandon(&mut self) {
+        self.upstream = None;
+    }
+}
+
+/// Runs one query: `decide` judges the question; an allowed query goes out on `upstream`
+/// and the first message back with the query's ID within `timeout` (opening the upstream
+/// included) is relayed.
+pub async fn exchange(
     query: &[u8],
-    upstream: &UdpSocket,
+    upstream: &mut impl Upstream,
     timeout: Duration,
     decide: impl FnOnce(&Question) -> Decision,
 ) -> Exchange {
@@ -102,12 +230,34 @@ pub async fn exchange_udp(
     };
     let outcome = match decide(&question) {
         Decision::Refuse(kind) => refused(query, kind),
-        Decision::Forward => forward_udp(query, question.id, upstream, timeout).await,
+        Decision::Forward => forward(query, question.id, upstream, timeout).await,
     };
     Exchange {
         question: Some(question),
         outcome,
     }
+}
+
+/// [`exchange`] over UDP: `upstream` is a socket connected to the query's original
+/// destination.
+pub async fn exchange_udp(
+    query: &[u8],
+    upstream: &UdpSocket,
+    timeout: Duration,
+    decide: impl FnOnce(&Question) -> Decision,
+) -> Exchange {
+    exchange(query, &mut &*upstream, timeout, decide).await
+}
+
+/// [`exchange`] over TCP: `upstream` is a stream to the query's original destination,
+/// carrying framed messages.
+pub async fn exchange_tcp<S: AsyncRead + AsyncWrite + Unpin + Send>(
+    query: &[u8],
+    upstream: &mut S,
+    timeout: Duration,
+    decide: impl FnOnce(&Question) -> Decision,
+) -> Exchange {
+    exchange(query, &mut Framed(upstream), timeout, decide).await
 }
 
 fn refused(query: &[u8], kind: Refusal) -> Outcome {
@@ -117,40 +267,45 @@ fn refused(query: &[u8], kind: Refusal) -> Outcome {
     }
 }
 
-async fn forward_udp(query: &[u8], id: u16, upstream: &UdpSocket, timeout: Duration) -> Outcome {
+async fn forward(
+    query: &[u8],
+    id: u16,
+    upstream: &mut impl Upstream,
+    timeout: Duration,
+) -> Outcome {
     let started = Instant::now();
-    if let Err(e) = upstream.send(query).await {
-        return Outcome::Failed {
-            error: e.to_string(),
-            reply: refusal(query, Refusal::Refused).ok(),
-        };
+    let result = tokio::time::timeout(timeout, ask(query, id, upstream)).await;
+    match result {
+        Ok(Ok(reply)) => Outcome::Answered {
+            answer: parse_response(&reply),
+            reply,
+            upstream: started.elapsed(),
+        },
+        Ok(Err(e)) => {
+            upstream.abandon();
+            Outcome::Failed {
+                error: e.to_string(),
+                reply: refusal(query, Refusal::Refused).ok(),
+            }
+        }
+        Err(_) => {
+            upstream.abandon();
+            Outcome::TimedOut {
+                reply: refusal(query, Refusal::Refused).unwrap_or_default(),
+            }
+        }
     }
-    let mut buf = vec![0; MAX_MESSAGE];
-    let wait = async {
-        loop {
-            let n = upstream.recv(&mut buf).await?;
-            // A stray datagram (another ID) is not our answer.
-            if n >= 2 && u16::from_be_bytes([buf[0], buf[1]]) == id {
-                return Ok::<usize, std::io::Error>(n);
-            }
+}
+
+/// Sends `query` and waits for the message back with its `id`.
+async fn ask(query: &[u8], id: u16, upstream: &mut impl Upstream) -> io::Result<Vec<u8>> {
+    upstream.send(query).await?;
+    loop {
+        let reply = upstream.recv().await?;
+        // A stray message (another ID) is not our answer.
+        if reply.len() >= 2 && u16::from_be_bytes([reply[0], reply[1]]) == id {
+            return Ok(reply);
         }
-    };
-    match tokio::time::timeout(timeout, wait).await {
-        Ok(Ok(n)) => {
-            let reply = buf[..n].to_vec();
-            Outcome::Answered {
-                answer: parse_response(&reply),
-                reply,
-                upstream: started.elapsed(),
-            }
-        }
-        Ok(Err(e)) => Outcome::Failed {
-            error: e.to_string(),
-            reply: refusal(query, Refusal::Refused).ok(),
-        },
-        Err(_) => Outcome::TimedOut {
-            reply: refusal(query, Refusal::Refused).unwrap_or_default(),
-        },
     }
 }
 
@@ -195,8 +350,13 @@ mod tests {
 
     use hickory_proto::rr::RecordType;
 
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::DuplexStream;
+
     use super::*;
-    use crate::dns::message::tests::{query, server};
+    use crate::dns::message::tests::{query, replies, server};
 
     async fn upstream(to: SocketAddr) -> UdpSocket {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -267,5 +427,75 @@ mod tests {
         assert_eq!(read_framed(&mut server).await.unwrap(), None);
         let (mut c, _s) = tokio::io::duplex(16);
         assert!(write_framed(&mut c, &vec![0; 70_000]).await.is_err());
+    }
+
+    /// A stream to a TCP upstream answering as [`server`] does (a stray frame first);
+    /// `answers` 0 closes the connection at the first query.
+    fn tcp_upstream(answers: usize) -> DuplexStream {
+        let (client, mut server) = tokio::io::duplex(4096);
+        tokio::spawn(async move {
+            for _ in 0..answers {
+                let Ok(Some(q)) = read_framed(&mut server).await else {
+                    return;
+                };
+                for reply in replies(&q).into_iter().flatten() {
+                    write_framed(&mut server, &reply).await.unwrap();
+                }
+            }
+        });
+        client
+    }
+
+    #[tokio::test]
+    async fn a_tcp_exchange_skips_stray_frames_and_relays_the_answer() {
+        let mut up = tcp_upstream(1);
+        let q = query(21, "api.partner.com.", RecordType::A);
+        let ex = exchange_tcp(&q, &mut up, UPSTREAM_TIMEOUT, |_| Decision::Forward).await;
+        let Outcome::Answered { answer, .. } = ex.outcome else {
+            panic!("{:?}", ex.outcome);
+        };
+        assert_eq!(answer.unwrap().id, 21);
+        // The upstream went away: a refusal for the pod, and the failure said.
+        let ex = exchange_tcp(&q, &mut up, UPSTREAM_TIMEOUT, |_| Decision::Forward).await;
+        let Outcome::Failed { reply, .. } = &ex.outcome else {
+            panic!("{:?}", ex.outcome);
+        };
+        assert_eq!(parse_response(reply.as_ref().unwrap()).unwrap().rcode, 5);
+    }
+
+    #[tokio::test]
+    async fn a_lazy_upstream_opens_at_the_first_allowed_query_and_again_after_a_failure() {
+        let opened = Arc::new(AtomicUsize::new(0));
+        let mut up = Lazy::new({
+            let opened = opened.clone();
+            move || {
+                // The first connection dies at once; the next answers.
+                let answers = if opened.fetch_add(1, Ordering::Relaxed) == 0 {
+                    0
+                } else {
+                    9
+                };
+                async move { Ok(Framed(tcp_upstream(answers))) }
+            }
+        });
+        let refuse = |_: &Question| Decision::Refuse(Refusal::Refused);
+        let q = query(1, "evil.example.", RecordType::A);
+        let ex = exchange(&q, &mut up, UPSTREAM_TIMEOUT, refuse).await;
+        assert!(matches!(ex.outcome, Outcome::Refused { .. }));
+        assert!(!up.is_open(), "a refused query opens nothing");
+        let q = query(2, "api.partner.com.", RecordType::A);
+        let ex = exchange(&q, &mut up, UPSTREAM_TIMEOUT, |_| Decision::Forward).await;
+        assert!(matches!(ex.outcome, Outcome::Failed { .. }), "{ex:?}");
+        assert!(!up.is_open(), "a failed upstream is dropped");
+        for id in 3..6 {
+            let q = query(id, "api.partner.com.", RecordType::A);
+            let ex = exchange(&q, &mut up, UPSTREAM_TIMEOUT, |_| Decision::Forward).await;
+            assert!(matches!(ex.outcome, Outcome::Answered { .. }), "{ex:?}");
+        }
+        assert_eq!(
+            opened.load(Ordering::Relaxed),
+            2,
+            "reopened once, then kept"
+        );
     }
 }

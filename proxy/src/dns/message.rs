@@ -242,20 +242,32 @@ pub(crate) mod tests {
     pub(crate) async fn server(delay: Duration) -> SocketAddr {
         let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let addr = socket.local_addr().unwrap();
-        tokio::spawn(async move {
-            let mut buf = vec![0; MAX_MESSAGE];
-            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
-                let q = buf[..n].to_vec();
-                let name = parse_query(&q).unwrap().name;
-                tokio::time::sleep(delay).await;
-                let mut stray = answer(&q, vec![]);
-                stray[0] ^= 0xff;
-                let _ = socket.send_to(&stray, peer).await;
-                let reply = answer(&q, vec![a(&name, 60, Ipv4Addr::new(203, 0, 113, 10))]);
+        tokio::spawn(serve(socket, delay));
+        addr
+    }
+
+    /// Serves [`server`]'s answers on `socket`.
+    pub(crate) async fn serve(socket: UdpSocket, delay: Duration) {
+        let mut buf = vec![0; MAX_MESSAGE];
+        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+            let Some(replies) = replies(&buf[..n]) else {
+                continue;
+            };
+            tokio::time::sleep(delay).await;
+            for reply in replies {
                 let _ = socket.send_to(&reply, peer).await;
             }
-        });
-        addr
+        }
+    }
+
+    /// What [`server`] sends back for `query`: a stray reply with a wrong ID, then the
+    /// answer (203.0.113.10, TTL 60); `None` for what is not a query.
+    pub(crate) fn replies(query: &[u8]) -> Option<[Vec<u8>; 2]> {
+        let name = parse_query(query).ok()?.name;
+        let mut stray = answer(query, vec![]);
+        stray[0] ^= 0xff;
+        let reply = answer(query, vec![a(&name, 60, Ipv4Addr::new(203, 0, 113, 10))]);
+        Some([stray, reply])
     }
 
     pub(crate) fn a(name: &str, ttl: u32, ip: Ipv4Addr) -> Record {
