@@ -15,6 +15,10 @@
 //!                                                         an L7 denial (a refused DNS
 //!                                                         query): the rule that came
 //!                                                         closest to allowing it
+//! by default deny on egress (selected by ...; 203.0.113.11 was last seen for NAME at T, TTL expired at T2)
+//!                                                         a drop to an address the DNS
+//!                                                         proxy once learned
+//!                                                         ([`crate::fqdn`])
 //! ```
 //!
 //! For example:
@@ -43,13 +47,17 @@ pub fn drop_attribution(flow: &Flow) -> Option<String> {
     let attribution = flow.attribution.as_ref();
     let direction = decision::direction(flow);
     match decision::classify(flow) {
-        PolicyVerdictKind::DefaultDeny => Some(default_deny(attribution, direction)),
+        PolicyVerdictKind::DefaultDeny => Some(default_deny(flow, attribution, direction)),
         PolicyVerdictKind::ExplicitDeny => Some(explicit_deny(flow, attribution, direction)),
         PolicyVerdictKind::Allowed | PolicyVerdictKind::Unknown => None,
     }
 }
 
-fn default_deny(attribution: Option<&Attribution>, direction: TrafficDirection) -> String {
+fn default_deny(
+    flow: &Flow,
+    attribution: Option<&Attribution>,
+    direction: TrafficDirection,
+) -> String {
     let on = match direction {
         TrafficDirection::Ingress => " on ingress",
         TrafficDirection::Egress => " on egress",
@@ -62,6 +70,13 @@ fn default_deny(attribution: Option<&Attribution>, direction: TrafficDirection) 
         .and_then(|a| a.closest_rule.as_ref())
         .map(|r| format!("; closest rule {}", rule(r)))
         .unwrap_or_default();
+    let destination = flow.ip.as_ref().map_or("", |ip| ip.destination.as_str());
+    let history = attribution
+        .and_then(|a| a.fqdn_history.as_ref())
+        .and_then(|h| crate::fqdn::history_text(destination, h))
+        .map(|text| format!("; {text}"))
+        .unwrap_or_default();
+    let closest = format!("{closest}{history}");
     if selecting.is_empty() {
         format!("by default deny{on} (selecting policies unknown{closest})")
     } else {

@@ -21,6 +21,7 @@ pub mod clock;
 pub mod decision;
 pub mod drop_reason;
 pub mod fields;
+pub mod fqdn;
 pub mod l4;
 pub mod names;
 pub mod numbers;

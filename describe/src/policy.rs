@@ -323,6 +323,7 @@ mod tests {
                     vec![]
                 },
                 closest_rule: None,
+                fqdn_history: None,
             }),
             ..Default::default()
         }

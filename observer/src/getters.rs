@@ -86,6 +86,16 @@ pub trait LinkGetter: Send + Sync {
     fn link_name(&self, ifindex: u32) -> Option<String>;
 }
 
+/// What the DNS proxy learned: the names an address answers for, and what became of an
+/// address an endpoint once learned (for drops to it).
+pub trait FqdnGetter: Send + Sync {
+    /// The names `ip` currently answers for (a flow's `destination_names`).
+    fn names_of(&self, ip: IpAddr) -> Vec<String>;
+    /// Why endpoint `endpoint_id` may no longer reach `ip` by name, if it (or another
+    /// endpoint) once learned it.
+    fn history(&self, endpoint_id: u32, ip: IpAddr) -> Option<observe_proto::flow::FqdnHistory>;
+}
+
 /// The getters one flow is enriched from.
 #[derive(Clone)]
 pub struct Getters {
@@ -97,6 +107,8 @@ pub struct Getters {
     pub policies: Arc<dyn PolicyGetter>,
     /// Interface names.
     pub links: Arc<dyn LinkGetter>,
+    /// Learned DNS names.
+    pub fqdn: Arc<dyn FqdnGetter>,
 }
 
 impl Default for Getters {
@@ -107,6 +119,7 @@ impl Default for Getters {
             identities: Arc::new(NoopIdentityGetter),
             policies: Arc::new(NoopPolicyGetter),
             links: Arc::new(NoopLinkGetter),
+            fqdn: Arc::new(NoopFqdnGetter),
         }
     }
 }
@@ -166,6 +179,19 @@ pub struct NoopLinkGetter;
 
 impl LinkGetter for NoopLinkGetter {
     fn link_name(&self, _: u32) -> Option<String> {
+        None
+    }
+}
+
+/// A [`FqdnGetter`] that knows nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopFqdnGetter;
+
+impl FqdnGetter for NoopFqdnGetter {
+    fn names_of(&self, _: IpAddr) -> Vec<String> {
+        Vec::new()
+    }
+    fn history(&self, _: u32, _: IpAddr) -> Option<observe_proto::flow::FqdnHistory> {
         None
     }
 }

@@ -114,6 +114,7 @@ fn extensions_serialize_under_their_proto_names() {
                 ..Default::default()
             }],
             closest_rule: None,
+            fqdn_history: None,
         }),
         ..Default::default()
     };

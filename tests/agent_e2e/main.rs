@@ -8,6 +8,7 @@ mod common;
 
 mod attribution;
 mod cli;
+mod dns;
 mod lifecycle;
 mod listeners;
 mod node_checks;

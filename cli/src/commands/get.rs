@@ -1,12 +1,12 @@
-//! `observe get endpoints|identities|policies|nodes|namespaces [-o table|json]`.
+//! `observe get endpoints|identities|policies|nodes|namespaces|fqdn [-o table|json]`.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
 use observe_proto::control::control_client::ControlClient;
 use observe_proto::control::{
-    GetEndpointsRequest, GetIdentitiesRequest, GetNamespacesRequest, GetNodesRequest,
-    GetPoliciesRequest,
+    GetEndpointsRequest, GetFqdnCacheRequest, GetIdentitiesRequest, GetNamespacesRequest,
+    GetNodesRequest, GetPoliciesRequest,
 };
 use serde::Serialize;
 
@@ -38,6 +38,9 @@ pub enum What {
     Nodes,
     /// Namespaces, with the labels namespace selectors match.
     Namespaces,
+    /// What the DNS proxy learned per endpoint (name, address, TTL), like `cilium fqdn
+    /// cache list`.
+    Fqdn,
 }
 
 /// Output format of `observe get`.
@@ -90,6 +93,16 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<ExitCode> {
                     .await
                     .map_err(fail)?;
                 namespaces(&reply.into_inner().namespaces, format)?
+            }
+            What::Fqdn => {
+                let reply = client
+                    .get_fqdn_cache(connect::request(global, GetFqdnCacheRequest {}))
+                    .await
+                    .map_err(fail)?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                fqdn(&reply.into_inner().entries, format, now)?
             }
         };
         print!("{text}");
@@ -297,4 +310,93 @@ fn namespaces(ns: &[observe_proto::control::Namespace], format: GetFormat) -> Re
     render(ns, format, json, &["NAME", "PODS", "LABELS"], |n| {
         vec![n.name.clone(), n.pods.to_string(), n.labels.join(" ")]
     })
+}
+
+/// The DNS cache: one row per endpoint, name and address; TTL is what is left at `now_ms`.
+fn fqdn<'a>(
+    entries: &'a [observe_proto::control::FqdnEntry],
+    format: GetFormat,
+    now_ms: i64,
+) -> Result<String> {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        endpoint: String,
+        endpoint_id: u32,
+        name: &'a str,
+        ip: &'a str,
+        ttl_seconds: i64,
+        expires: String,
+        source: &'a str,
+        zombie: bool,
+    }
+    let ttl = |e: &observe_proto::control::FqdnEntry| (e.expires_unix_ms - now_ms).max(0) / 1000;
+    let time = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default()
+    };
+    let json = |e: &'a observe_proto::control::FqdnEntry| Json {
+        endpoint: format!("{}/{}", e.namespace, e.pod),
+        endpoint_id: e.endpoint_id,
+        name: &e.name,
+        ip: &e.ip,
+        ttl_seconds: ttl(e),
+        expires: time(e.expires_unix_ms),
+        source: &e.source,
+        zombie: e.zombie,
+    };
+    let row = |e: &observe_proto::control::FqdnEntry| {
+        let state = if e.zombie { " (zombie)" } else { "" };
+        vec![
+            format!("{}/{}", e.namespace, e.pod),
+            e.source.clone(),
+            e.name.clone(),
+            format!("{}{state}", ttl(e)),
+            time(e.expires_unix_ms),
+            e.ip.clone(),
+        ]
+    };
+    render(
+        entries,
+        format,
+        json,
+        &["ENDPOINT", "SOURCE", "FQDN", "TTL", "EXPIRATION TIME", "IP"],
+        row,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fqdn_table_shows_the_ttl_left_and_zombies() {
+        let entry = observe_proto::control::FqdnEntry {
+            namespace: "shop".into(),
+            pod: "web".into(),
+            endpoint_id: 3,
+            name: "api.partner.com.".into(),
+            ip: "203.0.113.10".into(),
+            last_seen_unix_ms: 1_000_000,
+            expires_unix_ms: 1_060_000,
+            zombie: false,
+            source: "lookup".into(),
+        };
+        let zombie = observe_proto::control::FqdnEntry {
+            expires_unix_ms: 1_000_000,
+            zombie: true,
+            ..entry.clone()
+        };
+        let text = fqdn(&[entry, zombie], GetFormat::Table, 1_030_000).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("ENDPOINT"), "{text}");
+        assert!(
+            lines[1].contains(" 30 ") && lines[1].contains("1970-01-01T00:17:40Z"),
+            "{text}"
+        );
+        assert!(lines[2].contains("0 (zombie)"), "{text}");
+        let json: serde_json::Value =
+            serde_json::from_str(&fqdn(&[], GetFormat::Json, 0).unwrap()).unwrap();
+        assert_eq!(json, serde_json::json!([]));
+    }
 }

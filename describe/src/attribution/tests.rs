@@ -41,6 +41,7 @@ fn explicit_deny_names_the_rules() {
             }],
             selecting_policies: vec![],
             closest_rule: None,
+            fqdn_history: None,
         }),
     );
     assert_eq!(
@@ -78,6 +79,7 @@ fn default_deny_names_the_selecting_policies() {
                 policy("CiliumNetworkPolicy", "shop", "lockdown"),
             ],
             closest_rule: None,
+            fqdn_history: None,
         }),
     );
     assert_eq!(
@@ -141,6 +143,7 @@ fn a_refused_dns_query_names_the_rule_that_came_closest_to_allowing_it() {
                 name: "backend-dns".into(),
                 path: "spec.egress[0].toPorts[0].rules.dns[0]".into(),
             }),
+            fqdn_history: None,
             ..Default::default()
         }),
     );

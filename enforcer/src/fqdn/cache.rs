@@ -231,6 +231,14 @@ impl DnsCache {
         self.past.get(&ip)
     }
 
+    /// Every address once held and not held now, with why it left.
+    pub fn departures(&self) -> impl Iterator<Item = (IpAddr, &Past)> {
+        self.past
+            .iter()
+            .filter(|(ip, _)| !self.holds(**ip))
+            .map(|(ip, past)| (*ip, past))
+    }
+
     /// Every held entry, in name and address order (for `observe get fqdn`).
     pub fn entries(&self) -> impl Iterator<Item = (&str, IpAddr, &Learned)> {
         self.names

@@ -9,10 +9,11 @@ use enforcer::engine::trace::{Target, TraceRequest as EngineTrace};
 use enforcer::manifest::{self, Input};
 use observe_proto::control::control_server::{Control, ControlServer};
 use observe_proto::control::{
-    ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, Endpoint, GetEndpointsRequest,
-    GetEndpointsResponse, GetIdentitiesRequest, GetIdentitiesResponse, GetNamespacesRequest,
-    GetNamespacesResponse, GetNodesRequest, GetNodesResponse, GetPoliciesRequest,
-    GetPoliciesResponse, Identity, Manifest, Namespace, Node, Policy, TraceRequest, TraceResponse,
+    ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, Endpoint, FqdnEntry,
+    GetEndpointsRequest, GetEndpointsResponse, GetFqdnCacheRequest, GetFqdnCacheResponse,
+    GetIdentitiesRequest, GetIdentitiesResponse, GetNamespacesRequest, GetNamespacesResponse,
+    GetNodesRequest, GetNodesResponse, GetPoliciesRequest, GetPoliciesResponse, Identity, Manifest,
+    Namespace, Node, Policy, TraceRequest, TraceResponse,
 };
 use tonic::{Request, Response, Status};
 
@@ -201,6 +202,40 @@ impl Control for ControlService {
             .await?;
         Ok(Response::new(TraceResponse { json }))
     }
+
+    async fn get_fqdn_cache(
+        &self,
+        _: Request<GetFqdnCacheRequest>,
+    ) -> Result<Response<GetFqdnCacheResponse>, Status> {
+        let entries = self.with_agent(|a| Ok(fqdn_entries(a))).await?;
+        Ok(Response::new(GetFqdnCacheResponse { entries }))
+    }
+}
+
+/// Every address of every name in every local endpoint's DNS cache.
+fn fqdn_entries(a: &Agent) -> Vec<FqdnEntry> {
+    let unix_ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    };
+    let mut out = Vec::new();
+    for (pod, cache) in &a.fqdn().caches {
+        let id = a.endpoints().get(pod).map_or(0, |e| u32::from(e.record.id));
+        for (name, ip, held) in cache.entries() {
+            out.push(FqdnEntry {
+                namespace: pod.namespace.clone(),
+                pod: pod.name.clone(),
+                endpoint_id: id,
+                name: name.to_string(),
+                ip: ip.to_string(),
+                last_seen_unix_ms: unix_ms(held.last_seen),
+                expires_unix_ms: unix_ms(held.expires),
+                zombie: held.zombie,
+                source: "lookup".into(),
+            });
+        }
+    }
+    out
 }
 
 fn endpoints(a: &Agent) -> Vec<Endpoint> {

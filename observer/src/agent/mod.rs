@@ -8,6 +8,8 @@
 //! - `reconcile`: applied objects → engine → endpoints → maps and links (the state machine);
 //! - [`endpoints`]: endpoint namespaces, names, ids and addresses;
 //! - [`store`]: what survives a restart;
+//! - [`fqdn`]: the DNS caches behind `toFQDNs`, and the DNS proxy's port;
+//! - [`dns_proxy`]: the transparent DNS proxy, judged by the engine, feeding the caches;
 //! - [`snapshot`]: the read-only view the decoder enriches flows from;
 //! - [`control`]: the control gRPC service;
 //! - [`ringbuf`]: where events cross from the kernel: the BPF ring buffer drained into the
@@ -22,7 +24,9 @@
 
 pub mod clock;
 pub mod control;
+pub mod dns_proxy;
 pub mod endpoints;
+pub mod fqdn;
 pub mod listeners;
 pub mod maps;
 pub mod node;
@@ -78,6 +82,7 @@ pub struct Agent {
     pod_cidr: Cidr,
     store: Store,
     snapshot: SharedSnapshot,
+    fqdn: fqdn::Fqdn,
 }
 
 impl Agent {
@@ -103,6 +108,10 @@ impl Agent {
         engine
             .apply(state.objects.values().cloned())
             .context("the saved state does not apply")?;
+        // What the DNS proxy learned before a restart is selected before the first sync,
+        // so traffic to learned names keeps flowing.
+        let fqdn = fqdn::Fqdn::load(&opts.state_dir, opts.fqdn_cache_config())?;
+        engine.set_dns_names(fqdn.names());
         // Endpoint namespaces are named after the node's; on a real host (an unnamed
         // namespace) after the product.
         let netns_prefix = match (&opts.netns_prefix, node_netns.is_empty()) {
@@ -125,6 +134,7 @@ impl Agent {
             pod_cidr: opts.pod_cidr,
             store,
             snapshot,
+            fqdn,
         };
         let previous: Records = state
             .endpoints

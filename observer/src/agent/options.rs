@@ -119,6 +119,67 @@ pub struct Options {
     /// Most space the on-disk history may take; the oldest flows are deleted first.
     #[arg(long, default_value_t = 256, requires = "history_dir")]
     pub history_max_size_mb: u64,
+
+    /// Port of the transparent DNS proxy (UDP and TCP on 127.0.0.1) that enforces
+    /// `rules.dns` and learns `toFQDNs` answers. 0: the port of the previous run (kept in
+    /// --state-dir, so the datapath keeps steering to it across a restart), else a free one.
+    #[arg(long, default_value_t = 0)]
+    pub dns_proxy_port: u16,
+    /// How the DNS proxy answers a denied query: refused or nameError (NXDOMAIN; for
+    /// resolvers that stop their search at REFUSED, such as musl's).
+    #[arg(long, value_enum, default_value = "refused")]
+    pub dns_reject_response_code: RejectCode,
+    /// How long the DNS proxy holds an allowed answer until the datapath knows its
+    /// addresses (then it releases it anyway, and counts that). Example: 100ms, 1s
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    pub tofqdns_proxy_response_max_delay: std::time::Duration,
+    /// The shortest TTL a learned address is kept for (0: the answer's own TTL).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub tofqdns_min_ttl: std::time::Duration,
+    /// Addresses kept per name and endpoint; the ones expiring first are evicted beyond it.
+    #[arg(long, default_value_t = 1000)]
+    pub tofqdns_endpoint_max_ip_per_hostname: usize,
+    /// How long an expired address the endpoint connected to stays allowed for new
+    /// connections.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    pub tofqdns_idle_connection_grace_period: std::time::Duration,
+}
+
+/// `--dns-reject-response-code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RejectCode {
+    /// REFUSED (rcode 5).
+    #[value(name = "refused")]
+    Refused,
+    /// NXDOMAIN (rcode 3).
+    #[value(name = "nameError")]
+    NameError,
+}
+
+/// A duration as `100ms`, `2s`, `1m` or `1h`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration: expected e.g. 100ms, 2s, 1m"))?;
+    let millis = match unit {
+        "ms" => 1,
+        "s" | "" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use ms, s, m or h"
+            ));
+        }
+    };
+    n.checked_mul(millis)
+        .map(std::time::Duration::from_millis)
+        .ok_or_else(|| format!("{text:?} is too long"))
 }
 
 /// Options that cannot work together, found before anything is started.
@@ -180,6 +241,15 @@ impl Options {
             return Err(InvalidOptions::Zero("--event-queue-size"));
         }
         Ok(())
+    }
+
+    /// The DNS caches' settings.
+    pub fn fqdn_cache_config(&self) -> enforcer::fqdn::CacheConfig {
+        enforcer::fqdn::CacheConfig {
+            min_ttl: self.tofqdns_min_ttl,
+            max_ips_per_name: self.tofqdns_endpoint_max_ip_per_hostname,
+            idle_grace: self.tofqdns_idle_connection_grace_period,
+        }
     }
 
     /// The TCP listener's TLS files, if TLS is configured.
@@ -249,6 +319,34 @@ mod tests {
         let mut argv = vec!["observerd", "--node-name", "n1"];
         argv.extend_from_slice(args);
         Options::try_parse_from(argv).expect("valid arguments")
+    }
+
+    #[test]
+    fn dns_proxy_durations_and_reject_codes_parse_with_cilium_s_defaults() {
+        let o = parse(&[]);
+        assert_eq!(
+            o.tofqdns_proxy_response_max_delay,
+            std::time::Duration::from_millis(100)
+        );
+        assert_eq!(o.tofqdns_min_ttl, std::time::Duration::ZERO);
+        assert_eq!(o.tofqdns_endpoint_max_ip_per_hostname, 1000);
+        assert_eq!(o.dns_reject_response_code, RejectCode::Refused);
+        let o = parse(&[
+            "--tofqdns-min-ttl",
+            "1h",
+            "--dns-reject-response-code",
+            "nameError",
+        ]);
+        assert_eq!(o.tofqdns_min_ttl, std::time::Duration::from_secs(3600));
+        assert_eq!(o.dns_reject_response_code, RejectCode::NameError);
+        let argv = [
+            "observerd",
+            "--node-name",
+            "n",
+            "--tofqdns-min-ttl",
+            "5 days",
+        ];
+        assert!(Options::try_parse_from(argv).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ use anyhow::{Context, Result, anyhow};
 use enforcer::cluster::{Pod, PodKey};
 use enforcer::datapath::attach::Interface;
 use enforcer::datapath::{DesiredState, EndpointInput, IpCacheInput};
+use enforcer::net::Cidr;
 
 use super::Agent;
 use super::endpoints::{LocalEndpoint, Records, free_id};
@@ -89,11 +90,13 @@ impl Agent {
     /// Writes the maps for the current engine and endpoints, attaches new endpoints.
     pub(super) fn sync(&mut self) -> Result<()> {
         let view = self.node.clone();
+        let zombies = self.fqdn.zombies();
         let ipcache: Vec<IpCacheInput> = self
             .engine
             .ipcache(&view)
             .into_iter()
             .map(|e| IpCacheInput {
+                zombie: e.cidr == Cidr::host(e.cidr.addr()) && zombies.contains(&e.cidr.addr()),
                 cidr: e.cidr,
                 identity: e.identity,
             })
@@ -148,8 +151,13 @@ impl Agent {
             .iter()
             .map(|(k, e)| (k, e.record.id, e.ifindex, e.record.host_ifname.as_str()));
         let (_, cookies) = self.cookies.export();
+        let caches = self
+            .fqdn
+            .caches
+            .iter()
+            .filter_map(|(pod, cache)| Some((self.endpoints.get(pod)?.record.id, cache)));
         self.snapshot
-            .publish(Snapshot::build(&self.engine, local, &cookies));
+            .publish(Snapshot::build(&self.engine, local, &cookies).with_fqdn(caches));
     }
 
     pub(super) fn persist(&self) -> Result<()> {

@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow};
 use super::control::ControlService;
 use super::options::Options;
 use super::snapshot::SharedSnapshot;
-use super::{Agent, clock, listeners, maps, node, ringbuf};
+use super::{Agent, clock, dns_proxy, listeners, maps, node, ringbuf};
 use crate::export::{ExportConfig, Exporter};
 use crate::history::{History, HistoryConfig};
 use crate::metrics::{MapGauges, Metrics};
@@ -77,6 +77,12 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
             MAP_COUNT_INTERVAL,
         ));
     }
+    dns_proxy::start(
+        agent.clone(),
+        sender.clone(),
+        &opts,
+        opts.node_name.as_str().into(),
+    )?;
     tokio::spawn(pipeline.run());
     tokio::spawn(ringbuf::drain(
         events.into_inner(),

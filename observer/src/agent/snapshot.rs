@@ -3,7 +3,7 @@
 //! swapped in after every change (`arc-swap`). The pipeline reads it without waiting on
 //! the agent, and loads it once per flow, so one flow never mixes two snapshots.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -11,9 +11,10 @@ use arc_swap::ArcSwap;
 
 use enforcer::cluster::PodKey;
 use enforcer::engine::Engine;
+use enforcer::fqdn::{DnsCache, Gone};
 use enforcer::mapstate::RuleSet;
 use enforcer::policy::origin::PolicyRef;
-use observe_proto::flow::TrafficDirection;
+use observe_proto::flow::{FqdnGone, FqdnHistory, TrafficDirection};
 
 use crate::decode::{BootClock, Decoder};
 use crate::getters::{
@@ -30,6 +31,12 @@ pub struct Snapshot {
     cookies: HashMap<u32, Vec<RuleInfo>>,
     selecting: HashMap<(u32, i32), Vec<PolicyInfo>>,
     links: HashMap<u32, String>,
+    /// Address → the learned names it answers for.
+    names: HashMap<IpAddr, Vec<String>>,
+    /// (endpoint id, address) → what became of an address the endpoint once learned.
+    departed: HashMap<(u32, IpAddr), FqdnHistory>,
+    /// (endpoint id, address) the endpoint's cache holds now.
+    held: HashSet<(u32, IpAddr)>,
 }
 
 /// A local endpoint as the snapshot needs it: (pod, endpoint id, ifindex, interface).
@@ -97,7 +104,46 @@ impl Snapshot {
                 .collect();
             s.cookies.insert(*cookie, infos);
         }
+        for (name, ips) in engine.fqdn_names() {
+            for ip in ips {
+                s.names.entry(*ip).or_default().push(name.clone());
+            }
+        }
         s
+    }
+
+    /// Adds what each local endpoint's DNS cache held and lost.
+    pub fn with_fqdn<'a>(mut self, caches: impl IntoIterator<Item = (u16, &'a DnsCache)>) -> Self {
+        for (id, cache) in caches {
+            let id = u32::from(id);
+            for (name, ip, held) in cache.entries() {
+                if !held.zombie {
+                    self.held.insert((id, ip));
+                    continue;
+                }
+                // Kept only for open connections: a new one is dropped, and says why.
+                let history = FqdnHistory {
+                    name: name.to_string(),
+                    last_seen: Some(held.last_seen.into()),
+                    gone: Some(held.expires.into()),
+                    why: FqdnGone::FqdnExpired as i32,
+                };
+                self.departed.insert((id, ip), history);
+            }
+            for (ip, past) in cache.departures() {
+                let history = FqdnHistory {
+                    name: past.name.clone(),
+                    last_seen: Some(past.last_seen.into()),
+                    gone: Some(past.gone_at.into()),
+                    why: match past.why {
+                        Gone::Expired => FqdnGone::FqdnExpired,
+                        Gone::Evicted => FqdnGone::FqdnEvicted,
+                    } as i32,
+                };
+                self.departed.insert((id, ip), history);
+            }
+        }
+        self
     }
 }
 
@@ -133,7 +179,8 @@ impl GetterSource for SharedSnapshot {
             endpoints: snapshot.clone(),
             identities: snapshot.clone(),
             policies: snapshot.clone(),
-            links: snapshot,
+            links: snapshot.clone(),
+            fqdn: snapshot,
         }
     }
 }
@@ -162,6 +209,27 @@ impl PolicyGetter for Snapshot {
             .get(&(endpoint_id, direction as i32))
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+impl crate::getters::FqdnGetter for Snapshot {
+    fn names_of(&self, ip: IpAddr) -> Vec<String> {
+        self.names.get(&ip).cloned().unwrap_or_default()
+    }
+
+    fn history(&self, endpoint_id: u32, ip: IpAddr) -> Option<FqdnHistory> {
+        if self.held.contains(&(endpoint_id, ip)) {
+            return None;
+        }
+        if let Some(history) = self.departed.get(&(endpoint_id, ip)) {
+            return Some(history.clone());
+        }
+        let name = self.names.get(&ip)?.first()?;
+        Some(FqdnHistory {
+            name: name.clone(),
+            why: FqdnGone::FqdnNotResolvedByEndpoint as i32,
+            ..FqdnHistory::default()
+        })
     }
 }
 

@@ -12,6 +12,7 @@ mod endpoints;
 mod error;
 mod header;
 mod layers;
+mod names;
 mod policy;
 mod summary;
 
@@ -157,6 +158,12 @@ impl Decoder {
             ..Default::default()
         };
         policy::decode_policy(ev, &mut flow, getters.policies.as_ref());
+        names::decode_names(
+            u32::from(ev.endpoint_id),
+            addrs,
+            &mut flow,
+            getters.fqdn.as_ref(),
+        );
         Ok(flow)
     }
 }

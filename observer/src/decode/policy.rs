@@ -49,6 +49,7 @@ pub(super) fn decode_policy(ev: &FlowEvent, flow: &mut Flow, policies: &dyn Poli
         rules: rules.iter().map(policy_rule).collect(),
         selecting_policies: selecting.iter().map(policy).collect(),
         closest_rule: None,
+        fqdn_history: None,
     });
 }
 

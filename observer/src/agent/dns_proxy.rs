@@ -1,0 +1,380 @@
+//! The transparent DNS proxy inside the agent: what it takes to make `rules.dns` and
+//! `toFQDNs` real on this node.
+//!
+//! [`start`] binds the proxy's listeners (UDP and TCP on 127.0.0.1, the port of the
+//! previous run when there was one), installs the node's steering route
+//! ([`observe_plumbing::steering`]), tells the datapath the port, and runs:
+//! - the listeners, with the engine as their judge ([`AgentJudge`]: the query's flow and
+//!   name against the rules that allow it, [`enforcer::engine::Engine::judge_dns`]) and
+//!   the agent's FQDN state as their hold ([`AgentHold`]: an allowed answer's addresses
+//!   reach the caches, the engine and the maps before the pod gets the answer, or the hold
+//!   times out);
+//! - the reporter, which turns every handled query into a query flow and an answer flow
+//!   in the pipeline, and reports the proxy's lost reports as lost events;
+//! - the expiry of learned addresses, every second.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result};
+use enforcer::cluster::PodKey;
+use enforcer::engine::DnsJudgement;
+use enforcer::engine::trace::RuleMatch;
+use observe_proxy::dns::server::{Config, Hold, Judge, Report, Stats, Transport};
+use observe_proxy::dns::{Answer, Decision, Outcome, Question, Refusal, transparent};
+use probe_common::proxy::{MARK, MARK_MASK, ROUTE_TABLE, RULE_PRIORITY};
+use tokio::sync::mpsc;
+
+use super::Agent;
+use super::options::{Options, RejectCode};
+use crate::event::{LostSource, MonitorEvent, Payload};
+use crate::getters::{PolicyInfo, RuleInfo};
+use crate::l7::{DnsAnswer, DnsKind, DnsRecord, DnsVerdict};
+use crate::pipeline::EventSender;
+
+/// Reports waiting for the reporter; a full channel loses reports, counted.
+const REPORT_QUEUE: usize = 4096;
+
+/// How often learned addresses are checked for expiry.
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The running proxy.
+pub struct DnsProxy {
+    /// Its port.
+    pub port: u16,
+    /// Its counters.
+    pub stats: Arc<Stats>,
+}
+
+/// Binds, steers and runs the DNS proxy (see the module doc). Runs in the node's network
+/// namespace, where the agent runs.
+pub fn start(
+    agent: Arc<Mutex<Agent>>,
+    sender: EventSender,
+    opts: &Options,
+    node_name: Arc<str>,
+) -> Result<DnsProxy> {
+    let saved = lock(&agent).fqdn().proxy_port;
+    let wanted = if opts.dns_proxy_port != 0 {
+        opts.dns_proxy_port
+    } else {
+        saved
+    };
+    let listeners = match transparent::bind(wanted) {
+        Ok(l) => l,
+        Err(e) if wanted != 0 && opts.dns_proxy_port == 0 => {
+            tracing::warn!(
+                "the DNS proxy's previous port {wanted} is taken ({e}); choosing another"
+            );
+            transparent::bind(0).context("cannot bind the DNS proxy")?
+        }
+        Err(e) => return Err(e).context("cannot bind the DNS proxy"),
+    };
+    let port = listeners.port;
+    observe_plumbing::steering::Steering {
+        mark: MARK,
+        mask: MARK_MASK,
+        table: ROUTE_TABLE,
+        priority: RULE_PRIORITY,
+    }
+    .install("")
+    .context("cannot install the DNS proxy's steering route")?;
+    lock(&agent).set_dns_proxy_port(port)?;
+    tracing::info!(port, "DNS proxy listening (UDP and TCP on 127.0.0.1)");
+
+    let stats = Arc::new(Stats::default());
+    let config = Config {
+        max_hold: opts.tofqdns_proxy_response_max_delay,
+        ..Config::default()
+    };
+    let judge: Arc<dyn Judge> = Arc::new(AgentJudge {
+        agent: agent.clone(),
+        refusal: match opts.dns_reject_response_code {
+            RejectCode::Refused => Refusal::Refused,
+            RejectCode::NameError => Refusal::NameError,
+        },
+    });
+    let hold: Arc<dyn Hold> = Arc::new(AgentHold {
+        agent: agent.clone(),
+    });
+    let (tx, rx) = mpsc::channel(REPORT_QUEUE);
+    let udp = Arc::new(tokio::net::UdpSocket::from_std(listeners.udp)?);
+    let tcp = tokio::net::TcpListener::from_std(listeners.tcp)?;
+    let served = [
+        tokio::spawn(observe_proxy::dns::server::serve_transparent_udp(
+            udp,
+            judge.clone(),
+            hold.clone(),
+            tx.clone(),
+            stats.clone(),
+            config,
+        )),
+        tokio::spawn(observe_proxy::dns::server::serve_transparent_tcp(
+            tcp,
+            judge,
+            hold,
+            tx,
+            stats.clone(),
+            config,
+        )),
+    ];
+    for task in served {
+        tokio::spawn(async move {
+            match task.await {
+                Ok(Err(e)) => tracing::error!("the DNS proxy stopped: {e}"),
+                Err(e) => tracing::error!("the DNS proxy stopped: {e}"),
+                Ok(Ok(())) => {}
+            }
+        });
+    }
+    let reporter = Reporter {
+        agent: agent.clone(),
+        sender,
+        node_name,
+        stats: stats.clone(),
+    };
+    tokio::spawn(reporter.run(rx));
+    tokio::spawn(expire(agent));
+    Ok(DnsProxy { port, stats })
+}
+
+fn lock(agent: &Mutex<Agent>) -> std::sync::MutexGuard<'_, Agent> {
+    agent
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Agent {
+    /// Tells the datapath where the DNS proxy listens, and keeps the port for the next run.
+    pub fn set_dns_proxy_port(&mut self, port: u16) -> Result<()> {
+        let map = self.datapath.config_map();
+        let config = map.get().context("cannot read the datapath config")?;
+        map.set(&probe_common::config::ProbeConfig {
+            dns_proxy_port: port,
+            ..config
+        })
+        .context("cannot tell the datapath the DNS proxy's port")?;
+        self.fqdn.proxy_port = port;
+        self.fqdn.save()
+    }
+
+    /// The engine's judgement of a query for `name` from the endpoint at `client` to
+    /// `server`; `None` when `client` is no local endpoint. Judged over UDP and then TCP:
+    /// the datapath already checked the transport, so the first that allows it counts.
+    fn judge_query(
+        &self,
+        client: SocketAddr,
+        server: SocketAddr,
+        name: &str,
+    ) -> Option<(PodKey, DnsJudgement)> {
+        let (pod, _) = self.pod_at(client.ip())?;
+        let judge = |protocol| {
+            self.engine
+                .judge_dns(pod, server.ip(), protocol, server.port(), name)
+        };
+        let udp = judge(17);
+        let judgement = if udp.allowed { udp } else { judge(6) };
+        Some((pod.clone(), judgement))
+    }
+}
+
+/// The proxy's judge: the agent's engine.
+struct AgentJudge {
+    agent: Arc<Mutex<Agent>>,
+    refusal: Refusal,
+}
+
+impl Judge for AgentJudge {
+    fn decide(&self, client: SocketAddr, server: SocketAddr, question: &Question) -> Decision {
+        let agent = lock(&self.agent);
+        match agent.judge_query(client, server, &question.name) {
+            Some((_, j)) if j.allowed => Decision::Forward,
+            _ => Decision::Refuse(self.refusal),
+        }
+    }
+}
+
+/// The proxy's hold: an answer waits until its addresses are in the maps.
+struct AgentHold {
+    agent: Arc<Mutex<Agent>>,
+}
+
+impl Hold for AgentHold {
+    fn settle(
+        &self,
+        client: SocketAddr,
+        answer: &Answer,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'static>> {
+        if answer.ips.is_empty() {
+            return Box::pin(std::future::ready(()));
+        }
+        let agent = self.agent.clone();
+        let name = answer.name.clone();
+        let ips: Vec<_> = answer
+            .ips
+            .iter()
+            .map(|(ip, ttl)| (*ip, Duration::from_secs(u64::from(*ttl))))
+            .collect();
+        let learn = tokio::task::spawn_blocking(move || {
+            let now = SystemTime::now();
+            if let Err(e) = lock(&agent).learn_answer(client.ip(), &name, &ips, now) {
+                tracing::warn!("cannot learn the answer for {name}: {e:#}");
+            }
+        });
+        Box::pin(async move {
+            let _ = learn.await;
+        })
+    }
+}
+
+/// Expires learned addresses every [`EXPIRY_INTERVAL`].
+async fn expire(agent: Arc<Mutex<Agent>>) {
+    let mut tick = tokio::time::interval(EXPIRY_INTERVAL);
+    loop {
+        tick.tick().await;
+        let agent = agent.clone();
+        let done =
+            tokio::task::spawn_blocking(move || lock(&agent).collect_fqdn(SystemTime::now()));
+        match done.await {
+            Ok(Err(e)) => tracing::warn!("DNS cache expiry: {e:#}"),
+            Err(e) => tracing::warn!("DNS cache expiry: {e}"),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// Turns reports into flows.
+struct Reporter {
+    agent: Arc<Mutex<Agent>>,
+    sender: EventSender,
+    node_name: Arc<str>,
+    stats: Arc<Stats>,
+}
+
+impl Reporter {
+    async fn run(self, mut rx: mpsc::Receiver<Report>) {
+        let mut reported_lost = 0;
+        while let Some(report) = rx.recv().await {
+            let records = {
+                let agent = lock(&self.agent);
+                records(&agent, &report, SystemTime::now())
+            };
+            for record in records {
+                let event = MonitorEvent {
+                    timestamp: record.time,
+                    node_name: self.node_name.clone(),
+                    payload: Payload::Dns(Box::new(record)),
+                };
+                if self.sender.send(event).is_err() {
+                    return;
+                }
+            }
+            let lost = self.stats.reports_lost.load(Ordering::Relaxed);
+            if lost > reported_lost {
+                let event = MonitorEvent {
+                    timestamp: SystemTime::now(),
+                    node_name: self.node_name.clone(),
+                    payload: Payload::Lost {
+                        source: LostSource::EventQueue,
+                        count: lost - reported_lost,
+                        cpu: None,
+                    },
+                };
+                reported_lost = lost;
+                if self.sender.send(event).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// The query flow and, when the pod got an answer, the answer flow of one report.
+fn records(agent: &Agent, report: &Report, now: SystemTime) -> Vec<DnsRecord> {
+    let Some(question) = &report.exchange.question else {
+        return Vec::new();
+    };
+    let Some((pod, judgement)) = agent.judge_query(report.client, report.server, &question.name)
+    else {
+        return Vec::new();
+    };
+    let engine = agent.engine();
+    let (endpoint_id, client_identity) = agent
+        .endpoints()
+        .get(&pod)
+        .map(|e| u32::from(e.record.id))
+        .zip(engine.endpoint(&pod).map(|e| e.identity))
+        .unwrap_or_default();
+    let elapsed = report.received.elapsed();
+    let asked = now.checked_sub(elapsed).unwrap_or(now);
+    let verdict = match &report.exchange.outcome {
+        Outcome::Answered { .. } => DnsVerdict::Forwarded,
+        Outcome::Refused { .. } => DnsVerdict::Refused,
+        _ => DnsVerdict::Error,
+    };
+    let query = DnsRecord {
+        time: asked,
+        kind: DnsKind::Query,
+        client: report.client,
+        server: report.server,
+        tcp: report.transport == Transport::Tcp,
+        endpoint_id,
+        client_identity,
+        server_identity: engine.resolve_ip(report.server.ip(), agent.node()),
+        query: question.name.clone(),
+        qtypes: question.qtypes.clone(),
+        answer: None,
+        verdict,
+        latency: None,
+        allowed_by: judgement.rule.as_ref().map(rule_info),
+        closest_rule: judgement.closest.as_ref().map(rule_info),
+    };
+    let answer = answer_of(&report.exchange.outcome).map(|answer| DnsRecord {
+        time: now,
+        kind: DnsKind::Answer,
+        answer: Some(answer),
+        latency: Some(elapsed),
+        ..query.clone()
+    });
+    std::iter::once(query).chain(answer).collect()
+}
+
+/// What the pod was told: the upstream's answer, or the proxy's refusal.
+fn answer_of(outcome: &Outcome) -> Option<DnsAnswer> {
+    match outcome {
+        Outcome::Answered {
+            answer: Ok(answer), ..
+        } => Some(DnsAnswer {
+            rcode: u32::from(answer.rcode),
+            ips: answer.ips.iter().map(|(ip, _)| *ip).collect(),
+            ttl: answer.ttl(),
+            cnames: answer.cnames.clone(),
+            rrtypes: answer.rrtypes.clone(),
+        }),
+        Outcome::Refused { reply } | Outcome::TimedOut { reply } => {
+            observe_proxy::dns::parse_response(reply)
+                .ok()
+                .map(|a| DnsAnswer {
+                    rcode: u32::from(a.rcode),
+                    ..DnsAnswer::default()
+                })
+        }
+        _ => None,
+    }
+}
+
+/// A trace's rule as flows name it.
+fn rule_info(m: &RuleMatch) -> RuleInfo {
+    RuleInfo {
+        policy: PolicyInfo {
+            kind: m.kind.clone(),
+            namespace: m.namespace.clone(),
+            name: m.name.clone(),
+            revision: 0,
+        },
+        path: m.rule.clone(),
+    }
+}
