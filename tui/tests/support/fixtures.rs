@@ -298,6 +298,7 @@ pub fn flow(spec: Spec) -> Flow {
             .collect(),
         selecting_policies: selecting.into_iter().map(policy).collect(),
         closest_rule: None,
+        fqdn_history: None,
     });
     flow
 }
