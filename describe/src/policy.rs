@@ -141,6 +141,14 @@ pub struct Explanation {
     pub hint: Option<String>,
 }
 
+/// The query name of a DNS L7 flow.
+fn dns_query(flow: &Flow) -> Option<String> {
+    match flow.l7.as_ref()?.record.as_ref()? {
+        observe_proto::flow::layer7::Record::Dns(dns) => Some(dns.query.clone()),
+        _ => None,
+    }
+}
+
 /// Explains the verdict of `flow`.
 pub fn explain(flow: &Flow) -> Explanation {
     let ctx = Context::new(flow, decision::direction(flow));
@@ -190,6 +198,12 @@ impl Context {
             .iter()
             .flat_map(|a| a.selecting_policies.iter().map(policy_line))
             .collect();
+        if let Some(name) = dns_query(flow) {
+            return self.refused_query(flow, &name, selecting);
+        }
+        if let Some(explained) = self.fqdn_drop(flow, &selecting) {
+            return explained;
+        }
         let n = selecting.len();
         let headline = match n {
             0 => format!(
@@ -213,6 +227,54 @@ impl Context {
                 self.peer, self.port, self.endpoint
             )),
         }
+    }
+
+    /// A DNS query the proxy refused: no DNS rule of the rules allowing the flow to the
+    /// DNS server matches the name.
+    fn refused_query(&self, flow: &Flow, name: &str, mut items: Vec<String>) -> Explanation {
+        let closest = flow
+            .attribution
+            .as_ref()
+            .and_then(|a| a.closest_rule.as_ref());
+        if let Some(rule) = closest {
+            items.push(format!(
+                "closest: {} (its rules.dns allow other names)",
+                rule_line(rule)
+            ));
+        }
+        Explanation {
+            headline: format!(
+                "The DNS proxy refused the query for {name} from {}: no DNS rule of the policies selecting it allows the name:",
+                self.endpoint
+            ),
+            items,
+            hint: Some(format!(
+                "To allow it, add matchName: {} (or a matchPattern) to the rule's rules.dns, then check it with observe policy trace --dns-name {}.",
+                name.trim_end_matches('.'),
+                name.trim_end_matches('.')
+            )),
+        }
+    }
+
+    /// A default deny to an address the DNS proxy once learned: why the name no longer
+    /// lets it through.
+    fn fqdn_drop(&self, flow: &Flow, selecting: &[String]) -> Option<Explanation> {
+        let history = flow.attribution.as_ref()?.fqdn_history.as_ref()?;
+        let destination = flow.ip.as_ref().map_or("", |ip| ip.destination.as_str());
+        let said = crate::fqdn::history_text(destination, history)?;
+        let mut items = vec![said];
+        items.extend(selecting.iter().cloned());
+        let name = history.name.trim_end_matches('.');
+        Some(Explanation {
+            headline: format!(
+                "Default deny at {}: {} reaches {} only through toFQDNs, and the address no longer answers for {name} here:",
+                self.at, self.endpoint, self.peer
+            ),
+            items,
+            hint: Some(format!(
+                "The pod must resolve {name} again before it connects (a client that caches answers past their TTL breaks here); --tofqdns-min-ttl keeps learned addresses longer."
+            )),
+        })
     }
 
     fn explicit_deny(&self, flow: &Flow) -> Explanation {
@@ -341,6 +403,70 @@ mod tests {
         );
         assert_eq!(e.items, vec!["NetworkPolicy shop/db-ingress"]);
         assert_eq!(summary(&f), "default deny shop/db-ingress");
+    }
+
+    #[test]
+    fn a_refused_dns_query_names_the_closest_rule_and_how_to_allow_the_name() {
+        let mut f = drop(PolicyVerdictKind::DefaultDeny, TrafficDirection::Egress);
+        f.l7 = Some(observe_proto::flow::Layer7 {
+            record: Some(observe_proto::flow::layer7::Record::Dns(
+                observe_proto::flow::Dns {
+                    query: "evil.example.".into(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        });
+        if let Some(a) = f.attribution.as_mut() {
+            a.closest_rule = Some(PolicyRule {
+                kind: "CiliumNetworkPolicy".into(),
+                namespace: "shop".into(),
+                name: "dns".into(),
+                path: "spec.egress[0]".into(),
+            });
+        }
+        let e = explain(&f);
+        assert!(
+            e.headline.starts_with(
+                "The DNS proxy refused the query for evil.example. from shop/frontend"
+            ),
+            "{}",
+            e.headline
+        );
+        assert!(
+            e.items.last().unwrap().starts_with("closest: "),
+            "{:?}",
+            e.items
+        );
+        assert!(e.hint.unwrap().contains("--dns-name evil.example"));
+    }
+
+    #[test]
+    fn a_drop_to_an_expired_address_says_the_name_and_when_it_expired() {
+        let mut f = drop(PolicyVerdictKind::DefaultDeny, TrafficDirection::Egress);
+        f.ip = Some(observe_proto::flow::Ip {
+            destination: "203.0.113.11".into(),
+            ..Default::default()
+        });
+        if let Some(a) = f.attribution.as_mut() {
+            a.fqdn_history = Some(observe_proto::flow::FqdnHistory {
+                name: "short.partner.com.".into(),
+                why: observe_proto::flow::FqdnGone::FqdnExpired as i32,
+                ..Default::default()
+            });
+        }
+        let e = explain(&f);
+        assert!(
+            e.headline.contains("only through toFQDNs"),
+            "{}",
+            e.headline
+        );
+        assert!(
+            e.items[0].starts_with("203.0.113.11 was last seen for short.partner.com."),
+            "{:?}",
+            e.items
+        );
+        assert!(e.hint.unwrap().contains("resolve short.partner.com again"));
     }
 
     #[test]

@@ -57,8 +57,49 @@ pub(super) fn dns_flow(record: &DnsRecord, node_name: &str, getters: &Getters) -
         l7: Some(layer7(record)),
         ..Default::default()
     };
+    #[allow(
+        deprecated,
+        reason = "Hubble still fills Summary, and its printer shows it"
+    )]
+    {
+        flow.summary = summary(record);
+    }
     attribute(record, &mut flow, getters);
     flow
+}
+
+/// Hubble's summary of a DNS record: `DNS Query api.partner.com. A`, `DNS Answer
+/// "203.0.113.10" TTL: 60 (Proxy api.partner.com. A)`, `DNS Answer RCode: Query Refused
+/// (Proxy evil.example. A)`.
+fn summary(record: &DnsRecord) -> String {
+    let qtypes = record.qtypes.join(",");
+    let name = &record.query;
+    let Some(answer) = record
+        .answer
+        .as_ref()
+        .filter(|_| record.kind == DnsKind::Answer)
+    else {
+        return format!("DNS Query {name} {qtypes}");
+    };
+    let said = if answer.rcode == 0 {
+        let ips: Vec<String> = answer.ips.iter().map(ToString::to_string).collect();
+        format!("\"{}\" TTL: {}", ips.join(","), answer.ttl)
+    } else {
+        format!("RCode: {}", rcode_name(answer.rcode))
+    };
+    format!("DNS Answer {said} (Proxy {name} {qtypes})")
+}
+
+/// The response code as Hubble's summary names it.
+fn rcode_name(rcode: u32) -> String {
+    match rcode {
+        1 => "Format Error".into(),
+        2 => "Server Failure".into(),
+        3 => "Non-Existent Domain".into(),
+        4 => "Not Implemented".into(),
+        5 => "Query Refused".into(),
+        other => format!("{other}"),
+    }
 }
 
 fn verdict(v: DnsVerdict) -> Verdict {
@@ -253,6 +294,37 @@ mod tests {
         assert_eq!(
             attribution.rules[0].path,
             "spec.egress[0].toPorts[0].rules.dns[0]"
+        );
+    }
+
+    #[test]
+    #[allow(deprecated, reason = "the summary is Hubble's deprecated field")]
+    fn summaries_read_like_hubble_s() {
+        let mut q = record(DnsKind::Query, DnsVerdict::Forwarded);
+        q.query = "api.partner.com.".into();
+        q.qtypes = vec!["A".into()];
+        assert_eq!(
+            dns_flow(&q, "n", &getters()).summary,
+            "DNS Query api.partner.com. A"
+        );
+        let mut a = q.clone();
+        a.kind = DnsKind::Answer;
+        a.answer = Some(crate::l7::DnsAnswer {
+            ips: vec!["203.0.113.10".parse().unwrap()],
+            ttl: 60,
+            ..Default::default()
+        });
+        assert_eq!(
+            dns_flow(&a, "n", &getters()).summary,
+            "DNS Answer \"203.0.113.10\" TTL: 60 (Proxy api.partner.com. A)"
+        );
+        a.answer = Some(crate::l7::DnsAnswer {
+            rcode: 5,
+            ..Default::default()
+        });
+        assert_eq!(
+            dns_flow(&a, "n", &getters()).summary,
+            "DNS Answer RCode: Query Refused (Proxy api.partner.com. A)"
         );
     }
 
