@@ -1363,6 +1363,27 @@ fn dns_rule_entries_go_to_the_proxy_and_drop_178_without_one() {
         assert_eq!(d.subtype, drop_reason::PROXY_ASSIGN_FAILED);
         assert_eq!(d.ct_state, state::ESTABLISHED);
 
+        // SCTP, which `protocol: ANY` also covers, cannot be proxied: drop 180.
+        let sctp_dns = datapath_common::enforced_l7(
+            &[allow(PEER_ID, SCTP, PortRange::single(53), "dns")],
+            enforcer::mapstate::L7Kind::Dns,
+        );
+        h.set_policy(open(), sctp_dns);
+        let sctp = frame::v4(
+            LOCAL,
+            PEER,
+            &L4::Sctp {
+                sport: 40000,
+                dport: 53,
+            },
+        );
+        let (action, events) = h.run(Hook::From, &sctp);
+        assert_eq!(action, tc_action::DROP);
+        assert_eq!(
+            one(&events, kind::DROP).subtype,
+            drop_reason::PROXY_UNKNOWN_PROTOCOL
+        );
+
         // A plain L3/L4 entry on the same port is not steered.
         let plain = enforced(&[allow(PEER_ID, UDP, PortRange::single(53), "dns")]);
         h.set_policy(open(), plain);

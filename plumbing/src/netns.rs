@@ -175,8 +175,14 @@ pub fn ifindex(netns: &str, ifname: &str) -> Result<u32, PlumbingError> {
 }
 
 /// Opens the namespace file of `netns`.
+/// The namespace file of `netns`; the empty name is the calling thread's own namespace.
 fn open(netns: &str) -> Result<File, PlumbingError> {
-    File::open(PathBuf::from(NETNS_DIR).join(netns)).map_err(|source| PlumbingError::OpenNetns {
+    let path = if netns.is_empty() {
+        PathBuf::from("/proc/thread-self/ns/net")
+    } else {
+        PathBuf::from(NETNS_DIR).join(netns)
+    };
+    File::open(path).map_err(|source| PlumbingError::OpenNetns {
         netns: netns.to_owned(),
         source,
     })

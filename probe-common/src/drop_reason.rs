@@ -22,6 +22,9 @@ pub const FRAG_NOT_SUPPORTED: u8 = 157;
 pub const PROXY_LOOKUP_FAILED: u8 = 178;
 /// A packet for the L7 proxy could not be handed to its socket ("Socket assign failed").
 pub const PROXY_ASSIGN_FAILED: u8 = 179;
+/// A packet for the L7 proxy in a protocol it cannot proxy
+/// ("Proxy redirection not supported for protocol").
+pub const PROXY_UNKNOWN_PROTOCOL: u8 = 180;
 /// The packet came from a veth with no endpoint registered
 /// ("Endpoint policy program not available").
 pub const EP_NOT_READY: u8 = 203;

@@ -5,7 +5,8 @@
 //!   a DNS rule. TCP first looks up the connection's own socket (the proxy accepted it
 //!   already: established, or a request socket mid-handshake); otherwise, and always for
 //!   UDP, the proxy's listener on 127.0.0.1 (`::1`) at the DNS proxy port. A failed lookup
-//!   is drop 178, a failed assign drop 179: a DNS rule never silently becomes "allow all".
+//!   is drop 178, a failed assign drop 179, another protocol (SCTP) drop 180: a DNS rule
+//!   never silently becomes "allow all".
 //! - [`to_upstream_socket`]: a DNS server endpoint's reply to a query the proxy forwarded
 //!   from the pod's address. It goes to the proxy's socket bound to exactly that address
 //!   and port; a reply no proxy socket waits for is left alone.
@@ -37,6 +38,11 @@ const TCP_TIME_WAIT: u32 = 6;
 /// Steers `flow`'s packet (in `skb`, the program's context) to the DNS proxy on `port`. `Err` is the drop reason.
 #[inline(never)]
 pub fn to_proxy(skb: *mut c_void, flow: &Flow, port: u16) -> Result<(), u8> {
+    // The DNS proxy speaks UDP and TCP; SCTP (which `protocol: ANY` also covers) cannot be
+    // proxied, and is not let through either.
+    if flow.protocol != proto::TCP && flow.protocol != proto::UDP {
+        return Err(drop_reason::PROXY_UNKNOWN_PROTOCOL);
+    }
     let mut tuple: bpf_sock_tuple = zeroed();
     let len = fill(&mut tuple, flow, flow.daddr, flow.dport);
     if flow.protocol == proto::TCP {

@@ -124,13 +124,7 @@ fn up() -> Result<()> {
     )?;
     let endpoints = endpoints()?;
     for (pod, netns) in &endpoints {
-        let (tcp, udp) = servers_of(pod);
-        pids.push(spawn_in(
-            netns,
-            &bin("lab-serve"),
-            &["--tcp", tcp, "--udp", udp],
-            pod,
-        )?);
+        pids.push(spawn_in(netns, &bin("lab-serve"), &servers_of(pod), pod)?);
     }
     save_state(&prefix, &pids)?;
     std::thread::sleep(Duration::from_millis(300));
@@ -222,14 +216,44 @@ fn endpoints() -> Result<Vec<(String, String)>> {
 }
 
 /// TCP and UDP ports each example pod serves.
-fn servers_of(pod: &str) -> (&'static str, &'static str) {
+/// The `lab-serve` arguments of a pod: echo servers, and for the cluster DNS the names it
+/// answers.
+fn servers_of(pod: &str) -> Vec<&'static str> {
     match pod {
-        "shop/frontend" => ("80", "53"),
-        "shop/backend" => ("8080,9090", "53"),
-        "shop/db" => ("5432", "53"),
-        _ => ("9090", "53"),
+        "shop/frontend" => vec!["--tcp", "80", "--udp", "53"],
+        "shop/backend" => vec!["--tcp", "8080,9090", "--udp", "53"],
+        "shop/db" => vec!["--tcp", "5432", "--udp", "53"],
+        "kube-system/coredns" => vec!["--dns", DNS_ZONE],
+        _ => vec!["--tcp", "9090", "--udp", "53"],
     }
 }
+
+/// What the cluster DNS answers.
+const DNS_ZONE: &str = "api.partner.com=203.0.113.10,evil.example=198.51.100.66";
+
+/// The cluster DNS's address (examples/cluster.yaml).
+const CLUSTER_DNS: &str = "10.0.3.53:53";
+
+/// A DNS lookup through the agent's DNS proxy.
+struct Lookup {
+    from: &'static str,
+    name: &'static str,
+    expect: &'static str,
+}
+
+/// Before the TCP probes: the checkout's policy allows what api.partner.com resolves to.
+const LOOKUPS: &[Lookup] = &[
+    Lookup {
+        from: "shop/checkout",
+        name: "api.partner.com",
+        expect: "answered (rules.dns *.partner.com)",
+    },
+    Lookup {
+        from: "shop/checkout",
+        name: "evil.example",
+        expect: "REFUSED by the DNS proxy",
+    },
+];
 
 struct Probe {
     from: &'static str,
@@ -324,9 +348,47 @@ const PROBES: &[Probe] = &[
         port: 53,
         expect: "allowed (no policy)",
     },
+    Probe {
+        from: "shop/checkout",
+        to: "203.0.113.10",
+        proto: "tcp",
+        port: 443,
+        expect: "allowed (toFQDNs api.partner.com, learned)",
+    },
+    Probe {
+        from: "shop/checkout",
+        to: "203.0.113.10",
+        proto: "tcp",
+        port: 80,
+        expect: "dropped: egress default deny (133)",
+    },
 ];
 
+/// Resolves [`LOOKUPS`] and prints what each got.
+fn lookups(endpoints: &[(String, String)]) -> Result<()> {
+    println!("\nDNS through the agent's proxy:");
+    let server: SocketAddr = CLUSTER_DNS.parse()?;
+    for l in LOOKUPS {
+        let Some((_, netns)) = endpoints.iter().find(|(pod, _)| pod == l.from) else {
+            continue;
+        };
+        let reply = lab::dns_query(netns, server, l.name, false, Duration::from_secs(2))?;
+        let got = match reply {
+            Some(r) if r.rcode == 0 => format!("{:?}", r.ips),
+            Some(r) if r.rcode == 5 => "REFUSED".to_string(),
+            Some(r) => format!("rcode {}", r.rcode),
+            None => "no answer".to_string(),
+        };
+        println!(
+            "  {:<22} ? {:<18} {:<16} expected: {}",
+            l.from, l.name, got, l.expect
+        );
+    }
+    Ok(())
+}
+
 fn traffic(endpoints: &[(String, String)]) -> Result<()> {
+    lookups(endpoints)?;
     println!("\nTraffic between the pods:");
     let timeout = Duration::from_millis(700);
     for p in PROBES {
@@ -365,6 +427,8 @@ fn next_steps(prefix: &str) {
          observe --server {s} flows --verdict DROPPED --print-policy-names\n  \
          observe --server {s} get endpoints\n  \
          observe --server {s} policy trace --from shop/frontend --to shop/db --dport 5432\n  \
+         observe --server {s} flows --type l7 --protocol dns   # the DNS proxy's verdicts\n  \
+         observe --server {s} get fqdn                        # what it learned\n  \
          observe --server {s} tui\n  \
          cargo xtask demo --traffic                         # send the probe traffic again\n\
          The binaries are in {}. Tear it down with: cargo xtask demo --down",

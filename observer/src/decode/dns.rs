@@ -169,8 +169,12 @@ fn attribute(record: &DnsRecord, flow: &mut Flow, getters: &Getters) {
             let mut selecting: Vec<PolicyInfo> = getters
                 .policies
                 .selecting_policies(record.endpoint_id, TrafficDirection::Egress);
+            // The same policy, whatever revision each side read it at.
+            let same = |a: &PolicyInfo, b: &PolicyInfo| {
+                (&a.kind, &a.namespace, &a.name) == (&b.kind, &b.namespace, &b.name)
+            };
             if let Some(closest) = &record.closest_rule
-                && !selecting.contains(&closest.policy)
+                && !selecting.iter().any(|p| same(p, &closest.policy))
             {
                 selecting.push(closest.policy.clone());
             }
@@ -332,7 +336,10 @@ mod tests {
     fn a_refused_query_is_dropped_and_names_the_selecting_policies_and_the_closest_rule() {
         let mut r = record(DnsKind::Query, DnsVerdict::Refused);
         r.query = "www.partner.com.".into();
-        r.closest_rule = Some(rule("spec.egress[0].toPorts[0].rules.dns[0]"));
+        let mut closest = rule("spec.egress[0].toPorts[0].rules.dns[0]");
+        // The proxy's judgement does not know the revision the snapshot names.
+        closest.policy.revision = 0;
+        r.closest_rule = Some(closest);
         let flow = dns_flow(&r, "node", &getters());
         assert_eq!(flow.verdict(), Verdict::Dropped);
         assert_eq!(flow.is_reply, Some(false.into()));
