@@ -8,6 +8,10 @@
 //!   whole agent pipeline with zero loss, in a lab with a real `observerd`; needs root.
 //! - `service`: decode+enrich+filter flows/s on one core, `GetFlows` over a full
 //!   65,535-flow ring with a selective filter, and the ring's memory; no privileges.
+//! - `dns_agent`: the DNS proxy inside a real agent in a lab: query latency when the
+//!   answer brings a new address (held until the datapath has it) against a known one, so
+//!   answer-to-datapath time, and how long DNS is unanswered across an agent restart;
+//!   needs root.
 //! - `proxy`: the DNS proxy's added latency (p50/p99 at 1,000 queries/s) and its
 //!   queries/s on one core, each against direct DNS to the same server in the same run;
 //!   no privileges.
@@ -19,7 +23,8 @@ use crate::cmd;
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Only run the benchmarks whose name is given (policy, datapath, pipeline, service, proxy, tui).
+    /// Only run the benchmarks whose name is given (policy, datapath, pipeline, dns_agent,
+    /// service, proxy, tui).
     pub only: Vec<String>,
 }
 
@@ -32,6 +37,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let privileged = [
         ("datapath", "enforcer", "datapath"),
         ("pipeline", "observer", "agent"),
+        ("dns_agent", "observer", "agent"),
     ];
     let mut set_up = false;
     for (bench, package, feature) in privileged.into_iter().filter(|(b, _, _)| wanted(b)) {
