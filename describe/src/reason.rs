@@ -11,10 +11,25 @@ use crate::verdict::is_drop_event;
 /// The REASON column: the drop text for drops, else what kind of event it is
 /// (`to-endpoint`, `policy-verdict`).
 pub fn reason(flow: &Flow) -> String {
+    if let Some(l7) = l7_summary(flow) {
+        return l7;
+    }
     if is_drop_event(flow) {
         return drop_text(drop_code(flow));
     }
     event_kind(flow)
+}
+
+/// An L7 flow's summary (`DNS Query api.partner.com. A`, `DNS Answer RCode: Query
+/// Refused ...`): what the proxy saw says more than any event kind.
+fn l7_summary(flow: &Flow) -> Option<String> {
+    flow.l7.as_ref()?;
+    #[allow(
+        deprecated,
+        reason = "the agent fills Summary for L7 flows, as Hubble does"
+    )]
+    let summary = flow.summary.clone();
+    (!summary.is_empty()).then_some(summary)
 }
 
 /// What the datapath reported: `drop`, `policy-verdict`, or the trace observation point.
@@ -63,5 +78,17 @@ mod tests {
         f.verdict = Verdict::Dropped.into();
         f.drop_reason_desc = DropReason::PolicyDenied.into();
         assert_eq!(reason(&f), "Policy denied");
+    }
+
+    #[test]
+    #[allow(deprecated, reason = "the summary is Hubble's deprecated field")]
+    fn dns_flows_show_what_was_asked_or_answered() {
+        let f = Flow {
+            verdict: Verdict::Dropped.into(),
+            l7: Some(observe_proto::flow::Layer7::default()),
+            summary: "DNS Query evil.example. A".into(),
+            ..Default::default()
+        };
+        assert_eq!(reason(&f), "DNS Query evil.example. A");
     }
 }

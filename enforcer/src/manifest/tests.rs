@@ -283,6 +283,14 @@ fn invalid_inputs_are_rejected_with_clear_messages() {
             "DNS rules are only allowed on egress",
         ),
         (
+            "  endpointSelector: {}\n  egress:\n  - toPorts: [{ports: [{port: \"5353\", protocol: UDP}], rules: {dns: [{matchName: a.b}]}}]\n",
+            "DNS rules apply to port 53 only, found port 5353",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toPorts: [{ports: [{port: dns, protocol: UDP}], rules: {dns: [{matchName: a.b}]}}]\n",
+            "found named port \"dns\"",
+        ),
+        (
             "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ports: [{port: \"80\", protocol: ANY}], rules: {http: [{path: /}]}}]\n",
             "L7 rules can only apply to TCP",
         ),

@@ -56,6 +56,7 @@ pub fn start(
     sender: EventSender,
     opts: &Options,
     node_name: Arc<str>,
+    stats: Arc<Stats>,
 ) -> Result<DnsProxy> {
     let saved = lock(&agent).fqdn().proxy_port;
     let wanted = if opts.dns_proxy_port != 0 {
@@ -85,7 +86,6 @@ pub fn start(
     lock(&agent).set_dns_proxy_port(port)?;
     tracing::info!(port, "DNS proxy listening (UDP and TCP on 127.0.0.1)");
 
-    let stats = Arc::new(Stats::default());
     let config = Config {
         max_hold: opts.tofqdns_proxy_response_max_delay,
         ..Config::default()
@@ -139,6 +139,24 @@ pub fn start(
     tokio::spawn(reporter.run(rx));
     tokio::spawn(expire(agent));
     Ok(DnsProxy { port, stats })
+}
+
+/// How the metrics read `stats`.
+pub fn counters(stats: Arc<Stats>) -> crate::metrics::ReadCounters {
+    Arc::new(move || {
+        let n = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        crate::metrics::DnsProxyCounters {
+            received: n(&stats.queries),
+            answered: n(&stats.answered),
+            refused: n(&stats.refused),
+            failed: n(&stats.failed),
+            malformed: n(&stats.malformed),
+            unroutable: n(&stats.unroutable),
+            released_unsettled: n(&stats.released_unsettled),
+            reports_lost: n(&stats.reports_lost),
+            tcp_connections: n(&stats.tcp_connections),
+        }
+    })
 }
 
 fn lock(agent: &Mutex<Agent>) -> std::sync::MutexGuard<'_, Agent> {

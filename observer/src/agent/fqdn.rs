@@ -166,6 +166,10 @@ impl Agent {
         let mut released = 0;
         for (pod, cache) in &mut self.fqdn.caches {
             let id = ids.get(pod).copied();
+            // A connection opened while the address was live earns it the idle grace.
+            for &(_, ip) in open.iter().filter(|(e, _)| Some(*e) == id) {
+                cache.mark_used(ip, now);
+            }
             let connected = |ip: IpAddr| id.is_some_and(|id| open.contains(&(id, ip)));
             released += cache.collect(&config, now, connected).len();
         }

@@ -38,11 +38,13 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     let (mut pipeline, sender) = Pipeline::new(config, decoder);
     let state = pipeline.state();
     let gauges = MapGauges::default();
+    let dns_stats = Arc::new(observe_proxy::dns::Stats::default());
     let metrics = match &opts.metrics_address {
         Some(_) => {
             let metrics = Metrics::new(&opts.metrics)?
                 .with_pipeline(&state, queue_size)
-                .with_maps(gauges.clone());
+                .with_maps(gauges.clone())
+                .with_dns_proxy(dns_proxy::counters(dns_stats.clone()));
             pipeline.add_hook(metrics.hook());
             Some(Arc::new(metrics))
         }
@@ -82,6 +84,7 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         sender.clone(),
         &opts,
         opts.node_name.as_str().into(),
+        dns_stats,
     )?;
     tokio::spawn(pipeline.run());
     tokio::spawn(ringbuf::drain(

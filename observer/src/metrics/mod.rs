@@ -31,6 +31,7 @@
 
 mod agent;
 mod dns;
+mod dns_proxy;
 mod drop;
 mod flow;
 pub mod http;
@@ -50,6 +51,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use observe_proto::flow::Flow;
 
 pub use agent::{MapGauges, MapOccupancy};
+pub use dns_proxy::{DnsProxyCounters, ReadCounters};
 use text::Encoder;
 
 use crate::pipeline::{ObserverState, OnDecodedFlow};
@@ -151,6 +153,13 @@ impl Metrics {
             state: state.clone(),
             queue_capacity,
         }));
+        self
+    }
+
+    /// Adds the DNS proxy's counters, read with `read` at scrape time.
+    pub fn with_dns_proxy(mut self, read: ReadCounters) -> Self {
+        self.collectors
+            .push(Box::new(dns_proxy::DnsProxyMetrics(read)));
         self
     }
 

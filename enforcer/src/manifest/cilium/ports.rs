@@ -206,6 +206,20 @@ fn check_l7_port(c: &Cursor<'_>, l7: &L7, port: &PortSel, protocols: &[u8]) -> O
             c.error("DNS rules do not support port ranges");
             None
         }
+        // The datapath steers the standard DNS port to the proxy, as Cilium's does.
+        (L7::Dns(_), PortSel::Range(r)) if r.lo != 53 => {
+            c.error(format!(
+                "DNS rules apply to port 53 only, found port {}",
+                r.lo
+            ));
+            None
+        }
+        (L7::Dns(_), PortSel::Named(name)) => {
+            c.error(format!(
+                "DNS rules apply to port 53 only, given as a number, found named port {name:?}"
+            ));
+            None
+        }
         (L7::Http(_), _) if protocols != [TCP] => {
             c.error("L7 rules can only apply to TCP (not UDP, SCTP or ANY) except for DNS rules");
             None
