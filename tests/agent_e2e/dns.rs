@@ -246,3 +246,69 @@ fn an_expired_name_stops_new_connections_while_an_open_one_survives() {
     assert_eq!(history.name, "short.partner.com.");
     assert_eq!(history.why(), observe_proto::flow::FqdnGone::FqdnExpired);
 }
+
+/// A resolver outside the cluster (no datapath program sees its answers): the proxy asks
+/// it from the node's address, so the answer comes back to the proxy, is judged and
+/// learned like any other.
+#[test]
+fn a_resolver_outside_the_cluster_is_asked_from_the_node_and_its_answers_learned() {
+    let Some(mut l) = DnsLab::new("e2ednsworld") else {
+        return;
+    };
+    let node = l.c.node.clone();
+    let resolver =
+        l.c.lab
+            .add_world_host(&node, "resolver", "192.0.2.53".parse().unwrap(), None)
+            .expect("world resolver");
+    let partner: IpAddr = PARTNER.parse().unwrap();
+    let zone: &[(&str, &[IpAddr], u32)] = &[("api.partner.com", &[partner], 300)];
+    let _dns =
+        lab::DnsServer::start(&resolver.netns, addr("192.0.2.53:53"), zone).expect("resolver");
+    l.c.apply(
+        r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: outside-resolver, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: client}}
+  egress:
+  - toCIDR: [192.0.2.53/32]
+    toPorts:
+    - ports: [{port: "53", protocol: ANY}]
+      rules:
+        dns: [{matchName: api.partner.com}]
+"#,
+    )
+    .expect("policy");
+    let world = addr("192.0.2.53:53");
+    for tcp in [false, true] {
+        let reply = lab::dns_query(
+            &l.client,
+            world,
+            "api.partner.com",
+            tcp,
+            Duration::from_secs(3),
+        )
+        .expect("query")
+        .expect("an answer from the outside resolver");
+        assert_eq!(
+            (reply.rcode, reply.ips.clone()),
+            (0, vec![partner]),
+            "tcp: {tcp}"
+        );
+    }
+    let refused = lab::dns_query(
+        &l.client,
+        world,
+        "evil.example",
+        false,
+        Duration::from_secs(3),
+    )
+    .expect("query")
+    .expect("an answer");
+    assert_eq!(refused.rcode, 5);
+    assert!(
+        l.reaches(PARTNER, 443),
+        "the answer was learned for toFQDNs"
+    );
+}

@@ -213,6 +213,11 @@ impl Judge for AgentJudge {
             _ => Decision::Refuse(self.refusal),
         }
     }
+
+    /// Only a local endpoint's answers pass a program that steers them back.
+    fn asks_as_the_pod(&self, server: SocketAddr) -> bool {
+        lock(&self.agent).pod_at(server.ip()).is_some()
+    }
 }
 
 /// The proxy's hold: an answer waits until its addresses are in the maps.

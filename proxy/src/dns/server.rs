@@ -47,10 +47,18 @@ impl Route for SocketAddr {
     }
 }
 
-/// Whether a query may go.
+/// Whether a query may go, and how.
 pub trait Judge: Send + Sync + 'static {
     /// The decision for `question` from `client` to `server`.
     fn decide(&self, client: SocketAddr, server: SocketAddr, question: &Question) -> Decision;
+
+    /// Whether a transparent listener forwards to `server` from the pod's own address.
+    /// That needs the server's answers steered back to the proxy, which the datapath does
+    /// only for servers that are its endpoints; for the others (`false`) the query leaves
+    /// from the node's address, as a masquerading node would send it.
+    fn asks_as_the_pod(&self, _server: SocketAddr) -> bool {
+        true
+    }
 }
 
 impl<F> Judge for F

@@ -97,8 +97,14 @@ impl Connection {
             return;
         };
         let client = self.client;
-        let mut upstream =
-            Lazy::new(move || async move { upstream_tcp(client, server).await.map(Framed) });
+        let from_pod = self.handler.judge.asks_as_the_pod(server);
+        let mut upstream = Lazy::new(move || async move {
+            if from_pod {
+                upstream_tcp(client, server).await.map(Framed)
+            } else {
+                TcpStream::connect(server).await.map(Framed)
+            }
+        });
         while let Some(query) = self.next_query().await {
             let received = self.handler.arrived();
             let exchange = self

@@ -143,6 +143,12 @@ impl Task {
                     .exchange(query, client, server, &mut upstream)
                     .await
             }
+            Path::Transparent { .. } if !self.handler.judge.asks_as_the_pod(server) => {
+                let mut upstream = Lazy::new(|| own_socket(server));
+                self.handler
+                    .exchange(query, client, server, &mut upstream)
+                    .await
+            }
             Path::Transparent { lanes } => {
                 let _lane = lanes.enter((client, server)).await;
                 let mut upstream = Lazy::new(|| upstream_udp(client, server));
