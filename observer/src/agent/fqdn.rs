@@ -8,6 +8,7 @@
 //! engine re-selects and the datapath gets the ipcache entries (the proxy holds the answer
 //! until then). Expiry runs periodically ([`Agent::collect_fqdn`]): an expired address
 //! with an open connection in conntrack stays as a zombie until the connection ends.
+//! The file is written by that periodic tick and at shutdown, never while an answer waits.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -40,6 +41,8 @@ pub struct Fqdn {
     pub config: CacheConfig,
     /// The DNS proxy's port.
     pub proxy_port: u16,
+    /// Changed since the last save.
+    dirty: bool,
     path: PathBuf,
 }
 
@@ -57,8 +60,21 @@ impl Fqdn {
             caches: state.caches.into_iter().collect(),
             config,
             proxy_port: state.proxy_port,
+            dirty: false,
             path,
         })
+    }
+
+    /// Saves the state if it changed since the last save (the expiry tick calls this
+    /// every second, so an answer never waits for the disk; a crash loses at most the
+    /// last second of learning, which the pods' next lookups bring back).
+    pub fn save_if_changed(&mut self) -> Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        self.save()?;
+        self.dirty = false;
+        Ok(())
     }
 
     /// Saves the state atomically.
@@ -145,6 +161,7 @@ impl Agent {
             .entry(pod)
             .or_default()
             .learn(&config, name, answers, now);
+        self.fqdn.dirty = true;
         if learnt.new.is_empty() && learnt.evicted.is_empty() {
             return Ok(false);
         }
@@ -174,13 +191,16 @@ impl Agent {
             released += cache.collect(&config, now, connected).len();
         }
         // Caches of endpoints that are gone go with them.
+        let before = self.fqdn.caches.len();
         self.fqdn.caches.retain(|pod, _| ids.contains_key(pod));
+        self.fqdn.dirty |= self.fqdn.caches.len() != before;
         if released > 0 {
             self.select_learned()?;
         } else if self.fqdn.zombies() != zombies {
             self.sync()?;
-            self.fqdn.save()?;
+            self.fqdn.dirty = true;
         }
+        self.fqdn.save_if_changed()?;
         Ok(released)
     }
 
@@ -197,13 +217,19 @@ impl Agent {
             .collect()
     }
 
+    /// Saves the FQDN state if it changed (at shutdown: nothing learned is lost).
+    pub fn save_fqdn(&mut self) -> Result<()> {
+        self.fqdn.save_if_changed()
+    }
+
     /// Hands the caches' names to the engine and writes what changed to the maps.
     pub(super) fn select_learned(&mut self) -> Result<()> {
         let changes = self.engine.set_dns_names(self.fqdn.names());
         if !changes.is_empty() {
             self.sync()?;
         }
-        self.fqdn.save()
+        self.fqdn.dirty = true;
+        Ok(())
     }
 }
 

@@ -97,7 +97,15 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         sender,
         Duration::from_secs(1),
     ));
-    serve(&opts, observer, ControlService::new(agent), metrics).await
+    let served = serve(&opts, observer, ControlService::new(agent.clone()), metrics).await;
+    let saved = agent
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .save_fqdn();
+    if let Err(e) = saved {
+        tracing::warn!("cannot save the DNS caches: {e:#}");
+    }
+    served
 }
 
 /// How often the datapath maps are counted for the occupancy metrics.
