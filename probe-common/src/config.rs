@@ -10,7 +10,7 @@ pub struct ProbeConfig {
     pub policy_verdict_events: u32,
     /// 1: emit a drop event for each drop (default 1).
     pub drop_events: u32,
-    /// Port of the agent's transparent DNS proxy (UDP and TCP, on 127.0.0.1), 0 when it
+    /// Port of the agent's transparent DNS proxy (UDP and TCP, on 127.0.0.1 and ::1), 0 when it
     /// does not run: policy entries flagged [`crate::policy::entry_flags::REDIRECT_DNS`]
     /// are steered to it, and DNS servers' replies to its upstream sockets (see
     /// [`crate::proxy`]).

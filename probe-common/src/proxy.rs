@@ -9,8 +9,9 @@
 //!
 //! Two kinds of packets are steered:
 //! - an endpoint's packets on a connection whose policy entry carries a DNS rule, to the
-//!   DNS proxy's listener ([`crate::config::ProbeConfig::dns_proxy_port`] on 127.0.0.1)
-//!   or, for TCP once accepted, to the proxy's socket for that connection;
+//!   DNS proxy's listener ([`crate::config::ProbeConfig::dns_proxy_port`] on 127.0.0.1,
+//!   or ::1 for IPv6) or, for TCP once accepted, to the proxy's socket for that
+//!   connection;
 //! - a DNS server endpoint's replies (source port [`DNS_PORT`]) to the proxy's upstream
 //!   socket, which is bound to the asking pod's own address and port (the proxy is
 //!   transparent: the query reaches the server from the pod's address).

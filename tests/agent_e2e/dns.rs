@@ -312,3 +312,41 @@ spec:
         "the answer was learned for toFQDNs"
     );
 }
+
+/// The same policy over IPv6: the query to the DNS server's IPv6 address reaches the
+/// proxy's `::1` listener and is judged and answered like the IPv4 one.
+#[test]
+fn dns_over_ipv6_is_judged_too() {
+    let Some(l) = DnsLab::new("e2ednsv6") else {
+        return;
+    };
+    let server_ns = l.c.endpoint("server").netns;
+    let partner: IpAddr = PARTNER.parse().unwrap();
+    let zone: &[(&str, &[IpAddr], u32)] = &[
+        ("api.partner.com", &[partner], 300),
+        ("evil.example", &[partner], 300),
+    ];
+    let v6 = addr("[fd00:77::2]:53");
+    let _dns = lab::DnsServer::start(&server_ns, v6, zone).expect("IPv6 DNS server");
+    for tcp in [false, true] {
+        let reply = lab::dns_query(
+            &l.client,
+            v6,
+            "api.partner.com",
+            tcp,
+            Duration::from_secs(3),
+        )
+        .expect("query")
+        .expect("an answer over IPv6");
+        assert_eq!(
+            (reply.rcode, reply.ips.clone()),
+            (0, vec![partner]),
+            "tcp: {tcp}"
+        );
+    }
+    let refused = lab::dns_query(&l.client, v6, "evil.example", false, Duration::from_secs(3))
+        .expect("query")
+        .expect("an answer");
+    assert_eq!(refused.rcode, 5, "refused over IPv6 too");
+    assert!(l.reaches(PARTNER, 443), "the answer was learned");
+}

@@ -1,7 +1,7 @@
 //! The transparent DNS proxy inside the agent: what it takes to make `rules.dns` and
 //! `toFQDNs` real on this node.
 //!
-//! [`start`] binds the proxy's listeners (UDP and TCP on 127.0.0.1, the port of the
+//! [`start`] binds the proxy's listeners (UDP and TCP on 127.0.0.1 and ::1, the port of the
 //! previous run when there was one), installs the node's steering route
 //! ([`observe_plumbing::steering`]), tells the datapath the port, and runs:
 //! - the listeners, with the engine as their judge ([`AgentJudge`]: the query's flow and
@@ -84,7 +84,10 @@ pub fn start(
     .install("")
     .context("cannot install the DNS proxy's steering route")?;
     lock(&agent).set_dns_proxy_port(port)?;
-    tracing::info!(port, "DNS proxy listening (UDP and TCP on 127.0.0.1)");
+    tracing::info!(
+        port,
+        "DNS proxy listening (UDP and TCP on 127.0.0.1 and ::1)"
+    );
 
     let config = Config {
         max_hold: opts.tofqdns_proxy_response_max_delay,
@@ -101,26 +104,40 @@ pub fn start(
         agent: agent.clone(),
     });
     let (tx, rx) = mpsc::channel(REPORT_QUEUE);
-    let udp = Arc::new(tokio::net::UdpSocket::from_std(listeners.udp)?);
-    let tcp = tokio::net::TcpListener::from_std(listeners.tcp)?;
-    let served = [
-        tokio::spawn(observe_proxy::dns::server::serve_transparent_udp(
-            udp,
-            judge.clone(),
-            hold.clone(),
-            tx.clone(),
-            stats.clone(),
-            config,
-        )),
-        tokio::spawn(observe_proxy::dns::server::serve_transparent_tcp(
-            tcp,
-            judge,
-            hold,
-            tx,
-            stats.clone(),
-            config,
-        )),
-    ];
+    let mut pairs = vec![(listeners.udp, listeners.tcp)];
+    match listeners.v6 {
+        Some(v6) => pairs.push(v6),
+        None => tracing::warn!(
+            "the DNS proxy has no IPv6 listener (::1 cannot be bound): IPv6 DNS on ports \
+             with DNS rules is dropped (178)"
+        ),
+    }
+    let mut served = Vec::new();
+    for (udp, tcp) in pairs {
+        let udp = Arc::new(tokio::net::UdpSocket::from_std(udp)?);
+        let tcp = tokio::net::TcpListener::from_std(tcp)?;
+        served.push(tokio::spawn(
+            observe_proxy::dns::server::serve_transparent_udp(
+                udp,
+                judge.clone(),
+                hold.clone(),
+                tx.clone(),
+                stats.clone(),
+                config,
+            ),
+        ));
+        served.push(tokio::spawn(
+            observe_proxy::dns::server::serve_transparent_tcp(
+                tcp,
+                judge.clone(),
+                hold.clone(),
+                tx.clone(),
+                stats.clone(),
+                config,
+            ),
+        ));
+    }
+    drop(tx);
     for task in served {
         tokio::spawn(async move {
             match task.await {

@@ -20,7 +20,7 @@
 
 use std::io;
 use std::mem::{MaybeUninit, size_of};
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd;
 
 use socket2::{Domain, MaybeUninitSlice, MsgHdrMut, Protocol, SockAddr, SockAddrStorage, SockRef};
@@ -36,13 +36,16 @@ const BIND_TRIES: usize = 8;
 const BACKLOG: i32 = 1024;
 
 /// The proxy's listeners: UDP and TCP on the same port of `127.0.0.1`, transparent,
-/// nonblocking (ready for `tokio::net::*::from_std`).
+/// nonblocking (ready for `tokio::net::*::from_std`), and the same on `::1` where the
+/// node has IPv6 (the datapath steers IPv6 queries to `::1`).
 #[derive(Debug)]
 pub struct Listeners {
     /// The UDP listener (with `IP_RECVORIGDSTADDR`).
     pub udp: std::net::UdpSocket,
     /// The TCP listener.
     pub tcp: std::net::TcpListener,
+    /// The IPv6 pair on the same port, `None` when `::1` cannot be bound (IPv6 off).
+    pub v6: Option<(std::net::UdpSocket, std::net::TcpListener)>,
     /// The port both are bound to.
     pub port: u16,
 }
@@ -59,6 +62,7 @@ pub fn bind(port: u16) -> io::Result<Listeners> {
                 return Ok(Listeners {
                     udp,
                     tcp,
+                    v6: v6_listeners(bound).ok(),
                     port: bound,
                 });
             }
@@ -77,6 +81,20 @@ fn udp_listener(port: u16) -> io::Result<std::net::UdpSocket> {
         port,
     )))?;
     Ok(socket.into())
+}
+
+/// The IPv6 pair on `[::1]:port`, IPv6 only (the IPv4 pair has 127.0.0.1).
+fn v6_listeners(port: u16) -> io::Result<(std::net::UdpSocket, std::net::TcpListener)> {
+    let loopback = SockAddr::from(SocketAddrV6::new(Ipv6Addr::LOCALHOST, port, 0, 0));
+    let udp = transparent(Domain::IPV6, Type::DGRAM, Protocol::UDP)?;
+    udp.set_only_v6(true)?;
+    set_recv_original_destination_v6(&udp)?;
+    udp.bind(&loopback)?;
+    let tcp = transparent(Domain::IPV6, Type::STREAM, Protocol::TCP)?;
+    tcp.set_only_v6(true)?;
+    tcp.bind(&loopback)?;
+    tcp.listen(BACKLOG)?;
+    Ok((udp.into(), tcp.into()))
 }
 
 fn tcp_listener(port: u16) -> io::Result<std::net::TcpListener> {
@@ -118,6 +136,26 @@ fn set_recv_original_destination(socket: &Socket) -> io::Result<()> {
             socket.as_raw_fd(),
             libc::IPPROTO_IP,
             libc::IP_RECVORIGDSTADDR,
+            (&raw const on).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `IPV6_RECVORIGDSTADDR`: every datagram comes with an `IPV6_ORIGDSTADDR` message.
+fn set_recv_original_destination_v6(socket: &Socket) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: as for `set_recv_original_destination`.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_IPV6,
+            libc::IPV6_RECVORIGDSTADDR,
             (&raw const on).cast(),
             size_of::<libc::c_int>() as libc::socklen_t,
         )
@@ -397,6 +435,14 @@ mod tests {
                 assert!(socket.reuse_address().unwrap());
                 assert!(socket.nonblocking().unwrap());
             }
+            // The IPv6 pair on the same port of ::1 (the test namespace has IPv6).
+            let (udp6, tcp6) = listeners.v6.as_ref().expect("an IPv6 pair");
+            let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, listeners.port));
+            assert_eq!(
+                (udp6.local_addr().unwrap(), tcp6.local_addr().unwrap()),
+                (v6, v6)
+            );
+            assert!(SockRef::from(udp6).only_v6().unwrap());
             // A port in use is an error, not another port.
             let again = bind(listeners.port).unwrap_err();
             assert_eq!(again.kind(), io::ErrorKind::AddrInUse);
