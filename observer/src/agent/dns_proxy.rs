@@ -5,7 +5,8 @@
 //! previous run when there was one), installs the node's steering route
 //! ([`observe_plumbing::steering`]), tells the datapath the port, and runs:
 //! - the listeners, with the engine as their judge ([`AgentJudge`]: the query's flow and
-//!   name against the rules that allow it, [`enforcer::engine::Engine::judge_dns`]) and
+//!   name against the rules that allow it, [`enforcer::engine::Engine::judge_dns`], on
+//!   the [`super::dns_view`] the agent publishes, so judging never waits for it) and
 //!   the agent's FQDN state as their hold ([`AgentHold`]: an allowed answer's addresses
 //!   reach the caches, the engine and the maps before the pod gets the answer, or the hold
 //!   times out);
@@ -20,8 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use enforcer::cluster::PodKey;
-use enforcer::engine::DnsJudgement;
 use enforcer::engine::trace::RuleMatch;
 use observe_proxy::dns::server::{Config, Hold, Judge, Report, Stats, Transport};
 use observe_proxy::dns::{Answer, Decision, Outcome, Question, Refusal, transparent};
@@ -29,6 +28,7 @@ use probe_common::proxy::{MARK, MARK_MASK, ROUTE_TABLE, RULE_PRIORITY};
 use tokio::sync::mpsc;
 
 use super::Agent;
+use super::dns_view::{DnsView, SharedDnsView};
 use super::options::{Options, RejectCode};
 use crate::event::{LostSource, MonitorEvent, Payload};
 use crate::getters::{PolicyInfo, RuleInfo};
@@ -93,8 +93,9 @@ pub fn start(
         max_hold: opts.tofqdns_proxy_response_max_delay,
         ..Config::default()
     };
+    let view = lock(&agent).dns_view();
     let judge: Arc<dyn Judge> = Arc::new(AgentJudge {
-        agent: agent.clone(),
+        view: view.clone(),
         refusal: match opts.dns_reject_response_code {
             RejectCode::Refused => Refusal::Refused,
             RejectCode::NameError => Refusal::NameError,
@@ -148,7 +149,7 @@ pub fn start(
         });
     }
     let reporter = Reporter {
-        agent: agent.clone(),
+        view,
         sender,
         node_name,
         stats: stats.clone(),
@@ -195,45 +196,26 @@ impl Agent {
         self.fqdn.proxy_port = port;
         self.fqdn.save()
     }
-
-    /// The engine's judgement of a query for `name` from the endpoint at `client` to
-    /// `server`; `None` when `client` is no local endpoint. Judged over UDP and then TCP:
-    /// the datapath already checked the transport, so the first that allows it counts.
-    fn judge_query(
-        &self,
-        client: SocketAddr,
-        server: SocketAddr,
-        name: &str,
-    ) -> Option<(PodKey, DnsJudgement)> {
-        let (pod, _) = self.pod_at(client.ip())?;
-        let judge = |protocol| {
-            self.engine
-                .judge_dns(pod, server.ip(), protocol, server.port(), name)
-        };
-        let udp = judge(17);
-        let judgement = if udp.allowed { udp } else { judge(6) };
-        Some((pod.clone(), judgement))
-    }
 }
 
-/// The proxy's judge: the agent's engine.
+/// The proxy's judge: the engine as the agent last published it.
 struct AgentJudge {
-    agent: Arc<Mutex<Agent>>,
+    view: SharedDnsView,
     refusal: Refusal,
 }
 
 impl Judge for AgentJudge {
     fn decide(&self, client: SocketAddr, server: SocketAddr, question: &Question) -> Decision {
-        let agent = lock(&self.agent);
-        match agent.judge_query(client, server, &question.name) {
-            Some((_, j)) if j.allowed => Decision::Forward,
+        let view = self.view.load();
+        match view.and_then(|v| v.judge(client, server, &question.name)) {
+            Some(j) if j.judgement.allowed => Decision::Forward,
             _ => Decision::Refuse(self.refusal),
         }
     }
 
     /// Only a local endpoint's answers pass a program that steers them back.
     fn asks_as_the_pod(&self, server: SocketAddr) -> bool {
-        lock(&self.agent).pod_at(server.ip()).is_some()
+        self.view.load().is_some_and(|v| v.is_local(server.ip()))
     }
 }
 
@@ -288,7 +270,7 @@ async fn expire(agent: Arc<Mutex<Agent>>) {
 
 /// Turns reports into flows.
 struct Reporter {
-    agent: Arc<Mutex<Agent>>,
+    view: SharedDnsView,
     sender: EventSender,
     node_name: Arc<str>,
     stats: Arc<Stats>,
@@ -298,9 +280,9 @@ impl Reporter {
     async fn run(self, mut rx: mpsc::Receiver<Report>) {
         let mut reported_lost = 0;
         while let Some(report) = rx.recv().await {
-            let records = {
-                let agent = lock(&self.agent);
-                records(&agent, &report, SystemTime::now())
+            let records = match self.view.load() {
+                Some(view) => records(&view, &report, SystemTime::now()),
+                None => Vec::new(),
             };
             for record in records {
                 let event = MonitorEvent {
@@ -333,21 +315,13 @@ impl Reporter {
 }
 
 /// The query flow and, when the pod got an answer, the answer flow of one report.
-fn records(agent: &Agent, report: &Report, now: SystemTime) -> Vec<DnsRecord> {
+fn records(view: &DnsView, report: &Report, now: SystemTime) -> Vec<DnsRecord> {
     let Some(question) = &report.exchange.question else {
         return Vec::new();
     };
-    let Some((pod, judgement)) = agent.judge_query(report.client, report.server, &question.name)
-    else {
+    let Some(judged) = view.judge(report.client, report.server, &question.name) else {
         return Vec::new();
     };
-    let engine = agent.engine();
-    let (endpoint_id, client_identity) = agent
-        .endpoints()
-        .get(&pod)
-        .map(|e| u32::from(e.record.id))
-        .zip(engine.endpoint(&pod).map(|e| e.identity))
-        .unwrap_or_default();
     let elapsed = report.received.elapsed();
     let asked = now.checked_sub(elapsed).unwrap_or(now);
     let verdict = match &report.exchange.outcome {
@@ -361,16 +335,16 @@ fn records(agent: &Agent, report: &Report, now: SystemTime) -> Vec<DnsRecord> {
         client: report.client,
         server: report.server,
         tcp: report.transport == Transport::Tcp,
-        endpoint_id,
-        client_identity,
-        server_identity: engine.resolve_ip(report.server.ip(), agent.node()),
+        endpoint_id: u32::from(judged.endpoint_id),
+        client_identity: judged.identity,
+        server_identity: judged.server_identity,
         query: question.name.clone(),
         qtypes: question.qtypes.clone(),
         answer: None,
         verdict,
         latency: None,
-        allowed_by: judgement.rule.as_ref().map(rule_info),
-        closest_rule: judgement.closest.as_ref().map(rule_info),
+        allowed_by: judged.judgement.rule.as_ref().map(rule_info),
+        closest_rule: judged.judgement.closest.as_ref().map(rule_info),
     };
     let answer = answer_of(&report.exchange.outcome).map(|answer| DnsRecord {
         time: now,

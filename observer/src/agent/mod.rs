@@ -10,6 +10,7 @@
 //! - [`store`]: what survives a restart;
 //! - [`fqdn`]: the DNS caches behind `toFQDNs`, and the DNS proxy's port;
 //! - [`dns_proxy`]: the transparent DNS proxy, judged by the engine, feeding the caches;
+//! - [`dns_view`]: the copy of the engine the DNS proxy judges with, published per change;
 //! - [`snapshot`]: the read-only view the decoder enriches flows from;
 //! - [`control`]: the control gRPC service;
 //! - [`ringbuf`]: where events cross from the kernel: the BPF ring buffer drained into the
@@ -25,6 +26,7 @@
 pub mod clock;
 pub mod control;
 pub mod dns_proxy;
+pub mod dns_view;
 pub mod endpoints;
 pub mod fqdn;
 pub mod listeners;
@@ -83,6 +85,7 @@ pub struct Agent {
     store: Store,
     snapshot: SharedSnapshot,
     fqdn: fqdn::Fqdn,
+    dns_view: dns_view::SharedDnsView,
 }
 
 impl Agent {
@@ -135,6 +138,7 @@ impl Agent {
             store,
             snapshot,
             fqdn,
+            dns_view: dns_view::SharedDnsView::default(),
         };
         let previous: Records = state
             .endpoints
@@ -144,6 +148,7 @@ impl Agent {
         agent.reconcile_endpoints(&previous)?;
         agent.sync()?;
         agent.persist()?;
+        agent.publish_dns_view();
         Ok(agent)
     }
 

@@ -1,0 +1,188 @@
+//! What the DNS proxy judges queries with, without waiting for the agent: a copy of the
+//! engine and the local endpoints' addresses, published after every apply, delete and
+//! start (`arc-swap`). A query is judged against the policy of the last published change
+//! even while the agent is busy with the next one, so a long apply never stalls DNS.
+//! (Answers still wait for the agent: teaching the datapath needs it, at most
+//! `--tofqdns-proxy-response-max-delay`.)
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use enforcer::cluster::PodKey;
+use enforcer::engine::{DnsJudgement, Engine};
+
+use super::Agent;
+
+/// One published view.
+pub struct DnsView {
+    engine: Engine,
+    /// Local endpoint address → (pod, endpoint id).
+    pods: HashMap<IpAddr, (PodKey, u16)>,
+    node: String,
+}
+
+/// A query's judgement with what its flows need about the asking endpoint.
+pub struct Judged {
+    /// The pod that asked.
+    pub pod: PodKey,
+    /// Its endpoint id.
+    pub endpoint_id: u16,
+    /// Its security identity.
+    pub identity: u32,
+    /// The DNS server's identity as this node sees it.
+    pub server_identity: u32,
+    /// The engine's answer.
+    pub judgement: DnsJudgement,
+}
+
+impl DnsView {
+    /// The view of `agent` now.
+    fn of(agent: &Agent) -> Self {
+        let pods = agent
+            .endpoints
+            .iter()
+            .flat_map(|(key, e)| {
+                e.record
+                    .ips
+                    .iter()
+                    .map(move |ip| (*ip, (key.clone(), e.record.id)))
+            })
+            .collect();
+        Self {
+            engine: agent.engine.clone(),
+            pods,
+            node: agent.node.clone(),
+        }
+    }
+
+    /// Judges a query for `name` from the endpoint at `client` to `server`; `None` when
+    /// `client` is no local endpoint. Judged over UDP and then TCP: the datapath already
+    /// checked the transport, so the first that allows it counts.
+    pub fn judge(&self, client: SocketAddr, server: SocketAddr, name: &str) -> Option<Judged> {
+        let (pod, endpoint_id) = self.pods.get(&client.ip())?;
+        let judge = |protocol| {
+            self.engine
+                .judge_dns(pod, server.ip(), protocol, server.port(), name)
+        };
+        let udp = judge(17);
+        let judgement = if udp.allowed { udp } else { judge(6) };
+        Some(Judged {
+            pod: pod.clone(),
+            endpoint_id: *endpoint_id,
+            identity: self.engine.endpoint(pod).map_or(0, |e| e.identity),
+            server_identity: self.engine.resolve_ip(server.ip(), &self.node),
+            judgement,
+        })
+    }
+
+    /// Whether `ip` is a local endpoint's.
+    pub fn is_local(&self, ip: IpAddr) -> bool {
+        self.pods.contains_key(&ip)
+    }
+}
+
+/// The view shared between the agent (writer) and the proxy (readers).
+#[derive(Clone, Default)]
+pub struct SharedDnsView(Arc<ArcSwapOption<DnsView>>);
+
+impl SharedDnsView {
+    /// The last published view (`None` before the agent's start finished).
+    pub fn load(&self) -> Option<Arc<DnsView>> {
+        self.0.load_full()
+    }
+
+    fn publish(&self, view: DnsView) {
+        self.0.store(Some(Arc::new(view)));
+    }
+}
+
+impl Agent {
+    /// Publishes the DNS proxy's view of the engine and the endpoints.
+    pub(super) fn publish_dns_view(&self) {
+        self.dns_view.publish(DnsView::of(self));
+    }
+
+    /// The DNS proxy's view, kept current by the agent.
+    pub fn dns_view(&self) -> SharedDnsView {
+        self.dns_view.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use enforcer::engine::EngineConfig;
+
+    use super::*;
+
+    const CLUSTER: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dns, namespace: shop, labels: {app: dns}}
+status: {podIP: 10.0.0.53}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: dns, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  egress:
+  - toEndpoints: [{matchLabels: {app: dns}}]
+    toPorts:
+    - ports: [{port: "53", protocol: TCP}]
+      rules:
+        dns: [{matchName: api.partner.com}]
+"#;
+
+    fn view() -> DnsView {
+        let mut engine = Engine::new(EngineConfig {
+            cluster_name: "default".into(),
+            default_node: "n1".into(),
+            allow_localhost: true,
+        });
+        let parsed = enforcer::manifest::parse_str("test.yaml", CLUSTER).expect("valid");
+        engine
+            .apply(parsed.objects.into_iter().map(|o| o.object))
+            .expect("applies");
+        let web = PodKey::new("shop", "web");
+        DnsView {
+            engine,
+            pods: HashMap::from([("10.0.0.1".parse().unwrap(), (web, 4))]),
+            node: "n1".into(),
+        }
+    }
+
+    fn at(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn queries_of_local_endpoints_are_judged_over_either_transport() {
+        let v = view();
+        let ok = v
+            .judge(at("10.0.0.1:40000"), at("10.0.0.53:53"), "api.partner.com.")
+            .expect("a local endpoint");
+        assert!(ok.judgement.allowed, "TCP/53 is the rule's protocol");
+        assert_eq!((ok.pod.name.as_str(), ok.endpoint_id), ("web", 4));
+        assert_ne!(ok.identity, 0);
+        let no = v
+            .judge(at("10.0.0.1:40000"), at("10.0.0.53:53"), "evil.example.")
+            .unwrap();
+        assert!(!no.judgement.allowed);
+        assert!(
+            v.judge(at("10.9.9.9:1"), at("10.0.0.53:53"), "x.")
+                .is_none()
+        );
+        assert!(v.is_local("10.0.0.1".parse().unwrap()));
+        assert!(
+            !v.is_local("10.0.0.53".parse().unwrap()),
+            "not on this node's list"
+        );
+    }
+}
