@@ -234,7 +234,11 @@ impl Hold for AgentHold {
             return Box::pin(std::future::ready(()));
         }
         let agent = self.agent.clone();
-        let name = answer.name.clone();
+        // The addresses answer for the asked name and for every name of its CNAME chain,
+        // so `toFQDNs` on a CDN's name selects them too (as Cilium's proxy records them).
+        let names: Vec<String> = std::iter::once(answer.name.clone())
+            .chain(answer.cnames.iter().cloned())
+            .collect();
         let ips: Vec<_> = answer
             .ips
             .iter()
@@ -242,8 +246,8 @@ impl Hold for AgentHold {
             .collect();
         let learn = tokio::task::spawn_blocking(move || {
             let now = SystemTime::now();
-            if let Err(e) = lock(&agent).learn_answer(client.ip(), &name, &ips, now) {
-                tracing::warn!("cannot learn the answer for {name}: {e:#}");
+            if let Err(e) = lock(&agent).learn_answer(client.ip(), &names, &ips, now) {
+                tracing::warn!("cannot learn the answer for {}: {e:#}", names[0]);
             }
         });
         Box::pin(async move {

@@ -140,13 +140,14 @@ impl Agent {
         &self.fqdn
     }
 
-    /// Records an answer the DNS proxy relayed to the endpoint at `client`: `name` →
-    /// `answers` (address, TTL). When it brings a new address, the engine re-selects and
-    /// the maps are written before this returns. Returns whether the maps changed.
+    /// Records an answer the DNS proxy relayed to the endpoint at `client`: each of
+    /// `names` (the asked name and its CNAME chain) → `answers` (address, TTL). When it
+    /// brings a new address, the engine re-selects and the maps are written before this
+    /// returns. Returns whether the maps changed.
     pub fn learn_answer(
         &mut self,
         client: IpAddr,
-        name: &str,
+        names: &[String],
         answers: &[(IpAddr, Duration)],
         now: SystemTime,
     ) -> Result<bool> {
@@ -155,14 +156,14 @@ impl Agent {
         };
         let pod = pod.clone();
         let config = self.fqdn.config;
-        let learnt = self
-            .fqdn
-            .caches
-            .entry(pod)
-            .or_default()
-            .learn(&config, name, answers, now);
+        let cache = self.fqdn.caches.entry(pod).or_default();
+        let mut changed = false;
+        for name in names {
+            let learnt = cache.learn(&config, name, answers, now);
+            changed |= !learnt.new.is_empty() || !learnt.evicted.is_empty();
+        }
         self.fqdn.dirty = true;
-        if learnt.new.is_empty() && learnt.evicted.is_empty() {
+        if !changed {
             return Ok(false);
         }
         self.select_learned()?;
