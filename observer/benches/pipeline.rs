@@ -9,6 +9,10 @@
 //!
 //! The agent runs with `--trace all`, so every UDP packet between two pods makes two events
 //! (from-endpoint and to-endpoint).
+//!
+//! - the same pipeline offered far more than a UDP flood can: the agent's own program run
+//!   with `BPF_PROG_TEST_RUN` ([`test_run`]) at up to 2M events/s, each rate with what the
+//!   agent saw and what it counted lost, and whether they balance with what was offered.
 
 #[path = "../../tests/agent_e2e/common.rs"]
 #[allow(
@@ -29,6 +33,9 @@ use observe_proto::observer::observer_client::ObserverClient;
 use observe_proto::observer::{GetFlowsRequest, ServerStatusRequest};
 
 use common::{Cluster, ip};
+
+#[path = "pipeline/test_run.rs"]
+mod test_run;
 
 const PORT: u16 = 9000;
 
@@ -230,4 +237,38 @@ fn main() {
         );
     }
     println!("  highest rate delivered to the follower with zero loss: {best} events/s");
+    drop(follower);
+    offered_by_test_run(&c);
+}
+
+/// The pipeline offered events by the agent's own program (see [`test_run`]).
+fn offered_by_test_run(c: &Cluster) {
+    let client = c.endpoint("client");
+    let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) =
+        (ip("client", false), ip("server", false))
+    else {
+        unreachable!("IPv4 pod addresses")
+    };
+    let frame = test_run::udp_frame(src, dst, 40_000, PORT);
+    println!("  load from BPF_PROG_TEST_RUN on the agent's from_endpoint (one event per run):");
+    println!("  offered events/s   achieved/s   seen by agent   lost (counted)   unaccounted");
+    let node = c.node.netns.clone();
+    for rate in [100_000u64, 250_000, 500_000, 1_000_000, 2_000_000] {
+        let (seen0, lost0) = status_counters(c);
+        let ifname = client.interface.clone();
+        let ifindex = client.ifindex;
+        let frame = frame.clone();
+        let (offered, achieved) = lab::in_netns(&node, move || {
+            let prog = test_run::from_endpoint(&ifname);
+            test_run::offer(&prog, &frame, ifindex, rate, 2.0)
+        })
+        .expect("node namespace");
+        std::thread::sleep(Duration::from_millis(2500));
+        let (seen1, lost1) = status_counters(c);
+        let (seen, lost) = (seen1 - seen0, lost1 - lost0);
+        let unaccounted = i128::from(offered) - i128::from(seen) - i128::from(lost);
+        println!(
+            "  {rate:>16}   {achieved:>10.0}   {seen:>13}   {lost:>14}   {unaccounted:>11} of {offered}"
+        );
+    }
 }

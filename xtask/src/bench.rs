@@ -5,7 +5,9 @@
 //! - `datapath`: the probe's ns/packet against an empty program and events/s to
 //!   userspace, measured with BPF_PROG_TEST_RUN in the same run; needs root.
 //! - `pipeline`: kernel → `GetFlows` follower latency (p50/p99) and events/s through the
-//!   whole agent pipeline with zero loss, in a lab with a real `observerd`; needs root.
+//!   whole agent pipeline with zero loss, in a lab with a real `observerd`; then the agent
+//!   offered up to 2M events/s by its own program under `BPF_PROG_TEST_RUN`, with what it
+//!   saw, what it counted lost, and whether that balances; needs root.
 //! - `service`: decode+enrich+filter flows/s on one core, `GetFlows` over a full
 //!   65,535-flow ring with a selective filter, and the ring's memory; no privileges.
 //! - `dns_agent`: the DNS proxy inside a real agent in a lab: query latency when the
