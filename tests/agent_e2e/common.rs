@@ -208,6 +208,11 @@ impl Cluster {
         panic!("observerd ignored SIGTERM");
     }
 
+    /// The running agent's process id (benchmarks read its CPU time).
+    pub fn agent_pid(&self) -> Option<u32> {
+        self.agent.as_ref().map(Child::id)
+    }
+
     /// The agent's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.state.with_extension("log")).unwrap_or_default()
