@@ -128,34 +128,24 @@ fn transparent_for(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Resu
 /// `IP_RECVORIGDSTADDR`, which socket2 does not have: every datagram comes with an
 /// `IP_ORIGDSTADDR` control message.
 fn set_recv_original_destination(socket: &Socket) -> io::Result<()> {
-    let on: libc::c_int = 1;
-    // SAFETY: a valid socket, and a pointer to a c_int with its size, as IP_RECVORIGDSTADDR
-    // takes.
-    let rc = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_RECVORIGDSTADDR,
-            (&raw const on).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    set_on(socket, libc::IPPROTO_IP, libc::IP_RECVORIGDSTADDR)
 }
 
 /// `IPV6_RECVORIGDSTADDR`: every datagram comes with an `IPV6_ORIGDSTADDR` message.
 fn set_recv_original_destination_v6(socket: &Socket) -> io::Result<()> {
+    set_on(socket, libc::SOL_IPV6, libc::IPV6_RECVORIGDSTADDR)
+}
+
+/// Turns the integer socket option `level`/`name` on.
+fn set_on(socket: &Socket, level: libc::c_int, name: libc::c_int) -> io::Result<()> {
     let on: libc::c_int = 1;
-    // SAFETY: as for `set_recv_original_destination`.
+    // SAFETY: a valid socket, and a pointer to a c_int with its size, as these options
+    // take.
     let rc = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
-            libc::SOL_IPV6,
-            libc::IPV6_RECVORIGDSTADDR,
+            level,
+            name,
             (&raw const on).cast(),
             size_of::<libc::c_int>() as libc::socklen_t,
         )
