@@ -23,7 +23,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use observe_proxy::dns::rules::{DnsRule, DnsRules, Judgement};
-use observe_proxy::dns::server::{Config, Stats, serve_udp};
+use observe_proxy::dns::server::{Config, Handler, Stats, serve_udp};
 use observe_proxy::dns::{Decision, Question, Refusal};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -136,14 +136,14 @@ async fn proxy(server: SocketAddr) -> SocketAddr {
     };
     let (tx, mut rx) = mpsc::channel(4096);
     tokio::task::spawn_local(async move { while rx.recv().await.is_some() {} });
-    tokio::task::spawn_local(serve_udp(
-        socket,
-        Arc::new(server),
+    let handler = Handler::new(
         Arc::new(judge),
+        Arc::new(()),
         tx,
         Arc::new(Stats::default()),
         Config::default(),
-    ));
+    );
+    tokio::task::spawn_local(serve_udp(socket, Arc::new(server), handler));
     addr
 }
 

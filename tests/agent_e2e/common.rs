@@ -209,6 +209,10 @@ impl Cluster {
     }
 
     /// The running agent's process id (benchmarks read its CPU time).
+    #[allow(
+        dead_code,
+        reason = "the pipeline benchmark reads the agent's CPU time; no test does"
+    )]
     pub fn agent_pid(&self) -> Option<u32> {
         self.agent.as_ref().map(Child::id)
     }

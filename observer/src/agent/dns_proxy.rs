@@ -22,7 +22,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use enforcer::engine::trace::RuleMatch;
-use observe_proxy::dns::server::{Config, Hold, Judge, Report, Stats, Transport};
+use observe_proxy::dns::server::{
+    Config, Handler, Hold, Judge, Report, Stats, Transport, serve_transparent_tcp,
+    serve_transparent_udp,
+};
 use observe_proxy::dns::{Answer, Decision, Outcome, Question, Refusal, transparent};
 use probe_common::proxy::{MARK, MARK_MASK, ROUTE_TABLE, RULE_PRIORITY};
 use tokio::sync::mpsc;
@@ -113,32 +116,15 @@ pub fn start(
              with DNS rules is dropped (178)"
         ),
     }
+    let handler = Handler::new(judge, hold, tx, stats.clone(), config);
     let mut served = Vec::new();
     for (udp, tcp) in pairs {
         let udp = Arc::new(tokio::net::UdpSocket::from_std(udp)?);
         let tcp = tokio::net::TcpListener::from_std(tcp)?;
-        served.push(tokio::spawn(
-            observe_proxy::dns::server::serve_transparent_udp(
-                udp,
-                judge.clone(),
-                hold.clone(),
-                tx.clone(),
-                stats.clone(),
-                config,
-            ),
-        ));
-        served.push(tokio::spawn(
-            observe_proxy::dns::server::serve_transparent_tcp(
-                tcp,
-                judge.clone(),
-                hold.clone(),
-                tx.clone(),
-                stats.clone(),
-                config,
-            ),
-        ));
+        served.push(tokio::spawn(serve_transparent_udp(udp, handler.clone())));
+        served.push(tokio::spawn(serve_transparent_tcp(tcp, handler.clone())));
     }
-    drop(tx);
+    drop(handler);
     for task in served {
         tokio::spawn(async move {
             match task.await {

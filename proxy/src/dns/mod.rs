@@ -18,7 +18,7 @@ pub use exchange::{
 pub use message::{Answer, DnsError, Question, Refusal, parse_query, parse_response, refusal};
 pub use rules::{DnsRule, DnsRules, Judgement};
 pub use server::{
-    Config, Hold, Judge, Report, Route, Stats, Transport, serve_transparent_tcp,
+    Config, Handler, Hold, Judge, Report, Route, Stats, Transport, serve_transparent_tcp,
     serve_transparent_udp, serve_udp,
 };
 pub use transparent::{

@@ -191,13 +191,34 @@ impl Default for Config {
 }
 
 /// What handling a query needs, whatever carries it: judge, forward, hold, count, report.
+/// Every listener takes one (clones share the judge, hold, channel and counters).
 #[derive(Clone)]
-struct Handler {
+pub struct Handler {
     judge: Arc<dyn Judge>,
     hold: Arc<dyn Hold>,
     reports: mpsc::Sender<Report>,
     stats: Arc<Stats>,
     config: Config,
+}
+
+impl Handler {
+    /// Queries judged by `judge`, allowed answers held by `hold`, each reported on
+    /// `reports` and counted in `stats`.
+    pub fn new(
+        judge: Arc<dyn Judge>,
+        hold: Arc<dyn Hold>,
+        reports: mpsc::Sender<Report>,
+        stats: Arc<Stats>,
+        config: Config,
+    ) -> Self {
+        Self {
+            judge,
+            hold,
+            reports,
+            stats,
+            config,
+        }
+    }
 }
 
 impl Handler {

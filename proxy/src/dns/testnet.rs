@@ -29,6 +29,8 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 
+use crate::dns::server::Handler;
+
 use super::exchange::{Decision, MAX_MESSAGE, read_framed, write_framed};
 use super::message::tests::replies;
 use super::message::{Question, Refusal};
@@ -389,22 +391,9 @@ pub(crate) fn proxy(lab: &mut Lab, hold: Arc<dyn Hold>, config: Config) -> Proxy
             Decision::Refuse(Refusal::Refused)
         }
     });
-    tokio::spawn(serve_transparent_udp(
-        udp,
-        judge.clone(),
-        hold.clone(),
-        tx.clone(),
-        stats.clone(),
-        config,
-    ));
-    tokio::spawn(serve_transparent_tcp(
-        tcp,
-        judge,
-        hold,
-        tx,
-        stats.clone(),
-        config,
-    ));
+    let handler = Handler::new(judge, hold, tx, stats.clone(), config);
+    tokio::spawn(serve_transparent_udp(udp, handler.clone()));
+    tokio::spawn(serve_transparent_tcp(tcp, handler));
     Proxy {
         reports,
         stats,

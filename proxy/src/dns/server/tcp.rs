@@ -7,13 +7,11 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 
-use super::{Config, Handler, Hold, Judge, Report, Stats, Transport};
+use super::{Handler, Report, Stats, Transport};
 use crate::dns::exchange::{Framed, Lazy, read_framed, write_framed};
 use crate::dns::transparent::upstream_tcp;
 
@@ -24,22 +22,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// [`crate::dns::transparent::bind`]) until accepting fails for good. A connection addressed
 /// to `listener` itself has nowhere to go: its first query is dropped as unroutable and the
 /// connection closed.
-pub async fn serve_transparent_tcp(
-    listener: TcpListener,
-    judge: Arc<dyn Judge>,
-    hold: Arc<dyn Hold>,
-    reports: mpsc::Sender<Report>,
-    stats: Arc<Stats>,
-    config: Config,
-) -> io::Result<()> {
+pub async fn serve_transparent_tcp(listener: TcpListener, handler: Handler) -> io::Result<()> {
     let own = listener.local_addr()?;
-    let handler = Handler {
-        judge,
-        hold,
-        reports,
-        stats,
-        config,
-    };
     loop {
         let (stream, client) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -142,6 +126,7 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::sync::atomic::Ordering;
     use std::time::Instant;
 
@@ -152,6 +137,7 @@ mod tests {
     use crate::dns::exchange::Outcome;
     use crate::dns::message::parse_response;
     use crate::dns::message::tests::query;
+    use crate::dns::server::Config;
     use crate::dns::testnet::{self, SERVER, Served};
 
     /// Asks `name` (ID `id`) on `stream`: the answer's response code.

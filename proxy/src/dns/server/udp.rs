@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
-use tokio::sync::{OwnedMutexGuard, mpsc};
+use tokio::sync::OwnedMutexGuard;
 
-use super::{Config, Handler, Hold, Judge, Report, Route, Stats, Transport};
+use super::{Handler, Report, Route, Transport};
 use crate::dns::exchange::{Exchange, Lazy, MAX_MESSAGE};
 use crate::dns::transparent::{recv_with_original_destination, reply_udp, upstream_udp};
 
@@ -26,18 +26,8 @@ use crate::dns::transparent::{recv_with_original_destination, reply_udp, upstrea
 pub async fn serve_udp(
     socket: Arc<UdpSocket>,
     route: Arc<dyn Route>,
-    judge: Arc<dyn Judge>,
-    reports: mpsc::Sender<Report>,
-    stats: Arc<Stats>,
-    config: Config,
+    handler: Handler,
 ) -> io::Result<()> {
-    let handler = Handler {
-        judge,
-        hold: Arc::new(()),
-        reports,
-        stats,
-        config,
-    };
     let path = Path::Forwarder {
         listener: socket.clone(),
     };
@@ -61,22 +51,8 @@ pub async fn serve_udp(
 /// [`crate::dns::transparent::bind`]) until it fails: each goes to its original destination
 /// from the pod's address, and its reply back from that destination's. A datagram without
 /// an original destination, or addressed to `socket` itself, is dropped as unroutable.
-pub async fn serve_transparent_udp(
-    socket: Arc<UdpSocket>,
-    judge: Arc<dyn Judge>,
-    hold: Arc<dyn Hold>,
-    reports: mpsc::Sender<Report>,
-    stats: Arc<Stats>,
-    config: Config,
-) -> io::Result<()> {
+pub async fn serve_transparent_udp(socket: Arc<UdpSocket>, handler: Handler) -> io::Result<()> {
     let own = socket.local_addr()?;
-    let handler = Handler {
-        judge,
-        hold,
-        reports,
-        stats,
-        config,
-    };
     let path = Path::Transparent {
         lanes: Arc::default(),
     };
@@ -232,11 +208,13 @@ mod tests {
     use std::time::Duration;
 
     use hickory_proto::rr::RecordType;
+    use tokio::sync::mpsc;
 
     use super::*;
     use crate::dns::exchange::{Decision, Outcome};
     use crate::dns::message::tests::{query, server};
     use crate::dns::message::{Answer, Question, Refusal, parse_response};
+    use crate::dns::server::{Config, Hold, Stats};
     use crate::dns::testnet::{self, SERVER, Served, recv};
 
     /// A DNS server answering every query with 203.0.113.10 (TTL 60).
@@ -261,14 +239,14 @@ mod tests {
                 Decision::Refuse(Refusal::Refused)
             }
         };
-        tokio::spawn(serve_udp(
-            socket,
-            Arc::new(upstream),
+        let handler = Handler::new(
             Arc::new(judge),
+            Arc::new(()),
             tx,
             stats.clone(),
             Config::default(),
-        ));
+        );
+        tokio::spawn(serve_udp(socket, Arc::new(upstream), handler));
         (addr, rx, stats)
     }
 
