@@ -35,9 +35,11 @@ spec:
         dns:
         - matchName: api.partner.com
         - matchPattern: "short.partner.com"
+        - matchName: cdn.partner.com
   - toFQDNs:
     - matchName: api.partner.com
     - matchName: short.partner.com
+    - matchName: edge.cdn.example
     toPorts:
     - ports: [{port: "443", protocol: TCP}]
 "#;
@@ -82,8 +84,12 @@ impl DnsLab {
             ("api.partner.com", &[partner], 300),
             ("short.partner.com", &[short], 2),
             ("evil.example", &[partner], 300),
+            ("edge.cdn.example", &[short], 300),
         ];
-        let dns = lab::DnsServer::start(&server_ns, addr(DNS), zone).expect("DNS server");
+        // cdn.partner.com is a CNAME of edge.cdn.example, which toFQDNs selects.
+        let aliases = &[("cdn.partner.com", "edge.cdn.example")];
+        let dns = lab::DnsServer::start_with_aliases(&server_ns, addr(DNS), zone, aliases)
+            .expect("DNS server");
         c.apply(CLIENT_EGRESS).expect("policy applies");
         let client = c.endpoint("client").netns;
         Some(Self {
@@ -349,4 +355,21 @@ fn dns_over_ipv6_is_judged_too() {
         .expect("an answer");
     assert_eq!(refused.rcode, 5, "refused over IPv6 too");
     assert!(l.reaches(PARTNER, 443), "the answer was learned");
+}
+
+/// A name answered through a CNAME: the addresses count for every name of the chain, so
+/// `toFQDNs` on the CDN's name selects them although the pod asked for another name.
+#[test]
+fn addresses_behind_a_cname_are_learned_for_the_target_name() {
+    let Some(l) = DnsLab::new("e2ednscname") else {
+        return;
+    };
+    assert!(!l.reaches(SHORT_LIVED, 443), "nothing learned yet");
+    let reply = l.ask("cdn.partner.com", false).expect("an answer");
+    assert_eq!(reply.rcode, 0);
+    assert_eq!(reply.ips, vec![SHORT_LIVED.parse::<IpAddr>().unwrap()]);
+    assert!(
+        l.reaches(SHORT_LIVED, 443),
+        "toFQDNs edge.cdn.example selects the address the CNAME chain led to"
+    );
 }

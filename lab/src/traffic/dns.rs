@@ -12,7 +12,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -28,8 +28,17 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The largest DNS message (TCP framing carries its length in two bytes).
 const MAX_MESSAGE: usize = u16::MAX as usize;
 
-/// What the server answers: canonical name (lower-case, final dot) → addresses and TTL.
-type Zone = HashMap<String, (Vec<IpAddr>, u32)>;
+/// What the server answers: canonical name (lower-case, final dot) → its entry.
+type Zone = HashMap<String, Entry>;
+
+/// One name of the zone.
+#[derive(Debug, Clone)]
+enum Entry {
+    /// Addresses and their TTL.
+    Addresses(Vec<IpAddr>, u32),
+    /// A CNAME to another name of the zone, answered with the target's addresses.
+    Alias(Name),
+}
 
 /// The transport a query came over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +83,22 @@ impl DnsServer {
         addr: SocketAddr,
         zone: &[(&str, &[IpAddr], u32)],
     ) -> Result<DnsServer, LabError> {
-        let state = Arc::new(State::new(zone)?);
+        Self::start_with_aliases(netns, addr, zone, &[])
+    }
+
+    /// [`DnsServer::start`], with `aliases` `(alias, target)`: a query for an alias is
+    /// answered with a CNAME to the target and the target's addresses, as a CDN's name is.
+    ///
+    /// # Errors
+    ///
+    /// As for [`DnsServer::start`], for alias names too.
+    pub fn start_with_aliases(
+        netns: &str,
+        addr: SocketAddr,
+        zone: &[(&str, &[IpAddr], u32)],
+        aliases: &[(&str, &str)],
+    ) -> Result<DnsServer, LabError> {
+        let state = Arc::new(State::new(zone, aliases)?);
         let udp_state = Arc::clone(&state);
         let bind_udp = move || {
             let socket = UdpSocket::bind(addr)?;
@@ -127,11 +151,17 @@ impl DnsServer {
 
 impl State {
     /// The zone with canonical names and zeroed counters.
-    fn new(zone: &[(&str, &[IpAddr], u32)]) -> Result<State, LabError> {
+    fn new(zone: &[(&str, &[IpAddr], u32)], aliases: &[(&str, &str)]) -> Result<State, LabError> {
+        let parse = |name: &str| Name::from_ascii(name).map_err(|_| not_a_dns_name(name));
         let mut names = Zone::new();
         for &(name, ips, ttl) in zone {
-            let parsed = Name::from_ascii(name).map_err(|_| not_a_dns_name(name))?;
-            names.insert(canonical(&parsed), (ips.to_vec(), ttl));
+            names.insert(
+                canonical(&parse(name)?),
+                Entry::Addresses(ips.to_vec(), ttl),
+            );
+        }
+        for &(alias, target) in aliases {
+            names.insert(canonical(&parse(alias)?), Entry::Alias(parse(target)?));
         }
         Ok(State {
             zone: names,
@@ -168,8 +198,19 @@ fn answer(zone: &Zone, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
     reply.metadata.recursion_desired = query.metadata.recursion_desired;
     reply.add_queries(query.queries.iter().cloned());
     match zone.get(&canonical(question.name())) {
-        Some((ips, ttl)) => {
-            reply.add_answers(records(question, ips, *ttl));
+        Some(Entry::Addresses(ips, ttl)) => {
+            reply.add_answers(records(question.name(), question, ips, *ttl));
+        }
+        Some(Entry::Alias(target)) => {
+            let to_target = Record::from_rdata(
+                question.name().clone(),
+                ALIAS_TTL,
+                RData::CNAME(CNAME(target.clone())),
+            );
+            reply.add_answer(to_target);
+            if let Some(Entry::Addresses(ips, ttl)) = zone.get(&canonical(target)) {
+                reply.add_answers(records(target, question, ips, *ttl));
+            }
         }
         None => reply.metadata.response_code = ResponseCode::NXDomain,
     }
@@ -180,15 +221,18 @@ fn answer(zone: &Zone, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// The A or AAAA records answering `question` from `ips`.
-fn records(question: &Query, ips: &[IpAddr], ttl: u32) -> Vec<Record> {
+/// The TTL of a CNAME record.
+const ALIAS_TTL: u32 = 300;
+
+/// The A or AAAA records of `owner` answering `question` from `ips`.
+fn records(owner: &Name, question: &Query, ips: &[IpAddr], ttl: u32) -> Vec<Record> {
     ips.iter()
         .filter_map(|ip| match (question.query_type(), ip) {
             (RecordType::A, IpAddr::V4(v4)) => Some(RData::A(A(*v4))),
             (RecordType::AAAA, IpAddr::V6(v6)) => Some(RData::AAAA(AAAA(*v6))),
             _ => None,
         })
-        .map(|data| Record::from_rdata(question.name().clone(), ttl, data))
+        .map(|data| Record::from_rdata(owner.clone(), ttl, data))
         .collect()
 }
 
@@ -512,11 +556,15 @@ mod tests {
     const PARTNER: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
     const PARTNER_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 10);
 
-    /// `api.partner.com`: one IPv4 and one IPv6 address, TTL 60.
+    /// `api.partner.com`: one IPv4 and one IPv6 address, TTL 60; `www.partner.com` an
+    /// alias of it.
     fn zone() -> Zone {
-        State::new(&[("api.partner.com", &[PARTNER.into(), PARTNER_V6.into()], 60)])
-            .unwrap()
-            .zone
+        State::new(
+            &[("api.partner.com", &[PARTNER.into(), PARTNER_V6.into()], 60)],
+            &[("www.partner.com", "api.partner.com")],
+        )
+        .unwrap()
+        .zone
     }
 
     /// A query as a stub resolver writes it.
@@ -531,6 +579,21 @@ mod tests {
     fn reply(id: u16, name: &str, qtype: RecordType) -> Message {
         let bytes = answer(&zone(), &query(id, name, qtype), Transport::Udp).unwrap();
         Message::from_vec(&bytes).unwrap()
+    }
+
+    #[test]
+    fn an_alias_is_answered_with_a_cname_and_the_target_s_addresses() {
+        let m = reply(9, "www.partner.com", RecordType::A);
+        assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+        let data: Vec<&RData> = m.answers.iter().map(|r| &r.data).collect();
+        assert_eq!(
+            data,
+            vec![
+                &RData::CNAME(CNAME(Name::from_ascii("api.partner.com.").unwrap())),
+                &RData::A(A(PARTNER)),
+            ]
+        );
+        assert_eq!(m.answers[1].name.to_ascii(), "api.partner.com.");
     }
 
     /// The rcodes of two pipelined queries on one TCP connection (a known and an unknown name).
@@ -592,7 +655,8 @@ mod tests {
         assert!(answer(&zone(), &response, Transport::Udp).is_none());
         assert!(parse_reply(&response, 2).is_none(), "wrong id");
         assert!(parse_reply(&q, 1).is_none(), "a query is not a reply");
-        assert!(State::new(&[("bad..name", &[], 1)]).is_err());
+        assert!(State::new(&[("bad..name", &[], 1)], &[]).is_err());
+        assert!(State::new(&[], &[("ok.example", "bad..name")]).is_err());
     }
 
     #[test]
