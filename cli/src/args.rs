@@ -26,12 +26,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "OBSERVE_SERVER", default_value = observe_proto::client::DEFAULT_SERVER)]
     pub server: String,
     /// How long to wait for the connection to the agent. Example: --timeout 2s
-    #[arg(long, global = true, env = "OBSERVE_TIMEOUT", default_value = "5s", value_parser = crate::duration::parse_timeout)]
+    #[arg(long, global = true, env = "OBSERVE_TIMEOUT", default_value = "5s", value_parser = observe_flags::duration::parse_timeout)]
     pub timeout: std::time::Duration,
     /// How long the agent may take to answer a unary request, as in Hubble: only
     /// non-streaming calls (status, get, apply, delete, policy trace), never the flow
     /// stream of `observe flows`. 0 means no limit. Example: --request-timeout 30s
-    #[arg(long, global = true, env = "OBSERVE_REQUEST_TIMEOUT", default_value = "12s", value_parser = crate::duration::parse_timeout)]
+    #[arg(long, global = true, env = "OBSERVE_REQUEST_TIMEOUT", default_value = "12s", value_parser = observe_flags::duration::parse_timeout)]
     pub request_timeout: std::time::Duration,
     /// Config file to read instead of the default one
     /// ($XDG_CONFIG_HOME/observe/config.yaml or ~/.config/observe/config.yaml); it must

@@ -29,7 +29,7 @@ use clap::parser::ValueSource;
 use saphyr::{LoadableYamlNode, Scalar, Yaml};
 
 use crate::args::{GlobalArgs, TlsArgs};
-use crate::duration::parse_timeout;
+use observe_flags::duration::parse_timeout;
 
 /// Values the config file sets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -9,7 +9,6 @@ mod args;
 mod commands;
 mod config;
 mod connect;
-mod duration;
 mod manifests;
 mod output;
 

@@ -44,6 +44,7 @@
 
 mod args;
 mod conflicts;
+pub mod duration;
 mod error;
 mod filters;
 mod line;

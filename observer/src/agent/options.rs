@@ -130,18 +130,18 @@ pub struct Options {
     #[arg(long, value_enum, default_value = "refused")]
     pub dns_reject_response_code: RejectCode,
     /// How long the DNS proxy holds an allowed answer until the datapath knows its
-    /// addresses (then it releases it anyway, and counts that). Example: 100ms, 1s
-    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    /// addresses (then it releases it anyway, and counts that). A Go duration: 100ms, 1s
+    #[arg(long, default_value = "100ms", value_parser = observe_flags::duration::parse_timeout)]
     pub tofqdns_proxy_response_max_delay: std::time::Duration,
     /// The shortest TTL a learned address is kept for (0: the answer's own TTL).
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = observe_flags::duration::parse_timeout)]
     pub tofqdns_min_ttl: std::time::Duration,
     /// Addresses kept per name and endpoint; the ones expiring first are evicted beyond it.
     #[arg(long, default_value_t = 1000)]
     pub tofqdns_endpoint_max_ip_per_hostname: usize,
     /// How long an expired address the endpoint connected to stays allowed for new
     /// connections.
-    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, default_value = "0s", value_parser = observe_flags::duration::parse_timeout)]
     pub tofqdns_idle_connection_grace_period: std::time::Duration,
 }
 
@@ -154,32 +154,6 @@ pub enum RejectCode {
     /// NXDOMAIN (rcode 3).
     #[value(name = "nameError")]
     NameError,
-}
-
-/// A duration as `100ms`, `2s`, `1m` or `1h`.
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration: expected e.g. 100ms, 2s, 1m"))?;
-    let millis = match unit {
-        "ms" => 1,
-        "s" | "" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?}: use ms, s, m or h"
-            ));
-        }
-    };
-    n.checked_mul(millis)
-        .map(std::time::Duration::from_millis)
-        .ok_or_else(|| format!("{text:?} is too long"))
 }
 
 /// Options that cannot work together, found before anything is started.

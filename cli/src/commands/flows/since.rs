@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use chrono::format::{Parsed, StrftimeItems};
 use observe_proto::Timestamp;
 
-use crate::duration;
+use observe_flags::duration;
 
 /// Hubble's absolute layouts but RFC 1123, as chrono layouts (Go's layouts in the
 /// module doc). `%#z` takes `Z`, `±HH:MM` and `±HHMM`.

@@ -1,5 +1,6 @@
 //! Go's duration syntax (`time.ParseDuration`), the one grammar of `--since`, `--until`,
-//! `--timeout`, `--request-timeout` and the config file's timeouts: an optional sign, then
+//! `--timeout`, `--request-timeout`, the config file's timeouts and observerd's
+//! `--tofqdns-*` durations (Cilium's are Go durations too): an optional sign, then
 //! one or more `<number><unit>` (`300ms`, `1.5h`, `2h45m`) with the units `ns`, `us` (or
 //! `µs`), `ms`, `s`, `m` and `h`; a bare `0` needs no unit. Like Go, a value beyond about
 //! 292 years (`i64` nanoseconds) is an error, never a wrapped or saturated number.
