@@ -62,14 +62,7 @@ pub fn to_proxy(skb: *mut c_void, flow: &Flow, port: u16) -> Result<(), u8> {
     }
     let local = loopback(flow.family);
     fill(&mut tuple, flow, local, port);
-    // SAFETY: as above.
-    let sk = unsafe {
-        if flow.protocol == proto::TCP {
-            bpf_sk_lookup_tcp(skb, &mut tuple, len, BPF_F_CURRENT_NETNS as u64, 0)
-        } else {
-            bpf_sk_lookup_udp(skb, &mut tuple, len, BPF_F_CURRENT_NETNS as u64, 0)
-        }
-    };
+    let sk = full_socket(skb, &mut tuple, len, flow.protocol);
     if sk.is_null() {
         return Err(drop_reason::PROXY_LOOKUP_FAILED);
     }
@@ -82,14 +75,7 @@ pub fn to_proxy(skb: *mut c_void, flow: &Flow, port: u16) -> Result<(), u8> {
 pub fn to_upstream_socket(skb: *mut c_void, flow: &Flow) -> bool {
     let mut tuple: bpf_sock_tuple = zeroed();
     let len = fill(&mut tuple, flow, flow.daddr, flow.dport);
-    // SAFETY: a helper call with the program's context and a tuple on the stack.
-    let sk = unsafe {
-        if flow.protocol == proto::TCP {
-            bpf_sk_lookup_tcp(skb, &mut tuple, len, BPF_F_CURRENT_NETNS as u64, 0)
-        } else {
-            bpf_sk_lookup_udp(skb, &mut tuple, len, BPF_F_CURRENT_NETNS as u64, 0)
-        }
-    };
+    let sk = full_socket(skb, &mut tuple, len, flow.protocol);
     if sk.is_null() {
         return false;
     }
@@ -101,6 +87,25 @@ pub fn to_upstream_socket(skb: *mut c_void, flow: &Flow) -> bool {
         return false;
     }
     assign(skb, sk).is_ok()
+}
+
+/// The full TCP or UDP socket (by `protocol`) matching `tuple` in this namespace, null
+/// without one; a non-null socket holds a reference the caller releases.
+#[inline(always)]
+fn full_socket(
+    skb: *mut c_void,
+    tuple: &mut bpf_sock_tuple,
+    len: u32,
+    protocol: u8,
+) -> *mut bpf_sock {
+    // SAFETY: a helper call with the program's context and a tuple on the stack.
+    unsafe {
+        if protocol == proto::TCP {
+            bpf_sk_lookup_tcp(skb, tuple, len, BPF_F_CURRENT_NETNS as u64, 0)
+        } else {
+            bpf_sk_lookup_udp(skb, tuple, len, BPF_F_CURRENT_NETNS as u64, 0)
+        }
+    }
 }
 
 /// Whether full socket `sk` is bound to `flow`'s destination address and port.
