@@ -39,11 +39,7 @@ pub async fn serve_udp(
             handler.unroutable();
             continue;
         };
-        let task = Task {
-            handler: handler.clone(),
-            path: path.clone(),
-        };
-        tokio::spawn(task.run(buf[..n].to_vec(), client, server, received));
+        Task::spawn(&handler, &path, &buf[..n], client, server, received);
     }
 }
 
@@ -70,11 +66,7 @@ pub async fn serve_transparent_udp(socket: Arc<UdpSocket>, handler: Handler) -> 
             handler.unroutable();
             continue;
         };
-        let task = Task {
-            handler: handler.clone(),
-            path: path.clone(),
-        };
-        tokio::spawn(task.run(buf[..n].to_vec(), client, server, received));
+        Task::spawn(&handler, &path, &buf[..n], client, server, received);
     }
 }
 
@@ -94,6 +86,22 @@ struct Task {
 }
 
 impl Task {
+    /// Handles `query` on a task of its own, so a slow upstream holds up no other query.
+    fn spawn(
+        handler: &Handler,
+        path: &Path,
+        query: &[u8],
+        client: SocketAddr,
+        server: SocketAddr,
+        received: Instant,
+    ) {
+        let task = Task {
+            handler: handler.clone(),
+            path: path.clone(),
+        };
+        tokio::spawn(task.run(query.to_vec(), client, server, received));
+    }
+
     async fn run(self, query: Vec<u8>, client: SocketAddr, server: SocketAddr, received: Instant) {
         let exchange = self.exchange(&query, client, server).await;
         self.handler.settle(client, &exchange).await;
