@@ -201,15 +201,8 @@ fn cpu_ms(pid: u32) -> u64 {
 
 /// (flows seen by the agent, events it lost) from ServerStatus.
 fn status_counters(c: &Cluster) -> (u64, u64) {
-    let mut client = ObserverClient::new(c.channel());
-    let s =
-        c.rt.block_on(client.server_status(ServerStatusRequest {}))
-            .expect("status")
-            .into_inner();
-    (
-        s.seen_flows,
-        s.lost_events.iter().map(|l| l.num_events_lost).sum(),
-    )
+    let (seen, lost) = status_by_source(c);
+    (seen, lost.iter().map(|(_, n)| n).sum())
 }
 
 fn main() {

@@ -659,11 +659,9 @@ mod tests {
         assert!(State::new(&[], &[("ok.example", "bad..name")]).is_err());
     }
 
-    #[test]
-    fn pods_resolve_over_udp_and_tcp_and_unknown_names_are_nxdomain() {
-        if !crate::require_root() {
-            return;
-        }
+    /// A lab with a client pod (10.0.1.1) and a pod for the DNS server (10.0.1.2) on one
+    /// node; the lab is returned so it lives as long as the test.
+    fn two_pods() -> (Lab, crate::PodRef, crate::PodRef) {
         let mut lab = Lab::new("dnslab").unwrap();
         let node = lab.add_node("node1").unwrap();
         let client = lab
@@ -672,6 +670,15 @@ mod tests {
         let dns = lab
             .add_pod(&node, "dns", Ipv4Addr::new(10, 0, 1, 2), None)
             .unwrap();
+        (lab, client, dns)
+    }
+
+    #[test]
+    fn pods_resolve_over_udp_and_tcp_and_unknown_names_are_nxdomain() {
+        if !crate::require_root() {
+            return;
+        }
+        let (_lab, client, dns) = two_pods();
         let partner: &[IpAddr] = &[PARTNER.into()];
         let server_addr = SocketAddr::new(dns.v4.into(), 53);
         let server =
@@ -727,14 +734,7 @@ mod tests {
         if !crate::require_root() {
             return;
         }
-        let mut lab = Lab::new("dnslab").unwrap();
-        let node = lab.add_node("node1").unwrap();
-        let client = lab
-            .add_pod(&node, "client", Ipv4Addr::new(10, 0, 1, 1), None)
-            .unwrap();
-        let dns = lab
-            .add_pod(&node, "dns", Ipv4Addr::new(10, 0, 1, 2), None)
-            .unwrap();
+        let (_lab, client, dns) = two_pods();
         let closed = SocketAddr::new(dns.v4.into(), 53);
         for tcp in [false, true] {
             assert_eq!(
