@@ -15,8 +15,10 @@ pub struct ProbeConfig {
     /// are steered to it, and DNS servers' replies to its upstream sockets (see
     /// [`crate::proxy`]).
     pub dns_proxy_port: u16,
-    /// Always 0.
-    pub pad: u16,
+    /// Port of the agent's transparent HTTP proxy (TCP on 127.0.0.1 and ::1), 0 when it
+    /// does not run: policy entries flagged [`crate::policy::entry_flags::REDIRECT_HTTP`]
+    /// are steered to it.
+    pub http_proxy_port: u16,
 }
 const _: () = assert!(core::mem::size_of::<ProbeConfig>() == 16);
 
@@ -28,6 +30,6 @@ impl ProbeConfig {
         policy_verdict_events: 1,
         drop_events: 1,
         dns_proxy_port: 0,
-        pad: 0,
+        http_proxy_port: 0,
     };
 }

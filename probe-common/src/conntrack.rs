@@ -66,6 +66,14 @@ pub mod ct_flags {
     pub const SEEN_REPLY: u8 = 1 << 1;
     /// The connection's packets in the opening direction go to the DNS proxy.
     pub const REDIRECT_DNS: u8 = 1 << 2;
+    /// The connection's packets in the opening direction go to the HTTP proxy (at ingress:
+    /// hairpinned to the endpoint veth's ingress first).
+    pub const REDIRECT_HTTP: u8 = 1 << 3;
+    /// The connection was opened by an L7 proxy's upstream socket (its packets carry
+    /// [`crate::proxy::UPSTREAM_MARK`]): the endpoint's replies go back to that socket.
+    pub const FROM_PROXY: u8 = 1 << 4;
+    /// Both redirect flags.
+    pub const REDIRECTS: u8 = REDIRECT_DNS | REDIRECT_HTTP;
 }
 
 /// Connection states, as Hubble's `TraceReason` values (NEW 1, ESTABLISHED 2, REPLY 3,

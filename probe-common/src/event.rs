@@ -36,8 +36,6 @@ pub mod verdict {
 pub mod event_flags {
     /// The packet travels in the reply direction of its connection.
     pub const IS_REPLY: u8 = 1 << 0;
-    /// The matched policy entry carries an L7 rule that is not enforced yet.
-    pub const L7_PENDING: u8 = 1 << 1;
     /// The endpoint enforces policy in this event's direction.
     pub const ENFORCED: u8 = 1 << 2;
     /// The allowed connection is redirected to the agent's L7 proxy (Hubble's verdict

@@ -42,6 +42,8 @@ pub mod tc_action {
     pub const PASS: i32 = -1;
     /// Drop the packet (`TCX_DROP` / `TC_ACT_SHOT`).
     pub const DROP: i32 = 2;
+    /// The packet was redirected by `bpf_redirect` (`TCX_REDIRECT` / `TC_ACT_REDIRECT`).
+    pub const REDIRECT: i32 = 7;
 }
 
 #[cfg(feature = "user")]

@@ -133,8 +133,11 @@ pub fn choose(
 
 /// Flags of [`PolicyEntry::flags`].
 pub mod entry_flags {
-    /// An HTTP rule is attached to this entry; it is not enforced yet.
-    pub const L7_PENDING: u8 = 1;
+    /// An HTTP rule is attached to this entry: the connection is steered to the agent's
+    /// HTTP proxy ([`crate::config::ProbeConfig::http_proxy_port`]), which judges each
+    /// request (egress: from the endpoint's veth; ingress: hairpinned, see
+    /// [`crate::proxy`]).
+    pub const REDIRECT_HTTP: u8 = 1;
     /// A DNS rule is attached to this entry: the connection is steered to the agent's DNS
     /// proxy ([`crate::config::ProbeConfig::dns_proxy_port`]), which judges each query.
     pub const REDIRECT_DNS: u8 = 1 << 1;

@@ -7,14 +7,22 @@
 //! ROUTE_TABLE` and `ip route add local 0.0.0.0/0 dev lo table ROUTE_TABLE`); the
 //! assigned socket then receives it.
 //!
-//! Two kinds of packets are steered:
+//! Packets that are steered:
 //! - an endpoint's packets on a connection whose policy entry carries a DNS rule, to the
 //!   DNS proxy's listener ([`crate::config::ProbeConfig::dns_proxy_port`] on 127.0.0.1,
 //!   or ::1 for IPv6) or, for TCP once accepted, to the proxy's socket for that
 //!   connection;
 //! - a DNS server endpoint's replies (source port [`DNS_PORT`]) to the proxy's upstream
 //!   socket, which is bound to the asking pod's own address and port (the proxy is
-//!   transparent: the query reaches the server from the pod's address).
+//!   transparent: the query reaches the server from the pod's address);
+//! - an endpoint's packets on a connection whose egress entry carries an HTTP rule, to the
+//!   HTTP proxy's listener ([`crate::config::ProbeConfig::http_proxy_port`]) or its
+//!   accepted socket;
+//! - packets to an endpoint on a connection whose ingress entry carries an HTTP rule: at
+//!   the host-side veth's tc egress they cannot be assigned a socket, so they are
+//!   redirected to the veth's own ingress with [`HAIRPIN_MARK`], and assigned there;
+//! - an endpoint's replies on a connection an L7 proxy's upstream socket opened (marked
+//!   [`UPSTREAM_MARK`]), to that socket, which is bound to the client's own address.
 
 /// The mark of a steered packet.
 pub const MARK: u32 = 0x0a00;
@@ -24,5 +32,12 @@ pub const MARK_MASK: u32 = 0x0f00;
 pub const ROUTE_TABLE: u32 = 2405;
 /// The routing rule's priority.
 pub const RULE_PRIORITY: u32 = 9;
+/// The mark (`SO_MARK`) of an L7 proxy's upstream sockets: the datapath does not steer
+/// their packets to a proxy again, and steers the endpoint's replies back to them.
+pub const UPSTREAM_MARK: u32 = 0x0b00;
+/// The mark of a packet the datapath hairpinned for the HTTP proxy: an ingress packet
+/// (host-side veth, tc egress) that needs the proxy is redirected to the same veth's
+/// ingress, where `bpf_sk_assign` is possible, with this mark saying why.
+pub const HAIRPIN_MARK: u32 = 0x0c00;
 /// The port DNS rules apply to (Cilium requires DNS rules to list it).
 pub const DNS_PORT: u16 = 53;

@@ -16,9 +16,14 @@
 //! 5. NEW packets are decided by policy; an allowed one gets a conntrack entry (also when
 //!    the direction is not enforced, so its replies pass an enforced opposite direction).
 //! 6. Steering ([`redirect`]): the endpoint's packets on a connection whose entry carries a
-//!    DNS rule go to the agent's DNS proxy (a failed lookup or assign is drop 178 or 179),
-//!    and a DNS server endpoint's replies go to the proxy's upstream socket when one is
-//!    bound to their destination.
+//!    DNS or HTTP rule go to that agent proxy (a failed lookup or assign is drop 178 or
+//!    179); packets to the endpoint on a connection whose ingress entry carries an HTTP
+//!    rule are hairpinned to the veth's ingress and assigned to the HTTP proxy there. A
+//!    packet from a proxy's upstream socket (it carries [`UPSTREAM_MARK`]) is decided as
+//!    any other but never steered to a proxy again (the proxy judged both ends' L7 rules),
+//!    and the endpoint's replies on such a connection go back to that socket; a DNS
+//!    server endpoint's replies go to the DNS proxy's upstream socket when one is bound to
+//!    their destination.
 //!
 //! Events: a policy verdict for every decision on a NEW packet (and for a denied
 //! re-decision), a drop event for every drop, and trace events per `trace_mode`, each
@@ -27,11 +32,12 @@
 use aya_ebpf::helpers::bpf_ktime_get_coarse_ns;
 use aya_ebpf::programs::TcContext;
 use probe_common::config::ProbeConfig;
+use probe_common::conntrack::ct_flags;
 use probe_common::conntrack::state;
 use probe_common::endpoint::EndpointInfo;
 use probe_common::event::{event_flags, kind, obs_point, trace_mode, verdict};
 use probe_common::ipcache::{WORLD_IDENTITY, entry_flags as ipcache_flags};
-use probe_common::proxy::DNS_PORT;
+use probe_common::proxy::{DNS_PORT, HAIRPIN_MARK, MARK_MASK, UPSTREAM_MARK};
 use probe_common::{counters, direction, drop_reason, tc_action};
 
 use crate::conntrack::{self, Admission, Ct, Owner};
@@ -82,7 +88,37 @@ pub fn run(ctx: &TcContext, dir: u8) -> i32 {
         with_peer(&mut hook, flow);
         return drop(config, &hook, flow, &dropped(reason, 0));
     }
+    let mark = mark(ctx) & MARK_MASK;
+    if dir == direction::EGRESS && mark == HAIRPIN_MARK {
+        return hairpinned(ctx, config, &mut hook, flow);
+    }
+    hook.from_proxy = dir == direction::INGRESS && mark == UPSTREAM_MARK;
     track(ctx, config, &mut hook, ep, flow)
+}
+
+/// The packet's mark.
+#[inline(always)]
+fn mark(ctx: &TcContext) -> u32 {
+    // SAFETY: reading a field of the program's own context.
+    unsafe { (*ctx.skb.skb).mark }
+}
+
+/// A packet to the endpoint that its ingress hook hairpinned for the HTTP proxy: policy
+/// and conntrack were done there; here it is only assigned to the proxy's socket. A
+/// failure is reported as the endpoint's ingress drop it is.
+#[inline(always)]
+fn hairpinned(ctx: &TcContext, config: &ProbeConfig, hook: &mut Hook, flow: &Flow) -> i32 {
+    match redirect::to_proxy(ctx.skb.skb.cast(), flow, config.http_proxy_port) {
+        Ok(()) => {
+            notify::count(counters::forwarded(direction::INGRESS));
+            tc_action::PASS
+        }
+        Err(reason) => {
+            hook.direction = direction::INGRESS;
+            with_peer(hook, flow);
+            drop(config, hook, flow, &dropped(reason, state::ESTABLISHED))
+        }
+    }
 }
 
 /// The hook's view of the packet before the endpoint is known: interface, direction and
@@ -101,6 +137,7 @@ fn hook(ctx: &TcContext, dir: u8) -> Hook {
         peer_flags: 0,
         pkt_len: ctx.len(),
         enforced: 0,
+        from_proxy: false,
     }
 }
 
@@ -148,9 +185,9 @@ fn track(
         Ct::Reply(entry) => {
             conntrack::touch(entry, flow, true, now);
             let cookie = conntrack::cookie(entry);
-            if is_dns_reply(config, hook, flow) {
-                // A reply to a query the DNS proxy forwarded goes to the proxy's socket;
-                // any other reply goes on its way.
+            if conntrack::from_proxy(entry) || is_dns_reply(config, hook, flow) {
+                // A reply to a proxy's upstream socket goes to that socket; any other
+                // reply goes on its way.
                 redirect::to_upstream_socket(ctx.skb.skb.cast(), flow);
             }
             forward(
@@ -189,9 +226,10 @@ fn is_dns_reply(config: &ProbeConfig, hook: &Hook, flow: &Flow) -> bool {
         && (flow.protocol == proto::UDP || flow.protocol == proto::TCP)
 }
 
-/// Hands a packet of a connection whose policy carries a DNS rule to the DNS proxy.
-/// Only the endpoint's own packets (egress) reach a proxy; the entry's DNS flag is never
-/// set at ingress, where a DNS rule has no meaning.
+/// Hands a packet of a connection whose policy carries an L7 rule to its proxy
+/// (`redirect`: the conntrack flag naming it). The endpoint's own packets (egress) are
+/// assigned to the proxy here; packets to it (ingress, HTTP only: a DNS rule has no
+/// meaning there) are hairpinned to the veth's ingress first.
 #[inline(always)]
 fn to_proxy(
     ctx: &TcContext,
@@ -200,8 +238,23 @@ fn to_proxy(
     flow: &Flow,
     ct_state: u8,
     cookie: u32,
+    redirect: u8,
 ) -> i32 {
-    match redirect::to_proxy(ctx.skb.skb.cast(), flow, config.dns_proxy_port) {
+    if hook.direction == direction::INGRESS {
+        return match redirect::hairpin(ctx.skb.skb.cast(), hook.ifindex) {
+            Ok(()) => {
+                forward_at(config, hook, flow, ct_state, 0, cookie, obs_point::TO_PROXY);
+                tc_action::REDIRECT
+            }
+            Err(reason) => drop(config, hook, flow, &dropped(reason, ct_state)),
+        };
+    }
+    let port = if redirect & ct_flags::REDIRECT_HTTP != 0 {
+        config.http_proxy_port
+    } else {
+        config.dns_proxy_port
+    };
+    match redirect::to_proxy(ctx.skb.skb.cast(), flow, port) {
         Ok(()) => forward_at(config, hook, flow, ct_state, 0, cookie, obs_point::TO_PROXY),
         Err(reason) => drop(config, hook, flow, &dropped(reason, ct_state)),
     }
@@ -233,8 +286,17 @@ fn established(
     }
     conntrack::touch(entry, flow, false, now);
     let cookie = conntrack::cookie(entry);
-    if conntrack::redirects(entry) {
-        return to_proxy(ctx, config, hook, flow, state::ESTABLISHED, cookie);
+    let redirect = conntrack::redirects(entry);
+    if redirect != 0 {
+        return to_proxy(
+            ctx,
+            config,
+            hook,
+            flow,
+            state::ESTABLISHED,
+            cookie,
+            redirect,
+        );
     }
     forward(config, hook, flow, state::ESTABLISHED, 0, cookie)
 }
@@ -267,8 +329,17 @@ fn new_connection(
         );
     }
     notify::count(counters::CT_CREATED);
-    if redirects(hook, &decision) {
-        return to_proxy(ctx, config, hook, flow, state::NEW, decision.cookie);
+    let redirect = redirect_of(hook, &decision);
+    if redirect != 0 {
+        return to_proxy(
+            ctx,
+            config,
+            hook,
+            flow,
+            state::NEW,
+            decision.cookie,
+            redirect,
+        );
     }
     forward(config, hook, flow, state::NEW, 0, decision.cookie)
 }
@@ -279,15 +350,24 @@ fn admission(ep: &EndpointInfo, hook: &Hook, decision: &Decision) -> Admission {
         cookie: decision.cookie,
         policy_revision: ep.policy_revision,
         peer_identity: hook.peer_identity,
-        redirect: redirects(hook, decision),
+        redirect: redirect_of(hook, decision),
+        from_proxy: hook.from_proxy,
     }
 }
 
-/// Whether an allowed connection goes to the DNS proxy: its entry carries a DNS rule and
-/// the endpoint sends it.
+/// The proxy an allowed connection goes to (a conntrack redirect flag, 0 for none): the
+/// one its entry names, except that a DNS rule only steers what the endpoint sends, and
+/// nothing a proxy's upstream socket sends is steered again.
 #[inline(always)]
-fn redirects(hook: &Hook, decision: &Decision) -> bool {
-    hook.direction == direction::EGRESS && decision.flags & event_flags::REDIRECTED != 0
+fn redirect_of(hook: &Hook, decision: &Decision) -> u8 {
+    if hook.from_proxy {
+        return 0;
+    }
+    if hook.direction == direction::INGRESS {
+        decision.redirect & ct_flags::REDIRECT_HTTP
+    } else {
+        decision.redirect
+    }
 }
 
 /// A policy denial: the verdict event, then the drop (with the deciding entry's cookie and

@@ -155,7 +155,7 @@ pub fn create(flow: &Flow, owner: &Owner, now: u64, admitted: &Admission) -> Res
         policy_revision: admitted.policy_revision,
         peer_identity: admitted.peer_identity,
         tcp_flags_seen: u16::from(flow.tcp_flags),
-        flags: flags | redirect_flag(admitted),
+        flags: flags | admitted.flags(),
         pad: 0,
     };
     // BPF_ANY: an expired entry under the same key is overwritten, and two CPUs admitting
@@ -173,24 +173,38 @@ pub struct Admission {
     pub policy_revision: u32,
     /// The peer's identity at the decision.
     pub peer_identity: u32,
-    /// The connection goes to the DNS proxy.
-    pub redirect: bool,
+    /// The proxy the connection goes to ([`ct_flags::REDIRECT_DNS`],
+    /// [`ct_flags::REDIRECT_HTTP`]), or 0.
+    pub redirect: u8,
+    /// A proxy's upstream socket opened the connection.
+    pub from_proxy: bool,
 }
 
-#[inline(always)]
-fn redirect_flag(admitted: &Admission) -> u8 {
-    if admitted.redirect {
-        ct_flags::REDIRECT_DNS
-    } else {
-        0
+impl Admission {
+    /// The entry flags the admission sets.
+    #[inline(always)]
+    fn flags(&self) -> u8 {
+        let from_proxy = if self.from_proxy {
+            ct_flags::FROM_PROXY
+        } else {
+            0
+        };
+        (self.redirect & ct_flags::REDIRECTS) | from_proxy
     }
 }
 
-/// Whether `entry`'s connection goes to the DNS proxy.
+/// The proxy `entry`'s connection goes to ([`ct_flags::REDIRECTS`] bits), 0 for none.
 #[inline(always)]
-pub fn redirects(entry: *mut CtEntry) -> bool {
+pub fn redirects(entry: *mut CtEntry) -> u8 {
     // SAFETY: a live map value pointer from `lookup`.
-    unsafe { (*entry).flags & ct_flags::REDIRECT_DNS != 0 }
+    unsafe { (*entry).flags & ct_flags::REDIRECTS }
+}
+
+/// Whether a proxy's upstream socket opened `entry`'s connection.
+#[inline(always)]
+pub fn from_proxy(entry: *mut CtEntry) -> bool {
+    // SAFETY: a live map value pointer from `lookup`.
+    unsafe { (*entry).flags & ct_flags::FROM_PROXY != 0 }
 }
 
 /// Whether `entry` was admitted under a different policy revision or peer identity than
@@ -213,7 +227,7 @@ pub fn readmit(entry: *mut CtEntry, admitted: &Admission) {
         (*entry).policy_revision = admitted.policy_revision;
         (*entry).peer_identity = admitted.peer_identity;
         let flags = (*entry).flags;
-        let wanted = (flags & !ct_flags::REDIRECT_DNS) | redirect_flag(admitted);
+        let wanted = (flags & !ct_flags::REDIRECTS) | (admitted.redirect & ct_flags::REDIRECTS);
         if wanted != flags {
             (*entry).flags = wanted;
         }

@@ -32,6 +32,8 @@ pub struct Hook {
     /// [`probe_common::event::event_flags::ENFORCED`] if the endpoint enforces this
     /// direction, else 0.
     pub enforced: u8,
+    /// The packet comes from an L7 proxy's upstream socket (ingress only).
+    pub from_proxy: bool,
 }
 
 /// What an event says beyond the packet and the hook.

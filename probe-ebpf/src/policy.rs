@@ -13,6 +13,7 @@
 //!    allows; no entry at all → drop 133.
 
 use aya_ebpf::maps::lpm_trie::Key;
+use probe_common::conntrack::ct_flags;
 use probe_common::drop_reason;
 use probe_common::endpoint::EndpointInfo;
 use probe_common::event::event_flags;
@@ -35,9 +36,12 @@ pub struct Decision {
     pub match_type: u8,
     /// Cookie of the deciding entry (0 without one).
     pub cookie: u32,
-    /// Event flags: [`event_flags::ENFORCED`], [`event_flags::L7_PENDING`], and
-    /// [`event_flags::REDIRECTED`] when the connection goes to the DNS proxy.
+    /// Event flags: [`event_flags::ENFORCED`], and [`event_flags::REDIRECTED`] when the
+    /// connection goes to a proxy.
     pub flags: u8,
+    /// The proxy an allowed connection goes to: [`ct_flags::REDIRECT_DNS`],
+    /// [`ct_flags::REDIRECT_HTTP`], or 0.
+    pub redirect: u8,
 }
 
 /// Whether `ep` enforces policy in `dir`.
@@ -90,6 +94,7 @@ pub fn decide(ep: &EndpointInfo, dir: u8, peer: u32, flow: &Flow) -> Decision {
             match_type: match_type::NONE,
             cookie: 0,
             flags: 0,
+            redirect: 0,
         };
     }
     notify::count(counters::POLICY_LOOKUPS);
@@ -111,12 +116,16 @@ fn decision(by_identity: Option<PolicyEntry>, any_identity: Option<PolicyEntry>)
         return default_deny();
     };
     let denied = entry.action == action::DENY;
-    let l7 = if entry.flags & entry_flags::L7_PENDING != 0 {
-        event_flags::L7_PENDING
+    let redirect = if denied {
+        0
+    } else if entry.flags & entry_flags::REDIRECT_DNS != 0 {
+        ct_flags::REDIRECT_DNS
+    } else if entry.flags & entry_flags::REDIRECT_HTTP != 0 {
+        ct_flags::REDIRECT_HTTP
     } else {
         0
     };
-    let redirect = if !denied && entry.flags & entry_flags::REDIRECT_DNS != 0 {
+    let redirected = if redirect != 0 {
         event_flags::REDIRECTED
     } else {
         0
@@ -126,7 +135,8 @@ fn decision(by_identity: Option<PolicyEntry>, any_identity: Option<PolicyEntry>)
         reason: if denied { drop_reason::POLICY_DENY } else { 0 },
         match_type: match_type::of(wildcard, entry.l4_prefix),
         cookie: entry.cookie,
-        flags: event_flags::ENFORCED | l7 | redirect,
+        flags: event_flags::ENFORCED | redirected,
+        redirect,
     }
 }
 
@@ -138,5 +148,6 @@ fn default_deny() -> Decision {
         match_type: match_type::NONE,
         cookie: 0,
         flags: event_flags::ENFORCED,
+        redirect: 0,
     }
 }

@@ -1,15 +1,18 @@
-//! Steering packets to the agent's DNS proxy with `bpf_sk_assign` (see
+//! Steering packets to the agent's L7 proxies with `bpf_sk_assign` (see
 //! [`probe_common::proxy`] for the contract with the agent).
 //!
-//! - [`to_proxy`]: a packet the endpoint sends on a connection whose policy entry carries
-//!   a DNS rule. TCP first looks up the connection's own socket (the proxy accepted it
-//!   already: established, or a request socket mid-handshake); otherwise, and always for
-//!   UDP, the proxy's listener on 127.0.0.1 (`::1`) at the DNS proxy port. A failed lookup
-//!   is drop 178, a failed assign drop 179, another protocol (SCTP) drop 180: a DNS rule
-//!   never silently becomes "allow all".
-//! - [`to_upstream_socket`]: a DNS server endpoint's reply to a query the proxy forwarded
-//!   from the pod's address. It goes to the proxy's socket bound to exactly that address
-//!   and port; a reply no proxy socket waits for is left alone.
+//! - [`to_proxy`]: a packet on a connection whose policy entry carries a DNS or HTTP rule
+//!   (the endpoint's own, or one [`hairpin`] brought back to the veth's ingress). TCP first
+//!   looks up the connection's own socket (the proxy accepted it already: established, or
+//!   a request socket mid-handshake); otherwise, and always for UDP, the proxy's listener
+//!   on 127.0.0.1 (`::1`) at the proxy's port. A failed lookup is drop 178, a failed
+//!   assign drop 179, another protocol (SCTP) drop 180: an L7 rule never silently becomes
+//!   "allow all".
+//! - [`hairpin`]: a packet to the endpoint (tc egress of its veth, where no socket can be
+//!   assigned) goes back to the veth's ingress, marked, to meet [`to_proxy`] there.
+//! - [`to_upstream_socket`]: an endpoint's reply to a proxy's upstream socket (which
+//!   speaks from the client's address). It goes to the proxy's socket bound to exactly
+//!   that address and port; a reply no proxy socket waits for is left alone.
 //!
 //! Every socket a lookup returns holds a reference, released on every path before the
 //! function returns (the verifier checks it).
@@ -22,11 +25,12 @@ use aya_ebpf::bindings::{
     bpf_sock_tuple__bindgen_ty_1__bindgen_ty_2,
 };
 use aya_ebpf::helpers::{
-    bpf_sk_assign, bpf_sk_lookup_tcp, bpf_sk_lookup_udp, bpf_sk_release, bpf_skc_lookup_tcp,
+    bpf_redirect, bpf_sk_assign, bpf_sk_lookup_tcp, bpf_sk_lookup_udp, bpf_sk_release,
+    bpf_skc_lookup_tcp,
 };
-use probe_common::drop_reason;
 use probe_common::ipcache::FAMILY_V4;
-use probe_common::proxy::MARK;
+use probe_common::proxy::{HAIRPIN_MARK, MARK};
+use probe_common::{drop_reason, tc_action};
 
 use crate::maps::zeroed;
 use crate::parse::{Flow, proto};
@@ -69,7 +73,24 @@ pub fn to_proxy(skb: *mut c_void, flow: &Flow, port: u16) -> Result<(), u8> {
     assign(skb, sk)
 }
 
-/// Steers a DNS server's reply (`flow`) to the proxy's upstream socket bound to its
+/// `BPF_F_INGRESS` of `bpf_redirect`.
+const F_INGRESS: u64 = 1;
+
+/// Redirects the packet in `skb` to the ingress of interface `ifindex` (the veth it leaves
+/// by), marked [`HAIRPIN_MARK`]. `Err` is the drop reason.
+#[inline(always)]
+pub fn hairpin(skb: *mut c_void, ifindex: u32) -> Result<(), u8> {
+    // SAFETY: the context's skb; tc programs may write `mark`.
+    unsafe { (*skb.cast::<aya_ebpf::bindings::__sk_buff>()).mark = HAIRPIN_MARK };
+    // SAFETY: a helper without memory arguments.
+    let ret = unsafe { bpf_redirect(ifindex, F_INGRESS) };
+    if ret as i32 != tc_action::REDIRECT {
+        return Err(drop_reason::PROXY_ASSIGN_FAILED);
+    }
+    Ok(())
+}
+
+/// Steers an endpoint's reply (`flow`) to the proxy's upstream socket bound to its
 /// destination, if there is one. `true` when it was steered.
 #[inline(never)]
 pub fn to_upstream_socket(skb: *mut c_void, flow: &Flow) -> bool {

@@ -144,7 +144,7 @@ fn rules(out: &mut String, what: &str, list: &[RuleMatch]) {
         };
         let l7 =
             r.l7.as_deref()
-                .map(|l| format!(" [L7 {l}: enforcement pending]"))
+                .map(|l| format!(" [{l}]"))
                 .unwrap_or_default();
         let _ = writeln!(out, "    {} {ns}{} {}{l7}", r.kind, r.name, r.rule);
     }

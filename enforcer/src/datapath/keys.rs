@@ -86,7 +86,7 @@ fn entry(value: &MapValue, cookie: u32) -> PolicyEntry {
         l4_prefix: 0,
         flags: match value.l7 {
             L7Kind::None => 0,
-            L7Kind::Http => entry_flags::L7_PENDING,
+            L7Kind::Http => entry_flags::REDIRECT_HTTP,
             L7Kind::Dns => entry_flags::REDIRECT_DNS,
         },
         pad: 0,

@@ -14,6 +14,7 @@ mod deps;
 mod dns_verdict;
 mod entries;
 mod fqdn;
+mod http_verdict;
 mod ipcache;
 pub mod matrix;
 pub mod render;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 
 pub use apply::{ApplyError, Changes, ObjectKey};
 pub use dns_verdict::DnsJudgement;
+pub use http_verdict::{HttpJudgement, HttpPolicy, Side as HttpSide};
 pub use ipcache::IpCacheEntry;
 
 use self::compute::DerivedRules;

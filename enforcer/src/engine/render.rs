@@ -107,7 +107,7 @@ impl Engine {
         let rules: Vec<String> = v.rules.iter().map(ToString::to_string).collect();
         let l7 = match v.l7 {
             L7Kind::None => "",
-            L7Kind::Http => " [L7 pending]",
+            L7Kind::Http => " [HTTP proxy]",
             L7Kind::Dns => " [DNS proxy]",
         };
         format!(

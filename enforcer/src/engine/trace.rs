@@ -20,6 +20,7 @@ use crate::cluster::{PodKey, WorkloadKind, WorkloadRef};
 use crate::mapstate::resolve::RawEntry;
 use crate::mapstate::{Action, PortRange, Verdict};
 use crate::policy::Direction;
+use crate::policy::http::HttpRule;
 use crate::policy::model::{L4, L7, PortSpec};
 use crate::policy::origin::RuleRef;
 use crate::policy::ports::protocol_name;
@@ -143,12 +144,15 @@ pub struct RuleMatch {
     pub name: String,
     /// Rule path in the policy (`spec.ingress[0]`).
     pub rule: String,
-    /// L7 rules attached (not enforced yet).
+    /// The L7 rules attached, as text (`HTTP (GET /health)`, `DNS (*.example.com)`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub l7: Option<String>,
     /// The rule's `rules.dns` selectors, when it has some.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
+    /// The rule's `rules.http`, when it has some.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<HttpRule>,
 }
 
 /// One direction's part of the trace.
@@ -460,9 +464,17 @@ impl Engine {
                     .into(),
             );
         }
-        for m in side.matched_rules.iter().filter(|m| m.l7.is_some()) {
+        for m in side.matched_rules.iter() {
+            let proxy = if !m.http.is_empty() {
+                "the HTTP proxy judges each request"
+            } else if !m.dns.is_empty() {
+                "the DNS proxy judges each query"
+            } else {
+                continue;
+            };
+            let l7 = m.l7.as_deref().unwrap_or_default();
             side.notes.push(format!(
-                "L7 rule: enforcement pending ({} {}/{} {})",
+                "L7 rule {l7}: {proxy} ({} {}/{} {})",
                 m.kind, m.namespace, m.name, m.rule
             ));
         }
@@ -550,6 +562,19 @@ fn dns_of(l4: &L4) -> Vec<String> {
     }
 }
 
+fn http_of(l4: &L4) -> Vec<HttpRule> {
+    match l4 {
+        L4::Ports(specs) => specs
+            .iter()
+            .find_map(|s: &PortSpec| match &s.l7 {
+                Some(L7::Http(rules)) => Some(rules.clone()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 fn rule_match(rule: &RuleRef, l4: &L4) -> RuleMatch {
     RuleMatch {
         kind: rule.policy.kind.to_string(),
@@ -558,6 +583,7 @@ fn rule_match(rule: &RuleRef, l4: &L4) -> RuleMatch {
         rule: rule.path.to_string(),
         l7: l7_of(l4),
         dns: dns_of(l4),
+        http: http_of(l4),
     }
 }
 

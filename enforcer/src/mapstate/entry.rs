@@ -37,7 +37,7 @@ pub enum L7Kind {
     /// None: L3/L4 only.
     #[default]
     None,
-    /// An HTTP rule applies; reported, not enforced yet.
+    /// An HTTP rule applies: the datapath steers the connection to the HTTP proxy.
     Http,
     /// A DNS rule applies: the datapath steers the connection to the DNS proxy.
     Dns,

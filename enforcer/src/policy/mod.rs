@@ -3,6 +3,7 @@
 
 pub mod direction;
 pub mod entity;
+pub mod http;
 pub mod model;
 pub mod namespacing;
 pub mod origin;

@@ -176,8 +176,8 @@ impl IcmpSpec {
 /// L7 rules attached to a port rule.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum L7 {
-    /// `rules.http` with this many entries.
-    Http(usize),
+    /// `rules.http`: the request must meet one of these.
+    Http(Vec<super::http::HttpRule>),
     /// `rules.dns` with these patterns.
     Dns(Vec<String>),
 }
@@ -185,7 +185,10 @@ pub enum L7 {
 impl std::fmt::Display for L7 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Http(n) => write!(f, "HTTP ({n} rule{})", if *n == 1 { "" } else { "s" }),
+            Self::Http(rules) => {
+                let shown: Vec<String> = rules.iter().map(super::http::HttpRule::summary).collect();
+                write!(f, "HTTP ({})", shown.join("; "))
+            }
             Self::Dns(p) => write!(f, "DNS ({})", p.join(", ")),
         }
     }

@@ -1,4 +1,4 @@
-//! fromRequires/toRequires folding, and L7 rules that are parsed but not enforced yet.
+//! fromRequires/toRequires folding, and the L7 rules traces name.
 
 use crate::common::*;
 
@@ -33,7 +33,7 @@ fn requires_grant_nothing_by_themselves() {
 }
 
 #[test]
-fn l7_rules_keep_the_l4_verdict_and_are_reported_pending() {
+fn l7_rules_keep_the_l4_verdict_and_name_their_proxy() {
     let e = engine(&cnp(
         "shop",
         "p",
@@ -43,13 +43,13 @@ fn l7_rules_keep_the_l4_verdict_and_are_reported_pending() {
     assert_eq!(t.verdict, "ALLOWED");
     assert_eq!(
         t.ingress.matched_rules[0].l7.as_deref(),
-        Some("HTTP (1 rule)")
+        Some("HTTP (GET /api/.*)")
     );
     assert!(
         t.ingress
             .notes
             .iter()
-            .any(|n| n.starts_with("L7 rule: enforcement pending")),
+            .any(|n| n.starts_with("L7 rule HTTP (GET /api/.*): the HTTP proxy judges")),
         "{:?}",
         t.ingress.notes
     );

@@ -1,0 +1,190 @@
+//! The HTTP proxy's question to the engine: may this request pass?
+//!
+//! A connection's rules are looked up once ([`Engine::http_policy`]: the rules that allow
+//! its flow at the source's egress and the destination's ingress, as a trace finds them),
+//! and each request on it is judged against them ([`HttpPolicy::judge`]), so a keep-alive
+//! connection costs one lookup and a regular-expression match per request.
+//!
+//! Each side decides as Cilium's proxy does: a side whose allowing rules carry no
+//! `rules.http` allows every request (the port is steered to the proxy because of another
+//! side or another peer); otherwise one HTTP rule of one allowing rule must match. Both
+//! sides must allow. A denied request names the HTTP rule that came closest: the first
+//! HTTP rule of the first allowing rule with HTTP rules on the side that denied it.
+
+use std::net::IpAddr;
+
+use super::Engine;
+use super::trace::{RuleMatch, SideTrace, Target, TraceRequest};
+use crate::policy::Direction;
+use crate::policy::http::{HeaderEdit, RequestView, first_match};
+
+/// The HTTP rules one connection's requests are judged against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpPolicy {
+    /// The source's egress side.
+    pub egress: Side,
+    /// The destination's ingress side.
+    pub ingress: Side,
+}
+
+/// One side of a connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// The flow is not allowed at L3/L4 on this side (the datapath drops it).
+    Denied,
+    /// Every request passes (no HTTP rule narrows the allowing rules, or no policy).
+    Open(Option<RuleMatch>),
+    /// A request must match one HTTP rule of these allowing rules.
+    Rules(Vec<RuleMatch>),
+}
+
+/// The engine's answer to one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpJudgement {
+    /// The request may go upstream.
+    pub allowed: bool,
+    /// The direction that decided: the one that denied, or the one whose HTTP rule
+    /// allowed (ingress before egress when both have HTTP rules).
+    pub direction: Direction,
+    /// The rule that allowed it.
+    pub rule: Option<RuleMatch>,
+    /// The HTTP rule that allowed it (`GET /health`), or for a denied request the HTTP
+    /// rule that came closest.
+    pub http_rule: Option<String>,
+    /// For a denied request: the rule holding the closest HTTP rule.
+    pub closest: Option<RuleMatch>,
+    /// Header edits the allowing rule's `headerMatches` mismatch actions ask for.
+    pub edits: Vec<HeaderEdit>,
+}
+
+/// A side's verdict on one request.
+enum SideVerdict {
+    Allowed {
+        rule: Option<RuleMatch>,
+        http_rule: Option<String>,
+        edits: Vec<HeaderEdit>,
+    },
+    Denied {
+        closest: Option<RuleMatch>,
+    },
+}
+
+impl Engine {
+    /// The HTTP rules for a connection from `client` to `server`:`port` (TCP).
+    pub fn http_policy(&self, client: IpAddr, server: IpAddr, port: u16) -> HttpPolicy {
+        let req = TraceRequest {
+            from: Target::Ip(client),
+            to: Target::Ip(server),
+            protocol: 6,
+            dport: port,
+            reply: false,
+        };
+        match self.trace(&req) {
+            Ok(trace) => HttpPolicy {
+                egress: Side::of(trace.egress),
+                ingress: Side::of(trace.ingress),
+            },
+            Err(_) => HttpPolicy {
+                egress: Side::Denied,
+                ingress: Side::Denied,
+            },
+        }
+    }
+}
+
+impl Side {
+    fn of(side: SideTrace) -> Self {
+        if side.drop_reason.is_some() {
+            return Self::Denied;
+        }
+        if let Some(open) = side.matched_rules.iter().find(|m| m.http.is_empty()) {
+            return Self::Open(Some(open.clone()));
+        }
+        if side.matched_rules.is_empty() {
+            return Self::Open(None);
+        }
+        Self::Rules(side.matched_rules)
+    }
+
+    fn judge(&self, request: &dyn RequestView) -> SideVerdict {
+        match self {
+            Self::Denied => SideVerdict::Denied { closest: None },
+            Self::Open(rule) => SideVerdict::Allowed {
+                rule: rule.clone(),
+                http_rule: None,
+                edits: Vec::new(),
+            },
+            Self::Rules(rules) => {
+                for m in rules {
+                    if let Some((_, http, edits)) = first_match(&m.http, request) {
+                        return SideVerdict::Allowed {
+                            rule: Some(m.clone()),
+                            http_rule: Some(http.summary()),
+                            edits,
+                        };
+                    }
+                }
+                SideVerdict::Denied {
+                    closest: rules.first().cloned(),
+                }
+            }
+        }
+    }
+
+    /// Whether HTTP rules narrow this side.
+    pub fn has_rules(&self) -> bool {
+        matches!(self, Self::Rules(_))
+    }
+}
+
+impl HttpPolicy {
+    /// Judges one request.
+    pub fn judge(&self, request: &dyn RequestView) -> HttpJudgement {
+        let sides = [
+            (Direction::Ingress, &self.ingress),
+            (Direction::Egress, &self.egress),
+        ];
+        let mut allowed_by: Option<(Direction, Option<RuleMatch>, Option<String>)> = None;
+        let mut edits = Vec::new();
+        for (direction, side) in sides {
+            match side.judge(request) {
+                SideVerdict::Denied { closest } => {
+                    return HttpJudgement {
+                        allowed: false,
+                        direction,
+                        rule: None,
+                        http_rule: closest
+                            .as_ref()
+                            .and_then(|c| c.http.first())
+                            .map(|r| r.summary()),
+                        closest,
+                        edits: Vec::new(),
+                    };
+                }
+                SideVerdict::Allowed {
+                    rule,
+                    http_rule,
+                    edits: side_edits,
+                } => {
+                    edits.extend(side_edits);
+                    let replace = match &allowed_by {
+                        None => true,
+                        Some((_, _, h)) => h.is_none() && http_rule.is_some(),
+                    };
+                    if replace {
+                        allowed_by = Some((direction, rule, http_rule));
+                    }
+                }
+            }
+        }
+        let (direction, rule, http_rule) = allowed_by.unwrap_or((Direction::Egress, None, None));
+        HttpJudgement {
+            allowed: true,
+            direction,
+            rule,
+            http_rule,
+            closest: None,
+            edits,
+        }
+    }
+}
