@@ -33,7 +33,7 @@ use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 const BIND_TRIES: usize = 8;
 
 /// The TCP listener's backlog.
-const BACKLOG: i32 = 1024;
+pub(crate) const BACKLOG: i32 = 1024;
 
 /// The proxy's listeners: UDP and TCP on the same port of `127.0.0.1`, transparent,
 /// nonblocking (ready for `tokio::net::*::from_std`), and the same on `::1` where the
@@ -108,7 +108,7 @@ fn tcp_listener(port: u16) -> io::Result<std::net::TcpListener> {
 }
 
 /// A nonblocking socket with `IP_TRANSPARENT` (or `IPV6_TRANSPARENT`) and `SO_REUSEADDR`.
-fn transparent(domain: Domain, kind: Type, protocol: Protocol) -> io::Result<Socket> {
+pub(crate) fn transparent(domain: Domain, kind: Type, protocol: Protocol) -> io::Result<Socket> {
     let socket = Socket::new(domain, kind, Some(protocol))?;
     if domain == Domain::IPV6 {
         socket.set_ip_transparent_v6(true)?;
