@@ -386,6 +386,7 @@ mod tests {
                 },
                 closest_rule: None,
                 fqdn_history: None,
+                l7_rule: String::new(),
             }),
             ..Default::default()
         }

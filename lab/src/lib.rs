@@ -55,7 +55,7 @@ pub use observe_plumbing::netns_exists;
 pub use root::{SKIP_LOG_ENV, is_root, require_root};
 pub use terminal::{Terminal, table_rows};
 pub use traffic::{
-    DnsReply, DnsServer, TcpServer, UdpEcho, dns_query, dns_query_from, ping, tcp_connect,
-    udp_roundtrip,
+    DnsReply, DnsServer, HttpRequest, HttpResponse, HttpServer, TcpServer, UdpEcho, dns_query,
+    dns_query_from, http_requests, ping, tcp_connect, udp_roundtrip,
 };
 pub use workspace_bin::{workspace_binary, workspace_binary_with_features};

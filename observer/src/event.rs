@@ -31,6 +31,8 @@ pub enum Payload {
     Flow(FlowEvent),
     /// A DNS query or answer the DNS proxy judged.
     Dns(Box<crate::l7::DnsRecord>),
+    /// An HTTP request or response the HTTP proxy handled.
+    Http(Box<crate::l7::HttpRecord>),
     /// A ring-buffer record too short to be a datapath event (the datapath and userspace
     /// disagree on the layout); the pipeline counts it as a decode error.
     Malformed {

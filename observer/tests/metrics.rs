@@ -220,7 +220,7 @@ async fn a_scrape_of_the_endpoint_reports_hubble_families_and_agent_health() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(observer::metrics::http::serve(
+    let server = tokio::spawn(observer::metrics::page::serve(
         listener,
         Arc::new(metrics),
         async {

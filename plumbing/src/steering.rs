@@ -5,12 +5,23 @@
 //! forwarded. The mark, its mask, the table and the rule's priority are the datapath's
 //! contract (`probe_common::proxy`); the caller passes them.
 //!
+//! [`Steering::install`] also turns TCP early demux off in the namespace
+//! ([`EARLY_DEMUX`]). A connection the datapath hairpins to the HTTP proxy at an endpoint's
+//! ingress is accepted by a proxy socket in this namespace, so early demux would tie the
+//! client's later packets to that socket before routing, and IP forwarding drops every
+//! packet that already has a socket; they must be forwarded to the endpoint's veth, where
+//! the datapath hairpins them too. (Sockets local to the node only lose a cache.)
+//!
 //! Installing is idempotent: the rule is replaced by deleting any rule of the same
 //! priority first, and the routes are `replace`d, so a restarted agent ends with exactly
 //! one copy. (`ip -batch` takes no family option per line, so these are single commands.)
 
 use crate::command::ip_in;
 use crate::error::PlumbingError;
+use crate::sysctl;
+
+/// The sysctl (`/proc/sys` path) [`Steering::install`] sets to 0.
+pub const EARLY_DEMUX: &str = "net/ipv4/tcp_early_demux";
 
 /// Where steered packets are routed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +80,7 @@ impl Steering {
         for command in self.install_commands() {
             run(netns, &command)?;
         }
-        Ok(())
+        sysctl::write(netns, &[(EARLY_DEMUX, "0")])
     }
 }
 

@@ -36,6 +36,8 @@ pub mod verdict {
 pub mod event_flags {
     /// The packet travels in the reply direction of its connection.
     pub const IS_REPLY: u8 = 1 << 0;
+    /// With [`REDIRECTED`]: the proxy is the HTTP proxy (without: the DNS proxy).
+    pub const TO_HTTP_PROXY: u8 = 1 << 1;
     /// The endpoint enforces policy in this event's direction.
     pub const ENFORCED: u8 = 1 << 2;
     /// The allowed connection is redirected to the agent's L7 proxy (Hubble's verdict

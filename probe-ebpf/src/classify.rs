@@ -108,6 +108,7 @@ fn mark(ctx: &TcContext) -> u32 {
 /// failure is reported as the endpoint's ingress drop it is.
 #[inline(always)]
 fn hairpinned(ctx: &TcContext, config: &ProbeConfig, hook: &mut Hook, flow: &Flow) -> i32 {
+    redirect::for_this_host(ctx.skb.skb.cast());
     match redirect::to_proxy(ctx.skb.skb.cast(), flow, config.http_proxy_port) {
         Ok(()) => {
             notify::count(counters::forwarded(direction::INGRESS));
@@ -364,9 +365,9 @@ fn redirect_of(hook: &Hook, decision: &Decision) -> u8 {
         return 0;
     }
     if hook.direction == direction::INGRESS {
-        decision.redirect & ct_flags::REDIRECT_HTTP
+        decision.redirect() & ct_flags::REDIRECT_HTTP
     } else {
-        decision.redirect
+        decision.redirect()
     }
 }
 

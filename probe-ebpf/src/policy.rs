@@ -36,12 +36,26 @@ pub struct Decision {
     pub match_type: u8,
     /// Cookie of the deciding entry (0 without one).
     pub cookie: u32,
-    /// Event flags: [`event_flags::ENFORCED`], and [`event_flags::REDIRECTED`] when the
-    /// connection goes to a proxy.
+    /// Event flags: [`event_flags::ENFORCED`], and [`event_flags::REDIRECTED`] (with
+    /// [`event_flags::TO_HTTP_PROXY`] for the HTTP proxy) when the connection goes to a
+    /// proxy. (No field for the proxy itself: eight bytes are returned in a register, a
+    /// larger struct through the caller's stack, which the verifier refuses.)
     pub flags: u8,
+}
+
+impl Decision {
     /// The proxy an allowed connection goes to: [`ct_flags::REDIRECT_DNS`],
     /// [`ct_flags::REDIRECT_HTTP`], or 0.
-    pub redirect: u8,
+    #[inline(always)]
+    pub fn redirect(&self) -> u8 {
+        if self.flags & event_flags::REDIRECTED == 0 {
+            0
+        } else if self.flags & event_flags::TO_HTTP_PROXY != 0 {
+            ct_flags::REDIRECT_HTTP
+        } else {
+            ct_flags::REDIRECT_DNS
+        }
+    }
 }
 
 /// Whether `ep` enforces policy in `dir`.
@@ -94,7 +108,6 @@ pub fn decide(ep: &EndpointInfo, dir: u8, peer: u32, flow: &Flow) -> Decision {
             match_type: match_type::NONE,
             cookie: 0,
             flags: 0,
-            redirect: 0,
         };
     }
     notify::count(counters::POLICY_LOOKUPS);
@@ -116,17 +129,12 @@ fn decision(by_identity: Option<PolicyEntry>, any_identity: Option<PolicyEntry>)
         return default_deny();
     };
     let denied = entry.action == action::DENY;
-    let redirect = if denied {
+    let redirected = if denied {
         0
     } else if entry.flags & entry_flags::REDIRECT_DNS != 0 {
-        ct_flags::REDIRECT_DNS
-    } else if entry.flags & entry_flags::REDIRECT_HTTP != 0 {
-        ct_flags::REDIRECT_HTTP
-    } else {
-        0
-    };
-    let redirected = if redirect != 0 {
         event_flags::REDIRECTED
+    } else if entry.flags & entry_flags::REDIRECT_HTTP != 0 {
+        event_flags::REDIRECTED | event_flags::TO_HTTP_PROXY
     } else {
         0
     };
@@ -136,7 +144,6 @@ fn decision(by_identity: Option<PolicyEntry>, any_identity: Option<PolicyEntry>)
         match_type: match_type::of(wildcard, entry.l4_prefix),
         cookie: entry.cookie,
         flags: event_flags::ENFORCED | redirected,
-        redirect,
     }
 }
 
@@ -148,6 +155,5 @@ fn default_deny() -> Decision {
         match_type: match_type::NONE,
         cookie: 0,
         flags: event_flags::ENFORCED,
-        redirect: 0,
     }
 }

@@ -9,7 +9,8 @@
 //!   assign drop 179, another protocol (SCTP) drop 180: an L7 rule never silently becomes
 //!   "allow all".
 //! - [`hairpin`]: a packet to the endpoint (tc egress of its veth, where no socket can be
-//!   assigned) goes back to the veth's ingress, marked, to meet [`to_proxy`] there.
+//!   assigned) goes back to the veth's ingress, marked, to meet [`to_proxy`] there (after
+//!   [`for_this_host`]: it still carries the endpoint's MAC address).
 //! - [`to_upstream_socket`]: an endpoint's reply to a proxy's upstream socket (which
 //!   speaks from the client's address). It goes to the proxy's socket bound to exactly
 //!   that address and port; a reply no proxy socket waits for is left alone.
@@ -26,7 +27,7 @@ use aya_ebpf::bindings::{
 };
 use aya_ebpf::helpers::{
     bpf_redirect, bpf_sk_assign, bpf_sk_lookup_tcp, bpf_sk_lookup_udp, bpf_sk_release,
-    bpf_skc_lookup_tcp,
+    bpf_skb_change_type, bpf_skc_lookup_tcp,
 };
 use probe_common::ipcache::FAMILY_V4;
 use probe_common::proxy::{HAIRPIN_MARK, MARK};
@@ -88,6 +89,18 @@ pub fn hairpin(skb: *mut c_void, ifindex: u32) -> Result<(), u8> {
         return Err(drop_reason::PROXY_ASSIGN_FAILED);
     }
     Ok(())
+}
+
+/// `PACKET_HOST` of `skb->pkt_type`.
+const PACKET_HOST: u32 = 0;
+
+/// Makes a hairpinned packet one for this host. It still carries the endpoint's MAC
+/// address, so coming back in on the veth made it `PACKET_OTHERHOST`, which IP drops
+/// before any socket sees it.
+#[inline(always)]
+pub fn for_this_host(skb: *mut c_void) {
+    // SAFETY: the context's skb; the helper only changes PACKET_OTHERHOST to PACKET_HOST.
+    unsafe { bpf_skb_change_type(skb.cast(), PACKET_HOST) };
 }
 
 /// Steers an endpoint's reply (`flow`) to the proxy's upstream socket bound to its

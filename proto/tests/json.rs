@@ -115,6 +115,7 @@ fn extensions_serialize_under_their_proto_names() {
             }],
             closest_rule: None,
             fqdn_history: None,
+            l7_rule: String::new(),
         }),
         ..Default::default()
     };

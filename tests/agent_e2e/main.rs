@@ -9,6 +9,7 @@ mod common;
 mod attribution;
 mod cli;
 mod dns;
+mod http;
 mod lifecycle;
 mod listeners;
 mod node_checks;

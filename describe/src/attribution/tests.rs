@@ -42,6 +42,7 @@ fn explicit_deny_names_the_rules() {
             selecting_policies: vec![],
             closest_rule: None,
             fqdn_history: None,
+            l7_rule: String::new(),
         }),
     );
     assert_eq!(
@@ -80,6 +81,7 @@ fn default_deny_names_the_selecting_policies() {
             ],
             closest_rule: None,
             fqdn_history: None,
+            l7_rule: String::new(),
         }),
     );
     assert_eq!(
@@ -144,6 +146,7 @@ fn a_refused_dns_query_names_the_rule_that_came_closest_to_allowing_it() {
                 path: "spec.egress[0].toPorts[0].rules.dns[0]".into(),
             }),
             fqdn_history: None,
+            l7_rule: String::new(),
             ..Default::default()
         }),
     );

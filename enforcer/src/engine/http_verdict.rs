@@ -6,7 +6,8 @@
 //! connection costs one lookup and a regular-expression match per request.
 //!
 //! Each side decides as Cilium's proxy does: a side whose allowing rules carry no
-//! `rules.http` allows every request (the port is steered to the proxy because of another
+//! `rules.http` (or that denies the flow at L3/L4, which the datapath enforces on the
+//! upstream connection) allows every request (the port is steered to the proxy because of another
 //! side or another peer); otherwise one HTTP rule of one allowing rule must match. Both
 //! sides must allow. A denied request names the HTTP rule that came closest: the first
 //! HTTP rule of the first allowing rule with HTTP rules on the side that denied it.
@@ -30,7 +31,7 @@ pub struct HttpPolicy {
 /// One side of a connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Side {
-    /// The flow is not allowed at L3/L4 on this side (the datapath drops it).
+    /// The connection could not be traced (its rules are unknown): deny.
     Denied,
     /// Every request passes (no HTTP rule narrows the allowing rules, or no policy).
     Open(Option<RuleMatch>),
@@ -94,8 +95,11 @@ impl Engine {
 
 impl Side {
     fn of(side: SideTrace) -> Self {
+        // L3/L4 is the datapath's to decide, as Cilium's: the upstream connection meets the
+        // destination's policy from the client's own address, and a drop there is what the
+        // client sees (the proxy's 503), not a 403 the proxy made up.
         if side.drop_reason.is_some() {
-            return Self::Denied;
+            return Self::Open(None);
         }
         if let Some(open) = side.matched_rules.iter().find(|m| m.http.is_empty()) {
             return Self::Open(Some(open.clone()));

@@ -381,8 +381,10 @@ mod tests {
 
     #[test]
     fn host_matches_the_authority_with_its_port() {
-        let mut r = HttpRule::default();
-        r.host = Some(Pattern::new("backend(:[0-9]+)?").unwrap());
+        let mut r = HttpRule {
+            host: Some(Pattern::new("backend(:[0-9]+)?").unwrap()),
+            ..HttpRule::default()
+        };
         assert!(r.check(&req("GET", "/")).is_some());
         r.host = Some(Pattern::new("backend").unwrap());
         assert!(r.check(&req("GET", "/")).is_none());

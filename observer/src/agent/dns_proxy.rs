@@ -1,12 +1,13 @@
 //! The transparent DNS proxy inside the agent: what it takes to make `rules.dns` and
 //! `toFQDNs` real on this node.
 //!
-//! [`start`] binds the proxy's listeners (UDP and TCP on 127.0.0.1 and ::1, the port of the
-//! previous run when there was one), installs the node's steering route
-//! ([`observe_plumbing::steering`]), tells the datapath the port, and runs:
+//! [`install_steering`] installs the node's steering route ([`observe_plumbing::steering`])
+//! both proxies need. [`start`] binds the proxy's listeners (UDP and TCP on 127.0.0.1 and
+//! ::1, the port of the previous run when there was one), tells the datapath the port,
+//! and runs:
 //! - the listeners, with the engine as their judge ([`AgentJudge`]: the query's flow and
 //!   name against the rules that allow it, [`enforcer::engine::Engine::judge_dns`], on
-//!   the [`super::dns_view`] the agent publishes, so judging never waits for it) and
+//!   the [`super::proxy_view`] the agent publishes, so judging never waits for it) and
 //!   the agent's FQDN state as their hold ([`AgentHold`]: an allowed answer's addresses
 //!   reach the caches, the engine and the maps before the pod gets the answer, or the hold
 //!   times out);
@@ -21,7 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
-use enforcer::engine::trace::RuleMatch;
 use observe_proxy::dns::server::{
     Config, Handler, Hold, Judge, Report, Stats, Transport, serve_transparent_tcp,
     serve_transparent_udp,
@@ -31,10 +31,9 @@ use probe_common::proxy::{MARK, MARK_MASK, ROUTE_TABLE, RULE_PRIORITY};
 use tokio::sync::mpsc;
 
 use super::Agent;
-use super::dns_view::{DnsView, SharedDnsView};
 use super::options::{Options, RejectCode};
+use super::proxy_view::{ProxyView, SharedProxyView, rule_info};
 use crate::event::{LostSource, MonitorEvent, Payload};
-use crate::getters::{PolicyInfo, RuleInfo};
 use crate::l7::{DnsAnswer, DnsKind, DnsRecord, DnsVerdict};
 use crate::pipeline::EventSender;
 
@@ -78,14 +77,6 @@ pub fn start(
         Err(e) => return Err(e).context("cannot bind the DNS proxy"),
     };
     let port = listeners.port;
-    observe_plumbing::steering::Steering {
-        mark: MARK,
-        mask: MARK_MASK,
-        table: ROUTE_TABLE,
-        priority: RULE_PRIORITY,
-    }
-    .install("")
-    .context("cannot install the DNS proxy's steering route")?;
     lock(&agent).set_dns_proxy_port(port)?;
     tracing::info!(
         port,
@@ -96,7 +87,7 @@ pub fn start(
         max_hold: opts.tofqdns_proxy_response_max_delay,
         ..Config::default()
     };
-    let view = lock(&agent).dns_view();
+    let view = lock(&agent).proxy_view();
     let judge: Arc<dyn Judge> = Arc::new(AgentJudge {
         view: view.clone(),
         refusal: match opts.dns_reject_response_code {
@@ -145,6 +136,19 @@ pub fn start(
     Ok(DnsProxy { port, stats })
 }
 
+/// Installs the route that delivers the packets the datapath steers to a proxy (DNS or
+/// HTTP) locally, in the node's namespace, where the agent runs.
+pub fn install_steering() -> Result<()> {
+    observe_plumbing::steering::Steering {
+        mark: MARK,
+        mask: MARK_MASK,
+        table: ROUTE_TABLE,
+        priority: RULE_PRIORITY,
+    }
+    .install("")
+    .context("cannot install the L7 proxies' steering route")
+}
+
 /// How the metrics read `stats`.
 pub fn counters(stats: Arc<Stats>) -> crate::metrics::ReadCounters {
     Arc::new(move || {
@@ -186,7 +190,7 @@ impl Agent {
 
 /// The proxy's judge: the engine as the agent last published it.
 struct AgentJudge {
-    view: SharedDnsView,
+    view: SharedProxyView,
     refusal: Refusal,
 }
 
@@ -260,7 +264,7 @@ async fn expire(agent: Arc<Mutex<Agent>>) {
 
 /// Turns reports into flows.
 struct Reporter {
-    view: SharedDnsView,
+    view: SharedProxyView,
     sender: EventSender,
     node_name: Arc<str>,
     stats: Arc<Stats>,
@@ -305,7 +309,7 @@ impl Reporter {
 }
 
 /// The query flow and, when the pod got an answer, the answer flow of one report.
-fn records(view: &DnsView, report: &Report, now: SystemTime) -> Vec<DnsRecord> {
+fn records(view: &ProxyView, report: &Report, now: SystemTime) -> Vec<DnsRecord> {
     let Some(question) = &report.exchange.question else {
         return Vec::new();
     };
@@ -367,18 +371,5 @@ fn answer_of(outcome: &Outcome) -> Option<DnsAnswer> {
                 })
         }
         _ => None,
-    }
-}
-
-/// A trace's rule as flows name it.
-fn rule_info(m: &RuleMatch) -> RuleInfo {
-    RuleInfo {
-        policy: PolicyInfo {
-            kind: m.kind.clone(),
-            namespace: m.namespace.clone(),
-            name: m.name.clone(),
-            revision: 0,
-        },
-        path: m.rule.clone(),
     }
 }

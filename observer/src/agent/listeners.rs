@@ -157,7 +157,7 @@ async fn metrics_http(
     let local = listener.local_addr().unwrap_or(addr);
     tracing::info!("serving metrics on http://{local}/metrics");
     Ok(Box::pin(async move {
-        crate::metrics::http::serve(listener, metrics, stopped(stop))
+        crate::metrics::page::serve(listener, metrics, stopped(stop))
             .await
             .context("the metrics server failed")
     }))

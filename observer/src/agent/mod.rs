@@ -10,7 +10,8 @@
 //! - [`store`]: what survives a restart;
 //! - [`fqdn`]: the DNS caches behind `toFQDNs`, and the DNS proxy's port;
 //! - [`dns_proxy`]: the transparent DNS proxy, judged by the engine, feeding the caches;
-//! - [`dns_view`]: the copy of the engine the DNS proxy judges with, published per change;
+//! - [`http_proxy`]: the transparent HTTP proxy, judged by the engine, reporting L7 flows;
+//! - [`proxy_view`]: the copy of the engine the proxies judge with, published per change;
 //! - [`snapshot`]: the read-only view the decoder enriches flows from;
 //! - [`control`]: the control gRPC service;
 //! - [`ringbuf`]: where events cross from the kernel: the BPF ring buffer drained into the
@@ -26,13 +27,14 @@
 pub mod clock;
 pub mod control;
 pub mod dns_proxy;
-pub mod dns_view;
 pub mod endpoints;
 pub mod fqdn;
+pub mod http_proxy;
 pub mod listeners;
 pub mod maps;
 pub mod node;
 pub mod options;
+pub mod proxy_view;
 mod reconcile;
 pub mod ringbuf;
 mod run;
@@ -85,7 +87,7 @@ pub struct Agent {
     store: Store,
     snapshot: SharedSnapshot,
     fqdn: fqdn::Fqdn,
-    dns_view: dns_view::SharedDnsView,
+    proxy_view: proxy_view::SharedProxyView,
 }
 
 impl Agent {
@@ -138,7 +140,7 @@ impl Agent {
             store,
             snapshot,
             fqdn,
-            dns_view: dns_view::SharedDnsView::default(),
+            proxy_view: proxy_view::SharedProxyView::default(),
         };
         let previous: Records = state
             .endpoints
@@ -148,7 +150,7 @@ impl Agent {
         agent.reconcile_endpoints(&previous)?;
         agent.sync()?;
         agent.persist()?;
-        agent.publish_dns_view();
+        agent.publish_proxy_view();
         Ok(agent)
     }
 

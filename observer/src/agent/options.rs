@@ -125,6 +125,14 @@ pub struct Options {
     /// --state-dir, so the datapath keeps steering to it across a restart), else a free one.
     #[arg(long, default_value_t = 0)]
     pub dns_proxy_port: u16,
+    /// Port of the transparent HTTP proxy (TCP on 127.0.0.1 and ::1) that enforces
+    /// `rules.http`. 0: a free port.
+    #[arg(long, default_value_t = 0)]
+    pub http_proxy_port: u16,
+    /// How long the HTTP proxy waits for a request's head before it closes the connection.
+    /// A Go duration: 10s, 500ms
+    #[arg(long, default_value = "10s", value_parser = observe_flags::duration::parse_timeout)]
+    pub http_header_read_timeout: std::time::Duration,
     /// How the DNS proxy answers a denied query: refused or nameError (NXDOMAIN; for
     /// resolvers that stop their search at REFUSED, such as musl's).
     #[arg(long, value_enum, default_value = "refused")]

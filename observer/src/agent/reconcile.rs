@@ -34,7 +34,7 @@ impl Agent {
         for ep in gone {
             self.retire(&ep);
         }
-        self.publish_dns_view();
+        self.publish_proxy_view();
         Ok(())
     }
 

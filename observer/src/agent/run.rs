@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow};
 use super::control::ControlService;
 use super::options::Options;
 use super::snapshot::SharedSnapshot;
-use super::{Agent, clock, dns_proxy, listeners, maps, node, ringbuf};
+use super::{Agent, clock, dns_proxy, http_proxy, listeners, maps, node, ringbuf};
 use crate::export::{ExportConfig, Exporter};
 use crate::history::{History, HistoryConfig};
 use crate::metrics::{MapGauges, Metrics};
@@ -39,12 +39,14 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     let state = pipeline.state();
     let gauges = MapGauges::default();
     let dns_stats = Arc::new(observe_proxy::dns::Stats::default());
+    let http_stats = Arc::new(observe_proxy::http::Stats::default());
     let metrics = match &opts.metrics_address {
         Some(_) => {
             let metrics = Metrics::new(&opts.metrics)?
                 .with_pipeline(&state, queue_size)
                 .with_maps(gauges.clone())
-                .with_dns_proxy(dns_proxy::counters(dns_stats.clone()));
+                .with_dns_proxy(dns_proxy::counters(dns_stats.clone()))
+                .with_http_proxy(http_proxy::counters(http_stats.clone()));
             pipeline.add_hook(metrics.hook());
             Some(Arc::new(metrics))
         }
@@ -79,12 +81,20 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
             MAP_COUNT_INTERVAL,
         ));
     }
+    dns_proxy::install_steering()?;
     dns_proxy::start(
         agent.clone(),
         sender.clone(),
         &opts,
         opts.node_name.as_str().into(),
         dns_stats,
+    )?;
+    http_proxy::start(
+        agent.clone(),
+        sender.clone(),
+        &opts,
+        opts.node_name.as_str().into(),
+        http_stats,
     )?;
     tokio::spawn(pipeline.run());
     tokio::spawn(ringbuf::drain(

@@ -11,6 +11,7 @@ mod dns;
 mod endpoints;
 mod error;
 mod header;
+mod http;
 mod layers;
 mod names;
 mod policy;
@@ -100,6 +101,7 @@ impl Decoder {
         match &event.payload {
             Payload::Flow(ev) => self.decode_flow_event(ev, &event.node_name),
             Payload::Dns(record) => Ok(self.decode_dns(record, &event.node_name)),
+            Payload::Http(record) => Ok(self.decode_http(record, &event.node_name)),
             Payload::Malformed { len } => Err(ParseError::Truncated {
                 need: size_of::<FlowEvent>(),
                 got: *len,
@@ -169,6 +171,18 @@ impl Decoder {
 }
 
 impl Decoder {
+    /// Decodes one HTTP proxy record observed on `node_name` (an L7 flow; never fails).
+    pub fn decode_http(&mut self, record: &crate::l7::HttpRecord, node_name: &str) -> Flow {
+        let getters = match &self.source {
+            Some(source) => Cow::Owned(source.load()),
+            None => Cow::Borrowed(&self.getters),
+        };
+        Flow {
+            uuid: self.uuids.next(),
+            ..http::http_flow(record, node_name, &getters)
+        }
+    }
+
     /// Decodes one DNS proxy record observed on `node_name` (an L7 flow; never fails).
     pub fn decode_dns(&mut self, record: &crate::l7::DnsRecord, node_name: &str) -> Flow {
         let getters = match &self.source {

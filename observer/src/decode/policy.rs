@@ -50,6 +50,7 @@ pub(super) fn decode_policy(ev: &FlowEvent, flow: &mut Flow, policies: &dyn Poli
         selecting_policies: selecting.iter().map(policy).collect(),
         closest_rule: None,
         fqdn_history: None,
+        l7_rule: String::new(),
     });
 }
 

@@ -1,5 +1,5 @@
 //! Prometheus metrics in Hubble's families and labels, plus the agent's health, served
-//! as text by [`http`].
+//! as text by [`page`].
 //!
 //! Like Cilium's `pkg/hubble/metrics`, each flow metric is a plugin (a name, as
 //! `--metrics` takes it, and a constructor) whose handler sees every decoded flow through
@@ -15,6 +15,9 @@
 //! | `icmp` | `hubble_icmp_total` | `family`, `type` |
 //! | `dns` | `hubble_dns_queries_total`, `hubble_dns_responses_total` | `rcode`, `qtypes`, `ips_returned` |
 //! | | `hubble_dns_response_types_total` | `type`, `qtypes` |
+//! | `http` | `hubble_http_requests_total` | `method`, `protocol`, `reporter` |
+//! | | `hubble_http_responses_total` | `method`, `protocol`, `status`, `reporter` |
+//! | | `hubble_http_request_duration_seconds` (histogram) | `method`, `reporter` |
 //!
 //! \* Our extension: the deciding policies (`namespace/name`, comma-joined; for a
 //! default deny the policies selecting the endpoint), at most [`POLICY_LABEL_LIMIT`]
@@ -34,11 +37,13 @@ mod dns;
 mod dns_proxy;
 mod drop;
 mod flow;
-pub mod http;
+mod http_flows;
+mod http_proxy;
 mod icmp;
 mod labels;
 mod latency;
 mod lost;
+pub mod page;
 mod policy;
 mod port_distribution;
 mod series;
@@ -52,6 +57,7 @@ use observe_proto::flow::Flow;
 
 pub use agent::{MapGauges, MapOccupancy};
 pub use dns_proxy::{DnsProxyCounters, ReadCounters};
+pub use http_proxy::{HttpProxyCounters, ReadHttpCounters};
 use text::Encoder;
 
 use crate::pipeline::{ObserverState, OnDecodedFlow};
@@ -82,7 +88,7 @@ pub(crate) struct Plugin {
 }
 
 /// Every flow metric, in scrape order.
-const PLUGINS: [Plugin; 7] = [
+const PLUGINS: [Plugin; 8] = [
     drop::PLUGIN,
     flow::PLUGIN,
     policy::PLUGIN,
@@ -90,6 +96,7 @@ const PLUGINS: [Plugin; 7] = [
     tcp::PLUGIN,
     icmp::PLUGIN,
     dns::PLUGIN,
+    http_flows::PLUGIN,
 ];
 
 /// The names of every flow metric.
@@ -160,6 +167,13 @@ impl Metrics {
     pub fn with_dns_proxy(mut self, read: ReadCounters) -> Self {
         self.collectors
             .push(Box::new(dns_proxy::DnsProxyMetrics(read)));
+        self
+    }
+
+    /// Adds the HTTP proxy's counters, read at scrape time through `read`.
+    pub fn with_http_proxy(mut self, read: ReadHttpCounters) -> Self {
+        self.collectors
+            .push(Box::new(http_proxy::HttpProxyMetrics(read)));
         self
     }
 

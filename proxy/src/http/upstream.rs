@@ -112,10 +112,10 @@ impl Upstream {
 
     /// A sender ready for the next request, connecting when there is none.
     pub async fn ready(&mut self) -> io::Result<&mut SendRequest<Incoming>> {
-        if let Some(sender) = &mut self.sender {
-            if sender.ready().await.is_err() {
-                self.sender = None;
-            }
+        if let Some(sender) = &mut self.sender
+            && sender.ready().await.is_err()
+        {
+            self.sender = None;
         }
         if self.sender.is_none() {
             let connect = self.connector.connect(self.client, self.server);

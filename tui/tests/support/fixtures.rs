@@ -299,6 +299,7 @@ pub fn flow(spec: Spec) -> Flow {
         selecting_policies: selecting.into_iter().map(policy).collect(),
         closest_rule: None,
         fqdn_history: None,
+        l7_rule: String::new(),
     });
     flow
 }

@@ -1,26 +1,32 @@
-//! What the DNS proxy judges queries with, without waiting for the agent: a copy of the
-//! engine and the local endpoints' addresses, published after every apply, delete and
-//! start (`arc-swap`). A query is judged against the policy of the last published change
-//! even while the agent is busy with the next one, so a long apply never stalls DNS.
-//! (Answers still wait for the agent: teaching the datapath needs it, at most
+//! What the L7 proxies judge with, without waiting for the agent: a copy of the engine and
+//! the local endpoints' addresses, published after every apply, delete and start
+//! (`arc-swap`), numbered so that a proxy knows when what it cached went stale. A query or
+//! request is judged against the policy of the last published change even while the
+//! agent is busy with the next one, so a long apply never stalls DNS or HTTP. (DNS
+//! answers still wait for the agent: teaching the datapath needs it, at most
 //! `--tofqdns-proxy-response-max-delay`.)
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwapOption;
 use enforcer::cluster::PodKey;
-use enforcer::engine::{DnsJudgement, Engine};
+use enforcer::engine::trace::RuleMatch;
+use enforcer::engine::{DnsJudgement, Engine, HttpPolicy};
 
 use super::Agent;
+use crate::getters::{PolicyInfo, RuleInfo};
 
 /// One published view.
-pub struct DnsView {
+pub struct ProxyView {
     engine: Engine,
     /// Local endpoint address → (pod, endpoint id).
     pods: HashMap<IpAddr, (PodKey, u16)>,
     node: String,
+    /// Which publication this is (1, 2, ...).
+    pub generation: u64,
 }
 
 /// A query's judgement with what its flows need about the asking endpoint.
@@ -37,7 +43,7 @@ pub struct Judged {
     pub judgement: DnsJudgement,
 }
 
-impl DnsView {
+impl ProxyView {
     /// The view of `agent` now.
     fn of(agent: &Agent) -> Self {
         let pods = agent
@@ -54,6 +60,7 @@ impl DnsView {
             engine: agent.engine.clone(),
             pods,
             node: agent.node.clone(),
+            generation: 0,
         }
     }
 
@@ -81,32 +88,69 @@ impl DnsView {
     pub fn is_local(&self, ip: IpAddr) -> bool {
         self.pods.contains_key(&ip)
     }
+
+    /// The HTTP rules of the connection `client` → `server`.
+    pub fn http_policy(&self, client: SocketAddr, server: SocketAddr) -> HttpPolicy {
+        self.engine
+            .http_policy(client.ip(), server.ip(), server.port())
+    }
+
+    /// The security identity of `ip` as this node sees it.
+    pub fn identity_of(&self, ip: IpAddr) -> u32 {
+        self.engine.resolve_ip(ip, &self.node)
+    }
+
+    /// The local endpoint id of `ip`, 0 when it is none.
+    pub fn endpoint_id_of(&self, ip: IpAddr) -> u16 {
+        self.pods.get(&ip).map_or(0, |(_, id)| *id)
+    }
+}
+
+/// A trace's rule as the proxies' flows name it (the revision is the snapshot's to know).
+pub fn rule_info(m: &RuleMatch) -> RuleInfo {
+    RuleInfo {
+        policy: PolicyInfo {
+            kind: m.kind.clone(),
+            namespace: m.namespace.clone(),
+            name: m.name.clone(),
+            revision: 0,
+        },
+        path: m.rule.clone(),
+    }
 }
 
 /// The view shared between the agent (writer) and the proxy (readers).
 #[derive(Clone, Default)]
-pub struct SharedDnsView(Arc<ArcSwapOption<DnsView>>);
+pub struct SharedProxyView(Arc<ArcSwapOption<ProxyView>>, Arc<AtomicU64>);
 
-impl SharedDnsView {
+impl SharedProxyView {
     /// The last published view (`None` before the agent's start finished).
-    pub fn load(&self) -> Option<Arc<DnsView>> {
+    pub fn load(&self) -> Option<Arc<ProxyView>> {
         self.0.load_full()
     }
 
-    fn publish(&self, view: DnsView) {
+    /// The generation of the last published view (0 before the first).
+    pub fn generation(&self) -> u64 {
+        self.1.load(Ordering::Acquire)
+    }
+
+    fn publish(&self, mut view: ProxyView) {
+        view.generation = self.1.load(Ordering::Relaxed) + 1;
+        let generation = view.generation;
         self.0.store(Some(Arc::new(view)));
+        self.1.store(generation, Ordering::Release);
     }
 }
 
 impl Agent {
     /// Publishes the DNS proxy's view of the engine and the endpoints.
-    pub(super) fn publish_dns_view(&self) {
-        self.dns_view.publish(DnsView::of(self));
+    pub(super) fn publish_proxy_view(&self) {
+        self.proxy_view.publish(ProxyView::of(self));
     }
 
     /// The DNS proxy's view, kept current by the agent.
-    pub fn dns_view(&self) -> SharedDnsView {
-        self.dns_view.clone()
+    pub fn proxy_view(&self) -> SharedProxyView {
+        self.proxy_view.clone()
     }
 }
 
@@ -140,7 +184,7 @@ spec:
         dns: [{matchName: api.partner.com}]
 "#;
 
-    fn view() -> DnsView {
+    fn view() -> ProxyView {
         let mut engine = Engine::new(EngineConfig {
             cluster_name: "default".into(),
             default_node: "n1".into(),
@@ -151,10 +195,11 @@ spec:
             .apply(parsed.objects.into_iter().map(|o| o.object))
             .expect("applies");
         let web = PodKey::new("shop", "web");
-        DnsView {
+        ProxyView {
             engine,
             pods: HashMap::from([("10.0.0.1".parse().unwrap(), (web, 4))]),
             node: "n1".into(),
+            generation: 1,
         }
     }
 

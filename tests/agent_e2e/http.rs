@@ -1,0 +1,269 @@
+//! HTTP-aware policy end to end: HTTP servers in lab pods and on a lab host outside the
+//! cluster, policies with `rules.http` at ingress and egress, and the agent's transparent
+//! HTTP proxy judging every request on keep-alive connections: allowed ones reach the
+//! server from the client's own address (its identity survives the proxy), denied ones get
+//! `403 Access denied` at once with a DROPPED L7 flow naming the closest rule.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use lab::{HttpRequest, HttpResponse, HttpServer};
+use observe_proto::flow::{FlowFilter, Verdict, layer7};
+
+use crate::common::*;
+
+/// The server lets the client GET /health, and POST /submit with a token, on 8000-8100.
+const SERVER_HTTP: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: server-http, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: server}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts:
+    - ports: [{port: "8000", endPort: 8100, protocol: TCP}]
+      rules:
+        http:
+        - {method: GET, path: /health}
+        - {method: POST, path: /submit, headers: ["X-Token: s3cret"]}
+  - fromEntities: [world]
+    toPorts:
+    - ports: [{port: "8000", endPort: 8100, protocol: TCP}]
+      rules:
+        http: [{method: GET, path: "/public/.*"}]
+"#;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn get(path: &str) -> HttpRequest {
+    HttpRequest::new("GET", path)
+}
+
+fn statuses(responses: &[HttpResponse]) -> Vec<u16> {
+    responses.iter().map(|r| r.status).collect()
+}
+
+struct HttpLab {
+    c: Cluster,
+    server: HttpServer,
+    at: SocketAddr,
+}
+
+impl HttpLab {
+    fn new(tag: &str, policies: &str) -> Option<Self> {
+        let c = Cluster::new(tag)?;
+        c.apply(policies).expect("policies apply");
+        let netns = c.endpoint("server").netns;
+        let at: SocketAddr = "10.77.0.2:8080".parse().expect("addr");
+        let server = HttpServer::start(&netns, at).expect("http server");
+        Some(Self { c, server, at })
+    }
+
+    fn send(&self, from: &str, requests: &[HttpRequest]) -> Vec<HttpResponse> {
+        let netns = self.c.endpoint(from).netns;
+        lab::http_requests(&netns, self.at, requests, WAIT).expect("requests")
+    }
+
+    /// HTTP flows to the server (`to_server`: requests) or from it (responses).
+    fn http_flows(&self, verdict: Verdict, to_server: bool) -> Vec<observe_proto::flow::Flow> {
+        let pod = vec!["e2e/server".to_string()];
+        let mut filter = FlowFilter {
+            verdict: vec![verdict as i32],
+            ..Default::default()
+        };
+        if to_server {
+            filter.destination_pod = pod;
+        } else {
+            filter.source_pod = pod;
+        }
+        self.c
+            .flows(filter, 200)
+            .into_iter()
+            .filter(|f| {
+                f.l7.as_ref()
+                    .is_some_and(|l7| matches!(l7.record, Some(layer7::Record::Http(_))))
+            })
+            .collect()
+    }
+}
+
+fn http_of(flow: &observe_proto::flow::Flow) -> &observe_proto::flow::Http {
+    match flow.l7.as_ref().and_then(|l7| l7.record.as_ref()) {
+        Some(layer7::Record::Http(h)) => h,
+        _ => panic!("an HTTP flow"),
+    }
+}
+
+#[test]
+fn an_ingress_http_rule_answers_403_to_what_it_does_not_allow_on_one_keep_alive_connection() {
+    let Some(l) = HttpLab::new("e2ehttp", SERVER_HTTP) else {
+        return;
+    };
+    let token = HttpRequest {
+        headers: vec![("X-Token".into(), "s3cret".into())],
+        ..HttpRequest::new("POST", "/submit")
+    };
+    let large = HttpRequest {
+        body: 4 << 20,
+        ..token.clone()
+    };
+    let responses = l.send(
+        "client",
+        &[
+            get("/health"),
+            HttpRequest::new("POST", "/health"),
+            get("/admin"),
+            token.clone(),
+            HttpRequest::new("POST", "/submit"),
+            large,
+            get("/health"),
+        ],
+    );
+    assert_eq!(statuses(&responses), [200, 403, 403, 200, 403, 200, 200]);
+    assert_eq!(responses[1].body, "Access denied\r\n");
+    assert_eq!(
+        responses[5].body,
+        format!("POST /submit {} from 10.77.0.1", 4 << 20)
+    );
+    // The client's own address reached the server every time, never the node's.
+    let clients = l.server.clients();
+    assert_eq!(clients.len(), 4, "denied requests never reach the server");
+    assert!(
+        clients.iter().all(|ip| ip.to_string() == "10.77.0.1"),
+        "{clients:?}"
+    );
+
+    // The intruder is not allowed at L3/L4: its connection never opens.
+    assert!(l.send("intruder", &[get("/health")]).is_empty());
+
+    let dropped = l.http_flows(Verdict::Dropped, true);
+    let post = dropped
+        .iter()
+        .find(|f| http_of(f).method == "POST" && http_of(f).url.ends_with("/health"))
+        .expect("a DROPPED flow for POST /health");
+    assert_eq!(post.source.as_ref().unwrap().pod_name, "client");
+    let a = post.attribution.as_ref().expect("attribution");
+    assert_eq!(a.closest_rule.as_ref().unwrap().name, "server-http");
+    assert_eq!(a.closest_rule.as_ref().unwrap().path, "spec.ingress[0]");
+    assert_eq!(a.l7_rule, "GET /health");
+    let responses = l.http_flows(Verdict::Forwarded, false);
+    assert!(
+        responses
+            .iter()
+            .any(|f| http_of(f).code == 200 && f.l7.as_ref().unwrap().latency_ns > 0),
+        "a response flow with its status and latency"
+    );
+    let allowed = l
+        .http_flows(Verdict::Forwarded, true)
+        .into_iter()
+        .find(|f| http_of(f).url.ends_with("/health"))
+        .expect("the allowed request's flow");
+    assert_eq!(allowed.ingress_allowed_by[0].name, "server-http");
+}
+
+#[test]
+fn the_world_reaches_only_what_the_world_rule_allows_and_enforcement_survives_a_restart() {
+    let Some(mut l) = HttpLab::new("e2ehttpw", SERVER_HTTP) else {
+        return;
+    };
+    let node = l.c.node.clone();
+    let host =
+        l.c.lab
+            .add_world_host(&node, "outside", "203.0.113.30".parse().expect("v4"), None)
+            .expect("world host");
+    let world = |l: &HttpLab, requests: &[HttpRequest]| {
+        lab::http_requests(&host.netns, l.at, requests, WAIT).expect("requests")
+    };
+    let responses = world(&l, &[get("/public/a"), get("/health")]);
+    assert_eq!(statuses(&responses), [200, 403]);
+    assert_eq!(responses[0].body, "GET /public/a 0 from 203.0.113.30");
+
+    l.c.stop_agent();
+    l.c.start_agent();
+    // New connections are judged by the restarted proxy.
+    assert_eq!(
+        statuses(&world(&l, &[get("/public/b"), get("/admin")])),
+        [200, 403]
+    );
+    assert_eq!(
+        statuses(&l.send("client", &[get("/health"), get("/admin")])),
+        [200, 403]
+    );
+}
+
+/// The client may only GET from the server; the server's ingress is L3/L4 only.
+const CLIENT_EGRESS: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: client-get, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: client}}
+  egress:
+  - toEndpoints: [{matchLabels: {app: server}}]
+    toPorts:
+    - ports: [{port: "8080", protocol: TCP}]
+      rules: {http: [{method: GET}]}
+  - toCIDR: [203.0.113.40/32]
+    toPorts:
+    - ports: [{port: "80", protocol: TCP}]
+      rules: {http: [{method: GET, path: /ok}]}
+"#;
+
+/// The server accepts only the intruder (a pod the client is not).
+const SERVER_INTRUDER_ONLY: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: server-intruder-only, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: server}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: intruder}}]
+    toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+"#;
+
+#[test]
+fn egress_http_rules_keep_the_client_s_identity_and_never_gain_the_node_s() {
+    let Some(mut l) = HttpLab::new("e2ehttpe", CLIENT_EGRESS) else {
+        return;
+    };
+    let responses = l.send(
+        "client",
+        &[get("/x"), HttpRequest::new("DELETE", "/x"), get("/y")],
+    );
+    assert_eq!(statuses(&responses), [200, 403, 200]);
+    assert_eq!(responses[0].body, "GET /x 0 from 10.77.0.1");
+
+    // To a lab host outside the cluster, by CIDR.
+    let node = l.c.node.clone();
+    let lab_host =
+        l.c.lab
+            .add_world_host(&node, "partner", "203.0.113.40".parse().expect("v4"), None)
+            .expect("world host");
+    let partner = HttpServer::start(&lab_host.netns, "203.0.113.40:80".parse().expect("addr"))
+        .expect("partner server");
+    let netns = l.c.endpoint("client").netns;
+    let to_partner = |requests: &[HttpRequest]| {
+        lab::http_requests(&netns, partner.local_addr(), requests, WAIT).expect("requests")
+    };
+    assert_eq!(
+        statuses(&to_partner(&[get("/ok"), get("/nope")])),
+        [200, 403]
+    );
+
+    // The server's ingress allows only the intruder. Through the proxy, the client still
+    // speaks as itself: the server's policy drops it (the proxy answers 503 once its
+    // upstream connection times out), where the node's address would have passed as
+    // allow-localhost.
+    l.c.apply(SERVER_INTRUDER_ONLY).expect("applies");
+    let before = l.server.clients().len();
+    let responses = l.send("client", &[get("/x")]);
+    assert_eq!(statuses(&responses), [503]);
+    assert_eq!(
+        l.server.clients().len(),
+        before,
+        "nothing reached the server"
+    );
+    let errors = l.http_flows(Verdict::Error, true);
+    assert!(!errors.is_empty(), "an ERROR flow for the failed upstream");
+}
