@@ -255,6 +255,17 @@ pub struct TraceArgs {
     /// for it is allowed. Example: --dns-name api.partner.com
     #[arg(long, value_name = "NAME")]
     pub dns_name: Option<String>,
+    /// An HTTP request on the flow (TCP): whether the HTTP proxy forwards it, by which
+    /// rule.http, or answers 403 and which rule came closest. Example: --http-method GET
+    #[arg(long, value_name = "METHOD")]
+    pub http_method: Option<String>,
+    /// The request's path (with --http-method; default /). Example: --http-path /health
+    #[arg(long, value_name = "PATH", requires = "http_method")]
+    pub http_path: Option<String>,
+    /// A request header, `Name: value` (repeatable; with --http-method).
+    /// Example: --http-header 'X-Token: s3cret'
+    #[arg(long, value_name = "K:V", requires = "http_method")]
+    pub http_header: Vec<String>,
     /// Output format. Example: -o json
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub format: Format,

@@ -66,9 +66,14 @@ fn default_deny(
     let selecting: Vec<String> = attribution
         .map(|a| a.selecting_policies.iter().map(policy).collect())
         .unwrap_or_default();
+    let l7_rule = attribution
+        .map(|a| a.l7_rule.as_str())
+        .filter(|r| !r.is_empty())
+        .map(|r| format!(" (allows {})", crate::sanitize::cleaned(r)))
+        .unwrap_or_default();
     let closest = attribution
         .and_then(|a| a.closest_rule.as_ref())
-        .map(|r| format!("; closest rule {}", rule(r)))
+        .map(|r| format!("; closest rule {}{l7_rule}", rule(r)))
         .unwrap_or_default();
     let destination = flow.ip.as_ref().map_or("", |ip| ip.destination.as_str());
     let history = attribution

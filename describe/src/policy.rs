@@ -149,6 +149,22 @@ fn dns_query(flow: &Flow) -> Option<String> {
     }
 }
 
+/// The method and URL of an HTTP flow.
+fn http_request(flow: &Flow) -> Option<(String, String)> {
+    match flow.l7.as_ref()?.record.as_ref()? {
+        observe_proto::flow::layer7::Record::Http(http) => {
+            Some((http.method.clone(), http.url.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// The path (with query) of a URL as flows carry it (`http://host/path?q` → `/path?q`).
+fn url_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.find('/').map_or("/", |i| &rest[i..])
+}
+
 /// Explains the verdict of `flow`.
 pub fn explain(flow: &Flow) -> Explanation {
     let ctx = Context::new(flow, decision::direction(flow));
@@ -201,6 +217,9 @@ impl Context {
         if let Some(name) = dns_query(flow) {
             return self.refused_query(flow, &name, selecting);
         }
+        if let Some((method, url)) = http_request(flow) {
+            return self.denied_request(flow, &method, &url, selecting);
+        }
         if let Some(explained) = self.fqdn_drop(flow, &selecting) {
             return explained;
         }
@@ -252,6 +271,44 @@ impl Context {
                 "To allow it, add matchName: {} (or a matchPattern) to the rule's rules.dns, then check it with observe policy trace --dns-name {}.",
                 name.trim_end_matches('.'),
                 name.trim_end_matches('.')
+            )),
+        }
+    }
+
+    /// An HTTP request the proxy answered 403: no HTTP rule of the rules allowing the
+    /// connection matches it.
+    fn denied_request(
+        &self,
+        flow: &Flow,
+        method: &str,
+        url: &str,
+        mut items: Vec<String>,
+    ) -> Explanation {
+        let attribution = flow.attribution.as_ref();
+        let path = url_path(url);
+        if let Some(rule) = attribution.and_then(|a| a.closest_rule.as_ref()) {
+            let allows = attribution
+                .map(|a| a.l7_rule.as_str())
+                .filter(|r| !r.is_empty())
+                .map_or_else(String::new, |r| format!(" allows {}", cleaned(r)));
+            items.push(format!(
+                "closest: {}{allows}; request was {method} {}",
+                rule_line(rule),
+                cleaned(path)
+            ));
+        }
+        Explanation {
+            headline: format!(
+                "The HTTP proxy denied {method} {} from {} with 403 Access denied: no HTTP rule of the policies selecting {} allows it:",
+                cleaned(url),
+                self.peer,
+                self.endpoint
+            ),
+            items,
+            hint: Some(format!(
+                "To allow it, add {{method: {method}, path: \"{}\"}} to the rule's rules.http, then check it with observe policy trace --http-method {method} --http-path '{}'.",
+                cleaned(path),
+                cleaned(path)
             )),
         }
     }
@@ -440,6 +497,42 @@ mod tests {
             e.items
         );
         assert!(e.hint.unwrap().contains("--dns-name evil.example"));
+    }
+
+    #[test]
+    fn a_403_names_the_closest_http_rule_and_the_request() {
+        let mut f = drop(PolicyVerdictKind::DefaultDeny, TrafficDirection::Ingress);
+        f.l7 = Some(observe_proto::flow::Layer7 {
+            record: Some(observe_proto::flow::layer7::Record::Http(
+                observe_proto::flow::Http {
+                    method: "POST".into(),
+                    url: "http://db:8080/health?x=1".into(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        });
+        if let Some(a) = f.attribution.as_mut() {
+            a.closest_rule = Some(PolicyRule {
+                kind: "CiliumNetworkPolicy".into(),
+                namespace: "shop".into(),
+                name: "db-http".into(),
+                path: "spec.ingress[0]".into(),
+            });
+            a.l7_rule = "GET /health".into();
+        }
+        let e = explain(&f);
+        assert!(
+            e.headline
+                .starts_with("The HTTP proxy denied POST http://db:8080/health?x=1 from shop/frontend with 403"),
+            "{}",
+            e.headline
+        );
+        assert_eq!(
+            e.items.last().unwrap(),
+            "closest: CiliumNetworkPolicy shop/db-http rule spec.ingress[0] allows GET /health; request was POST /health?x=1"
+        );
+        assert!(e.hint.unwrap().contains("--http-method POST --http-path '/health?x=1'"));
     }
 
     #[test]

@@ -371,6 +371,7 @@ impl Cluster {
             dport,
             reply: false,
             dns_name: String::new(),
+            ..Default::default()
         };
         let mut c = ControlClient::new(self.channel());
         let json = self

@@ -93,6 +93,9 @@ pub fn to_text(t: &Trace) -> String {
             let _ = writeln!(out, "Final verdict: ALLOWED");
         }
     }
+    if let Some(l7) = &t.l7_verdict {
+        let _ = writeln!(out, "HTTP: {l7}");
+    }
     if let Some(reply) = &t.reply {
         let _ = writeln!(out, "Reply: {reply}");
     }

@@ -18,6 +18,7 @@ mod dns;
 mod errors;
 mod filters;
 mod golden;
+mod http;
 mod misc;
 mod protocols;
 mod util;

@@ -22,6 +22,7 @@ mod selector_cache;
 mod subjects;
 pub mod trace;
 mod trace_dns;
+mod trace_http;
 mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -206,6 +206,9 @@ pub struct Trace {
     /// The reply direction, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply: Option<String>,
+    /// The HTTP proxy's verdict on the request asked about (`--http-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l7_verdict: Option<String>,
 }
 
 impl Engine {
@@ -237,6 +240,7 @@ impl Engine {
             ingress,
             verdict: verdict.into(),
             reply,
+            l7_verdict: None,
         })
     }
 
@@ -258,6 +262,16 @@ impl Engine {
                 .and_then(|key| self.pod_party(key))
                 .ok_or_else(|| TraceError::UnknownWorkload(w.clone())),
         }
+    }
+
+    /// The address `party` stands for: its own, or its pod's first (IPv4 first); `None`
+    /// for a node or a pod without one.
+    pub(super) fn address_of(&self, party: &Party) -> Option<IpAddr> {
+        if let Some(ip) = party.ip {
+            return Some(ip);
+        }
+        let ips = &self.endpoint(party.pod.as_ref()?)?.pod.ips;
+        ips.iter().find(|ip| ip.is_ipv4()).or(ips.first()).copied()
     }
 
     fn pod_party(&self, key: &PodKey) -> Option<Party> {

@@ -182,6 +182,41 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
 }
 
+impl Request {
+    /// A request from a method, a path and `Name: value` headers (the host is the `Host`
+    /// header's). The error names what is wrong.
+    pub fn from_parts(method: &str, path: &str, headers: &[String]) -> Result<Self, String> {
+        if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(format!("method {method:?} is not an HTTP method (letters only)"));
+        }
+        if !path.starts_with('/') && path != "*" {
+            return Err(format!("path {path:?} must start with /"));
+        }
+        let mut parsed = Vec::new();
+        for h in headers {
+            let Some((k, v)) = h.split_once(':') else {
+                return Err(format!("header {h:?} is not Name: value"));
+            };
+            let k = k.trim();
+            if k.is_empty() || k.contains(' ') {
+                return Err(format!("header {h:?} has no valid name"));
+            }
+            parsed.push((k.to_ascii_lowercase(), v.trim().to_string()));
+        }
+        let host = parsed
+            .iter()
+            .find(|(k, _)| k == "host")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        Ok(Self {
+            method: method.to_ascii_uppercase(),
+            path: path.to_string(),
+            host,
+            headers: parsed,
+        })
+    }
+}
+
 impl RequestView for Request {
     fn method(&self) -> &str {
         &self.method

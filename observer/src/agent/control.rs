@@ -188,13 +188,30 @@ impl Control for ControlService {
             reply: req.reply,
         };
         let dns_name = req.dns_name;
+        let http = if req.http_method.is_empty() {
+            None
+        } else {
+            let path = if req.http_path.is_empty() {
+                "/"
+            } else {
+                &req.http_path
+            };
+            Some(
+                enforcer::policy::http::Request::from_parts(
+                    &req.http_method,
+                    path,
+                    &req.http_headers,
+                )
+                .map_err(|e| Status::invalid_argument(format!("http: {e}")))?,
+            )
+        };
         let json = self
             .with_agent(move |a| {
                 let engine = a.engine();
-                let t = if dns_name.is_empty() {
-                    engine.trace(&trace)
-                } else {
-                    engine.trace_dns(&trace, &dns_name)
+                let t = match (&http, dns_name.is_empty()) {
+                    (Some(http), _) => engine.trace_http(&trace, http),
+                    (None, true) => engine.trace(&trace),
+                    (None, false) => engine.trace_dns(&trace, &dns_name),
                 }
                 .map_err(|e| Status::not_found(e.to_string()))?;
                 serde_json::to_string(&t).map_err(|e| Status::internal(e.to_string()))

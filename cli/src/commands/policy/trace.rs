@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use enforcer::engine::trace::{Target, Trace, TraceRequest};
 use enforcer::fqdn::NamePattern;
+use enforcer::policy::http::Request;
 use enforcer::policy::ports::{
     ICMP, ICMPV6, IGMP, SCTP, TCP, UDP, VRRP, is_portless, parse_protocol_name, protocol_name,
 };
@@ -24,9 +25,10 @@ pub fn run(global: &GlobalArgs, args: &TraceArgs) -> Result<ExitCode> {
             cluster_name: args.cluster_name.clone(),
         };
         let engine = manifests::engine(&manifests)?;
-        match &args.dns_name {
-            Some(name) => engine.trace_dns(&request, name)?,
-            None => engine.trace(&request)?,
+        match (&args.dns_name, http_request(args)?) {
+            (_, Some(http)) => engine.trace_http(&request, &http)?,
+            (Some(name), None) => engine.trace_dns(&request, name)?,
+            (None, None) => engine.trace(&request)?,
         }
     };
     let mut out = std::io::stdout().lock();
@@ -47,6 +49,9 @@ fn live(global: &GlobalArgs, args: &TraceArgs, request: &TraceRequest) -> Result
         dport: u32::from(request.dport),
         reply: request.reply,
         dns_name: args.dns_name.clone().unwrap_or_default(),
+        http_method: args.http_method.clone().unwrap_or_default(),
+        http_path: args.http_path.clone().unwrap_or_default(),
+        http_headers: args.http_header.clone(),
     };
     connect::block_on(async {
         let mut client = ControlClient::new(connect::channel(global).await?);
@@ -95,6 +100,10 @@ fn request(args: &TraceArgs) -> Result<TraceRequest> {
     if let Some(name) = &args.dns_name {
         NamePattern::name(name).map_err(|e| anyhow::anyhow!("invalid --dns-name {name:?}: {e}"))?;
     }
+    if args.http_method.is_some() && protocol != TCP {
+        bail!("--http-method applies to TCP flows only");
+    }
+    http_request(args)?;
     Ok(TraceRequest {
         from: target(&args.from, "--from")?,
         to: target(&args.to, "--to")?,
@@ -102,6 +111,20 @@ fn request(args: &TraceArgs) -> Result<TraceRequest> {
         dport,
         reply: args.reply,
     })
+}
+
+/// The HTTP request of `--http-*`, when there is one.
+pub fn http_request(args: &TraceArgs) -> Result<Option<Request>> {
+    let Some(method) = &args.http_method else {
+        return Ok(None);
+    };
+    let request = Request::from_parts(
+        method,
+        args.http_path.as_deref().unwrap_or("/"),
+        &args.http_header,
+    )
+    .map_err(|e| anyhow::anyhow!("invalid --http-*: {e}"))?;
+    Ok(Some(request))
 }
 
 /// Parses `NAMESPACE/POD`, `node/NAME` or an IP address.
