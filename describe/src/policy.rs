@@ -523,8 +523,9 @@ mod tests {
         }
         let e = explain(&f);
         assert!(
-            e.headline
-                .starts_with("The HTTP proxy denied POST http://db:8080/health?x=1 from shop/frontend with 403"),
+            e.headline.starts_with(
+                "The HTTP proxy denied POST http://db:8080/health?x=1 from shop/frontend with 403"
+            ),
             "{}",
             e.headline
         );
@@ -532,7 +533,11 @@ mod tests {
             e.items.last().unwrap(),
             "closest: CiliumNetworkPolicy shop/db-http rule spec.ingress[0] allows GET /health; request was POST /health?x=1"
         );
-        assert!(e.hint.unwrap().contains("--http-method POST --http-path '/health?x=1'"));
+        assert!(
+            e.hint
+                .unwrap()
+                .contains("--http-method POST --http-path '/health?x=1'")
+        );
     }
 
     #[test]

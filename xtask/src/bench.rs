@@ -67,6 +67,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if wanted("proxy") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-proxy", "--bench", "dns"]))?;
+        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-proxy", "--bench", "http"]))?;
     }
     if wanted("tui") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-tui", "--bench", "frame"]))?;

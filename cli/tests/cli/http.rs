@@ -68,9 +68,18 @@ fn a_request_is_forwarded_by_its_http_rule_or_denied_with_the_closest_one() {
         "X-Token: s3cret",
     ]);
     assert!(out.contains("HTTP: ALLOWED"), "{out}");
-    assert!(out.contains("[HTTP (GET /health; POST /submit header x-token: s3cret)]"), "{out}");
+    assert!(
+        out.contains("[HTTP (GET /health; POST /submit header x-token: s3cret)]"),
+        "{out}"
+    );
     let (ok, _, err) = trace(&["--http-method", "GET", "--http-header", "nocolon"]);
-    assert!(!ok && err.contains("header \"nocolon\" is not Name: value"), "{err}");
+    assert!(
+        !ok && err.contains("header \"nocolon\" is not Name: value"),
+        "{err}"
+    );
     let (ok, _, err) = trace(&["--http-path", "/x"]);
-    assert!(!ok && err.contains("required arguments were not provided"), "{err}");
+    assert!(
+        !ok && err.contains("required arguments were not provided"),
+        "{err}"
+    );
 }

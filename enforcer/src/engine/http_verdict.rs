@@ -13,6 +13,7 @@
 //! HTTP rule of the first allowing rule with HTTP rules on the side that denied it.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::Engine;
 use super::trace::{RuleMatch, SideTrace, Target, TraceRequest};
@@ -34,9 +35,9 @@ pub enum Side {
     /// The connection could not be traced (its rules are unknown): deny.
     Denied,
     /// Every request passes (no HTTP rule narrows the allowing rules, or no policy).
-    Open(Option<RuleMatch>),
+    Open(Option<Arc<RuleMatch>>),
     /// A request must match one HTTP rule of these allowing rules.
-    Rules(Vec<RuleMatch>),
+    Rules(Vec<Arc<RuleMatch>>),
 }
 
 /// The engine's answer to one request.
@@ -47,13 +48,14 @@ pub struct HttpJudgement {
     /// The direction that decided: the one that denied, or the one whose HTTP rule
     /// allowed (ingress before egress when both have HTTP rules).
     pub direction: Direction,
-    /// The rule that allowed it.
-    pub rule: Option<RuleMatch>,
-    /// The HTTP rule that allowed it (`GET /health`), or for a denied request the HTTP
-    /// rule that came closest.
-    pub http_rule: Option<String>,
+    /// The rule that allowed it (shared with the connection's rules: judging a request
+    /// allocates nothing).
+    pub rule: Option<Arc<RuleMatch>>,
     /// For a denied request: the rule holding the closest HTTP rule.
-    pub closest: Option<RuleMatch>,
+    pub closest: Option<Arc<RuleMatch>>,
+    /// Which of `rule`'s HTTP rules allowed it, or for a denied request which of
+    /// `closest`'s came closest.
+    pub http_index: Option<usize>,
     /// Header edits the allowing rule's `headerMatches` mismatch actions ask for.
     pub edits: Vec<HeaderEdit>,
 }
@@ -61,13 +63,21 @@ pub struct HttpJudgement {
 /// A side's verdict on one request.
 enum SideVerdict {
     Allowed {
-        rule: Option<RuleMatch>,
-        http_rule: Option<String>,
+        rule: Option<Arc<RuleMatch>>,
+        http_index: Option<usize>,
         edits: Vec<HeaderEdit>,
     },
     Denied {
-        closest: Option<RuleMatch>,
+        closest: Option<Arc<RuleMatch>>,
     },
+}
+
+impl HttpJudgement {
+    /// The HTTP rule that allowed the request, or came closest, as text (`GET /health`).
+    pub fn http_rule(&self) -> Option<String> {
+        let holder = self.rule.as_ref().or(self.closest.as_ref())?;
+        holder.http.get(self.http_index?).map(|r| r.summary())
+    }
 }
 
 impl Engine {
@@ -102,12 +112,12 @@ impl Side {
             return Self::Open(None);
         }
         if let Some(open) = side.matched_rules.iter().find(|m| m.http.is_empty()) {
-            return Self::Open(Some(open.clone()));
+            return Self::Open(Some(Arc::new(open.clone())));
         }
         if side.matched_rules.is_empty() {
             return Self::Open(None);
         }
-        Self::Rules(side.matched_rules)
+        Self::Rules(side.matched_rules.into_iter().map(Arc::new).collect())
     }
 
     fn judge(&self, request: &dyn RequestView) -> SideVerdict {
@@ -115,15 +125,15 @@ impl Side {
             Self::Denied => SideVerdict::Denied { closest: None },
             Self::Open(rule) => SideVerdict::Allowed {
                 rule: rule.clone(),
-                http_rule: None,
+                http_index: None,
                 edits: Vec::new(),
             },
             Self::Rules(rules) => {
                 for m in rules {
-                    if let Some((_, http, edits)) = first_match(&m.http, request) {
+                    if let Some((index, _, edits)) = first_match(&m.http, request) {
                         return SideVerdict::Allowed {
                             rule: Some(m.clone()),
-                            http_rule: Some(http.summary()),
+                            http_index: Some(index),
                             edits,
                         };
                     }
@@ -148,7 +158,7 @@ impl HttpPolicy {
             (Direction::Ingress, &self.ingress),
             (Direction::Egress, &self.egress),
         ];
-        let mut allowed_by: Option<(Direction, Option<RuleMatch>, Option<String>)> = None;
+        let mut allowed_by: Option<(Direction, Option<Arc<RuleMatch>>, Option<usize>)> = None;
         let mut edits = Vec::new();
         for (direction, side) in sides {
             match side.judge(request) {
@@ -157,37 +167,34 @@ impl HttpPolicy {
                         allowed: false,
                         direction,
                         rule: None,
-                        http_rule: closest
-                            .as_ref()
-                            .and_then(|c| c.http.first())
-                            .map(|r| r.summary()),
+                        http_index: closest.as_ref().map(|_| 0),
                         closest,
                         edits: Vec::new(),
                     };
                 }
                 SideVerdict::Allowed {
                     rule,
-                    http_rule,
+                    http_index,
                     edits: side_edits,
                 } => {
                     edits.extend(side_edits);
                     let replace = match &allowed_by {
                         None => true,
-                        Some((_, _, h)) => h.is_none() && http_rule.is_some(),
+                        Some((_, _, h)) => h.is_none() && http_index.is_some(),
                     };
                     if replace {
-                        allowed_by = Some((direction, rule, http_rule));
+                        allowed_by = Some((direction, rule, http_index));
                     }
                 }
             }
         }
-        let (direction, rule, http_rule) = allowed_by.unwrap_or((Direction::Egress, None, None));
+        let (direction, rule, http_index) = allowed_by.unwrap_or((Direction::Egress, None, None));
         HttpJudgement {
             allowed: true,
             direction,
             rule,
-            http_rule,
             closest: None,
+            http_index,
             edits,
         }
     }

@@ -15,8 +15,7 @@ impl Engine {
         let (Some(client), Some(server)) = (
             self.address_of(&trace.source),
             self.address_of(&trace.destination),
-        )
-        else {
+        ) else {
             trace.egress.notes.push(
                 "the HTTP request is not judged: a side has no address (a node without one, or a pod without an IP)".into(),
             );
@@ -36,16 +35,19 @@ impl Engine {
             Direction::Egress => &mut trace.egress,
         };
         let text = if j.allowed {
-            let by = match (&j.rule, &j.http_rule) {
+            let by = match (&j.rule, j.http_rule()) {
                 (Some(r), Some(h)) => format!(
                     " by the HTTP rule {h} of {} {}/{} {}",
                     r.kind, r.namespace, r.name, r.rule
                 ),
                 _ => String::new(),
             };
-            format!("ALLOWED: the HTTP proxy forwards {}{by}", request_text(request))
+            format!(
+                "ALLOWED: the HTTP proxy forwards {}{by}",
+                request_text(request)
+            )
         } else {
-            let closest = match (&j.closest, &j.http_rule) {
+            let closest = match (&j.closest, j.http_rule()) {
                 (Some(r), Some(h)) => format!(
                     "; closest: {} {}/{} rule {} allows {h}",
                     r.kind, r.namespace, r.name, r.rule

@@ -24,8 +24,16 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone)]
 pub struct Pattern {
     source: String,
+    /// The expression has no metacharacter (`GET`, `/health`): it is compared as a
+    /// string, which is what most rules are and costs no regex engine.
+    literal: bool,
     anchored: Arc<regex_lite::Regex>,
 }
+
+/// Characters that make an expression more than a literal.
+const META: &[char] = &[
+    '\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$',
+];
 
 impl Pattern {
     /// Compiles `source`; the error is the regex library's message.
@@ -40,13 +48,18 @@ impl Pattern {
         })?;
         Ok(Self {
             source: source.to_string(),
+            literal: !source.contains(META),
             anchored: Arc::new(anchored),
         })
     }
 
     /// Whether the whole of `value` matches.
     pub fn matches(&self, value: &str) -> bool {
-        self.anchored.is_match(value)
+        if self.literal {
+            value == self.source
+        } else {
+            self.anchored.is_match(value)
+        }
     }
 
     /// The expression as the user wrote it.
@@ -187,7 +200,9 @@ impl Request {
     /// header's). The error names what is wrong.
     pub fn from_parts(method: &str, path: &str, headers: &[String]) -> Result<Self, String> {
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-            return Err(format!("method {method:?} is not an HTTP method (letters only)"));
+            return Err(format!(
+                "method {method:?} is not an HTTP method (letters only)"
+            ));
         }
         if !path.starts_with('/') && path != "*" {
             return Err(format!("path {path:?} must start with /"));
@@ -403,6 +418,29 @@ mod tests {
                 .check(&req("XPUT", "/"))
                 .is_none()
         );
+    }
+
+    #[test]
+    fn literal_patterns_match_as_their_expression_would() {
+        for (source, value, expected) in [
+            ("GET", "GET", true),
+            ("GET", "get", false),
+            ("/health", "/health", true),
+            ("/health", "/health/", false),
+            ("/a-b_c~d", "/a-b_c~d", true),
+            ("", "", true),
+            ("", "x", false),
+        ] {
+            let p = Pattern::new(source).unwrap();
+            assert!(p.literal, "{source}");
+            assert_eq!(p.matches(value), expected, "{source} ~ {value}");
+            assert_eq!(
+                p.anchored.is_match(value),
+                expected,
+                "the regex agrees: {source}"
+            );
+        }
+        assert!(!Pattern::new("/a.b").unwrap().literal);
     }
 
     #[test]

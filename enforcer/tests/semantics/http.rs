@@ -42,14 +42,14 @@ fn an_ingress_http_rule_allows_only_the_requests_it_names() {
     let ok = judge(&e, WEB, API, 8080, &req("GET", "/health", &[]));
     assert!(ok.allowed);
     assert_eq!(ok.direction, Direction::Ingress);
-    assert_eq!(ok.http_rule.as_deref(), Some("GET /health"));
+    assert_eq!(ok.http_rule().as_deref(), Some("GET /health"));
     assert_eq!(ok.rule.unwrap().rule, "spec.ingress[0]");
 
     let post = judge(&e, WEB, API, 8080, &req("POST", "/health", &[]));
     assert!(!post.allowed);
     assert_eq!(post.direction, Direction::Ingress);
     assert_eq!(
-        post.http_rule.as_deref(),
+        post.http_rule().as_deref(),
         Some("GET /health"),
         "the closest rule"
     );
@@ -66,7 +66,7 @@ fn an_ingress_http_rule_allows_only_the_requests_it_names() {
     );
     assert!(token.allowed);
     assert_eq!(
-        token.http_rule.as_deref(),
+        token.http_rule().as_deref(),
         Some("GET|POST /api/.* header x-token: s3cret")
     );
 }

@@ -19,17 +19,36 @@ pub enum Verdict {
     Error,
 }
 
-/// A request's head as flows show it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A request's head, kept as hyper read it (cheap reference-counted clones) and turned
+/// into flow text by the reader of the report, off the proxy's path.
+#[derive(Clone, Debug)]
 pub struct RequestHead {
     /// The method.
-    pub method: String,
-    /// `http://host/path?query`.
-    pub url: String,
+    pub method: hyper::Method,
+    /// The request target.
+    pub uri: hyper::Uri,
+    /// The HTTP version.
+    pub version: hyper::Version,
+    /// The request's headers, as received (before any rule's header edits).
+    pub headers: hyper::HeaderMap,
+}
+
+impl RequestHead {
+    /// `http://host/path?query`, the host being the request's (or `server` without one).
+    pub fn url(&self, server: SocketAddr) -> String {
+        let view = super::request::Head::of(&self.uri, &self.headers);
+        view.url(server)
+    }
+
     /// `HTTP/1.1` or `HTTP/1.0`.
-    pub protocol: String,
-    /// The request's headers (values of credentials redacted).
-    pub headers: Vec<(String, String)>,
+    pub fn protocol(&self) -> String {
+        format!("{:?}", self.version)
+    }
+
+    /// The headers as flows show them (credentials redacted).
+    pub fn shown_headers(&self) -> Vec<(String, String)> {
+        shown_headers(&self.headers)
+    }
 }
 
 /// One handled request.
@@ -91,7 +110,7 @@ impl Stats {
 const REDACTED: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
 
 /// The headers of a request as flows show them.
-pub fn shown_headers(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+fn shown_headers(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(k, v)| {

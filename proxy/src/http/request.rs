@@ -3,31 +3,54 @@
 
 use enforcer::policy::http::RequestView;
 use hyper::http::request::Parts;
+use hyper::{HeaderMap, Method, Uri};
 
 /// A request head read by hyper.
-pub struct Head<'a>(pub &'a Parts);
+pub struct Head<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+}
+
+impl<'a> Head<'a> {
+    /// The view of a request's parts.
+    pub fn new(parts: &'a Parts) -> Self {
+        Self {
+            method: &parts.method,
+            uri: &parts.uri,
+            headers: &parts.headers,
+        }
+    }
+
+    /// The view of a target and headers (the method is not needed for the URL).
+    pub fn of(uri: &'a Uri, headers: &'a HeaderMap) -> Self {
+        Self {
+            method: &Method::GET,
+            uri,
+            headers,
+        }
+    }
+}
 
 impl RequestView for Head<'_> {
     fn method(&self) -> &str {
-        self.0.method.as_str()
+        self.method.as_str()
     }
 
     fn path(&self) -> &str {
-        self.0.uri.path_and_query().map_or("/", |p| p.as_str())
+        self.uri.path_and_query().map_or("/", |p| p.as_str())
     }
 
     fn host(&self) -> &str {
-        self.0
-            .headers
+        self.headers
             .get(hyper::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .or_else(|| self.0.uri.authority().map(|a| a.as_str()))
+            .or_else(|| self.uri.authority().map(|a| a.as_str()))
             .unwrap_or("")
     }
 
     fn header_values(&self, name: &str) -> Vec<&str> {
-        self.0
-            .headers
+        self.headers
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -66,7 +89,7 @@ mod tests {
                 .body(())
                 .unwrap(),
         );
-        let h = Head(&p);
+        let h = Head::new(&p);
         assert_eq!(h.method(), "POST");
         assert_eq!(h.path(), "/api/items?x=1");
         assert_eq!(h.host(), "backend:8080");
@@ -78,11 +101,11 @@ mod tests {
     #[test]
     fn without_a_host_the_url_names_the_destination() {
         let p = parts(hyper::Request::get("/").body(()).unwrap());
-        let h = Head(&p);
+        let h = Head::new(&p);
         assert_eq!(h.host(), "");
         assert_eq!(h.url("10.0.0.2:80".parse().unwrap()), "http://10.0.0.2:80/");
         let abs = parts(hyper::Request::get("http://a.example/x").body(()).unwrap());
-        assert_eq!(Head(&abs).host(), "a.example");
-        assert_eq!(Head(&abs).path(), "/x");
+        assert_eq!(Head::new(&abs).host(), "a.example");
+        assert_eq!(Head::new(&abs).path(), "/x");
     }
 }

@@ -23,7 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, mpsc};
 
-use super::report::{HttpReport, RequestHead, Stats, Verdict, shown_headers};
+use super::report::{HttpReport, RequestHead, Stats, Verdict};
 use super::request::Head;
 use super::upstream::{Connector, Upstream};
 
@@ -176,20 +176,20 @@ impl Conn {
         }
         let mut state = self.state.lock().await;
         let judgement = match self.policy(&mut state) {
-            Some(policy) => policy.judge(&Head(&parts)),
+            Some(policy) => policy.judge(&Head::new(&parts)),
             None => unpublished(),
         };
         let head = RequestHead {
-            method: parts.method.to_string(),
-            url: Head(&parts).url(self.server),
-            protocol: format!("{:?}", parts.version),
-            headers: shown_headers(&parts.headers),
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            version: parts.version,
+            headers: parts.headers.clone(),
         };
         let report = |verdict, status: StatusCode, judgement| HttpReport {
             client: self.client,
             server: self.server,
             received,
-            request: head.clone(),
+            request: head,
             judgement,
             verdict,
             status: status.as_u16(),
@@ -273,8 +273,8 @@ fn unpublished() -> HttpJudgement {
         allowed: false,
         direction: Direction::Egress,
         rule: None,
-        http_rule: None,
         closest: None,
+        http_index: None,
         edits: Vec::new(),
     }
 }

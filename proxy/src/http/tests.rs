@@ -51,7 +51,7 @@ fn rules() -> Arc<dyn Judge> {
     };
     Arc::new(Rules(Arc::new(HttpPolicy {
         egress: HttpSide::Open(None),
-        ingress: HttpSide::Rules(vec![matched]),
+        ingress: HttpSide::Rules(vec![Arc::new(matched)]),
     })))
 }
 
@@ -172,9 +172,9 @@ async fn one_keep_alive_connection_mixes_allowed_and_denied_requests() {
     assert_eq!(first.verdict, Verdict::Forwarded);
     assert_eq!(first.status, 200);
     assert_eq!(first.request.method, "GET");
-    assert_eq!(first.request.url, "http://api:8080/health");
-    assert_eq!(first.request.protocol, "HTTP/1.1");
-    assert_eq!(first.judgement.http_rule.as_deref(), Some("GET /health"));
+    assert_eq!(first.request.url(up), "http://api:8080/health");
+    assert_eq!(first.request.protocol(), "HTTP/1.1");
+    assert_eq!(first.judgement.http_rule().as_deref(), Some("GET /health"));
     let denied = p.reports.recv().await.unwrap();
     assert_eq!((denied.verdict, denied.status), (Verdict::Denied, 403));
     assert_eq!(denied.judgement.closest.unwrap().rule, "spec.ingress[0]");

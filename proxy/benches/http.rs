@@ -1,0 +1,287 @@
+//! HTTP proxy benchmarks (no privileges; `cargo xtask bench proxy`), each against direct
+//! requests to the same server with the same client in the same run, on loopback:
+//!
+//! - added latency at a steady 1,000 requests/s on one keep-alive connection: p50 and p99
+//!   of request-to-response time through the proxy, and of the same requests sent
+//!   straight to the server;
+//! - requests/s through the proxy when it runs on one core (a current-thread runtime),
+//!   with 16 keep-alive connections sending back to back, against the same load sent
+//!   straight to the server.
+//!
+//! The server, the proxy and the client each run on their own thread. The proxy judges
+//! every request against two HTTP rules (`GET /health`, `POST /submit` with a header), as
+//! an ingress policy would, and reports every request on its channel.
+//!
+//! This measures the proxy's own cost (parse, judge, forward, relay). The datapath's
+//! redirect is measured by the lab tests, not here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use enforcer::engine::trace::RuleMatch;
+use enforcer::engine::{HttpPolicy, HttpSide};
+use enforcer::policy::http::{HeaderRequirement, HttpRule, Pattern};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use observe_proxy::http::server::{Config, Handler, Judge};
+use observe_proxy::http::{Stats, upstream::Direct};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+const RATE: u32 = 1_000;
+const LATENCY_SECONDS: u32 = 5;
+const THROUGHPUT_SECONDS: u64 = 3;
+const CONNECTIONS: usize = 16;
+
+fn main() {
+    let (server, server_cpu) = spawn_thread_runtime(|| async { http_server().await });
+    let (proxy, proxy_cpu) = spawn_thread_runtime(move || async move { proxy(server).await });
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    client.block_on(async {
+        println!("HTTP proxy (loopback, against direct requests to the same server in this run)");
+        let direct = latency(server).await;
+        let proxied = latency(proxy).await;
+        println!(
+            "  latency at {RATE} requests/s over {LATENCY_SECONDS} s, one keep-alive connection: \
+             direct p50 {} p99 {}; through the proxy p50 {} p99 {}; added p50 {} p99 {}",
+            us(direct.value_at_quantile(0.5)),
+            us(direct.value_at_quantile(0.99)),
+            us(proxied.value_at_quantile(0.5)),
+            us(proxied.value_at_quantile(0.99)),
+            us(proxied
+                .value_at_quantile(0.5)
+                .saturating_sub(direct.value_at_quantile(0.5))),
+            us(proxied
+                .value_at_quantile(0.99)
+                .saturating_sub(direct.value_at_quantile(0.99))),
+        );
+        let (direct_rps, direct_cpu) = throughput(server, &server_cpu).await;
+        let (proxied_rps, used_cpu) = throughput(proxy, &proxy_cpu).await;
+        println!(
+            "  throughput, {CONNECTIONS} keep-alive connections: direct {direct_rps:.0} \
+             requests/s, through the proxy {proxied_rps:.0} requests/s ({:.2}x direct; three \
+             busy threads share this machine's cores, two when direct)",
+            proxied_rps / direct_rps
+        );
+        let per_server_core = direct_rps / direct_cpu;
+        let per_proxy_core = proxied_rps / used_cpu;
+        println!(
+            "  per core: the server answers {per_server_core:.0} requests per CPU-second of its \
+             thread, the proxy relays {per_proxy_core:.0} per CPU-second of its thread ({:.2}x)",
+            per_proxy_core / per_server_core
+        );
+    });
+}
+
+fn us(micros: u64) -> String {
+    format!("{micros} µs")
+}
+
+/// The CPU time one thread has used, as that thread last published it (ns).
+type ThreadCpu = Arc<AtomicU64>;
+
+/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), in ns.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
+    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
+/// Runs `make()`'s future on a current-thread runtime in its own thread; returns the
+/// address it sends back, and the thread's CPU time, published every 10 ms.
+fn spawn_thread_runtime<F, Fut>(make: F) -> (SocketAddr, ThreadCpu)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = SocketAddr> + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    let cpu = ThreadCpu::default();
+    let published = cpu.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&rt, async move {
+            let addr = make().await;
+            tx.send(addr).expect("send address");
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            loop {
+                tick.tick().await;
+                published.store(thread_cpu_ns(), Ordering::Relaxed);
+            }
+        });
+    });
+    (rx.recv().expect("address"), cpu)
+}
+
+/// A server answering every request `200 ok`.
+async fn http_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind server");
+    let addr = listener.local_addr().expect("server address");
+    tokio::task::spawn_local(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::task::spawn_local(async move {
+                let service = hyper::service::service_fn(|_req| async {
+                    Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from_static(
+                        b"ok",
+                    ))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+struct Rules(Arc<HttpPolicy>);
+
+impl Judge for Rules {
+    fn generation(&self) -> u64 {
+        1
+    }
+    fn policy(&self, _: SocketAddr, _: SocketAddr) -> Option<(u64, Arc<HttpPolicy>)> {
+        Some((1, self.0.clone()))
+    }
+}
+
+/// The proxy in front of `server`, with two HTTP rules.
+async fn proxy(server: SocketAddr) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+    let addr = listener.local_addr().expect("proxy address");
+    let rule = |m: &str, p: &str, headers: Vec<HeaderRequirement>| HttpRule {
+        method: Some(Pattern::new(m).expect("method")),
+        path: Some(Pattern::new(p).expect("path")),
+        headers,
+        ..HttpRule::default()
+    };
+    let matched = RuleMatch {
+        kind: "CiliumNetworkPolicy".into(),
+        namespace: "shop".into(),
+        name: "api".into(),
+        rule: "spec.ingress[0]".into(),
+        l7: None,
+        dns: Vec::new(),
+        http: vec![
+            rule(
+                "POST",
+                "/submit",
+                vec![HeaderRequirement::parse("X-Token: s3cret")],
+            ),
+            rule("GET", "/health", Vec::new()),
+        ],
+    };
+    let judge = Arc::new(Rules(Arc::new(HttpPolicy {
+        egress: HttpSide::Open(None),
+        ingress: HttpSide::Rules(vec![Arc::new(matched)]),
+    })));
+    let (tx, mut rx) = mpsc::channel(4096);
+    tokio::task::spawn_local(async move { while rx.recv().await.is_some() {} });
+    let handler = Handler::new(
+        judge,
+        Arc::new(Direct),
+        tx,
+        Arc::new(Stats::default()),
+        Config::default(),
+    );
+    // Every connection's original destination is the server (no transparency here).
+    tokio::task::spawn_local(async move {
+        while let Ok((stream, client)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::task::spawn_local(observe_proxy::http::serve_connection(
+                stream,
+                client,
+                server,
+                handler.clone(),
+            ));
+        }
+    });
+    addr
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+async fn connect(target: SocketAddr) -> Sender {
+    let stream = TcpStream::connect(target).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    sender
+}
+
+async fn get(sender: &mut Sender) -> bool {
+    if sender.ready().await.is_err() {
+        return false;
+    }
+    let req = Request::get("/health")
+        .header("host", "api:8080")
+        .body(Empty::new())
+        .expect("request");
+    match sender.send_request(req).await {
+        Ok(resp) => resp.status().is_success() && resp.into_body().collect().await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Request-to-response times (µs) of one request every millisecond.
+async fn latency(target: SocketAddr) -> Histogram<u64> {
+    let mut sender = connect(target).await;
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 10_000_000, 3).expect("histogram");
+    let mut ticker = tokio::time::interval(Duration::from_secs(1) / RATE);
+    for _ in 0..RATE * LATENCY_SECONDS {
+        ticker.tick().await;
+        let started = Instant::now();
+        assert!(get(&mut sender).await, "a 200");
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        hist.saturating_record(micros.max(1));
+    }
+    hist
+}
+
+/// Answered requests per second with `CONNECTIONS` connections sending back to back, and
+/// the share of a core the `cpu` thread used meanwhile.
+async fn throughput(target: SocketAddr, cpu: &ThreadCpu) -> (f64, f64) {
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let cpu_before = cpu.load(Ordering::Relaxed);
+    let answered = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
+    let local = tokio::task::LocalSet::new();
+    let started = Instant::now();
+    for _ in 0..CONNECTIONS {
+        let answered = answered.clone();
+        local.spawn_local(async move {
+            let mut sender = connect(target).await;
+            while Instant::now() < deadline {
+                if get(&mut sender).await {
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    local.await;
+    let elapsed = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let used = (cpu.load(Ordering::Relaxed) - cpu_before) as f64 / 1e9;
+    (
+        answered.load(Ordering::Relaxed) as f64 / elapsed,
+        used / elapsed,
+    )
+}
