@@ -221,7 +221,7 @@ fn endpoints() -> Result<Vec<(String, String)>> {
 fn servers_of(pod: &str) -> Vec<&'static str> {
     match pod {
         "shop/frontend" => vec!["--tcp", "80", "--udp", "53"],
-        "shop/backend" => vec!["--tcp", "8080,9090", "--udp", "53"],
+        "shop/backend" => vec!["--tcp", "8080,9090", "--udp", "53", "--http", "8081"],
         "shop/db" => vec!["--tcp", "5432", "--udp", "53"],
         "kube-system/coredns" => vec!["--dns", DNS_ZONE],
         _ => vec!["--tcp", "9090", "--udp", "53"],
@@ -387,8 +387,41 @@ fn lookups(endpoints: &[(String, String)]) -> Result<()> {
     Ok(())
 }
 
+/// The requests the frontend sends to the backend's HTTP port, and what policy says.
+const REQUESTS: [(&str, &str, &str); 3] = [
+    ("GET", "/health", "200 (backend-health allows GET /health)"),
+    ("POST", "/health", "403 Access denied (not GET)"),
+    ("GET", "/admin", "403 Access denied (not /health)"),
+];
+
+/// The backend's HTTP address.
+const BACKEND_HTTP: &str = "10.0.1.20:8081";
+
+/// Sends [`REQUESTS`] on one keep-alive connection and prints what each got.
+fn requests(endpoints: &[(String, String)]) -> Result<()> {
+    println!("\nHTTP through the agent's proxy (one keep-alive connection):");
+    let Some((_, netns)) = endpoints.iter().find(|(pod, _)| pod == "shop/frontend") else {
+        return Ok(());
+    };
+    let sent: Vec<lab::HttpRequest> = REQUESTS
+        .iter()
+        .map(|(method, path, _)| lab::HttpRequest::new(method, path))
+        .collect();
+    let got = lab::http_requests(netns, BACKEND_HTTP.parse()?, &sent, Duration::from_secs(3))?;
+    for (i, (method, path, expect)) in REQUESTS.iter().enumerate() {
+        let status = got
+            .get(i)
+            .map_or_else(|| "no answer".to_string(), |r| r.status.to_string());
+        println!(
+            "  shop/frontend          {method:<4} http://{BACKEND_HTTP}{path:<8} {status:<9}  expected: {expect}"
+        );
+    }
+    Ok(())
+}
+
 fn traffic(endpoints: &[(String, String)]) -> Result<()> {
     lookups(endpoints)?;
+    requests(endpoints)?;
     println!("\nTraffic between the pods:");
     let timeout = Duration::from_millis(700);
     for p in PROBES {

@@ -69,6 +69,17 @@ const TARGETS: &[Target] = &[
         ],
     },
     Target {
+        name: "http_request",
+        dirs: &[],
+        extension: "",
+        // Keep-alive requests: one allowed (then failing upstream), one denied, one
+        // chunked body.
+        inline: &[
+            b"GET /api/items HTTP/1.1\r\nHost: api:8080\r\nX-Token: s3cret\r\n\r\nPOST /admin HTTP/1.1\r\nContent-Length: 2\r\n\r\nok",
+            b"POST /api/x HTTP/1.1\r\nX-Token: s3cret\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+        ],
+    },
+    Target {
         name: "input_line",
         dirs: &["cli/tests/fixtures"],
         extension: "jsonl",

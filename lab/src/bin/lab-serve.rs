@@ -1,7 +1,8 @@
-//! `lab-serve --tcp 80,8080 --udp 5353 [--dns NAME=IP,...]`: echo servers on every address
-//! of the current network namespace (one dual-stack IPv6 socket per port serves IPv4 too),
-//! and with `--dns` a DNS server on port 53 (UDP and TCP) answering the given names (TTL
-//! 60 s), until killed. The demo starts one in each pod namespace
+//! `lab-serve --tcp 80,8080 --udp 5353 [--http 8081,...] [--dns NAME=IP,...]`: echo servers
+//! on every address of the current network namespace (one dual-stack IPv6 socket per port
+//! serves IPv4 too), with `--http` HTTP servers (every request answered 200, see
+//! [`lab::HttpServer`]), and with `--dns` a DNS server on port 53 (UDP and TCP) answering
+//! the given names (TTL 60 s), until killed. The demo starts one in each pod namespace
 //! (`ip netns exec POD lab-serve ...`) so the lab keeps answering after the demo command
 //! has exited.
 
@@ -12,11 +13,16 @@ use std::thread;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let Args { tcp, udp, dns } = match parse(&args) {
+    let Args {
+        tcp,
+        udp,
+        http,
+        dns,
+    } = match parse(&args) {
         Ok(p) => p,
         Err(e) => {
             eprintln!(
-                "lab-serve: {e}\nusage: lab-serve [--tcp PORT,...] [--udp PORT,...] [--dns NAME=IP,...]"
+                "lab-serve: {e}\nusage: lab-serve [--tcp PORT,...] [--udp PORT,...] [--http PORT,...] [--dns NAME=IP,...]"
             );
             return ExitCode::FAILURE;
         }
@@ -33,6 +39,13 @@ fn main() -> ExitCode {
             }
         }
     };
+    let mut http_servers = Vec::new();
+    for port in &http {
+        match lab::HttpServer::start("", SocketAddr::from(([0, 0, 0, 0], *port))) {
+            Ok(server) => http_servers.push(server),
+            Err(e) => eprintln!("lab-serve: http port {port}: {e}"),
+        }
+    }
     let mut handles = Vec::new();
     for port in tcp {
         match TcpListener::bind(format!("[::]:{port}"))
@@ -53,7 +66,7 @@ fn main() -> ExitCode {
     for h in handles {
         let _ = h.join();
     }
-    if _dns.is_some() {
+    if _dns.is_some() || !http_servers.is_empty() {
         loop {
             thread::park();
         }
@@ -65,6 +78,7 @@ fn main() -> ExitCode {
 struct Args {
     tcp: Vec<u16>,
     udp: Vec<u16>,
+    http: Vec<u16>,
     dns: Vec<(String, IpAddr)>,
 }
 
@@ -72,6 +86,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args {
         tcp: Vec::new(),
         udp: Vec::new(),
+        http: Vec::new(),
         dns: Vec::new(),
     };
     let mut it = args.iter();
@@ -80,6 +95,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         match flag.as_str() {
             "--tcp" => parsed.tcp.extend(ports(list)?),
             "--udp" => parsed.udp.extend(ports(list)?),
+            "--http" => parsed.http.extend(ports(list)?),
             "--dns" => parsed.dns.extend(names(list)?),
             other => return Err(format!("unknown flag {other}")),
         }

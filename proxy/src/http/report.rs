@@ -77,7 +77,8 @@ pub struct HttpReport {
 pub struct Stats {
     /// Downstream connections accepted.
     pub connections: AtomicU64,
-    /// Requests read.
+    /// Requests read and judged: `forwarded + denied + upstream_errors` once none is in
+    /// flight.
     pub requests: AtomicU64,
     /// Requests forwarded and answered by the upstream.
     pub forwarded: AtomicU64,

@@ -161,7 +161,6 @@ impl Conn {
         let received = SystemTime::now();
         let started = Instant::now();
         let stats = &self.handler.stats;
-        Stats::bump(&stats.requests);
         let (mut parts, body) = req.into_parts();
         if head_size(&parts) > self.handler.config.max_header_bytes {
             Stats::bump(&stats.parse_errors);
@@ -174,6 +173,7 @@ impl Conn {
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             return response;
         }
+        Stats::bump(&stats.requests);
         let mut state = self.state.lock().await;
         let judgement = match self.policy(&mut state) {
             Some(policy) => policy.judge(&Head::new(&parts)),

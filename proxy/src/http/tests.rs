@@ -256,3 +256,45 @@ async fn a_slow_head_is_cut_at_the_deadline() {
     assert!(!answer.contains("200 OK"), "{answer:?}");
     assert_eq!(Stats::get(&p.stats.header_timeouts), 1);
 }
+
+#[tokio::test]
+async fn any_bytes_end_in_answers_and_balanced_counters_never_a_panic() {
+    // A port nobody listens on: every allowed request fails upstream (503).
+    let gone = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = gone.local_addr().unwrap();
+    drop(gone);
+    let inputs: [&[u8]; 8] = [
+        b"GET /health HTTP/1.1\r\nHost: a\r\n\r\nPOST /x HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nContent-Length: 5\r\n\r\nab",
+        b"GET /health HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /health HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        b"GET \xff\xfe HTTP/1.1\r\n\r\n",
+        b"GET /health HTTP/9.9\r\n\r\n",
+        b"\r\n\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nX: \x01\x02\r\n\r\n",
+    ];
+    for input in inputs {
+        let stats = Arc::new(Stats::default());
+        let (tx, _rx) = mpsc::channel(64);
+        let config = Config {
+            header_read_timeout: Duration::from_millis(100),
+            ..Config::default()
+        };
+        let handler = Handler::new(rules(), Arc::new(Direct), tx, stats.clone(), config);
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        let client_addr = "10.0.0.1:40000".parse().unwrap();
+        let served = tokio::spawn(serve_connection(server, client_addr, up, handler));
+        client.write_all(input).await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut out = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read_to_end(&mut out)).await;
+        assert!(read.is_ok(), "the proxy ends the connection for {input:?}");
+        served.await.expect("no panic");
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        assert_eq!(
+            n(&stats.requests),
+            n(&stats.forwarded) + n(&stats.denied) + n(&stats.upstream_errors),
+            "{input:?}"
+        );
+    }
+}
