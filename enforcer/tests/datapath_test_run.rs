@@ -122,6 +122,21 @@ impl Harness {
         (result.return_value as i32, self.events.drain(64))
     }
 
+    /// As [`Harness::run`], with the skb's mark set to `mark` (`__sk_buff.mark`, offset 8).
+    fn run_marked(&mut self, hook: Hook, frame: &[u8], mark: u32) -> (i32, Vec<FlowEvent>) {
+        let mut ctx = [0u8; 192];
+        ctx[8..12].copy_from_slice(&mark.to_ne_bytes());
+        let prog = self.dp.program_mut(hook.program()).expect("loaded");
+        let result = prog
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                ctx_in: Some(&ctx),
+                ..TestRunOptions::default()
+            })
+            .expect("test run");
+        (result.return_value as i32, self.events.drain(64))
+    }
+
     fn set_config(&mut self, config: ProbeConfig) {
         self.dp.config_map().set(&config).expect("config written");
     }
@@ -1421,4 +1436,60 @@ fn a_zombie_address_keeps_open_connections_and_refuses_new_ones() {
     assert_eq!(action, tc_action::DROP, "a new connection to the zombie");
     let d = one(&events, kind::DROP);
     assert_eq!(d.subtype, drop_reason::POLICY_DENIED);
+}
+
+/// An HTTP rule's entry steers the connection to the HTTP proxy: at egress like a DNS rule
+/// (drop 178 without the proxy's listener), at ingress by hairpinning the packet to the
+/// veth's ingress (`TC_ACT_REDIRECT`), where the hairpin mark sends it to the proxy; the
+/// proxy's own upstream connection (its mark) is decided but never steered again.
+#[test]
+fn http_rule_entries_go_to_the_http_proxy_and_the_proxys_own_connections_do_not() {
+    if !lab::require_root() {
+        return;
+    }
+    let http = |protocol| {
+        datapath_common::enforced_l7(
+            &[allow(PEER_ID, protocol, PortRange::single(8080), "http")],
+            enforcer::mapstate::L7Kind::Http,
+        )
+    };
+    let redirected = event_flags::REDIRECTED | event_flags::TO_HTTP_PROXY;
+    // Egress: the endpoint's SYN, no HTTP proxy listening.
+    let mut h = Harness::new(open(), http(TCP));
+    let syn = frame::v4(LOCAL, PEER, &tcp(40000, 8080, SYN));
+    let (action, events) = h.run(Hook::From, &syn);
+    assert_eq!(action, tc_action::DROP);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(v.flags & redirected, redirected, "to the HTTP proxy");
+    assert_eq!(
+        one(&events, kind::DROP).subtype,
+        drop_reason::PROXY_LOOKUP_FAILED
+    );
+
+    // Ingress: the peer's SYN is hairpinned.
+    h.set_policy(http(TCP), open());
+    let to_local = frame::v4(PEER, LOCAL, &tcp(41000, 8080, SYN));
+    let (action, events) = h.run(Hook::To, &to_local);
+    assert_eq!(action, tc_action::REDIRECT, "back to the veth's ingress");
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(v.flags & redirected, redirected);
+    // Its next packet too (conntrack remembers the redirect).
+    let ack = frame::v4(PEER, LOCAL, &tcp(41000, 8080, ACK));
+    assert_eq!(h.run(Hook::To, &ack).0, tc_action::REDIRECT);
+
+    // The proxy's upstream connection from the peer's address: decided, not steered.
+    let upstream = frame::v4(PEER, LOCAL, &tcp(42000, 8080, SYN));
+    let (action, events) = h.run_marked(Hook::To, &upstream, probe_common::proxy::UPSTREAM_MARK);
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(v.verdict, verdict::ALLOWED);
+    assert_eq!(v.flags & event_flags::REDIRECTED, 0, "not steered again");
+
+    // A hairpinned packet arriving at the veth's ingress goes to the HTTP proxy's socket
+    // (none here: drop 178, reported at the endpoint's ingress).
+    let (action, events) = h.run_marked(Hook::From, &to_local, probe_common::proxy::HAIRPIN_MARK);
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(d.subtype, drop_reason::PROXY_LOOKUP_FAILED);
+    assert_eq!(d.direction, direction::INGRESS);
 }

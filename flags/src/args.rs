@@ -184,6 +184,22 @@ pub struct FilterArgs {
     /// Flows observed on this network interface. Example: --interface lxc8a2b
     #[arg(long, value_name = "NAME", value_parser = values::non_empty)]
     pub interface: Vec<String>,
+    /// HTTP flows with this status code, or a class of them (`5+`: every 5xx).
+    /// Example: --http-status 403
+    #[arg(long, value_name = "CODE", value_parser = values::http_status)]
+    pub http_status: Vec<String>,
+    /// HTTP flows with this method (case-insensitive). Example: --http-method POST
+    #[arg(long, value_name = "METHOD", value_parser = values::non_empty)]
+    pub http_method: Vec<String>,
+    /// HTTP flows whose path matches this regular expression. Example: --http-path '/api/.*'
+    #[arg(long, value_name = "REGEX", value_parser = values::non_empty)]
+    pub http_path: Vec<String>,
+    /// HTTP flows whose URL matches this regular expression. Example: --http-url 'backend:8080'
+    #[arg(long, value_name = "REGEX", value_parser = values::non_empty)]
+    pub http_url: Vec<String>,
+    /// HTTP flows with this header and value, as KEY:VALUE. Example: --http-header 'x-token:abc'
+    #[arg(long, value_name = "KEY:VALUE", value_parser = values::http_header)]
+    pub http_header: Vec<(String, String)>,
     /// Only encrypted flows (WireGuard, IPsec).
     #[arg(long, action = ArgAction::Append, num_args = 0, default_missing_value = "true")]
     pub encrypted: Vec<bool>,

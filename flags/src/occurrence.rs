@@ -53,6 +53,11 @@ pub(crate) enum Filter {
     TrafficDirection(TrafficDirection),
     Interface(String),
     Encrypted(bool),
+    HttpStatus(String),
+    HttpMethod(String),
+    HttpPath(String),
+    HttpUrl(String),
+    HttpHeader(String, String),
     Policy(String),
     PolicyKind(String),
     AllowedBy(String),
@@ -145,6 +150,17 @@ fn collect_general(c: &mut Collector<'_>, a: &FilterArgs) {
     });
     c.add("interface", &a.interface, |v| Filter::Interface(v.clone()));
     c.add("encrypted", &a.encrypted, |_| Filter::Encrypted(true));
+    c.add("http-status", &a.http_status, |v| {
+        Filter::HttpStatus(v.clone())
+    });
+    c.add("http-method", &a.http_method, |v| {
+        Filter::HttpMethod(v.clone())
+    });
+    c.add("http-path", &a.http_path, |v| Filter::HttpPath(v.clone()));
+    c.add("http-url", &a.http_url, |v| Filter::HttpUrl(v.clone()));
+    c.add("http-header", &a.http_header, |(k, v)| {
+        Filter::HttpHeader(k.clone(), v.clone())
+    });
     c.add("unencrypted", &a.unencrypted, |_| Filter::Encrypted(false));
 }
 

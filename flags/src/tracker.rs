@@ -11,7 +11,7 @@
 //!   given), on the source side (`--from-namespace`), the destination side
 //!   (`--to-namespace`) or source on the left and destination on the right (`-n`).
 
-use observe_proto::flow::{FlowFilter, NetworkInterface};
+use observe_proto::flow::{FlowFilter, HttpHeader, NetworkInterface};
 
 use crate::error::FlagsError;
 use crate::occurrence::{Filter, Peer};
@@ -140,6 +140,16 @@ impl Tracker {
                 })
             }),
             Filter::Encrypted(v) => self.both(|f| f.encrypted.push(v)),
+            Filter::HttpStatus(v) => self.both(|f| f.http_status_code.push(v.clone())),
+            Filter::HttpMethod(v) => self.both(|f| f.http_method.push(v.clone())),
+            Filter::HttpPath(v) => self.both(|f| f.http_path.push(v.clone())),
+            Filter::HttpUrl(v) => self.both(|f| f.http_url.push(v.clone())),
+            Filter::HttpHeader(key, value) => self.both(|f| {
+                f.http_header.push(HttpHeader {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+            }),
             _ => {}
         }
     }

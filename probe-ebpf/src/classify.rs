@@ -272,7 +272,10 @@ fn established(
     now: u64,
 ) -> i32 {
     if conntrack::is_stale(entry, ep.policy_revision, hook.peer_identity) {
-        let decision = policy::decide(ep, hook.direction, hook.peer_identity, flow);
+        let decision = as_steered(
+            hook,
+            policy::decide(ep, hook.direction, hook.peer_identity, flow),
+        );
         if !decision.allowed {
             conntrack::remove(
                 flow,
@@ -312,7 +315,10 @@ fn new_connection(
     owner: &Owner,
     now: u64,
 ) -> i32 {
-    let decision = policy::decide(ep, hook.direction, new_peer(hook), flow);
+    let decision = as_steered(
+        hook,
+        policy::decide(ep, hook.direction, new_peer(hook), flow),
+    );
     if !decision.allowed {
         return deny(config, hook, flow, &decision, state::NEW);
     }
@@ -354,6 +360,16 @@ fn admission(ep: &EndpointInfo, hook: &Hook, decision: &Decision) -> Admission {
         redirect: redirect_of(hook, decision),
         from_proxy: hook.from_proxy,
     }
+}
+
+/// `decision` as the events tell it: a connection a proxy's upstream socket opened is not
+/// steered again, so its verdict does not say REDIRECTED.
+#[inline(always)]
+fn as_steered(hook: &Hook, mut decision: Decision) -> Decision {
+    if hook.from_proxy {
+        decision.flags &= !(event_flags::REDIRECTED | event_flags::TO_HTTP_PROXY);
+    }
+    decision
 }
 
 /// The proxy an allowed connection goes to (a conntrack redirect flag, 0 for none): the

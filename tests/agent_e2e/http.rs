@@ -154,6 +154,23 @@ fn an_ingress_http_rule_answers_403_to_what_it_does_not_allow_on_one_keep_alive_
             .any(|f| http_of(f).code == 200 && f.l7.as_ref().unwrap().latency_ns > 0),
         "a response flow with its status and latency"
     );
+    // Hubble's HTTP filters, applied by the agent.
+    let filtered = l.c.flows(
+        FlowFilter {
+            http_method: vec!["post".into()],
+            http_status_code: vec!["4+".into()],
+            http_path: vec!["/heal.*".into()],
+            ..Default::default()
+        },
+        50,
+    );
+    assert!(!filtered.is_empty(), "the 403 response to POST /health");
+    assert!(
+        filtered
+            .iter()
+            .all(|f| http_of(f).method == "POST" && http_of(f).code == 403),
+        "{filtered:?}"
+    );
     let allowed = l
         .http_flows(Verdict::Forwarded, true)
         .into_iter()

@@ -335,6 +335,34 @@ fn general_flags_set_their_fields() {
 }
 
 #[test]
+fn http_flags_set_hubble_s_http_fields() {
+    let f = parse(
+        "--http-status 403 --http-status 5+ --http-method post --http-path '/api/.*' \
+         --http-url backend --http-header 'x-token: abc'",
+    );
+    assert_eq!(
+        f.whitelist,
+        [filter(|f| {
+            f.http_status_code = strings(&["403", "5+"]);
+            f.http_method = strings(&["post"]);
+            f.http_path = strings(&["/api/.*"]);
+            f.http_url = strings(&["backend"]);
+            f.http_header = vec![observe_proto::flow::HttpHeader {
+                key: "x-token".into(),
+                value: "abc".into(),
+            }];
+        })]
+    );
+    for bad in [
+        "--http-status 99",
+        "--http-status 0+",
+        "--http-header novalue",
+    ] {
+        let _ = err(bad);
+    }
+}
+
+#[test]
 fn ip_version_flags_accumulate() {
     assert_eq!(
         parse("-4 -6").whitelist[0].ip_version,

@@ -205,3 +205,28 @@ pub fn non_empty(text: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests;
+
+/// `--http-status`: a status code (`403`) or a class (`4+`, `5+`), as Hubble takes it.
+pub fn http_status(text: &str) -> Result<String, String> {
+    let digits = text.strip_suffix('+').unwrap_or(text);
+    let ok = match (digits.len(), text.ends_with('+')) {
+        (3, false) => digits.parse::<u16>().is_ok_and(|c| (100..600).contains(&c)),
+        (1..=2, true) => digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0'),
+        _ => false,
+    };
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "invalid HTTP status {text:?}: expected a code 100-599 or a class such as 5+"
+        ))
+    }
+}
+
+/// `--http-header`: `KEY:VALUE`.
+pub fn http_header(text: &str) -> Result<(String, String), String> {
+    match text.split_once(':') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("invalid HTTP header {text:?}: expected KEY:VALUE")),
+    }
+}
