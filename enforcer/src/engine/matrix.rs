@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::Engine;
 use crate::cluster::PodKey;
-use crate::mapstate::Verdict;
+use crate::mapstate::{L7Kind, Verdict};
 use crate::policy::model::{L4, PortSel};
 use crate::policy::ports::{TCP, is_portless, parse_protocol_name, protocol_name};
 
@@ -23,6 +23,9 @@ const MAX_DEFAULT_PORTS: usize = 8;
 pub enum Cell {
     /// Allowed (`.`).
     Allowed,
+    /// Allowed at L3/L4, through an L7 proxy that judges each request or query (`L`: an
+    /// entry on the way carries HTTP or DNS rules).
+    L7,
     /// No rule allowed it under default deny (`X`, drop reason 133).
     DefaultDenied,
     /// A deny rule matched (`D`, drop reason 181).
@@ -34,6 +37,7 @@ impl Cell {
     pub fn symbol(&self) -> char {
         match self {
             Self::Allowed => '.',
+            Self::L7 => 'L',
             Self::DefaultDenied => 'X',
             Self::Denied => 'D',
         }
@@ -146,18 +150,17 @@ impl Engine {
         if from == to {
             return Cell::Allowed; // loopback never leaves the pod
         }
-        let egress = src
-            .policy
-            .egress
-            .decide(dst.identity, protocol, port)
-            .verdict;
-        let ingress = dst
-            .policy
-            .ingress
-            .decide(src.identity, protocol, port)
-            .verdict;
+        let egress = src.policy.egress.decide(dst.identity, protocol, port);
+        let ingress = dst.policy.ingress.decide(src.identity, protocol, port);
+        let proxied = [&egress, &ingress]
+            .iter()
+            .any(|l| l.entry.is_some_and(|(_, v)| v.l7 != L7Kind::None));
         // The packet meets the source's egress policy first.
-        match [egress, ingress].into_iter().find(|v| !v.is_allowed()) {
+        match [egress.verdict, ingress.verdict]
+            .into_iter()
+            .find(|v| !v.is_allowed())
+        {
+            None if proxied => Cell::L7,
             None => Cell::Allowed,
             Some(Verdict::Denied) => Cell::Denied,
             Some(_) => Cell::DefaultDenied,
@@ -213,7 +216,7 @@ impl Matrix {
     pub fn to_text(&self) -> String {
         let width = self.pods.iter().map(String::len).max().unwrap_or(0).max(4);
         let mut out = String::from(
-            "Legend: rows are sources, columns destinations; . allowed, X denied (no rule allows it, default deny), D denied by a deny rule\n",
+            "Legend: rows are sources, columns destinations; . allowed, L allowed through an L7 proxy (HTTP or DNS rules judge each request), X denied (no rule allows it, default deny), D denied by a deny rule\n",
         );
         for t in &self.ports {
             let heading = match parse_protocol_name(&t.protocol) {

@@ -130,3 +130,14 @@ fn a_flow_the_l4_policy_denies_is_left_to_the_datapath() {
     assert!(j.allowed);
     assert_eq!(j.rule, None);
 }
+
+#[test]
+fn the_matrix_marks_cells_that_go_through_the_http_proxy() {
+    let e = engine(&cnp("shop", "api", API_INGRESS));
+    let m = e.matrix(&[(6, 8080)]);
+    let at = |name: &str| m.pods.iter().position(|p| p == name).expect(name);
+    let cells = &m.ports[0].cells;
+    assert_eq!(cells[at("shop/web")][at("shop/api")].symbol(), 'L');
+    assert_eq!(cells[at("ops/monitor")][at("shop/api")].symbol(), 'X');
+    assert_eq!(cells[at("shop/api")][at("shop/web")].symbol(), '.');
+}
