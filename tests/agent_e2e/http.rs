@@ -284,3 +284,53 @@ fn egress_http_rules_keep_the_client_s_identity_and_never_gain_the_node_s() {
     let errors = l.http_flows(Verdict::Error, true);
     assert!(!errors.is_empty(), "an ERROR flow for the failed upstream");
 }
+
+/// A pod with a named container port, and the client's egress HTTP rule on that name.
+const NAMED_PORT: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: e2e, labels: {app: api}}
+spec:
+  containers:
+  - name: api
+    ports:
+    - {name: web, containerPort: 8080}
+status: {podIPs: [{ip: 10.77.0.9}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: client-to-api, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: client}}
+  egress:
+  - toEndpoints: [{matchLabels: {app: api}}]
+    toPorts:
+    - ports: [{port: web, protocol: TCP}]
+      rules:
+        http:
+        - method: GET
+          headerMatches:
+          - {name: X-Env, value: prod}
+"#;
+
+#[test]
+fn an_egress_http_rule_on_a_named_port_with_a_header_match() {
+    let Some(c) = Cluster::new("e2ehttpn") else {
+        return;
+    };
+    c.apply(NAMED_PORT).expect("applies");
+    let api = HttpServer::start(
+        &c.endpoint("api").netns,
+        "10.77.0.9:8080".parse().expect("addr"),
+    )
+    .expect("api server");
+    let prod = HttpRequest {
+        headers: vec![("X-Env".into(), "prod".into())],
+        ..get("/items")
+    };
+    let netns = c.endpoint("client").netns;
+    let responses = lab::http_requests(&netns, api.local_addr(), &[prod, get("/items")], WAIT)
+        .expect("requests");
+    assert_eq!(statuses(&responses), [200, 403]);
+    assert_eq!(responses[0].body, "GET /items 0 from 10.77.0.1");
+}
