@@ -137,6 +137,16 @@ fn an_ingress_http_rule_answers_403_to_what_it_does_not_allow_on_one_keep_alive_
     // The intruder is not allowed at L3/L4: its connection never opens.
     assert!(l.send("intruder", &[get("/health")]).is_empty());
 
+    // IPv6 goes through the proxy's ::1 listener the same way.
+    let server_ns = l.c.endpoint("server").netns;
+    let at6: SocketAddr = "[fd00:77::2]:8080".parse().expect("addr");
+    let _server6 = HttpServer::start(&server_ns, at6).expect("v6 server");
+    let client_ns = l.c.endpoint("client").netns;
+    let v6 = lab::http_requests(&client_ns, at6, &[get("/health"), get("/admin")], WAIT)
+        .expect("requests");
+    assert_eq!(statuses(&v6), [200, 403]);
+    assert_eq!(v6[0].body, "GET /health 0 from fd00:77::1");
+
     let dropped = l.http_flows(Verdict::Dropped, true);
     let post = dropped
         .iter()
