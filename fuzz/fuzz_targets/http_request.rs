@@ -12,20 +12,9 @@ use enforcer::engine::trace::RuleMatch;
 use enforcer::engine::{HttpPolicy, HttpSide};
 use enforcer::policy::http::{HeaderRequirement, HttpRule, Pattern};
 use libfuzzer_sys::fuzz_target;
-use observe_proxy::http::server::{Config, Handler, Judge, serve_connection};
+use observe_proxy::http::server::{Config, Fixed, Handler, Judge, serve_connection};
 use observe_proxy::http::{Stats, upstream::Direct};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Rules(Arc<HttpPolicy>);
-
-impl Judge for Rules {
-    fn generation(&self) -> u64 {
-        1
-    }
-    fn policy(&self, _: SocketAddr, _: SocketAddr) -> Option<(u64, Arc<HttpPolicy>)> {
-        Some((1, self.0.clone()))
-    }
-}
 
 fn judge() -> Arc<dyn Judge> {
     let rule = HttpRule {
@@ -43,7 +32,7 @@ fn judge() -> Arc<dyn Judge> {
         dns: Vec::new(),
         http: vec![rule],
     };
-    Arc::new(Rules(Arc::new(HttpPolicy {
+    Arc::new(Fixed(Arc::new(HttpPolicy {
         egress: HttpSide::Open(None),
         ingress: HttpSide::Rules(vec![Arc::new(matched)]),
     })))

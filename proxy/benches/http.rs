@@ -28,7 +28,7 @@ use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use observe_proxy::http::server::{Config, Handler, Judge};
+use observe_proxy::http::server::{Config, Fixed, Handler};
 use observe_proxy::http::{Stats, upstream::Direct};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -150,17 +150,6 @@ async fn http_server() -> SocketAddr {
     addr
 }
 
-struct Rules(Arc<HttpPolicy>);
-
-impl Judge for Rules {
-    fn generation(&self) -> u64 {
-        1
-    }
-    fn policy(&self, _: SocketAddr, _: SocketAddr) -> Option<(u64, Arc<HttpPolicy>)> {
-        Some((1, self.0.clone()))
-    }
-}
-
 /// The proxy in front of `server`, with two HTTP rules.
 async fn proxy(server: SocketAddr) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
@@ -187,7 +176,7 @@ async fn proxy(server: SocketAddr) -> SocketAddr {
             rule("GET", "/health", Vec::new()),
         ],
     };
-    let judge = Arc::new(Rules(Arc::new(HttpPolicy {
+    let judge = Arc::new(Fixed(Arc::new(HttpPolicy {
         egress: HttpSide::Open(None),
         ingress: HttpSide::Rules(vec![Arc::new(matched)]),
     })));

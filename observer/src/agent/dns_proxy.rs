@@ -32,8 +32,9 @@ use tokio::sync::mpsc;
 
 use super::Agent;
 use super::options::{Options, RejectCode};
+use super::proxy_support::{LostReports, lock, watch};
 use super::proxy_view::{ProxyView, SharedProxyView, rule_info};
-use crate::event::{LostSource, MonitorEvent, Payload};
+use crate::event::{MonitorEvent, Payload};
 use crate::l7::{DnsAnswer, DnsKind, DnsRecord, DnsVerdict};
 use crate::pipeline::EventSender;
 
@@ -117,13 +118,7 @@ pub fn start(
     }
     drop(handler);
     for task in served {
-        tokio::spawn(async move {
-            match task.await {
-                Ok(Err(e)) => tracing::error!("the DNS proxy stopped: {e}"),
-                Err(e) => tracing::error!("the DNS proxy stopped: {e}"),
-                Ok(Ok(())) => {}
-            }
-        });
+        watch("DNS", task);
     }
     let reporter = Reporter {
         view,
@@ -165,12 +160,6 @@ pub fn counters(stats: Arc<Stats>) -> crate::metrics::ReadCounters {
             tcp_connections: n(&stats.tcp_connections),
         }
     })
-}
-
-fn lock(agent: &Mutex<Agent>) -> std::sync::MutexGuard<'_, Agent> {
-    agent
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Agent {
@@ -272,7 +261,7 @@ struct Reporter {
 
 impl Reporter {
     async fn run(self, mut rx: mpsc::Receiver<Report>) {
-        let mut reported_lost = 0;
+        let mut lost = LostReports::default();
         while let Some(report) = rx.recv().await {
             let records = match self.view.load() {
                 Some(view) => records(&view, &report, SystemTime::now()),
@@ -288,21 +277,11 @@ impl Reporter {
                     return;
                 }
             }
-            let lost = self.stats.reports_lost.load(Ordering::Relaxed);
-            if lost > reported_lost {
-                let event = MonitorEvent {
-                    timestamp: SystemTime::now(),
-                    node_name: self.node_name.clone(),
-                    payload: Payload::Lost {
-                        source: LostSource::EventQueue,
-                        count: lost - reported_lost,
-                        cpu: None,
-                    },
-                };
-                reported_lost = lost;
-                if self.sender.send(event).is_err() {
-                    return;
-                }
+            let count = self.stats.reports_lost.load(Ordering::Relaxed);
+            if let Some(event) = lost.notice(count, &self.node_name)
+                && self.sender.send(event).is_err()
+            {
+                return;
             }
         }
     }

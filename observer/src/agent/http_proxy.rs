@@ -15,7 +15,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use enforcer::engine::HttpPolicy;
@@ -28,8 +27,9 @@ use tokio::sync::mpsc;
 
 use super::Agent;
 use super::options::Options;
+use super::proxy_support::{LostReports, lock, watch};
 use super::proxy_view::{ProxyView, SharedProxyView, rule_info};
-use crate::event::{LostSource, MonitorEvent, Payload};
+use crate::event::{MonitorEvent, Payload};
 use crate::l7::{HttpDirection, HttpKind, HttpRecord, HttpVerdict};
 use crate::pipeline::EventSender;
 
@@ -74,14 +74,7 @@ pub fn start(
     }
     for listener in listening {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        let served = tokio::spawn(serve(listener, handler.clone()));
-        tokio::spawn(async move {
-            match served.await {
-                Ok(Err(e)) => tracing::error!("the HTTP proxy stopped: {e}"),
-                Err(e) => tracing::error!("the HTTP proxy stopped: {e}"),
-                Ok(Ok(())) => {}
-            }
-        });
+        watch("HTTP", tokio::spawn(serve(listener, handler.clone())));
     }
     let reporter = Reporter {
         view,
@@ -108,12 +101,6 @@ pub fn counters(stats: Arc<Stats>) -> crate::metrics::ReadHttpCounters {
             reports_lost: n(&stats.reports_lost),
         }
     })
-}
-
-fn lock(agent: &Mutex<Agent>) -> std::sync::MutexGuard<'_, Agent> {
-    agent
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Agent {
@@ -159,7 +146,7 @@ struct Reporter {
 
 impl Reporter {
     async fn run(self, mut rx: mpsc::Receiver<HttpReport>) {
-        let mut reported_lost = 0;
+        let mut lost = LostReports::default();
         while let Some(report) = rx.recv().await {
             let records = match self.view.load() {
                 Some(view) => records(&view, &report),
@@ -175,21 +162,11 @@ impl Reporter {
                     return;
                 }
             }
-            let lost = self.stats.reports_lost.load(Ordering::Relaxed);
-            if lost > reported_lost {
-                let event = MonitorEvent {
-                    timestamp: SystemTime::now(),
-                    node_name: self.node_name.clone(),
-                    payload: Payload::Lost {
-                        source: LostSource::EventQueue,
-                        count: lost - reported_lost,
-                        cpu: None,
-                    },
-                };
-                reported_lost = lost;
-                if self.sender.send(event).is_err() {
-                    return;
-                }
+            let count = self.stats.reports_lost.load(Ordering::Relaxed);
+            if let Some(event) = lost.notice(count, &self.node_name)
+                && self.sender.send(event).is_err()
+            {
+                return;
             }
         }
     }

@@ -34,6 +34,7 @@ pub mod listeners;
 pub mod maps;
 pub mod node;
 pub mod options;
+mod proxy_support;
 pub mod proxy_view;
 mod reconcile;
 pub mod ringbuf;

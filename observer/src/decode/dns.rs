@@ -15,8 +15,8 @@ use observe_proto::flow::{
 use super::endpoint_sources;
 use super::endpoints::endpoint_at;
 use super::layers::ip_layer;
-use super::policy::{policy, policy_rule};
-use crate::getters::{Getters, PolicyInfo};
+use super::policy::{l7_denial, policy, policy_rule};
+use crate::getters::Getters;
 use crate::l7::{DnsKind, DnsRecord, DnsVerdict};
 
 /// Hubble's event type for L7 records (Cilium's access-log message type).
@@ -166,25 +166,13 @@ fn attribute(record: &DnsRecord, flow: &mut Flow, getters: &Getters) {
             });
         }
         (_, DnsVerdict::Refused) => {
-            let mut selecting: Vec<PolicyInfo> = getters
-                .policies
-                .selecting_policies(record.endpoint_id, TrafficDirection::Egress);
-            // The same policy, whatever revision each side read it at.
-            let same = |a: &PolicyInfo, b: &PolicyInfo| {
-                (&a.kind, &a.namespace, &a.name) == (&b.kind, &b.namespace, &b.name)
-            };
-            if let Some(closest) = &record.closest_rule
-                && !selecting.iter().any(|p| same(p, &closest.policy))
-            {
-                selecting.push(closest.policy.clone());
-            }
-            flow.attribution = Some(Attribution {
-                kind: PolicyVerdictKind::DefaultDeny.into(),
-                direction: TrafficDirection::Egress.into(),
-                selecting_policies: selecting.iter().map(policy).collect(),
-                closest_rule: record.closest_rule.as_ref().map(policy_rule),
-                ..Default::default()
-            });
+            flow.attribution = Some(l7_denial(
+                getters.policies.as_ref(),
+                record.endpoint_id,
+                TrafficDirection::Egress,
+                record.closest_rule.as_ref(),
+                String::new(),
+            ));
         }
         _ => {}
     }
@@ -196,7 +184,9 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::getters::{EndpointInfo, FakeEndpointGetter, FakePolicyGetter, RuleInfo};
+    use crate::getters::{
+        EndpointInfo, FakeEndpointGetter, FakePolicyGetter, PolicyInfo, RuleInfo,
+    };
     use crate::l7::DnsAnswer;
     use observe_proto::flow::IpVersion;
 

@@ -14,8 +14,8 @@ use super::dns::L7_EVENT_TYPE;
 use super::endpoint_sources;
 use super::endpoints::endpoint_at;
 use super::layers::ip_layer;
-use super::policy::{policy, policy_rule};
-use crate::getters::{Getters, PolicyInfo};
+use super::policy::{l7_denial, policy, policy_rule};
+use crate::getters::Getters;
 use crate::l7::{HttpDirection, HttpKind, HttpRecord, HttpVerdict};
 
 /// The flow of one HTTP record.
@@ -146,24 +146,13 @@ fn attribute(record: &HttpRecord, flow: &mut Flow, getters: &Getters) {
             });
         }
         (_, HttpVerdict::Denied) => {
-            let mut selecting: Vec<PolicyInfo> =
-                getters.policies.selecting_policies(record.endpoint_id, dir);
-            let same = |a: &PolicyInfo, b: &PolicyInfo| {
-                (&a.kind, &a.namespace, &a.name) == (&b.kind, &b.namespace, &b.name)
-            };
-            if let Some(closest) = &record.closest_rule
-                && !selecting.iter().any(|p| same(p, &closest.policy))
-            {
-                selecting.push(closest.policy.clone());
-            }
-            flow.attribution = Some(Attribution {
-                kind: PolicyVerdictKind::DefaultDeny.into(),
-                direction: dir.into(),
-                selecting_policies: selecting.iter().map(policy).collect(),
-                closest_rule: record.closest_rule.as_ref().map(policy_rule),
+            flow.attribution = Some(l7_denial(
+                getters.policies.as_ref(),
+                record.endpoint_id,
+                dir,
+                record.closest_rule.as_ref(),
                 l7_rule,
-                ..Default::default()
-            });
+            ));
         }
         _ => {}
     }
@@ -174,7 +163,7 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::getters::RuleInfo;
+    use crate::getters::{PolicyInfo, RuleInfo};
 
     fn record(kind: HttpKind, verdict: HttpVerdict) -> HttpRecord {
         HttpRecord {

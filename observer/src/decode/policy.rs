@@ -103,6 +103,35 @@ pub(crate) fn policy_rule(rule: &RuleInfo) -> PolicyRule {
     }
 }
 
+/// The attribution of a request an L7 proxy denied (a refused DNS query, an HTTP 403):
+/// the policies selecting endpoint `endpoint_id` in `direction` (with the closest rule's,
+/// once, whatever revision each side read it at), the closest rule, and the L7 rule text.
+pub(super) fn l7_denial(
+    policies: &dyn PolicyGetter,
+    endpoint_id: u32,
+    direction: TrafficDirection,
+    closest: Option<&RuleInfo>,
+    l7_rule: String,
+) -> Attribution {
+    let mut selecting: Vec<PolicyInfo> = policies.selecting_policies(endpoint_id, direction);
+    let same = |a: &PolicyInfo, b: &PolicyInfo| {
+        (&a.kind, &a.namespace, &a.name) == (&b.kind, &b.namespace, &b.name)
+    };
+    if let Some(closest) = closest
+        && !selecting.iter().any(|p| same(p, &closest.policy))
+    {
+        selecting.push(closest.policy.clone());
+    }
+    Attribution {
+        kind: PolicyVerdictKind::DefaultDeny.into(),
+        direction: direction.into(),
+        selecting_policies: selecting.iter().map(policy).collect(),
+        closest_rule: closest.map(policy_rule),
+        l7_rule,
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,20 @@ pub trait Judge: Send + Sync + 'static {
     fn policy(&self, client: SocketAddr, server: SocketAddr) -> Option<(u64, Arc<HttpPolicy>)>;
 }
 
+/// A judge with one fixed set of rules for every connection: benchmarks, fuzzing and
+/// tests, where no agent publishes any.
+pub struct Fixed(pub Arc<HttpPolicy>);
+
+impl Judge for Fixed {
+    fn generation(&self) -> u64 {
+        1
+    }
+
+    fn policy(&self, _: SocketAddr, _: SocketAddr) -> Option<(u64, Arc<HttpPolicy>)> {
+        Some((1, self.0.clone()))
+    }
+}
+
 /// Limits and timeouts.
 #[derive(Clone, Debug)]
 pub struct Config {

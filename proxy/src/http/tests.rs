@@ -19,20 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::report::{HttpReport, Stats, Verdict};
-use super::server::{Config, Handler, Judge, serve_connection};
+use super::server::{Config, Fixed, Handler, Judge, serve_connection};
 use super::upstream::Direct;
-
-/// Ingress rules: GET /health, and POST under /upload.
-struct Rules(Arc<HttpPolicy>);
-
-impl Judge for Rules {
-    fn generation(&self) -> u64 {
-        1
-    }
-    fn policy(&self, _: SocketAddr, _: SocketAddr) -> Option<(u64, Arc<HttpPolicy>)> {
-        Some((1, self.0.clone()))
-    }
-}
 
 fn rules() -> Arc<dyn Judge> {
     let rule = |m: &str, p: &str| HttpRule {
@@ -49,7 +37,7 @@ fn rules() -> Arc<dyn Judge> {
         dns: Vec::new(),
         http: vec![rule("GET", "/health"), rule("POST", "/upload")],
     };
-    Arc::new(Rules(Arc::new(HttpPolicy {
+    Arc::new(Fixed(Arc::new(HttpPolicy {
         egress: HttpSide::Open(None),
         ingress: HttpSide::Rules(vec![Arc::new(matched)]),
     })))
