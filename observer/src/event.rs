@@ -111,6 +111,16 @@ pub enum DecodedEvent {
     Lost(flow::LostEvent),
 }
 
+/// A flow is one event; a loss notice stands for the events it reports lost.
+impl crate::ring::Weight for std::sync::Arc<DecodedEvent> {
+    fn weight(&self) -> u64 {
+        match self.as_ref() {
+            DecodedEvent::Flow(_) => 1,
+            DecodedEvent::Lost(lost) => lost.num_events_lost.max(1),
+        }
+    }
+}
+
 impl DecodedEvent {
     /// The event's time: the flow's time, or the time of the last loss reported.
     pub fn time(&self) -> Option<Timestamp> {

@@ -27,6 +27,13 @@
 //! One slot is kept out of the readable window so that the slot the writer fills next is
 //! never counted as history: the window is exactly `capacity`, Hubble's 2^n−1.
 //!
+//! # Events, not entries
+//!
+//! An entry stands for [`Weight::weight`] events: a flow for one, a loss notice for the
+//! events it reports lost. Each slot also keeps how many events were written before its
+//! entry, so a reader the writer lapped learns exactly how many events it missed, those
+//! the overwritten loss notices summarised included ([`Ring::events_at`]).
+//!
 //! # Concurrency
 //!
 //! Only [`RingWriter`] writes, and it cannot be cloned: single writer by construction.
@@ -85,17 +92,30 @@ impl Default for Capacity {
 )]
 pub struct CapacityError(pub usize);
 
-/// One slot: the position it holds and the entry.
+/// How many events an entry stands for.
+pub trait Weight {
+    /// The events (at least 1).
+    fn weight(&self) -> u64;
+}
+
+impl Weight for u64 {
+    fn weight(&self) -> u64 {
+        1
+    }
+}
+
+/// One slot: the position it holds, the events written before it, and the entry.
 struct Slot<T> {
     position: u64,
+    events_before: u64,
     entry: Option<T>,
 }
 
 /// The result of reading one position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Read<T> {
-    /// The entry at that position.
-    Entry(T),
+    /// The entry at that position, and the events written before it.
+    Entry(T, u64),
     /// The position is not written yet.
     NotYet,
     /// The position was overwritten; `oldest` is the oldest position still readable.
@@ -118,15 +138,18 @@ pub struct Ring<T> {
 /// The only handle that writes to a ring.
 pub struct RingWriter<T> {
     ring: Arc<Ring<T>>,
+    /// Events written so far (the sum of the entries' weights).
+    events: u64,
 }
 
-impl<T: Clone> Ring<T> {
+impl<T: Clone + Weight> Ring<T> {
     /// A ring holding `capacity` entries, and its writer.
     pub fn new(capacity: Capacity) -> (Arc<Self>, RingWriter<T>) {
         let slots = (0..=capacity.get())
             .map(|_| {
                 Mutex::new(Slot {
                     position: u64::MAX,
+                    events_before: 0,
                     entry: None,
                 })
             })
@@ -138,7 +161,7 @@ impl<T: Clone> Ring<T> {
             notify: Notify::new(),
             first: OnceLock::new(),
         });
-        (Arc::clone(&ring), RingWriter { ring })
+        (Arc::clone(&ring), RingWriter { ring, events: 0 })
     }
 
     /// How many entries the ring holds at most.
@@ -202,12 +225,33 @@ impl<T: Clone> Ring<T> {
         }
         let slot = lock(&self.slots[self.index(position)]);
         match (&slot.entry, slot.position == position) {
-            (Some(entry), true) => Read::Entry(entry.clone()),
+            (Some(entry), true) => Read::Entry(entry.clone(), slot.events_before),
             // The writer lapped us between the window check and the lock.
             _ => Read::Overwritten {
                 oldest: self.oldest_position(),
             },
         }
+    }
+
+    /// The events written before `position`; `None` when that can no longer be told (the
+    /// entries around it were overwritten).
+    pub fn events_at(&self, position: u64) -> Option<u64> {
+        if position == 0 {
+            return Some(0);
+        }
+        // The events before the entry at `position`, or after the one before it.
+        for _ in 0..4 {
+            if let Read::Entry(_, before) = self.read(position) {
+                return Some(before);
+            }
+            let slot = lock(&self.slots[self.index(position - 1)]);
+            if slot.position == position - 1
+                && let Some(entry) = &slot.entry
+            {
+                return Some(slot.events_before + entry.weight().max(1));
+            }
+        }
+        None
     }
 
     /// A reader positioned at `position` (its next forward read).
@@ -238,7 +282,7 @@ impl<T: Clone> Ring<T> {
     }
 }
 
-impl<T: Clone> RingWriter<T> {
+impl<T: Clone + Weight> RingWriter<T> {
     /// Appends `entry`, overwriting the oldest one when full, and wakes followers.
     pub fn write(&mut self, entry: T) {
         let ring = &self.ring;
@@ -247,9 +291,12 @@ impl<T: Clone> RingWriter<T> {
         if position == 0 {
             let _ = ring.first.set(entry.clone());
         }
+        let events_before = self.events;
+        self.events += entry.weight().max(1);
         let replaced = {
             let mut slot = lock(&ring.slots[ring.index(position)]);
             slot.position = position;
+            slot.events_before = events_before;
             slot.entry.replace(entry)
         };
         ring.write.store(position + 1, Ordering::Release);
@@ -293,6 +340,12 @@ impl<T> std::fmt::Debug for RingWriter<T> {
 mod tests {
     use super::*;
 
+    impl Weight for &str {
+        fn weight(&self) -> u64 {
+            1
+        }
+    }
+
     #[test]
     fn capacity_accepts_only_one_less_than_powers_of_two() {
         for ok in [1, 3, 7, 4095, 65_535, 1_048_575, Capacity::MAX] {
@@ -316,8 +369,8 @@ mod tests {
             (13, 6, 7)
         );
         assert_eq!(ring.read(5), Read::Overwritten { oldest: 6 });
-        assert_eq!(ring.read(6), Read::Entry(6));
-        assert_eq!(ring.read(12), Read::Entry(12));
+        assert_eq!(ring.read(6), Read::Entry(6, 6));
+        assert_eq!(ring.read(12), Read::Entry(12, 12));
         assert_eq!(ring.read(13), Read::NotYet);
         assert_eq!(ring.first_written(), Some(0));
         assert_eq!(ring.last_evicted(), Some(5));
@@ -347,7 +400,7 @@ mod tests {
         let (ring, mut writer) = Ring::new(Capacity::new(1).unwrap());
         for i in 0..5 {
             writer.write(i);
-            assert_eq!(ring.read(i), Read::Entry(i));
+            assert_eq!(ring.read(i), Read::Entry(i, i));
             assert_eq!(ring.len(), 1);
         }
         assert_eq!(ring.read(3), Read::Overwritten { oldest: 4 });

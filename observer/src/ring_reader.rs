@@ -7,22 +7,25 @@
 //! N matching flows" is served: scan back until N matched, then stream forward.
 //!
 //! A reader overtaken by the writer does not fail: it gets one [`Item::Lost`] with the
-//! number of entries it missed and continues at the oldest entry still readable.
+//! number of entries and of events it missed (a loss notice stands for the events it
+//! reported, see [`crate::ring::Weight`]) and continues at the oldest entry still readable.
 
 use std::sync::Arc;
 
-use crate::ring::{Read, Ring};
+use crate::ring::{Read, Ring, Weight};
 
 /// What a read returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item<T> {
     /// The next entry.
     Entry(T),
-    /// The writer overwrote `count` entries this reader had not read yet; the reader now
-    /// stands at the oldest readable entry.
+    /// The writer overwrote `entries` entries this reader had not read yet, standing for
+    /// `events` events; the reader now stands at the oldest readable entry.
     Lost {
-        /// Entries missed.
-        count: u64,
+        /// Entries missed (positions skipped).
+        entries: u64,
+        /// Events they stood for.
+        events: u64,
     },
 }
 
@@ -30,11 +33,18 @@ pub enum Item<T> {
 pub struct RingReader<T> {
     ring: Arc<Ring<T>>,
     position: u64,
+    /// The events written before `position`, when known.
+    events: Option<u64>,
 }
 
-impl<T: Clone> RingReader<T> {
+impl<T: Clone + Weight> RingReader<T> {
     pub(crate) fn new(ring: Arc<Ring<T>>, position: u64) -> Self {
-        Self { ring, position }
+        let events = ring.events_at(position);
+        Self {
+            ring,
+            position,
+            events,
+        }
     }
 
     /// The position of the next forward read.
@@ -55,17 +65,24 @@ impl<T: Clone> RingReader<T> {
     )]
     pub fn next(&mut self) -> Option<Item<T>> {
         match self.ring.read(self.position) {
-            Read::Entry(entry) => {
+            Read::Entry(entry, before) => {
                 self.position += 1;
+                self.events = Some(before + entry.weight().max(1));
                 Some(Item::Entry(entry))
             }
             Read::NotYet => None,
             Read::Overwritten { oldest } => {
                 // Catching up entry by entry would report every lap separately; jump to
                 // the oldest readable entry and report the gap once.
-                let count = oldest.saturating_sub(self.position).max(1);
+                let entries = oldest.saturating_sub(self.position).max(1);
                 self.position = self.position.max(oldest);
-                Some(Item::Lost { count })
+                let now = self.ring.events_at(self.position);
+                let events = match (self.events, now) {
+                    (Some(then), Some(now)) if now > then => now - then,
+                    _ => entries,
+                };
+                self.events = now;
+                Some(Item::Lost { entries, events })
             }
         }
     }
@@ -76,8 +93,9 @@ impl<T: Clone> RingReader<T> {
     pub fn prev(&mut self) -> Option<T> {
         let position = self.position.checked_sub(1)?;
         match self.ring.read(position) {
-            Read::Entry(entry) => {
+            Read::Entry(entry, before) => {
                 self.position = position;
+                self.events = Some(before);
                 Some(entry)
             }
             Read::NotYet | Read::Overwritten { .. } => None,
@@ -154,7 +172,13 @@ mod tests {
             writer.write(i);
         }
         // Oldest readable is 30 - 7 = 23; the reader stood at 2.
-        assert_eq!(reader.next(), Some(Item::Lost { count: 21 }));
+        assert_eq!(
+            reader.next(),
+            Some(Item::Lost {
+                entries: 21,
+                events: 21
+            })
+        );
         assert_eq!(reader.next(), Some(Item::Entry(23)));
     }
 
@@ -191,7 +215,7 @@ mod tests {
                         last = Some(v);
                         seen += 1;
                     }
-                    Item::Lost { count } => lost += count,
+                    Item::Lost { events, .. } => lost += events,
                 }
             }
             (seen, lost)
@@ -207,5 +231,44 @@ mod tests {
             .expect("follower finished")
             .unwrap();
         assert_eq!(seen + lost, total);
+    }
+
+    /// An entry standing for several events (a loss notice).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct Weighted(u64);
+
+    impl Weight for Weighted {
+        fn weight(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_lapped_reader_learns_the_events_the_overwritten_notices_stood_for() {
+        let (ring, mut writer) = Ring::new(Capacity::new(7).unwrap());
+        let mut reader = ring.reader_at(0);
+        // 20 entries: every fifth a notice of 100 lost events, the rest one event each.
+        let weights: Vec<u64> = (0..20).map(|i| if i % 5 == 4 { 100 } else { 1 }).collect();
+        for w in &weights {
+            writer.write(Weighted(*w));
+        }
+        let mut received = 0;
+        let mut told_lost = 0;
+        while let Some(item) = reader.next() {
+            match item {
+                Item::Entry(Weighted(w)) => received += w,
+                Item::Lost { entries, events } => {
+                    assert_eq!(entries, 13, "positions 0..13 were overwritten");
+                    told_lost += events;
+                }
+            }
+        }
+        let offered: u64 = weights.iter().sum();
+        assert_eq!(
+            received + told_lost,
+            offered,
+            "the stream balances to the event"
+        );
+        assert_eq!(told_lost, weights[..13].iter().sum::<u64>());
     }
 }

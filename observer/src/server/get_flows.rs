@@ -124,17 +124,17 @@ pub(crate) async fn run(
             }
         };
         let step = match item {
-            Item::Lost { count } => {
+            Item::Lost { entries, events } => {
                 if let Some(history) = &history {
                     // Lapped by the writer: what the ring lost is on disk.
                     let disk = from_disk::Disk::new(history, &state, &query, &tx);
-                    match disk.refill(reader.position(), count, sent).await {
+                    match disk.refill(reader.position(), entries, sent).await {
                         ControlFlow::Continue(n) => sent = n,
                         ControlFlow::Break(()) => return,
                     }
                     continue;
                 }
-                on_overtaken(&state, count)
+                on_overtaken(&state, events)
             }
             Item::Entry(event) => on_event(&state, &query, &event),
         };
@@ -293,7 +293,7 @@ fn oldest_time(reader: &RingReader<Arc<DecodedEvent>>) -> Option<i128> {
 /// The time of the oldest event the ring still holds.
 fn oldest_event_time(ring: &Ring<Arc<DecodedEvent>>) -> Option<Timestamp> {
     match ring.read(ring.oldest_position()) {
-        crate::ring::Read::Entry(e) => e.time(),
+        crate::ring::Read::Entry(e, _) => e.time(),
         _ => None,
     }
 }

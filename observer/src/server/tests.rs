@@ -571,6 +571,51 @@ async fn an_overtaken_follower_gets_lost_events_that_account_for_every_flow() {
 }
 
 #[tokio::test]
+async fn a_lapped_follower_accounts_for_the_events_overwritten_loss_notices_stood_for() {
+    // As above, with every tenth entry a loss notice for 50 events (what the agent writes
+    // when its event queue overflows): the follower's flows and the losses its stream
+    // reports add up to every event, also those the overwritten notices summarised.
+    let (state, mut writer) = state(7);
+    let query = get_flows::FlowQuery::new(&GetFlowsRequest {
+        follow: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let (tx, mut rx) = mpsc::channel(1);
+    let task = tokio::spawn(get_flows::run(state.clone(), None, query, tx));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut offered = 0u64;
+    for i in 1..=200i64 {
+        if i % 10 == 0 {
+            writer.write(lost(i, 50));
+            offered += 50;
+        } else {
+            writer.write(flow(i, Verdict::Forwarded));
+            offered += 1;
+        }
+    }
+    let (mut flows, mut lost_events) = (0u64, 0u64);
+    while flows + lost_events < offered {
+        let response = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        match response.response_types.unwrap() {
+            ResponseTypes::Flow(_) => flows += 1,
+            ResponseTypes::LostEvents(l) => lost_events += l.num_events_lost,
+            ResponseTypes::NodeStatus(_) => unreachable!(),
+        }
+    }
+    assert_eq!(flows + lost_events, offered, "balanced to the event");
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
 async fn the_socket_is_0660_from_the_start_and_replaces_only_a_stale_socket() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
