@@ -364,15 +364,17 @@ impl Cluster {
         protocol: u32,
         dport: u32,
     ) -> serde_json::Value {
-        let req = TraceRequest {
+        self.trace_request(TraceRequest {
             from: from.into(),
             to: to.into(),
             protocol,
             dport,
-            reply: false,
-            dns_name: String::new(),
             ..Default::default()
-        };
+        })
+    }
+
+    /// The agent's answer to a whole trace request, as JSON.
+    pub fn trace_request(&self, req: TraceRequest) -> serde_json::Value {
         let mut c = ControlClient::new(self.channel());
         let json = self
             .rt

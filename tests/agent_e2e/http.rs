@@ -181,6 +181,21 @@ fn an_ingress_http_rule_answers_403_to_what_it_does_not_allow_on_one_keep_alive_
             .all(|f| http_of(f).method == "POST" && http_of(f).code == 403),
         "{filtered:?}"
     );
+    // The live trace gives the proxy's verdict on a request.
+    let trace = l.c.trace_request(observe_proto::control::TraceRequest {
+        from: "e2e/client".into(),
+        to: "e2e/server".into(),
+        protocol: 6,
+        dport: 8080,
+        http_method: "POST".into(),
+        http_path: "/health".into(),
+        ..Default::default()
+    });
+    let verdict = trace["l7_verdict"].as_str().unwrap_or_default();
+    assert!(
+        verdict.starts_with("DENIED: the HTTP proxy answers 403"),
+        "{trace}"
+    );
     let allowed = l
         .http_flows(Verdict::Forwarded, true)
         .into_iter()
