@@ -25,6 +25,13 @@ pub fn parse_line(line: &str) -> Result<Option<GetFlowsResponse>> {
     if line.is_empty() {
         return Ok(None);
     }
+    // The common shape first, in one typed pass: a response with its event. Anything else
+    // (a bare flow, an export event of a skipped kind, an error) is told apart below.
+    if let Ok(response) = serde_json::from_str::<GetFlowsResponse>(line)
+        && response.response_types.is_some()
+    {
+        return Ok(Some(response));
+    }
     let value: Value = serde_json::from_str(line).context("not JSON")?;
     let Some(object) = value.as_object() else {
         bail!("expected a JSON object (a GetFlowsResponse or a Flow)");
