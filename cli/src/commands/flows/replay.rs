@@ -13,6 +13,9 @@ use observe_proto::observer::GetFlowsRequest;
 use super::selection::Selection;
 use crate::output::flows::FlowPrinter;
 
+/// How much of the file is read at once.
+const READ_BUFFER: usize = 256 * 1024;
+
 /// Replays `path` (`-` for stdin) through `selection` into `printer`.
 ///
 /// # Errors
@@ -23,15 +26,23 @@ pub fn run<W: Write, E: Write>(
     mut selection: Selection,
     mut printer: FlowPrinter<W, E>,
 ) -> Result<()> {
-    let reader: Box<dyn BufRead> = if path == "-" {
+    let mut reader: Box<dyn BufRead> = if path == "-" {
         Box::new(std::io::stdin().lock())
     } else {
         let file = File::open(path).with_context(|| format!("cannot open --input-file {path}"))?;
-        Box::new(BufReader::new(file))
+        Box::new(BufReader::with_capacity(READ_BUFFER, file))
     };
-    for (number, line) in reader.lines().enumerate() {
-        let line = line.with_context(|| format!("cannot read {path}"))?;
-        let parsed = parse_line(&line).with_context(|| format!("{path}:{}", number + 1))?;
+    // One line buffer for the whole file: a line is parsed before the next is read.
+    let mut line = String::new();
+    for number in 1.. {
+        line.clear();
+        let read = reader
+            .read_line(&mut line)
+            .with_context(|| format!("cannot read {path}"))?;
+        if read == 0 {
+            break;
+        }
+        let parsed = parse_line(&line).with_context(|| format!("{path}:{number}"))?;
         let Some(response) = parsed else {
             continue;
         };
