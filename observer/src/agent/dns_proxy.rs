@@ -15,6 +15,7 @@
 //!   in the pipeline, and reports the proxy's lost reports as lost events;
 //! - the expiry of learned addresses, every second.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -23,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use observe_proxy::dns::server::{
-    Config, Handler, Hold, Judge, Report, Stats, Transport, serve_transparent_tcp,
+    Config, Handler, Hold, Judge, JudgeNote, Report, Stats, Transport, serve_transparent_tcp,
     serve_transparent_udp,
 };
 use observe_proxy::dns::{Answer, Decision, Outcome, Question, Refusal, transparent};
@@ -33,7 +34,7 @@ use tokio::sync::mpsc;
 use super::Agent;
 use super::options::{Options, RejectCode};
 use super::proxy_support::{LostReports, lock, watch};
-use super::proxy_view::{ProxyView, SharedProxyView, rule_info};
+use super::proxy_view::{Judged, ProxyView, SharedProxyView, rule_info};
 use crate::event::{MonitorEvent, Payload};
 use crate::l7::{DnsAnswer, DnsKind, DnsRecord, DnsVerdict};
 use crate::pipeline::EventSender;
@@ -185,11 +186,26 @@ struct AgentJudge {
 
 impl Judge for AgentJudge {
     fn decide(&self, client: SocketAddr, server: SocketAddr, question: &Question) -> Decision {
-        let view = self.view.load();
-        match view.and_then(|v| v.judge(client, server, &question.name)) {
+        self.decide_noted(client, server, question).0
+    }
+
+    /// The judgement goes into the report, so the query's flows name the rule that was
+    /// applied, even when the agent published new rules in between.
+    fn decide_noted(
+        &self,
+        client: SocketAddr,
+        server: SocketAddr,
+        question: &Question,
+    ) -> (Decision, Option<JudgeNote>) {
+        let judged = self
+            .view
+            .load()
+            .and_then(|v| v.judge(client, server, &question.name));
+        let decision = match &judged {
             Some(j) if j.judgement.allowed => Decision::Forward,
             _ => Decision::Refuse(self.refusal),
-        }
+        };
+        (decision, judged.map(|j| JudgeNote(Arc::new(j))))
     }
 
     /// Only a local endpoint's answers pass a program that steers them back.
@@ -292,8 +308,13 @@ fn records(view: &ProxyView, report: &Report, now: SystemTime) -> Vec<DnsRecord>
     let Some(question) = &report.exchange.question else {
         return Vec::new();
     };
-    let Some(judged) = view.judge(report.client, report.server, &question.name) else {
-        return Vec::new();
+    let judged = match report.note.as_ref().and_then(|n| n.get::<Judged>()) {
+        Some(noted) => Cow::Borrowed(noted),
+        // A query judged before the view existed, or by another judge: judged now.
+        None => match view.judge(report.client, report.server, &question.name) {
+            Some(now) => Cow::Owned(now),
+            None => return Vec::new(),
+        },
     };
     let elapsed = report.received.elapsed();
     let asked = now.checked_sub(elapsed).unwrap_or(now);

@@ -30,6 +30,7 @@ pub struct ProxyView {
 }
 
 /// A query's judgement with what its flows need about the asking endpoint.
+#[derive(Clone)]
 pub struct Judged {
     /// The pod that asked.
     pub pod: PodKey,

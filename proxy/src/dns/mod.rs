@@ -18,8 +18,8 @@ pub use exchange::{
 pub use message::{Answer, DnsError, Question, Refusal, parse_query, parse_response, refusal};
 pub use rules::{DnsRule, DnsRules, Judgement};
 pub use server::{
-    Config, Handler, Hold, Judge, Report, Route, Stats, Transport, serve_transparent_tcp,
-    serve_transparent_udp, serve_udp,
+    Config, Handler, Hold, Judge, JudgeNote, Report, Route, Stats, Transport,
+    serve_transparent_tcp, serve_transparent_udp, serve_udp,
 };
 pub use transparent::{
     Listeners, bind, recv_with_original_destination, reply_udp, upstream_tcp, upstream_udp,

@@ -52,6 +52,18 @@ pub trait Judge: Send + Sync + 'static {
     /// The decision for `question` from `client` to `server`.
     fn decide(&self, client: SocketAddr, server: SocketAddr, question: &Question) -> Decision;
 
+    /// The decision with what the judge wants to remember of it, handed back in the
+    /// query's [`Report`] (so whoever reads the reports sees the judgement that was
+    /// applied, not a second one made later against newer rules).
+    fn decide_noted(
+        &self,
+        client: SocketAddr,
+        server: SocketAddr,
+        question: &Question,
+    ) -> (Decision, Option<JudgeNote>) {
+        (self.decide(client, server, question), None)
+    }
+
     /// Whether a transparent listener forwards to `server` from the pod's own address.
     /// That needs the server's answers steered back to the proxy, which the datapath does
     /// only for servers that are its endpoints; for the others (`false`) the query leaves
@@ -103,6 +115,31 @@ pub enum Transport {
     Tcp,
 }
 
+/// What a [`Judge`] remembers of one decision, opaque to the proxy.
+#[derive(Clone)]
+pub struct JudgeNote(pub Arc<dyn std::any::Any + Send + Sync>);
+
+impl JudgeNote {
+    /// The note as the judge's own type, if it is one.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for JudgeNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JudgeNote")
+    }
+}
+
+impl PartialEq for JudgeNote {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for JudgeNote {}
+
 /// One handled query, for flows and the FQDN cache.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
@@ -116,6 +153,8 @@ pub struct Report {
     pub received: Instant,
     /// What happened.
     pub exchange: Exchange,
+    /// What the judge noted of its decision.
+    pub note: Option<JudgeNote>,
 }
 
 /// The listeners' counters. Every query is counted once in `queries` and once in how it
@@ -233,18 +272,23 @@ impl Handler {
         Stats::bump(&self.stats.unroutable);
     }
 
-    /// Judges a query from `client` to `server` and, if allowed, forwards it on `upstream`.
+    /// Judges a query from `client` to `server` and, if allowed, forwards it on `upstream`;
+    /// also what the judge noted.
     async fn exchange(
         &self,
         query: &[u8],
         client: SocketAddr,
         server: SocketAddr,
         upstream: &mut impl Upstream,
-    ) -> Exchange {
-        exchange(query, upstream, self.config.upstream_timeout, |q| {
-            self.judge.decide(client, server, q)
+    ) -> (Exchange, Option<JudgeNote>) {
+        let mut note = None;
+        let exchange = exchange(query, upstream, self.config.upstream_timeout, |q| {
+            let (decision, noted) = self.judge.decide_noted(client, server, q);
+            note = noted;
+            decision
         })
-        .await
+        .await;
+        (exchange, note)
     }
 
     /// Waits (at most [`Config::max_hold`]) until an answer that parsed may go to `client`.

@@ -91,7 +91,7 @@ impl Connection {
         });
         while let Some(query) = self.next_query().await {
             let received = self.handler.arrived();
-            let exchange = self
+            let (exchange, note) = self
                 .handler
                 .exchange(&query, client, server, &mut upstream)
                 .await;
@@ -106,6 +106,7 @@ impl Connection {
                 transport: Transport::Tcp,
                 received,
                 exchange,
+                note,
             });
             if sent.is_err() {
                 return;

@@ -17,7 +17,7 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::sync::OwnedMutexGuard;
 
-use super::{Handler, Report, Route, Transport};
+use super::{Handler, JudgeNote, Report, Route, Transport};
 use crate::dns::exchange::{Exchange, Lazy, MAX_MESSAGE};
 use crate::dns::transparent::{recv_with_original_destination, reply_udp, upstream_udp};
 
@@ -103,7 +103,7 @@ impl Task {
     }
 
     async fn run(self, query: Vec<u8>, client: SocketAddr, server: SocketAddr, received: Instant) {
-        let exchange = self.exchange(&query, client, server).await;
+        let (exchange, note) = self.exchange(&query, client, server).await;
         self.handler.settle(client, &exchange).await;
         if let Some(reply) = exchange.outcome.reply() {
             // A client that went away is not the proxy's failure.
@@ -115,11 +115,17 @@ impl Task {
             transport: Transport::Udp,
             received,
             exchange,
+            note,
         });
     }
 
     /// Judges and forwards the query; its upstream socket is closed when this returns.
-    async fn exchange(&self, query: &[u8], client: SocketAddr, server: SocketAddr) -> Exchange {
+    async fn exchange(
+        &self,
+        query: &[u8],
+        client: SocketAddr,
+        server: SocketAddr,
+    ) -> (Exchange, Option<JudgeNote>) {
         match &self.path {
             Path::Forwarder { .. } => {
                 let mut upstream = Lazy::new(|| own_socket(server));
@@ -288,6 +294,47 @@ mod tests {
         assert_eq!(stats.answered.load(Ordering::Relaxed), 1);
         assert_eq!(stats.refused.load(Ordering::Relaxed), 1);
         assert_eq!(stats.ended(), 2);
+    }
+
+    /// A judge that notes the name it judged.
+    struct Noting;
+
+    impl crate::dns::server::Judge for Noting {
+        fn decide(&self, _: SocketAddr, _: SocketAddr, _: &Question) -> Decision {
+            Decision::Forward
+        }
+
+        fn decide_noted(
+            &self,
+            _: SocketAddr,
+            _: SocketAddr,
+            q: &Question,
+        ) -> (Decision, Option<JudgeNote>) {
+            (Decision::Forward, Some(JudgeNote(Arc::new(q.name.clone()))))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_report_carries_what_the_judge_noted_of_its_decision() {
+        let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = socket.local_addr().unwrap();
+        let (tx, mut rx) = mpsc::channel(4);
+        let handler = Handler::new(
+            Arc::new(Noting),
+            Arc::new(()),
+            tx,
+            Arc::new(Stats::default()),
+            Config::default(),
+        );
+        tokio::spawn(serve_udp(socket, Arc::new(upstream().await), handler));
+        ask(addr, 7, "api.partner.com.").await;
+        let report = rx.recv().await.unwrap();
+        let note = report.note.expect("a note");
+        assert_eq!(
+            note.get::<String>().map(String::as_str),
+            Some("api.partner.com.")
+        );
+        assert!(note.get::<u32>().is_none(), "only as the judge's own type");
     }
 
     #[tokio::test]
