@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::Engine;
-use super::trace::{RuleMatch, SideTrace, Target, TraceRequest};
+use super::trace::{RuleMatch, SideTrace, Target, Trace, TraceRequest};
 use crate::policy::Direction;
 use crate::policy::http::{HeaderEdit, RequestView, first_match};
 
@@ -91,10 +91,7 @@ impl Engine {
             reply: false,
         };
         match self.trace(&req) {
-            Ok(trace) => HttpPolicy {
-                egress: Side::of(trace.egress),
-                ingress: Side::of(trace.ingress),
-            },
+            Ok(trace) => HttpPolicy::of(&trace),
             Err(_) => HttpPolicy {
                 egress: Side::Denied,
                 ingress: Side::Denied,
@@ -103,8 +100,18 @@ impl Engine {
     }
 }
 
+impl HttpPolicy {
+    /// The HTTP rules of a traced flow (a TCP flow, as the proxy sees connections).
+    pub fn of(trace: &Trace) -> Self {
+        Self {
+            egress: Side::of(&trace.egress),
+            ingress: Side::of(&trace.ingress),
+        }
+    }
+}
+
 impl Side {
-    fn of(side: SideTrace) -> Self {
+    fn of(side: &SideTrace) -> Self {
         // L3/L4 is the datapath's to decide, as Cilium's: the upstream connection meets the
         // destination's policy from the client's own address, and a drop there is what the
         // client sees (the proxy's 503), not a 403 the proxy made up.
@@ -117,7 +124,7 @@ impl Side {
         if side.matched_rules.is_empty() {
             return Self::Open(None);
         }
-        Self::Rules(side.matched_rules.into_iter().map(Arc::new).collect())
+        Self::Rules(side.matched_rules.iter().cloned().map(Arc::new).collect())
     }
 
     fn judge(&self, request: &dyn RequestView) -> SideVerdict {

@@ -264,16 +264,6 @@ impl Engine {
         }
     }
 
-    /// The address `party` stands for: its own, or its pod's first (IPv4 first); `None`
-    /// for a node or a pod without one.
-    pub(super) fn address_of(&self, party: &Party) -> Option<IpAddr> {
-        if let Some(ip) = party.ip {
-            return Some(ip);
-        }
-        let ips = &self.endpoint(party.pod.as_ref()?)?.pod.ips;
-        ips.iter().find(|ip| ip.is_ipv4()).or(ips.first()).copied()
-    }
-
     fn pod_party(&self, key: &PodKey) -> Option<Party> {
         let e = self.endpoint(key)?;
         Some(Party {

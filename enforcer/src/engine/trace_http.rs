@@ -2,7 +2,7 @@
 //! answers the HTTP question of a TCP flow: would the HTTP proxy forward this request, by
 //! which HTTP rule, or which rule came closest before it answers 403?
 
-use super::Engine;
+use super::{Engine, HttpPolicy};
 use super::trace::{Trace, TraceError, TraceRequest};
 use crate::policy::Direction;
 use crate::policy::http::Request;
@@ -12,16 +12,8 @@ impl Engine {
     /// HTTP proxy would; the answer is in [`Trace::l7_verdict`] and the sides' notes.
     pub fn trace_http(&self, req: &TraceRequest, request: &Request) -> Result<Trace, TraceError> {
         let mut trace = self.trace(req)?;
-        let (Some(client), Some(server)) = (
-            self.address_of(&trace.source),
-            self.address_of(&trace.destination),
-        ) else {
-            trace.egress.notes.push(
-                "the HTTP request is not judged: a side has no address (a node without one, or a pod without an IP)".into(),
-            );
-            return Ok(trace);
-        };
-        let policy = self.http_policy(client, server, req.dport);
+        // The trace found the allowing rules of both sides already.
+        let policy = HttpPolicy::of(&trace);
         if !policy.egress.has_rules() && !policy.ingress.has_rules() {
             trace.l7_verdict = Some(format!(
                 "no HTTP rule applies to this flow: every request passes ({})",
