@@ -12,8 +12,7 @@ pub struct ProbeConfig {
     pub drop_events: u32,
     /// Port of the agent's transparent DNS proxy (UDP and TCP, on 127.0.0.1 and ::1), 0 when it
     /// does not run: policy entries flagged [`crate::policy::entry_flags::REDIRECT_DNS`]
-    /// are steered to it, and DNS servers' replies to its upstream sockets (see
-    /// [`crate::proxy`]).
+    /// are steered to it (see [`crate::proxy`]).
     pub dns_proxy_port: u16,
     /// Port of the agent's transparent HTTP proxy (TCP on 127.0.0.1 and ::1), 0 when it
     /// does not run: policy entries flagged [`crate::policy::entry_flags::REDIRECT_HTTP`]

@@ -12,9 +12,6 @@
 //!   DNS proxy's listener ([`crate::config::ProbeConfig::dns_proxy_port`] on 127.0.0.1,
 //!   or ::1 for IPv6) or, for TCP once accepted, to the proxy's socket for that
 //!   connection;
-//! - a DNS server endpoint's replies (source port [`DNS_PORT`]) to the proxy's upstream
-//!   socket, which is bound to the asking pod's own address and port (the proxy is
-//!   transparent: the query reaches the server from the pod's address);
 //! - an endpoint's packets on a connection whose egress entry carries an HTTP rule, to the
 //!   HTTP proxy's listener ([`crate::config::ProbeConfig::http_proxy_port`]) or its
 //!   accepted socket;
@@ -22,7 +19,8 @@
 //!   the host-side veth's tc egress they cannot be assigned a socket, so they are
 //!   redirected to the veth's own ingress with [`HAIRPIN_MARK`], and assigned there;
 //! - an endpoint's replies on a connection an L7 proxy's upstream socket opened (marked
-//!   [`UPSTREAM_MARK`]), to that socket, which is bound to the client's own address.
+//!   [`UPSTREAM_MARK`]: the DNS proxy's, bound to the asking pod's own address and port,
+//!   and the HTTP proxy's, bound to the client's address), to that socket.
 
 /// The mark of a steered packet.
 pub const MARK: u32 = 0x0a00;

@@ -21,9 +21,8 @@
 //!    rule are hairpinned to the veth's ingress and assigned to the HTTP proxy there. A
 //!    packet from a proxy's upstream socket (it carries [`UPSTREAM_MARK`]) is decided as
 //!    any other but never steered to a proxy again (the proxy judged both ends' L7 rules),
-//!    and the endpoint's replies on such a connection go back to that socket; a DNS
-//!    server endpoint's replies go to the DNS proxy's upstream socket when one is bound to
-//!    their destination.
+//!    and the endpoint's replies on such a connection go back to that socket (the DNS
+//!    proxy's upstream sockets carry the same mark).
 //!
 //! Events: a policy verdict for every decision on a NEW packet (and for a denied
 //! re-decision), a drop event for every drop, and trace events per `trace_mode`, each
@@ -37,7 +36,7 @@ use probe_common::conntrack::state;
 use probe_common::endpoint::EndpointInfo;
 use probe_common::event::{event_flags, kind, obs_point, trace_mode, verdict};
 use probe_common::ipcache::{WORLD_IDENTITY, entry_flags as ipcache_flags};
-use probe_common::proxy::{DNS_PORT, HAIRPIN_MARK, MARK_MASK, UPSTREAM_MARK};
+use probe_common::proxy::{HAIRPIN_MARK, MARK_MASK, UPSTREAM_MARK};
 use probe_common::{counters, direction, drop_reason, tc_action};
 
 use crate::conntrack::{self, Admission, Ct, Owner};
@@ -186,7 +185,7 @@ fn track(
         Ct::Reply(entry) => {
             conntrack::touch(entry, flow, true, now);
             let cookie = conntrack::cookie(entry);
-            if conntrack::from_proxy(entry) || is_dns_reply(config, hook, flow) {
+            if conntrack::from_proxy(entry) {
                 // A reply to a proxy's upstream socket goes to that socket; any other
                 // reply goes on its way.
                 redirect::to_upstream_socket(ctx.skb.skb.cast(), flow);
@@ -215,16 +214,6 @@ fn new_peer(hook: &Hook) -> u32 {
     } else {
         hook.peer_identity
     }
-}
-
-/// Whether `flow` may be a DNS server endpoint's reply to the DNS proxy: it leaves an
-/// endpoint from the DNS port while the proxy runs.
-#[inline(always)]
-fn is_dns_reply(config: &ProbeConfig, hook: &Hook, flow: &Flow) -> bool {
-    config.dns_proxy_port != 0
-        && hook.direction == direction::EGRESS
-        && flow.sport == DNS_PORT
-        && (flow.protocol == proto::UDP || flow.protocol == proto::TCP)
 }
 
 /// Hands a packet of a connection whose policy carries an L7 rule to its proxy
@@ -373,13 +362,11 @@ fn as_steered(hook: &Hook, mut decision: Decision) -> Decision {
 }
 
 /// The proxy an allowed connection goes to (a conntrack redirect flag, 0 for none): the
-/// one its entry names, except that a DNS rule only steers what the endpoint sends, and
-/// nothing a proxy's upstream socket sends is steered again.
+/// one its entry names, except that a DNS rule only steers what the endpoint sends.
+/// (Nothing a proxy's upstream socket sends is steered again: [`as_steered`] took the
+/// redirect out of its decision.)
 #[inline(always)]
 fn redirect_of(hook: &Hook, decision: &Decision) -> u8 {
-    if hook.from_proxy {
-        return 0;
-    }
     if hook.direction == direction::INGRESS {
         decision.redirect() & ct_flags::REDIRECT_HTTP
     } else {

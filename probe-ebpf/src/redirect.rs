@@ -11,8 +11,8 @@
 //! - [`hairpin`]: a packet to the endpoint (tc egress of its veth, where no socket can be
 //!   assigned) goes back to the veth's ingress, marked, to meet [`to_proxy`] there (after
 //!   [`for_this_host`]: it still carries the endpoint's MAC address).
-//! - [`to_upstream_socket`]: an endpoint's reply to a proxy's upstream socket (which
-//!   speaks from the client's address). It goes to the proxy's socket bound to exactly
+//! - [`to_upstream_socket`]: an endpoint's reply on a connection a proxy's upstream socket
+//!   opened (which speaks from the client's address). It goes to the proxy's socket bound to exactly
 //!   that address and port; a reply no proxy socket waits for is left alone.
 //!
 //! Every socket a lookup returns holds a reference, released on every path before the

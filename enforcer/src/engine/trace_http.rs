@@ -2,8 +2,8 @@
 //! answers the HTTP question of a TCP flow: would the HTTP proxy forward this request, by
 //! which HTTP rule, or which rule came closest before it answers 403?
 
-use super::{Engine, HttpPolicy};
 use super::trace::{Trace, TraceError, TraceRequest};
+use super::{Engine, HttpPolicy};
 use crate::policy::Direction;
 use crate::policy::http::Request;
 

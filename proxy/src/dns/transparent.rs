@@ -9,8 +9,9 @@
 //!   [`recv_with_original_destination`]. A TCP connection's original destination is its
 //!   accepted stream's `local_addr()`.
 //! - [`upstream_udp`], [`upstream_tcp`]: the query goes on to the server from the pod's own
-//!   address and port, so the server (and any policy past it) sees the pod; the datapath
-//!   steers the server's answers back to these sockets.
+//!   address and port, so the server (and any policy past it) sees the pod; the sockets
+//!   carry the proxies' upstream mark, by which the datapath steers the server's answers
+//!   back to them.
 //! - [`reply_udp`]: the answer goes back to the pod from the server's address, as if the
 //!   server had sent it. (Over TCP the accepted stream already is that connection.)
 //!
@@ -117,6 +118,15 @@ pub(crate) fn transparent(domain: Domain, kind: Type, protocol: Protocol) -> io:
     }
     socket.set_reuse_address(true)?;
     socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
+/// A transparent socket speaking for `client`, marked as an L7 proxy's upstream socket
+/// ([`probe_common::proxy::UPSTREAM_MARK`]): the datapath steers the server endpoint's
+/// replies back to it, as it does for the HTTP proxy's.
+fn upstream_for(client: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<Socket> {
+    let socket = transparent_for(client, kind, protocol)?;
+    socket.set_mark(probe_common::proxy::UPSTREAM_MARK)?;
     Ok(socket)
 }
 
@@ -298,7 +308,7 @@ fn read<T: Copy>(data: &[u8]) -> Option<T> {
 /// A UDP socket bound to the pod's address (`client`, which need not be local) and connected
 /// to its DNS server, for one query.
 pub async fn upstream_udp(client: SocketAddr, server: SocketAddr) -> io::Result<UdpSocket> {
-    let socket = transparent_for(client, Type::DGRAM, Protocol::UDP)?;
+    let socket = upstream_for(client, Type::DGRAM, Protocol::UDP)?;
     socket.bind(&client.into())?;
     let socket = UdpSocket::from_std(socket.into())?;
     socket.connect(server).await?;
@@ -307,7 +317,7 @@ pub async fn upstream_udp(client: SocketAddr, server: SocketAddr) -> io::Result<
 
 /// A TCP connection from the pod's address (`client`) to its DNS server.
 pub async fn upstream_tcp(client: SocketAddr, server: SocketAddr) -> io::Result<TcpStream> {
-    let socket = transparent_for(client, Type::STREAM, Protocol::TCP)?;
+    let socket = upstream_for(client, Type::STREAM, Protocol::TCP)?;
     let socket = TcpSocket::from_std_stream(socket.into());
     socket.bind(client)?;
     socket.connect(server).await
