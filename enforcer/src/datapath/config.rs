@@ -31,13 +31,16 @@ impl ConfigMap {
         })
     }
 
+    /// Changes what `change` changes of the current configuration, the rest as it is.
+    pub fn update(&mut self, change: impl FnOnce(&mut ProbeConfig)) -> Result<(), MapError> {
+        let mut config = self.get()?;
+        change(&mut config);
+        self.set(&config)
+    }
+
     /// Changes only the trace mode ([`probe_common::event::trace_mode`]).
     pub fn set_trace_mode(&mut self, trace_mode: u32) -> Result<(), MapError> {
-        let config = ProbeConfig {
-            trace_mode,
-            ..self.get()?
-        };
-        self.set(&config)
+        self.update(|c| c.trace_mode = trace_mode)
     }
 }
 

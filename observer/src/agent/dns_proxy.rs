@@ -33,9 +33,9 @@ use tokio::sync::mpsc;
 
 use super::Agent;
 use super::options::{Options, RejectCode};
-use super::proxy_support::{LostReports, lock, watch};
+use super::proxy_support::{Reporter, lock, watch};
 use super::proxy_view::{Judged, ProxyView, SharedProxyView, rule_info};
-use crate::event::{MonitorEvent, Payload};
+use crate::event::Payload;
 use crate::l7::{DnsAnswer, DnsKind, DnsRecord, DnsVerdict};
 use crate::pipeline::EventSender;
 
@@ -121,13 +121,19 @@ pub fn start(
     for task in served {
         watch("DNS", task);
     }
+    let lost = stats.clone();
     let reporter = Reporter {
         view,
         sender,
         node_name,
-        stats: stats.clone(),
+        reports_lost: Arc::new(move || lost.reports_lost.load(Ordering::Relaxed)),
     };
-    tokio::spawn(reporter.run(rx));
+    tokio::spawn(reporter.run(rx, |view, report| {
+        records(view, report, SystemTime::now())
+            .into_iter()
+            .map(|r| (r.time, Payload::Dns(Box::new(r))))
+            .collect()
+    }));
     tokio::spawn(expire(agent));
     Ok(DnsProxy { port, stats })
 }
@@ -166,13 +172,10 @@ pub fn counters(stats: Arc<Stats>) -> crate::metrics::ReadCounters {
 impl Agent {
     /// Tells the datapath where the DNS proxy listens, and keeps the port for the next run.
     pub fn set_dns_proxy_port(&mut self, port: u16) -> Result<()> {
-        let map = self.datapath.config_map();
-        let config = map.get().context("cannot read the datapath config")?;
-        map.set(&probe_common::config::ProbeConfig {
-            dns_proxy_port: port,
-            ..config
-        })
-        .context("cannot tell the datapath the DNS proxy's port")?;
+        self.datapath
+            .config_map()
+            .update(|c| c.dns_proxy_port = port)
+            .context("cannot tell the datapath the DNS proxy's port")?;
         self.fqdn.proxy_port = port;
         self.fqdn.save()
     }
@@ -263,42 +266,6 @@ async fn expire(agent: Arc<Mutex<Agent>>) {
             Ok(Err(e)) => tracing::warn!("DNS cache expiry: {e:#}"),
             Err(e) => tracing::warn!("DNS cache expiry: {e}"),
             Ok(Ok(_)) => {}
-        }
-    }
-}
-
-/// Turns reports into flows.
-struct Reporter {
-    view: SharedProxyView,
-    sender: EventSender,
-    node_name: Arc<str>,
-    stats: Arc<Stats>,
-}
-
-impl Reporter {
-    async fn run(self, mut rx: mpsc::Receiver<Report>) {
-        let mut lost = LostReports::default();
-        while let Some(report) = rx.recv().await {
-            let records = match self.view.load() {
-                Some(view) => records(&view, &report, SystemTime::now()),
-                None => Vec::new(),
-            };
-            for record in records {
-                let event = MonitorEvent {
-                    timestamp: record.time,
-                    node_name: self.node_name.clone(),
-                    payload: Payload::Dns(Box::new(record)),
-                };
-                if self.sender.send(event).is_err() {
-                    return;
-                }
-            }
-            let count = self.stats.reports_lost.load(Ordering::Relaxed);
-            if let Some(event) = lost.notice(count, &self.node_name)
-                && self.sender.send(event).is_err()
-            {
-                return;
-            }
         }
     }
 }

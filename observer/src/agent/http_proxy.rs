@@ -27,9 +27,9 @@ use tokio::sync::mpsc;
 
 use super::Agent;
 use super::options::Options;
-use super::proxy_support::{LostReports, lock, watch};
+use super::proxy_support::{Reporter, lock, watch};
 use super::proxy_view::{ProxyView, SharedProxyView, rule_info};
-use crate::event::{MonitorEvent, Payload};
+use crate::event::Payload;
 use crate::l7::{HttpDirection, HttpKind, HttpRecord, HttpVerdict};
 use crate::pipeline::EventSender;
 
@@ -76,13 +76,19 @@ pub fn start(
         let listener = tokio::net::TcpListener::from_std(listener)?;
         watch("HTTP", tokio::spawn(serve(listener, handler.clone())));
     }
+    let lost = stats.clone();
     let reporter = Reporter {
         view,
         sender,
         node_name,
-        stats,
+        reports_lost: Arc::new(move || lost.reports_lost.load(Ordering::Relaxed)),
     };
-    tokio::spawn(reporter.run(rx));
+    tokio::spawn(reporter.run(rx, |view, report| {
+        records(view, report)
+            .into_iter()
+            .map(|r| (r.time, Payload::Http(Box::new(r))))
+            .collect()
+    }));
     Ok(port)
 }
 
@@ -106,13 +112,10 @@ pub fn counters(stats: Arc<Stats>) -> crate::metrics::ReadHttpCounters {
 impl Agent {
     /// Tells the datapath where the HTTP proxy listens.
     pub fn set_http_proxy_port(&mut self, port: u16) -> Result<()> {
-        let map = self.datapath.config_map();
-        let config = map.get().context("cannot read the datapath config")?;
-        map.set(&probe_common::config::ProbeConfig {
-            http_proxy_port: port,
-            ..config
-        })
-        .context("cannot tell the datapath the HTTP proxy's port")
+        self.datapath
+            .config_map()
+            .update(|c| c.http_proxy_port = port)
+            .context("cannot tell the datapath the HTTP proxy's port")
     }
 }
 
@@ -133,42 +136,6 @@ impl Judge for AgentJudge {
     ) -> Option<(u64, Arc<HttpPolicy>)> {
         let view = self.view.load()?;
         Some((view.generation, Arc::new(view.http_policy(client, server))))
-    }
-}
-
-/// Turns reports into flows.
-struct Reporter {
-    view: SharedProxyView,
-    sender: EventSender,
-    node_name: Arc<str>,
-    stats: Arc<Stats>,
-}
-
-impl Reporter {
-    async fn run(self, mut rx: mpsc::Receiver<HttpReport>) {
-        let mut lost = LostReports::default();
-        while let Some(report) = rx.recv().await {
-            let records = match self.view.load() {
-                Some(view) => records(&view, &report),
-                None => Vec::new(),
-            };
-            for record in records {
-                let event = MonitorEvent {
-                    timestamp: record.time,
-                    node_name: self.node_name.clone(),
-                    payload: Payload::Http(Box::new(record)),
-                };
-                if self.sender.send(event).is_err() {
-                    return;
-                }
-            }
-            let count = self.stats.reports_lost.load(Ordering::Relaxed);
-            if let Some(event) = lost.notice(count, &self.node_name)
-                && self.sender.send(event).is_err()
-            {
-                return;
-            }
-        }
     }
 }
 

@@ -1,14 +1,20 @@
 //! What both L7 proxies share in the agent: the agent's lock as their tasks take it, the
-//! watch on a listener task, and the notice of reports the pipeline never got (a full
-//! report channel), which becomes a lost-events record like any other loss.
+//! watch on a listener task, and the reporter that turns a proxy's reports into events in
+//! the pipeline, with the notice of reports it never got (a full report channel) as a
+//! lost-events record like any other loss.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::Agent;
+use super::proxy_view::{ProxyView, SharedProxyView};
 use crate::event::{LostSource, MonitorEvent, Payload};
+use crate::pipeline::EventSender;
 
 /// The agent, also after a panic elsewhere poisoned its lock.
 pub(super) fn lock(agent: &Mutex<Agent>) -> MutexGuard<'_, Agent> {
@@ -28,20 +34,61 @@ pub(super) fn watch(proxy: &'static str, task: JoinHandle<std::io::Result<()>>) 
     });
 }
 
+/// Where a proxy's reporter sends its events.
+pub(super) struct Reporter {
+    /// The view the reports are read with.
+    pub view: SharedProxyView,
+    /// The pipeline.
+    pub sender: EventSender,
+    /// This node.
+    pub node_name: Arc<str>,
+    /// The proxy's running count of reports it could not queue.
+    pub reports_lost: Arc<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl Reporter {
+    /// Sends the events `events` makes of each report (their time and payload), then the
+    /// losses since the last report, until the proxy or the pipeline stops.
+    pub(super) async fn run<R>(
+        self,
+        mut rx: mpsc::Receiver<R>,
+        events: impl Fn(&ProxyView, &R) -> Vec<(SystemTime, Payload)>,
+    ) {
+        let mut lost = LostReports::default();
+        while let Some(report) = rx.recv().await {
+            let made = match self.view.load() {
+                Some(view) => events(&view, &report),
+                None => Vec::new(),
+            };
+            for (timestamp, payload) in made {
+                let event = MonitorEvent {
+                    timestamp,
+                    node_name: self.node_name.clone(),
+                    payload,
+                };
+                if self.sender.send(event).is_err() {
+                    return;
+                }
+            }
+            if let Some(event) = lost.notice((self.reports_lost)(), &self.node_name)
+                && self.sender.send(event).is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
 /// Turns a proxy's count of lost reports into lost-event records, each loss once.
 #[derive(Default)]
-pub(super) struct LostReports {
+struct LostReports {
     reported: u64,
 }
 
 impl LostReports {
     /// The record of the losses since the last one, when `lost` (the proxy's running
     /// count) grew.
-    pub(super) fn notice(
-        &mut self,
-        lost: u64,
-        node_name: &std::sync::Arc<str>,
-    ) -> Option<MonitorEvent> {
+    fn notice(&mut self, lost: u64, node_name: &std::sync::Arc<str>) -> Option<MonitorEvent> {
         if lost <= self.reported {
             return None;
         }
