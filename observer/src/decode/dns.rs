@@ -4,66 +4,39 @@
 //! query, or for a refused one the policies selecting the pod and the rule closest to
 //! allowing it (Hubble leaves these empty on L7 flows).
 
-use std::net::SocketAddr;
-
-use observe_proto::Timestamp;
 use observe_proto::flow::{
-    Attribution, CiliumEventType, Dns, Flow, FlowType, L7FlowType, Layer4, Layer7,
-    PolicyVerdictKind, Tcp, TrafficDirection, Udp, Verdict, layer4, layer7,
+    Attribution, Dns, Flow, L7FlowType, Layer7, PolicyVerdictKind, TrafficDirection, Verdict,
+    layer7,
 };
 
-use super::endpoint_sources;
-use super::endpoints::endpoint_at;
-use super::layers::ip_layer;
+use super::l7::{End, L7Parts, l7_flow};
 use super::policy::{l7_denial, policy, policy_rule};
 use crate::getters::Getters;
 use crate::l7::{DnsKind, DnsRecord, DnsVerdict};
-
-/// Hubble's event type for L7 records (Cilium's access-log message type).
-pub const L7_EVENT_TYPE: i32 = 129;
 
 /// Where Hubble says a DNS record was observed.
 const OBSERVATION_SOURCE: &str = "proxy";
 
 /// The flow of one DNS record.
 pub(super) fn dns_flow(record: &DnsRecord, node_name: &str, getters: &Getters) -> Flow {
-    let query = record.kind == DnsKind::Query;
-    let (from, to) = if query {
-        (record.client, record.server)
-    } else {
-        (record.server, record.client)
+    let parts = L7Parts {
+        time: record.time,
+        verdict: verdict(record.verdict),
+        client: End {
+            addr: record.client,
+            identity: record.client_identity,
+        },
+        server: End {
+            addr: record.server,
+            identity: record.server_identity,
+        },
+        reply: record.kind == DnsKind::Answer,
+        tcp: record.tcp,
+        direction: TrafficDirection::Egress,
+        l7: layer7(record),
+        summary: summary(record),
     };
-    let (from_identity, to_identity) = if query {
-        (record.client_identity, record.server_identity)
-    } else {
-        (record.server_identity, record.client_identity)
-    };
-    let sources = endpoint_sources(getters);
-    let mut flow = Flow {
-        time: Some(Timestamp::from(record.time)),
-        verdict: verdict(record.verdict).into(),
-        ip: Some(ip_layer(from.ip(), to.ip())),
-        l4: Some(l4(from, to, record.tcp)),
-        source: Some(endpoint_at(from.ip(), from_identity, &sources)),
-        destination: Some(endpoint_at(to.ip(), to_identity, &sources)),
-        r#type: FlowType::L7.into(),
-        node_name: node_name.to_string(),
-        is_reply: Some((!query).into()),
-        event_type: Some(CiliumEventType {
-            r#type: L7_EVENT_TYPE,
-            sub_type: 0,
-        }),
-        traffic_direction: TrafficDirection::Egress.into(),
-        l7: Some(layer7(record)),
-        ..Default::default()
-    };
-    #[allow(
-        deprecated,
-        reason = "Hubble still fills Summary, and its printer shows it"
-    )]
-    {
-        flow.summary = summary(record);
-    }
+    let mut flow = l7_flow(parts, node_name, getters);
     attribute(record, &mut flow, getters);
     flow
 }
@@ -107,25 +80,6 @@ fn verdict(v: DnsVerdict) -> Verdict {
         DnsVerdict::Forwarded => Verdict::Forwarded,
         DnsVerdict::Refused => Verdict::Dropped,
         DnsVerdict::Error => Verdict::Error,
-    }
-}
-
-fn l4(from: SocketAddr, to: SocketAddr, tcp: bool) -> Layer4 {
-    let (source_port, destination_port) = (u32::from(from.port()), u32::from(to.port()));
-    let protocol = if tcp {
-        layer4::Protocol::Tcp(Tcp {
-            source_port,
-            destination_port,
-            flags: None,
-        })
-    } else {
-        layer4::Protocol::Udp(Udp {
-            source_port,
-            destination_port,
-        })
-    };
-    Layer4 {
-        protocol: Some(protocol),
     }
 }
 
@@ -189,6 +143,7 @@ mod tests {
     };
     use crate::l7::DnsAnswer;
     use observe_proto::flow::IpVersion;
+    use observe_proto::flow::{FlowType, Tcp, layer4};
 
     fn rule(path: &str) -> RuleInfo {
         RuleInfo {

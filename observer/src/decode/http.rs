@@ -4,64 +4,36 @@
 //! rule that allowed the request, or for a 403 the policies selecting the endpoint and
 //! the HTTP rule that came closest.
 
-use observe_proto::Timestamp;
 use observe_proto::flow::{
-    Attribution, CiliumEventType, Flow, FlowType, Http, HttpHeader, L7FlowType, Layer4, Layer7,
-    PolicyVerdictKind, Tcp, TrafficDirection, Verdict, layer4, layer7,
+    Attribution, Flow, Http, HttpHeader, L7FlowType, Layer7, PolicyVerdictKind, TrafficDirection,
+    Verdict, layer7,
 };
 
-use super::dns::L7_EVENT_TYPE;
-use super::endpoint_sources;
-use super::endpoints::endpoint_at;
-use super::layers::ip_layer;
+use super::l7::{End, L7Parts, l7_flow};
 use super::policy::{l7_denial, policy, policy_rule};
 use crate::getters::Getters;
 use crate::l7::{HttpDirection, HttpKind, HttpRecord, HttpVerdict};
 
 /// The flow of one HTTP record.
 pub(super) fn http_flow(record: &HttpRecord, node_name: &str, getters: &Getters) -> Flow {
-    let request = record.kind == HttpKind::Request;
-    let ((from, from_identity), (to, to_identity)) = {
-        let client = (record.client, record.client_identity);
-        let server = (record.server, record.server_identity);
-        if request {
-            (client, server)
-        } else {
-            (server, client)
-        }
+    let parts = L7Parts {
+        time: record.time,
+        verdict: verdict(record),
+        client: End {
+            addr: record.client,
+            identity: record.client_identity,
+        },
+        server: End {
+            addr: record.server,
+            identity: record.server_identity,
+        },
+        reply: record.kind == HttpKind::Response,
+        tcp: true,
+        direction: direction(record.direction),
+        l7: layer7(record),
+        summary: summary(record),
     };
-    let sources = endpoint_sources(getters);
-    let mut flow = Flow {
-        time: Some(Timestamp::from(record.time)),
-        verdict: verdict(record).into(),
-        ip: Some(ip_layer(from.ip(), to.ip())),
-        l4: Some(Layer4 {
-            protocol: Some(layer4::Protocol::Tcp(Tcp {
-                source_port: u32::from(from.port()),
-                destination_port: u32::from(to.port()),
-                flags: None,
-            })),
-        }),
-        source: Some(endpoint_at(from.ip(), from_identity, &sources)),
-        destination: Some(endpoint_at(to.ip(), to_identity, &sources)),
-        r#type: FlowType::L7.into(),
-        node_name: node_name.to_string(),
-        is_reply: Some((!request).into()),
-        event_type: Some(CiliumEventType {
-            r#type: L7_EVENT_TYPE,
-            sub_type: 0,
-        }),
-        traffic_direction: direction(record.direction).into(),
-        l7: Some(layer7(record)),
-        ..Default::default()
-    };
-    #[allow(
-        deprecated,
-        reason = "Hubble still fills Summary, and its printer shows it"
-    )]
-    {
-        flow.summary = summary(record);
-    }
+    let mut flow = l7_flow(parts, node_name, getters);
     attribute(record, &mut flow, getters);
     flow
 }
@@ -164,6 +136,7 @@ mod tests {
 
     use super::*;
     use crate::getters::{PolicyInfo, RuleInfo};
+    use observe_proto::flow::FlowType;
 
     fn record(kind: HttpKind, verdict: HttpVerdict) -> HttpRecord {
         HttpRecord {

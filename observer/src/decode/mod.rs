@@ -12,6 +12,7 @@ mod endpoints;
 mod error;
 mod header;
 mod http;
+mod l7;
 mod layers;
 mod names;
 mod policy;
@@ -26,8 +27,8 @@ use observe_proto::flow::{Flow, FlowType, NetworkInterface};
 use probe_common::event::FlowEvent;
 
 pub use clock::BootClock;
-pub use dns::L7_EVENT_TYPE;
 pub use error::ParseError;
+pub use l7::L7_EVENT_TYPE;
 pub(crate) use summary::icmp_type_name;
 
 use crate::event::{MonitorEvent, Payload};
