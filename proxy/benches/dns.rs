@@ -28,14 +28,18 @@ use observe_proxy::dns::{Decision, Question, Refusal};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+mod common;
+
+use common::spawn_thread_runtime;
+
 const RATE: u32 = 1_000;
 const LATENCY_SECONDS: u32 = 5;
 const THROUGHPUT_SECONDS: u64 = 3;
 const IN_FLIGHT: usize = 64;
 
 fn main() {
-    let server = spawn_thread_runtime(|| async { dns_server().await });
-    let proxy = spawn_thread_runtime(move || async move { proxy(server).await });
+    let (server, _) = spawn_thread_runtime(|| async { dns_server().await });
+    let (proxy, _) = spawn_thread_runtime(move || async move { proxy(server).await });
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -70,29 +74,6 @@ fn main() {
 
 fn us(micros: u64) -> String {
     format!("{:.3} ms", micros as f64 / 1000.0)
-}
-
-/// Runs `make()`'s future on a current-thread runtime in its own thread; returns the
-/// address it sends back.
-fn spawn_thread_runtime<F, Fut>(make: F) -> SocketAddr
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = SocketAddr> + 'static,
-{
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async move {
-            let addr = make().await;
-            tx.send(addr).expect("send address");
-            std::future::pending::<()>().await;
-        });
-    });
-    rx.recv().expect("address")
 }
 
 /// A DNS server answering every A query with 203.0.113.10, TTL 60.

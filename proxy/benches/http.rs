@@ -33,6 +33,10 @@ use observe_proxy::http::{Stats, upstream::Direct};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
+mod common;
+
+use common::{ThreadCpu, spawn_thread_runtime};
+
 const RATE: u32 = 1_000;
 const LATENCY_SECONDS: u32 = 5;
 const THROUGHPUT_SECONDS: u64 = 3;
@@ -83,49 +87,6 @@ fn main() {
 
 fn us(micros: u64) -> String {
     format!("{micros} µs")
-}
-
-/// The CPU time one thread has used, as that thread last published it (ns).
-type ThreadCpu = Arc<AtomicU64>;
-
-/// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), in ns.
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec we own.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
-    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
-}
-
-/// Runs `make()`'s future on a current-thread runtime in its own thread; returns the
-/// address it sends back, and the thread's CPU time, published every 10 ms.
-fn spawn_thread_runtime<F, Fut>(make: F) -> (SocketAddr, ThreadCpu)
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = SocketAddr> + 'static,
-{
-    let (tx, rx) = std::sync::mpsc::channel();
-    let cpu = ThreadCpu::default();
-    let published = cpu.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let local = tokio::task::LocalSet::new();
-        local.block_on(&rt, async move {
-            let addr = make().await;
-            tx.send(addr).expect("send address");
-            let mut tick = tokio::time::interval(Duration::from_millis(10));
-            loop {
-                tick.tick().await;
-                published.store(thread_cpu_ns(), Ordering::Relaxed);
-            }
-        });
-    });
-    (rx.recv().expect("address"), cpu)
 }
 
 /// A server answering every request `200 ok`.
