@@ -1,9 +1,7 @@
 //! `policy trace --dns-name`: a flow to an address resolved from a name is traced against
 //! `toFQDNs`, and a flow to a DNS server says which DNS rule allows the query.
 
-use std::io::Write;
-
-use crate::util::observe;
+use crate::util::trace_manifest;
 
 const MANIFEST: &str = r#"apiVersion: v1
 kind: Pod
@@ -27,18 +25,7 @@ spec:
 "#;
 
 fn trace(args: &[&str]) -> (bool, String, String) {
-    let mut f = tempfile::NamedTempFile::new().expect("temp file");
-    f.write_all(MANIFEST.as_bytes()).expect("written");
-    let out = observe()
-        .args(["policy", "trace", "-f"])
-        .arg(f.path())
-        .args(["--from", "shop/backend"])
-        .args(args)
-        .output()
-        .expect("run observe");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.success(), stdout, stderr)
+    trace_manifest(MANIFEST, &[&["--from", "shop/backend"], args].concat())
 }
 
 #[test]

@@ -2,9 +2,7 @@
 //! `rules.http` says whether the HTTP proxy forwards the request and by which HTTP rule,
 //! or answers 403 and which rule came closest.
 
-use std::io::Write;
-
-use crate::util::observe;
+use crate::util::trace_manifest;
 
 const MANIFEST: &str = r#"apiVersion: v1
 kind: Pod
@@ -32,18 +30,8 @@ spec:
 "#;
 
 fn trace(args: &[&str]) -> (bool, String, String) {
-    let mut f = tempfile::NamedTempFile::new().expect("temp file");
-    f.write_all(MANIFEST.as_bytes()).expect("written");
-    let out = observe()
-        .args(["policy", "trace", "-f"])
-        .arg(f.path())
-        .args(["--from", "shop/web", "--to", "shop/api", "--dport", "8080"])
-        .args(args)
-        .output()
-        .expect("run observe");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.success(), stdout, stderr)
+    let flow = ["--from", "shop/web", "--to", "shop/api", "--dport", "8080"];
+    trace_manifest(MANIFEST, &[&flow[..], args].concat())
 }
 
 #[test]

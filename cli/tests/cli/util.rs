@@ -88,3 +88,20 @@ pub fn assert_one_line_error(output: &Output, code: i32, needles: &[&str]) {
         );
     }
 }
+
+/// `observe policy trace -f MANIFEST ARGS...` on a manifest written to a temporary file:
+/// whether it succeeded, its stdout and its stderr.
+pub fn trace_manifest(manifest: &str, args: &[&str]) -> (bool, String, String) {
+    use std::io::Write;
+    let mut f = tempfile::NamedTempFile::new().expect("temp file");
+    f.write_all(manifest.as_bytes()).expect("written");
+    let out = observe()
+        .args(["policy", "trace", "-f"])
+        .arg(f.path())
+        .args(args)
+        .output()
+        .expect("run observe");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.success(), stdout, stderr)
+}

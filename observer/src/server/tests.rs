@@ -526,23 +526,33 @@ async fn status_namespaces_and_nodes() {
     assert_eq!(agent.unwrap_err().code(), tonic::Code::Unimplemented);
 }
 
-#[tokio::test]
-async fn an_overtaken_follower_gets_lost_events_that_account_for_every_flow() {
-    // Drive the query directly with a one-slot channel, so the follower is certain to
-    // fall behind while nobody reads.
-    let (state, mut writer) = state(7);
+/// A follower driven directly with a one-slot channel, so it is certain to fall behind
+/// while nobody reads; started before anything is written.
+async fn slow_follower(
+    state: &ObserverState,
+) -> (
+    mpsc::Receiver<Result<GetFlowsResponse, tonic::Status>>,
+    tokio::task::JoinHandle<()>,
+) {
     let query = get_flows::FlowQuery::new(&GetFlowsRequest {
         follow: true,
         ..Default::default()
     })
     .unwrap();
-    let (tx, mut rx) = mpsc::channel(1);
+    let (tx, rx) = mpsc::channel(1);
     let task = tokio::spawn(get_flows::run(state.clone(), None, query, tx));
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let total = 100u64;
-    fill(&mut writer, 1..=total as i64);
-    let (mut flows, mut lost) = (0u64, 0u64);
-    while flows + lost < total {
+    (rx, task)
+}
+
+/// Reads the follower's stream until flows and reported losses reach `offered`: the
+/// flows, the lost events, and the sources of the loss reports.
+async fn read_until(
+    rx: &mut mpsc::Receiver<Result<GetFlowsResponse, tonic::Status>>,
+    offered: u64,
+) -> (u64, u64, Vec<LostEventSource>) {
+    let (mut flows, mut lost, mut sources) = (0u64, 0u64, Vec::new());
+    while flows + lost < offered {
         let response = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
@@ -551,12 +561,28 @@ async fn an_overtaken_follower_gets_lost_events_that_account_for_every_flow() {
         match response.response_types.unwrap() {
             ResponseTypes::Flow(_) => flows += 1,
             ResponseTypes::LostEvents(l) => {
-                assert_eq!(l.source(), LostEventSource::HubbleRingBuffer);
+                sources.push(l.source());
                 lost += l.num_events_lost;
             }
             ResponseTypes::NodeStatus(_) => unreachable!(),
         }
     }
+    (flows, lost, sources)
+}
+
+#[tokio::test]
+async fn an_overtaken_follower_gets_lost_events_that_account_for_every_flow() {
+    let (state, mut writer) = state(7);
+    let (mut rx, task) = slow_follower(&state).await;
+    let total = 100u64;
+    fill(&mut writer, 1..=total as i64);
+    let (flows, lost, sources) = read_until(&mut rx, total).await;
+    assert!(
+        sources
+            .iter()
+            .all(|s| *s == LostEventSource::HubbleRingBuffer),
+        "{sources:?}"
+    );
     assert_eq!(flows + lost, total);
     assert!(
         lost >= total - 7 - 2,
@@ -576,14 +602,7 @@ async fn a_lapped_follower_accounts_for_the_events_overwritten_loss_notices_stoo
     // when its event queue overflows): the follower's flows and the losses its stream
     // reports add up to every event, also those the overwritten notices summarised.
     let (state, mut writer) = state(7);
-    let query = get_flows::FlowQuery::new(&GetFlowsRequest {
-        follow: true,
-        ..Default::default()
-    })
-    .unwrap();
-    let (tx, mut rx) = mpsc::channel(1);
-    let task = tokio::spawn(get_flows::run(state.clone(), None, query, tx));
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (mut rx, task) = slow_follower(&state).await;
     let mut offered = 0u64;
     for i in 1..=200i64 {
         if i % 10 == 0 {
@@ -594,19 +613,7 @@ async fn a_lapped_follower_accounts_for_the_events_overwritten_loss_notices_stoo
             offered += 1;
         }
     }
-    let (mut flows, mut lost_events) = (0u64, 0u64);
-    while flows + lost_events < offered {
-        let response = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        match response.response_types.unwrap() {
-            ResponseTypes::Flow(_) => flows += 1,
-            ResponseTypes::LostEvents(l) => lost_events += l.num_events_lost,
-            ResponseTypes::NodeStatus(_) => unreachable!(),
-        }
-    }
+    let (flows, lost_events, _) = read_until(&mut rx, offered).await;
     assert_eq!(flows + lost_events, offered, "balanced to the event");
     drop(rx);
     tokio::time::timeout(Duration::from_secs(5), task)
