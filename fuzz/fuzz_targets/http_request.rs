@@ -8,8 +8,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use enforcer::engine::trace::RuleMatch;
-use enforcer::engine::{HttpPolicy, HttpSide};
 use enforcer::policy::http::{HeaderRequirement, HttpRule, Pattern};
 use libfuzzer_sys::fuzz_target;
 use observe_proxy::http::server::{Config, Fixed, Handler, Judge, serve_connection};
@@ -23,19 +21,7 @@ fn judge() -> Arc<dyn Judge> {
         headers: vec![HeaderRequirement::parse("X-Token: s3cret")],
         ..HttpRule::default()
     };
-    let matched = RuleMatch {
-        kind: "CiliumNetworkPolicy".into(),
-        namespace: "shop".into(),
-        name: "api".into(),
-        rule: "spec.ingress[0]".into(),
-        l7: None,
-        dns: Vec::new(),
-        http: vec![rule],
-    };
-    Arc::new(Fixed(Arc::new(HttpPolicy {
-        egress: HttpSide::Open(None),
-        ingress: HttpSide::Rules(vec![Arc::new(matched)]),
-    })))
+    Arc::new(Fixed::ingress("shop", "api", vec![rule]))
 }
 
 fn runtime() -> &'static tokio::runtime::Runtime {

@@ -21,8 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use enforcer::engine::trace::RuleMatch;
-use enforcer::engine::{HttpPolicy, HttpSide};
 use enforcer::policy::http::{HeaderRequirement, HttpRule, Pattern};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Empty, Full};
@@ -121,14 +119,10 @@ async fn proxy(server: SocketAddr) -> SocketAddr {
         headers,
         ..HttpRule::default()
     };
-    let matched = RuleMatch {
-        kind: "CiliumNetworkPolicy".into(),
-        namespace: "shop".into(),
-        name: "api".into(),
-        rule: "spec.ingress[0]".into(),
-        l7: None,
-        dns: Vec::new(),
-        http: vec![
+    let judge = Arc::new(Fixed::ingress(
+        "shop",
+        "api",
+        vec![
             rule(
                 "POST",
                 "/submit",
@@ -136,11 +130,7 @@ async fn proxy(server: SocketAddr) -> SocketAddr {
             ),
             rule("GET", "/health", Vec::new()),
         ],
-    };
-    let judge = Arc::new(Fixed(Arc::new(HttpPolicy {
-        egress: HttpSide::Open(None),
-        ingress: HttpSide::Rules(vec![Arc::new(matched)]),
-    })));
+    ));
     let (tx, mut rx) = mpsc::channel(4096);
     tokio::task::spawn_local(async move { while rx.recv().await.is_some() {} });
     let handler = Handler::new(

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use enforcer::engine::{HttpJudgement, HttpPolicy};
+use enforcer::engine::trace::RuleMatch;
+use enforcer::engine::{HttpJudgement, HttpPolicy, HttpSide};
 use enforcer::policy::Direction;
-use enforcer::policy::http::{HeaderEdit, Mismatch};
+use enforcer::policy::http::{HeaderEdit, HttpRule, Mismatch};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderName, HeaderValue};
@@ -42,6 +43,26 @@ pub trait Judge: Send + Sync + 'static {
 /// A judge with one fixed set of rules for every connection: benchmarks, fuzzing and
 /// tests, where no agent publishes any.
 pub struct Fixed(pub Arc<HttpPolicy>);
+
+impl Fixed {
+    /// The ingress rule `spec.ingress[0]` of CiliumNetworkPolicy `namespace/name` with
+    /// `http` as its `rules.http`; egress open.
+    pub fn ingress(namespace: &str, name: &str, http: Vec<HttpRule>) -> Self {
+        let rule = RuleMatch {
+            kind: "CiliumNetworkPolicy".into(),
+            namespace: namespace.into(),
+            name: name.into(),
+            rule: "spec.ingress[0]".into(),
+            l7: None,
+            dns: Vec::new(),
+            http,
+        };
+        Self(Arc::new(HttpPolicy {
+            egress: HttpSide::Open(None),
+            ingress: HttpSide::Rules(vec![Arc::new(rule)]),
+        }))
+    }
+}
 
 impl Judge for Fixed {
     fn generation(&self) -> u64 {

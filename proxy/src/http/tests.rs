@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use enforcer::engine::trace::RuleMatch;
-use enforcer::engine::{HttpPolicy, HttpSide};
 use enforcer::policy::http::{HttpRule, Pattern};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -28,19 +26,11 @@ fn rules() -> Arc<dyn Judge> {
         path: Some(Pattern::new(p).unwrap()),
         ..HttpRule::default()
     };
-    let matched = RuleMatch {
-        kind: "CiliumNetworkPolicy".into(),
-        namespace: "shop".into(),
-        name: "api".into(),
-        rule: "spec.ingress[0]".into(),
-        l7: None,
-        dns: Vec::new(),
-        http: vec![rule("GET", "/health"), rule("POST", "/upload")],
-    };
-    Arc::new(Fixed(Arc::new(HttpPolicy {
-        egress: HttpSide::Open(None),
-        ingress: HttpSide::Rules(vec![Arc::new(matched)]),
-    })))
+    Arc::new(Fixed::ingress(
+        "shop",
+        "api",
+        vec![rule("GET", "/health"), rule("POST", "/upload")],
+    ))
 }
 
 /// An upstream that answers every request with `METHOD PATH BODY-LENGTH`.
