@@ -44,7 +44,7 @@ struct Cluster {
     by_id: HashMap<u32, Arc<EndpointInfo>>,
     by_ip: HashMap<IpAddr, Arc<EndpointInfo>>,
     labels: HashMap<u32, Arc<[String]>>,
-    rules: HashMap<u32, Vec<RuleInfo>>,
+    rules: HashMap<u32, Arc<[RuleInfo]>>,
     selecting: Vec<PolicyInfo>,
 }
 
@@ -84,7 +84,8 @@ impl Cluster {
             vec![RuleInfo {
                 policy: policy("shop", "allow-frontend"),
                 path: "spec.ingress[0]".into(),
-            }],
+            }]
+            .into(),
         );
         c
     }
@@ -115,8 +116,11 @@ impl IdentityGetter for Cluster {
 }
 
 impl PolicyGetter for Cluster {
-    fn rules_by_cookie(&self, cookie: u32) -> Vec<RuleInfo> {
-        self.rules.get(&cookie).cloned().unwrap_or_default()
+    fn rules_by_cookie(&self, cookie: u32) -> Arc<[RuleInfo]> {
+        self.rules
+            .get(&cookie)
+            .cloned()
+            .unwrap_or_else(|| Arc::from([]))
     }
     fn selecting_policies(&self, _: u32, _: TrafficDirection) -> Vec<PolicyInfo> {
         self.selecting.clone()
@@ -296,8 +300,8 @@ fn full_ring() -> (ObserverState, f64, f64) {
     let rss_before = rss_mb();
     let (ring, mut ring_writer) = Ring::new(Capacity::new(RING).expect("capacity"));
     for n in 0..RING as u64 {
-        if let Ok(flow) = decoder.decode(&event(n)) {
-            ring_writer.write(Arc::new(DecodedEvent::Flow(flow)));
+        if let Ok(decoded) = decoder.decode_event(&event(n)) {
+            ring_writer.write(Arc::new(decoded));
         }
     }
     let rss_full = rss_mb();
@@ -332,7 +336,7 @@ fn main() {
         }),
         Box::new(|n, flow| {
             let _ = filters.matches(&flow);
-            writer.append(n, &DecodedEvent::Flow(flow));
+            writer.append(n, &DecodedEvent::flow(flow));
             if n % 256 == 255 {
                 writer.commit();
             }

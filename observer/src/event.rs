@@ -5,6 +5,7 @@
 //!
 //! Decoding itself lives in [`crate::decode`]; this module only defines the envelopes.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -100,13 +101,11 @@ impl LostSource {
 
 /// What the pipeline stores in the flow ring and streams to clients.
 #[derive(Clone, Debug, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "always behind an Arc in the ring; boxing the flow would add an allocation per flow"
-)]
 pub enum DecodedEvent {
-    /// A decoded, enriched flow.
-    Flow(flow::Flow),
+    /// A datapath event with its enrichment; its flow is built when read.
+    Datapath(crate::decode::StoredFlow),
+    /// A flow built already: an L7 flow from a proxy, or one read back from history.
+    Flow(Box<flow::Flow>),
     /// A loss report (kernel ring or event queue).
     Lost(flow::LostEvent),
 }
@@ -115,27 +114,65 @@ pub enum DecodedEvent {
 impl crate::ring::Weight for std::sync::Arc<DecodedEvent> {
     fn weight(&self) -> u64 {
         match self.as_ref() {
-            DecodedEvent::Flow(_) => 1,
+            DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => 1,
             DecodedEvent::Lost(lost) => lost.num_events_lost.max(1),
         }
     }
 }
 
 impl DecodedEvent {
+    /// A flow built already.
+    pub fn flow(flow: flow::Flow) -> Self {
+        Self::Flow(Box::new(flow))
+    }
+
     /// The event's time: the flow's time, or the time of the last loss reported.
     pub fn time(&self) -> Option<Timestamp> {
         match self {
+            Self::Datapath(stored) => Some(stored.time()),
             Self::Flow(flow) => flow.time,
             Self::Lost(lost) => lost.last.or(lost.first),
         }
     }
 
-    /// The flow, if this is one.
-    pub fn as_flow(&self) -> Option<&flow::Flow> {
+    /// Whether this is a flow (and not a loss report).
+    pub fn is_flow(&self) -> bool {
+        !matches!(self, Self::Lost(_))
+    }
+
+    /// The flow, if this is one: built from a stored datapath event, or borrowed.
+    pub fn to_flow(&self) -> Option<Cow<'_, flow::Flow>> {
         match self {
-            Self::Flow(flow) => Some(flow),
+            Self::Datapath(stored) => Some(Cow::Owned(stored.to_flow())),
+            Self::Flow(flow) => Some(Cow::Borrowed(flow)),
             Self::Lost(_) => None,
         }
+    }
+
+    /// Namespaces of a flow's two sides, where known.
+    pub fn namespaces(&self) -> impl Iterator<Item = &str> {
+        let (stored, built) = match self {
+            Self::Datapath(stored) => (Some(stored), None),
+            Self::Flow(flow) => (None, Some(flow)),
+            Self::Lost(_) => (None, None),
+        };
+        let built = built.into_iter().flat_map(|f| {
+            [f.source.as_ref(), f.destination.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(|e| e.namespace.as_str())
+        });
+        stored.into_iter().flat_map(|s| s.namespaces()).chain(built)
+    }
+
+    /// The node that observed the flow, if it says.
+    pub fn node_name(&self) -> Option<&str> {
+        match self {
+            Self::Datapath(stored) => Some(stored.node_name()),
+            Self::Flow(flow) => Some(flow.node_name.as_str()),
+            Self::Lost(_) => None,
+        }
+        .filter(|n| !n.is_empty())
     }
 }
 

@@ -74,7 +74,8 @@ pub struct RuleInfo {
 /// Policy names for verdicts.
 pub trait PolicyGetter: Send + Sync {
     /// The rules behind the rule cookie a datapath event carries (empty when unknown).
-    fn rules_by_cookie(&self, cookie: u32) -> Vec<RuleInfo>;
+    /// Shared: flows in the ring keep what they were told, without a copy each.
+    fn rules_by_cookie(&self, cookie: u32) -> Arc<[RuleInfo]>;
     /// The policies selecting endpoint `endpoint_id` in `direction`: the ones whose
     /// rules decide what it may receive (ingress) or send (egress).
     fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo>;
@@ -82,8 +83,8 @@ pub trait PolicyGetter: Send + Sync {
 
 /// Interface names.
 pub trait LinkGetter: Send + Sync {
-    /// The name of the interface with index `ifindex`.
-    fn link_name(&self, ifindex: u32) -> Option<String>;
+    /// The name of the interface with index `ifindex` (shared, as cookies' rules are).
+    fn link_name(&self, ifindex: u32) -> Option<Arc<str>>;
 }
 
 /// What the DNS proxy learned: the names an address answers for, and what became of an
@@ -165,8 +166,8 @@ impl IdentityGetter for NoopIdentityGetter {
 pub struct NoopPolicyGetter;
 
 impl PolicyGetter for NoopPolicyGetter {
-    fn rules_by_cookie(&self, _: u32) -> Vec<RuleInfo> {
-        Vec::new()
+    fn rules_by_cookie(&self, _: u32) -> Arc<[RuleInfo]> {
+        Arc::from([])
     }
     fn selecting_policies(&self, _: u32, _: TrafficDirection) -> Vec<PolicyInfo> {
         Vec::new()
@@ -178,7 +179,7 @@ impl PolicyGetter for NoopPolicyGetter {
 pub struct NoopLinkGetter;
 
 impl LinkGetter for NoopLinkGetter {
-    fn link_name(&self, _: u32) -> Option<String> {
+    fn link_name(&self, _: u32) -> Option<Arc<str>> {
         None
     }
 }
@@ -242,9 +243,9 @@ pub struct FakePolicyGetter {
 }
 
 impl PolicyGetter for FakePolicyGetter {
-    fn rules_by_cookie(&self, cookie: u32) -> Vec<RuleInfo> {
+    fn rules_by_cookie(&self, cookie: u32) -> Arc<[RuleInfo]> {
         let f = self.on_rules_by_cookie.as_ref();
-        f.expect("FakePolicyGetter: on_rules_by_cookie not set")(cookie)
+        f.expect("FakePolicyGetter: on_rules_by_cookie not set")(cookie).into()
     }
     fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
         let f = self.on_selecting_policies.as_ref();
@@ -260,9 +261,9 @@ pub struct FakeLinkGetter {
 }
 
 impl LinkGetter for FakeLinkGetter {
-    fn link_name(&self, ifindex: u32) -> Option<String> {
+    fn link_name(&self, ifindex: u32) -> Option<Arc<str>> {
         let f = self.on_link_name.as_ref();
-        f.expect("FakeLinkGetter: on_link_name not set")(ifindex)
+        f.expect("FakeLinkGetter: on_link_name not set")(ifindex).map(Arc::from)
     }
 }
 

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use observe_proto::flow::Flow;
-
 /// How long a namespace stays listed without flows.
 pub const NAMESPACE_TTL: Duration = Duration::from_secs(3600);
 
@@ -17,12 +15,10 @@ pub struct Namespaces {
 }
 
 impl Namespaces {
-    /// Notes the namespaces of both sides of `flow` as seen at `now`.
-    pub fn observe(&self, flow: &Flow, now: Instant) {
-        let sides = [flow.source.as_ref(), flow.destination.as_ref()];
-        let names = sides.into_iter().flatten().map(|e| e.namespace.as_str());
+    /// Notes `names` (the namespaces of a flow's two sides) as seen at `now`.
+    pub fn observe<'a>(&self, names: impl IntoIterator<Item = &'a str>, now: Instant) {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        for name in names.filter(|n| !n.is_empty()) {
+        for name in names.into_iter().filter(|n| !n.is_empty()) {
             match seen.get_mut(name) {
                 Some(last) => *last = now,
                 None => {
@@ -45,26 +41,13 @@ impl Namespaces {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use observe_proto::flow::Endpoint;
-
-    fn flow(src: &str, dst: &str) -> Flow {
-        let ep = |ns: &str| Endpoint {
-            namespace: ns.into(),
-            ..Default::default()
-        };
-        Flow {
-            source: Some(ep(src)),
-            destination: Some(ep(dst)),
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn lists_both_sides_and_expires_old_ones() {
         let ns = Namespaces::default();
         let t0 = Instant::now();
-        ns.observe(&flow("default", ""), t0);
-        ns.observe(&flow("prod", "kube-system"), t0 + Duration::from_secs(1800));
+        ns.observe(["default", ""], t0);
+        ns.observe(["prod", "kube-system"], t0 + Duration::from_secs(1800));
         assert_eq!(
             ns.list(t0 + Duration::from_secs(1800)),
             ["default", "kube-system", "prod"]

@@ -85,6 +85,14 @@ pub trait OnDecodedFlow: Send {
         ControlFlow::Continue(())
     }
 
+    /// Whether [`OnDecodedFlow::on_decoded_flow`] needs to see flows. Datapath events are
+    /// kept in the ring undecoded ([`crate::decode::StoredFlow`]); their flow is built for
+    /// the hooks only when one of them says yes. Hooks that only follow stored events
+    /// say no.
+    fn sees_flows(&self) -> bool {
+        true
+    }
+
     /// Sees an event just written to the ring at `position`.
     fn on_stored(&mut self, _position: u64, _event: &Arc<DecodedEvent>) {}
 
@@ -257,21 +265,33 @@ impl Pipeline {
                 .record(source, count, cpu, event.timestamp, true);
             return false;
         }
-        let flow = match self.decoder.decode(event) {
-            Ok(flow) => flow,
+        let decoded = match self.decoder.decode_event(event) {
+            Ok(decoded) => decoded,
             Err(err) => {
                 self.on_decode_error(&err);
                 return false;
             }
         };
-        for hook in &mut self.hooks {
-            if hook.on_decoded_flow(&flow).is_break() {
-                return false;
-            }
+        if !self.run_flow_hooks(&decoded) {
+            return false;
         }
-        self.state.namespaces.observe(&flow, now);
-        self.store(Arc::new(DecodedEvent::Flow(flow)));
+        self.state.namespaces.observe(decoded.namespaces(), now);
+        self.store(Arc::new(decoded));
         true
+    }
+
+    /// Runs the hooks that see flows (building the flow once if any does); whether the
+    /// event is to be kept.
+    fn run_flow_hooks(&mut self, decoded: &DecodedEvent) -> bool {
+        if !self.hooks.iter().any(|h| h.sees_flows()) {
+            return true;
+        }
+        let Some(flow) = decoded.to_flow() else {
+            return true;
+        };
+        self.hooks
+            .iter_mut()
+            .all(|hook| hook.on_decoded_flow(&flow).is_continue())
     }
 
     /// Writes `event` to the ring and tells the hooks where it went.

@@ -40,7 +40,7 @@ impl Agent {
         let socket = dir.path().join("observer.sock");
         let (ring, mut writer) = Ring::new(Capacity::new(63).unwrap());
         for flow in flows {
-            writer.write(Arc::new(DecodedEvent::Flow(flow.clone())));
+            writer.write(Arc::new(DecodedEvent::flow(flow.clone())));
         }
         let state = ObserverState {
             ring,
@@ -89,7 +89,7 @@ impl Agent {
         self.writer
             .lock()
             .unwrap()
-            .write(Arc::new(DecodedEvent::Flow(flow)));
+            .write(Arc::new(DecodedEvent::flow(flow)));
     }
 }
 

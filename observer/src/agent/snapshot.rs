@@ -28,9 +28,9 @@ pub struct Snapshot {
     by_id: HashMap<u32, Arc<EndpointInfo>>,
     by_ip: HashMap<IpAddr, Arc<EndpointInfo>>,
     identities: HashMap<u32, Arc<[String]>>,
-    cookies: HashMap<u32, Vec<RuleInfo>>,
+    cookies: HashMap<u32, Arc<[RuleInfo]>>,
     selecting: HashMap<(u32, i32), Vec<PolicyInfo>>,
-    links: HashMap<u32, String>,
+    links: HashMap<u32, Arc<str>>,
     /// Address → the learned names it answers for.
     names: HashMap<IpAddr, Vec<String>>,
     /// (endpoint id, address) → what became of an address the endpoint once learned.
@@ -74,7 +74,7 @@ impl Snapshot {
             }
             if let Some((id, ifindex, name)) = local.get(&e.pod.key) {
                 s.by_id.insert(u32::from(*id), info);
-                s.links.insert(*ifindex, (*name).to_string());
+                s.links.insert(*ifindex, Arc::from(*name));
                 let policies = |d: &enforcer::mapstate::DirectionPolicy| {
                     d.selecting
                         .iter()
@@ -201,8 +201,11 @@ impl IdentityGetter for Snapshot {
 }
 
 impl PolicyGetter for Snapshot {
-    fn rules_by_cookie(&self, cookie: u32) -> Vec<RuleInfo> {
-        self.cookies.get(&cookie).cloned().unwrap_or_default()
+    fn rules_by_cookie(&self, cookie: u32) -> Arc<[RuleInfo]> {
+        self.cookies
+            .get(&cookie)
+            .cloned()
+            .unwrap_or_else(|| Arc::from([]))
     }
     fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
         self.selecting
@@ -234,7 +237,7 @@ impl crate::getters::FqdnGetter for Snapshot {
 }
 
 impl LinkGetter for Snapshot {
-    fn link_name(&self, ifindex: u32) -> Option<String> {
+    fn link_name(&self, ifindex: u32) -> Option<Arc<str>> {
         self.links.get(&ifindex).cloned()
     }
 }
@@ -276,8 +279,8 @@ mod tests {
         Snapshot {
             by_id: HashMap::from([(1, info(1, "web"))]),
             by_ip: HashMap::from([(IpAddr::from([10, 0, 0, 2]), info(2, "db"))]),
-            cookies: HashMap::from([(9, vec![rule])]),
-            links: HashMap::from([(7, name("lxc"))]),
+            cookies: HashMap::from([(9, Arc::from([rule]))]),
+            links: HashMap::from([(7, Arc::from(name("lxc")))]),
             ..Snapshot::default()
         }
     }

@@ -24,12 +24,45 @@ pub(super) struct EndpointSources<'a> {
     pub identities: &'a dyn IdentityGetter,
 }
 
-/// Source and destination of the event.
-pub(super) fn decode_endpoints(
+/// What the getters said about one side of an event: its endpoint, and the labels of its
+/// identity when the endpoint does not label it. Shared with the getters' own state.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Side {
+    info: Option<Arc<EndpointInfo>>,
+    labels: Option<Arc<[String]>>,
+}
+
+impl Side {
+    /// Looks up one side: `info` is its endpoint if known, `identity` what the event says.
+    fn look_up(
+        info: Option<Arc<EndpointInfo>>,
+        identity: u32,
+        identities: &dyn IdentityGetter,
+    ) -> Self {
+        let identity = effective_identity(identity, info.as_deref());
+        let labelled = info.as_ref().is_some_and(|i| !i.labels.is_empty());
+        let labels = (!labelled && identity != 0)
+            .then(|| identities.identity_labels(identity))
+            .flatten();
+        Self { info, labels }
+    }
+
+    /// The side's namespace: the endpoint's, else the one its labels name.
+    pub(crate) fn namespace(&self) -> Option<&str> {
+        match &self.info {
+            Some(info) if !info.namespace.is_empty() => Some(&info.namespace),
+            Some(info) if !info.labels.is_empty() => namespace_from_labels(&info.labels),
+            _ => self.labels.as_deref().and_then(namespace_from_labels),
+        }
+    }
+}
+
+/// Looks up source and destination of the event.
+pub(super) fn look_up_sides(
     ev: &FlowEvent,
     addrs: Option<(IpAddr, IpAddr)>,
     sources: &EndpointSources<'_>,
-) -> (Endpoint, Endpoint) {
+) -> [Side; 2] {
     let (saddr, daddr) = addrs.unzip();
     let local = local_endpoint(ev, sources.endpoints);
     // Which side the hook's endpoint is on: it sends on egress and receives on ingress.
@@ -44,16 +77,24 @@ pub(super) fn decode_endpoints(
         ),
         _ => (by_ip(saddr, sources), by_ip(daddr, sources)),
     };
+    [
+        Side::look_up(src_info, ev.src_identity, sources.identities),
+        Side::look_up(dst_info, ev.dst_identity, sources.identities),
+    ]
+}
+
+/// Source and destination of the event, from what [`look_up_sides`] found.
+pub(super) fn decode_endpoints(ev: &FlowEvent, sides: &[Side; 2]) -> (Endpoint, Endpoint) {
     (
-        endpoint(src_info.as_deref(), ev.src_identity, sources.identities),
-        endpoint(dst_info.as_deref(), ev.dst_identity, sources.identities),
+        endpoint(&sides[0], ev.src_identity),
+        endpoint(&sides[1], ev.dst_identity),
     )
 }
 
 /// One side known only by its address and identity (an L7 record's client or server).
 pub(super) fn endpoint_at(addr: IpAddr, identity: u32, sources: &EndpointSources<'_>) -> Endpoint {
     let info = by_ip(Some(addr), sources);
-    endpoint(info.as_deref(), identity, sources.identities)
+    endpoint(&Side::look_up(info, identity, sources.identities), identity)
 }
 
 fn local_endpoint(ev: &FlowEvent, endpoints: &dyn EndpointGetter) -> Option<Arc<EndpointInfo>> {
@@ -67,43 +108,41 @@ fn by_ip(addr: Option<IpAddr>, sources: &EndpointSources<'_>) -> Option<Arc<Endp
     addr.and_then(|a| sources.endpoints.endpoint_by_ip(a))
 }
 
-/// One side: the endpoint's fields when known, else what the identity says.
-fn endpoint(
-    info: Option<&EndpointInfo>,
-    identity: u32,
-    identities: &dyn IdentityGetter,
-) -> Endpoint {
-    // The datapath's identity is what the verdict was computed with; the registry may
-    // already have moved on.
-    let identity = match (identity, info) {
+/// The datapath's identity is what the verdict was computed with (the registry may
+/// already have moved on); the endpoint's only when the event has none.
+fn effective_identity(identity: u32, info: Option<&EndpointInfo>) -> u32 {
+    match (identity, info) {
         (0, Some(info)) => info.identity,
         _ => identity,
-    };
+    }
+}
+
+/// One side: the endpoint's fields when known, else what the identity says.
+fn endpoint(side: &Side, identity: u32) -> Endpoint {
+    let info = side.info.as_deref();
+    let identity = effective_identity(identity, info);
     let mut out = Endpoint {
         identity,
         ..Default::default()
     };
     if let Some(info) = info {
         out.id = info.id;
-        out.namespace.clone_from(&info.namespace);
         out.pod_name.clone_from(&info.pod_name);
         out.labels.clone_from(&info.labels);
     }
     if out.labels.is_empty() {
-        out.labels = identity_labels(identity, identities);
+        out.labels = identity_labels(identity, side.labels.as_deref());
     }
-    if out.namespace.is_empty() {
-        out.namespace = namespace_from_labels(&out.labels).unwrap_or_default();
-    }
+    out.namespace = side.namespace().unwrap_or_default().to_string();
     out
 }
 
 /// Labels of an identity; reserved identities are labelled even without a getter.
-fn identity_labels(identity: u32, identities: &dyn IdentityGetter) -> Vec<String> {
+fn identity_labels(identity: u32, known: Option<&[String]>) -> Vec<String> {
     if identity == 0 {
         return Vec::new();
     }
-    if let Some(labels) = identities.identity_labels(identity) {
+    if let Some(labels) = known {
         return labels.to_vec();
     }
     reserved_identity_name(identity)
@@ -111,11 +150,8 @@ fn identity_labels(identity: u32, identities: &dyn IdentityGetter) -> Vec<String
         .unwrap_or_default()
 }
 
-fn namespace_from_labels(labels: &[String]) -> Option<String> {
-    labels
-        .iter()
-        .find_map(|l| l.strip_prefix(NAMESPACE_LABEL))
-        .map(str::to_string)
+fn namespace_from_labels(labels: &[String]) -> Option<&str> {
+    labels.iter().find_map(|l| l.strip_prefix(NAMESPACE_LABEL))
 }
 
 #[cfg(test)]
@@ -146,6 +182,14 @@ mod tests {
         }
     }
 
+    fn decode(
+        ev: &FlowEvent,
+        addrs: Option<(IpAddr, IpAddr)>,
+        sources: &EndpointSources<'_>,
+    ) -> (Endpoint, Endpoint) {
+        decode_endpoints(ev, &look_up_sides(ev, addrs, sources))
+    }
+
     const ADDRS: (IpAddr, IpAddr) = (
         IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)),
         IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 7)),
@@ -161,7 +205,7 @@ mod tests {
             endpoints: &endpoints,
             identities: &NoopIdentityGetter,
         };
-        let (src, dst) = decode_endpoints(&ev(EGRESS), Some(ADDRS), &sources);
+        let (src, dst) = decode(&ev(EGRESS), Some(ADDRS), &sources);
         assert_eq!(
             (src.id, src.identity, src.pod_name.as_str()),
             (12, 4242, "web-0")
@@ -191,7 +235,7 @@ mod tests {
             dst_identity: 4242,
             ..ev(INGRESS)
         };
-        let (src, dst) = decode_endpoints(&event, Some(ADDRS), &sources);
+        let (src, dst) = decode(&event, Some(ADDRS), &sources);
         assert_eq!(dst.pod_name, "web-0");
         assert_eq!((src.identity, src.namespace.as_str()), (777, "prod"));
     }
@@ -202,7 +246,7 @@ mod tests {
             endpoints: &NoopEndpointGetter,
             identities: &NoopIdentityGetter,
         };
-        let (src, dst) = decode_endpoints(&ev(EGRESS), None, &sources);
+        let (src, dst) = decode(&ev(EGRESS), None, &sources);
         assert_eq!((src.identity, src.labels.len()), (4242, 0));
         assert_eq!(dst.labels, ["reserved:world"]);
     }

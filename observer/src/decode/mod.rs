@@ -2,9 +2,12 @@
 //! identity, interface and policy names from the injected getters (set one by one, or
 //! loaded once per flow from a [`GetterSource`]).
 //!
-//! [`Decoder::decode`] is a flat list of `decode_*` helpers (one per flow field or group
-//! of fields, in the submodules), so each field's rule can be read and tested alone.
-//! Decoding never panics: every byte pattern maps to some flow or to a [`ParseError`].
+//! A datapath event is decoded in two steps: when it arrives, the getters are asked what
+//! the event needs ([`lookups`]) and the event is kept with the answers
+//! ([`StoredFlow`]); when it is read, the flow is built from them ([`StoredFlow::to_flow`]),
+//! a flat list of `decode_*` helpers (one per flow field or group of fields, in the
+//! submodules), so each field's rule can be read and tested alone. Decoding never
+//! panics: every byte pattern maps to some flow or to a [`ParseError`].
 
 mod clock;
 mod dns;
@@ -14,8 +17,10 @@ mod header;
 mod http;
 mod l7;
 mod layers;
+mod lookups;
 mod names;
 mod policy;
+mod stored;
 mod summary;
 
 use std::borrow::Cow;
@@ -23,21 +28,21 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use observe_proto::flow::{Flow, FlowType, NetworkInterface};
+use observe_proto::flow::Flow;
 use probe_common::event::FlowEvent;
 
 pub use clock::BootClock;
 pub use error::ParseError;
 pub use l7::L7_EVENT_TYPE;
+pub use stored::StoredFlow;
 pub(crate) use summary::icmp_type_name;
 
-use crate::event::{MonitorEvent, Payload};
+use crate::event::{DecodedEvent, MonitorEvent, Payload};
 use crate::getters::{
     EndpointGetter, GetterSource, Getters, IdentityGetter, LinkGetter, PolicyGetter,
 };
 use endpoints::EndpointSources;
-use header::*;
-use layers::{addresses, decode_ip, decode_l4};
+use lookups::Lookups;
 
 /// Decodes datapath events into flows.
 pub struct Decoder {
@@ -91,18 +96,38 @@ impl Decoder {
         self
     }
 
-    /// Decodes a monitor event carrying a datapath event.
+    /// Decodes a monitor event carrying a datapath event or an L7 record into a flow.
+    ///
+    /// # Errors
+    ///
+    /// As [`Decoder::decode_event`].
+    pub fn decode(&mut self, event: &MonitorEvent) -> Result<Flow, ParseError> {
+        match self.decode_event(event)? {
+            DecodedEvent::Datapath(stored) => Ok(stored.to_flow()),
+            DecodedEvent::Flow(flow) => Ok(*flow),
+            DecodedEvent::Lost(_) => Err(ParseError::NotAFlow),
+        }
+    }
+
+    /// Decodes a monitor event into what the flow ring keeps: a datapath event with its
+    /// enrichment ([`StoredFlow`], built into a flow when read), or an L7 flow.
     ///
     /// # Errors
     ///
     /// [`ParseError::NotAFlow`] for loss reports, [`ParseError::UnknownEventKind`] for
     /// event kinds that do not become flows, [`ParseError::Truncated`] for a ring-buffer
     /// record too short to be an event.
-    pub fn decode(&mut self, event: &MonitorEvent) -> Result<Flow, ParseError> {
+    pub fn decode_event(&mut self, event: &MonitorEvent) -> Result<DecodedEvent, ParseError> {
         match &event.payload {
-            Payload::Flow(ev) => self.decode_flow_event(ev, &event.node_name),
-            Payload::Dns(record) => Ok(self.decode_dns(record, &event.node_name)),
-            Payload::Http(record) => Ok(self.decode_http(record, &event.node_name)),
+            Payload::Flow(ev) => self
+                .store_flow_event(ev, &event.node_name)
+                .map(DecodedEvent::Datapath),
+            Payload::Dns(record) => Ok(DecodedEvent::Flow(Box::new(
+                self.decode_dns(record, &event.node_name),
+            ))),
+            Payload::Http(record) => Ok(DecodedEvent::Flow(Box::new(
+                self.decode_http(record, &event.node_name),
+            ))),
             Payload::Malformed { len } => Err(ParseError::Truncated {
                 need: size_of::<FlowEvent>(),
                 got: *len,
@@ -111,7 +136,7 @@ impl Decoder {
         }
     }
 
-    /// Decodes one datapath event observed on `node_name`.
+    /// Decodes one datapath event observed on `node_name` into a flow.
     ///
     /// # Errors
     ///
@@ -121,53 +146,33 @@ impl Decoder {
         ev: &FlowEvent,
         node_name: &str,
     ) -> Result<Flow, ParseError> {
+        Ok(self.store_flow_event(ev, &Arc::from(node_name))?.to_flow())
+    }
+
+    /// Decodes one datapath event observed on `node_name` into its stored form: the
+    /// getters are asked now, the flow is built when read.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::UnknownEventKind`] for event kinds that do not become flows.
+    pub fn store_flow_event(
+        &mut self,
+        ev: &FlowEvent,
+        node_name: &Arc<str>,
+    ) -> Result<StoredFlow, ParseError> {
+        let header = stored::header(ev)?;
         let getters = match &self.source {
             Some(source) => Cow::Owned(source.load()),
             None => Cow::Borrowed(&self.getters),
         };
-        let verdict = decode_verdict(ev)?;
-        let drop_reason = decode_drop_reason(ev, verdict);
-        let is_reply = decode_is_reply(ev);
-        let addrs = addresses(ev);
-        let (source, destination) =
-            endpoints::decode_endpoints(ev, addrs, &endpoint_sources(&getters));
-        let ip = decode_ip(ev);
-        let l4 = decode_l4(ev);
-        #[allow(
-            deprecated,
-            reason = "Hubble still fills drop_reason, reply and Summary"
-        )]
-        let mut flow = Flow {
-            time: Some(self.clock.wall_time(ev.timestamp_ns)),
-            uuid: self.uuids.next(),
-            verdict: verdict.into(),
-            drop_reason,
-            drop_reason_desc: decode_drop_reason_desc(drop_reason).into(),
-            summary: summary::summary(ip.as_ref(), l4.as_ref()),
-            ip,
-            l4,
-            source: Some(source),
-            destination: Some(destination),
-            r#type: FlowType::L3L4.into(),
-            node_name: node_name.to_string(),
-            is_reply: is_reply.map(Into::into),
-            reply: is_reply == Some(true),
-            event_type: Some(decode_event_type(ev)),
-            traffic_direction: decode_traffic_direction(ev, is_reply).into(),
-            policy_match_type: decode_policy_match_type(ev),
-            trace_observation_point: decode_observation_point(ev).into(),
-            trace_reason: decode_trace_reason(ev).into(),
-            interface: decode_interface(ev, getters.links.as_ref()),
-            ..Default::default()
-        };
-        policy::decode_policy(ev, &mut flow, getters.policies.as_ref());
-        names::decode_names(
-            u32::from(ev.endpoint_id),
-            addrs,
-            &mut flow,
-            getters.fqdn.as_ref(),
-        );
-        Ok(flow)
+        Ok(StoredFlow {
+            event: *ev,
+            verdict: header.verdict,
+            time: self.clock.wall_time(ev.timestamp_ns),
+            uuid: self.uuids.next_bytes(),
+            node_name: Arc::clone(node_name),
+            lookups: Lookups::look_up(ev, &header, &getters),
+        })
     }
 }
 
@@ -204,14 +209,6 @@ fn endpoint_sources(getters: &Getters) -> EndpointSources<'_> {
     }
 }
 
-/// The interface the hook runs on (the endpoint's host-side veth).
-fn decode_interface(ev: &FlowEvent, links: &dyn LinkGetter) -> Option<NetworkInterface> {
-    (ev.ifindex != 0).then(|| NetworkInterface {
-        index: ev.ifindex,
-        name: links.link_name(ev.ifindex).unwrap_or_default(),
-    })
-}
-
 impl std::fmt::Debug for Decoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Decoder")
@@ -243,11 +240,17 @@ impl UuidSource {
         z ^ (z >> 31)
     }
 
-    fn next(&mut self) -> String {
+    /// The random bytes of the next UUID.
+    fn next_bytes(&mut self) -> [u8; 16] {
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&self.next_u64().to_le_bytes());
         bytes[8..].copy_from_slice(&self.next_u64().to_le_bytes());
-        uuid::Builder::from_random_bytes(bytes)
+        bytes
+    }
+
+    /// The next UUID, formatted.
+    fn next(&mut self) -> String {
+        uuid::Builder::from_random_bytes(self.next_bytes())
             .into_uuid()
             .hyphenated()
             .to_string()

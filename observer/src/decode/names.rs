@@ -6,36 +6,57 @@
 
 use std::net::IpAddr;
 
-use observe_proto::flow::{Flow, PolicyVerdictKind, TrafficDirection};
+use observe_proto::flow::{Flow, FqdnHistory, PolicyVerdictKind, TrafficDirection};
 
 use crate::getters::FqdnGetter;
 
-/// Fills the names and, for an egress default deny, the history of `flow`, whose
-/// addresses are `addrs` (source, destination) and whose policy fields are decoded.
-pub(super) fn decode_names(
+/// What the FQDN getter said about one event's addresses; `None` from
+/// [`look_up_names`] when it knew nothing, which is the common case.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct NameAnswers {
+    source: Vec<String>,
+    destination: Vec<String>,
+    history: Option<FqdnHistory>,
+}
+
+/// Asks `fqdn` about addresses `addrs` (source, destination) of an event of endpoint
+/// `endpoint_id`; `egress_default_deny` says whether it was one (only those get a history).
+pub(super) fn look_up_names(
     endpoint_id: u32,
     addrs: Option<(IpAddr, IpAddr)>,
-    flow: &mut Flow,
+    egress_default_deny: bool,
     fqdn: &dyn FqdnGetter,
-) {
-    let Some((source, destination)) = addrs else {
+) -> Option<Box<NameAnswers>> {
+    let (source, destination) = addrs?;
+    let answers = NameAnswers {
+        source: fqdn.names_of(source),
+        destination: fqdn.names_of(destination),
+        history: egress_default_deny
+            .then(|| fqdn.history(endpoint_id, destination))
+            .flatten(),
+    };
+    (answers != NameAnswers::default()).then(|| Box::new(answers))
+}
+
+/// Fills the names and, for an egress default deny, the history of `flow`, whose policy
+/// fields are decoded, from what [`look_up_names`] found.
+pub(super) fn decode_names(flow: &mut Flow, answers: Option<&NameAnswers>) {
+    let Some(answers) = answers else {
         return;
     };
-    flow.source_names = fqdn.names_of(source);
-    flow.destination_names = fqdn.names_of(destination);
-    let Some(attribution) = flow.attribution.as_mut() else {
-        return;
-    };
-    if attribution.kind() == PolicyVerdictKind::DefaultDeny
+    flow.source_names.clone_from(&answers.source);
+    flow.destination_names.clone_from(&answers.destination);
+    if let Some(attribution) = flow.attribution.as_mut()
+        && attribution.kind() == PolicyVerdictKind::DefaultDeny
         && attribution.direction() == TrafficDirection::Egress
     {
-        attribution.fqdn_history = fqdn.history(endpoint_id, destination);
+        attribution.fqdn_history.clone_from(&answers.history);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use observe_proto::flow::{Attribution, FqdnGone, FqdnHistory};
+    use observe_proto::flow::{Attribution, FqdnGone};
 
     use super::*;
 
@@ -56,6 +77,20 @@ mod tests {
                 ..FqdnHistory::default()
             })
         }
+    }
+
+    /// Looks up and decodes the names of `flow` as the decoder does.
+    fn decode_names(
+        endpoint_id: u32,
+        addrs: Option<(IpAddr, IpAddr)>,
+        flow: &mut Flow,
+        fqdn: &dyn FqdnGetter,
+    ) {
+        let egress_default_deny = flow.attribution.as_ref().is_some_and(|a| {
+            a.kind() == PolicyVerdictKind::DefaultDeny && a.direction() == TrafficDirection::Egress
+        });
+        let answers = look_up_names(endpoint_id, addrs, egress_default_deny, fqdn);
+        super::decode_names(flow, answers.as_deref());
     }
 
     fn addrs(src: &str, dst: &str) -> Option<(IpAddr, IpAddr)> {

@@ -8,6 +8,7 @@
 //!   that select the endpoint in that direction, none of which allows the peer.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use observe_proto::flow::{
     Attribution, DropReason, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection, Verdict,
@@ -16,22 +17,57 @@ use probe_common::event::{FlowEvent, kind};
 
 use crate::getters::{PolicyGetter, PolicyInfo, RuleInfo};
 
-/// Fills the allowed-by/denied-by lists and the attribution of `flow`, whose verdict,
-/// drop reason and traffic direction are already decoded.
-pub(super) fn decode_policy(ev: &FlowEvent, flow: &mut Flow, policies: &dyn PolicyGetter) {
+/// What the policy getter said about one event: how policy decided, the rules behind its
+/// cookie, and for a default deny the policies selecting the endpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct PolicyAnswers {
+    kind: Option<PolicyVerdictKind>,
+    rules: Arc<[RuleInfo]>,
+    selecting: Box<[PolicyInfo]>,
+}
+
+impl PolicyAnswers {
+    /// Whether policy decided a default deny (what DNS names can explain).
+    pub(super) fn is_default_deny(&self) -> bool {
+        self.kind == Some(PolicyVerdictKind::DefaultDeny)
+    }
+}
+
+/// Asks `policies` what [`decode_policy`] needs for an event with this verdict, drop
+/// reason and traffic direction.
+pub(super) fn look_up_policy(
+    ev: &FlowEvent,
+    verdict: Verdict,
+    reason: DropReason,
+    direction: TrafficDirection,
+    policies: &dyn PolicyGetter,
+) -> PolicyAnswers {
+    let kind = verdict_kind(ev, verdict, reason);
+    let none = || Arc::from([]);
+    let (rules, selecting) = match kind {
+        None => (none(), Vec::new()),
+        Some(PolicyVerdictKind::DefaultDeny) => (
+            none(),
+            policies.selecting_policies(u32::from(ev.endpoint_id), direction),
+        ),
+        Some(_) if ev.cookie == 0 => (none(), Vec::new()),
+        Some(_) => (policies.rules_by_cookie(ev.cookie), Vec::new()),
+    };
+    PolicyAnswers {
+        kind,
+        rules,
+        selecting: selecting.into(),
+    }
+}
+
+/// Fills the allowed-by/denied-by lists and the attribution of `flow`, whose traffic
+/// direction is already decoded, from what [`look_up_policy`] found.
+pub(super) fn decode_policy(flow: &mut Flow, answers: &PolicyAnswers) {
     let direction = flow.traffic_direction();
-    let Some(kind) = verdict_kind(ev, flow) else {
+    let Some(kind) = answers.kind else {
         return;
     };
-    let (rules, selecting) = match kind {
-        PolicyVerdictKind::DefaultDeny => {
-            let selecting = policies.selecting_policies(u32::from(ev.endpoint_id), direction);
-            (Vec::new(), selecting)
-        }
-        _ if ev.cookie == 0 => (Vec::new(), Vec::new()),
-        _ => (policies.rules_by_cookie(ev.cookie), Vec::new()),
-    };
-    let named = distinct_policies(&rules);
+    let named = distinct_policies(&answers.rules);
     match (kind, direction) {
         (PolicyVerdictKind::Allowed, TrafficDirection::Ingress) => flow.ingress_allowed_by = named,
         (PolicyVerdictKind::Allowed, TrafficDirection::Egress) => flow.egress_allowed_by = named,
@@ -46,8 +82,8 @@ pub(super) fn decode_policy(ev: &FlowEvent, flow: &mut Flow, policies: &dyn Poli
     flow.attribution = Some(Attribution {
         kind: kind.into(),
         direction: direction.into(),
-        rules: rules.iter().map(policy_rule).collect(),
-        selecting_policies: selecting.iter().map(policy).collect(),
+        rules: answers.rules.iter().map(policy_rule).collect(),
+        selecting_policies: answers.selecting.iter().map(policy).collect(),
         closest_rule: None,
         fqdn_history: None,
         l7_rule: String::new(),
@@ -56,8 +92,8 @@ pub(super) fn decode_policy(ev: &FlowEvent, flow: &mut Flow, policies: &dyn Poli
 
 /// How policy decided, or `None` when the event is not about a policy decision (a
 /// forwarded packet without a cookie, or a drop for another reason).
-fn verdict_kind(ev: &FlowEvent, flow: &Flow) -> Option<PolicyVerdictKind> {
-    match (flow.verdict(), flow.drop_reason_desc()) {
+fn verdict_kind(ev: &FlowEvent, verdict: Verdict, reason: DropReason) -> Option<PolicyVerdictKind> {
+    match (verdict, reason) {
         (Verdict::Dropped, DropReason::PolicyDenied) => Some(PolicyVerdictKind::DefaultDeny),
         (Verdict::Dropped, DropReason::PolicyDeny) => Some(PolicyVerdictKind::ExplicitDeny),
         (Verdict::Dropped, _) => None,
@@ -160,6 +196,18 @@ mod tests {
             traffic_direction: direction.into(),
             ..Default::default()
         }
+    }
+
+    /// Looks up and decodes the policy fields of `f` as the decoder does.
+    fn decode_policy(ev: &FlowEvent, f: &mut Flow, policies: &dyn PolicyGetter) {
+        let answers = look_up_policy(
+            ev,
+            f.verdict(),
+            f.drop_reason_desc(),
+            f.traffic_direction(),
+            policies,
+        );
+        super::decode_policy(f, &answers);
     }
 
     fn getter() -> FakePolicyGetter {

@@ -437,6 +437,43 @@ fn a_getter_source_is_loaded_once_per_flow_in_place_of_the_getters_set_one_by_on
     assert_eq!(source.0.load(std::sync::atomic::Ordering::Relaxed), 3);
 }
 
+#[test]
+fn a_stored_event_is_built_later_from_the_answers_of_the_moment_it_was_seen() {
+    let source = Arc::new(CountingSource::default());
+    let mut decoder = decoder().with_getter_source(source.clone());
+    let trace = FlowEvent {
+        kind: kind::TRACE,
+        ..syn_to_deathstar()
+    };
+    let node: Arc<str> = Arc::from("n");
+    let stored: Vec<_> = (0..3)
+        .map(|_| decoder.store_flow_event(&trace, &node).unwrap())
+        .collect();
+    // The state changes (a fourth load would answer `load4`) before the flows are read.
+    let built: Vec<_> = stored.iter().map(|s| s.to_flow()).collect();
+    let names: Vec<_> = built
+        .iter()
+        .map(|f| f.interface.clone().unwrap().name)
+        .collect();
+    assert_eq!(names, ["load1", "load2", "load3"]);
+    assert_eq!(
+        source.0.load(std::sync::atomic::Ordering::Relaxed),
+        3,
+        "building a flow asks no getter"
+    );
+    // Built twice, a stored event is the same flow (same id and time).
+    assert_eq!(stored[0].to_flow(), built[0]);
+    assert_eq!(Some(stored[0].time()), built[0].time);
+}
+
+#[test]
+fn a_stored_event_is_small() {
+    // The flow ring keeps one per event (behind an Arc); the budget is 512 B per
+    // flow, allocation included.
+    let size = size_of::<crate::event::DecodedEvent>();
+    assert!(size <= 320, "DecodedEvent is {size} B");
+}
+
 /// `payload` as the ring-buffer source hands it to the pipeline.
 fn monitor(payload: Payload) -> MonitorEvent {
     MonitorEvent {

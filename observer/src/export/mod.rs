@@ -127,19 +127,25 @@ impl Exporter {
 
     /// Writes `event` if it passes (flows: the filters; loss reports: always).
     pub fn export(&mut self, event: &DecodedEvent) {
-        if let DecodedEvent::Flow(flow) = event
+        let flow = event.to_flow();
+        if let Some(flow) = &flow
             && !self.filters.matches(flow)
         {
             return;
         }
         // The line's `time` and `node_name` come from the whole event, the mask only
         // cuts the flow body, as in Hubble's exporter.
-        let export = match (event, &self.mask) {
-            (DecodedEvent::Flow(flow), Some(mask)) => ExportEvent {
-                response_types: Some(ResponseTypes::Flow(mask.apply(flow))),
+        let body = match (flow, &self.mask) {
+            (Some(flow), Some(mask)) => Some(mask.apply(&flow)),
+            (Some(flow), None) => Some(flow.into_owned()),
+            (None, _) => None,
+        };
+        let export = match body {
+            Some(flow) => ExportEvent {
+                response_types: Some(ResponseTypes::Flow(flow)),
                 ..export_header(event, &self.node_name)
             },
-            _ => to_export(event, &self.node_name),
+            None => to_export(event, &self.node_name),
         };
         self.line.clear();
         if serde_json::to_writer(&mut self.line, &export).is_err() {
@@ -171,6 +177,10 @@ impl Exporter {
 }
 
 impl OnDecodedFlow for Exporter {
+    fn sees_flows(&self) -> bool {
+        false
+    }
+
     fn on_stored(&mut self, _position: u64, event: &Arc<DecodedEvent>) {
         self.export(event);
     }

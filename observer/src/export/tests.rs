@@ -19,7 +19,7 @@ fn dir() -> tempfile::TempDir {
 }
 
 fn flow(n: i64, verdict: Verdict, pod: &str) -> DecodedEvent {
-    DecodedEvent::Flow(Flow {
+    DecodedEvent::flow(Flow {
         uuid: format!("flow-{n}"),
         time: Some(Timestamp {
             seconds: 1_700_000_000 + n,

@@ -12,6 +12,7 @@
 //! without decoding payloads. A record is only ever appended whole; a crash can leave a
 //! torn last record, which the segment scan at startup cuts off.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -63,18 +64,21 @@ impl Header {
 /// body (field [`FLOW_FIELD`], the lowest tag, which prost writes first) by reference, then
 /// the rest of the event.
 pub(crate) fn encode(seq: u64, event: &DecodedEvent, node_name: &str, out: &mut Vec<u8>) -> Header {
-    let (flow, rest) = match event {
-        DecodedEvent::Flow(flow) => (Some(flow), export_header(event, node_name)),
-        DecodedEvent::Lost(_) => (None, to_export(event, node_name)),
+    let flow = event.to_flow();
+    let rest = match flow {
+        Some(_) => export_header(event, node_name),
+        None => to_export(event, node_name),
     };
-    let flow_len = flow.map_or(0, |f| prost::encoding::message::encoded_len(FLOW_FIELD, f));
+    let flow_len = flow
+        .as_deref()
+        .map_or(0, |f| prost::encoding::message::encoded_len(FLOW_FIELD, f));
     let len = u32::try_from(flow_len + rest.encoded_len()).unwrap_or(u32::MAX);
     let time = event.time().map_or(0, |t| clamp_nanos(t.unix_nanos()));
     let header = Header { len, seq, time };
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&time.to_le_bytes());
-    if let Some(flow) = flow {
+    if let Some(flow) = flow.as_deref() {
         prost::encoding::message::encode(FLOW_FIELD, flow, out);
     }
     // Encoding into a Vec cannot run out of space.
@@ -89,7 +93,7 @@ const FLOW_FIELD: u32 = 1;
 pub(crate) fn decode(payload: &[u8]) -> Option<Arc<DecodedEvent>> {
     let export = ExportEvent::decode(payload).ok()?;
     let event = match export.response_types? {
-        ResponseTypes::Flow(flow) => DecodedEvent::Flow(flow),
+        ResponseTypes::Flow(flow) => DecodedEvent::flow(flow),
         ResponseTypes::LostEvents(lost) => DecodedEvent::Lost(lost),
         _ => return None,
     };
@@ -110,9 +114,9 @@ pub(crate) fn read_header(r: &mut impl Read) -> io::Result<Option<Header>> {
 /// The `ExportEvent` form of `event`: what the exporter writes as JSON, and what history
 /// stores as protobuf.
 pub fn to_export(event: &DecodedEvent, node_name: &str) -> ExportEvent {
-    let body = match event {
-        DecodedEvent::Flow(flow) => ResponseTypes::Flow(flow.clone()),
-        DecodedEvent::Lost(lost) => ResponseTypes::LostEvents(*lost),
+    let body = match (event, event.to_flow()) {
+        (DecodedEvent::Lost(lost), _) => ResponseTypes::LostEvents(*lost),
+        (_, flow) => ResponseTypes::Flow(flow.map(Cow::into_owned).unwrap_or_default()),
     };
     ExportEvent {
         response_types: Some(body),
@@ -123,10 +127,7 @@ pub fn to_export(event: &DecodedEvent, node_name: &str) -> ExportEvent {
 /// [`to_export`] without the body: the event's node (the flow's own, else `node_name`) and
 /// time, for writers that supply the body themselves.
 pub fn export_header(event: &DecodedEvent, node_name: &str) -> ExportEvent {
-    let node = match event {
-        DecodedEvent::Flow(flow) if !flow.node_name.is_empty() => flow.node_name.clone(),
-        _ => node_name.to_string(),
-    };
+    let node = event.node_name().unwrap_or(node_name).to_string();
     ExportEvent {
         node_name: node,
         time: event.time(),
@@ -147,7 +148,7 @@ mod tests {
 
     #[test]
     fn records_round_trip_with_their_header() {
-        let flow = DecodedEvent::Flow(Flow {
+        let flow = DecodedEvent::flow(Flow {
             uuid: "u-1".into(),
             time: Some(Timestamp {
                 seconds: 3,

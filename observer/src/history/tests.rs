@@ -29,7 +29,7 @@ impl Dir {
 }
 
 fn flow(secs: i64) -> DecodedEvent {
-    DecodedEvent::Flow(Flow {
+    DecodedEvent::flow(Flow {
         uuid: format!("flow-{secs}"),
         time: Some(Timestamp {
             seconds: secs,
@@ -90,7 +90,7 @@ fn events_come_back_in_order_with_their_sequence_numbers() {
     let mut uuids = Vec::new();
     history.read(0, 2, |item| {
         if let Item::Event(_, e) = item {
-            uuids.push(e.as_flow().unwrap().uuid.clone());
+            uuids.push(e.to_flow().unwrap().uuid.clone());
         }
         ControlFlow::Continue(())
     });
@@ -174,7 +174,7 @@ fn time_and_count_lookups_find_where_to_start() {
         "nothing that new below 40"
     );
     assert_eq!(history.seq_at_time(ns(0), 100), Some(0));
-    let dropped = |e: &DecodedEvent| e.as_flow().is_some_and(|f| f.verdict() == Verdict::Dropped);
+    let dropped = |e: &DecodedEvent| e.to_flow().is_some_and(|f| f.verdict() == Verdict::Dropped);
     // Dropped flows have even times, so odd sequence numbers: ..., 93, 95, 97, 99.
     assert_eq!(history.scan_back(100, 3, dropped), (95, 3));
     assert_eq!(

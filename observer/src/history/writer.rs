@@ -124,6 +124,10 @@ impl HistoryWriter {
 }
 
 impl OnDecodedFlow for HistoryWriter {
+    fn sees_flows(&self) -> bool {
+        false
+    }
+
     fn on_stored(&mut self, position: u64, event: &Arc<DecodedEvent>) {
         self.append(position, event);
     }

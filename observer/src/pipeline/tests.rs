@@ -58,7 +58,7 @@ async fn flows_reach_the_ring_in_order() {
     assert_eq!(times, [1, 2, 3]);
     let c = state.stats.counters();
     assert_eq!((c.seen, c.decoded, c.errors), (3, 3, 0));
-    assert_eq!(stored(&state)[0].as_flow().unwrap().node_name, "node-1");
+    assert_eq!(stored(&state)[0].to_flow().unwrap().node_name, "node-1");
 }
 
 #[tokio::test]
@@ -107,7 +107,7 @@ async fn kernel_losses_bypass_the_queue() {
         .iter()
         .filter_map(|e| match e.as_ref() {
             DecodedEvent::Lost(l) => Some(*l),
-            DecodedEvent::Flow(_) => None,
+            DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => None,
         })
         .collect();
     assert_eq!(lost.len(), 1);
@@ -160,7 +160,7 @@ async fn hooks_see_every_flow_and_can_drop_it() {
     assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 2);
     let verdicts: Vec<_> = stored(&state)
         .iter()
-        .map(|e| e.as_flow().unwrap().verdict())
+        .map(|e| e.to_flow().unwrap().verdict())
         .collect();
     assert_eq!(verdicts, [Verdict::Forwarded]);
 }

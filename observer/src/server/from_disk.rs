@@ -125,9 +125,7 @@ impl Disk {
         }
         let wanted = query.number.saturating_sub(matched);
         let (from, found) = history.scan_back(to, wanted, |event| {
-            event
-                .as_flow()
-                .is_some_and(|f| query.in_window(f) && query.filters.matches(f))
+            query.in_window(event) && query.passes(event)
         });
         Plan {
             from,

@@ -2,6 +2,7 @@
 //! The request semantics are documented on the parent module; reading the on-disk part
 //! of the history is in [`super::from_disk`].
 
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -76,12 +77,20 @@ impl FlowQuery {
         !self.follow && self.number > 0 && sent >= self.number
     }
 
-    /// Whether `flow`'s time is inside `since..=until`.
-    pub(super) fn in_window(&self, flow: &Flow) -> bool {
-        let Some(t) = flow.time.map(|t| t.unix_nanos()) else {
+    /// Whether `event`'s time is inside `since..=until`.
+    pub(super) fn in_window(&self, event: &DecodedEvent) -> bool {
+        let Some(t) = event.time().map(|t| t.unix_nanos()) else {
             return true;
         };
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
+    }
+
+    /// Whether `event` is a flow the filters pass; a stored event's flow is built only
+    /// when there are filters to run on it.
+    pub(super) fn passes(&self, event: &DecodedEvent) -> bool {
+        event.is_flow()
+            && (self.filters.is_empty()
+                || event.to_flow().is_some_and(|f| self.filters.matches(&f)))
     }
 }
 
@@ -202,14 +211,15 @@ pub(super) fn on_event(
             ResponseTypes::LostEvents(*lost),
             event.time(),
         )),
-        DecodedEvent::Flow(flow) if query.filters.matches(flow) => {
-            let body = match &query.mask {
-                Some(mask) => mask.apply(flow),
-                None => flow.clone(),
-            };
-            Step::Flow(flow_response(state, flow, body))
-        }
-        DecodedEvent::Flow(_) => Step::Skip,
+        DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => match event.to_flow() {
+            Some(flow) if query.filters.matches(&flow) => {
+                Step::Flow(flow_response(state, flow, |original| match &query.mask {
+                    Some(mask) => mask.apply(&original),
+                    None => original.into_owned(),
+                }))
+            }
+            _ => Step::Skip,
+        },
     }
 }
 
@@ -267,17 +277,17 @@ fn scan_back(state: &ObserverState, query: &FlowQuery) -> Start {
                 matched,
             };
         };
-        let Some(flow) = event.as_flow() else {
+        if !event.is_flow() {
             continue;
-        };
-        let time = flow.time.map(|t| t.unix_nanos());
+        }
+        let time = event.time().map(|t| t.unix_nanos());
         if query.since.zip(time).is_some_and(|(since, t)| t < since) {
             return satisfied(reader, matched);
         }
         if query.until.zip(time).is_some_and(|(until, t)| t > until) {
             continue;
         }
-        if query.filters.matches(flow) {
+        if query.passes(&event) {
             matched += 1;
             if query.number > 0 && matched >= query.number {
                 return satisfied(reader, matched);
@@ -347,16 +357,23 @@ pub(super) fn history_notice(
     response(state, ResponseTypes::LostEvents(lost), history_start)
 }
 
-fn flow_response(state: &ObserverState, original: &Flow, body: Flow) -> GetFlowsResponse {
+/// The response carrying `original`, whose body `body` makes from it (the flow itself,
+/// or a field mask's part of it).
+fn flow_response(
+    state: &ObserverState,
+    original: Cow<'_, Flow>,
+    body: impl FnOnce(Cow<'_, Flow>) -> Flow,
+) -> GetFlowsResponse {
     let node_name = if original.node_name.is_empty() {
         state.node_name.to_string()
     } else {
         original.node_name.clone()
     };
+    let time = original.time;
     GetFlowsResponse {
-        response_types: Some(ResponseTypes::Flow(body)),
+        response_types: Some(ResponseTypes::Flow(body(original))),
         node_name,
-        time: original.time,
+        time,
     }
 }
 

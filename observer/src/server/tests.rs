@@ -38,7 +38,7 @@ fn state(capacity: usize) -> (ObserverState, Writer) {
 
 /// A flow at `secs` with `verdict`, from `default/client-<secs>`.
 fn flow(secs: i64, verdict: Verdict) -> Arc<DecodedEvent> {
-    Arc::new(DecodedEvent::Flow(Flow {
+    Arc::new(DecodedEvent::flow(Flow {
         time: Some(Timestamp {
             seconds: secs,
             nanos: 0,
@@ -467,7 +467,7 @@ async fn status_namespaces_and_nodes() {
     fill(&mut writer, 1..=3);
     state.stats.add_decoded(3);
     state.namespaces.observe(
-        flow(1, Verdict::Forwarded).as_flow().unwrap(),
+        flow(1, Verdict::Forwarded).namespaces(),
         std::time::Instant::now(),
     );
     state.stats.losses.record(

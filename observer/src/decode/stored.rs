@@ -1,0 +1,112 @@
+//! A datapath event as the flow ring keeps it: the event, its time and id, the node, and
+//! what enrichment found ([`Lookups`]); the Hubble [`Flow`] is built from these when the
+//! event is read ([`StoredFlow::to_flow`]), by the same code whether that is at once or
+//! minutes later.
+//!
+//! Keeping the compact form instead of the flow makes the agent's hot path cheap (no
+//! strings are built for events nobody reads) and the ring small (a few hundred bytes per
+//! event instead of kilobytes).
+
+use std::sync::Arc;
+
+use observe_proto::Timestamp;
+use observe_proto::flow::{Flow, FlowType, NetworkInterface, Verdict};
+use probe_common::event::FlowEvent;
+
+use super::header::*;
+use super::layers::{addresses, decode_ip, decode_l4};
+use super::lookups::Lookups;
+use super::{endpoints, names, policy, summary};
+
+/// One datapath event, decoded lazily.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredFlow {
+    pub(super) event: FlowEvent,
+    pub(super) verdict: Verdict,
+    pub(super) time: Timestamp,
+    pub(super) uuid: [u8; 16],
+    pub(super) node_name: Arc<str>,
+    pub(super) lookups: Lookups,
+}
+
+impl StoredFlow {
+    /// When the datapath saw the event (wall clock).
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    /// The node that observed the event.
+    pub fn node_name(&self) -> &str {
+        &self.node_name
+    }
+
+    /// Namespaces of the flow's two sides, where known (what `GetNamespaces` lists).
+    pub fn namespaces(&self) -> impl Iterator<Item = &str> {
+        self.lookups.namespaces()
+    }
+
+    /// The Hubble flow of the event.
+    pub fn to_flow(&self) -> Flow {
+        let ev = &self.event;
+        let verdict = self.verdict;
+        let drop_reason = decode_drop_reason(ev, verdict);
+        let is_reply = decode_is_reply(ev);
+        let (source, destination) = endpoints::decode_endpoints(ev, &self.lookups.sides);
+        let ip = decode_ip(ev);
+        let l4 = decode_l4(ev);
+        #[allow(
+            deprecated,
+            reason = "Hubble still fills drop_reason, reply and Summary"
+        )]
+        let mut flow = Flow {
+            time: Some(self.time),
+            uuid: uuid::Builder::from_random_bytes(self.uuid)
+                .into_uuid()
+                .hyphenated()
+                .to_string(),
+            verdict: verdict.into(),
+            drop_reason,
+            drop_reason_desc: decode_drop_reason_desc(drop_reason).into(),
+            summary: summary::summary(ip.as_ref(), l4.as_ref()),
+            ip,
+            l4,
+            source: Some(source),
+            destination: Some(destination),
+            r#type: FlowType::L3L4.into(),
+            node_name: self.node_name.to_string(),
+            is_reply: is_reply.map(Into::into),
+            reply: is_reply == Some(true),
+            event_type: Some(decode_event_type(ev)),
+            traffic_direction: decode_traffic_direction(ev, is_reply).into(),
+            policy_match_type: decode_policy_match_type(ev),
+            trace_observation_point: decode_observation_point(ev).into(),
+            trace_reason: decode_trace_reason(ev).into(),
+            interface: self.interface(),
+            ..Default::default()
+        };
+        policy::decode_policy(&mut flow, &self.lookups.policy);
+        names::decode_names(&mut flow, self.lookups.names.as_deref());
+        flow
+    }
+
+    /// The interface the hook runs on (the endpoint's host-side veth).
+    fn interface(&self) -> Option<NetworkInterface> {
+        let ifindex = self.event.ifindex;
+        (ifindex != 0).then(|| NetworkInterface {
+            index: ifindex,
+            name: self.lookups.link.as_deref().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// Decodes the header fields the getters are asked about.
+pub(super) fn header(ev: &FlowEvent) -> Result<super::lookups::Header, super::ParseError> {
+    let verdict = decode_verdict(ev)?;
+    let reason = decode_drop_reason_desc(decode_drop_reason(ev, verdict));
+    Ok(super::lookups::Header {
+        addrs: addresses(ev),
+        verdict,
+        reason,
+        direction: decode_traffic_direction(ev, decode_is_reply(ev)),
+    })
+}
