@@ -18,6 +18,7 @@ pub mod ipcache;
 pub mod maps;
 pub mod policy;
 pub mod proxy;
+pub mod wakeup;
 
 /// Traffic direction from the endpoint's point of view, as used in map keys and events.
 ///

@@ -21,6 +21,9 @@ pub const EVENTS: &str = "OBS_EVENTS";
 /// Per-CPU array with one slot: the datapath's scratch space for the packet being
 /// classified. Holds nothing between packets, so it is the one map that is not pinned.
 pub const SCRATCH: &str = "OBS_SCRATCH";
+/// Per-CPU array with one slot: when this CPU last woke the ring buffer's reader
+/// (`bpf_ktime_get_ns`). Only paces wake-ups, so it is not pinned either.
+pub const WAKEUP: &str = "OBS_WAKEUP";
 
 /// Program names (the `#[classifier]` function names).
 pub mod programs {

@@ -104,3 +104,8 @@ pub fn zeroed<T: Copy>() -> T {
     // data for which all-zero is valid.
     unsafe { slot.assume_init().0 }
 }
+
+/// [`names::WAKEUP`]: when this CPU last woke the reader ([`probe_common::wakeup`]).
+/// Per-CPU, so no atomics; not pinned, as losing it on a restart costs one early wake-up.
+#[map]
+pub static OBS_WAKEUP: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);

@@ -2,14 +2,17 @@
 //!
 //! Events are written in place into reserved ring-buffer memory (no 80-byte copy through
 //! the stack). When the ring is full the event is lost and `counters::RINGBUF_LOST` says
-//! so: userspace never sees ring-buffer drops otherwise, and loss is data.
+//! so: userspace never sees ring-buffer drops otherwise, and loss is data. Submitting an
+//! event wakes the reader only as often as [`probe_common::wakeup`] says.
 
+use aya_ebpf::bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP};
 use aya_ebpf::helpers::bpf_ktime_get_ns;
 use probe_common::counters;
 use probe_common::direction;
 use probe_common::event::FlowEvent;
+use probe_common::wakeup;
 
-use crate::maps::{OBS_COUNTERS, OBS_EVENTS};
+use crate::maps::{OBS_COUNTERS, OBS_EVENTS, OBS_WAKEUP};
 use crate::parse::Flow;
 
 /// Who saw the packet: the hook, the endpoint behind it, and the two identities.
@@ -77,12 +80,33 @@ pub fn emit(hook: &Hook, flow: &Flow, note: &Note) {
         count(counters::RINGBUF_LOST);
         return;
     };
-    slot.write(event(hook, flow, note));
-    slot.submit(0);
+    // SAFETY: a helper without preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    slot.write(event(hook, flow, note, now));
+    slot.submit(wakeup_flags(now));
+}
+
+/// Whether submitting an event at `now` wakes the reader: when this CPU has not woken it
+/// for [`wakeup::INTERVAL_NS`], or when enough is pending ([`wakeup::PENDING_BYTES`]).
+#[inline(always)]
+fn wakeup_flags(now: u64) -> u64 {
+    let Some(last) = OBS_WAKEUP.get_ptr_mut(0) else {
+        // Cannot happen (index 0 of a one-slot array); the kernel's default then.
+        return 0;
+    };
+    // SAFETY: a per-CPU slot: no other writer while this program runs on this CPU.
+    let due = unsafe { now.wrapping_sub(*last) >= wakeup::INTERVAL_NS };
+    if due || OBS_EVENTS.query(u64::from(BPF_RB_AVAIL_DATA)) >= wakeup::PENDING_BYTES {
+        // SAFETY: as above.
+        unsafe { *last = now };
+        u64::from(BPF_RB_FORCE_WAKEUP)
+    } else {
+        u64::from(BPF_RB_NO_WAKEUP)
+    }
 }
 
 #[inline(always)]
-fn event(hook: &Hook, flow: &Flow, note: &Note) -> FlowEvent {
+fn event(hook: &Hook, flow: &Flow, note: &Note, timestamp_ns: u64) -> FlowEvent {
     let (src_identity, dst_identity) = if hook.direction == direction::EGRESS {
         (hook.local_identity, hook.peer_identity)
     } else {
@@ -96,8 +120,7 @@ fn event(hook: &Hook, flow: &Flow, note: &Note) -> FlowEvent {
         (0, 0)
     };
     FlowEvent {
-        // SAFETY: a helper without preconditions.
-        timestamp_ns: unsafe { bpf_ktime_get_ns() },
+        timestamp_ns,
         kind: note.kind,
         subtype: note.subtype,
         direction: hook.direction,
