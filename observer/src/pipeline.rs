@@ -1,6 +1,7 @@
 //! The pipeline: one loop from the event queue to the flow ring.
 //!
 //! ```text
+//! KernelSender::push ──SPSC (queue)──┐
 //! EventSender::send ──try_send──▶ bounded queue ──▶ Pipeline::run
 //!     │ queue full: count EventQueue loss                │ decode (errors classified here only,
 //!     │                                                  │   malformed ring records included)
@@ -9,9 +10,12 @@
 //!   Losses ──(at most once per interval per source)──────┴▶ LostEvent into the ring
 //! ```
 //!
-//! The sender never blocks: the ring-buffer source must keep draining the BPF ring, so when
-//! the decoder falls behind, events are dropped at the queue and counted, and a
-//! `LostEvent` with the count and the first/last times goes into the ring.
+//! The senders never block: the ring-buffer source must keep draining the BPF ring, so
+//! when the decoder falls behind, events are dropped at the queue and counted, and a
+//! `LostEvent` with the count and the first/last times goes into the ring. The kernel
+//! ring's reader has a lock-free queue of its own ([`KernelSender`]); the proxies and the
+//! loss reporters share the channel. Stored events wake the ring's followers once per
+//! batch.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -180,6 +184,9 @@ impl EventSender {
 /// The decode loop; run it with [`Pipeline::run`].
 pub struct Pipeline {
     rx: mpsc::Receiver<MonitorEvent>,
+    /// The kernel ring reader's queue, once [`Pipeline::kernel_sender`] made it.
+    kernel: Option<KernelReceiver>,
+    queue_size: usize,
     decoder: Decoder,
     writer: RingWriter<Arc<DecodedEvent>>,
     hooks: Vec<Box<dyn OnDecodedFlow>>,
@@ -201,6 +208,8 @@ impl Pipeline {
         };
         let pipeline = Self {
             rx,
+            kernel: None,
+            queue_size: config.queue_size,
             decoder,
             writer,
             hooks: Vec::new(),
@@ -208,6 +217,15 @@ impl Pipeline {
             lost_event_interval: config.lost_event_interval,
         };
         (pipeline, EventSender { tx, stats })
+    }
+
+    /// The sender for the one task that drains the kernel's ring buffer: a lock-free
+    /// queue of the configured size, apart from the [`EventSender`]'s channel (see
+    /// [`queue`]). A second call replaces the first queue.
+    pub fn kernel_sender(&mut self) -> KernelSender {
+        let (tx, rx) = queue::channel(self.queue_size, Arc::clone(&self.state.stats));
+        self.kernel = Some(rx);
+        tx
     }
 
     /// Adds a hook, run after the ones added before.
@@ -220,19 +238,23 @@ impl Pipeline {
         self.state.clone()
     }
 
-    /// Runs until every [`EventSender`] is dropped and the queue is drained, then reports
-    /// pending losses one last time.
+    /// Runs until every [`EventSender`] and the [`KernelSender`] are dropped and their
+    /// queues drained, then reports pending losses one last time.
     pub async fn run(mut self) {
         let mut tick = tokio::time::interval(self.lost_event_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut batch = Vec::with_capacity(BATCH);
-        loop {
+        let (mut batch, mut kernel_batch) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
+        let (mut senders_open, mut kernel_open) = (true, self.kernel.is_some());
+        while senders_open || kernel_open {
+            let kernel = self.kernel.as_mut();
             tokio::select! {
-                n = self.rx.recv_many(&mut batch, BATCH) => {
-                    if n == 0 {
-                        break;
-                    }
+                n = self.rx.recv_many(&mut batch, BATCH), if senders_open => {
+                    senders_open = n > 0;
                     self.process_batch(&mut batch);
+                }
+                n = recv_kernel(kernel, &mut kernel_batch), if kernel_open => {
+                    kernel_open = n > 0;
+                    self.process_batch(&mut kernel_batch);
                 }
                 _ = tick.tick() => self.report_losses(Some(self.lost_event_interval)),
             }
@@ -241,9 +263,13 @@ impl Pipeline {
     }
 
     fn process_batch(&mut self, batch: &mut Vec<MonitorEvent>) {
+        if batch.is_empty() {
+            return;
+        }
         let stats = Arc::clone(&self.state.stats);
         stats.add_seen(batch.len() as u64);
-        stats.set_queue_depth(self.rx.len() as u64);
+        let kernel = self.kernel.as_ref().map_or(0, KernelReceiver::len);
+        stats.set_queue_depth((self.rx.len() + kernel) as u64);
         let now = Instant::now();
         let mut stored = 0;
         for event in batch.drain(..) {
@@ -297,13 +323,15 @@ impl Pipeline {
     /// Writes `event` to the ring and tells the hooks where it went.
     fn store(&mut self, event: Arc<DecodedEvent>) {
         let position = self.writer.ring().write_position();
-        self.writer.write(Arc::clone(&event));
+        self.writer.append(Arc::clone(&event));
         for hook in &mut self.hooks {
             hook.on_stored(position, &event);
         }
     }
 
+    /// Wakes the ring's followers once for the batch, then tells the hooks.
     fn end_batch(&mut self) {
+        self.writer.publish();
         for hook in &mut self.hooks {
             hook.on_batch_end();
         }
@@ -337,6 +365,14 @@ impl Pipeline {
     }
 }
 
+/// The next batch from the kernel ring reader's queue (0 once it is closed and drained).
+async fn recv_kernel(kernel: Option<&mut KernelReceiver>, batch: &mut Vec<MonitorEvent>) -> usize {
+    match kernel {
+        Some(kernel) => kernel.recv_many(batch, BATCH).await,
+        None => 0,
+    }
+}
+
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
@@ -345,6 +381,11 @@ impl std::fmt::Debug for Pipeline {
             .finish_non_exhaustive()
     }
 }
+
+mod queue;
+
+use queue::KernelReceiver;
+pub use queue::KernelSender;
 
 #[cfg(test)]
 mod tests;

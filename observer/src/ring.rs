@@ -285,6 +285,14 @@ impl<T: Clone + Weight> Ring<T> {
 impl<T: Clone + Weight> RingWriter<T> {
     /// Appends `entry`, overwriting the oldest one when full, and wakes followers.
     pub fn write(&mut self, entry: T) {
+        self.append(entry);
+        self.publish();
+    }
+
+    /// Appends `entry` like [`RingWriter::write`] without waking followers: a writer of a
+    /// batch wakes them once, with [`RingWriter::publish`], instead of once per entry.
+    /// Readers that poll see the entry at once.
+    pub fn append(&mut self, entry: T) {
         let ring = &self.ring;
         // Single writer: nobody else moves the write position.
         let position = ring.write.load(Ordering::Relaxed);
@@ -300,9 +308,13 @@ impl<T: Clone + Weight> RingWriter<T> {
             slot.entry.replace(entry)
         };
         ring.write.store(position + 1, Ordering::Release);
-        ring.notify.notify_waiters();
         // Dropped outside the slot lock: the last reference to a flow may go here.
         drop(replaced);
+    }
+
+    /// Wakes the followers waiting for entries appended since.
+    pub fn publish(&self) {
+        self.ring.notify.notify_waiters();
     }
 
     /// The ring this writer writes to.

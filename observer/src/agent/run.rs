@@ -96,10 +96,11 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         opts.node_name.as_str().into(),
         http_stats,
     )?;
+    let kernel_sender = pipeline.kernel_sender();
     tokio::spawn(pipeline.run());
     tokio::spawn(ringbuf::drain(
         events.into_inner(),
-        sender.clone(),
+        kernel_sender,
         opts.node_name.as_str().into(),
     ));
     tokio::spawn(ringbuf::report_kernel_losses(
