@@ -12,7 +12,8 @@
 //!
 //! - the same pipeline offered far more than a UDP flood can: the agent's own program run
 //!   with `BPF_PROG_TEST_RUN` ([`test_run`]) at up to 2M events/s, each rate with what the
-//!   agent saw and what it counted lost, and whether they balance with what was offered.
+//!   agent saw and what it counted lost, and whether they balance with what was offered;
+//!   first with no client (the agent alone), then with a `GetFlows` follower.
 
 #[path = "../../tests/agent_e2e/common.rs"]
 #[allow(
@@ -266,14 +267,20 @@ fn main() {
         );
     }
     println!("  highest rate delivered to the follower with zero loss: {best} events/s");
-    offered_by_test_run(&c, &follower);
+    drop(follower);
+    println!(
+        "  load from BPF_PROG_TEST_RUN on the agent's from_endpoint (one event per run, 2 s per rate), no client:"
+    );
+    offered_by_test_run(&c, None);
+    println!("  the same with a GetFlows follower attached:");
+    offered_by_test_run(&c, Some(&Follower::start(c.server())));
 }
 
-/// The pipeline offered events by the agent's own program (see [`test_run`]), with a
-/// follower attached: per rate what the agent saw, lost per source (kernel ring, event
-/// queue), what the follower received and was told it lost, the balances, and the agent's
-/// CPU time (user + system) per million events it saw.
-fn offered_by_test_run(c: &Cluster, follower: &Follower) {
+/// The pipeline offered events by the agent's own program (see [`test_run`]), with or
+/// without a follower attached: per rate what the agent saw, lost per source (kernel
+/// ring, event queue), what the follower received and was told it lost, the balances,
+/// and the agent's CPU time (user + system) per million events it saw.
+fn offered_by_test_run(c: &Cluster, follower: Option<&Follower>) {
     let client = c.endpoint("client");
     let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) =
         (ip("client", false), ip("server", false))
@@ -283,15 +290,13 @@ fn offered_by_test_run(c: &Cluster, follower: &Follower) {
     let frame = test_run::udp_frame(src, dst, 40_000, PORT);
     let pid = c.agent_pid().expect("the agent runs");
     println!(
-        "  load from BPF_PROG_TEST_RUN on the agent's from_endpoint (one event per run, 2 s per rate):"
-    );
-    println!(
         "  offered/s   achieved/s        seen   lost ring  lost queue   unaccounted | follower got   told lost   unaccounted | agent CPU ms per 1M seen"
     );
+    let tally = |f: Option<&Follower>| f.map_or((0, 0), |f| (f.received(), f.lost()));
     let node = c.node.netns.clone();
     for rate in [100_000u64, 250_000, 500_000, 1_000_000, 2_000_000] {
         let (seen0, lost0) = status_by_source(c);
-        let (got0, told0) = (follower.received(), follower.lost());
+        let (got0, told0) = tally(follower);
         let cpu0 = cpu_ms(pid);
         let ifname = client.interface.clone();
         let ifindex = client.ifindex;
@@ -316,13 +321,20 @@ fn offered_by_test_run(c: &Cluster, follower: &Follower) {
         // Hubble's LostEventSource: 1 PERF_EVENT_RING_BUFFER, 2 OBSERVER_EVENTS_QUEUE.
         let (ring, queue) = (delta(1), delta(2));
         let seen = seen1 - seen0;
-        let (got, told) = (follower.received() - got0, follower.lost() - told0);
+        let (got1, told1) = tally(follower);
+        let (got, told) = (got1 - got0, told1 - told0);
         let agent_gap = i128::from(offered) - i128::from(seen + ring + queue);
         // A follower should learn of every event it did not get: the agent's own losses
         // and the ring's overruns both reach it as lost-event notices.
-        let stream_gap = i128::from(offered) - i128::from(got + told);
+        let stream = match follower {
+            Some(_) => {
+                let gap = i128::from(offered) - i128::from(got + told);
+                format!("{got:>12}   {told:>9}   {gap:>11}")
+            }
+            None => format!("{:>12}   {:>9}   {:>11}", "-", "-", "-"),
+        };
         println!(
-            "  {rate:>9}   {achieved:>10.0}   {seen:>9}   {ring:>9}   {queue:>9}   {agent_gap:>11} | {got:>12}   {told:>9}   {stream_gap:>11} | {:>6}",
+            "  {rate:>9}   {achieved:>10.0}   {seen:>9}   {ring:>9}   {queue:>9}   {agent_gap:>11} | {stream} | {:>6}",
             cpu * 1_000_000 / seen.max(1)
         );
     }
