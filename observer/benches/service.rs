@@ -1,12 +1,14 @@
 //! Observer service benchmarks (no privileges; `cargo xtask bench service`):
 //!
-//! - decode + enrich (endpoints, identities, policy attribution from hash-map getters,
-//!   as the agent's snapshot answers them) + filter, on one core, in flows/s; also with
-//!   the metrics hook and with the history writer, to show what those cost;
-//! - `GetFlows` over a full 65,535-flow ring with a selective filter (about 1% of the
-//!   flows match), through a unix socket and a generated client: all matches, and the
-//!   latest 20 (the CLI's default);
-//! - resident memory of the full ring.
+//! - store (enrich from hash-map getters, as the agent's snapshot answers them, and keep
+//!   the compact record, which is the pipeline's work per event), and decode + enrich
+//!   (building the whole flow) + filter, on one core, in flows/s; also with the metrics
+//!   hook and with the history writer, to show what those cost;
+//! - `GetFlows` over a full 65,535-flow ring through a unix socket and a generated
+//!   client: a selective filter (about 1% of the flows match; all matches, and the latest
+//!   20, the CLI's default), `--verdict DROPPED`, and the whole ring to one client in
+//!   flows/s;
+//! - resident memory of the full ring, and of a full 1,048,575-flow ring.
 //!
 //! Plain `std::time` and /proc: throughput per second of CPU time of the decoding thread,
 //! latency the median of several runs, memory from `VmRSS`.
@@ -19,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use observe_proto::flow::{FlowFilter, TrafficDirection, Verdict};
 use observe_proto::observer::observer_client::ObserverClient;
 use observe_proto::observer::{GetFlowsRequest, get_flows_response::ResponseTypes};
-use observer::decode::{BootClock, Decoder};
+use observer::decode::{BootClock, Decoder, Detail};
 use observer::event::{DecodedEvent, MonitorEvent, Payload};
 use observer::getters::{
     EndpointGetter, EndpointInfo, IdentityGetter, PolicyGetter, PolicyInfo, RuleInfo,
@@ -293,6 +295,62 @@ async fn get_flows_ms(state: ObserverState, requests: &[GetFlowsRequest]) -> Vec
     out
 }
 
+/// Events stored (enriched, kept compact, as the pipeline does) per CPU-second of one
+/// core, into a ring of [`RING`].
+fn store_throughput() -> f64 {
+    let mut decoder = decoder();
+    let events: Vec<MonitorEvent> = (0..DECODE_EVENTS as u64).map(event).collect();
+    let (_ring, mut writer) = Ring::new(Capacity::new(RING).expect("capacity"));
+    let started = thread_cpu_secs();
+    for _ in 0..RUNS {
+        for e in &events {
+            if let Ok(decoded) = decoder.decode_event(e) {
+                writer.append(Arc::new(decoded));
+            }
+        }
+    }
+    (RUNS * DECODE_EVENTS) as f64 / (thread_cpu_secs() - started)
+}
+
+/// CPU nanoseconds to build a stored flow at each detail (what a filtering reader pays
+/// per event, and a reader that sends it).
+fn build_costs() -> Vec<(Detail, f64)> {
+    let mut decoder = decoder();
+    let stored: Vec<_> = (0..DECODE_EVENTS as u64)
+        .filter_map(|n| match decoder.decode_event(&event(n)) {
+            Ok(DecodedEvent::Datapath(s)) => Some(s),
+            _ => None,
+        })
+        .collect();
+    [Detail::Header, Detail::Endpoints, Detail::Full]
+        .into_iter()
+        .map(|detail| {
+            let started = thread_cpu_secs();
+            for s in &stored {
+                std::hint::black_box(s.build(detail));
+            }
+            let secs = thread_cpu_secs() - started;
+            (detail, secs * 1e9 / stored.len().max(1) as f64)
+        })
+        .collect()
+}
+
+/// The resident memory of a ring of 1,048,575 stored flows (its capacity, filled).
+fn big_ring_rss() -> (usize, f64) {
+    const BIG: usize = 1_048_575;
+    let mut decoder = decoder();
+    let before = rss_mb();
+    let (ring, mut writer) = Ring::new(Capacity::new(BIG).expect("capacity"));
+    for n in 0..BIG as u64 {
+        if let Ok(decoded) = decoder.decode_event(&event(n)) {
+            writer.append(Arc::new(decoded));
+        }
+    }
+    let rss = rss_mb() - before;
+    drop(ring);
+    (BIG, rss)
+}
+
 /// The full ring, decoded as the pipeline stores flows, built first so that resident
 /// memory before and after measures the ring alone; with the RSS before and after (MB).
 fn full_ring() -> (ObserverState, f64, f64) {
@@ -357,14 +415,38 @@ fn main() {
         whitelist: selective(),
         ..GetFlowsRequest::default()
     };
+    let drops = GetFlowsRequest {
+        whitelist: vec![FlowFilter {
+            verdict: vec![Verdict::Dropped as i32],
+            ..FlowFilter::default()
+        }],
+        ..GetFlowsRequest::default()
+    };
+    let everything = GetFlowsRequest::default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let timings = runtime.block_on(get_flows_ms(state, &[all_matching, last_20]));
+    let timings = runtime.block_on(get_flows_ms(
+        state,
+        &[all_matching, last_20, drops, everything],
+    ));
+    let store_rate = store_throughput();
+    let builds = build_costs();
+    let (big_ring, big_rss) = big_ring_rss();
 
     let row = |what: &str, value: String| println!("  {what:<58} {value:>14}");
+    row(
+        "store: enrich and keep (the pipeline's work per event)",
+        format!("{store_rate:.0} events/s"),
+    );
+    for (detail, ns) in &builds {
+        row(
+            &format!("  build a stored flow to {detail:?} detail"),
+            format!("{ns:.0} ns"),
+        );
+    }
     row(
         "decode + enrich (per CPU-second of one core)",
         format!("{:.0} flows/s", decode_only),
@@ -396,8 +478,26 @@ fn main() {
         format!("{:.1} ms", timings[1].0),
     );
     row(
+        &format!(
+            "GetFlows, {RING}-flow ring, --verdict DROPPED ({} flows)",
+            timings[2].1
+        ),
+        format!("{:.1} ms", timings[2].0),
+    );
+    row(
+        &format!(
+            "GetFlows, the whole {RING}-flow ring to one client ({} flows)",
+            timings[3].1
+        ),
+        format!("{:.0} flows/s", timings[3].1 as f64 / (timings[3].0 / 1e3)),
+    );
+    row(
         &format!("RSS of the full {RING}-flow ring"),
         format!("{:.1} MB", rss_full - rss_before),
+    );
+    row(
+        &format!("RSS of a full {big_ring}-flow ring (--max-flows {big_ring})"),
+        format!("{big_rss:.1} MB"),
     );
     row(
         "process RSS with the full ring",

@@ -34,7 +34,7 @@ use probe_common::event::FlowEvent;
 pub use clock::BootClock;
 pub use error::ParseError;
 pub use l7::L7_EVENT_TYPE;
-pub use stored::StoredFlow;
+pub use stored::{Detail, StoredFlow};
 pub(crate) use summary::icmp_type_name;
 
 use crate::event::{DecodedEvent, MonitorEvent, Payload};

@@ -18,6 +18,23 @@ use super::layers::{addresses, decode_ip, decode_l4};
 use super::lookups::Lookups;
 use super::{endpoints, names, policy, summary};
 
+/// How much of a stored event's flow to build: the fields the event itself carries
+/// ([`Detail::Header`]: verdict, drop reason, addresses, ports, protocol, flags,
+/// direction, event type, observation point, interface, node, time), those and the two
+/// endpoints ([`Detail::Endpoints`]: identities, labels, namespaces, pods), or everything
+/// ([`Detail::Full`]: with policy attribution, DNS names, the id and the summary). A
+/// reader that only filters builds the least its filters look at, and the whole flow only
+/// for events that pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Detail {
+    /// The event's own fields.
+    Header,
+    /// And the endpoints.
+    Endpoints,
+    /// The whole flow.
+    Full,
+}
+
 /// One datapath event, decoded lazily.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredFlow {
@@ -47,11 +64,22 @@ impl StoredFlow {
 
     /// The Hubble flow of the event.
     pub fn to_flow(&self) -> Flow {
+        self.build(Detail::Full)
+    }
+
+    /// The flow of the event with the fields of `detail` (the others are left empty).
+    pub fn build(&self, detail: Detail) -> Flow {
         let ev = &self.event;
         let verdict = self.verdict;
         let drop_reason = decode_drop_reason(ev, verdict);
         let is_reply = decode_is_reply(ev);
-        let (source, destination) = endpoints::decode_endpoints(ev, &self.lookups.sides);
+        let (source, destination) = match detail {
+            Detail::Header => (None, None),
+            _ => {
+                let (s, d) = endpoints::decode_endpoints(ev, &self.lookups.sides);
+                (Some(s), Some(d))
+            }
+        };
         let ip = decode_ip(ev);
         let l4 = decode_l4(ev);
         #[allow(
@@ -60,18 +88,13 @@ impl StoredFlow {
         )]
         let mut flow = Flow {
             time: Some(self.time),
-            uuid: uuid::Builder::from_random_bytes(self.uuid)
-                .into_uuid()
-                .hyphenated()
-                .to_string(),
             verdict: verdict.into(),
             drop_reason,
             drop_reason_desc: decode_drop_reason_desc(drop_reason).into(),
-            summary: summary::summary(ip.as_ref(), l4.as_ref()),
             ip,
             l4,
-            source: Some(source),
-            destination: Some(destination),
+            source,
+            destination,
             r#type: FlowType::L3L4.into(),
             node_name: self.node_name.to_string(),
             is_reply: is_reply.map(Into::into),
@@ -84,9 +107,24 @@ impl StoredFlow {
             interface: self.interface(),
             ..Default::default()
         };
-        policy::decode_policy(&mut flow, &self.lookups.policy);
-        names::decode_names(&mut flow, self.lookups.names.as_deref());
+        if detail == Detail::Full {
+            self.fill_rest(&mut flow);
+        }
         flow
+    }
+
+    /// What only the whole flow has: the id, the summary, policy attribution, DNS names.
+    fn fill_rest(&self, flow: &mut Flow) {
+        flow.uuid = uuid::Builder::from_random_bytes(self.uuid)
+            .into_uuid()
+            .hyphenated()
+            .to_string();
+        #[allow(deprecated, reason = "Hubble still fills Summary")]
+        {
+            flow.summary = summary::summary(flow.ip.as_ref(), flow.l4.as_ref());
+        }
+        policy::decode_policy(flow, &self.lookups.policy);
+        names::decode_names(flow, self.lookups.names.as_deref());
     }
 
     /// The interface the hook runs on (the endpoint's host-side veth).

@@ -16,7 +16,8 @@ use observe_proto::observer::{
 use tokio::sync::mpsc;
 use tonic::Status;
 
-use super::from_disk;
+use super::{detail, from_disk};
+use crate::decode::Detail;
 use crate::event::{DecodedEvent, LostSource};
 use crate::history::History;
 use crate::pipeline::ObserverState;
@@ -29,6 +30,8 @@ pub(crate) type Responses = mpsc::Sender<Result<GetFlowsResponse, Status>>;
 /// A validated request.
 pub(crate) struct FlowQuery {
     pub(super) filters: Compiled,
+    /// How much of a stored flow the filters look at.
+    detail: Detail,
     mask: Option<FieldMask>,
     pub(super) number: u64,
     pub(super) first: bool,
@@ -63,6 +66,7 @@ impl FlowQuery {
         }
         Ok(Self {
             filters,
+            detail: detail::detail_of(&req.whitelist, &req.blacklist),
             mask,
             number: req.number,
             first: req.first,
@@ -85,12 +89,34 @@ impl FlowQuery {
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
     }
 
-    /// Whether `event` is a flow the filters pass; a stored event's flow is built only
-    /// when there are filters to run on it.
+    /// The flow of `event` if it is one the filters pass, built whole once it passes.
+    fn matching<'a>(&self, event: &'a DecodedEvent) -> Option<Cow<'a, Flow>> {
+        let stored = match event {
+            DecodedEvent::Lost(_) => return None,
+            DecodedEvent::Flow(flow) => {
+                return self.filters.matches(flow).then_some(Cow::Borrowed(flow));
+            }
+            DecodedEvent::Datapath(stored) => stored,
+        };
+        if self.filters.is_empty() {
+            return Some(Cow::Owned(stored.to_flow()));
+        }
+        if self.detail < Detail::Full && !self.filters.matches(&stored.build(self.detail)) {
+            return None;
+        }
+        let flow = stored.to_flow();
+        (self.detail < Detail::Full || self.filters.matches(&flow)).then_some(Cow::Owned(flow))
+    }
+
+    /// Whether `event` is a flow the filters pass. A stored event is judged on a flow
+    /// built to the detail the filters look at, and not built at all without filters.
     pub(super) fn passes(&self, event: &DecodedEvent) -> bool {
-        event.is_flow()
-            && (self.filters.is_empty()
-                || event.to_flow().is_some_and(|f| self.filters.matches(&f)))
+        match event {
+            DecodedEvent::Lost(_) => false,
+            _ if self.filters.is_empty() => true,
+            DecodedEvent::Datapath(stored) => self.filters.matches(&stored.build(self.detail)),
+            DecodedEvent::Flow(flow) => self.filters.matches(flow),
+        }
     }
 }
 
@@ -211,14 +237,12 @@ pub(super) fn on_event(
             ResponseTypes::LostEvents(*lost),
             event.time(),
         )),
-        DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => match event.to_flow() {
-            Some(flow) if query.filters.matches(&flow) => {
-                Step::Flow(flow_response(state, flow, |original| match &query.mask {
-                    Some(mask) => mask.apply(&original),
-                    None => original.into_owned(),
-                }))
-            }
-            _ => Step::Skip,
+        DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => match query.matching(event) {
+            Some(flow) => Step::Flow(flow_response(state, flow, |original| match &query.mask {
+                Some(mask) => mask.apply(&original),
+                None => original.into_owned(),
+            })),
+            None => Step::Skip,
         },
     }
 }

@@ -39,6 +39,7 @@
 //! the flows it missed from disk instead of a loss report. The notice then counts the
 //! events deleted from disk to hold its cap, and its `time` is the oldest stored event.
 
+mod detail;
 mod from_disk;
 mod get_flows;
 
