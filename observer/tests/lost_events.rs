@@ -169,11 +169,11 @@ async fn a_follower_that_does_not_keep_up_is_told_how_many_flows_it_missed() {
     }
     let (mut flows, mut missed) = (0u64, 0u64);
     while flows + missed < total {
-        let response = tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .expect("the follower keeps streaming")
-            .unwrap()
-            .unwrap();
+        let Ok(response) = tokio::time::timeout(Duration::from_secs(10), stream.next()).await
+        else {
+            panic!("the follower stopped at {flows} flows and {missed} missed of {total}");
+        };
+        let response = response.unwrap().unwrap();
         match response.response_types.unwrap() {
             ResponseTypes::Flow(_) => flows += 1,
             ResponseTypes::LostEvents(l) => {

@@ -157,7 +157,7 @@ pub async fn connect_with(
         } => {
             let use_tls = by_address || tls.enabled;
             let endpoint = tcp_endpoint(server, &uri, use_tls.then_some(tls))?;
-            endpoint
+            with_stream_windows(endpoint)
                 .connect_timeout(timeout)
                 .connect()
                 .await
@@ -170,7 +170,7 @@ pub async fn connect_with(
         Server::Unix(path) => {
             // The URI is a placeholder: the connector ignores it and dials the socket.
             let endpoint = Endpoint::from_static("http://localhost").connect_timeout(timeout);
-            endpoint
+            with_stream_windows(endpoint)
                 .connect_with_connector(tower::service_fn(move |_: Uri| {
                     let path = path.clone();
                     async move {
@@ -184,6 +184,21 @@ pub async fn connect_with(
         }
     }
 }
+
+/// HTTP/2 receive windows for long flow streams: with h2's default 64 KiB a `GetFlows`
+/// stream stops every hundred flows until the client's window update arrives. The
+/// server may send this much ahead of what the client has read, per stream and per
+/// connection; memory stays bounded by these sizes.
+fn with_stream_windows(endpoint: Endpoint) -> Endpoint {
+    endpoint
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+}
+
+/// Bytes a server may send on one stream ahead of the client (about 4,000 flows).
+const STREAM_WINDOW: u32 = 2 << 20;
+/// Bytes a server may send on one connection ahead of the client.
+const CONNECTION_WINDOW: u32 = 4 << 20;
 
 /// The endpoint for a TCP address, with TLS configured when `tls` is given.
 fn tcp_endpoint(
