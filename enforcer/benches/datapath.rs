@@ -10,6 +10,11 @@
 //! entry, the next ones are established), so it is measured with `repeat = 1` on a fresh
 //! source port each time, against a noop baseline measured the same way.
 //!
+//! Floors: next to the empty program, the object has a floor program per path (`probe-ebpf`'s
+//! `floor`): the same header reads and map operations as the probe on that path, on the
+//! same maps, and nothing else. Each is measured as its path is, in the same run, and the
+//! last table gives probe / floor against its goal (established ≤ 1.3, new ≤ 1.5).
+//!
 //! Run: `cargo bench -p enforcer --features datapath --bench datapath`.
 
 #[path = "../tests/datapath_common/frame.rs"]
@@ -48,6 +53,17 @@ const BATCHES: usize = 30;
 const BURST: u32 = 20_000;
 /// New connections measured one by one.
 const SINGLES: u16 = 3_000;
+/// Singles between drains: 4 events each (probe and floor), so at most 1,000 events
+/// (88 KB) wait in the ring, well below the 256 KiB at which every event would force a
+/// wake-up (`probe_common::wakeup::PENDING_BYTES`).
+const SINGLES_PER_DRAIN: u16 = 250;
+/// First source ports of the probe's and the floor's new connections (distinct, so each
+/// finds no entry), clear of the established flows' 40_000 and 40_001.
+const PROBE_SPORTS: u16 = 20_000;
+const FLOOR_SPORTS: u16 = 30_000;
+/// Goals for probe / floor.
+const ESTABLISHED_GOAL: f64 = 1.3;
+const NEW_CONNECTION_GOAL: f64 = 1.5;
 
 /// Removes the bench's pin root on exit.
 struct PinRoot(PathBuf);
@@ -110,6 +126,9 @@ fn egress_policy(entries: u32) -> DirectionPolicy {
 impl Bench {
     fn new(root: &PinRoot) -> Self {
         let mut dp = Datapath::load_or_adopt(&root.0, "bench").expect("datapath loads");
+        for floor in Program::FLOORS {
+            dp.load_program(floor).expect("floor loads");
+        }
         let events = Arc::new(Mutex::new(dp.take_events().expect("events")));
         Self { dp, events }
     }
@@ -154,41 +173,70 @@ impl Bench {
 
     /// Median ns/packet over batches of `frame`, draining events between batches.
     fn batches(&mut self, program: Program, frame: &[u8], want: i32) -> f64 {
-        let mut samples = Vec::with_capacity(BATCHES);
-        for _ in 0..BATCHES {
-            let (action, ns) = self.run(program, frame, BATCH);
-            assert_eq!(action, want);
-            samples.push(ns);
-            self.drain();
-        }
-        median(samples)
+        self.interleaved(&[program], frame, want)[0]
     }
 
-    /// Median ns of single runs of new allowed connections (and of the noop on the same
-    /// frames, for the baseline measured the same way).
-    fn singles(&mut self) -> (f64, f64) {
-        let (mut new, mut noop) = (Vec::new(), Vec::new());
-        for sport in 1..=SINGLES {
-            let f = frame::v4(
-                LOCAL,
-                PEER,
-                &L4::Tcp {
-                    sport: 20_000 + sport,
-                    dport: 80,
-                    flags: frame::SYN,
-                },
-            );
-            let (action, ns) = self.run(Program::FromEndpoint, &f, 1);
-            assert_eq!(action, tc_action::PASS);
-            new.push(ns);
-            noop.push(self.run(Program::Noop, &f, 1).1);
-            if sport % 1000 == 0 {
+    /// [`Bench::batches`] of several programs on one frame, a batch of each in turn, so
+    /// that all of them see the same machine (other load comes and goes).
+    fn interleaved(&mut self, programs: &[Program], frame: &[u8], want: i32) -> Vec<f64> {
+        let mut samples = vec![Vec::with_capacity(BATCHES); programs.len()];
+        for _ in 0..BATCHES {
+            for (program, samples) in programs.iter().zip(&mut samples) {
+                let (action, ns) = self.run(*program, frame, BATCH);
+                assert_eq!(action, want);
+                samples.push(ns);
+                self.drain();
+            }
+        }
+        samples.into_iter().map(median).collect()
+    }
+
+    /// One single run of `program` on a new connection from source port `sport`.
+    fn single(&mut self, program: Program, sport: u16) -> f64 {
+        let (action, ns) = self.run(program, &syn(sport), 1);
+        assert_eq!(action, tc_action::PASS);
+        ns
+    }
+
+    /// Median ns of single runs of new allowed connections, of the floor on other new
+    /// connections, and of the noop, interleaved so that all three see the same machine.
+    fn singles(&mut self) -> Singles {
+        let (mut probe, mut floor, mut noop) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 1..=SINGLES {
+            probe.push(self.single(Program::FromEndpoint, PROBE_SPORTS + i));
+            floor.push(self.single(Program::NewConnectionFloor, FLOOR_SPORTS + i));
+            noop.push(self.single(Program::Noop, PROBE_SPORTS + i));
+            if i % SINGLES_PER_DRAIN == 0 {
                 self.drain();
             }
         }
         self.drain();
-        (median(new), median(noop))
+        Singles {
+            probe: median(probe),
+            floor: median(floor),
+            noop: median(noop),
+        }
     }
+}
+
+/// Medians of [`Bench::singles`].
+struct Singles {
+    probe: f64,
+    floor: f64,
+    noop: f64,
+}
+
+/// The SYN of a new connection to the peer's allowed port.
+fn syn(sport: u16) -> Vec<u8> {
+    frame::v4(
+        LOCAL,
+        PEER,
+        &L4::Tcp {
+            sport,
+            dport: 80,
+            flags: frame::SYN,
+        },
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -203,59 +251,33 @@ struct Row {
     baseline: f64,
 }
 
-fn latency_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) {
+/// One path's probe, floor and empty-program figures.
+struct PathCost {
+    path: &'static str,
+    entries: u32,
+    probe: f64,
+    floor: f64,
+    empty: f64,
+    goal: f64,
+}
+
+fn latency_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>, paths: &mut Vec<PathCost>) {
     bench.install(entries);
-    let allowed = frame::v4(
-        LOCAL,
-        PEER,
-        &L4::Tcp {
-            sport: 40_000,
-            dport: 80,
-            flags: frame::ACK,
+    let first = rows.len();
+    paths.push(new_connection_rows(bench, entries, rows));
+    let established = established_rows(bench, entries, rows);
+    let noop = established.empty;
+    // The batch baseline heads the entries' rows, as it is the baseline of most of them.
+    rows.insert(
+        first,
+        Row {
+            scenario: "noop (baseline)",
+            entries,
+            ns: noop,
+            baseline: noop,
         },
     );
-    let denied = frame::v4(
-        LOCAL,
-        PEER,
-        &L4::Tcp {
-            sport: 40_000,
-            dport: 81,
-            flags: frame::SYN,
-        },
-    );
-    let noop = bench.batches(Program::Noop, &allowed, tc_action::PASS);
-    rows.push(Row {
-        scenario: "noop (baseline)",
-        entries,
-        ns: noop,
-        baseline: noop,
-    });
-    let (new, noop_single) = bench.singles();
-    rows.push(Row {
-        scenario: "new connection, allowed (verdict+trace events)",
-        entries,
-        ns: new,
-        baseline: noop_single,
-    });
-    rows.push(Row {
-        scenario: "  noop, single runs (baseline of the row above)",
-        entries,
-        ns: noop_single,
-        baseline: noop_single,
-    });
-    // The first run creates the entry; the batches then measure established packets.
-    assert_eq!(
-        bench.run(Program::FromEndpoint, &allowed, 1).0,
-        tc_action::PASS
-    );
-    bench.drain();
-    let established = bench.batches(Program::FromEndpoint, &allowed, tc_action::PASS);
-    rows.push(Row {
-        scenario: "established (no events)",
-        entries,
-        ns: established,
-        baseline: noop,
-    });
+    paths.push(established);
     let reply = frame::v4(
         PEER,
         LOCAL,
@@ -272,6 +294,15 @@ fn latency_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) {
         ns: reply_ns,
         baseline: noop,
     });
+    let denied = frame::v4(
+        LOCAL,
+        PEER,
+        &L4::Tcp {
+            sport: 40_000,
+            dport: 81,
+            flags: frame::SYN,
+        },
+    );
     let denied_ns = bench.batches(Program::FromEndpoint, &denied, tc_action::DROP);
     rows.push(Row {
         scenario: "denied (verdict+drop events)",
@@ -279,6 +310,84 @@ fn latency_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) {
         ns: denied_ns,
         baseline: noop,
     });
+}
+
+/// New connections: the probe, its floor and the noop, single runs.
+fn new_connection_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) -> PathCost {
+    let new = bench.singles();
+    rows.push(Row {
+        scenario: "new connection, allowed (verdict+trace events)",
+        entries,
+        ns: new.probe,
+        baseline: new.noop,
+    });
+    rows.push(Row {
+        scenario: "  its floor (same map ops and events)",
+        entries,
+        ns: new.floor,
+        baseline: new.noop,
+    });
+    rows.push(Row {
+        scenario: "  noop, single runs (baseline of the rows above)",
+        entries,
+        ns: new.noop,
+        baseline: new.noop,
+    });
+    PathCost {
+        path: "new connection",
+        entries,
+        probe: new.probe,
+        floor: new.floor,
+        empty: new.noop,
+        goal: NEW_CONNECTION_GOAL,
+    }
+}
+
+/// Established packets: the probe, its floor and the noop, interleaved batches.
+fn established_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) -> PathCost {
+    let allowed = frame::v4(
+        LOCAL,
+        PEER,
+        &L4::Tcp {
+            sport: 40_000,
+            dport: 80,
+            flags: frame::ACK,
+        },
+    );
+    // The first run creates the entry; the batches then measure established packets.
+    assert_eq!(
+        bench.run(Program::FromEndpoint, &allowed, 1).0,
+        tc_action::PASS
+    );
+    bench.drain();
+    let programs = [
+        Program::Noop,
+        Program::FromEndpoint,
+        Program::EstablishedFloor,
+    ];
+    let [noop, probe, floor] = bench.interleaved(&programs, &allowed, tc_action::PASS)[..] else {
+        unreachable!("one median per program")
+    };
+    rows.push(Row {
+        scenario: "established (no events)",
+        entries,
+        ns: probe,
+        baseline: noop,
+    });
+    rows.push(Row {
+        scenario: "  its floor (same map ops)",
+        entries,
+        ns: floor,
+        baseline: noop,
+    });
+    PathCost {
+        path: "established",
+        entries,
+        probe,
+        floor,
+        empty: noop,
+        goal: ESTABLISHED_GOAL,
+    }
 }
 
 /// Events/s from the kernel to a reader thread blocked in poll(2), with the producer
@@ -360,6 +469,32 @@ fn event_rate(bench: &mut Bench) -> (u64, u64, u64, f64) {
     (sent, received, lost, received as f64 / elapsed)
 }
 
+/// Probe against floor against empty program, per path: `probe / floor` is what the
+/// probe's logic costs over its map operations; `net` is the same with the empty
+/// program's cost taken off both.
+fn print_floors(paths: &[PathCost]) {
+    println!(
+        "\n{:<16} {:>8} {:>9} {:>9} {:>9} {:>12} {:>6} {:>6}",
+        "path", "entries", "probe ns", "floor ns", "empty ns", "probe/floor", "net", "goal"
+    );
+    for p in paths {
+        let ratio = p.probe / p.floor;
+        let met = if ratio <= p.goal { "met" } else { "missed" };
+        println!(
+            "{:<16} {:>8} {:>9.1} {:>9.1} {:>9.1} {:>12.2} {:>6.2} {:>6} {met}",
+            p.path,
+            p.entries,
+            p.probe,
+            p.floor,
+            p.empty,
+            ratio,
+            (p.probe - p.empty) / (p.floor - p.empty),
+            format!("≤{}", p.goal),
+        );
+    }
+    println!();
+}
+
 fn main() {
     if !lab::require_root() {
         return;
@@ -369,9 +504,9 @@ fn main() {
         std::process::id()
     )));
     let mut bench = Bench::new(&root);
-    let mut rows = Vec::new();
+    let (mut rows, mut paths) = (Vec::new(), Vec::new());
     for entries in [100, 100_000] {
-        latency_rows(&mut bench, entries, &mut rows);
+        latency_rows(&mut bench, entries, &mut rows, &mut paths);
     }
     println!(
         "{:<50} {:>8} {:>10} {:>8}",
@@ -386,15 +521,16 @@ fn main() {
             r.ns / r.baseline
         );
     }
+    print_floors(&paths);
     let (sent, received, lost, rate) = event_rate(&mut bench);
     println!(
         "events to a userspace reader: sent {sent}, received {received}, lost {lost}: {:.2} M events/s",
         rate / 1e6
     );
-    for program in [Program::FromEndpoint, Program::ToEndpoint, Program::Noop] {
+    for program in Program::ALL.into_iter().chain(Program::FLOORS) {
         if let Ok(s) = bench.dp.program_stats(program) {
             println!(
-                "{:<14} {:>5} insns, {:>6} verified, {:>6} bytes jited",
+                "{:<21} {:>5} insns, {:>6} verified, {:>6} bytes jited",
                 program.name(),
                 s.instructions,
                 s.verified_instructions,

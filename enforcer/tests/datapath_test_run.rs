@@ -15,6 +15,7 @@ use datapath_common::frame::{self, ACK, FIN, L4, SYN};
 use datapath_common::{Entry, PinRoot, enforced, open};
 use enforcer::datapath::attach::Hook;
 use enforcer::datapath::events::EventReader;
+use enforcer::datapath::loader::Program;
 use enforcer::datapath::maps::MapOps;
 use enforcer::datapath::{CookieTable, Datapath, DesiredState, EndpointInput, IpCacheInput};
 use enforcer::mapstate::{Action, DirectionPolicy, EndpointPolicy, PortRange};
@@ -112,7 +113,12 @@ impl Harness {
 
     /// Runs `frame` through the program of `hook`; returns its action and the events it sent.
     fn run(&mut self, hook: Hook, frame: &[u8]) -> (i32, Vec<FlowEvent>) {
-        let prog = self.dp.program_mut(hook.program()).expect("loaded");
+        self.run_program(hook.program(), frame)
+    }
+
+    /// Runs `frame` through `program`; returns its action and the events it sent.
+    fn run_program(&mut self, program: Program, frame: &[u8]) -> (i32, Vec<FlowEvent>) {
+        let prog = self.dp.program_mut(program).expect("loaded");
         let result = prog
             .test_run(TestRunOptions {
                 data_in: Some(frame),
@@ -1492,4 +1498,55 @@ fn http_rule_entries_go_to_the_http_proxy_and_the_proxys_own_connections_do_not(
     let d = one(&events, kind::DROP);
     assert_eq!(d.subtype, drop_reason::PROXY_LOOKUP_FAILED);
     assert_eq!(d.direction, direction::INGRESS);
+}
+
+/// The benchmark's floors are in the object but not loaded with the datapath; loaded on
+/// request, they run over the same maps and do their path's map operations: the new
+/// connection's floor sends its two events and creates the very entry the probe would (the
+/// probe then finds it established), and the established floor finds it too.
+#[test]
+fn floors_load_on_request_and_do_their_paths_map_operations() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
+    );
+    for floor in Program::FLOORS {
+        let name = floor.name();
+        assert!(h.dp.program_stats(floor).is_err(), "{name} loaded at start");
+        h.dp.load_program(floor).expect("floor loads");
+        h.dp.load_program(floor).expect("a second load is a no-op");
+    }
+    let syn = frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN));
+    let (action, events) = h.run_program(Program::NewConnectionFloor, &syn);
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(kinds(&events), vec![kind::POLICY_VERDICT, kind::TRACE]);
+    let entries = h.dp.conntrack_map().entries().expect("conntrack read");
+    let [(key, entry)] = entries[..] else {
+        panic!("one conntrack entry expected: {entries:?}");
+    };
+    assert_eq!(
+        (key.sport, key.dport, key.endpoint_id, key.direction),
+        (40000, 80, ENDPOINT_ID, direction::EGRESS)
+    );
+    assert_eq!(
+        (entry.peer_identity, h.rule_of(entry.cookie)),
+        (PEER_ID, "web".into())
+    );
+    let ack = frame::v4(LOCAL, PEER, &tcp(40000, 80, ACK));
+    assert_eq!(h.run(Hook::From, &ack), (tc_action::PASS, vec![]));
+    let (action, events) = h.run_program(Program::EstablishedFloor, &ack);
+    assert_eq!((action, events.len()), (tc_action::PASS, 0));
+    let entries = h.dp.conntrack_map().entries().expect("conntrack read");
+    assert_eq!(
+        entries.len(),
+        1,
+        "the probe used the floor's entry: {entries:?}"
+    );
+    assert_eq!(
+        entries[0].1.packets_fwd, 2,
+        "the probe counted its packet on it"
+    );
 }

@@ -42,7 +42,7 @@ use probe_common::{counters, direction, drop_reason, tc_action};
 use crate::conntrack::{self, Admission, Ct, Owner};
 use crate::maps::{OBS_CONFIG, OBS_ENDPOINTS, OBS_SCRATCH};
 use crate::notify::{self, Hook, Note};
-use crate::parse::{self, Flow, Parsed, proto};
+use crate::parse::{self, Flow, Parsed};
 use crate::policy::{self, Decision};
 use crate::redirect;
 

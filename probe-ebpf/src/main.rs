@@ -5,6 +5,8 @@
 //! - [`to_endpoint`] runs on the veth's **egress** hook: packets delivered to the endpoint,
 //!   i.e. its **ingress** policy.
 //! - [`noop`] does nothing; it is the benchmark's baseline.
+//! - [`established_floor`] and [`new_connection_floor`] do only the map operations of
+//!   those paths ([`floor`]): the benchmark's cost floors. The agent never loads them.
 //!
 //! Each program is a thin shim: the work is in [`classify`], built from [`parse`],
 //! [`conntrack`], [`policy`] and [`notify`] over the maps in [`maps`]. Verdicts are
@@ -15,6 +17,7 @@
 
 mod classify;
 mod conntrack;
+mod floor;
 mod maps;
 mod notify;
 mod parse;
@@ -42,6 +45,18 @@ pub fn to_endpoint(ctx: TcContext) -> i32 {
 #[classifier]
 pub fn noop(_ctx: TcContext) -> i32 {
     tc_action::PASS
+}
+
+/// The map operations of an established packet of `from_endpoint`, and nothing else.
+#[classifier]
+pub fn established_floor(ctx: TcContext) -> i32 {
+    floor::established::run(&ctx)
+}
+
+/// The map operations of a new allowed connection of `from_endpoint`, and nothing else.
+#[classifier]
+pub fn new_connection_floor(ctx: TcContext) -> i32 {
+    floor::new_connection::run(&ctx)
 }
 
 #[cfg(target_arch = "bpf")]

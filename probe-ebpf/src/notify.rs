@@ -89,7 +89,7 @@ pub fn emit(hook: &Hook, flow: &Flow, note: &Note) {
 /// Whether submitting an event at `now` wakes the reader: when this CPU has not woken it
 /// for [`wakeup::INTERVAL_NS`], or when enough is pending ([`wakeup::PENDING_BYTES`]).
 #[inline(always)]
-fn wakeup_flags(now: u64) -> u64 {
+pub fn wakeup_flags(now: u64) -> u64 {
     let Some(last) = OBS_WAKEUP.get_ptr_mut(0) else {
         // Cannot happen (index 0 of a one-slot array); the kernel's default then.
         return 0;

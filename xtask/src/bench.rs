@@ -2,8 +2,9 @@
 //!
 //! - `policy`: policy compile time (1,000 policies over 5,000 pods, full and incremental)
 //!   and trace latency; no privileges needed.
-//! - `datapath`: the probe's ns/packet against an empty program and events/s to
-//!   userspace, measured with BPF_PROG_TEST_RUN in the same run; needs root.
+//! - `datapath`: the probe's ns/packet against an empty program and against each path's
+//!   floor (the same map operations and nothing else), and events/s to userspace,
+//!   measured with BPF_PROG_TEST_RUN in the same run; needs root.
 //! - `pipeline`: kernel → `GetFlows` follower latency (p50/p99) and events/s through the
 //!   whole agent pipeline with zero loss, in a lab with a real `observerd`; then the agent
 //!   offered up to 2M events/s by its own program under `BPF_PROG_TEST_RUN`, with what it

@@ -61,11 +61,21 @@ pub enum Program {
     ToEndpoint,
     /// Does nothing (benchmark baseline).
     Noop,
+    /// The map operations of an established packet of `FromEndpoint` and nothing else
+    /// (benchmark floor; not loaded by [`Datapath::load_or_adopt`]).
+    EstablishedFloor,
+    /// The map operations of a new allowed connection of `FromEndpoint` and nothing else
+    /// (benchmark floor; not loaded by [`Datapath::load_or_adopt`]).
+    NewConnectionFloor,
 }
 
 impl Program {
-    /// Every program.
+    /// The programs [`Datapath::load_or_adopt`] loads and verifies.
     pub const ALL: [Self; 3] = [Self::FromEndpoint, Self::ToEndpoint, Self::Noop];
+
+    /// The benchmark's floors: in the object, loaded only on request
+    /// ([`Datapath::load_program`]).
+    pub const FLOORS: [Self; 2] = [Self::EstablishedFloor, Self::NewConnectionFloor];
 
     /// The program's name in the object.
     pub const fn name(self) -> &'static str {
@@ -73,6 +83,8 @@ impl Program {
             Self::FromEndpoint => programs::FROM_ENDPOINT,
             Self::ToEndpoint => programs::TO_ENDPOINT,
             Self::Noop => "noop",
+            Self::EstablishedFloor => "established_floor",
+            Self::NewConnectionFloor => "new_connection_floor",
         }
     }
 }
@@ -223,6 +235,20 @@ impl Datapath {
     /// A loaded program, e.g. for `BPF_PROG_TEST_RUN`.
     pub fn program_mut(&mut self, program: Program) -> Result<&mut SchedClassifier, DatapathError> {
         program_mut(&mut self.ebpf, program)
+    }
+
+    /// Loads and verifies `program` unless it is loaded: for the programs
+    /// [`Datapath::load_or_adopt`] leaves in the object ([`Program::FLOORS`]). They use the
+    /// maps of this datapath.
+    pub fn load_program(&mut self, program: Program) -> Result<(), DatapathError> {
+        let prog = self.program_mut(program)?;
+        if prog.fd().is_ok() {
+            return Ok(());
+        }
+        prog.load().map_err(|source| DatapathError::Program {
+            name: program.name(),
+            source: Box::new(source),
+        })
     }
 
     /// Sizes and verifier cost of `program`.
