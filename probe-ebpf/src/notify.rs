@@ -87,7 +87,9 @@ pub fn emit(hook: &Hook, flow: &Flow, note: &Note) {
 }
 
 /// Whether submitting an event at `now` wakes the reader: when this CPU has not woken it
-/// for [`wakeup::INTERVAL_NS`], or when enough is pending ([`wakeup::PENDING_BYTES`]).
+/// for [`wakeup::INTERVAL_NS`], or, when enough is pending ([`wakeup::PENDING_BYTES`]),
+/// for [`wakeup::PENDING_INTERVAL_NS`]. Never more often: a forced wake-up costs
+/// microseconds, and a reader that lags behind a full ring is awake already.
 #[inline(always)]
 pub fn wakeup_flags(now: u64) -> u64 {
     let Some(last) = OBS_WAKEUP.get_ptr_mut(0) else {
@@ -95,8 +97,11 @@ pub fn wakeup_flags(now: u64) -> u64 {
         return 0;
     };
     // SAFETY: a per-CPU slot: no other writer while this program runs on this CPU.
-    let due = unsafe { now.wrapping_sub(*last) >= wakeup::INTERVAL_NS };
-    if due || OBS_EVENTS.query(u64::from(BPF_RB_AVAIL_DATA)) >= wakeup::PENDING_BYTES {
+    let since = now.wrapping_sub(unsafe { *last });
+    let due = since >= wakeup::INTERVAL_NS
+        || (since >= wakeup::PENDING_INTERVAL_NS
+            && OBS_EVENTS.query(u64::from(BPF_RB_AVAIL_DATA)) >= wakeup::PENDING_BYTES);
+    if due {
         // SAFETY: as above.
         unsafe { *last = now };
         u64::from(BPF_RB_FORCE_WAKEUP)
