@@ -331,9 +331,10 @@ impl Engine {
         if moved {
             work.touched.insert(pod.key.clone());
         }
-        work.named_ports |= old
-            .as_ref()
-            .map_or(!pod.ports.is_empty(), |o| o.pod.ports != pod.ports);
+        // Named ports are known by identity: a new identity moves the pod's ports too.
+        work.named_ports |= old.as_ref().map_or(!pod.ports.is_empty(), |o| {
+            o.pod.ports != pod.ports || (o.identity != identity && !pod.ports.is_empty())
+        });
         if let Some(old) = &old {
             self.release(old.identity, work);
         }

@@ -8,7 +8,7 @@ use super::selector_cache::PeerKey;
 use crate::cluster::PodKey;
 
 /// Selector-cache key → endpoints whose policy consulted it.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DepIndex {
     users: HashMap<PeerKey, BTreeSet<PodKey>>,
 }

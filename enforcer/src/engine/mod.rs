@@ -15,6 +15,8 @@ mod dns_verdict;
 mod entries;
 mod fqdn;
 mod http_verdict;
+#[cfg(test)]
+mod incremental_tests;
 mod ipcache;
 pub mod matrix;
 pub mod render;
