@@ -284,3 +284,18 @@ fn check_sequences(seeds: std::ops::Range<u64>, steps: usize) {
 fn relabel_sequences_end_in_the_state_of_a_fresh_apply() {
     check_sequences(0..12, 25);
 }
+
+#[test]
+fn a_relabel_patches_the_peers_and_recomputes_the_pod() {
+    let mut rng = Rng::seeded(7);
+    let mut run = Run::new(&mut rng);
+    // A label set no other pod has: a new identity, which `shop/egress` selects for every
+    // endpoint in shop.
+    let relabel = "apiVersion: v1\nkind: Pod\nmetadata: {name: web-2, namespace: shop, labels: {app: unique, tier: front}}\nspec: {nodeName: n1}\nstatus: {podIP: 10.0.1.2}\n";
+    let changes = apply(&mut run.engine, relabel);
+    run.objects
+        .insert("pod shop/web-2".into(), relabel.to_string());
+    assert!(changes.patched >= 3, "{changes:?}");
+    assert_eq!(changes.recomputed - changes.patched, 1, "{changes:?}");
+    State::of(&run.engine).assert_eq(&State::of(&run.fresh()), &String::new);
+}
