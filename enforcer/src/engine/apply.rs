@@ -212,49 +212,59 @@ impl Engine {
     }
 
     fn check_addresses(&self, objects: &[Object]) -> Result<(), ApplyError> {
-        // The applied state has no conflict and deletes cannot make one: only incoming
-        // pods and nodes need the check.
-        if !objects
+        // The applied state has no conflict and deletes cannot make one: only the addresses
+        // of incoming pods and nodes need the check.
+        let incoming: Vec<(ObjectKey, &[IpAddr])> = objects
             .iter()
-            .any(|o| matches!(o, Object::Pod(_) | Object::Node(_)))
-        {
+            .filter_map(|o| match o {
+                Object::Pod(p) => Some((ObjectKey::Pod(p.key.clone()), &p.ips[..])),
+                Object::Node(n) => Some((ObjectKey::Node(n.name.clone()), &n.ips[..])),
+                _ => None,
+            })
+            .collect();
+        if incoming.is_empty() {
             return Ok(());
         }
-        let mut owners: BTreeMap<IpAddr, String> = BTreeMap::new();
-        let replaced: HashSet<String> = objects
-            .iter()
-            .map(|o| ObjectKey::of(o).to_string())
-            .collect();
-        let existing = self
-            .pods
-            .values()
-            .map(|e| (ObjectKey::Pod(e.pod.key.clone()).to_string(), &e.pod.ips))
-            .chain(self.nodes.values().map(|n| {
-                (
-                    ObjectKey::Node(n.node.name.clone()).to_string(),
-                    &n.node.ips,
-                )
-            }))
-            .filter(|(owner, _)| !replaced.contains(owner));
-        let incoming = objects.iter().filter_map(|o| match o {
-            Object::Pod(p) => Some((ObjectKey::Pod(p.key.clone()).to_string(), &p.ips)),
-            Object::Node(n) => Some((ObjectKey::Node(n.name.clone()).to_string(), &n.ips)),
-            _ => None,
-        });
-        for (owner, ips) in existing.chain(incoming) {
+        let claimed: BTreeSet<IpAddr> =
+            incoming.iter().flat_map(|(_, ips)| *ips).copied().collect();
+        let replaced: BTreeSet<ObjectKey> = objects.iter().map(ObjectKey::of).collect();
+        let mut owners: BTreeMap<IpAddr, ObjectKey> = BTreeMap::new();
+        for (owner, ips) in self.claimants(&claimed, &replaced).chain(incoming) {
             for ip in ips {
                 if let Some(first) = owners.insert(*ip, owner.clone())
                     && first != owner
                 {
                     return Err(ApplyError::AddressConflict {
                         ip: *ip,
-                        first,
-                        second: owner,
+                        first: first.to_string(),
+                        second: owner.to_string(),
                     });
                 }
             }
         }
         Ok(())
+    }
+
+    /// The applied pods and nodes, except `replaced` ones, with one of the `claimed`
+    /// addresses: the only ones an incoming object can conflict with.
+    fn claimants<'a>(
+        &'a self,
+        claimed: &'a BTreeSet<IpAddr>,
+        replaced: &'a BTreeSet<ObjectKey>,
+    ) -> impl Iterator<Item = (ObjectKey, &'a [IpAddr])> + 'a {
+        let claims = |ips: &[IpAddr]| ips.iter().any(|ip| claimed.contains(ip));
+        let pods = self
+            .pods
+            .values()
+            .filter(move |e| claims(&e.pod.ips))
+            .map(|e| (ObjectKey::Pod(e.pod.key.clone()), &e.pod.ips[..]));
+        let nodes = self
+            .nodes
+            .values()
+            .filter(move |n| claims(&n.node.ips))
+            .map(|n| (ObjectKey::Node(n.node.name.clone()), &n.node.ips[..]));
+        pods.chain(nodes)
+            .filter(|(owner, _)| !replaced.contains(owner))
     }
 
     /// Conservative check that every identity the objects may need can be allocated, so
