@@ -136,13 +136,16 @@ fn main() {
         incremental.push(t);
     }
     let mut relabel = Vec::new();
+    let (mut relabelled, mut patched) = (0, 0);
     for round in 0..21 {
         let pod = format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: app3-3, namespace: ns9, labels: {{app: app{}, tier: t0}}}}\nspec: {{nodeName: node1}}\nstatus: {{podIP: 10.9.3.4}}\n",
             3 + round % 2
         );
         let objs = parse(&pod);
-        relabel.push(time(|| engine.apply(objs).expect("apply")).1);
+        let (changes, t) = time(|| engine.apply(objs).expect("apply"));
+        (relabelled, patched) = (changes.recomputed, changes.patched);
+        relabel.push(t);
     }
     let mut traces = Vec::new();
     for i in 0..2000usize {
@@ -184,7 +187,7 @@ fn main() {
         incremental.len()
     );
     println!(
-        "  one pod relabelled            {} (median of {})",
+        "  one pod relabelled            {} (median of {}; {relabelled} endpoints recomputed, {patched} of them only for the identities that came or went)",
         ms(median(relabel.clone())),
         relabel.len()
     );

@@ -1,24 +1,22 @@
-//! Applying and deleting objects, and the incremental recomputation that follows.
+//! Applying and deleting objects, and what each change invalidates.
 //!
 //! Each change records what it invalidates in a [`Work`] list: endpoints whose identity,
-//! ports or selecting rules changed, selector-cache keys whose selections changed, whether
-//! named ports changed. [`Engine::finish`] turns that into the set of endpoints to
-//! recompute, recomputes exactly those, and reports which endpoint policies changed.
+//! ports or selecting rules changed, selector-cache keys whose selections changed and the
+//! identities that came or went, whether named ports changed. `Engine::finish` (in
+//! `recompute`) turns that into the endpoints to recompute, recomputes exactly those, and
+//! reports which endpoint policies changed.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::compute::compute;
-use super::entries::{NamedPorts, Resolver, Used};
 use super::fqdn::policy_fqdns;
 use super::selector_cache::PeerKey;
 use super::{Endpoint, Engine, NodeEntry};
-use crate::cluster::{ContainerPort, Namespace, Node, Pod, PodKey, WorkloadRef};
+use crate::cluster::{Namespace, Node, Pod, PodKey, WorkloadRef};
 use crate::identity::{Scope, cidr_labels, node_labels, pod_labels};
 use crate::manifest::Object;
-use crate::mapstate::EndpointPolicy;
 use crate::net::Cidr;
 use crate::policy::model::{Peer, Peers, Policy};
 use crate::policy::origin::PolicyRef;
@@ -113,6 +111,9 @@ pub struct Changes {
     pub ipcache: bool,
     /// How many endpoint policies were recomputed (a measure of incrementality).
     pub recomputed: usize,
+    /// Of those, how many only for the peer identities that came or went: the rest of
+    /// their map state was kept.
+    pub patched: usize,
 }
 
 impl Changes {
@@ -124,17 +125,24 @@ impl Changes {
 
 #[derive(Default)]
 pub(super) struct Work {
-    /// Endpoints to recompute.
-    dirty: BTreeSet<PodKey>,
+    /// Endpoints to recompute in full (their identity, ports or selecting rules changed).
+    pub(super) dirty: BTreeSet<PodKey>,
     /// Endpoints new or with a new identity, address or node: reported as updated even if
     /// their policy is unchanged.
-    touched: BTreeSet<PodKey>,
-    changed_keys: HashSet<PeerKey>,
-    named_ports: bool,
-    removed: BTreeSet<PodKey>,
+    pub(super) touched: BTreeSet<PodKey>,
+    /// Selector-cache keys whose selections changed.
+    pub(super) changed_keys: HashSet<PeerKey>,
+    /// Identities allocated or released: the only peers whose membership in a selection
+    /// can have changed.
+    pub(super) changed_ids: BTreeSet<u32>,
+    /// Some pod's container ports changed, or a pod with ports came or went.
+    pub(super) named_ports: bool,
+    /// Endpoints removed.
+    pub(super) removed: BTreeSet<PodKey>,
+    /// The ipcache changed.
     pub(super) ipcache: bool,
     /// A policy with `toFQDNs` peers changed: learned addresses need new identities.
-    fqdn: bool,
+    pub(super) fqdn: bool,
 }
 
 impl Engine {
@@ -204,49 +212,59 @@ impl Engine {
     }
 
     fn check_addresses(&self, objects: &[Object]) -> Result<(), ApplyError> {
-        // The applied state has no conflict and deletes cannot make one: only incoming
-        // pods and nodes need the check.
-        if !objects
+        // The applied state has no conflict and deletes cannot make one: only the addresses
+        // of incoming pods and nodes need the check.
+        let incoming: Vec<(ObjectKey, &[IpAddr])> = objects
             .iter()
-            .any(|o| matches!(o, Object::Pod(_) | Object::Node(_)))
-        {
+            .filter_map(|o| match o {
+                Object::Pod(p) => Some((ObjectKey::Pod(p.key.clone()), &p.ips[..])),
+                Object::Node(n) => Some((ObjectKey::Node(n.name.clone()), &n.ips[..])),
+                _ => None,
+            })
+            .collect();
+        if incoming.is_empty() {
             return Ok(());
         }
-        let mut owners: BTreeMap<IpAddr, String> = BTreeMap::new();
-        let replaced: HashSet<String> = objects
-            .iter()
-            .map(|o| ObjectKey::of(o).to_string())
-            .collect();
-        let existing = self
-            .pods
-            .values()
-            .map(|e| (ObjectKey::Pod(e.pod.key.clone()).to_string(), &e.pod.ips))
-            .chain(self.nodes.values().map(|n| {
-                (
-                    ObjectKey::Node(n.node.name.clone()).to_string(),
-                    &n.node.ips,
-                )
-            }))
-            .filter(|(owner, _)| !replaced.contains(owner));
-        let incoming = objects.iter().filter_map(|o| match o {
-            Object::Pod(p) => Some((ObjectKey::Pod(p.key.clone()).to_string(), &p.ips)),
-            Object::Node(n) => Some((ObjectKey::Node(n.name.clone()).to_string(), &n.ips)),
-            _ => None,
-        });
-        for (owner, ips) in existing.chain(incoming) {
+        let claimed: BTreeSet<IpAddr> =
+            incoming.iter().flat_map(|(_, ips)| *ips).copied().collect();
+        let replaced: BTreeSet<ObjectKey> = objects.iter().map(ObjectKey::of).collect();
+        let mut owners: BTreeMap<IpAddr, ObjectKey> = BTreeMap::new();
+        for (owner, ips) in self.claimants(&claimed, &replaced).chain(incoming) {
             for ip in ips {
                 if let Some(first) = owners.insert(*ip, owner.clone())
                     && first != owner
                 {
                     return Err(ApplyError::AddressConflict {
                         ip: *ip,
-                        first,
-                        second: owner,
+                        first: first.to_string(),
+                        second: owner.to_string(),
                     });
                 }
             }
         }
         Ok(())
+    }
+
+    /// The applied pods and nodes, except `replaced` ones, with one of the `claimed`
+    /// addresses: the only ones an incoming object can conflict with.
+    fn claimants<'a>(
+        &'a self,
+        claimed: &'a BTreeSet<IpAddr>,
+        replaced: &'a BTreeSet<ObjectKey>,
+    ) -> impl Iterator<Item = (ObjectKey, &'a [IpAddr])> + 'a {
+        let claims = |ips: &[IpAddr]| ips.iter().any(|ip| claimed.contains(ip));
+        let pods = self
+            .pods
+            .values()
+            .filter(move |e| claims(&e.pod.ips))
+            .map(|e| (ObjectKey::Pod(e.pod.key.clone()), &e.pod.ips[..]));
+        let nodes = self
+            .nodes
+            .values()
+            .filter(move |n| claims(&n.node.ips))
+            .map(|n| (ObjectKey::Node(n.node.name.clone()), &n.node.ips[..]));
+        pods.chain(nodes)
+            .filter(|(owner, _)| !replaced.contains(owner))
     }
 
     /// Conservative check that every identity the objects may need can be allocated, so
@@ -331,9 +349,10 @@ impl Engine {
         if moved {
             work.touched.insert(pod.key.clone());
         }
-        work.named_ports |= old
-            .as_ref()
-            .map_or(!pod.ports.is_empty(), |o| o.pod.ports != pod.ports);
+        // Named ports are known by identity: a new identity moves the pod's ports too.
+        work.named_ports |= old.as_ref().map_or(!pod.ports.is_empty(), |o| {
+            o.pod.ports != pod.ports || (o.identity != identity && !pod.ports.is_empty())
+        });
         if let Some(old) = &old {
             self.release(old.identity, work);
         }
@@ -464,6 +483,7 @@ impl Engine {
             Err(_) => return crate::identity::WORLD,
         };
         if new && let Some(identity) = self.identities.get(id).cloned() {
+            work.changed_ids.insert(id);
             work.changed_keys
                 .extend(self.selectors.identity_added(&identity));
             if scope == Scope::Cluster {
@@ -476,130 +496,12 @@ impl Engine {
 
     pub(super) fn release(&mut self, id: u32, work: &mut Work) {
         if self.identities.release(id) {
+            work.changed_ids.insert(id);
             work.changed_keys
                 .extend(self.selectors.identity_removed(id));
             self.subjects.remove_identity(id);
         }
     }
-
-    pub(super) fn finish(&mut self, mut work: Work) -> Changes {
-        if work.fqdn {
-            self.refresh_fqdn(&mut work);
-        }
-        if work.named_ports {
-            self.named_ports = named_ports(self.pods.values());
-            let users = self
-                .pods
-                .values()
-                .filter(|e| e.egress_named_ports)
-                .map(|e| e.pod.key.clone());
-            work.dirty.extend(users.collect::<Vec<_>>());
-        }
-        work.dirty.extend(self.deps.users_of(&work.changed_keys));
-        let mut changes = Changes {
-            removed: work.removed,
-            ipcache: work.ipcache,
-            updated: work.touched,
-            recomputed: 0,
-        };
-        // Endpoints with the same identity and container ports have the same policy:
-        // compute it once per group.
-        let mut memo: HashMap<(u32, Vec<ContainerPort>), Computed> = HashMap::new();
-        // Members of a group usually shared their old policy too: compare it once.
-        let mut compared: Option<(Arc<EndpointPolicy>, Arc<EndpointPolicy>, bool)> = None;
-        for key in work.dirty {
-            let Some(ep) = self.pods.get(&key) else {
-                continue;
-            };
-            let group = (ep.identity, ep.pod.ports.clone());
-            let computed = match memo.get(&group) {
-                Some(c) => c.clone(),
-                None => {
-                    let c = self.compute_for(&ep.pod.clone(), ep.identity);
-                    memo.insert(group, c.clone());
-                    c
-                }
-            };
-            if self.install(&key, computed, &mut compared) {
-                changes.updated.insert(key);
-            }
-            changes.recomputed += 1;
-        }
-        changes.updated.retain(|k| self.pods.contains_key(k));
-        if !changes.is_empty() {
-            self.revision += 1;
-        }
-        changes
-    }
-
-    /// Installs a computed policy on an endpoint and updates the dependency index;
-    /// returns whether the policy changed.
-    fn install(
-        &mut self,
-        key: &PodKey,
-        computed: Computed,
-        compared: &mut Option<(Arc<EndpointPolicy>, Arc<EndpointPolicy>, bool)>,
-    ) -> bool {
-        let Some(ep) = self.pods.get_mut(key) else {
-            return false;
-        };
-        let old_keys = std::mem::replace(&mut ep.used_keys, computed.keys.clone());
-        ep.egress_named_ports = computed.egress_named_ports;
-        let changed = match compared {
-            Some((old, new, changed))
-                if Arc::ptr_eq(old, &ep.policy) && Arc::ptr_eq(new, &computed.policy) =>
-            {
-                *changed
-            }
-            _ => {
-                let changed = ep.policy != computed.policy;
-                *compared = Some((ep.policy.clone(), computed.policy.clone(), changed));
-                changed
-            }
-        };
-        if changed {
-            ep.policy = computed.policy;
-        }
-        for unused in self.deps.replace(key, &old_keys, &computed.keys) {
-            self.selectors.remove(&unused);
-        }
-        changed
-    }
-
-    fn compute_for(&mut self, pod: &Pod, identity: u32) -> Computed {
-        let mut used = Used::default();
-        let rules = self.subjects.rules(identity);
-        let mut resolver = Resolver {
-            identities: &self.identities,
-            selectors: &mut self.selectors,
-            named_ports: &self.named_ports,
-            cluster: &self.config.cluster_name,
-        };
-        let policy = compute(
-            &mut resolver,
-            rules,
-            pod,
-            &self.derived,
-            self.config.allow_localhost,
-            &mut used,
-        );
-        let mut keys = used.keys;
-        keys.sort();
-        keys.dedup();
-        Computed {
-            policy: Arc::new(policy),
-            keys: keys.into(),
-            egress_named_ports: used.egress_named_ports,
-        }
-    }
-}
-
-/// A computed endpoint policy and what it depends on.
-#[derive(Clone)]
-struct Computed {
-    policy: Arc<EndpointPolicy>,
-    keys: Arc<[PeerKey]>,
-    egress_named_ports: bool,
 }
 
 /// Every CIDR a policy mentions (peers and their exceptions).
@@ -621,20 +523,6 @@ fn policy_cidrs(policy: &Policy) -> Vec<Cidr> {
                     out.push(*cidr);
                     out.extend(except.iter().copied());
                 }
-            }
-        }
-    }
-    out
-}
-
-fn named_ports<'a>(endpoints: impl Iterator<Item = &'a Endpoint>) -> NamedPorts {
-    let mut out = NamedPorts::new();
-    for e in endpoints {
-        for p in &e.pod.ports {
-            if let Some(name) = &p.name {
-                out.entry(name.clone())
-                    .or_default()
-                    .insert((e.identity, p.protocol, p.port));
             }
         }
     }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use super::entries::{Resolver, Used};
 use super::subjects::RuleHandle;
-use crate::cluster::Pod;
+use crate::cluster::ContainerPort;
 use crate::labels::Selector;
-use crate::mapstate::resolve::{RawEntry, resolve};
+use crate::mapstate::resolve::{RawEntry, resolve, resolve_only};
 use crate::mapstate::{Action, DirectionPolicy, EndpointPolicy, L7Kind, PortRange};
 use crate::policy::Direction;
 use crate::policy::model::PeerRule;
@@ -79,11 +79,12 @@ pub fn folded_requires(rules: &[&RuleHandle], dir: Direction, deny: bool) -> Sel
     Selector::new(reqs.collect::<Vec<_>>())
 }
 
-/// Computes an endpoint's policy from the rules selecting it.
+/// Computes an endpoint's policy from the rules selecting it and its container ports
+/// (which ingress named ports resolve against).
 pub fn compute(
     resolver: &mut Resolver<'_>,
     rules: &[RuleHandle],
-    pod: &Pod,
+    ports: &[ContainerPort],
     derived: &DerivedRules,
     allow_localhost: bool,
     used: &mut Used,
@@ -92,7 +93,7 @@ pub fn compute(
         ingress: direction(
             resolver,
             rules,
-            pod,
+            ports,
             Direction::Ingress,
             derived,
             allow_localhost,
@@ -101,7 +102,7 @@ pub fn compute(
         egress: direction(
             resolver,
             rules,
-            pod,
+            ports,
             Direction::Egress,
             derived,
             false,
@@ -113,7 +114,7 @@ pub fn compute(
 fn direction(
     resolver: &mut Resolver<'_>,
     rules: &[RuleHandle],
-    pod: &Pod,
+    ports: &[ContainerPort],
     dir: Direction,
     derived: &DerivedRules,
     allow_localhost: bool,
@@ -124,7 +125,16 @@ fn direction(
         return DirectionPolicy::default();
     }
     let default_deny = relevant.iter().any(|h| h.rule().default_deny(dir));
-    let mut raw = section_entries(resolver, &relevant, pod, dir, used);
+    // A partial resolution of no identity has no entries to resolve.
+    let nothing = resolver
+        .partial
+        .as_deref()
+        .is_some_and(|p| p.only.is_empty());
+    let mut raw = if nothing {
+        Vec::new()
+    } else {
+        section_entries(resolver, &relevant, ports, dir, used)
+    };
     let allow_all = |rule: &RuleRef, identity: u32| RawEntry {
         identity,
         protocol: 0,
@@ -146,22 +156,26 @@ fn direction(
     }
     let selecting: BTreeSet<Arc<PolicyRef>> =
         relevant.iter().map(|h| h.policy.origin.clone()).collect();
+    let state = match resolver.partial.as_deref() {
+        Some(partial) => resolve_only(&raw, &partial.only),
+        None => resolve(&raw),
+    };
     DirectionPolicy {
         enforced: true,
         selecting: selecting.into_iter().collect(),
-        state: resolve(&raw),
+        state,
     }
 }
 
 fn section_entries(
     resolver: &mut Resolver<'_>,
     relevant: &[&RuleHandle],
-    pod: &Pod,
+    ports: &[ContainerPort],
     dir: Direction,
     used: &mut Used,
 ) -> Vec<RawEntry> {
     let mut raw = Vec::new();
-    for_each_section(resolver, relevant, pod, dir, used, |_, _, entries| {
+    for_each_section(resolver, relevant, ports, dir, used, |_, _, entries| {
         raw.extend(entries);
     });
     raw
@@ -173,7 +187,7 @@ fn section_entries(
 pub(super) fn for_each_section(
     resolver: &mut Resolver<'_>,
     relevant: &[&RuleHandle],
-    pod: &Pod,
+    ports: &[ContainerPort],
     dir: Direction,
     used: &mut Used,
     mut f: impl FnMut(&PeerRule, Action, Vec<RawEntry>),
@@ -183,11 +197,11 @@ pub(super) fn for_each_section(
     for h in relevant {
         let (allow, deny) = h.rule().sections(dir);
         for s in allow {
-            let entries = resolver.entries(s, &requires_allow, Action::Allow, dir, pod, used);
+            let entries = resolver.entries(s, &requires_allow, Action::Allow, dir, ports, used);
             f(s, Action::Allow, entries);
         }
         for s in deny {
-            let entries = resolver.entries(s, &requires_deny, Action::Deny, dir, pod, used);
+            let entries = resolver.entries(s, &requires_deny, Action::Deny, dir, ports, used);
             f(s, Action::Deny, entries);
         }
     }

@@ -8,7 +8,7 @@ use super::selector_cache::PeerKey;
 use crate::cluster::PodKey;
 
 /// Selector-cache key → endpoints whose policy consulted it.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DepIndex {
     users: HashMap<PeerKey, BTreeSet<PodKey>>,
 }
@@ -36,13 +36,17 @@ impl DepIndex {
         unused
     }
 
-    /// Endpoints using any of `keys`.
-    pub fn users_of<'a>(&'a self, keys: impl IntoIterator<Item = &'a PeerKey>) -> BTreeSet<PodKey> {
-        keys.into_iter()
+    /// Endpoints using any of `keys`, sorted, each once.
+    pub fn users_of<'a>(&'a self, keys: impl IntoIterator<Item = &'a PeerKey>) -> Vec<PodKey> {
+        // Keys share most of their users: deduplicate before cloning.
+        let mut users: Vec<&PodKey> = keys
+            .into_iter()
             .filter_map(|k| self.users.get(k))
             .flatten()
-            .cloned()
-            .collect()
+            .collect();
+        users.sort();
+        users.dedup();
+        users.into_iter().cloned().collect()
     }
 }
 
@@ -58,7 +62,7 @@ mod tests {
         let k = PeerKey::Labels(Selector::all());
         assert!(d.replace(&a, &[], std::slice::from_ref(&k)).is_empty());
         assert!(d.replace(&b, &[], std::slice::from_ref(&k)).is_empty());
-        assert_eq!(d.users_of([&k]).len(), 2);
+        assert_eq!(d.users_of([&k]), vec![a.clone(), b.clone()]);
         assert!(d.replace(&a, std::slice::from_ref(&k), &[]).is_empty());
         assert_eq!(
             d.replace(&b, std::slice::from_ref(&k), &[]),

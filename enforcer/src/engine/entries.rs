@@ -7,8 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::partial::Partial;
 use super::selector_cache::{PeerKey, SelectorCache};
-use crate::cluster::Pod;
+use crate::cluster::ContainerPort;
 use crate::identity::IdentityTable;
 use crate::labels::Selector;
 use crate::mapstate::resolve::RawEntry;
@@ -30,6 +31,9 @@ pub struct Resolver<'a> {
     pub named_ports: &'a NamedPorts,
     /// The cluster name (entity `cluster`).
     pub cluster: &'a str,
+    /// For patching: resolve only some peer identities (and the wildcard). `None`
+    /// resolves every peer.
+    pub partial: Option<&'a mut Partial>,
 }
 
 /// Peers as identities.
@@ -44,7 +48,8 @@ pub enum PeerSet {
 /// What resolution used, for incremental recomputation.
 #[derive(Default)]
 pub struct Used {
-    /// Selector-cache keys consulted.
+    /// Selector-cache keys consulted (not recorded by a partial resolution, which
+    /// consults those of the full one).
     pub keys: Vec<PeerKey>,
     /// Whether egress named ports were resolved against peers.
     pub egress_named_ports: bool,
@@ -55,47 +60,98 @@ impl Resolver<'_> {
     /// `fromRequires`/`toRequires` of every rule selecting the endpoint) are ANDed into
     /// every endpoint selector.
     pub fn peers(&mut self, peers: &Peers, requires: &Selector, used: &mut Used) -> PeerSet {
+        if let Some(set) = self
+            .partial
+            .as_deref()
+            .and_then(|p| p.remembered(peers, requires))
+        {
+            return set.clone();
+        }
+        let set = self.resolve_peers(peers, requires, used);
+        if let Some(p) = self.partial.as_deref_mut() {
+            p.remember(peers, requires, set.clone());
+        }
+        set
+    }
+
+    fn resolve_peers(&mut self, peers: &Peers, requires: &Selector, used: &mut Used) -> PeerSet {
         let list = match peers {
             Peers::Any => return PeerSet::Any,
             Peers::List(list) => list,
         };
         let mut ids = BTreeSet::new();
         for peer in list {
-            let keys: Vec<PeerKey> = match peer {
+            match peer {
                 Peer::Entity(Entity::All) => return PeerSet::Any,
-                Peer::Endpoints(sel) => vec![PeerKey::Labels(sel.and(requires))],
-                Peer::Nodes(sel) => vec![PeerKey::Labels(sel.clone())],
-                Peer::Entity(e) => e
-                    .selectors(self.cluster)
-                    .into_iter()
-                    .map(PeerKey::Labels)
-                    .collect(),
-                Peer::Cidr { cidr, except } => vec![PeerKey::Cidr {
-                    cidr: *cidr,
-                    except: except.clone(),
-                }],
-                Peer::Fqdn(text) => super::fqdn::compile(text)
-                    .map(|(label, _)| PeerKey::Fqdn(label))
-                    .into_iter()
-                    .collect(),
-            };
-            for key in keys {
-                ids.extend(self.selectors.select(&key, self.identities).iter().copied());
-                used.keys.push(key);
+                Peer::Entity(e) if self.partial.is_some() => ids.extend(self.entity(*e)),
+                _ => {
+                    let keys = self.peer_keys(peer, requires);
+                    self.select_into(keys, &mut ids, used);
+                }
             }
         }
         PeerSet::Ids(ids)
     }
 
-    /// The raw entries of a section for an endpoint (`pod`), allow or deny, in `direction`:
-    /// at ingress named ports resolve against the endpoint, at egress against each peer.
+    /// The selector-cache keys of a peer (but `all`, which is every identity).
+    fn peer_keys(&self, peer: &Peer, requires: &Selector) -> Vec<PeerKey> {
+        match peer {
+            Peer::Endpoints(sel) => vec![PeerKey::Labels(sel.and(requires))],
+            Peer::Nodes(sel) => vec![PeerKey::Labels(sel.clone())],
+            Peer::Entity(e) => e
+                .selectors(self.cluster)
+                .into_iter()
+                .map(PeerKey::Labels)
+                .collect(),
+            Peer::Cidr { cidr, except } => vec![PeerKey::Cidr {
+                cidr: *cidr,
+                except: except.clone(),
+            }],
+            Peer::Fqdn(text) => super::fqdn::compile(text)
+                .map(|(label, _)| PeerKey::Fqdn(label))
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Adds what `keys` select to `ids` (in a partial resolution, among its identities).
+    fn select_into(&mut self, keys: Vec<PeerKey>, ids: &mut BTreeSet<u32>, used: &mut Used) {
+        for key in keys {
+            let selection = self.selectors.select(&key, self.identities);
+            match self.partial.as_deref() {
+                None => ids.extend(selection.iter().copied()),
+                Some(p) => ids.extend(p.only.iter().filter(|id| selection.contains(id))),
+            }
+            if self.partial.is_none() {
+                used.keys.push(key);
+            }
+        }
+    }
+
+    /// In a partial resolution, the identities an entity selects, remembered.
+    fn entity(&mut self, entity: Entity) -> BTreeSet<u32> {
+        if let Some(ids) = self.partial.as_deref().and_then(|p| p.entity(entity)) {
+            return ids.clone();
+        }
+        let mut ids = BTreeSet::new();
+        let keys = self.peer_keys(&Peer::Entity(entity), &Selector::all());
+        self.select_into(keys, &mut ids, &mut Used::default());
+        if let Some(p) = self.partial.as_deref_mut() {
+            p.remember_entity(entity, ids.clone());
+        }
+        ids
+    }
+
+    /// The raw entries of a section for an endpoint with container ports `ports`, allow or
+    /// deny, in `direction`: at ingress named ports resolve against the endpoint's ports, at
+    /// egress against each peer's.
     pub fn entries(
         &mut self,
         section: &PeerRule,
         requires: &Selector,
         action: Action,
         direction: Direction,
-        pod: &Pod,
+        ports: &[ContainerPort],
         used: &mut Used,
     ) -> Vec<RawEntry> {
         let peers = self.peers(&section.peers, requires, used);
@@ -145,8 +201,7 @@ impl Resolver<'_> {
                         }
                         PortSel::Named(name) if direction == Direction::Ingress => {
                             // The destination is the endpoint itself.
-                            for cp in pod
-                                .ports
+                            for cp in ports
                                 .iter()
                                 .filter(|cp| cp.name.as_deref() == Some(name.as_str()))
                             {
@@ -164,7 +219,9 @@ impl Resolver<'_> {
                                 self.named_ports.get(name).into_iter().flatten()
                             {
                                 let selected = match &peers {
-                                    PeerSet::Any => true,
+                                    PeerSet::Any => {
+                                        self.partial.as_deref().is_none_or(|p| p.only.contains(&id))
+                                    }
                                     PeerSet::Ids(ids) => ids.contains(&id),
                                 };
                                 if selected && spec.protocols.contains(&proto) {

@@ -6,17 +6,26 @@
 //! incremental: a policy change recomputes only the endpoints its rules select (before or
 //! after the change) and those whose peer selections changed because identities came or
 //! went; a label change recomputes the endpoint and the endpoints whose selectors select
-//! its old or new identity.
+//! its old or new identity. Where only peer selections changed, just the entries of the
+//! identities that came or went are recomputed; the rest of the map state is kept.
 
 mod apply;
 mod compute;
+mod delta;
 mod deps;
 mod dns_verdict;
 mod entries;
 mod fqdn;
 mod http_verdict;
+#[cfg(test)]
+mod incremental_tests;
 mod ipcache;
 pub mod matrix;
+mod members;
+mod named_ports;
+mod partial;
+mod patch;
+mod recompute;
 pub mod render;
 mod selector_cache;
 mod subjects;

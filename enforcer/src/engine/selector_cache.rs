@@ -98,4 +98,10 @@ impl SelectorCache {
     pub fn remove(&mut self, key: &PeerKey) {
         self.entries.remove(key);
     }
+
+    /// Every cached key and its selection.
+    #[cfg(test)]
+    pub fn entries(&self) -> impl Iterator<Item = (PeerKey, Selection)> + '_ {
+        self.entries.iter().map(|(k, s)| (k.clone(), s.clone()))
+    }
 }

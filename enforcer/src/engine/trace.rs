@@ -422,6 +422,7 @@ impl Engine {
             selectors: &mut cache,
             named_ports: &self.named_ports,
             cluster: &self.config.cluster_name,
+            partial: None,
         };
         let mut used = Used::default();
         // Near misses explain a default deny; an allowed or explicitly denied flow needs none.
@@ -429,7 +430,7 @@ impl Engine {
         for_each_section(
             &mut resolver,
             &relevant,
-            &ep.pod,
+            &ep.pod.ports,
             dir,
             &mut used,
             |s, action, entries| {

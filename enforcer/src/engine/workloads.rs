@@ -71,11 +71,6 @@ impl Engine {
 
     /// A pod name belongs to one owner: a written Pod or one workload.
     fn check_pod_names(&self, objects: &[Object]) -> Result<(), ApplyError> {
-        let mut seen: BTreeMap<&PodKey, &Option<WorkloadRef>> = self
-            .pods
-            .values()
-            .map(|e| (&e.pod.key, &e.pod.owner))
-            .collect();
         let mut batch: BTreeMap<&PodKey, &Option<WorkloadRef>> = BTreeMap::new();
         for o in objects {
             let Object::Pod(p) = o else { continue };
@@ -84,7 +79,7 @@ impl Engine {
             {
                 return Err(conflict(&p.key, first, &p.owner));
             }
-            if let Some(first) = seen.remove(&p.key)
+            if let Some(first) = self.pods.get(&p.key).map(|e| &e.pod.owner)
                 && first != &p.owner
             {
                 return Err(conflict(&p.key, first, &p.owner));

@@ -33,8 +33,21 @@ pub struct RawEntry {
 
 /// Resolves `raw` entries into a canonical map state.
 pub fn resolve(raw: &[RawEntry]) -> MapState {
+    resolve_where(raw, |_| true)
+}
+
+/// The entries of the identities in `only` of the map state [`resolve`] builds from `raw`
+/// (the wildcard's denies still apply to them): what patching a map state for those
+/// identities needs.
+pub fn resolve_only(raw: &[RawEntry], only: &BTreeSet<u32>) -> MapState {
+    resolve_where(raw, |id| only.contains(&id))
+}
+
+/// Resolves the identities `keep` accepts; the wildcard's denies are kept as their outer
+/// denies in any case.
+fn resolve_where(raw: &[RawEntry], keep: impl Fn(u32) -> bool) -> MapState {
     let mut by_identity: BTreeMap<u32, Vec<&RawEntry>> = BTreeMap::new();
-    for e in raw {
+    for e in raw.iter().filter(|e| e.identity == 0 || keep(e.identity)) {
         by_identity.entry(e.identity).or_default().push(e);
     }
     let wildcard_denies: Vec<&RawEntry> = by_identity
@@ -47,7 +60,7 @@ pub fn resolve(raw: &[RawEntry]) -> MapState {
         })
         .unwrap_or_default();
     let mut state = MapState::default();
-    for (&identity, group) in &by_identity {
+    for (&identity, group) in by_identity.iter().filter(|(id, _)| keep(**id)) {
         let outer = if identity == 0 {
             &[][..]
         } else {
@@ -306,6 +319,29 @@ mod tests {
                 .filter(|v| v.action == Action::Allow)
                 .count()
                 == 1
+        );
+    }
+
+    #[test]
+    fn resolving_some_identities_gives_their_entries_of_the_whole() {
+        let raw = [
+            raw(0, 6, PortRange::new(0, 1023), Action::Deny, "deny-all-low"),
+            raw(0, 0, PortRange::ALL, Action::Allow, "allow-all"),
+            raw(7, 6, PortRange::new(80, 2000), Action::Allow, "seven"),
+            raw(8, 6, PortRange::single(80), Action::Allow, "eight"),
+        ];
+        let whole = resolve(&raw);
+        let some = resolve_only(&raw, &BTreeSet::from([7]));
+        let sevens: Vec<_> = whole
+            .entries
+            .iter()
+            .filter(|(k, _)| k.identity == 7)
+            .collect();
+        assert_eq!(some.entries.iter().collect::<Vec<_>>(), sevens);
+        assert_eq!(
+            sevens.len(),
+            1,
+            "ports below 1024 are denied to every identity"
         );
     }
 
