@@ -139,7 +139,12 @@ mod tests {
     #[test]
     fn addresses_are_written_as_display_writes_them() {
         for v in 0..=255u8 {
-            for octets in [[v, 0, 9, 1], [10, v, 100, 255], [1, 22, v, 45], [v, v, v, v]] {
+            for octets in [
+                [v, 0, 9, 1],
+                [10, v, 100, 255],
+                [1, 22, v, 45],
+                [v, v, v, v],
+            ] {
                 let addr = IpAddr::from(octets);
                 assert_eq!(address_text(addr), addr.to_string());
             }
