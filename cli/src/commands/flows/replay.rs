@@ -1,12 +1,13 @@
 //! `--input-file FILE|-`: flows from a JSON-lines file instead of the agent, each line
 //! read by [`observe_cli::input_line`] (a library module, so that a fuzz target reaches
-//! it). A line that is not JSON stops the replay with its line number.
+//! it) into one reused response. A line that is not JSON stops the replay with its line
+//! number.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 
 use anyhow::{Context, Result, anyhow};
-use observe_cli::input_line::parse_line;
+use observe_cli::input_line::LineReader;
 use observe_filter::{Compiled, FieldMask};
 use observe_proto::observer::GetFlowsRequest;
 
@@ -32,8 +33,10 @@ pub fn run<W: Write, E: Write>(
         let file = File::open(path).with_context(|| format!("cannot open --input-file {path}"))?;
         Box::new(BufReader::with_capacity(READ_BUFFER, file))
     };
-    // One line buffer for the whole file: a line is parsed before the next is read.
+    // One line buffer and one response for the whole file: a line is read and printed
+    // before the next one.
     let mut line = String::new();
+    let mut lines = LineReader::new();
     for number in 1.. {
         line.clear();
         let read = reader
@@ -42,13 +45,13 @@ pub fn run<W: Write, E: Write>(
         if read == 0 {
             break;
         }
-        let parsed = parse_line(&line).with_context(|| format!("{path}:{number}"))?;
+        let parsed = lines
+            .read(&line)
+            .with_context(|| format!("{path}:{number}"))?;
         let Some(response) = parsed else {
             continue;
         };
-        for out in selection.offer(response) {
-            printer.write(&out)?;
-        }
+        selection.offer(&response, |out| printer.write(out))?;
         if selection.is_done() {
             break;
         }

@@ -3,6 +3,7 @@
 //! first N or the last N, each flow cut down by the agent's field mask. Loss reports and
 //! node status events are never filtered and never counted.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use observe_filter::{Compiled, FieldMask};
@@ -55,18 +56,32 @@ impl Selection {
         self.first && self.number > 0 && self.sent >= self.number
     }
 
-    /// Offers one response; returns what to print now.
-    pub fn offer(&mut self, mut response: GetFlowsResponse) -> Vec<GetFlowsResponse> {
-        if let Some(ResponseTypes::Flow(flow)) = response.response_types.as_mut() {
+    /// Offers one response; what is to be printed now goes to `print` (the response
+    /// itself, or its flow cut down by the mask), what is held back is copied.
+    ///
+    /// # Errors
+    ///
+    /// The first error of `print`.
+    pub fn offer<E>(
+        &mut self,
+        response: &GetFlowsResponse,
+        print: impl FnMut(&GetFlowsResponse) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if let Some(ResponseTypes::Flow(flow)) = &response.response_types {
             if !self.in_bounds(flow.time.map(|t| t.unix_nanos())) || !self.filters.matches(flow) {
-                return Vec::new();
-            }
-            if let Some(mask) = &self.mask {
-                *flow = mask.apply(flow);
+                return Ok(());
             }
             self.sent += 1;
+            if let Some(mask) = &self.mask {
+                let masked = GetFlowsResponse {
+                    node_name: response.node_name.clone(),
+                    time: response.time,
+                    response_types: Some(ResponseTypes::Flow(mask.apply(flow))),
+                };
+                return self.pass(Cow::Owned(masked), print);
+            }
         }
-        self.hold_or_pass(response)
+        self.pass(Cow::Borrowed(response), print)
     }
 
     fn in_bounds(&self, time: Option<i128>) -> bool {
@@ -75,15 +90,20 @@ impl Selection {
         after_since && before_until
     }
 
-    /// Last N: hold responses, dropping the oldest beyond N flows.
-    fn hold_or_pass(&mut self, response: GetFlowsResponse) -> Vec<GetFlowsResponse> {
+    /// Everything or the first N: print now. Last N: hold responses, dropping the oldest
+    /// beyond N flows.
+    fn pass<E>(
+        &mut self,
+        response: Cow<'_, GetFlowsResponse>,
+        mut print: impl FnMut(&GetFlowsResponse) -> Result<(), E>,
+    ) -> Result<(), E> {
         if self.first || self.number == 0 {
-            return vec![response];
+            return print(&response);
         }
         if is_flow(&response) {
             self.held_flows += 1;
         }
-        self.held.push_back(response);
+        self.held.push_back(response.into_owned());
         while self.held_flows > self.number {
             if let Some(dropped) = self.held.pop_front()
                 && is_flow(&dropped)
@@ -91,7 +111,7 @@ impl Selection {
                 self.held_flows -= 1;
             }
         }
-        Vec::new()
+        Ok(())
     }
 
     /// What was held back (last N), in file order.
