@@ -27,6 +27,9 @@ use crate::connect;
 use crate::output::flows::{FlowPrinter, Format, Options, raw_filters};
 use options::{ColorWhen, OutputArgs, OutputFormat, SelectorArgs};
 
+/// How much output is written at once (follow mode flushes after every response).
+const OUTPUT_BUFFER: usize = 256 * 1024;
+
 /// Flags of `observe flows`.
 #[derive(clap::Args, Debug)]
 pub struct FlowsArgs {
@@ -63,7 +66,8 @@ pub fn run(
         args.input_file.is_some(),
     );
     let options = print_options(&args.output, stdout.is_terminal());
-    let printer = FlowPrinter::new(BufWriter::new(stdout.lock()), std::io::stderr(), options);
+    let out = BufWriter::with_capacity(OUTPUT_BUFFER, stdout.lock());
+    let printer = FlowPrinter::new(out, std::io::stderr(), options);
     match &args.input_file {
         Some(path) => {
             let selection = replay::selection(&request, &args.output.field_mask)?;

@@ -67,6 +67,9 @@ pub struct FlowPrinter<W: Write, E: Write> {
     blocks: usize,
     /// Table rows, printed by [`FlowPrinter::finish`].
     rows: Vec<Vec<String>>,
+    /// The line being built and its rendering, reused for every line.
+    line: Styled,
+    rendered: String,
 }
 
 impl<W: Write, E: Write> FlowPrinter<W, E> {
@@ -78,6 +81,8 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
             options,
             blocks: 0,
             rows: Vec::new(),
+            line: Styled::new(),
+            rendered: String::new(),
         }
     }
 
@@ -95,7 +100,11 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
             Some(ResponseTypes::Flow(flow)) => match o.format {
                 Format::Table => self.rows.push(table::flow_row(flow, &o)),
                 Format::Dict => self.block(dict::flow_block(flow, &o))?,
-                _ => self.line(compact::flow_line(flow, &o))?,
+                _ => {
+                    self.line.clear();
+                    compact::flow_line_into(&mut self.line, flow, &o);
+                    self.write_line()?;
+                }
             },
             Some(ResponseTypes::LostEvents(lost)) => match o.format {
                 Format::Table => self.rows.push(table::lost_row(response, lost, &o)),
@@ -122,7 +131,17 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
     }
 
     fn line(&mut self, line: Styled) -> io::Result<()> {
-        writeln!(self.out, "{}", line.render(self.options.color))
+        self.line = line;
+        self.write_line()
+    }
+
+    /// Writes `self.line`, rendered, and a newline.
+    fn write_line(&mut self) -> io::Result<()> {
+        self.rendered.clear();
+        self.line
+            .render_into(self.options.color, &mut self.rendered);
+        self.rendered.push('\n');
+        self.out.write_all(self.rendered.as_bytes())
     }
 
     fn block(&mut self, lines: Vec<Styled>) -> io::Result<()> {
