@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     for line in text.lines() {
         let fast = reader
             .read(line)
-            .map(|r| r.map(|r| r.into_owned()))
+            .map(|r| r.cloned())
             .map_err(|e| format!("{e:#}"));
         let full = parse_line_with_serde_json(line).map_err(|e| format!("{e:#}"));
         assert_eq!(fast, full, "{line}");

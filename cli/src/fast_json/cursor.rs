@@ -52,6 +52,21 @@ fn stop_bytes(word: u64) -> u64 {
     quote | backslash | control
 }
 
+/// The first eight bytes of `bytes`, little-endian, zero-padded: what a key is hashed
+/// and first compared by.
+pub const fn head(bytes: &[u8]) -> u64 {
+    if let Some(first) = bytes.first_chunk::<8>() {
+        return u64::from_le_bytes(*first);
+    }
+    let mut head = 0;
+    let mut index = 0;
+    while index < bytes.len() {
+        head |= (bytes[index] as u64) << (8 * index);
+        index += 1;
+    }
+    head
+}
+
 /// A string's text: a slice of the input when it has no escapes (serde_json's
 /// `visit_borrowed_str`), else the decoded copy in the cursor's scratch (`visit_str`).
 pub enum Text<'de, 's> {
@@ -124,6 +139,11 @@ impl<'de> Cursor<'de> {
     /// Consumes a string (after whitespace) and returns its text.
     pub fn string(&mut self) -> Result<Text<'de, '_>, Unsupported> {
         self.eat(b'"')?;
+        self.string_body()
+    }
+
+    /// The rest of a string whose opening quote was read.
+    fn string_body(&mut self) -> Result<Text<'de, '_>, Unsupported> {
         let run = self.plain_run();
         if self.text.as_bytes().get(self.pos) == Some(&b'"') {
             self.pos += 1;
@@ -136,6 +156,37 @@ impl<'de> Cursor<'de> {
         self.scratch = scratch;
         rest?;
         Ok(Text::Copied(&self.scratch))
+    }
+
+    /// Consumes an object key (after whitespace): its text and its first eight bytes,
+    /// zero-padded ([`head`]). A key of fewer than eight bytes without escapes, the
+    /// common case, is found with one read of eight bytes.
+    pub fn key(&mut self) -> Result<(Text<'de, '_>, u64), Unsupported> {
+        self.eat(b'"')?;
+        let text = self.text;
+        let start = self.pos;
+        if let Some(chunk) = text
+            .as_bytes()
+            .get(start..)
+            .and_then(<[u8]>::first_chunk::<8>)
+        {
+            let word = u64::from_le_bytes(*chunk);
+            let stops = stop_bytes(word);
+            let len = (stops.trailing_zeros() / 8) as usize;
+            if stops != 0 && text.as_bytes().get(start + len) == Some(&b'"') {
+                self.pos = start + len + 1;
+                let head = if len == 0 {
+                    0
+                } else {
+                    word & (u64::MAX >> (64 - 8 * len))
+                };
+                let key = text.get(start..start + len).ok_or(Unsupported)?;
+                return Ok((Text::Borrowed(key), head));
+            }
+        }
+        let key = self.string_body()?;
+        let head = head(key.as_str().as_bytes());
+        Ok((key, head))
     }
 
     /// Consumes a string (after whitespace) into `out`, replacing what it held.

@@ -5,6 +5,7 @@
 
 use std::str::FromStr;
 
+use observe_proto::Timestamp;
 use serde::Deserialize;
 
 use super::Unsupported;
@@ -52,6 +53,21 @@ pub fn leaf<'de, T: Deserialize<'de>>(
     field: &mut Option<T>,
 ) -> Result<(), Unsupported> {
     *field = Some(T::deserialize(cursor)?);
+    Ok(())
+}
+
+/// A `Timestamp` (optional message), the agent's shape read here, any other text by
+/// `Timestamp::from_str`, as its serde impl reads it.
+pub fn timestamp(
+    cursor: &mut Cursor<'_>,
+    field: &mut Option<Timestamp>,
+) -> Result<(), Unsupported> {
+    let text = cursor.string()?;
+    let text = text.as_str();
+    *field = Some(match super::timestamp::parse(text) {
+        Some(time) => time,
+        None => text.parse().map_err(|_| Unsupported)?,
+    });
     Ok(())
 }
 

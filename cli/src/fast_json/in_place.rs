@@ -10,7 +10,7 @@
 //! for messages and refuses it for the rest; serde_json decides both).
 
 use super::Unsupported;
-use super::cursor::Cursor;
+use super::cursor::{Cursor, head};
 
 /// A message that can be read into an existing value.
 pub trait InPlace {
@@ -77,10 +77,10 @@ impl KeyTable {
         Self { slots, heads }
     }
 
-    /// The index of `key` in `names` (the names the table was built from).
-    pub fn find(&self, names: &[&str], key: &str) -> Option<usize> {
+    /// The index of `key` in `names` (the names the table was built from); `key_head`
+    /// is [`head`] of the key.
+    pub fn find(&self, names: &[&str], key: &str, key_head: u64) -> Option<usize> {
         let key = key.as_bytes();
-        let key_head = head(key);
         let mut slot = slot_of(key_head, key.len());
         loop {
             let index = usize::from(*self.slots.get(slot)?).checked_sub(1)?;
@@ -94,20 +94,6 @@ impl KeyTable {
             slot = (slot + 1) % SLOTS;
         }
     }
-}
-
-/// The first eight bytes of `bytes`, little-endian, zero-padded.
-const fn head(bytes: &[u8]) -> u64 {
-    if let Some(first) = bytes.first_chunk::<8>() {
-        return u64::from_le_bytes(*first);
-    }
-    let mut head = 0;
-    let mut index = 0;
-    while index < bytes.len() {
-        head |= (bytes[index] as u64) << (8 * index);
-        index += 1;
-    }
-    head
 }
 
 /// The slot a name starts looking from: a multiplicative hash of its head and length.
@@ -149,8 +135,9 @@ macro_rules! in_place {
                 cursor.open(b'{')?;
                 let mut first = true;
                 while cursor.next_item(&mut first, b'}')? {
+                    let (key, head) = cursor.key()?;
                     let field = KEYS
-                        .find(NAMES, cursor.string()?.as_str())
+                        .find(NAMES, key.as_str(), head)
                         .and_then(|index| FIELDS.get(index).copied());
                     cursor.eat(b':')?;
                     let Some(field) = field else {
@@ -199,7 +186,8 @@ mod tests {
         ];
         static TABLE: KeyTable = KeyTable::new(NAMES);
         for (index, name) in NAMES.iter().enumerate() {
-            assert_eq!(TABLE.find(NAMES, name), Some(index), "{name}");
+            let found = TABLE.find(NAMES, name, head(name.as_bytes()));
+            assert_eq!(found, Some(index), "{name}");
         }
         for other in [
             "tim",
@@ -210,7 +198,11 @@ mod tests {
             "b",
             "source\0",
         ] {
-            assert_eq!(TABLE.find(NAMES, other), None, "{other}");
+            assert_eq!(
+                TABLE.find(NAMES, other, head(other.as_bytes())),
+                None,
+                "{other}"
+            );
         }
     }
 

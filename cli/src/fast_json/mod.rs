@@ -20,7 +20,7 @@
 //! - [`deserializer`]: the `serde::Deserializer`; [`access`]: its arrays and objects;
 //!   [`key`]: object keys.
 //! - [`in_place`]: messages read into an existing value, with pbjson's rules, field by
-//!   field ([`fields`]).
+//!   field ([`fields`]); [`timestamp`]: times in the shape agents print them.
 
 mod access;
 mod cursor;
@@ -29,6 +29,7 @@ mod escape;
 pub mod fields;
 pub mod in_place;
 mod key;
+mod timestamp;
 mod unsupported;
 
 pub use cursor::Cursor;

@@ -1,20 +1,22 @@
 //! The flow messages read in place ([`crate::fast_json::in_place`]): those with strings
-//! or repeated fields, which pbjson would allocate for every line. Each list mirrors the
-//! generated pbjson visitor of the message: every JSON name it accepts, and how it reads
-//! the field. Messages without strings (layer 4, event type, loss reports) and rare ones
-//! (layer 7, tunnels, trace context) are read by their pbjson impls (`leaf`).
+//! or repeated fields, which pbjson would allocate for every line, and the small ones of
+//! every flow (ports, TCP flags, event type), which its generic reading makes slow. Each
+//! list mirrors the generated pbjson visitor of the message: every JSON name it accepts,
+//! and how it reads the field. Rare messages (layer 7, tunnels, trace context, loss
+//! reports) are read by their pbjson impls (`leaf`). Layer 4, a oneof, is [`super::layer4`].
 
 use observe_proto::flow::{
-    Attribution, AuthType, DebugCapturePoint, DropReason, Endpoint, Ethernet, FileInfo, Flow,
-    FlowType, Ip, IpVersion, NetworkInterface, Policy, PolicyRule, PolicyVerdictKind, Service,
-    SocketTranslationPoint, TraceObservationPoint, TraceReason, TrafficDirection, Verdict,
+    Attribution, AuthType, CiliumEventType, DebugCapturePoint, DropReason, Endpoint, Ethernet,
+    FileInfo, Flow, FlowType, IcmPv4, IcmPv6, Ip, IpVersion, NetworkInterface, Policy, PolicyRule,
+    PolicyVerdictKind, Sctp, Service, SocketTranslationPoint, Tcp, TcpFlags, TraceObservationPoint,
+    TraceReason, TrafficDirection, Udp, Verdict,
 };
 
 use crate::fast_json::in_place::in_place;
 
 in_place! {
     Flow {
-        time: leaf = "time";
+        time: timestamp = "time";
         uuid: string = "uuid";
         emitter: leaf = "emitter";
         verdict: enumeration<Verdict> = "verdict";
@@ -22,7 +24,7 @@ in_place! {
         auth_type: enumeration<AuthType> = "authType" | "auth_type";
         ethernet: message = "ethernet";
         ip: message = "IP";
-        l4: leaf = "l4";
+        l4: message = "l4";
         tunnel: leaf = "tunnel";
         source: message = "source";
         destination: message = "destination";
@@ -33,7 +35,7 @@ in_place! {
         destination_names: strings = "destinationNames" | "destination_names";
         l7: leaf = "l7";
         reply: value = "reply";
-        event_type: leaf = "eventType" | "event_type";
+        event_type: message = "eventType" | "event_type";
         source_service: message = "sourceService" | "source_service";
         destination_service: message = "destinationService" | "destination_service";
         traffic_direction: enumeration<TrafficDirection> = "trafficDirection" | "traffic_direction";
@@ -144,5 +146,62 @@ in_place! {
         namespace: string = "namespace";
         name: string = "name";
         path: string = "path";
+    }
+}
+
+in_place! {
+    CiliumEventType {
+        r#type: number = "type";
+        sub_type: number = "subType" | "sub_type";
+    }
+}
+
+in_place! {
+    Tcp {
+        source_port: number = "sourcePort" | "source_port";
+        destination_port: number = "destinationPort" | "destination_port";
+        flags: message = "flags";
+    }
+}
+
+in_place! {
+    TcpFlags {
+        fin: value = "FIN";
+        syn: value = "SYN";
+        rst: value = "RST";
+        psh: value = "PSH";
+        ack: value = "ACK";
+        urg: value = "URG";
+        ece: value = "ECE";
+        cwr: value = "CWR";
+        ns: value = "NS";
+    }
+}
+
+in_place! {
+    Udp {
+        source_port: number = "sourcePort" | "source_port";
+        destination_port: number = "destinationPort" | "destination_port";
+    }
+}
+
+in_place! {
+    Sctp {
+        source_port: number = "sourcePort" | "source_port";
+        destination_port: number = "destinationPort" | "destination_port";
+    }
+}
+
+in_place! {
+    IcmPv4 {
+        r#type: number = "type";
+        code: number = "code";
+    }
+}
+
+in_place! {
+    IcmPv6 {
+        r#type: number = "type";
+        code: number = "code";
     }
 }

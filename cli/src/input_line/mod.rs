@@ -6,18 +6,17 @@
 //!
 //! Two readers give one answer: [`full`] is the reference (serde_json, every error with
 //! its message); [`fast`] reads the common lines in place, reusing one response's
-//! allocations ([`slot`], [`messages`]), and answers only when it is sure to agree with
+//! allocations ([`slot`], [`messages`], [`layer4`]), and answers only when it is sure to agree with
 //! [`full`], which decides every other line.
 //!
 //! - [`top_keys`]: which of the keys below an object has at its top level.
 
 mod fast;
 mod full;
+mod layer4;
 mod messages;
 mod slot;
 mod top_keys;
-
-use std::borrow::Cow;
 
 use anyhow::Result;
 use observe_proto::observer::GetFlowsResponse;
@@ -41,18 +40,28 @@ impl LineReader {
         Self::default()
     }
 
-    /// One line as a response (borrowed from the reader until the next line, or owned
-    /// when serde_json read it); `None` for blank lines and skipped event kinds.
+    /// One line as a response, held by the reader until the next line; `None` for blank
+    /// lines and skipped event kinds.
     ///
     /// # Errors
     ///
     /// The line is not a JSON object of a known shape (serde_json's message).
-    pub fn read(&mut self, line: &str) -> Result<Option<Cow<'_, GetFlowsResponse>>> {
+    pub fn read(&mut self, line: &str) -> Result<Option<&GetFlowsResponse>> {
         match fast::read(&mut self.slot, line.trim()) {
-            fast::Outcome::Response => Ok(Some(Cow::Borrowed(&self.slot.response))),
+            fast::Outcome::Response => Ok(Some(&self.slot.response)),
             fast::Outcome::Nothing => Ok(None),
-            fast::Outcome::Undecided => Ok(parse_line_with_serde_json(line)?.map(Cow::Owned)),
+            fast::Outcome::Undecided => match parse_line_with_serde_json(line)? {
+                Some(response) => Ok(Some(self.slot.replace(response))),
+                None => Ok(None),
+            },
         }
+    }
+}
+
+impl LineReader {
+    /// The response of the last line that had one (what [`LineReader::read`] returned).
+    pub fn response(&self) -> &GetFlowsResponse {
+        &self.slot.response
     }
 }
 
@@ -62,7 +71,7 @@ impl LineReader {
 ///
 /// The line is not a JSON object of a known shape.
 pub fn parse_line(line: &str) -> Result<Option<GetFlowsResponse>> {
-    Ok(LineReader::new().read(line)?.map(Cow::into_owned))
+    Ok(LineReader::new().read(line)?.cloned())
 }
 
 #[cfg(test)]

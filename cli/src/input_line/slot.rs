@@ -9,7 +9,7 @@ use observe_proto::observer::get_flows_response::ResponseTypes;
 use observe_proto::relay::NodeStatusEvent;
 use serde::Deserialize;
 
-use crate::fast_json::fields::{leaf, not_null, string};
+use crate::fast_json::fields::{not_null, string, timestamp};
 use crate::fast_json::{Cursor, InPlace, Seen, Unsupported};
 
 /// Fields of a `GetFlowsResponse`.
@@ -71,6 +71,12 @@ impl Slot {
         Ok(())
     }
 
+    /// Holds `response`, read elsewhere (its flow's allocations are reused from then on).
+    pub fn replace(&mut self, response: GetFlowsResponse) -> &GetFlowsResponse {
+        self.response = response;
+        &self.response
+    }
+
     fn read_object(&mut self, cursor: &mut Cursor<'_>) -> Result<(), Unsupported> {
         let mut seen = Seen::default();
         cursor.open(b'{')?;
@@ -101,7 +107,7 @@ impl Slot {
     fn read_field(&mut self, field: Field, cursor: &mut Cursor<'_>) -> Result<(), Unsupported> {
         match field {
             Field::NodeName => string(cursor, &mut self.response.node_name),
-            Field::Time => leaf(cursor, &mut self.response.time),
+            Field::Time => timestamp(cursor, &mut self.response.time),
             Field::Flow => self.flow()?.read_in_place(cursor),
             Field::NodeStatus => {
                 let status = NodeStatusEvent::deserialize(&mut *cursor)?;

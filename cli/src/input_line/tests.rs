@@ -142,7 +142,7 @@ fn outcome(
 }
 
 fn assert_same(reader: &mut LineReader, line: &str) {
-    let fast = outcome(reader.read(line).map(|r| r.map(Cow::into_owned)));
+    let fast = outcome(reader.read(line).map(|r| r.cloned()));
     let full = outcome(parse_line_with_serde_json(line));
     assert_eq!(fast, full, "line: {line}");
 }

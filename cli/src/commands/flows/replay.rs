@@ -51,7 +51,7 @@ pub fn run<W: Write, E: Write>(
         let Some(response) = parsed else {
             continue;
         };
-        selection.offer(&response, |out| printer.write(out))?;
+        selection.offer(response, |out| printer.write(out))?;
         if selection.is_done() {
             break;
         }
