@@ -7,6 +7,8 @@
 //! Colors are Hubble's: hosts cyan, ports yellow, identities magenta, FORWARDED green,
 //! DROPPED and ERROR red, AUDIT, TRACED and TRANSLATED yellow.
 
+use std::borrow::Cow;
+
 use observe_describe::sanitize::one_line;
 
 /// A foreground color (ANSI SGR codes).
@@ -105,12 +107,12 @@ impl Styled {
     /// without colors the spans are sanitized at once.
     pub fn render_into(&self, color: bool, out: &mut String) {
         if !color {
-            out.push_str(&one_line(&self.text));
+            out.push_str(&sanitized(&self.text));
             return;
         }
         let mut start = 0;
         for &(c, end) in &self.spans {
-            let text = one_line(self.text.get(start..end).unwrap_or_default());
+            let text = sanitized(self.text.get(start..end).unwrap_or_default());
             start = end;
             match c.code() {
                 Some(code) => {
@@ -121,6 +123,19 @@ impl Styled {
                 None => out.push_str(&text),
             }
         }
+    }
+}
+
+/// `one_line(text)`, without looking at each character when all are printable ASCII
+/// (which `one_line` leaves as they are).
+fn sanitized(text: &str) -> Cow<'_, str> {
+    let printable = text
+        .bytes()
+        .fold(true, |all, b| all & (b' '..=b'~').contains(&b));
+    if printable {
+        Cow::Borrowed(text)
+    } else {
+        one_line(text)
     }
 }
 
