@@ -22,22 +22,23 @@ static STOPS: [bool; 256] = {
 
 /// How many bytes of `bytes` come before the first [`STOPS`] byte (all of them if none
 /// does): eight at a time, then one by one.
+#[inline(always)]
 fn plain_len(bytes: &[u8]) -> usize {
+    let mut chunks = bytes.chunks_exact(8);
     let mut len = 0;
-    while let Some(chunk) = bytes.get(len..).and_then(<[u8]>::first_chunk::<8>) {
-        let stops = stop_bytes(u64::from_le_bytes(*chunk));
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let stops = stop_bytes(word);
         if stops != 0 {
             return len + (stops.trailing_zeros() / 8) as usize;
         }
         len += 8;
     }
-    while bytes
-        .get(len)
-        .is_some_and(|&byte| !STOPS[usize::from(byte)])
-    {
-        len += 1;
-    }
-    len
+    let rest = chunks.remainder();
+    len + rest
+        .iter()
+        .position(|&byte| STOPS[usize::from(byte)])
+        .unwrap_or(rest.len())
 }
 
 /// The high bit of each byte of `word` that is a quote, a backslash or below 0x20; the
@@ -159,34 +160,47 @@ impl<'de> Cursor<'de> {
     }
 
     /// Consumes an object key (after whitespace): its text and its first eight bytes,
-    /// zero-padded ([`head`]). A key of fewer than eight bytes without escapes, the
-    /// common case, is found with one read of eight bytes.
+    /// zero-padded ([`head`]). A key of fewer than sixteen bytes without escapes, the
+    /// common case, is found with two reads of eight bytes at most.
     pub fn key(&mut self) -> Result<(Text<'de, '_>, u64), Unsupported> {
         self.eat(b'"')?;
-        let text = self.text;
-        let start = self.pos;
-        if let Some(chunk) = text
-            .as_bytes()
-            .get(start..)
-            .and_then(<[u8]>::first_chunk::<8>)
-        {
-            let word = u64::from_le_bytes(*chunk);
-            let stops = stop_bytes(word);
-            let len = (stops.trailing_zeros() / 8) as usize;
-            if stops != 0 && text.as_bytes().get(start + len) == Some(&b'"') {
-                self.pos = start + len + 1;
-                let head = if len == 0 {
-                    0
-                } else {
-                    word & (u64::MAX >> (64 - 8 * len))
-                };
-                let key = text.get(start..start + len).ok_or(Unsupported)?;
-                return Ok((Text::Borrowed(key), head));
-            }
+        if let Some((key, head)) = self.short_key() {
+            return Ok((Text::Borrowed(key), head));
         }
         let key = self.string_body()?;
         let head = head(key.as_str().as_bytes());
         Ok((key, head))
+    }
+
+    /// After the opening quote: a key of fewer than sixteen bytes without escapes and
+    /// its head, consumed; `None` (nothing consumed) otherwise.
+    fn short_key(&mut self) -> Option<(&'de str, u64)> {
+        let text = self.text;
+        let start = self.pos;
+        let bytes = text.as_bytes().get(start..)?;
+        let first = u64::from_le_bytes(*bytes.first_chunk::<8>()?);
+        let (len, head) = match stop_bytes(first) {
+            0 => {
+                let second = u64::from_le_bytes(*bytes.get(8..)?.first_chunk::<8>()?);
+                let stops = stop_bytes(second);
+                (8 + (stops.trailing_zeros() / 8) as usize, first)
+            }
+            stops => {
+                let len = (stops.trailing_zeros() / 8) as usize;
+                let head = if len == 0 {
+                    0
+                } else {
+                    first & (u64::MAX >> (64 - 8 * len))
+                };
+                (len, head)
+            }
+        };
+        if bytes.get(len) != Some(&b'"') {
+            return None;
+        }
+        let key = text.get(start..start + len)?;
+        self.pos = start + len + 1;
+        Some((key, head))
     }
 
     /// Consumes a string (after whitespace) into `out`, replacing what it held.
@@ -202,6 +216,7 @@ impl<'de> Cursor<'de> {
     }
 
     /// The bytes up to the next quote, backslash or control character (not consumed).
+    #[inline(always)]
     fn plain_run(&mut self) -> &'de str {
         let text = self.text;
         let start = self.pos;
@@ -344,6 +359,37 @@ impl<'de> Cursor<'de> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys of every length up to past the two-word fast path, plain and with an escape,
+    /// at the end of the text or not: the key, its head, and the cursor after it.
+    #[test]
+    fn keys_of_every_length() {
+        for len in 0..24 {
+            let key: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
+            for tail in ["", ":1}"] {
+                let text = format!("\"{key}\"{tail}");
+                let mut cursor = Cursor::new(&text);
+                let (read, read_head) = cursor
+                    .key()
+                    .map(|(k, h)| (k.as_str().to_string(), h))
+                    .unwrap();
+                assert_eq!(
+                    (read.as_str(), read_head),
+                    (key.as_str(), head(key.as_bytes()))
+                );
+                assert_eq!(cursor.pos, key.len() + 2, "{text}");
+                let escaped = format!("\"\\u0041{key}\"{tail}");
+                let mut cursor = Cursor::new(&escaped);
+                let (read, _) = cursor
+                    .key()
+                    .map(|(k, h)| (k.as_str().to_string(), h))
+                    .unwrap();
+                assert_eq!(read, format!("A{key}"));
+            }
+        }
+    }
 
     /// Eight at a time finds the same stop as one by one, wherever it is and whatever
     /// surrounds it.

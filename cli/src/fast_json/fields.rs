@@ -90,14 +90,17 @@ pub fn enumeration<'de, E: Deserialize<'de> + Into<i32>>(
 }
 
 /// A number as `pbjson::private::NumberDeserialize` reads it: a JSON string parsed with
-/// `FromStr`, or a JSON number through `T`'s own impl.
-pub fn number<'de, T: FromStr + Deserialize<'de>>(
-    cursor: &mut Cursor<'de>,
+/// `FromStr`, or a JSON number through `T`'s own impl, which for the integer types
+/// (serde's `visit_u64`, the only call a number of the subset makes) takes the value when
+/// it fits: `TryFrom<u64>`.
+pub fn number<T: FromStr + TryFrom<u64>>(
+    cursor: &mut Cursor<'_>,
     field: &mut T,
 ) -> Result<(), Unsupported> {
     *field = match cursor.peek() {
         Some(b'"') => cursor.string()?.as_str().parse().map_err(|_| Unsupported)?,
-        _ => T::deserialize(cursor)?,
+        Some(b'0'..=b'9') => T::try_from(cursor.unsigned()?).map_err(|_| Unsupported)?,
+        _ => return Err(Unsupported),
     };
     Ok(())
 }
