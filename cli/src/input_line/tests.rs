@@ -238,3 +238,107 @@ fn edited_lines_read_alike() {
         }
     }
 }
+
+/// Values swapped for values of other types and keys added or removed (through
+/// `serde_json::Value`), so that most lines stay JSON and many stay valid: the two
+/// readers must agree on each, through one reader.
+#[test]
+fn retyped_values_read_alike() {
+    let lines: Vec<Value> = FIXTURE
+        .lines()
+        .chain(EDGE_CASES.iter().copied())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let replacements = [
+        "null",
+        "true",
+        "0",
+        "4294967295",
+        "4294967296",
+        "-1",
+        "1.5",
+        "\"7\"",
+        "\"+7\"",
+        "\"x\"",
+        "\"DROPPED\"",
+        "\"2024-03-14T16:53:01.5Z\"",
+        "\"2024-13-01T00:00:00Z\"",
+        "{}",
+        "[]",
+        "[\"a\",\"b\"]",
+        "{\"TCP\":{\"source_port\":1}}",
+        "\"caf\\u00e9\\n\"",
+        "2147483648",
+        "\"-5\"",
+        "[{\"name\":\"p\"}]",
+        "{\"value\":3}",
+    ];
+    let keys = [
+        "uuid",
+        "verdict",
+        "source",
+        "time",
+        "ID",
+        "labels",
+        "TCP",
+        "flow",
+        "lost_events",
+        "agent_event",
+        "is_reply",
+        "Summary",
+        "sub_type",
+        "rules",
+        "dropReason",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed as usize
+    };
+    let mut reader = LineReader::new();
+    for _ in 0..20_000 {
+        let mut value = lines[next() % lines.len()].clone();
+        let pointer = random_pointer(&value, &mut next);
+        let replacement: Value =
+            serde_json::from_str(replacements[next() % replacements.len()]).unwrap();
+        let Some(node) = value.pointer_mut(&pointer) else {
+            continue;
+        };
+        match (node.as_object_mut(), next() % 3) {
+            (Some(object), 0) => {
+                object.insert(keys[next() % keys.len()].to_string(), replacement);
+            }
+            (Some(object), 1) => {
+                let key = object.keys().nth(next() % object.len().max(1)).cloned();
+                key.map(|k| object.remove(&k));
+            }
+            _ => *node = replacement,
+        }
+        assert_same(&mut reader, &value.to_string());
+    }
+}
+
+/// A JSON pointer to a node of `value`, going down at random.
+fn random_pointer(value: &Value, next: &mut impl FnMut() -> usize) -> String {
+    let mut pointer = String::new();
+    let mut node = value;
+    while !next().is_multiple_of(3) {
+        match node {
+            Value::Object(map) if !map.is_empty() => {
+                let (key, child) = map.iter().nth(next() % map.len()).unwrap();
+                pointer.push('/');
+                pointer.push_str(key);
+                node = child;
+            }
+            Value::Array(items) if !items.is_empty() => {
+                let index = next() % items.len();
+                pointer.push_str(&format!("/{index}"));
+                node = &items[index];
+            }
+            _ => break,
+        }
+    }
+    pointer
+}
