@@ -4,12 +4,11 @@
 //! output). Blank lines are skipped. Reading the file and choosing flows is
 //! `commands::flows::replay`'s.
 //!
-//! Two readers give one answer: [`full`] is the reference (serde_json, every error with
-//! its message); [`fast`] reads the common lines in place, reusing one response's
-//! allocations ([`slot`], [`messages`], [`layer4`]), and answers only when it is sure to agree with
-//! [`full`], which decides every other line.
-//!
-//! - [`top_keys`]: which of the keys below an object has at its top level.
+//! Two readers give one answer: `full` is the reference (serde_json, every error with
+//! its message); `fast` reads the common lines in place, reusing one response's
+//! allocations (`slot`, `messages`, `layer4`), and answers only when it is sure to
+//! agree with `full`, which decides every other line. `top_keys` tells which of the
+//! keys below an object has at its top level.
 
 mod fast;
 mod full;
@@ -55,13 +54,6 @@ impl LineReader {
                 None => Ok(None),
             },
         }
-    }
-}
-
-impl LineReader {
-    /// The response of the last line that had one (what [`LineReader::read`] returned).
-    pub fn response(&self) -> &GetFlowsResponse {
-        &self.slot.response
     }
 }
 

@@ -1,3 +1,6 @@
+//! Both readers of a line on the same lines: the fixture, edge cases, renamed and
+//! reordered keys, edited bytes and retyped values, through fresh and reused readers.
+
 use super::*;
 use observe_proto::observer::get_flows_response::ResponseTypes;
 use serde_json::{Map, Value};

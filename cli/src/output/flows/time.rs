@@ -47,7 +47,7 @@ pub fn format(ts: Option<&Timestamp>, format: TimeFormat) -> String {
     text
 }
 
-/// [`format`] appended to `out`. The default layout and RFC 3339 are written digit by
+/// [`format()`] appended to `out`. The default layout and RFC 3339 are written digit by
 /// digit from the date's fields; the others go through chrono's formatter.
 pub fn format_into(out: &mut String, ts: Option<&Timestamp>, format: TimeFormat) {
     let Some(time) = ts.and_then(Timestamp::to_datetime) else {
