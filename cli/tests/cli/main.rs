@@ -6,6 +6,8 @@
 //! - `filters`: every filter family, replayed, against goldens.
 //! - `errors`: every failure is one line on stderr and a non-zero exit; a closed pipe is
 //!   a quiet success.
+//! - `replay`: large replays (many chunks, several reader threads) print and stop as
+//!   reading line after line does.
 //! - `misc`: config file, completions, man page.
 //! - `validate`: `observe policy validate` over directories of manifests.
 //! - `workloads`: `policy trace`, `matrix` and `validate` over the Star Wars workloads of
@@ -21,6 +23,7 @@ mod golden;
 mod http;
 mod misc;
 mod protocols;
+mod replay;
 mod util;
 mod validate;
 mod workloads;

@@ -4,10 +4,11 @@
 //!
 //! - [`options`]: selector and output flags; [`since`]: `--since`/`--until` values.
 //! - [`request`]: the `GetFlowsRequest`; [`live`]: the agent's stream;
-//!   [`replay`] and [`selection`]: `--input-file`. Filters and `--field-mask` are
+//!   [`replay`], [`choice`] and [`selection`]: `--input-file`. Filters and `--field-mask` are
 //!   compiled by `observe_filter`, the agent's own code, so both sources accept and
 //!   reject the same values.
 
+pub mod choice;
 pub mod live;
 pub mod options;
 pub mod replay;
@@ -24,8 +25,11 @@ use observe_flags::{FilterArgs, Filters};
 
 use crate::args::GlobalArgs;
 use crate::connect;
-use crate::output::flows::{FlowPrinter, Format, Options, raw_filters};
+use crate::output::flows::{FlowPrinter, Format, Options, Renderer, raw_filters};
 use options::{ColorWhen, OutputArgs, OutputFormat, SelectorArgs};
+
+/// How much output is written at once (follow mode flushes after every response).
+const OUTPUT_BUFFER: usize = 64 * 1024;
 
 /// Flags of `observe flows`.
 #[derive(clap::Args, Debug)]
@@ -63,11 +67,12 @@ pub fn run(
         args.input_file.is_some(),
     );
     let options = print_options(&args.output, stdout.is_terminal());
-    let printer = FlowPrinter::new(BufWriter::new(stdout.lock()), std::io::stderr(), options);
+    let out = BufWriter::with_capacity(OUTPUT_BUFFER, stdout.lock());
+    let printer = FlowPrinter::new(out, std::io::stderr(), options);
     match &args.input_file {
         Some(path) => {
-            let selection = replay::selection(&request, &args.output.field_mask)?;
-            replay::run(path, selection, printer)?;
+            let (choice, selection) = replay::choice(&request, &args.output.field_mask)?;
+            replay::run(path, choice, selection, &Renderer::new(options), printer)?;
         }
         None => {
             // Fail on a bad filter before dialing, with the same message a replay gives.

@@ -1,43 +1,34 @@
-//! Choosing flows from a replayed file as the agent chooses them from its history: time
-//! bounds, filters (compiled by `observe_filter`, the server's own code), then the
-//! first N or the last N, each flow cut down by the agent's field mask. Loss reports and
-//! node status events are never filtered and never counted.
+//! Choosing from a replayed file's chosen responses ([`super::choice`]) as the agent
+//! chooses from its history: everything, the first N flows, or the last N. Loss reports
+//! and node status events are never counted; with the last N they are held back with
+//! the flows around them. What is held is the response's rendered output.
 
 use std::collections::VecDeque;
+use std::io;
 
-use observe_filter::{Compiled, FieldMask};
-use observe_proto::observer::GetFlowsResponse;
-use observe_proto::observer::get_flows_response::ResponseTypes;
+use observe_proto::observer::GetFlowsRequest;
+
+use crate::output::flows::Printed;
+
+/// A rendered response held back: its output (or the error rendering gave), its text.
+type Held = (io::Result<Printed>, String);
 
 /// What is kept of a replay.
 pub struct Selection {
-    filters: Compiled,
-    mask: Option<FieldMask>,
-    since: Option<i128>,
-    until: Option<i128>,
     /// 0: everything; with `first` the first N flows; otherwise the last N.
     number: u64,
     first: bool,
     /// Flows sent so far (first N).
     sent: u64,
-    /// Responses held back (last N), with how many of them are flows.
-    held: VecDeque<GetFlowsResponse>,
+    /// Responses held back (last N), with whether each is a flow, and how many are.
+    held: VecDeque<(bool, Held)>,
     held_flows: u64,
 }
 
 impl Selection {
-    /// A selection with compiled `filters`, the request's bounds and a compiled field
-    /// mask (`None`: every field).
-    pub fn new(
-        filters: Compiled,
-        request: &observe_proto::observer::GetFlowsRequest,
-        mask: Option<FieldMask>,
-    ) -> Self {
+    /// The selection of `request` (`number`, `first`).
+    pub fn new(request: &GetFlowsRequest) -> Self {
         Self {
-            filters,
-            mask,
-            since: request.since.map(|t| t.unix_nanos()),
-            until: request.until.map(|t| t.unix_nanos()),
             number: if request.number == u64::MAX {
                 0
             } else {
@@ -55,51 +46,46 @@ impl Selection {
         self.first && self.number > 0 && self.sent >= self.number
     }
 
-    /// Offers one response; returns what to print now.
-    pub fn offer(&mut self, mut response: GetFlowsResponse) -> Vec<GetFlowsResponse> {
-        if let Some(ResponseTypes::Flow(flow)) = response.response_types.as_mut() {
-            if !self.in_bounds(flow.time.map(|t| t.unix_nanos())) || !self.filters.matches(flow) {
-                return Vec::new();
-            }
-            if let Some(mask) = &self.mask {
-                *flow = mask.apply(flow);
-            }
+    /// Offers one chosen response (`flow`: whether it is a flow), rendered (`printed`, its
+    /// text in `text`): printed now by `print`, or held back (copied).
+    ///
+    /// # Errors
+    ///
+    /// The first error of `print`.
+    pub fn offer<E>(
+        &mut self,
+        flow: bool,
+        printed: io::Result<Printed>,
+        text: &str,
+        print: impl FnOnce(io::Result<Printed>, &str) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if flow {
             self.sent += 1;
         }
-        self.hold_or_pass(response)
-    }
-
-    fn in_bounds(&self, time: Option<i128>) -> bool {
-        let after_since = self.since.is_none_or(|s| time.is_some_and(|t| t >= s));
-        let before_until = self.until.is_none_or(|u| time.is_some_and(|t| t <= u));
-        after_since && before_until
-    }
-
-    /// Last N: hold responses, dropping the oldest beyond N flows.
-    fn hold_or_pass(&mut self, response: GetFlowsResponse) -> Vec<GetFlowsResponse> {
         if self.first || self.number == 0 {
-            return vec![response];
+            return print(printed, text);
         }
-        if is_flow(&response) {
+        let held = match printed {
+            Ok(printed) => {
+                let (printed, own) = printed.detach(text);
+                (Ok(printed), own)
+            }
+            Err(e) => (Err(e), String::new()),
+        };
+        if flow {
             self.held_flows += 1;
         }
-        self.held.push_back(response);
+        self.held.push_back((flow, held));
         while self.held_flows > self.number {
-            if let Some(dropped) = self.held.pop_front()
-                && is_flow(&dropped)
-            {
+            if let Some((true, _)) = self.held.pop_front() {
                 self.held_flows -= 1;
             }
         }
-        Vec::new()
+        Ok(())
     }
 
     /// What was held back (last N), in file order.
-    pub fn finish(self) -> Vec<GetFlowsResponse> {
-        self.held.into()
+    pub fn finish(self) -> impl Iterator<Item = Held> {
+        self.held.into_iter().map(|(_, held)| held)
     }
-}
-
-fn is_flow(response: &GetFlowsResponse) -> bool {
-    matches!(response.response_types, Some(ResponseTypes::Flow(_)))
 }

@@ -7,6 +7,8 @@ use observe_flags::names::{
     TYPE_CAPTURE, TYPE_DROP, TYPE_POLICY_VERDICT, TYPE_TRACE, TYPE_TRACE_SOCK, is_policy_verdict,
     observation_point_name, reserved_identity_name, verdict_word,
 };
+use std::fmt::Write as _;
+
 use observe_proto::flow::{AuthType, Flow, SocketTranslationPoint, Verdict, layer4, layer7};
 
 use observe_describe::attribution;
@@ -14,46 +16,61 @@ use observe_describe::drop_reason::drop_text;
 
 use super::styled::{Color, Styled};
 
-/// Source and destination hosts, colored (host cyan, port yellow).
-pub fn hosts(flow: &Flow, numeric: bool) -> (Styled, Styled) {
-    let Some(ip) = flow.ip.as_ref() else {
-        let (src, dst) = flow
-            .ethernet
-            .as_ref()
-            .map(|e| (e.source.clone(), e.destination.clone()))
-            .unwrap_or_default();
-        return (cyan(src), cyan(dst));
-    };
-    let (src_port, dst_port) = ports(flow);
-    let src = Host {
-        ip: &ip.source,
-        port: src_port,
-        namespace: flow.source.as_ref().map_or("", |e| &e.namespace),
-        pod: flow.source.as_ref().map_or("", |e| &e.pod_name),
-        service: flow
-            .source_service
-            .as_ref()
-            .map(|s| (&*s.namespace, &*s.name)),
-        names: &flow.source_names,
-    };
-    let dst = Host {
-        ip: &ip.destination,
-        port: dst_port,
-        namespace: flow.destination.as_ref().map_or("", |e| &e.namespace),
-        pod: flow.destination.as_ref().map_or("", |e| &e.pod_name),
-        service: flow
-            .destination_service
-            .as_ref()
-            .map(|s| (&*s.namespace, &*s.name)),
-        names: &flow.destination_names,
-    };
-    (src.render(numeric), dst.render(numeric))
+/// Which end of a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// The sender.
+    Source,
+    /// The receiver.
+    Destination,
 }
 
-fn cyan(text: String) -> Styled {
-    let mut s = Styled::new();
-    s.colored(Color::Cyan, text);
-    s
+/// Source and destination hosts, colored (host cyan, port yellow).
+pub fn hosts(flow: &Flow, numeric: bool) -> (Styled, Styled) {
+    let mut src = Styled::new();
+    let mut dst = Styled::new();
+    host_into(&mut src, flow, End::Source, numeric);
+    host_into(&mut dst, flow, End::Destination, numeric);
+    (src, dst)
+}
+
+/// The host of one end appended to `out`: its IP end's name (see [`Host`]), or its MAC
+/// address for flows without IP.
+pub fn host_into(out: &mut Styled, flow: &Flow, end: End, numeric: bool) {
+    let Some(ip) = flow.ip.as_ref() else {
+        let mac = flow.ethernet.as_ref().map_or("", |e| match end {
+            End::Source => &e.source,
+            End::Destination => &e.destination,
+        });
+        out.colored(Color::Cyan, mac);
+        return;
+    };
+    let (src_port, dst_port) = ports(flow);
+    let host = match end {
+        End::Source => Host {
+            ip: &ip.source,
+            port: src_port,
+            namespace: flow.source.as_ref().map_or("", |e| &e.namespace),
+            pod: flow.source.as_ref().map_or("", |e| &e.pod_name),
+            service: flow
+                .source_service
+                .as_ref()
+                .map(|s| (&*s.namespace, &*s.name)),
+            names: &flow.source_names,
+        },
+        End::Destination => Host {
+            ip: &ip.destination,
+            port: dst_port,
+            namespace: flow.destination.as_ref().map_or("", |e| &e.namespace),
+            pod: flow.destination.as_ref().map_or("", |e| &e.pod_name),
+            service: flow
+                .destination_service
+                .as_ref()
+                .map(|s| (&*s.namespace, &*s.name)),
+            names: &flow.destination_names,
+        },
+    };
+    host.render_into(out, numeric);
 }
 
 /// One end of a flow, as far as its name goes.
@@ -70,39 +87,50 @@ struct Host<'a> {
 impl Host<'_> {
     /// `ns/pod`, `ns/service`, DNS names or the address (always the address with
     /// `numeric`), then `:port` unless the port is 0 (IPv6 addresses in brackets).
-    fn render(&self, numeric: bool) -> Styled {
-        let host = if numeric {
-            self.ip.to_string()
-        } else {
-            self.name()
-        };
-        let mut s = Styled::new();
-        if self.port == 0 {
-            s.colored(Color::Cyan, host);
-        } else if host.contains(':') {
-            s.colored(Color::Cyan, format!("[{host}]:"));
-            s.colored(Color::Yellow, self.port.to_string());
-        } else {
-            s.colored(Color::Cyan, format!("{host}:"));
-            s.colored(Color::Yellow, self.port.to_string());
+    fn render_into(&self, out: &mut Styled, numeric: bool) {
+        out.colored_with(Color::Cyan, |text| {
+            let start = text.len();
+            if numeric {
+                text.push_str(self.ip);
+            } else {
+                self.name_into(text);
+            }
+            if self.port != 0 {
+                if text[start..].contains(':') {
+                    text.insert(start, '[');
+                    text.push(']');
+                }
+                text.push(':');
+            }
+        });
+        if self.port != 0 {
+            out.colored_with(Color::Yellow, |text| {
+                let _ = write!(text, "{}", self.port);
+            });
         }
-        s
     }
 
-    fn name(&self) -> String {
+    fn name_into(&self, out: &mut String) {
         let namespace = self.service.map_or(self.namespace, |(ns, _)| ns);
-        let joined = |name: &str| {
-            if namespace.is_empty() {
-                name.to_string()
-            } else {
-                format!("{namespace}/{name}")
+        let joined = |out: &mut String, name: &str| {
+            if !namespace.is_empty() {
+                out.push_str(namespace);
+                out.push('/');
             }
+            out.push_str(name);
         };
         match self.service {
-            _ if !self.pod.is_empty() => joined(self.pod),
-            Some((_, svc)) if !svc.is_empty() => joined(svc),
-            _ if !self.names.is_empty() => self.names.join(","),
-            _ => self.ip.to_string(),
+            _ if !self.pod.is_empty() => joined(out, self.pod),
+            Some((_, svc)) if !svc.is_empty() => joined(out, svc),
+            _ if !self.names.is_empty() => {
+                for (i, name) in self.names.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(name);
+                }
+            }
+            _ => out.push_str(self.ip),
         }
     }
 }
@@ -117,44 +145,55 @@ fn ports(flow: &Flow) -> (u32, u32) {
     }
 }
 
-/// `(ID:12345)`, or `(world)` for reserved identities, magenta.
-pub fn identity(identity: u32) -> Styled {
-    let text = match reserved_identity_name(identity) {
-        Some(name) => format!("({name})"),
-        None => format!("(ID:{identity})"),
-    };
-    let mut s = Styled::new();
-    s.colored(Color::Magenta, text);
-    s
+/// `(ID:12345)`, or `(world)` for reserved identities, magenta, appended to `out`.
+pub fn identity_into(out: &mut Styled, identity: u32) {
+    out.colored_with(Color::Magenta, |text| {
+        let _ = match reserved_identity_name(identity) {
+            Some(name) => write!(text, "({name})"),
+            None => write!(text, "(ID:{identity})"),
+        };
+    });
 }
 
-/// Source and destination identities.
-pub fn identities(flow: &Flow) -> (Styled, Styled) {
-    (
-        identity(flow.source.as_ref().map_or(0, |e| e.identity)),
-        identity(flow.destination.as_ref().map_or(0, |e| e.identity)),
-    )
+/// The identity of one end (0 without endpoint).
+pub fn end_identity(flow: &Flow, end: End) -> u32 {
+    let endpoint = match end {
+        End::Source => flow.source.as_ref(),
+        End::Destination => flow.destination.as_ref(),
+    };
+    endpoint.map_or(0, |e| e.identity)
 }
 
 /// The TYPE column: L7 record kind, observation point, drop text or policy verdict.
 pub fn flow_type(flow: &Flow) -> String {
+    let mut text = String::new();
+    flow_type_into(&mut text, flow);
+    text
+}
+
+/// [`flow_type`] appended to `out`.
+pub fn flow_type_into(out: &mut String, flow: &Flow) {
     if let Some(l7) = flow.l7.as_ref() {
-        return l7_type(l7);
+        out.push_str(&l7_type(l7));
+        return;
     }
     let event = flow.event_type.unwrap_or_default();
-    match event.r#type {
-        TYPE_TRACE => observation_point_name(event.sub_type)
-            .map_or_else(|| event.sub_type.to_string(), str::to_string),
-        TYPE_DROP => drop_text(u32::try_from(event.sub_type).unwrap_or(0)),
-        TYPE_POLICY_VERDICT => format!(
+    let _ = match event.r#type {
+        TYPE_TRACE => match observation_point_name(event.sub_type) {
+            Some(name) => out.write_str(name),
+            None => write!(out, "{}", event.sub_type),
+        },
+        TYPE_DROP => out.write_str(&drop_text(u32::try_from(event.sub_type).unwrap_or(0))),
+        TYPE_POLICY_VERDICT => write!(
+            out,
             "policy-verdict:{} {}",
             match_type(flow.policy_match_type),
             flow.traffic_direction().as_str_name()
         ),
-        TYPE_CAPTURE => flow.debug_capture_point().as_str_name().to_string(),
-        TYPE_TRACE_SOCK => sock_xlate(flow.sock_xlate_point()),
-        _ => "UNKNOWN".into(),
-    }
+        TYPE_CAPTURE => out.write_str(flow.debug_capture_point().as_str_name()),
+        TYPE_TRACE_SOCK => out.write_str(&sock_xlate(flow.sock_xlate_point())),
+        _ => out.write_str("UNKNOWN"),
+    };
 }
 
 fn l7_type(l7: &observe_proto::flow::Layer7) -> String {
@@ -190,6 +229,13 @@ fn sock_xlate(point: SocketTranslationPoint) -> String {
 /// colored, then `BY name (Kind)` on policy-verdict lines when `policy_names`, then for
 /// drops the policy attribution (always).
 pub fn verdict(flow: &Flow, policy_names: bool) -> Styled {
+    let mut s = Styled::new();
+    verdict_into(&mut s, flow, policy_names);
+    s
+}
+
+/// [`verdict`] appended to `s`.
+pub fn verdict_into(s: &mut Styled, flow: &Flow, policy_names: bool) {
     let is_policy_verdict = is_policy_verdict(flow);
     let color = match flow.verdict() {
         Verdict::Forwarded | Verdict::Redirected => Color::Green,
@@ -197,26 +243,35 @@ pub fn verdict(flow: &Flow, policy_names: bool) -> Styled {
         Verdict::Audit | Verdict::Traced | Verdict::Translated => Color::Yellow,
         _ => Color::Plain,
     };
-    let mut s = Styled::new();
     s.colored(color, verdict_word(flow));
     if policy_names && is_policy_verdict && flow.verdict() != Verdict::Dropped {
         s.plain(attribution::policy_names(flow));
     }
     if let Some(text) = attribution::drop_attribution(flow) {
-        s.plain(format!(" {text}"));
+        s.colored_with(Color::Plain, |out| {
+            out.push(' ');
+            out.push_str(&text);
+        });
     }
-    s
 }
 
 /// The SUMMARY column: `IP Trace ID: n; ` prefix, the flow's summary, `; SPIRE` suffix
 /// when the policy required authentication.
 pub fn summary(flow: &Flow) -> Styled {
     let mut s = Styled::new();
+    summary_into(&mut s, flow);
+    s
+}
+
+/// [`summary`] appended to `s`.
+pub fn summary_into(s: &mut Styled, flow: &Flow) {
     if let Some(trace) = flow.ip_trace_id.as_ref().filter(|t| t.trace_id > 0) {
-        s.plain(format!("IP Trace ID: {}; ", trace.trace_id));
+        s.colored_with(Color::Plain, |out| {
+            let _ = write!(out, "IP Trace ID: {}; ", trace.trace_id);
+        });
     }
     #[allow(deprecated, reason = "Summary is what Hubble prints")]
-    s.plain(flow.summary.clone());
+    s.plain(&flow.summary);
     match flow.auth_type() {
         AuthType::Disabled => {}
         AuthType::TestAlwaysFail => {
@@ -226,5 +281,4 @@ pub fn summary(flow: &Flow) -> Styled {
             s.plain("; ").colored(Color::Green, other.as_str_name());
         }
     }
-    s
 }

@@ -1,7 +1,8 @@
 //! Flow printers: `GetFlowsResponse`s to text in the formats of `hubble observe`
 //! (compact, dict, jsonpb, table). Each format is a file of pure functions from a
-//! response to a line, block or row; [`FlowPrinter`] only routes responses to them and
-//! writes the results, propagating every I/O error (a closed pipe ends `observe flows`).
+//! response to a line, block or row; [`render`] routes a response to them and
+//! [`FlowPrinter`] writes the results, propagating every I/O error (a closed pipe ends
+//! `observe flows`).
 //!
 //! - [`fields`]: columns shared by the human formats; [`lost`]: loss reports.
 //! - [`styled`]: colors, with every span sanitized; [`time`]: `--time-format`.
@@ -16,6 +17,7 @@ pub mod jsonpb;
 pub mod lost;
 pub mod node_status;
 pub mod raw_filters;
+pub mod render;
 pub mod styled;
 pub mod table;
 pub mod time;
@@ -23,9 +25,8 @@ pub mod time;
 use std::io::{self, Write};
 
 use observe_proto::observer::GetFlowsResponse;
-use observe_proto::observer::get_flows_response::ResponseTypes;
 
-use styled::Styled;
+pub use render::{Printed, Renderer};
 use time::TimeFormat;
 
 /// Output formats.
@@ -62,11 +63,13 @@ pub struct Options {
 pub struct FlowPrinter<W: Write, E: Write> {
     out: W,
     err: E,
-    options: Options,
+    renderer: Renderer,
     /// Dict blocks written so far (for separators).
     blocks: usize,
     /// Table rows, printed by [`FlowPrinter::finish`].
     rows: Vec<Vec<String>>,
+    /// The text of the response being printed, reused for every response.
+    text: String,
 }
 
 impl<W: Write, E: Write> FlowPrinter<W, E> {
@@ -75,9 +78,10 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
         Self {
             out,
             err,
-            options,
+            renderer: Renderer::new(options),
             blocks: 0,
             rows: Vec::new(),
+            text: String::new(),
         }
     }
 
@@ -85,55 +89,40 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
     ///
     /// # Errors
     ///
-    /// Any write error (a closed pipe included).
+    /// Any write error (a closed pipe included), or JSON output of a time out of range.
     pub fn write(&mut self, response: &GetFlowsResponse) -> io::Result<()> {
-        let o = self.options;
-        if o.format == Format::Json {
-            return self.write_json(response);
-        }
-        match response.response_types.as_ref() {
-            Some(ResponseTypes::Flow(flow)) => match o.format {
-                Format::Table => self.rows.push(table::flow_row(flow, &o)),
-                Format::Dict => self.block(dict::flow_block(flow, &o))?,
-                _ => self.line(compact::flow_line(flow, &o))?,
-            },
-            Some(ResponseTypes::LostEvents(lost)) => match o.format {
-                Format::Table => self.rows.push(table::lost_row(response, lost, &o)),
-                Format::Dict => self.block(dict::lost_block(response, lost, &o))?,
-                _ => self.line(compact::lost_line(response, lost, &o))?,
-            },
-            Some(ResponseTypes::NodeStatus(status)) => {
-                if let Some(line) = node_status::line(response, status, &o) {
-                    writeln!(self.err, "{}", line.render(false))?;
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        let printed = self.renderer.render(response, &mut text);
+        let written = printed.and_then(|printed| self.emit(printed, &text));
+        self.text = text;
+        written
+    }
+
+    /// Writes what a [`Renderer`] with the same options made of a response, its text in
+    /// `text`.
+    ///
+    /// # Errors
+    ///
+    /// Any write error (a closed pipe included).
+    pub fn emit(&mut self, printed: Printed, text: &str) -> io::Result<()> {
+        let part = |range: std::ops::Range<usize>| text.get(range).unwrap_or_default().as_bytes();
+        match printed {
+            Printed::Out(range) => self.out.write_all(part(range)),
+            Printed::Block(range) => {
+                if self.blocks > 0 {
+                    writeln!(self.out, "{}", dict::SEPARATOR)?;
                 }
+                self.blocks += 1;
+                self.out.write_all(part(range))
             }
-            None => {}
+            Printed::Err(range) => self.err.write_all(part(range)),
+            Printed::Row(row) => {
+                self.rows.push(row);
+                Ok(())
+            }
+            Printed::Nothing => Ok(()),
         }
-        Ok(())
-    }
-
-    fn write_json(&mut self, response: &GetFlowsResponse) -> io::Result<()> {
-        let line = jsonpb::line(response)?;
-        if matches!(response.response_types, Some(ResponseTypes::NodeStatus(_))) {
-            writeln!(self.err, "{line}")
-        } else {
-            writeln!(self.out, "{line}")
-        }
-    }
-
-    fn line(&mut self, line: Styled) -> io::Result<()> {
-        writeln!(self.out, "{}", line.render(self.options.color))
-    }
-
-    fn block(&mut self, lines: Vec<Styled>) -> io::Result<()> {
-        if self.blocks > 0 {
-            writeln!(self.out, "{}", dict::SEPARATOR)?;
-        }
-        self.blocks += 1;
-        for line in lines {
-            self.line(line)?;
-        }
-        Ok(())
     }
 
     /// Flushes what was written (follow mode flushes after every response).
@@ -152,7 +141,7 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
     /// Any write error.
     pub fn finish(mut self) -> io::Result<()> {
         if !self.rows.is_empty() {
-            let header = table::header(&self.options);
+            let header = table::header(self.renderer.options());
             let text = crate::output::table::render(&header, &self.rows);
             self.out.write_all(text.as_bytes())?;
         }

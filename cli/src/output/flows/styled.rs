@@ -7,7 +7,7 @@
 //! Colors are Hubble's: hosts cyan, ports yellow, identities magenta, FORWARDED green,
 //! DROPPED and ERROR red, AUDIT, TRACED and TRANSLATED yellow.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
 
 use observe_describe::sanitize::one_line;
 
@@ -43,10 +43,12 @@ impl Color {
 
 const RESET: &str = "\x1b[0m";
 
-/// A sequence of spans.
+/// A sequence of spans: their text in one buffer, and where each ends with its color.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Styled {
-    spans: Vec<(Color, String)>,
+    text: String,
+    /// (color, end of the span in `text`); a span starts where the previous one ended.
+    spans: Vec<(Color, usize)>,
 }
 
 impl Styled {
@@ -55,39 +57,85 @@ impl Styled {
         Self::default()
     }
 
+    /// Empties the text, keeping its buffers (a printer reuses one for every line).
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+    }
+
     /// Appends plain text.
-    pub fn plain(&mut self, text: impl Into<String>) -> &mut Self {
+    pub fn plain(&mut self, text: impl AsRef<str>) -> &mut Self {
         self.colored(Color::Plain, text)
     }
 
     /// Appends text in `color`.
-    pub fn colored(&mut self, color: Color, text: impl Into<String>) -> &mut Self {
-        let text = text.into();
-        if !text.is_empty() {
-            self.spans.push((color, text));
+    pub fn colored(&mut self, color: Color, text: impl AsRef<str>) -> &mut Self {
+        self.colored_with(color, |out| out.push_str(text.as_ref()))
+    }
+
+    /// Appends a span in `color` that `write` writes (nothing if it writes nothing).
+    pub fn colored_with(&mut self, color: Color, write: impl FnOnce(&mut String)) -> &mut Self {
+        let start = self.text.len();
+        write(&mut self.text);
+        if self.text.len() > start {
+            self.spans.push((color, self.text.len()));
         }
         self
     }
 
     /// Appends all spans of `other`.
     pub fn append(&mut self, other: Styled) -> &mut Self {
-        self.spans.extend(other.spans);
+        let offset = self.text.len();
+        self.text.push_str(&other.text);
+        self.spans.extend(
+            other
+                .spans
+                .iter()
+                .map(|&(color, end)| (color, end + offset)),
+        );
         self
     }
 
     /// The text, sanitized, with escape sequences when `color` is on.
     pub fn render(&self, color: bool) -> String {
         let mut out = String::new();
-        for (c, text) in &self.spans {
-            let text = one_line(text);
-            match c.code().filter(|_| color) {
+        self.render_into(color, &mut out);
+        out
+    }
+
+    /// [`Styled::render`] appended to `out`. Sanitizing works character by character, so
+    /// without colors the spans are sanitized at once.
+    pub fn render_into(&self, color: bool, out: &mut String) {
+        if !color {
+            out.push_str(&sanitized(&self.text));
+            return;
+        }
+        let mut start = 0;
+        for &(c, end) in &self.spans {
+            let text = sanitized(self.text.get(start..end).unwrap_or_default());
+            start = end;
+            match c.code() {
                 Some(code) => {
-                    let _ = write!(out, "{code}{text}{RESET}");
+                    out.push_str(code);
+                    out.push_str(&text);
+                    out.push_str(RESET);
                 }
                 None => out.push_str(&text),
             }
         }
-        out
+    }
+}
+
+/// `one_line(text)`, without looking at each character when all are printable ASCII
+/// (which `one_line` leaves as they are).
+fn sanitized(text: &str) -> Cow<'_, str> {
+    let printable = text
+        .bytes()
+        .fold(true, |all, b| all & (b' '..=b'~').contains(&b));
+    if printable {
+        Cow::Borrowed(text)
+    } else {
+        one_line(text)
     }
 }
 

@@ -2,6 +2,9 @@
 //! layouts written as chrono formats, plus Go's `.999` fractions, which drop trailing
 //! zeros (chrono has no such format).
 
+use std::fmt::Write as _;
+
+use chrono::{Datelike, Timelike};
 use observe_proto::Timestamp;
 
 /// `--time-format` names (Hubble's).
@@ -39,33 +42,72 @@ pub enum TimeFormat {
 
 /// Formats `ts` (UTC); `N/A` when missing or out of range, as Hubble prints it.
 pub fn format(ts: Option<&Timestamp>, format: TimeFormat) -> String {
+    let mut text = String::new();
+    format_into(&mut text, ts, format);
+    text
+}
+
+/// [`format()`] appended to `out`. The default layout and RFC 3339 are written digit by
+/// digit from the date's fields; the others go through chrono's formatter.
+pub fn format_into(out: &mut String, ts: Option<&Timestamp>, format: TimeFormat) {
     let Some(time) = ts.and_then(Timestamp::to_datetime) else {
-        return "N/A".into();
+        out.push_str("N/A");
+        return;
     };
-    let layout = |layout: &str| time.format(layout).to_string();
+    let layout = |out: &mut String, layout: &str| {
+        let _ = write!(out, "{}", time.format(layout));
+    };
     let nanos = time.timestamp_subsec_nanos();
-    let rfc3339 = |digits| {
-        format!(
-            "{}{}Z",
-            layout("%Y-%m-%dT%H:%M:%S"),
-            fraction(nanos, digits)
-        )
+    let rfc3339 = |out: &mut String, digits| {
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            time.year(),
+            time.month(),
+            time.day(),
+            time.hour(),
+            time.minute(),
+            time.second()
+        );
+        out.push_str(&fraction(nanos, digits));
+        out.push('Z');
     };
     match format {
-        TimeFormat::StampMilli => layout("%b %e %H:%M:%S%.3f"),
-        TimeFormat::YearMonthDay => layout("%Y-%m-%d"),
-        TimeFormat::YearMonthDayHour => layout("%Y-%m-%dT%HZ"),
-        TimeFormat::YearMonthDayHourMinute => layout("%Y-%m-%dT%H:%MZ"),
-        TimeFormat::Rfc3339 => layout("%Y-%m-%dT%H:%M:%SZ"),
-        TimeFormat::Rfc3339Milli => rfc3339(3),
-        TimeFormat::Rfc3339Micro => rfc3339(6),
-        TimeFormat::Rfc3339Nano => rfc3339(9),
-        TimeFormat::Rfc1123Z => layout("%a, %d %b %Y %H:%M:%S +0000"),
+        // `%b %e %H:%M:%S%.3f`
+        TimeFormat::StampMilli => {
+            let month = MONTHS.get(time.month0() as usize).copied().unwrap_or("???");
+            let _ = write!(
+                out,
+                "{month} {:>2} {:02}:{:02}:{:02}.{:03}",
+                time.day(),
+                time.hour(),
+                time.minute(),
+                time.second(),
+                nanos / 1_000_000
+            );
+        }
+        TimeFormat::YearMonthDay => layout(out, "%Y-%m-%d"),
+        TimeFormat::YearMonthDayHour => layout(out, "%Y-%m-%dT%HZ"),
+        TimeFormat::YearMonthDayHourMinute => layout(out, "%Y-%m-%dT%H:%MZ"),
+        TimeFormat::Rfc3339 => rfc3339(out, 0),
+        TimeFormat::Rfc3339Milli => rfc3339(out, 3),
+        TimeFormat::Rfc3339Micro => rfc3339(out, 6),
+        TimeFormat::Rfc3339Nano => rfc3339(out, 9),
+        TimeFormat::Rfc1123Z => layout(out, "%a, %d %b %Y %H:%M:%S +0000"),
     }
 }
 
-/// Go's `.999…` layouts: up to `digits` digits, trailing zeros dropped, no dot for zero.
+/// chrono's `%b`.
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Go's `.999…` layouts: up to `digits` digits, trailing zeros dropped, no dot for zero
+/// (none at all for 0 digits).
 fn fraction(nanos: u32, digits: u32) -> String {
+    if digits == 0 {
+        return String::new();
+    }
     let value = nanos / 10u32.pow(9 - digits);
     let text = format!("{value:0width$}", width = digits as usize);
     let trimmed = text.trim_end_matches('0');
@@ -156,6 +198,34 @@ mod tests {
             let days = [0, 31, 60, 91, 121, 152][month];
             let t = ts(1_704_067_200 + days * 86_400, 0);
             assert!(format(Some(&t), TimeFormat::StampMilli).starts_with(name));
+        }
+    }
+
+    /// The layouts written digit by digit match chrono's formats over every month, days
+    /// of one and two digits, years of fewer than four digits and every fraction width.
+    #[test]
+    fn digit_by_digit_layouts_match_chrono() {
+        let chrono = |t: &Timestamp, layout: &str| {
+            t.to_datetime()
+                .map(|d| d.format(layout).to_string())
+                .unwrap_or_default()
+        };
+        let mut seconds: i64 = -62_135_596_800;
+        let mut nanos: i32 = 0;
+        while seconds < 253_402_300_799 {
+            let t = ts(seconds, nanos);
+            assert_eq!(
+                format(Some(&t), TimeFormat::StampMilli),
+                chrono(&t, "%b %e %H:%M:%S%.3f")
+            );
+            let rfc = format(Some(&t), TimeFormat::Rfc3339Nano);
+            assert!(rfc.starts_with(&chrono(&t, "%Y-%m-%dT%H:%M:%S")), "{rfc}");
+            assert_eq!(
+                format(Some(&t), TimeFormat::Rfc3339),
+                chrono(&t, "%Y-%m-%dT%H:%M:%SZ")
+            );
+            seconds += 96_083_407;
+            nanos = (nanos + 123_456_789) % 1_000_000_000;
         }
     }
 }
