@@ -18,6 +18,8 @@
 //! - `proxy`: the DNS proxy's added latency (p50/p99 at 1,000 queries/s) and its
 //!   queries/s on one core, each against direct DNS to the same server in the same run;
 //!   no privileges.
+//! - `replay`: `observe flows --input-file` over 200,010 Hubble-format lines, filtered and
+//!   printed, in flows/s against reading the same lines in the same run; no privileges.
 //! - `tui`: the dashboard's render cost per frame with 10,000 buffered flows, and the flow
 //!   rate its state update absorbs; no privileges.
 
@@ -27,7 +29,7 @@ use crate::cmd;
 #[derive(clap::Args)]
 pub struct Args {
     /// Only run the benchmarks whose name is given (policy, datapath, pipeline, dns_agent,
-    /// service, proxy, tui).
+    /// service, proxy, replay, tui).
     pub only: Vec<String>,
 }
 
@@ -69,6 +71,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if wanted("proxy") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-proxy", "--bench", "dns"]))?;
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-proxy", "--bench", "http"]))?;
+    }
+    if wanted("replay") {
+        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-cli", "--bench", "replay"]))?;
     }
     if wanted("tui") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-tui", "--bench", "frame"]))?;
