@@ -7,7 +7,6 @@
 //! - A default deny (133) has no rule to name (nothing matched); it names the policies
 //!   that select the endpoint in that direction, none of which allows the peer.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use observe_proto::flow::{
@@ -103,9 +102,12 @@ fn verdict_kind(ev: &FlowEvent, verdict: Verdict, reason: DropReason) -> Option<
     }
 }
 
-/// The policies of `rules`, each once, in a stable order.
+/// The policies of `rules`, each once, in a stable order (sorted). A sorted, deduplicated
+/// vector rather than a set: there are one or two rules behind most cookies.
 fn distinct_policies(rules: &[RuleInfo]) -> Vec<Policy> {
-    let unique: BTreeSet<&PolicyInfo> = rules.iter().map(|r| &r.policy).collect();
+    let mut unique: Vec<&PolicyInfo> = rules.iter().map(|r| &r.policy).collect();
+    unique.sort_unstable();
+    unique.dedup();
     unique.into_iter().map(policy).collect()
 }
 
@@ -245,6 +247,20 @@ mod tests {
         let attribution = f.attribution.unwrap();
         assert_eq!(attribution.kind(), PolicyVerdictKind::Allowed);
         assert_eq!(attribution.rules.len(), 2);
+    }
+
+    #[test]
+    fn distinct_policies_are_named_once_each_in_sorted_order() {
+        let rules = [
+            rule("zeta", "spec.ingress[0]"),
+            rule("alpha", "spec.ingress[1]"),
+            rule("zeta", "spec.ingress[2]"),
+        ];
+        let names: Vec<_> = distinct_policies(&rules)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["alpha", "zeta"]);
     }
 
     #[test]
