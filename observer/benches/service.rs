@@ -22,7 +22,7 @@ use observe_proto::flow::{FlowFilter, TrafficDirection, Verdict};
 use observe_proto::observer::observer_client::ObserverClient;
 use observe_proto::observer::{GetFlowsRequest, get_flows_response::ResponseTypes};
 use observer::decode::{BootClock, Decoder, Detail};
-use observer::event::{DecodedEvent, MonitorEvent, Payload};
+use observer::event::{DecodedEvent, EventView, MonitorEvent, Payload};
 use observer::getters::{
     EndpointGetter, EndpointInfo, IdentityGetter, PolicyGetter, PolicyInfo, RuleInfo,
 };
@@ -394,7 +394,7 @@ fn main() {
         }),
         Box::new(|n, flow| {
             let _ = filters.matches(&flow);
-            writer.append(n, &DecodedEvent::flow(flow));
+            writer.append(n, &EventView::new(&DecodedEvent::flow(flow)));
             if n % 256 == 255 {
                 writer.commit();
             }

@@ -176,6 +176,34 @@ impl DecodedEvent {
     }
 }
 
+/// One event as the pipeline's hooks see it: the event, and its flow built at most once
+/// however many hooks read it (metrics, history and the exporter each want the flow of a
+/// stored datapath event).
+pub struct EventView<'a> {
+    event: &'a DecodedEvent,
+    flow: std::cell::OnceCell<Option<Cow<'a, flow::Flow>>>,
+}
+
+impl<'a> EventView<'a> {
+    /// A view of `event`; nothing is built yet.
+    pub fn new(event: &'a DecodedEvent) -> Self {
+        Self {
+            event,
+            flow: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The event.
+    pub fn event(&self) -> &'a DecodedEvent {
+        self.event
+    }
+
+    /// The event's flow, if it is one, built on the first call.
+    pub fn flow(&self) -> Option<&flow::Flow> {
+        self.flow.get_or_init(|| self.event.to_flow()).as_deref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use observe_proto::flow::Flow;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::decode::{Decoder, ParseError};
-use crate::event::{DecodedEvent, LostSource, MonitorEvent, Payload};
+use crate::event::{DecodedEvent, EventView, LostSource, MonitorEvent, Payload};
 use crate::namespaces::Namespaces;
 use crate::ring::{Capacity, Ring, RingWriter};
 use crate::stats::Stats;
@@ -97,8 +97,9 @@ pub trait OnDecodedFlow: Send {
         true
     }
 
-    /// Sees an event just written to the ring at `position`.
-    fn on_stored(&mut self, _position: u64, _event: &Arc<DecodedEvent>) {}
+    /// Sees an event just written to the ring at `position` (its flow, if a hook asks,
+    /// is built once for all hooks).
+    fn on_stored(&mut self, _position: u64, _event: &EventView<'_>) {}
 
     /// The pipeline finished a batch (or a loss report outside one).
     fn on_batch_end(&mut self) {}
@@ -298,34 +299,36 @@ impl Pipeline {
                 return false;
             }
         };
-        if !self.run_flow_hooks(&decoded) {
+        let decoded = Arc::new(decoded);
+        let view = EventView::new(&decoded);
+        if !self.run_flow_hooks(&view) {
             return false;
         }
         self.state.namespaces.observe(decoded.namespaces(), now);
-        self.store(Arc::new(decoded));
+        self.store(&decoded, &view);
         true
     }
 
-    /// Runs the hooks that see flows (building the flow once if any does); whether the
-    /// event is to be kept.
-    fn run_flow_hooks(&mut self, decoded: &DecodedEvent) -> bool {
+    /// Runs the hooks that see flows (building the flow if any does); whether the event
+    /// is to be kept.
+    fn run_flow_hooks(&mut self, view: &EventView<'_>) -> bool {
         if !self.hooks.iter().any(|h| h.sees_flows()) {
             return true;
         }
-        let Some(flow) = decoded.to_flow() else {
+        let Some(flow) = view.flow() else {
             return true;
         };
         self.hooks
             .iter_mut()
-            .all(|hook| hook.on_decoded_flow(&flow).is_continue())
+            .all(|hook| hook.on_decoded_flow(flow).is_continue())
     }
 
-    /// Writes `event` to the ring and tells the hooks where it went.
-    fn store(&mut self, event: Arc<DecodedEvent>) {
+    /// Writes `event` (seen through `view`) to the ring and tells the hooks where it went.
+    fn store(&mut self, event: &Arc<DecodedEvent>, view: &EventView<'_>) {
         let position = self.writer.ring().write_position();
-        self.writer.append(Arc::clone(&event));
+        self.writer.append(Arc::clone(event));
         for hook in &mut self.hooks {
-            hook.on_stored(position, &event);
+            hook.on_stored(position, view);
         }
     }
 
@@ -355,7 +358,8 @@ impl Pipeline {
         let mut reported = false;
         for source in [LostSource::KernelRing, LostSource::EventQueue] {
             if let Some(lost) = self.state.stats.losses.take_report(source, now, interval) {
-                self.store(Arc::new(DecodedEvent::Lost(lost)));
+                let event = Arc::new(DecodedEvent::Lost(lost));
+                self.store(&event, &EventView::new(&event));
                 reported = true;
             }
         }

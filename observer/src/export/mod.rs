@@ -18,7 +18,6 @@
 mod rotate;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use observe_filter::{self as filter, Compiled, FieldMask, FieldMaskError};
@@ -26,7 +25,7 @@ use observe_proto::flow::FlowFilter;
 use observe_proto::observer::ExportEvent;
 use observe_proto::observer::export_event::ResponseTypes;
 
-use crate::event::DecodedEvent;
+use crate::event::EventView;
 use crate::history::record::{export_header, to_export};
 use crate::pipeline::OnDecodedFlow;
 use rotate::RotatingFile;
@@ -126,9 +125,9 @@ impl Exporter {
     }
 
     /// Writes `event` if it passes (flows: the filters; loss reports: always).
-    pub fn export(&mut self, event: &DecodedEvent) {
-        let flow = event.to_flow();
-        if let Some(flow) = &flow
+    pub fn export(&mut self, view: &EventView<'_>) {
+        let (event, flow) = (view.event(), view.flow());
+        if let Some(flow) = flow
             && !self.filters.matches(flow)
         {
             return;
@@ -136,8 +135,8 @@ impl Exporter {
         // The line's `time` and `node_name` come from the whole event, the mask only
         // cuts the flow body, as in Hubble's exporter.
         let body = match (flow, &self.mask) {
-            (Some(flow), Some(mask)) => Some(mask.apply(&flow)),
-            (Some(flow), None) => Some(flow.into_owned()),
+            (Some(flow), Some(mask)) => Some(mask.apply(flow)),
+            (Some(flow), None) => Some(flow.clone()),
             (None, _) => None,
         };
         let export = match body {
@@ -181,7 +180,7 @@ impl OnDecodedFlow for Exporter {
         false
     }
 
-    fn on_stored(&mut self, _position: u64, event: &Arc<DecodedEvent>) {
+    fn on_stored(&mut self, _position: u64, event: &EventView<'_>) {
         self.export(event);
     }
 

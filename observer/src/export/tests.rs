@@ -9,6 +9,7 @@ use observe_proto::observer::GetFlowsResponse;
 use observe_proto::observer::get_flows_response::ResponseTypes;
 
 use super::*;
+use crate::event::DecodedEvent;
 
 /// A fresh directory, removed on drop.
 fn dir() -> tempfile::TempDir {
@@ -68,8 +69,8 @@ fn lines_are_export_events_that_replay_as_flow_responses() {
         ..ExportConfig::default()
     })
     .unwrap();
-    exporter.export(&flow(1, Verdict::Dropped, "a"));
-    exporter.export(&DecodedEvent::Lost(LostEvent {
+    exporter.export(&EventView::new(&flow(1, Verdict::Dropped, "a")));
+    exporter.export(&EventView::new(&DecodedEvent::Lost(LostEvent {
         source: LostEventSource::ObserverEventsQueue.into(),
         num_events_lost: 12,
         last: Some(Timestamp {
@@ -77,7 +78,7 @@ fn lines_are_export_events_that_replay_as_flow_responses() {
             nanos: 0,
         }),
         ..LostEvent::default()
-    }));
+    })));
     exporter.flush();
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<serde_json::Value> = text
@@ -114,7 +115,7 @@ fn filters_and_the_field_mask_shape_what_is_written() {
         (3, Verdict::Dropped, "noisy"),
         (4, Verdict::Dropped, "b"),
     ] {
-        exporter.export(&flow(n, verdict, pod));
+        exporter.export(&EventView::new(&flow(n, verdict, pod)));
     }
     exporter.flush();
     let lines = replayed(&path);
@@ -149,7 +150,7 @@ fn files_rotate_by_size_and_keep_the_configured_backups() {
     })
     .unwrap();
     for n in 0..60 {
-        exporter.export(&flow(n, Verdict::Forwarded, "a"));
+        exporter.export(&EventView::new(&flow(n, Verdict::Forwarded, "a")));
     }
     exporter.flush();
     let current = replayed(&path);

@@ -2,7 +2,7 @@
 //! so `GetFlows` can reach further back than the flow ring holds.
 //!
 //! ```text
-//! Pipeline ── on_stored(position, event) ──▶ HistoryWriter ── append ──▶ active segment
+//! Pipeline ── on_stored(position, view) ──▶ HistoryWriter ── append ──▶ active segment
 //!                                               │ batch end: flush, commit to the index,
 //!                                               │ rotate at segment size, delete the
 //!                                               ▼ oldest segments over the cap

@@ -20,7 +20,7 @@ use observe_proto::observer::ExportEvent;
 use observe_proto::observer::export_event::ResponseTypes;
 use prost::Message;
 
-use crate::event::DecodedEvent;
+use crate::event::{DecodedEvent, EventView};
 
 /// Bytes before the payload.
 pub(crate) const HEADER: usize = 20;
@@ -63,22 +63,20 @@ impl Header {
 /// The payload is `to_export(event)` as protobuf, written without copying the flow: its
 /// body (field [`FLOW_FIELD`], the lowest tag, which prost writes first) by reference, then
 /// the rest of the event.
-pub(crate) fn encode(seq: u64, event: &DecodedEvent, node_name: &str, out: &mut Vec<u8>) -> Header {
-    let flow = event.to_flow();
+pub(crate) fn encode(seq: u64, view: &EventView<'_>, node_name: &str, out: &mut Vec<u8>) -> Header {
+    let (event, flow) = (view.event(), view.flow());
     let rest = match flow {
         Some(_) => export_header(event, node_name),
         None => to_export(event, node_name),
     };
-    let flow_len = flow
-        .as_deref()
-        .map_or(0, |f| prost::encoding::message::encoded_len(FLOW_FIELD, f));
+    let flow_len = flow.map_or(0, |f| prost::encoding::message::encoded_len(FLOW_FIELD, f));
     let len = u32::try_from(flow_len + rest.encoded_len()).unwrap_or(u32::MAX);
     let time = event.time().map_or(0, |t| clamp_nanos(t.unix_nanos()));
     let header = Header { len, seq, time };
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&time.to_le_bytes());
-    if let Some(flow) = flow.as_deref() {
+    if let Some(flow) = flow {
         prost::encoding::message::encode(FLOW_FIELD, flow, out);
     }
     // Encoding into a Vec cannot run out of space.
@@ -157,7 +155,7 @@ mod tests {
             ..Flow::default()
         });
         let mut out = Vec::new();
-        let header = encode(42, &flow, "node-1", &mut out);
+        let header = encode(42, &EventView::new(&flow), "node-1", &mut out);
         assert_eq!(out.len() as u64, header.record_len());
         let parsed = read_header(&mut out.as_slice()).unwrap().unwrap();
         assert_eq!(parsed, header);
@@ -178,7 +176,7 @@ mod tests {
             ..LostEvent::default()
         });
         let mut out = Vec::new();
-        let header = encode(1, &lost, "node-1", &mut out);
+        let header = encode(1, &EventView::new(&lost), "node-1", &mut out);
         assert_eq!(header.time, 0, "no time known");
         assert_eq!(*decode(&out[HEADER..]).unwrap(), lost);
     }

@@ -9,7 +9,7 @@ use observe_proto::flow::{Flow, Verdict};
 
 use super::reader::Item;
 use super::*;
-use crate::event::DecodedEvent;
+use crate::event::{DecodedEvent, EventView};
 
 /// A fresh directory for the store (not yet created), removed on drop.
 struct Dir(
@@ -57,7 +57,7 @@ fn config(dir: &Dir, max_bytes: u64, segment_bytes: u64) -> HistoryConfig {
 /// after every `batch`.
 fn append(writer: &mut HistoryWriter, positions: std::ops::Range<u64>, batch: u64) {
     for p in positions {
-        writer.append(p, &flow(p as i64 + 1));
+        writer.append(p, &EventView::new(&flow(p as i64 + 1)));
         if (p + 1) % batch == 0 {
             writer.commit();
         }
@@ -105,7 +105,7 @@ fn events_come_back_in_order_with_their_sequence_numbers() {
 fn nothing_is_visible_before_it_is_committed() {
     let dir = Dir::new();
     let (history, mut writer) = History::open(config(&dir, 1 << 20, 1 << 20)).unwrap();
-    writer.append(0, &flow(1));
+    writer.append(0, &EventView::new(&flow(1)));
     assert_eq!(read(&history, 0, 1), ["gap:1"]);
     writer.commit();
     assert_eq!(read(&history, 0, 1), ["0"]);

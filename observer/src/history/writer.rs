@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::record::{self, Header};
 use super::segment::SegmentInfo;
 use super::{History, HistoryConfig};
-use crate::event::DecodedEvent;
+use crate::event::EventView;
 use crate::pipeline::OnDecodedFlow;
 
 /// Pending bytes that force a commit before the batch ends, bounding the buffer.
@@ -49,7 +49,7 @@ impl HistoryWriter {
     }
 
     /// Encodes `event`, stored at ring position `position`, for the next commit.
-    pub fn append(&mut self, position: u64, event: &DecodedEvent) {
+    pub fn append(&mut self, position: u64, event: &EventView<'_>) {
         let seq = self.history.base() + position;
         let header = record::encode(seq, event, &self.node_name, &mut self.buf);
         self.pending.push(header);
@@ -128,7 +128,7 @@ impl OnDecodedFlow for HistoryWriter {
         false
     }
 
-    fn on_stored(&mut self, position: u64, event: &Arc<DecodedEvent>) {
+    fn on_stored(&mut self, position: u64, event: &EventView<'_>) {
         self.append(position, event);
     }
 

@@ -184,3 +184,38 @@ async fn a_stopped_pipeline_refuses_events() {
     assert_eq!(sender.send(event(kind::TRACE, 1)), Err(PipelineClosed));
     assert_eq!(sender.send_kernel_loss(1, None), Err(PipelineClosed));
 }
+
+/// Remembers where the flows it was shown live, for the hooks of one event.
+struct Addresses(Arc<std::sync::Mutex<Vec<usize>>>);
+
+impl OnDecodedFlow for Addresses {
+    fn on_decoded_flow(&mut self, flow: &Flow) -> ControlFlow<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(std::ptr::from_ref(flow) as usize);
+        ControlFlow::Continue(())
+    }
+
+    fn on_stored(&mut self, _position: u64, event: &EventView<'_>) {
+        let flow = event.flow().expect("a flow");
+        self.0
+            .lock()
+            .unwrap()
+            .push(std::ptr::from_ref(flow) as usize);
+    }
+}
+
+#[tokio::test]
+async fn a_stored_event_is_built_into_a_flow_once_for_all_its_hooks() {
+    let (mut pipeline, sender) = pipeline(16);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    pipeline.add_hook(Addresses(Arc::clone(&seen)));
+    pipeline.add_hook(Addresses(Arc::clone(&seen)));
+    assert_eq!(sender.send(event(kind::TRACE, 1)), Ok(Sent::Accepted));
+    drop(sender);
+    pipeline.run().await;
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 4, "two hooks, each shown the flow twice");
+    assert!(seen.iter().all(|a| *a == seen[0]), "one flow: {seen:?}");
+}

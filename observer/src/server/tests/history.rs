@@ -49,7 +49,8 @@ impl Store {
             let event = flow(s, verdict);
             let position = self.writer.ring().write_position();
             self.writer.write(Arc::clone(&event));
-            self.history_writer.append(position, &event);
+            self.history_writer
+                .append(position, &crate::event::EventView::new(&event));
             self.history_writer.commit();
         }
     }
