@@ -76,13 +76,21 @@ pub fn count(index: u32) {
 /// subprogram it takes the three pointers to the caller's stack and has a frame of its own.
 #[inline(never)]
 pub fn emit(hook: &Hook, flow: &Flow, note: &Note) {
+    send(|now| event(hook, flow, note, now));
+}
+
+/// Reserves an event in the ring, writes `event_at(now)` in place and submits it with
+/// the paced wake-up; counts it as lost if the ring is full. The one way events are
+/// sent (the datapath's, and the benchmark floors').
+#[inline(always)]
+pub fn send(event_at: impl FnOnce(u64) -> FlowEvent) {
     let Some(mut slot) = OBS_EVENTS.reserve::<FlowEvent>(0) else {
         count(counters::RINGBUF_LOST);
         return;
     };
     // SAFETY: a helper without preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
-    slot.write(event(hook, flow, note, now));
+    slot.write(event_at(now));
     slot.submit(wakeup_flags(now));
 }
 
@@ -91,7 +99,7 @@ pub fn emit(hook: &Hook, flow: &Flow, note: &Note) {
 /// for [`wakeup::PENDING_INTERVAL_NS`]. Never more often: a forced wake-up costs
 /// microseconds, and a reader that lags behind a full ring is awake already.
 #[inline(always)]
-pub fn wakeup_flags(now: u64) -> u64 {
+fn wakeup_flags(now: u64) -> u64 {
     let Some(last) = OBS_WAKEUP.get_ptr_mut(0) else {
         // Cannot happen (index 0 of a one-slot array); the kernel's default then.
         return 0;

@@ -1,11 +1,9 @@
-//! The floors' event: one [`FlowEvent`] reserved in `OBS_EVENTS`, written in place with
-//! what the floor knows, and submitted with the probe's wake-up pacing.
+//! The floors' event: one [`FlowEvent`] with what the floor knows, sent as the probe sends
+//! its events ([`notify::send`]: reserved in `OBS_EVENTS`, written in place, paced).
 
-use aya_ebpf::helpers::bpf_ktime_get_ns;
 use probe_common::conntrack::CtKey;
 use probe_common::event::FlowEvent;
 
-use crate::maps::OBS_EVENTS;
 use crate::notify;
 
 /// The identities and cookie an event carries beyond the key.
@@ -19,18 +17,11 @@ pub struct Ids {
     pub cookie: u32,
 }
 
-/// Sends one event of `kind` about the packet with conntrack key `key`, as the probe's
-/// `notify::emit` does: reserve, the precise clock, write, paced submit (or the lost
-/// counter when the ring is full).
+/// Sends one event of `kind` about the packet with conntrack key `key` the way the probe
+/// sends its events ([`notify::send`]).
 #[inline(always)]
 pub fn emit(key: &CtKey, kind: u8, ids: &Ids) {
-    let Some(mut slot) = OBS_EVENTS.reserve::<FlowEvent>(0) else {
-        notify::count(probe_common::counters::RINGBUF_LOST);
-        return;
-    };
-    // SAFETY: a helper without preconditions.
-    let now = unsafe { bpf_ktime_get_ns() };
-    slot.write(FlowEvent {
+    notify::send(|now| FlowEvent {
         timestamp_ns: now,
         kind,
         subtype: 0,
@@ -57,5 +48,4 @@ pub fn emit(key: &CtKey, kind: u8, ids: &Ids) {
         saddr: key.saddr,
         daddr: key.daddr,
     });
-    slot.submit(notify::wakeup_flags(now));
 }
