@@ -91,21 +91,20 @@ impl FlowQuery {
 
     /// The flow of `event` if it is one the filters pass, built whole once it passes.
     fn matching<'a>(&self, event: &'a DecodedEvent) -> Option<Cow<'a, Flow>> {
-        let stored = match event {
-            DecodedEvent::Lost(_) => return None,
-            DecodedEvent::Flow(flow) => {
-                return self.filters.matches(flow).then_some(Cow::Borrowed(flow));
+        match event {
+            DecodedEvent::Lost(_) => None,
+            DecodedEvent::Flow(flow) => self.filters.matches(flow).then_some(Cow::Borrowed(flow)),
+            // Judged on the whole flow: build it once, for the filters and the response.
+            DecodedEvent::Datapath(stored)
+                if self.detail == Detail::Full && !self.filters.is_empty() =>
+            {
+                let flow = stored.to_flow();
+                self.filters.matches(&flow).then_some(Cow::Owned(flow))
             }
-            DecodedEvent::Datapath(stored) => stored,
-        };
-        if self.filters.is_empty() {
-            return Some(Cow::Owned(stored.to_flow()));
+            DecodedEvent::Datapath(stored) => {
+                self.passes(event).then(|| Cow::Owned(stored.to_flow()))
+            }
         }
-        if self.detail < Detail::Full && !self.filters.matches(&stored.build(self.detail)) {
-            return None;
-        }
-        let flow = stored.to_flow();
-        (self.detail < Detail::Full || self.filters.matches(&flow)).then_some(Cow::Owned(flow))
     }
 
     /// Whether `event` is a flow the filters pass. A stored event is judged on a flow
