@@ -2,7 +2,8 @@
 //! needs on a fresh Debian 12 machine (see shared/reference/aya-notes.md §2):
 //!
 //! - apt: `llvm-22-dev` (bpf-linker's LLVM; from bookworm-security), `iproute2` and
-//!   `iputils-ping` (the lab), `tmux` (the TUI's pseudo-terminal test), and `bpftool`
+//!   `iputils-ping` (the lab), `tmux` (the TUI's pseudo-terminal test), `etcd-server` (the
+//!   cluster store of multi-node labs and tests: a real etcd, started by the harness), and `bpftool`
 //!   (optional: inspection only);
 //! - `rust-src` for the stable toolchain (the eBPF crate is built with `-Z build-std=core` on
 //!   stable with `RUSTC_BOOTSTRAP=1`, so no nightly is needed);
@@ -20,7 +21,13 @@ use anyhow::Context;
 use crate::cmd;
 
 /// apt packages the build and the tests need.
-const APT_REQUIRED: [&str; 4] = ["llvm-22-dev", "iproute2", "iputils-ping", "tmux"];
+const APT_REQUIRED: [&str; 5] = [
+    "llvm-22-dev",
+    "iproute2",
+    "iputils-ping",
+    "tmux",
+    "etcd-server",
+];
 /// apt packages that are nice to have.
 const APT_OPTIONAL: [&str; 1] = ["bpftool"];
 const BPF_LINKER_VERSION: &str = "0.13.0";
