@@ -6,6 +6,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
+use ipnet::{IpNet, Ipv4Net};
 use observe_plumbing::PlumbingError;
 
 use crate::endpoint::Role;
@@ -69,6 +70,39 @@ pub enum LabError {
     NodeLinksExhausted {
         /// How many node links a lab can have.
         max: usize,
+    },
+    /// `join_underlay` was given a node that is already on the underlay.
+    #[error("node `{0}` has already joined the underlay")]
+    AlreadyOnUnderlay(String),
+    /// Every underlay address is taken.
+    #[error("no free underlay address left in {net} (at most {max} nodes and hosts per lab)")]
+    UnderlayExhausted {
+        /// The underlay subnet.
+        net: Ipv4Net,
+        /// How many nodes and service hosts an underlay can have.
+        max: usize,
+    },
+    /// A pod CIDR given to `join_underlay` is malformed or outside the pod ranges.
+    #[error("pod CIDR {cidr} of `{node}` is not allowed: {reason}")]
+    InvalidPodCidr {
+        /// The node's name.
+        node: String,
+        /// The CIDR as given.
+        cidr: IpNet,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A pod CIDR given to `join_underlay` overlaps one of a node already on the underlay.
+    #[error("pod CIDR {cidr} of `{node}` overlaps {other_cidr} of `{other}`")]
+    OverlappingPodCidr {
+        /// The joining node's name.
+        node: String,
+        /// Its CIDR, as given.
+        cidr: IpNet,
+        /// The node already on the underlay.
+        other: String,
+        /// That node's CIDR.
+        other_cidr: IpNet,
     },
     /// No unused run prefix was found; another run may be creating prefixes in a tight loop.
     #[error("could not reserve a unique run prefix after {attempts} attempts")]

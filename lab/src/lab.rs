@@ -1,11 +1,12 @@
 //! [`Lab`]: the guard that builds nodes, pods and world hosts as network namespaces of one run
 //! and deletes all of them when dropped, also while a test panics. The per-endpoint wiring and
-//! the node links are described in `observe_plumbing::wiring` and `node_link`; this file keeps
-//! the bookkeeping.
+//! the node links and the underlay are described in `observe_plumbing::wiring`, `node_link` and
+//! `underlay`; this file keeps the bookkeeping.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use ipnet::{Ipv4Net, Ipv6Net};
 use observe_plumbing::wiring::{self, Addrs};
 use observe_plumbing::{command, forwarding, netns, sysctl};
 
@@ -16,10 +17,16 @@ use crate::error::LabError;
 use crate::name;
 use crate::node_link::{NodeLink, RouteOp};
 use crate::run_id::RunId;
+use crate::underlay::{UNDERLAY_NAME, Underlay, UnderlayNode};
 
 /// A self-contained network lab. Nodes are namespaces with forwarding on and no uplink; pods and
 /// world hosts are namespaces attached to a node by a veth pair. Nothing is linked to the host's
 /// namespace, so no lab packet can leave the machine.
+///
+/// Nodes reach each other's endpoints either over point-to-point links ([`Lab::connect_nodes`])
+/// or, as in a real cluster, over an underlay: a bridge in namespace `<prefix>-underlay` that
+/// nodes join with a pod CIDR each ([`Lab::join_underlay`]) and service hosts attach to
+/// ([`Lab::add_underlay_host`]).
 ///
 /// Every namespace is named `<prefix>-<name>`, where the prefix (`obs-` and six base36
 /// characters) is unique per lab, so labs in parallel tests never collide. Dropping the lab
@@ -45,6 +52,8 @@ pub struct Lab {
     links: Vec<NodeLink>,
     /// Node links ever created, so a failed creation never reuses an interface name.
     links_created: usize,
+    /// The underlay, once a node joined it or a service host was added.
+    underlay: Option<Underlay>,
     /// Every namespace created and not yet deleted, in creation order.
     namespaces: Vec<String>,
     /// Set by [`Lab::persist`]: dropping deletes nothing.
@@ -73,6 +82,7 @@ impl Lab {
             pods: Vec::new(),
             links: Vec::new(),
             links_created: 0,
+            underlay: None,
             namespaces: Vec::new(),
             persisted: false,
         })
@@ -135,8 +145,9 @@ impl Lab {
     }
 
     /// Adds a pod on `node`, wired Cilium style (see the crate docs). `v4` must be in
-    /// `10.0.0.0/8` (not `10.255.255.0/24`) and `v6` in `fc00::/7`. Nodes connected to `node`
-    /// get routes to it.
+    /// `10.0.0.0/8` (not `10.254.0.0/24` or `10.255.255.0/24`) and `v6` in `fc00::/7`. Nodes
+    /// connected to `node` get routes to it; over the underlay, a pod inside its node's pod
+    /// CIDR needs no route of its own.
     ///
     /// # Errors
     ///
@@ -227,6 +238,73 @@ impl Lab {
         Ok(())
     }
 
+    /// Joins `node` to the underlay (created on first use) with the IPv4 pod CIDR `pod_cidr`:
+    /// the node gets a veth [`crate::UNDERLAY_IFNAME`] to the underlay bridge with the next node
+    /// address (`10.254.0.1`, `.2`, … in joining order), routes to every other joined node's pod
+    /// CIDRs via their underlay addresses, and every other node and service host gets a route
+    /// to `pod_cidr` via this node. The node's endpoints inside `pod_cidr` (lab pods or an
+    /// agent's) are then reachable from every member; routes never touch the host namespace.
+    ///
+    /// # Errors
+    ///
+    /// [`LabError::UnknownNode`]; [`LabError::AlreadyOnUnderlay`]; [`LabError::InvalidPodCidr`]
+    /// for a CIDR with host bits or outside the pod ranges; [`LabError::OverlappingPodCidr`];
+    /// [`LabError::UnderlayExhausted`] after 254 nodes and hosts; [`LabError::DuplicateName`]
+    /// when a node or pod took the name `underlay`; command errors while wiring (what the join
+    /// created is removed again).
+    pub fn join_underlay(
+        &mut self,
+        node: &NodeRef,
+        pod_cidr: Ipv4Net,
+    ) -> Result<UnderlayNode, LabError> {
+        self.join(node, pod_cidr, None)
+    }
+
+    /// As [`Lab::join_underlay`], with an IPv6 pod CIDR (in `fc00::/7`) too, routed via the
+    /// node's link-local underlay address.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Lab::join_underlay`].
+    pub fn join_underlay_dual_stack(
+        &mut self,
+        node: &NodeRef,
+        pod_cidr: Ipv4Net,
+        pod_cidr_v6: Ipv6Net,
+    ) -> Result<UnderlayNode, LabError> {
+        self.join(node, pod_cidr, Some(pod_cidr_v6))
+    }
+
+    /// Adds a service host (etcd, a relay) on the underlay: namespace `<prefix>-<name>` with
+    /// `lo` up and a veth [`crate::UNDERLAY_IFNAME`] to the bridge, with the next host address
+    /// (`10.254.0.254`, `.253`, …), and routes to every joined node's pod CIDRs, present and
+    /// future. Returns the namespace and the address.
+    ///
+    /// # Errors
+    ///
+    /// Name errors as for [`Lab::add_node`]; [`LabError::UnderlayExhausted`]; command errors
+    /// while wiring (the namespace is then removed).
+    pub fn add_underlay_host(&mut self, name: &str) -> Result<(String, Ipv4Addr), LabError> {
+        self.underlay_or_create()?;
+        let netns = self.claim_name(name)?;
+        let addr = self.with_new_netns(&netns, |lab| {
+            sysctl::write(&netns, sysctl::NO_DAD)?;
+            command::ip_batch(&netns, "link set lo up\n")?;
+            lab.underlay_or_create()?.add_host(name, &netns)
+        })?;
+        Ok((netns, addr))
+    }
+
+    /// The underlay addresses and pod CIDRs of `node`, if it joined the underlay.
+    pub fn underlay_node(&self, node: &NodeRef) -> Option<&UnderlayNode> {
+        self.underlay.as_ref()?.node(&node.netns)
+    }
+
+    /// The namespace holding the underlay bridge, once there is an underlay.
+    pub fn underlay_netns(&self) -> Option<&str> {
+        self.underlay.as_ref().map(Underlay::netns)
+    }
+
     /// Creates a bpffs directory `/sys/fs/bpf/<prefix>/<name>` for pinning, removed (with
     /// everything pinned in it) when the returned guard drops. It may outlive the lab.
     ///
@@ -235,6 +313,29 @@ impl Lab {
     /// As for [`BpffsDir::new`].
     pub fn bpffs_dir(&self, name: &str) -> Result<BpffsDir, LabError> {
         BpffsDir::create(Arc::clone(&self.run), name)
+    }
+
+    /// Joins `node` with the pod CIDRs `v4` and `v6`.
+    fn join(
+        &mut self,
+        node: &NodeRef,
+        v4: Ipv4Net,
+        v6: Option<Ipv6Net>,
+    ) -> Result<UnderlayNode, LabError> {
+        self.node_index(node)?;
+        self.underlay_or_create()?.join(node, v4, v6)
+    }
+
+    /// The underlay, created (namespace `<prefix>-underlay` with its bridge) on first use.
+    fn underlay_or_create(&mut self) -> Result<&mut Underlay, LabError> {
+        let underlay = match self.underlay.take() {
+            Some(underlay) => underlay,
+            None => {
+                let netns = self.claim_name(UNDERLAY_NAME)?;
+                self.with_new_netns(&netns, |_| Underlay::create(&netns))?
+            }
+        };
+        Ok(self.underlay.insert(underlay))
     }
 
     /// Validates and wires one pod or world host.
@@ -310,7 +411,8 @@ impl Lab {
     fn claim_name(&self, name: &str) -> Result<String, LabError> {
         name::validate(name)?;
         let taken = self.nodes.iter().any(|n| n.node.name == name)
-            || self.pods.iter().any(|p| p.name == name);
+            || self.pods.iter().any(|p| p.name == name)
+            || self.underlay.as_ref().is_some_and(|u| u.has_name(name));
         if taken {
             return Err(LabError::DuplicateName {
                 name: name.to_owned(),

@@ -42,6 +42,7 @@ mod root;
 mod run_id;
 mod terminal;
 mod traffic;
+mod underlay;
 mod workspace_bin;
 
 pub use bpffs::BpffsDir;
@@ -58,4 +59,5 @@ pub use traffic::{
     DnsReply, DnsServer, HttpRequest, HttpResponse, HttpServer, TcpServer, UdpEcho, dns_query,
     dns_query_from, http_requests, ping, tcp_connect, udp_roundtrip,
 };
+pub use underlay::{UNDERLAY_IFNAME, UnderlayNode};
 pub use workspace_bin::{workspace_binary, workspace_binary_with_features};
