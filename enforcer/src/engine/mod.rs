@@ -211,4 +211,16 @@ impl Engine {
     pub fn endpoints_with_identity(&self, id: u32) -> impl Iterator<Item = &Endpoint> {
         self.pods.values().filter(move |e| e.identity == id)
     }
+
+    /// Sets the identity numbers the cluster allocated: identities allocated from now on
+    /// follow them (see [`crate::identity::ClusterIds`]). Identities already in use keep
+    /// their numbers; [`Engine::unconfirmed_identities`] lists those that disagree.
+    pub fn set_cluster_ids(&mut self, ids: Arc<crate::identity::ClusterIds>) {
+        self.identities.set_cluster_ids(ids);
+    }
+
+    /// Pod identities in use whose number the cluster has not confirmed.
+    pub fn unconfirmed_identities(&self) -> Vec<crate::identity::Unconfirmed> {
+        self.identities.unconfirmed()
+    }
 }

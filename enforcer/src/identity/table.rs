@@ -3,11 +3,13 @@
 //! Ids are derived from a hash of the label set (FNV-1a, stable across runs and
 //! processes), probing linearly within the scope on collision, so the same label set gets
 //! the same id in every run that does not collide — which keeps golden files, pinned
-//! datapath state and a restarted agent in agreement.
+//! datapath state and a restarted agent in agreement. On a node in a cluster, the
+//! cluster's numbers ([`ClusterIds`]) come first.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use super::cluster_ids::{ClusterIds, Unconfirmed};
 use super::reserved::{WORLD_IPV4, WORLD_IPV6, reserved};
 use crate::labels::LabelSet;
 use crate::net::Cidr;
@@ -77,6 +79,7 @@ pub struct ExhaustedError {
 pub struct IdentityTable {
     by_labels: HashMap<LabelSet, u32>,
     by_id: BTreeMap<u32, Slot>,
+    cluster: Arc<ClusterIds>,
 }
 
 impl Default for IdentityTable {
@@ -91,6 +94,7 @@ impl IdentityTable {
         let mut t = Self {
             by_labels: HashMap::new(),
             by_id: BTreeMap::new(),
+            cluster: Arc::default(),
         };
         for r in reserved() {
             let cidr = match r.id {
@@ -152,13 +156,49 @@ impl IdentityTable {
     }
 
     fn free_id(&self, labels: &LabelSet, scope: Scope) -> Result<u32, ExhaustedError> {
+        let text = labels.to_string();
+        let clustered = scope == Scope::Cluster;
+        if clustered
+            && let Some(id) = self.cluster.get(&text)
+            && !self.by_id.contains_key(&id)
+        {
+            return Ok(id);
+        }
         let (lo, hi) = scope.range();
         let span = u64::from(hi - lo) + 1;
-        let start = fnv1a(labels.to_string().as_bytes()) % span;
+        let start = fnv1a(text.as_bytes()) % span;
         (0..span)
             .map(|i| lo + ((start + i) % span) as u32)
-            .find(|id| !self.by_id.contains_key(id))
+            .find(|id| {
+                !self.by_id.contains_key(id)
+                    && !(clustered && self.cluster.taken_by_other(*id, &text))
+            })
             .ok_or(ExhaustedError { scope })
+    }
+
+    /// Sets the numbers the cluster allocated; later allocations follow them.
+    pub fn set_cluster_ids(&mut self, ids: Arc<ClusterIds>) {
+        self.cluster = ids;
+    }
+
+    /// Cluster-scope identities in use whose number the cluster has not confirmed: unknown
+    /// to it, or known under another number.
+    pub fn unconfirmed(&self) -> Vec<Unconfirmed> {
+        self.by_id
+            .iter()
+            .filter(|(id, _)| Scope::of(**id) == Scope::Cluster)
+            .filter_map(|(&id, slot)| {
+                let labels = slot.identity.labels.to_string();
+                match self.cluster.get(&labels) {
+                    Some(c) if c == id => None,
+                    cluster => Some(Unconfirmed {
+                        labels,
+                        local: id,
+                        cluster,
+                    }),
+                }
+            })
+            .collect()
     }
 
     /// The identity with this id.
@@ -209,6 +249,28 @@ mod tests {
         assert!(t.release(x));
         assert!(t.get(x).is_none());
         assert!(!t.release(1), "reserved identities are never released");
+    }
+
+    #[test]
+    fn the_clusters_numbers_come_first_and_are_never_taken_by_other_labels() {
+        let mut t = IdentityTable::new();
+        let web = labels("web");
+        let hashed = IdentityTable::new()
+            .acquire(web.clone(), Scope::Cluster, None)
+            .unwrap()
+            .0;
+        let mut ids = ClusterIds::default();
+        ids.insert(labels("db").to_string(), hashed);
+        ids.insert(labels("api").to_string(), 4242);
+        t.set_cluster_ids(Arc::new(ids));
+        let (api, _) = t.acquire(labels("api"), Scope::Cluster, None).unwrap();
+        assert_eq!(api, 4242, "the cluster's number");
+        let (w, _) = t.acquire(web.clone(), Scope::Cluster, None).unwrap();
+        assert_ne!(w, hashed, "db holds web's hash slot in the cluster");
+        let unconfirmed = t.unconfirmed();
+        assert_eq!(unconfirmed.len(), 1, "{unconfirmed:?}");
+        assert_eq!(unconfirmed[0].labels, web.to_string());
+        assert_eq!((unconfirmed[0].local, unconfirmed[0].cluster), (w, None));
     }
 
     #[test]
