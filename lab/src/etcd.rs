@@ -2,8 +2,11 @@
 //! the cluster store. It is started through `ip netns exec`, so it listens on the lab
 //! namespace's own addresses (typically its loopback) and never on the host's network.
 //!
-//! Its directory `/run/obs-etcd/<lab prefix>-<name>` holds etcd's data (`data/`) and its log
-//! (`etcd.log`); the guard kills the server and removes the directory when dropped, also while
+//! Clients are served over plain HTTP, or over TLS with [`Etcd::start_tls`]; readiness is
+//! probed with `GET /health` on a plain metrics listener either way (client port + 2).
+//!
+//! Its directory `/run/obs-etcd/<lab prefix>-<name>` holds etcd's data (`data/`), its log
+//! (`etcd.log`) and the TLS files (`tls/`); the guard kills the server and removes the directory when dropped, also while
 //! a test panics. [`Etcd::stop`] and [`Etcd::start_again`] keep the directory, for outage tests.
 
 use std::fs::{self, File};
@@ -28,12 +31,26 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one health probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// PEM contents for serving clients over TLS.
+#[derive(Debug, Clone)]
+pub struct EtcdTls {
+    /// The CA that client certificates must be signed by (`--trusted-ca-file`).
+    pub ca: String,
+    /// The server certificate; its names must include the client address.
+    pub cert: String,
+    /// The server certificate's key.
+    pub key: String,
+    /// Whether clients must present a certificate signed by `ca` (`--client-cert-auth`).
+    pub client_cert_auth: bool,
+}
+
 /// A running (or stopped) etcd server in a lab namespace. Dropping it kills the server and
 /// removes its directory.
 #[derive(Debug)]
 pub struct Etcd {
     netns: String,
     client: SocketAddr,
+    tls: Option<EtcdTls>,
     name: String,
     dir: PathBuf,
     child: Option<Child>,
@@ -41,44 +58,79 @@ pub struct Etcd {
 
 impl Etcd {
     /// Starts etcd member `name` in the lab namespace `netns` (a node's namespace, e.g.
-    /// [`crate::NodeRef::netns`]), serving clients on `listen:port` and peers on
-    /// `listen:port+1`, and waits until it answers `GET /health`.
+    /// [`crate::NodeRef::netns`]), serving clients on `listen:port` (plain HTTP), peers on
+    /// `listen:port+1` and metrics on `listen:port+2`, and waits until it answers
+    /// `GET /health`.
     ///
     /// # Errors
     ///
     /// [`LabError::InvalidName`] for a bad `name`, a namespace that is not a lab's (no run
-    /// prefix), or `port` 65535 (no room for the peer port); [`LabError::DuplicateName`] when
+    /// prefix), or `port` above 65533 (no room for the next two); [`LabError::DuplicateName`] when
     /// the directory exists already; [`LabError::Io`] when the directory cannot be made, etcd
     /// cannot be started, exits, or does not become healthy in time (the message carries the
     /// end of its log).
     pub fn start(netns: &str, listen: IpAddr, port: u16, name: &str) -> Result<Etcd, LabError> {
+        Etcd::start_with(netns, SocketAddr::new(listen, port), name, None)
+    }
+
+    /// As [`Etcd::start`], serving clients over TLS with `tls` (written to the server's
+    /// `tls/` directory); [`Etcd::client_url`] is then `https://`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Etcd::start`].
+    pub fn start_tls(
+        netns: &str,
+        listen: IpAddr,
+        port: u16,
+        name: &str,
+        tls: &EtcdTls,
+    ) -> Result<Etcd, LabError> {
+        Etcd::start_with(
+            netns,
+            SocketAddr::new(listen, port),
+            name,
+            Some(tls.clone()),
+        )
+    }
+
+    fn start_with(
+        netns: &str,
+        client: SocketAddr,
+        name: &str,
+        tls: Option<EtcdTls>,
+    ) -> Result<Etcd, LabError> {
         name::validate(name)?;
         let prefix = run_id::run_prefix_of(netns).ok_or_else(|| LabError::InvalidName {
             name: netns.to_owned(),
             reason: "etcd runs only in a lab namespace (one with a run prefix)",
         })?;
-        if port == u16::MAX {
+        if client.port() > u16::MAX - 2 {
             return Err(LabError::InvalidName {
-                name: port.to_string(),
-                reason: "the client port needs the next port free for peers",
+                name: client.port().to_string(),
+                reason: "the client port needs the next two ports free (peers, metrics)",
             });
         }
         let dir = Path::new(ROOT).join(format!("{prefix}-{name}"));
         create_dir(&dir, prefix, name)?;
         let mut etcd = Etcd {
             netns: netns.to_owned(),
-            client: SocketAddr::new(listen, port),
+            client,
+            tls,
             name: name.to_owned(),
             dir,
             child: None,
         };
+        etcd.write_tls_files()?;
         etcd.start_again()?;
         Ok(etcd)
     }
 
-    /// The URL clients connect to, `http://IP:PORT` (reachable only inside the namespace).
+    /// The URL clients connect to, `http://IP:PORT` or `https://IP:PORT` (reachable only
+    /// inside the namespace).
     pub fn client_url(&self) -> String {
-        format!("http://{}", self.client)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.client)
     }
 
     /// The address clients connect to.
@@ -139,6 +191,51 @@ impl Etcd {
         self.dir.join("etcd.log")
     }
 
+    /// The address of the plain metrics and `/health` listener.
+    fn metrics_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.client.ip(), self.client.port() + 2)
+    }
+
+    /// The TLS file `name` (`ca.pem`, `server.pem`, `server-key.pem`).
+    fn tls_path(&self, name: &str) -> PathBuf {
+        self.dir.join("tls").join(name)
+    }
+
+    /// Writes the TLS PEM files, if serving TLS.
+    fn write_tls_files(&self) -> Result<(), LabError> {
+        let Some(tls) = &self.tls else {
+            return Ok(());
+        };
+        let tls_dir = self.dir.join("tls");
+        fs::create_dir(&tls_dir).map_err(|e| LabError::io(&tls_dir, e))?;
+        for (name, pem) in [
+            ("ca.pem", &tls.ca),
+            ("server.pem", &tls.cert),
+            ("server-key.pem", &tls.key),
+        ] {
+            let path = self.tls_path(name);
+            fs::write(&path, pem).map_err(|e| LabError::io(&path, e))?;
+        }
+        Ok(())
+    }
+
+    /// The TLS flags, if serving TLS.
+    fn tls_flags(&self) -> Vec<String> {
+        let Some(tls) = &self.tls else {
+            return Vec::new();
+        };
+        let file = |flag: &str, name: &str| format!("--{flag}={}", self.tls_path(name).display());
+        let mut flags = vec![
+            file("cert-file", "server.pem"),
+            file("key-file", "server-key.pem"),
+            file("trusted-ca-file", "ca.pem"),
+        ];
+        if tls.client_cert_auth {
+            flags.push("--client-cert-auth".into());
+        }
+        flags
+    }
+
     /// Runs `ip netns exec NETNS etcd …`, appending its output to the log. `ip netns exec`
     /// execs etcd, so the child's pid is etcd's.
     fn spawn(&self) -> Result<Child, LabError> {
@@ -167,7 +264,7 @@ impl Etcd {
             SocketAddr::new(self.client.ip(), self.client.port() + 1)
         );
         let data = self.dir.join("data");
-        vec![
+        let mut flags = vec![
             format!("--name={}", self.name),
             format!("--data-dir={}", data.display()),
             format!("--listen-client-urls={client}"),
@@ -180,7 +277,10 @@ impl Etcd {
             "--election-timeout=200".into(),
             "--logger=zap".into(),
             "--log-outputs=stderr".into(),
-        ]
+            format!("--listen-metrics-urls=http://{}", self.metrics_addr()),
+        ];
+        flags.extend(self.tls_flags());
+        flags
     }
 
     /// Polls `GET /health` until it says healthy, failing early if the process exits.
@@ -190,7 +290,7 @@ impl Etcd {
             if let Some(status) = self.exited()? {
                 return Err(self.failure(&format!("etcd exited ({status})")));
             }
-            let addr = self.client;
+            let addr = self.metrics_addr();
             if in_netns(&self.netns, move || healthy(addr))? {
                 return Ok(());
             }
@@ -318,10 +418,13 @@ mod tests {
         assert_eq!(etcd.client_url(), "http://127.0.0.1:2379");
         let dir = etcd.dir().to_owned();
         assert!(dir.join("data").is_dir());
+        let metrics = etcd.metrics_addr();
         etcd.stop().expect("stop");
         assert!(!etcd.is_running());
-        assert!(!in_netns(&node.netns, || healthy(etcd.client_addr())).expect("netns"));
+        assert!(!in_netns(&node.netns, || healthy(metrics)).expect("netns"));
         etcd.start_again().expect("restart");
+        assert!(in_netns(&node.netns, || healthy(metrics)).expect("netns"));
+        // The client port serves etcd's HTTP API too.
         assert!(in_netns(&node.netns, || healthy(etcd.client_addr())).expect("netns"));
         assert!(!etcd.log().is_empty());
         drop(etcd);
