@@ -6,7 +6,7 @@
 //! probed with `GET /health` on a plain metrics listener either way (client port + 2).
 //!
 //! Its directory `/run/obs-etcd/<lab prefix>-<name>` holds etcd's data (`data/`), its log
-//! (`etcd.log`) and the TLS files (`tls/`); the guard kills the server and removes the directory when dropped, also while
+//! (`etcd.log`), its pid (`etcd.pid`) and the TLS files (`tls/`); the guard kills the server and removes the directory when dropped, also while
 //! a test panics. [`Etcd::stop`] and [`Etcd::start_again`] keep the directory, for outage tests.
 
 use std::fs::{self, File};
@@ -178,7 +178,12 @@ impl Etcd {
         if self.is_running() {
             return Ok(());
         }
-        self.child = Some(self.spawn()?);
+        let child = self.spawn()?;
+        // For whoever cleans up after a killed run: the server outlives its owner then.
+        let pid_path = self.dir.join("etcd.pid");
+        let pid = fs::write(&pid_path, format!("{}\n", child.id()));
+        self.child = Some(child);
+        pid.map_err(|e| LabError::io(pid_path, e))?;
         self.wait_healthy()
     }
 
