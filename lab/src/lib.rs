@@ -32,6 +32,7 @@ mod bpffs;
 mod cleanup;
 mod endpoint;
 mod error;
+pub mod etcd;
 pub mod golden;
 mod inside;
 mod lab;
