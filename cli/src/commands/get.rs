@@ -85,7 +85,12 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<ExitCode> {
                     .get_nodes(connect::request(global, GetNodesRequest {}))
                     .await
                     .map_err(fail)?;
-                nodes(&reply.into_inner().nodes, format)?
+                let reply = reply.into_inner();
+                let mut text = nodes(&reply.nodes, format)?;
+                if let (Some(k), GetFormat::Table) = (&reply.kvstore, format) {
+                    text.push_str(&kvstore_line(k));
+                }
+                text
             }
             What::Namespaces => {
                 let reply = client
@@ -262,8 +267,12 @@ fn nodes(ns: &[observe_proto::control::Node], format: GetFormat) -> Result<Strin
     struct Json<'a> {
         name: &'a str,
         local: bool,
+        #[serde(skip_serializing_if = "str::is_empty")]
+        health: &'a str,
         identity: u32,
         ips: &'a [String],
+        #[serde(skip_serializing_if = "str::is_empty")]
+        pod_cidr: &'a str,
         pods: u32,
         labels: &'a [String],
     }
@@ -271,26 +280,42 @@ fn nodes(ns: &[observe_proto::control::Node], format: GetFormat) -> Result<Strin
         Json {
             name: &n.name,
             local: n.local,
+            health: &n.health,
             identity: n.identity,
             ips: &n.ips,
+            pod_cidr: &n.pod_cidr,
             pods: n.pods,
             labels: &n.labels,
         }
     }
-    let header = ["NAME", "IDENTITY", "IPS", "PODS", "LABELS"];
+    let header = ["NAME", "HEALTH", "IDENTITY", "IPS", "PODS", "LABELS"];
     render(ns, format, json, &header, |n| {
         let identity = match probe_common::identity::name(n.identity) {
             Some(reserved) => format!("{} ({reserved})", n.identity),
             None => n.identity.to_string(),
         };
+        let health = if n.health.is_empty() { "-" } else { &n.health };
         vec![
             n.name.clone(),
+            health.to_string(),
             identity,
             n.ips.join(","),
             n.pods.to_string(),
             n.labels.join(" "),
         ]
     })
+}
+
+/// The store as the answering node sees it, under the nodes table.
+fn kvstore_line(k: &observe_proto::control::Kvstore) -> String {
+    if k.connected {
+        format!("\nkvstore {}: connected, revision {}\n", k.url, k.revision)
+    } else {
+        format!(
+            "\nkvstore {}: unreachable ({}); enforcing the last-known state (revision {})\n",
+            k.url, k.last_error, k.revision
+        )
+    }
 }
 
 fn namespaces(ns: &[observe_proto::control::Namespace], format: GetFormat) -> Result<String> {

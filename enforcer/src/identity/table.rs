@@ -170,8 +170,9 @@ impl IdentityTable {
         (0..span)
             .map(|i| lo + ((start + i) % span) as u32)
             .find(|id| {
-                !self.by_id.contains_key(id)
-                    && !(clustered && self.cluster.taken_by_other(*id, &text))
+                let taken = self.by_id.contains_key(id)
+                    || (clustered && self.cluster.taken_by_other(*id, &text));
+                !taken
             })
             .ok_or(ExhaustedError { scope })
     }

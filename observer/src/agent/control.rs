@@ -17,18 +17,31 @@ use observe_proto::control::{
 };
 use tonic::{Request, Response, Status};
 
+use super::cluster::submit::Submitter;
 use super::{Agent, Refused};
 
 /// The service.
 #[derive(Clone)]
 pub struct ControlService {
     agent: Arc<Mutex<Agent>>,
+    /// Where changes go on a node in a cluster (the store, not the agent).
+    cluster: Option<Submitter>,
 }
 
 impl ControlService {
     /// A service over `agent`.
     pub fn new(agent: Arc<Mutex<Agent>>) -> Self {
-        Self { agent }
+        Self {
+            agent,
+            cluster: None,
+        }
+    }
+
+    /// Applies and deletes through the cluster's store.
+    #[must_use]
+    pub fn with_cluster(mut self, submitter: Submitter) -> Self {
+        self.cluster = Some(submitter);
+        self
     }
 
     /// The tonic service.
@@ -91,9 +104,16 @@ impl Control for ControlService {
         let parsed = parse(request.into_inner().manifests)?;
         let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
         let objects = parsed.objects.into_iter().map(|l| l.object).collect();
-        let results = self
-            .with_agent(move |a| a.apply(objects).map_err(refused))
-            .await?;
+        let results = match &self.cluster {
+            Some(c) => c
+                .apply(self.agent.clone(), objects)
+                .await
+                .map_err(refused)?,
+            None => {
+                self.with_agent(move |a| a.apply(objects).map_err(refused))
+                    .await?
+            }
+        };
         Ok(Response::new(ApplyResponse {
             endpoints_updated: 0,
             results,
@@ -117,12 +137,16 @@ impl Control for ControlService {
                     .collect(),
             )
         };
-        let results = self
-            .with_agent(move |a| {
-                let keys = keys.unwrap_or_else(|| a.policy_keys());
-                a.delete(&keys).map_err(refused)
-            })
-            .await?;
+        let results = match &self.cluster {
+            Some(c) => c.delete(self.agent.clone(), keys).await.map_err(refused)?,
+            None => {
+                self.with_agent(move |a| {
+                    let keys = keys.unwrap_or_else(|| a.policy_keys());
+                    a.delete(&keys).map_err(refused)
+                })
+                .await?
+            }
+        };
         Ok(Response::new(DeleteResponse { results }))
     }
 
@@ -156,8 +180,8 @@ impl Control for ControlService {
         &self,
         _: Request<GetNodesRequest>,
     ) -> Result<Response<GetNodesResponse>, Status> {
-        let nodes = self.with_agent(|a| Ok(nodes(a))).await?;
-        Ok(Response::new(GetNodesResponse { nodes }))
+        let (nodes, kvstore) = self.with_agent(|a| Ok((nodes(a), kvstore(a)))).await?;
+        Ok(Response::new(GetNodesResponse { nodes, kvstore }))
     }
 
     async fn get_namespaces(
@@ -340,7 +364,13 @@ fn nodes(a: &Agent) -> Vec<Node> {
         .into_iter()
         .map(|name| {
             let applied = engine.nodes().find(|n| n.node.name == name);
+            let record = a.cluster().and_then(|c| c.view.nodes.get(&name));
             Node {
+                health: health(a, &name),
+                pod_cidr: record.map(|r| r.pod_cidr.clone()).unwrap_or_default(),
+                grpc_address: record
+                    .and_then(|r| r.grpc_address.clone())
+                    .unwrap_or_default(),
                 labels: applied.map(|n| labels(&n.node.labels)).unwrap_or_default(),
                 ips: applied
                     .map(|n| n.node.ips.iter().map(ToString::to_string).collect())
@@ -352,6 +382,32 @@ fn nodes(a: &Agent) -> Vec<Node> {
             }
         })
         .collect()
+}
+
+/// A node's health in the cluster (empty for an agent alone).
+fn health(a: &Agent, name: &str) -> String {
+    let Some(c) = a.cluster() else {
+        return String::new();
+    };
+    let health = if name == a.node() && !c.status.state().connected {
+        "kvstore unreachable"
+    } else if c.view.nodes.contains_key(name) {
+        "ready"
+    } else {
+        "not registered"
+    };
+    health.to_string()
+}
+
+fn kvstore(a: &Agent) -> Option<observe_proto::control::Kvstore> {
+    let c = a.cluster()?;
+    let state = c.status.state();
+    Some(observe_proto::control::Kvstore {
+        url: c.status.url.clone(),
+        connected: state.connected,
+        last_error: state.last_error.unwrap_or_default(),
+        revision: *c.status.applied_revision().borrow(),
+    })
 }
 
 fn namespaces(a: &Agent) -> Vec<Namespace> {

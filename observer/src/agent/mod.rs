@@ -16,6 +16,7 @@
 //! - [`control`]: the control gRPC service;
 //! - [`ringbuf`]: where events cross from the kernel: the BPF ring buffer drained into the
 //!   pipeline, and the kernel's loss counter;
+//! - [`cluster`]: a node in a cluster (`--kvstore`): the state in etcd, watched and enforced;
 //! - [`clock`]: monotonic-to-wall-clock conversion;
 //! - [`listeners`]: the unix socket, the optional TCP (TLS) and metrics listeners;
 //! - [`socket`]: the unix socket's group;
@@ -25,6 +26,7 @@
 //! flow export (`--export-file`) and on-disk history (`--history-dir`).
 
 pub mod clock;
+pub mod cluster;
 pub mod control;
 pub mod dns_proxy;
 pub mod endpoints;
@@ -89,12 +91,19 @@ pub struct Agent {
     snapshot: SharedSnapshot,
     fqdn: fqdn::Fqdn,
     proxy_view: proxy_view::SharedProxyView,
+    /// The cluster this node is part of (`--kvstore`).
+    cluster: Option<cluster::Link>,
 }
 
 impl Agent {
     /// Loads (or adopts) the datapath, replays the saved objects, adopts or recreates the
     /// local endpoints, and brings the maps in line.
-    pub fn start(opts: &Options, node_netns: String, snapshot: SharedSnapshot) -> Result<Self> {
+    pub fn start(
+        opts: &Options,
+        node_netns: String,
+        snapshot: SharedSnapshot,
+        cluster: Option<cluster::Link>,
+    ) -> Result<Self> {
         let store = Store::open(&opts.state_dir)?;
         let state = store.load()?;
         let mut datapath = Datapath::load_or_adopt(&opts.pin_root, &opts.node_name)
@@ -142,6 +151,7 @@ impl Agent {
             snapshot,
             fqdn,
             proxy_view: proxy_view::SharedProxyView::default(),
+            cluster,
         };
         let previous: Records = state
             .endpoints
@@ -152,6 +162,10 @@ impl Agent {
         agent.sync()?;
         agent.persist()?;
         agent.publish_proxy_view();
+        if let Some(link) = &agent.cluster {
+            link.register(&cluster::register::record(opts)?);
+        }
+        agent.publish_cluster();
         Ok(agent)
     }
 
@@ -168,6 +182,11 @@ impl Agent {
     /// This node's name.
     pub fn node(&self) -> &str {
         &self.node
+    }
+
+    /// The cluster this node is part of, if any.
+    pub fn cluster(&self) -> Option<&cluster::Link> {
+        self.cluster.as_ref()
     }
 
     /// The datapath (counters, config).

@@ -151,6 +151,10 @@ pub struct Options {
     /// connections.
     #[arg(long, default_value = "0s", value_parser = observe_flags::duration::parse_timeout)]
     pub tofqdns_idle_connection_grace_period: std::time::Duration,
+
+    /// Cluster membership: the kvstore and what this node registers there.
+    #[command(flatten)]
+    pub cluster: super::cluster::options::ClusterOptions,
 }
 
 /// `--dns-reject-response-code`.

@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow};
 use super::control::ControlService;
 use super::options::Options;
 use super::snapshot::SharedSnapshot;
-use super::{Agent, clock, dns_proxy, http_proxy, listeners, maps, node, ringbuf};
+use super::{Agent, clock, cluster, dns_proxy, http_proxy, listeners, maps, node, ringbuf};
 use crate::export::{ExportConfig, Exporter};
 use crate::history::{History, HistoryConfig};
 use crate::metrics::{MapGauges, Metrics};
@@ -59,12 +59,17 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     }
     let observer = with_history(&opts, &mut pipeline, ObserverService::new(state))?;
 
+    let link = match &opts.cluster.kvstore {
+        Some(url) => Some(cluster::Link::connect(&opts.cluster, url).await?),
+        None => None,
+    };
+    let cluster = link.as_ref().map(|l| (l.store.clone(), l.status.clone()));
     let (mut agent, forwarding_enabled) = {
         let opts = opts.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {
             // Before any endpoint exists: a node that does not forward drops their packets.
             let enabled = node::enable_forwarding(&node_netns)?;
-            Ok((Agent::start(&opts, node_netns, snapshot)?, enabled))
+            Ok((Agent::start(&opts, node_netns, snapshot, link)?, enabled))
         })
         .await??
     };
@@ -74,6 +79,19 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         .take_events()
         .ok_or_else(|| anyhow!("the event ring buffer is already taken"))?;
     let agent = Arc::new(Mutex::new(agent));
+    let mut control = ControlService::new(agent.clone());
+    if let Some((store, status)) = cluster {
+        tokio::spawn(cluster::sync::run(
+            agent.clone(),
+            store.clone(),
+            status.clone(),
+        ));
+        tokio::spawn(cluster::identities::collect(
+            store.clone(),
+            opts.cluster.identity_gc_grace,
+        ));
+        control = control.with_cluster(cluster::submit::Submitter::new(store, status));
+    }
     if metrics.is_some() {
         tokio::spawn(maps::report_occupancy(
             agent.clone(),
@@ -108,7 +126,7 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         sender,
         Duration::from_secs(1),
     ));
-    let served = serve(&opts, observer, ControlService::new(agent.clone()), metrics).await;
+    let served = serve(&opts, observer, control, metrics).await;
     let saved = agent
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
