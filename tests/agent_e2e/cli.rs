@@ -161,8 +161,9 @@ fn a_drop_is_found_explained_traced_and_fixed_with_the_cli() {
         .expect("the node");
     assert_eq!(
         node.split_whitespace().collect::<Vec<_>>(),
-        ["node", "1", "(host)", "3"],
-        "the agent's own node, not applied (no labels, no IPs), with 3 pods:\n{nodes}"
+        ["node", "-", "1", "(host)", "3"],
+        "the agent's own node, alone (no health: no cluster), not applied (no labels, no \
+         IPs), with 3 pods:\n{nodes}"
     );
     let namespaces = ok(&c, &["get", "namespaces", "-o", "json"]);
     let namespaces: serde_json::Value = serde_json::from_str(&namespaces).expect("JSON");

@@ -104,17 +104,26 @@ pub fn observerd() -> PathBuf {
 /// Probe timeout: long enough for a loaded CI machine, short enough for many probes.
 pub const TIMEOUT: Duration = Duration::from_millis(800);
 
-/// A lab node with a running agent.
+/// A lab node with a running agent. The agent's methods (apply, flows, trace, ...) are
+/// the cluster's through `Deref`.
 pub struct Cluster {
-    agent: Option<Child>,
-    agent_args: Vec<String>,
-    state: PathBuf,
-    socket: PathBuf,
-    pins: BpffsDir,
+    pub agent: AgentProcess,
     pub node: NodeRef,
-    pub rt: tokio::runtime::Runtime,
     // Dropped last: takes every namespace of the run down.
     pub lab: Lab,
+}
+
+impl std::ops::Deref for Cluster {
+    type Target = AgentProcess;
+    fn deref(&self) -> &AgentProcess {
+        &self.agent
+    }
+}
+
+impl std::ops::DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut AgentProcess {
+        &mut self.agent
+    }
 }
 
 impl Cluster {
@@ -130,54 +139,71 @@ impl Cluster {
         }
         let mut lab = Lab::new(tag).expect("lab");
         let node = lab.add_node("node").expect("node");
-        let pins = lab.bpffs_dir("pins").expect("bpffs");
-        let dir = PathBuf::from(format!("/run/obs-e2e/{}", lab.prefix()));
+        let mut args: Vec<String> = ["--node-name", "node"].map(String::from).to_vec();
+        args.extend(agent_args.iter().map(ToString::to_string));
+        let mut agent = AgentProcess::new(&lab, &node, args);
+        agent.start_agent();
+        agent.apply(PODS).expect("pods apply");
+        Some(Cluster { agent, node, lab })
+    }
+}
+
+/// One `observerd` in a lab node, with its own socket, state directory, pins and log, and
+/// a client for it.
+pub struct AgentProcess {
+    child: Option<Child>,
+    /// Arguments besides the node namespace, prefix, socket, state and pins.
+    pub args: Vec<String>,
+    netns: String,
+    prefix: String,
+    state: PathBuf,
+    socket: PathBuf,
+    pins: BpffsDir,
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl AgentProcess {
+    /// An agent for `node` (not started), its files under `/run/obs-e2e/<prefix>/<node>`.
+    pub fn new(lab: &Lab, node: &NodeRef, args: Vec<String>) -> Self {
+        let pins = lab
+            .bpffs_dir(&format!("pins-{}", node.name))
+            .expect("bpffs");
+        let dir = PathBuf::from(format!("/run/obs-e2e/{}/{}", lab.prefix(), node.name));
         std::fs::create_dir_all(&dir).expect("state dir");
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        let agent_args = agent_args.iter().map(ToString::to_string).collect();
-        let mut c = Cluster {
-            agent: None,
-            agent_args,
+        AgentProcess {
+            child: None,
+            args,
+            netns: node.netns.clone(),
+            prefix: lab.prefix().to_string(),
             state: dir.join("state"),
             socket: dir.join("agent.sock"),
             pins,
-            node,
             rt,
-            lab,
-        };
-        c.start_agent();
-        c.apply(PODS).expect("pods apply");
-        Some(c)
+        }
     }
 
     /// Starts `observerd` (the previous one must be stopped) and waits for its socket.
     pub fn start_agent(&mut self) {
         let log = std::fs::File::create(self.state.with_extension("log")).expect("log file");
         let child = Command::new(observerd())
-            .args([
-                "--node-name",
-                "node",
-                "--node-netns",
-                &self.node.netns,
-                "--netns-prefix",
-                self.lab.prefix(),
-            ])
+            .args(["--node-netns", &self.netns, "--netns-prefix", &self.prefix])
             .arg("--socket")
             .arg(&self.socket)
             .arg("--state-dir")
             .arg(&self.state)
             .arg("--pin-root")
             .arg(self.pins.path())
-            .args(&self.agent_args)
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
             .expect("start observerd");
-        self.agent = Some(child);
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if self.rt.block_on(self.try_channel()).is_ok() {
@@ -190,7 +216,7 @@ impl Cluster {
 
     /// Stops the agent with SIGTERM, as an operator would.
     pub fn stop_agent(&mut self) {
-        let Some(mut child) = self.agent.take() else {
+        let Some(mut child) = self.child.take() else {
             return;
         };
         let _ = Command::new("kill")
@@ -208,13 +234,21 @@ impl Cluster {
         panic!("observerd ignored SIGTERM");
     }
 
+    /// Kills the agent with SIGKILL, as a crash would: nothing is cleaned up.
+    pub fn kill_agent(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// The running agent's process id (benchmarks read its CPU time).
     #[allow(
         dead_code,
         reason = "the pipeline benchmark reads the agent's CPU time; no test does"
     )]
     pub fn agent_pid(&self) -> Option<u32> {
-        self.agent.as_ref().map(Child::id)
+        self.child.as_ref().map(Child::id)
     }
 
     /// The agent's log so far.
@@ -402,14 +436,16 @@ pub struct Servers {
     _udp: Vec<lab::UdpEcho>,
 }
 
-impl Drop for Cluster {
+impl Drop for AgentProcess {
     fn drop(&mut self) {
-        if let Some(mut child) = self.agent.take() {
+        if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
         if let Some(dir) = self.state.parent() {
             let _ = std::fs::remove_dir_all(dir);
+            // The run's directory, once its last agent is gone.
+            let _ = dir.parent().map(std::fs::remove_dir);
         }
     }
 }

@@ -8,11 +8,13 @@ mod common;
 
 mod attribution;
 mod cli;
+mod cluster;
 mod dns;
 mod http;
 mod lifecycle;
 mod listeners;
 mod node_checks;
+mod nodes;
 mod restart;
 mod trace_agreement;
 mod traffic;
