@@ -309,3 +309,58 @@ fn concurrent_applies_land_and_bad_manifests_change_nothing() {
             .any(|n| n.name == "n3" && n.health != "ready")
     });
 }
+
+#[test]
+fn a_node_cut_off_from_etcd_keeps_enforcing_and_rejoins_when_the_partition_heals() {
+    let Some(nodes) = three_nodes("mn-split") else {
+        return;
+    };
+    let _web = nodes.agent(1).serve("web", &[8080], &[]);
+    eventually("the client reaches web", CONVERGE, || {
+        tcp(&nodes, 2, "client", 1, "web", 8080)
+    });
+    // n1 loses etcd (a blackhole route to its host) but still reaches the other nodes.
+    let etcd = nodes.etcd.client_addr().ip().to_string();
+    let n1 = &nodes.members[0].underlay.netns;
+    let route = |op: &str| {
+        let out = lab::exec(n1, "ip", &["route", op, "blackhole", &format!("{etcd}/32")])
+            .expect("ip route");
+        assert!(out.status.success(), "ip route {op}: {out:?}");
+    };
+    route("add");
+    eventually("n2 sees n1's lease expire", CONVERGE, || {
+        nodes
+            .get_nodes(2)
+            .nodes
+            .iter()
+            .any(|n| n.name == "n1" && n.health != "ready")
+    });
+    assert!(
+        tcp(&nodes, 2, "client", 1, "web", 8080),
+        "n1 keeps enforcing its last-known state: the client still gets in"
+    );
+    assert!(!tcp(&nodes, 3, "intruder", 1, "web", 8080));
+    // A change made while n1 is cut off reaches it once the partition heals.
+    let open = POLICY.replace("{app: client}", "{app: intruder}");
+    nodes
+        .agent(2)
+        .apply(&open)
+        .expect("apply on n2 during the partition");
+    route("del");
+    eventually(
+        "n1 enforces the change after the partition heals",
+        CONVERGE,
+        || tcp(&nodes, 3, "intruder", 1, "web", 8080),
+    );
+    eventually("n2 sees n1 ready again", CONVERGE, || {
+        nodes
+            .get_nodes(2)
+            .nodes
+            .iter()
+            .any(|n| n.name == "n1" && n.health == "ready")
+    });
+    assert!(
+        !tcp(&nodes, 2, "client", 1, "web", 8080),
+        "the client is out under the new policy"
+    );
+}
