@@ -54,6 +54,8 @@ pub struct Etcd {
     name: String,
     dir: PathBuf,
     child: Option<Child>,
+    /// Left running with its directory when dropped ([`Etcd::persist`]).
+    kept: bool,
 }
 
 impl Etcd {
@@ -120,6 +122,7 @@ impl Etcd {
             name: name.to_owned(),
             dir,
             child: None,
+            kept: false,
         };
         etcd.write_tls_files()?;
         etcd.start_again()?;
@@ -327,8 +330,21 @@ impl Etcd {
     }
 }
 
+impl Etcd {
+    /// Leaves the server running with its directory (for the demo, which outlives this
+    /// process); returns its pid. Whoever tears the lab down must stop it and remove
+    /// [`Etcd::dir`].
+    pub fn persist(mut self) -> Option<u32> {
+        self.kept = true;
+        self.child.take().map(|c| c.id())
+    }
+}
+
 impl Drop for Etcd {
     fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

@@ -30,10 +30,14 @@ pub struct Args {
     /// policy, say) and show the verdicts.
     #[arg(long)]
     pub traffic: bool,
+    /// Run the demo on this many nodes of one cluster (2 to 8): a real etcd, one agent
+    /// per node, pods spread over them (`examples/nodes/`).
+    #[arg(long, value_name = "N", conflicts_with_all = ["offline", "traffic"])]
+    pub nodes: Option<usize>,
 }
 
 /// Where the running demo keeps its state.
-const DEMO_DIR: &str = "/run/observe/demo";
+pub(crate) const DEMO_DIR: &str = "/run/observe/demo";
 const NODE: &str = "node-1";
 
 fn socket() -> String {
@@ -46,7 +50,10 @@ pub fn run(args: &Args) -> Result<()> {
         return down();
     }
     if args.traffic {
-        return traffic(&endpoints()?);
+        return match saved_nodes() {
+            Some(count) => crate::demo_nodes::traffic_again(count),
+            None => traffic(&endpoints()?),
+        };
     }
     if args.offline || !lab::is_root() {
         if !args.offline {
@@ -57,16 +64,19 @@ pub fn run(args: &Args) -> Result<()> {
     crate::setup::run(&crate::setup::Args::default())?;
     build()?;
     down()?;
-    up()
+    match args.nodes {
+        Some(count) => crate::demo_nodes::up(count),
+        None => up(),
+    }
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| cmd::root().join("target"), PathBuf::from)
         .join("debug")
 }
 
-fn build() -> Result<()> {
+pub(crate) fn build() -> Result<()> {
     cmd::run(cmd::cargo().args(["build", "-q", "-p", "observe-cli", "-p", "lab", "--bins"]))?;
     cmd::run(cmd::cargo().args([
         "build",
@@ -80,7 +90,7 @@ fn build() -> Result<()> {
     ]))
 }
 
-fn bin(name: &str) -> PathBuf {
+pub(crate) fn bin(name: &str) -> PathBuf {
     target_dir().join(name)
 }
 
@@ -162,14 +172,14 @@ fn start_agent(node_netns: &str, prefix: &str) -> Result<u32> {
 }
 
 /// Starts `program` inside `netns` as a daemon (own session, output to a log file).
-fn spawn_in(netns: &str, program: &Path, args: &[&str], log: &str) -> Result<u32> {
+pub(crate) fn spawn_in(netns: &str, program: &Path, args: &[&str], log: &str) -> Result<u32> {
     let mut all = vec!["netns", "exec", netns, program.to_str().unwrap_or_default()];
     all.extend_from_slice(args);
     spawn(Path::new("ip"), &all, log)
 }
 
 /// Starts `program` as a daemon: its own session, output to a log file in the demo dir.
-fn spawn(program: &Path, args: &[&str], log: &str) -> Result<u32> {
+pub(crate) fn spawn(program: &Path, args: &[&str], log: &str) -> Result<u32> {
     let log_path = Path::new(DEMO_DIR).join(format!("{}.log", log.replace('/', "-")));
     let out = std::fs::File::create(&log_path)
         .with_context(|| format!("cannot create {}", log_path.display()))?;
@@ -469,10 +479,19 @@ fn next_steps(prefix: &str) {
     );
 }
 
-fn save_state(prefix: &str, pids: &[u32]) -> Result<()> {
+pub(crate) fn save_state(prefix: &str, pids: &[u32]) -> Result<()> {
     let state = serde_json::json!({ "prefix": prefix, "pids": pids });
     std::fs::write(Path::new(DEMO_DIR).join("lab.json"), state.to_string())?;
     Ok(())
+}
+
+/// How many nodes the running demo has, when it is a multi-node one.
+fn saved_nodes() -> Option<usize> {
+    let text = std::fs::read_to_string(Path::new(DEMO_DIR).join("lab.json")).ok()?;
+    let state: serde_json::Value = serde_json::from_str(&text).ok()?;
+    state["nodes"]
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
 }
 
 /// Stops the demo's processes (the agent gets SIGTERM and a moment to exit) and removes
@@ -495,7 +514,16 @@ fn down() -> Result<()> {
             .stderr(Stdio::null())
             .status();
     }
+    if let Some(pid) = state["etcd_pid"].as_u64() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .stderr(Stdio::null())
+            .status();
+    }
     std::thread::sleep(Duration::from_millis(500));
+    if let Some(dir) = state["etcd_dir"].as_str() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if let Some(prefix) = state["prefix"].as_str() {
         let removed = lab::teardown(prefix);
         println!("demo lab {prefix} removed ({removed} namespaces and pin directories)");

@@ -9,6 +9,7 @@
 mod bench;
 mod cmd;
 mod demo;
+mod demo_nodes;
 mod fuzz;
 mod setup;
 mod test;
