@@ -40,13 +40,23 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     let gauges = MapGauges::default();
     let dns_stats = Arc::new(observe_proxy::dns::Stats::default());
     let http_stats = Arc::new(observe_proxy::http::Stats::default());
+    // The cluster's store before the datapath: an unreachable one stops the start here.
+    let link = match &opts.cluster.kvstore {
+        Some(url) => Some(cluster::Link::connect(&opts.cluster, url).await?),
+        None => None,
+    };
+    let cluster = link.as_ref().map(|l| (l.store.clone(), l.status.clone()));
     let metrics = match &opts.metrics_address {
         Some(_) => {
-            let metrics = Metrics::new(&opts.metrics)?
+            let mut metrics = Metrics::new(&opts.metrics)?
                 .with_pipeline(&state, queue_size)
                 .with_maps(gauges.clone())
                 .with_dns_proxy(dns_proxy::counters(dns_stats.clone()))
                 .with_http_proxy(http_proxy::counters(http_stats.clone()));
+            if let Some((_, status)) = &cluster {
+                let status = status.clone();
+                metrics = metrics.with_kvstore(Arc::new(move || status.reading()));
+            }
             pipeline.add_hook(metrics.hook());
             Some(Arc::new(metrics))
         }
@@ -59,11 +69,6 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     }
     let observer = with_history(&opts, &mut pipeline, ObserverService::new(state))?;
 
-    let link = match &opts.cluster.kvstore {
-        Some(url) => Some(cluster::Link::connect(&opts.cluster, url).await?),
-        None => None,
-    };
-    let cluster = link.as_ref().map(|l| (l.store.clone(), l.status.clone()));
     let (mut agent, forwarding_enabled) = {
         let opts = opts.clone();
         tokio::task::spawn_blocking(move || -> Result<_> {

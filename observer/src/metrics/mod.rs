@@ -40,6 +40,7 @@ mod flow;
 mod http_flows;
 mod http_proxy;
 mod icmp;
+mod kvstore;
 mod labels;
 mod latency;
 mod lost;
@@ -58,6 +59,7 @@ use observe_proto::flow::Flow;
 pub use agent::{MapGauges, MapOccupancy};
 pub use dns_proxy::{DnsProxyCounters, ReadCounters};
 pub use http_proxy::{HttpProxyCounters, ReadHttpCounters};
+pub use kvstore::{KvstoreReading, ReadKvstore};
 use text::Encoder;
 
 use crate::pipeline::{ObserverState, OnDecodedFlow};
@@ -174,6 +176,13 @@ impl Metrics {
     pub fn with_http_proxy(mut self, read: ReadHttpCounters) -> Self {
         self.collectors
             .push(Box::new(http_proxy::HttpProxyMetrics(read)));
+        self
+    }
+
+    /// Adds the kvstore link of a node in a cluster, read at scrape time through `read`.
+    pub fn with_kvstore(mut self, read: ReadKvstore) -> Self {
+        self.collectors
+            .push(Box::new(kvstore::KvstoreMetrics(read)));
         self
     }
 

@@ -25,6 +25,10 @@ pub struct State {
     pub last_error: Option<String>,
     /// Since when the store has been unreachable.
     pub down_since: Option<std::time::SystemTime>,
+    /// Times the store became unreachable.
+    pub outages: u64,
+    /// Registered nodes, as of the last convergence.
+    pub nodes: u64,
 }
 
 impl ClusterStatus {
@@ -51,10 +55,9 @@ impl ClusterStatus {
         if !s.connected {
             tracing::info!(url = %self.url, "kvstore connected");
         }
-        *s = State {
-            connected: true,
-            ..State::default()
-        };
+        s.connected = true;
+        s.last_error = None;
+        s.down_since = None;
     }
 
     /// A watch or request failed: enforcement goes on with the last-known state.
@@ -63,9 +66,15 @@ impl ClusterStatus {
         if s.connected || s.down_since.is_none() {
             tracing::warn!(url = %self.url, "kvstore unreachable, enforcing the last-known state: {error}");
             s.down_since = Some(std::time::SystemTime::now());
+            s.outages += 1;
         }
         s.connected = false;
         s.last_error = Some(error.to_string());
+    }
+
+    /// How many nodes are registered.
+    pub fn set_nodes(&self, nodes: usize) {
+        self.lock().nodes = u64::try_from(nodes).unwrap_or(u64::MAX);
     }
 
     /// This node now enforces the objects at `revision`.
@@ -75,6 +84,17 @@ impl ClusterStatus {
             *r = (*r).max(revision);
             newer
         });
+    }
+
+    /// What the metrics show.
+    pub fn reading(&self) -> crate::metrics::KvstoreReading {
+        let s = self.state();
+        crate::metrics::KvstoreReading {
+            connected: s.connected,
+            revision: *self.applied.borrow(),
+            outages: s.outages,
+            nodes: s.nodes,
+        }
     }
 
     /// The objects revision this node enforces, to wait on.
@@ -106,6 +126,7 @@ mod tests {
             s.state(),
             State {
                 connected: true,
+                outages: 1,
                 ..State::default()
             }
         );

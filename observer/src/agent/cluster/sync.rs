@@ -76,6 +76,7 @@ pub async fn run(agent: Arc<Mutex<Agent>>, store: Store, status: Arc<ClusterStat
                         _ => link.view.set_identities(items),
                     }
                 }
+                link.status.set_nodes(link.view.nodes.len());
                 for (key, why) in &link.view.rejected {
                     tracing::warn!("kvstore value skipped: {key}: {why}");
                 }
