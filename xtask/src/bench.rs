@@ -15,6 +15,11 @@
 //!   answer brings a new address (held until the datapath has it) against a known one, so
 //!   answer-to-datapath time, and how long DNS is unanswered across an agent restart;
 //!   needs root.
+//! - `cluster`: three real agents sharing a real etcd: identity allocation against a
+//!   single-key put, policy apply → enforced on every node against an agent alone, pod add →
+//!   known on the other nodes, agent memory per 1,000 remote endpoints, and 10/100/1,000
+//!   simulated nodes (publisher + reflector each) with ipcache propagation and etcd's RSS;
+//!   needs root.
 //! - `proxy`: the DNS proxy's added latency (p50/p99 at 1,000 queries/s) and its
 //!   queries/s on one core, each against direct DNS to the same server in the same run;
 //!   no privileges.
@@ -29,7 +34,7 @@ use crate::cmd;
 #[derive(clap::Args)]
 pub struct Args {
     /// Only run the benchmarks whose name is given (policy, datapath, pipeline, dns_agent,
-    /// service, proxy, replay, tui).
+    /// cluster, service, proxy, replay, tui).
     pub only: Vec<String>,
 }
 
@@ -43,6 +48,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ("datapath", "enforcer", "datapath"),
         ("pipeline", "observer", "agent"),
         ("dns_agent", "observer", "agent"),
+        ("cluster", "observer", "agent"),
     ];
     let mut set_up = false;
     for (bench, package, feature) in privileged.into_iter().filter(|(b, _, _)| wanted(b)) {
