@@ -33,7 +33,7 @@ pub(crate) fn users_of(id: u32) -> String {
 }
 
 /// The number in an `id/<n>` key (relative to the section).
-pub(crate) fn parse_id_key(key: &str) -> Option<u32> {
+pub fn parse_id_key(key: &str) -> Option<u32> {
     parse_number(key.strip_prefix(ID_PREFIX)?)
 }
 

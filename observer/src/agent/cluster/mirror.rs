@@ -1,7 +1,10 @@
 //! [`Mirror`]: one watched section's raw items, kept by the store's updates (a resync
-//! replaces everything; changes put or delete keys), with the revision they are at.
+//! replaces everything; changes put or delete keys), with the revision they are at. The
+//! items are shared, so handing them to the agent copies nothing (a change after the
+//! agent let go of them changes them in place).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use observe_kvstore::Update;
 
@@ -9,7 +12,7 @@ use observe_kvstore::Update;
 #[derive(Clone, Debug, Default)]
 pub struct Mirror {
     /// Key (relative to the section) to value.
-    pub items: BTreeMap<String, Vec<u8>>,
+    pub items: Arc<BTreeMap<String, Vec<u8>>>,
     /// The store's revision they are at (0: never listed).
     pub revision: i64,
     /// Whether a listing arrived since the watcher started.
@@ -21,8 +24,8 @@ impl Mirror {
     pub fn apply(&mut self, update: Update) -> bool {
         match update {
             Update::Resync { revision, items } => {
-                let changed = !self.synced || self.items != items;
-                self.items = items;
+                let changed = !self.synced || *self.items != items;
+                self.items = Arc::new(items);
                 self.revision = revision;
                 self.synced = true;
                 changed
@@ -30,10 +33,11 @@ impl Mirror {
             Update::Changes { revision, changes } => {
                 self.revision = self.revision.max(revision);
                 let mut changed = false;
+                let items = Arc::make_mut(&mut self.items);
                 for (key, value) in changes {
                     changed |= match value {
-                        Some(v) => self.items.insert(key, v.clone()).as_ref() != Some(&v),
-                        None => self.items.remove(&key).is_some(),
+                        Some(v) => items.insert(key, v.clone()).as_ref() != Some(&v),
+                        None => items.remove(&key).is_some(),
                     };
                 }
                 changed

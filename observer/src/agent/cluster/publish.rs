@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use enforcer::identity::Scope;
 
 use super::SectionKey;
-use super::record::{IpcacheEntry, encode, identity_user_key};
+use observe_kvstore::identity::keys::user_key;
+
+use super::record::{IpcacheEntry, encode};
 use crate::agent::Agent;
 
 impl Agent {
@@ -48,7 +50,7 @@ impl Agent {
                 keys.insert((SectionKey::Ipcache, ip.to_string()), encode(&entry));
             }
             if Scope::of(e.identity) == Scope::Cluster {
-                let key = identity_user_key(e.identity, &self.node);
+                let key = user_key(e.identity, &self.node);
                 keys.insert((SectionKey::Identities, key), Vec::new());
             }
         }

@@ -1,7 +1,8 @@
 //! What a node writes to the kvstore besides the objects users apply, and the keys it
 //! writes them under: its registration ([`NodeRecord`], section `nodes/`), one
 //! [`IpcacheEntry`] per local endpoint address (section `ipcache/`), and a reference per
-//! pod identity its endpoints use (`identities/users/<id>/<node>`). Values are JSON.
+//! pod identity its endpoints use (`identities/users/<id>/<node>`, keyed by
+//! `observe_kvstore::identity::keys::user_key`). Values are JSON.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -60,11 +61,6 @@ impl IpcacheEntry {
     pub fn pod_key(&self) -> PodKey {
         PodKey::new(&self.namespace, &self.pod)
     }
-}
-
-/// The key of a node's reference on an identity.
-pub fn identity_user_key(id: u32, node: &str) -> String {
-    format!("users/{id}/{node}")
 }
 
 /// Parses a JSON value, naming the section and key when it does not parse.

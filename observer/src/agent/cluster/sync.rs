@@ -22,6 +22,9 @@ const SECTIONS: [Section; 4] = [
     Section::Identities,
 ];
 
+/// A section's raw items.
+type Items = std::collections::BTreeMap<String, Vec<u8>>;
+
 /// How long a failed convergence waits before it is tried again.
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -55,9 +58,9 @@ pub async fn run(agent: Arc<Mutex<Agent>>, store: Store, status: Arc<ClusterStat
             status.up();
             continue;
         }
-        let batch: Vec<(usize, Mirror)> = (0..4)
+        let batch: Vec<(usize, Arc<Items>)> = (0..4)
             .filter(|i| dirty[*i])
-            .map(|i| (i, mirrors[i].clone()))
+            .map(|i| (i, Arc::clone(&mirrors[i].items)))
             .collect();
         dirty = [false; 4];
         let revision = mirrors[0].revision;
@@ -67,8 +70,8 @@ pub async fn run(agent: Arc<Mutex<Agent>>, store: Store, status: Arc<ClusterStat
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(link) = a.cluster.as_mut() {
-                for (i, m) in &batch {
-                    let items = m.items.iter();
+                for (i, items) in &batch {
+                    let items = items.iter();
                     match i {
                         0 => link.view.set_objects(items),
                         1 => link.view.set_nodes(items),

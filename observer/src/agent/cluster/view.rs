@@ -11,6 +11,7 @@ use enforcer::cluster::{Pod, PodKey};
 use enforcer::engine::ObjectKey;
 use enforcer::identity::ClusterIds;
 use enforcer::manifest::Object;
+use observe_kvstore::identity::keys;
 
 use super::record::{IpcacheEntry, NodeRecord, decode};
 
@@ -64,11 +65,11 @@ impl View {
     ) {
         let mut ids = ClusterIds::default();
         for (key, value) in items {
-            let Some(n) = key.strip_prefix("id/") else {
+            if !key.starts_with(keys::ID_PREFIX) {
                 continue;
-            };
-            match (n.parse::<u32>(), std::str::from_utf8(value)) {
-                (Ok(id), Ok(labels)) => ids.insert(labels.to_string(), id),
+            }
+            match (keys::parse_id_key(key), std::str::from_utf8(value)) {
+                (Some(id), Ok(labels)) => ids.insert(labels.to_string(), id),
                 _ => {
                     self.rejected
                         .insert(format!("identities/{key}"), "not an identity".into());
