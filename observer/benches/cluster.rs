@@ -59,7 +59,7 @@ use tokio::runtime::Runtime;
 use tonic::transport::Channel;
 
 use common::Cluster;
-use nodes::{Nodes, eventually};
+use nodes::{Nodes, PODS, eventually};
 
 /// How long any one change may take to show before the bench gives up.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -323,28 +323,6 @@ async fn identities(url: String) {
 }
 
 // ---------------------------------------------------------------- 2.-4. agents
-
-/// Pods the cluster's policies select: a server on n1, a client on n2, an intruder on n3.
-const PODS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: shop, labels: {app: web}}
-spec: {nodeName: n1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: shop, labels: {app: client}}
-spec: {nodeName: n2}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: intruder, namespace: shop, labels: {app: intruder}}
-spec: {nodeName: n3}
-"#;
 
 fn policy(name: &str, namespace: &str, to: &str, from: &str, port: u32) -> String {
     format!(

@@ -9,30 +9,7 @@ use std::time::Duration;
 use observe_proto::flow::{FlowFilter, Verdict};
 
 use super::common::reaches;
-use super::nodes::{Nodes, eventually};
-
-/// A server on n1, a client on n2, an intruder on n3; no addresses: each node gives its
-/// pods addresses from its pod CIDR.
-const PODS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: shop, labels: {app: web}}
-spec: {nodeName: n1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: shop, labels: {app: client}}
-spec: {nodeName: n2}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: intruder, namespace: shop, labels: {app: intruder}}
-spec: {nodeName: n3}
-"#;
+use super::nodes::{Nodes, PODS, eventually};
 
 /// Only the client reaches the web server, on TCP 8080.
 const POLICY: &str = r#"

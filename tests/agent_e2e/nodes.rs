@@ -13,6 +13,29 @@ use observe_proto::control::{GetIdentitiesRequest, GetNodesRequest, GetNodesResp
 
 use super::common::AgentProcess;
 
+/// A server on n1, a client on n2, an intruder on n3; no addresses: each node gives its
+/// pods addresses from its pod CIDR.
+pub const PODS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {nodeName: n1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: shop, labels: {app: client}}
+spec: {nodeName: n2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: intruder, namespace: shop, labels: {app: intruder}}
+spec: {nodeName: n3}
+"#;
+
 /// etcd's client port on its underlay host.
 const ETCD_PORT: u16 = 2379;
 

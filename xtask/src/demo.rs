@@ -95,8 +95,13 @@ pub(crate) fn bin(name: &str) -> PathBuf {
 }
 
 fn observe(args: &[&str]) -> Command {
+    observe_at(&socket(), args)
+}
+
+/// `observe --server SERVER args…`.
+pub(crate) fn observe_at(server: &str, args: &[&str]) -> Command {
     let mut c = Command::new(bin("observe"));
-    c.args(["--server", &socket()]).args(args);
+    c.args(["--server", server]).args(args);
     c
 }
 
@@ -122,7 +127,7 @@ fn up() -> Result<()> {
     // From here on the lab belongs to the demo state file, not to this process.
     let prefix = lab.persist()?;
     save_state(&prefix, &pids)?;
-    wait_for_agent()?;
+    wait_for_agent(&socket(), "observerd")?;
     println!("\n$ observe apply -f examples/");
     cmd::run(
         observe(&[
@@ -194,10 +199,11 @@ pub(crate) fn spawn(program: &Path, args: &[&str], log: &str) -> Result<u32> {
     Ok(child.id())
 }
 
-fn wait_for_agent() -> Result<()> {
+/// Waits until the agent at `server` answers; `log` names its log in the demo dir.
+pub(crate) fn wait_for_agent(server: &str, log: &str) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if observe(&["get", "endpoints"])
+        if observe_at(server, &["get", "endpoints"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()?
@@ -207,16 +213,20 @@ fn wait_for_agent() -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    bail!("observerd did not come up; see {DEMO_DIR}/observerd.log")
+    bail!("observerd did not come up; see {DEMO_DIR}/{log}.log")
+}
+
+/// Every endpoint the agent at `server` lists, as `observe get endpoints -o json` prints it.
+pub(crate) fn endpoint_list(server: &str) -> Result<Vec<serde_json::Value>> {
+    let out = observe_at(server, &["get", "endpoints", "-o", "json"]).output()?;
+    let list: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("unreadable endpoint list")?;
+    Ok(list.as_array().cloned().unwrap_or_default())
 }
 
 /// (pod, netns) of every endpoint.
 fn endpoints() -> Result<Vec<(String, String)>> {
-    let out = observe(&["get", "endpoints", "-o", "json"]).output()?;
-    let list: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("unreadable endpoint list")?;
-    let eps = list.as_array().map(Vec::as_slice).unwrap_or_default();
-    Ok(eps
+    Ok(endpoint_list(&socket())?
         .iter()
         .filter_map(|e| {
             let pod = format!("{}/{}", e["namespace"].as_str()?, e["pod"].as_str()?);

@@ -13,10 +13,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cmd;
-use crate::demo::{DEMO_DIR, bin, spawn, spawn_in};
+use crate::demo::{DEMO_DIR, bin, endpoint_list, observe_at, spawn, spawn_in, wait_for_agent};
 
 /// etcd's client port on its underlay host.
 const ETCD_PORT: u16 = 2379;
@@ -30,9 +30,7 @@ fn socket(k: usize) -> String {
 }
 
 fn observe(k: usize, args: &[&str]) -> Command {
-    let mut c = Command::new(bin("observe"));
-    c.args(["--server", &socket(k)]).args(args);
-    c
+    observe_at(&socket(k), args)
 }
 
 /// Brings the multi-node demo up (the previous demo must be down).
@@ -66,7 +64,7 @@ pub fn up(count: usize) -> Result<()> {
     let prefix = lab.persist()?;
     save(&prefix, &pids, etcd_pid, &etcd_dir, count)?;
     for k in 1..=count {
-        wait_for_agent(k)?;
+        wait_for_agent(&socket(k), &node_name(k))?;
     }
     let examples = cmd::root()
         .join("examples")
@@ -150,26 +148,6 @@ fn start_agent(
     spawn(&bin("observerd"), &args, &name)
 }
 
-fn wait_for_agent(k: usize) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        let up = observe(k, &["get", "endpoints"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?
-            .success();
-        if up {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    bail!(
-        "observerd on {} did not come up; see {DEMO_DIR}/{}.log",
-        node_name(k),
-        node_name(k)
-    )
-}
-
 /// A pod's endpoint, from its node's agent.
 struct Endpoint {
     pod: String,
@@ -194,11 +172,7 @@ fn wait_for_endpoints(count: usize) -> Result<Vec<Endpoint>> {
 }
 
 fn endpoints(k: usize) -> Result<Vec<Endpoint>> {
-    let out = observe(k, &["get", "endpoints", "-o", "json"]).output()?;
-    let list: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("unreadable endpoint list")?;
-    let eps = list.as_array().map(Vec::as_slice).unwrap_or_default();
-    Ok(eps
+    Ok(endpoint_list(&socket(k))?
         .iter()
         .filter_map(|e| {
             let ip = e["ips"].as_array()?.first()?.as_str()?.parse().ok()?;
