@@ -7,6 +7,7 @@
 //! - [`reflect`]: a replicated view of a section, kept by a background task ([`Update`]s:
 //!   `Resync`, then `Changes`, `Down` during outages, `Resync` again after).
 //! - [`Publisher`]: the keys a node owns under its lease, kept true by a background task.
+//! - [`NodeRecord`]: a node's registration under `nodes/`, read by agents and the relay.
 //! - Identities ([`identity`]): [`Store::allocate_identity`] gives a label set the same
 //!   number on every node; [`Store::collect_identities`] deletes numbers nobody uses.
 //!
@@ -20,6 +21,7 @@ mod error;
 pub mod identity;
 mod keys;
 mod listing;
+pub mod node;
 mod publisher;
 mod reflect;
 mod section;
@@ -31,6 +33,7 @@ pub use endpoints::parse_endpoints;
 pub use error::Error;
 pub use identity::UnusedSince;
 pub use listing::Listing;
+pub use node::NodeRecord;
 pub use publisher::{Publisher, PublisherState};
 pub use reflect::{Update, reflect};
 pub use section::Section;

@@ -38,6 +38,7 @@ mod inside;
 mod lab;
 mod name;
 mod node_link;
+pub mod pki;
 pub mod prng;
 mod root;
 mod run_id;

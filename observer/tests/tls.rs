@@ -3,13 +3,10 @@
 //! (`observe_proto::client::connect_with`): TLS verified against a CA, mutual TLS that
 //! refuses clients without a certificate from the client CA, and the standard services.
 
-#[path = "support/certs.rs"]
-mod certs;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use certs::Pki;
+use lab::pki::Pki;
 use observe_proto::client::{TlsOptions, connect_with};
 use observe_proto::observer::ServerStatusRequest;
 use observe_proto::observer::observer_client::ObserverClient;

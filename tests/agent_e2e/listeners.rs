@@ -3,16 +3,13 @@
 //! endpoint scraped after real drops, the export file, and history that outlives a
 //! restart. Plus the refusals that need no root: plaintext TCP without `--insecure`.
 
-#[path = "../../observer/tests/support/certs.rs"]
-mod certs;
-
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use certs::Pki;
+use lab::pki::Pki;
 use observe_proto::client::{TlsOptions, connect_with};
 use observe_proto::flow::{DropReason, PolicyVerdictKind, Verdict};
 use observe_proto::observer::get_flows_response::ResponseTypes;

@@ -1,75 +1,27 @@
 //! `etcds://`: TLS with the ring provider, a client certificate, and the errors without.
 
-use std::path::PathBuf;
-
 use lab::etcd::EtcdTls;
+use lab::pki::Pki;
 use observe_kvstore::{Config, Error, Section, Store, TlsFiles, parse_endpoints};
-use rcgen::{
-    BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
-};
 
 use crate::harness::{Harness, puts};
 
-/// A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM.
-struct Pki {
-    ca: String,
-    server: (String, String),
-    client: (String, String),
-}
-
-fn pki() -> Pki {
-    let key = KeyPair::generate().expect("ca key");
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = params.self_signed(&key).expect("ca cert").pem();
-    let issuer = Issuer::new(params, key);
-    let leaf = |names: &[&str], usage| {
-        let key = KeyPair::generate().expect("key");
-        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
-        let mut params = CertificateParams::new(names).expect("params");
-        params.extended_key_usages = vec![usage];
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        let cert = params.signed_by(&key, &issuer).expect("cert");
-        (cert.pem(), key.serialize_pem())
-    };
-    Pki {
-        ca,
-        server: leaf(
-            &["127.0.0.1", "localhost"],
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ),
-        client: leaf(&["node1"], ExtendedKeyUsagePurpose::ClientAuth),
-    }
-}
-
 #[test]
 fn etcds_with_a_client_certificate() {
-    let pki = pki();
+    let pki = Pki::generate("etcd");
     let tls = EtcdTls {
-        ca: pki.ca.clone(),
-        cert: pki.server.0.clone(),
-        key: pki.server.1.clone(),
+        ca: Pki::pem(&pki.ca),
+        cert: Pki::pem(&pki.server_cert),
+        key: Pki::pem(&pki.server_key),
         client_cert_auth: true,
     };
     let Some(h) = Harness::start_tls("kv-tls", &tls) else {
         return;
     };
-    let dir = h.etcd().dir().join("client");
-    std::fs::create_dir(&dir).expect("client dir");
-    let write = |name: &str, pem: &str| -> PathBuf {
-        let path = dir.join(name);
-        std::fs::write(&path, pem).expect("write");
-        path
-    };
     let files = TlsFiles {
-        ca: Some(write("ca.pem", &pki.ca)),
-        cert: Some(write("client.pem", &pki.client.0)),
-        key: Some(write("client-key.pem", &pki.client.1)),
+        ca: Some(pki.ca.clone()),
+        cert: Some(pki.client_cert.clone()),
+        key: Some(pki.client_key.clone()),
         domain: None,
     };
     h.run(|| async {

@@ -17,6 +17,18 @@ use tokio::sync::Semaphore;
 use super::Metrics;
 use super::text::CONTENT_TYPE;
 
+/// What a metrics page shows: the agent's [`Metrics`], or another program's (the relay).
+pub trait Page: Send + Sync + 'static {
+    /// The page in the text format.
+    fn render(&self) -> String;
+}
+
+impl Page for Metrics {
+    fn render(&self) -> String {
+        Metrics::render(self)
+    }
+}
+
 /// Largest request head read.
 const MAX_REQUEST: usize = 8 * 1024;
 /// Time a client has to send its request.
@@ -29,9 +41,9 @@ pub const MAX_CONNECTIONS: usize = 16;
 /// # Errors
 ///
 /// Accepting connections failed.
-pub async fn serve(
+pub async fn serve<P: Page>(
     listener: TcpListener,
-    metrics: Arc<Metrics>,
+    metrics: Arc<P>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -51,14 +63,14 @@ pub async fn serve(
         let metrics = Arc::clone(&metrics);
         tokio::spawn(async move {
             let _permit = permit;
-            if let Err(e) = respond(stream, &metrics).await {
+            if let Err(e) = respond(stream, &*metrics).await {
                 tracing::debug!(error = %e, "metrics request failed");
             }
         });
     }
 }
 
-async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()> {
+async fn respond(mut stream: TcpStream, metrics: &dyn Page) -> std::io::Result<()> {
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
         Ok(head) => head?,
         Err(_) => return Ok(()),
@@ -79,7 +91,7 @@ async fn respond(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()
 const PLAIN: &str = "text/plain; charset=utf-8";
 
 /// The status line, content type and body for a request head.
-fn route(head: &str, metrics: &Metrics) -> (&'static str, &'static str, String) {
+fn route(head: &str, metrics: &dyn Page) -> (&'static str, &'static str, String) {
     let mut words = head.lines().next().unwrap_or_default().split_whitespace();
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");

@@ -1,45 +1,21 @@
 //! What a node writes to the kvstore besides the objects users apply, and the keys it
-//! writes them under: its registration ([`NodeRecord`], section `nodes/`), one
+//! writes them under: its registration ([`NodeRecord`], section `nodes/`, defined in
+//! `observe_kvstore` because the relay reads it too), one
 //! [`IpcacheEntry`] per local endpoint address (section `ipcache/`), and a reference per
 //! pod identity its endpoints use (`identities/users/<id>/<node>`, keyed by
 //! `observe_kvstore::identity::keys::user_key`). Values are JSON.
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
-
 use enforcer::cluster::PodKey;
 use serde::{Deserialize, Serialize};
 
-/// A node's registration, kept under its lease: it vanishes when the node stops renewing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeRecord {
-    /// The node's name (`--node-name`).
-    pub name: String,
-    /// Its labels (`--node-label`).
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// Its addresses as other nodes see them.
-    #[serde(default)]
-    pub addresses: Vec<IpAddr>,
-    /// Where its pods get their addresses (`--pod-cidr`).
-    #[serde(default)]
-    pub pod_cidr: String,
-    /// Its observer gRPC address, when it serves one on TCP.
-    #[serde(default)]
-    pub grpc_address: Option<String>,
-    /// When the agent started, in seconds since the Unix epoch.
-    #[serde(default)]
-    pub started: u64,
-}
+pub use observe_kvstore::NodeRecord;
 
-impl NodeRecord {
-    /// The node as the engine takes it: labels and InternalIPs.
-    pub fn to_node(&self) -> enforcer::cluster::Node {
-        enforcer::cluster::Node {
-            name: self.name.clone(),
-            labels: self.labels.clone(),
-            ips: self.addresses.clone(),
-        }
+/// A node record as the engine takes it: labels and InternalIPs.
+pub fn engine_node(record: &NodeRecord) -> enforcer::cluster::Node {
+    enforcer::cluster::Node {
+        name: record.name.clone(),
+        labels: record.labels.clone(),
+        ips: record.addresses.clone(),
     }
 }
 
@@ -90,7 +66,7 @@ mod tests {
     fn records_round_trip_and_bad_values_name_their_key() {
         let r = NodeRecord {
             name: "n1".into(),
-            labels: BTreeMap::from([("zone".into(), "a".into())]),
+            labels: [("zone".to_string(), "a".to_string())].into(),
             addresses: vec!["10.254.0.2".parse().unwrap()],
             pod_cidr: "10.61.1.0/24".into(),
             grpc_address: None,
@@ -98,7 +74,7 @@ mod tests {
         };
         let back: NodeRecord = decode("nodes/", "n1", &encode(&r)).unwrap();
         assert_eq!(back, r);
-        assert_eq!(back.to_node().ips, r.addresses);
+        assert_eq!(engine_node(&back).ips, r.addresses);
         let e = decode::<IpcacheEntry>("ipcache/", "10.0.0.1", b"{\"identity\": \"x\"}");
         assert!(e.unwrap_err().contains("kvstore ipcache/10.0.0.1"));
     }

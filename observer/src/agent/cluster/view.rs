@@ -13,7 +13,7 @@ use enforcer::identity::ClusterIds;
 use enforcer::manifest::Object;
 use observe_kvstore::identity::keys;
 
-use super::record::{IpcacheEntry, NodeRecord, decode};
+use super::record::{IpcacheEntry, NodeRecord, decode, engine_node};
 
 /// The cluster's state as last seen.
 #[derive(Clone, Debug, Default)]
@@ -126,7 +126,7 @@ impl View {
             out.insert(key.clone(), object);
         }
         for record in self.nodes.values() {
-            let object = Object::Node(record.to_node());
+            let object = Object::Node(engine_node(record));
             out.insert(ObjectKey::of(&object).to_string(), object);
         }
         out

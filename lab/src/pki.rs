@@ -1,9 +1,7 @@
-//! Certificates generated at test time (rcgen): a CA, a server certificate for
-//! `localhost` and 127.0.0.1, a client certificate from the same CA, and a client
-//! certificate from another CA the server does not trust. Written as PEM files in a
-//! directory removed on drop.
-
-#![allow(dead_code, reason = "each test binary uses a different part")]
+//! A test PKI generated at run time (rcgen), for every TLS and mTLS test of the project
+//! (agent listeners, etcd, the relay): a CA, a server certificate for `localhost` and
+//! 127.0.0.1, a client certificate from the same CA, and a client certificate from another
+//! CA the server does not trust. Written as PEM files in a directory removed on drop.
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +31,7 @@ impl Pki {
     /// Generates everything under a fresh directory named after `tag`.
     pub fn generate(tag: &str) -> Self {
         let dir = tempfile::Builder::new()
-            .prefix(&format!("observer-pki-{tag}-"))
+            .prefix(&format!("observe-pki-{tag}-"))
             .tempdir()
             .expect("pki dir");
         let (ca_pem, ca) = make_ca("observe test CA");
@@ -61,6 +59,11 @@ impl Pki {
             rogue_key: write("rogue-key.pem", &rogue_client.1),
             dir,
         }
+    }
+
+    /// The text of one of the files.
+    pub fn pem(path: &Path) -> String {
+        std::fs::read_to_string(path).expect("read pem")
     }
 
     /// The directory of the files.

@@ -1,0 +1,420 @@
+//! `GetFlows` through the relay: the client's request goes to every connected node as it
+//! is (filters, field mask, `number`, `first`, `follow`, `since`/`until`), and the nodes'
+//! streams come back merged in time order through a [`SortBuffer`].
+//!
+//! As with Hubble Relay, `number` N means N per node. Node status events tell the client
+//! which nodes the stream reads from, which are unavailable, and, while it follows, which
+//! failed, came back (read again from where they left off, so nothing is sent twice) or
+//! left the cluster. A node that is slow or hangs never holds the others back: nothing
+//! waits in the buffer longer than its timeout. A client that reads slowly slows the
+//! nodes' streams down (every queue on the way is bounded); the nodes then report the
+//! flows their rings overwrote as `LostEvent`s, which pass through with the node's name.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use observe_filter::{self as filter, FieldMask, FilterError};
+use observe_proto::Timestamp;
+use observe_proto::observer::GetFlowsRequest;
+use observe_proto::relay::NodeState;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+use crate::metrics::RelayMetrics;
+use crate::peers::{PeerState, PeerView, Peers};
+use crate::raw::{Kind, PeerCodec, RawResponse};
+use crate::sort_buffer::{Released, SortBuffer};
+use crate::status_events::event;
+
+/// Responses queued from all nodes of one stream towards its merge.
+const INPUT_QUEUE: usize = 1024;
+/// Responses queued from the merge towards the client.
+const OUTPUT_QUEUE: usize = 256;
+
+/// How streams are merged.
+#[derive(Clone, Debug)]
+pub struct MergeConfig {
+    /// Responses the sort buffer holds (`--sort-buffer-len-max`).
+    pub sort_max: usize,
+    /// The longest a response waits in it (`--sort-buffer-drain-timeout`).
+    pub sort_timeout: Duration,
+    /// The name the relay signs its node status events with.
+    pub relay_name: String,
+}
+
+/// The response stream of one `GetFlows` call.
+pub type FlowStream = ReceiverStream<Result<Bytes, Status>>;
+
+/// Starts merging `request` from the nodes of `peers`.
+///
+/// # Errors
+///
+/// `INVALID_ARGUMENT` (or `UNIMPLEMENTED`) for filters, field masks or time bounds the
+/// nodes would refuse: checked here once, so the client gets the error and not one per
+/// node.
+pub fn start(
+    peers: Peers,
+    config: MergeConfig,
+    metrics: Arc<RelayMetrics>,
+    request: GetFlowsRequest,
+) -> Result<FlowStream, Status> {
+    check(&request)?;
+    let (out, rx) = mpsc::channel(OUTPUT_QUEUE);
+    let (input_tx, input) = mpsc::channel(INPUT_QUEUE);
+    let merge = Merge {
+        follow: request.follow,
+        started: Timestamp::now(),
+        request,
+        version: peers.subscribe(),
+        peers,
+        buffer: SortBuffer::new(config.sort_max, config.sort_timeout),
+        config,
+        metrics,
+        streams: Streams::default(),
+        announced: BTreeMap::new(),
+        last_time: BTreeMap::new(),
+        input_tx,
+        input,
+        out,
+    };
+    tokio::spawn(merge.run());
+    Ok(ReceiverStream::new(rx))
+}
+
+/// Refuses what every node would refuse.
+fn check(req: &GetFlowsRequest) -> Result<(), Status> {
+    filter::build(&req.whitelist, &req.blacklist).map_err(|e| match e {
+        FilterError::Unsupported { .. } => Status::unimplemented(e.to_string()),
+        FilterError::Invalid { .. } => Status::invalid_argument(e.to_string()),
+    })?;
+    let paths = req
+        .field_mask
+        .as_ref()
+        .map_or(&[][..], |m| m.paths.as_slice());
+    FieldMask::new(paths).map_err(|e| Status::invalid_argument(e.to_string()))?;
+    if let (Some(s), Some(u)) = (req.since, req.until)
+        && s.unix_nanos() > u.unix_nanos()
+    {
+        return Err(Status::invalid_argument("since must not be after until"));
+    }
+    Ok(())
+}
+
+/// What a node's reader tells the merge.
+enum Input {
+    Response(Arc<str>, RawResponse),
+    Ended(Arc<str>),
+    Failed(Arc<str>, Status),
+}
+
+/// The client went away.
+struct ClientGone;
+
+/// The readers of one stream, stopped when it ends.
+#[derive(Default)]
+struct Streams(BTreeMap<String, JoinHandle<()>>);
+
+impl Drop for Streams {
+    fn drop(&mut self) {
+        for task in self.0.values() {
+            task.abort();
+        }
+    }
+}
+
+struct Merge {
+    request: GetFlowsRequest,
+    follow: bool,
+    started: Timestamp,
+    peers: Peers,
+    version: watch::Receiver<u64>,
+    config: MergeConfig,
+    metrics: Arc<RelayMetrics>,
+    buffer: SortBuffer<RawResponse>,
+    streams: Streams,
+    /// The state last told to the client, per node.
+    announced: BTreeMap<String, NodeState>,
+    /// The newest response time read from each node.
+    last_time: BTreeMap<String, i64>,
+    input_tx: mpsc::Sender<Input>,
+    input: mpsc::Receiver<Input>,
+    out: mpsc::Sender<Result<Bytes, Status>>,
+}
+
+impl Merge {
+    async fn run(mut self) {
+        self.metrics.stream_started();
+        let _ = self.serve().await;
+        self.metrics.stream_ended();
+    }
+
+    async fn serve(&mut self) -> Result<(), ClientGone> {
+        self.reconcile().await?;
+        if !self.follow && self.streams.0.is_empty() {
+            return Ok(());
+        }
+        loop {
+            let deadline = self.buffer.deadline();
+            tokio::select! {
+                () = self.out.closed() => return Err(ClientGone),
+                input = self.input.recv() => {
+                    // The merge holds a sender itself: the queue never closes.
+                    let Some(input) = input else { break };
+                    if self.take(input).await? {
+                        break;
+                    }
+                }
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    self.release_expired().await?;
+                }
+                changed = self.version.changed(), if self.follow => {
+                    if changed.is_ok() {
+                        self.reconcile().await?;
+                    }
+                }
+            }
+        }
+        while let Some(released) = self.buffer.pop() {
+            self.send(released).await?;
+        }
+        Ok(())
+    }
+
+    /// Handles one input; `true` when the stream is complete.
+    async fn take(&mut self, input: Input) -> Result<bool, ClientGone> {
+        match input {
+            Input::Response(node, response) => {
+                self.metrics.received(response.kind);
+                match response.time {
+                    Some(time) if response.kind != Kind::NodeStatus => {
+                        self.last_time.insert(node.to_string(), time);
+                        let now = Instant::now();
+                        if let Some(released) = self.buffer.push(response, time, now) {
+                            self.send(released).await?;
+                        }
+                    }
+                    _ => self.send_now(response.bytes).await?,
+                }
+                Ok(false)
+            }
+            Input::Ended(node) => {
+                self.streams.0.remove(&*node);
+                Ok(!self.follow && self.streams.0.is_empty())
+            }
+            Input::Failed(node, status) => {
+                self.streams.0.remove(&*node);
+                if status.code() == Code::DataLoss {
+                    self.metrics.malformed();
+                }
+                self.peers.report_failure(&node);
+                let state = if is_connection_loss(&status) {
+                    NodeState::NodeUnavailable
+                } else {
+                    NodeState::NodeError
+                };
+                tracing::warn!(
+                    peer = &*node,
+                    error = status.message(),
+                    "relay: node stream failed"
+                );
+                self.announce(state, vec![node.to_string()], status.message())
+                    .await?;
+                Ok(!self.follow && self.streams.0.is_empty())
+            }
+        }
+    }
+
+    /// Reads from every connected node not read yet, and tells the client what changed.
+    async fn reconcile(&mut self) -> Result<(), ClientGone> {
+        let snapshot = self.peers.snapshot();
+        let mut connected = Vec::new();
+        let mut unavailable = Vec::new();
+        for peer in &snapshot {
+            match (&peer.state, &peer.channel) {
+                (PeerState::Connected, Some(channel)) => {
+                    if !self.streams.0.contains_key(&peer.name) {
+                        self.attach(peer, channel.clone());
+                        connected.push(peer.name.clone());
+                    }
+                }
+                (state, _) => {
+                    let error = match state {
+                        PeerState::Unavailable(error) => error.as_str(),
+                        _ => "not connected yet",
+                    };
+                    if !self.streams.0.contains_key(&peer.name)
+                        && self.announced.get(&peer.name) != Some(&NodeState::NodeUnavailable)
+                    {
+                        unavailable.push((peer.name.clone(), error.to_string()));
+                    }
+                }
+            }
+        }
+        let gone: Vec<String> = self
+            .announced
+            .keys()
+            .filter(|name| !snapshot.iter().any(|p| &p.name == *name))
+            .cloned()
+            .collect();
+        for name in &gone {
+            if let Some(task) = self.streams.0.remove(name) {
+                task.abort();
+            }
+            self.announced.remove(name);
+        }
+        self.announce(NodeState::NodeConnected, connected, "")
+            .await?;
+        let errors: Vec<String> = unavailable
+            .iter()
+            .map(|(n, e)| format!("{n}: {e}"))
+            .collect();
+        let names = unavailable.into_iter().map(|(n, _)| n).collect();
+        self.announce(NodeState::NodeUnavailable, names, &errors.join("; "))
+            .await?;
+        if !gone.is_empty() {
+            self.send_now(event(&self.config.relay_name, NodeState::NodeGone, &gone, "").bytes)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Starts reading `peer`; a node read before is asked only for what came after.
+    fn attach(&mut self, peer: &PeerView, channel: Channel) {
+        let mut request = self.request.clone();
+        let resume = match self.last_time.get(&peer.name) {
+            Some(&t) => Some(Timestamp::from_unix_nanos(i128::from(t) + 1)),
+            None if self.announced.contains_key(&peer.name) => Some(self.started),
+            None => None,
+        };
+        if let Some(since) = resume {
+            request.since = Some(since);
+            request.number = 0;
+            request.first = false;
+        }
+        let name: Arc<str> = peer.name.as_str().into();
+        let task = tokio::spawn(read_node(name, channel, request, self.input_tx.clone()));
+        self.streams.0.insert(peer.name.clone(), task);
+    }
+
+    async fn announce(
+        &mut self,
+        state: NodeState,
+        nodes: Vec<String>,
+        message: &str,
+    ) -> Result<(), ClientGone> {
+        if nodes.is_empty() {
+            return Ok(());
+        }
+        for n in &nodes {
+            self.announced.insert(n.clone(), state);
+        }
+        let raw = event(&self.config.relay_name, state, &nodes, message);
+        self.send_now(raw.bytes).await
+    }
+
+    async fn release_expired(&mut self) -> Result<(), ClientGone> {
+        let mut due = Vec::new();
+        self.buffer.pop_expired(Instant::now(), |r| due.push(r));
+        for released in due {
+            self.send(released).await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, released: Released<RawResponse>) -> Result<(), ClientGone> {
+        self.metrics
+            .merged(released.item.kind, released.arrived.elapsed());
+        self.send_now(released.item.bytes).await
+    }
+
+    async fn send_now(&mut self, bytes: Bytes) -> Result<(), ClientGone> {
+        self.out.send(Ok(bytes)).await.map_err(|_| ClientGone)
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(at) = deadline {
+        tokio::time::sleep_until(at.into()).await;
+    }
+}
+
+/// Whether a failed stream means the node went away (rather than refusing the request).
+fn is_connection_loss(status: &Status) -> bool {
+    matches!(
+        status.code(),
+        Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Internal
+    )
+}
+
+/// Reads one node's `GetFlows` stream into the merge.
+async fn read_node(
+    node: Arc<str>,
+    channel: Channel,
+    request: GetFlowsRequest,
+    tx: mpsc::Sender<Input>,
+) {
+    let end = match stream_node(&node, channel, request, &tx).await {
+        Ok(()) => Input::Ended(node),
+        Err(status) => Input::Failed(node, status),
+    };
+    let _ = tx.send(end).await;
+}
+
+async fn stream_node(
+    node: &Arc<str>,
+    channel: Channel,
+    request: GetFlowsRequest,
+    tx: &mpsc::Sender<Input>,
+) -> Result<(), Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let path = PathAndQuery::from_static("/observer.Observer/GetFlows");
+    let mut stream = grpc
+        .server_streaming(tonic::Request::new(request), path, PeerCodec)
+        .await?
+        .into_inner();
+    while let Some(response) = stream.message().await? {
+        if tx
+            .send(Input::Response(node.clone(), response))
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use observe_proto::flow::FlowFilter;
+
+    use super::*;
+
+    #[test]
+    fn requests_every_node_would_refuse_are_refused_once() {
+        let bad = GetFlowsRequest {
+            whitelist: vec![FlowFilter {
+                source_ip: vec!["not-an-ip".into()],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(check(&bad).unwrap_err().code(), Code::InvalidArgument);
+        let backwards = GetFlowsRequest {
+            since: Some(Timestamp::from_unix_nanos(2_000)),
+            until: Some(Timestamp::from_unix_nanos(1_000)),
+            ..Default::default()
+        };
+        assert_eq!(check(&backwards).unwrap_err().code(), Code::InvalidArgument);
+        assert!(check(&GetFlowsRequest::default()).is_ok());
+    }
+}

@@ -1,0 +1,295 @@
+//! `GetFlowsResponse`s as the relay carries them: the encoded bytes a node sent, and the
+//! few top-level fields the merge needs (the response's kind and `time`), read without
+//! decoding the flow. A flow passes through the relay as the node encoded it, field mask
+//! and all, so the relay's cost per flow does not grow with the flow's size.
+//!
+//! The codecs: [`PeerCodec`] sends a `GetFlowsRequest` to a node and takes its responses
+//! raw; [`ClientCodec`] takes a client's request and sends it raw responses.
+
+use bytes::{Buf, BufMut, Bytes};
+use observe_proto::observer::{GetFlowsRequest, GetFlowsResponse};
+use prost::Message;
+use prost::encoding::{WireType, decode_key, decode_varint};
+use tonic::Status;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+/// `GetFlowsResponse` field numbers the relay reads.
+const FLOW: u32 = 1;
+const NODE_STATUS: u32 = 2;
+const LOST_EVENTS: u32 = 3;
+const TIME: u32 = 1001;
+
+/// What a response carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A flow.
+    Flow,
+    /// A relay's node status event (a node that is itself a relay).
+    NodeStatus,
+    /// A loss report.
+    LostEvents,
+    /// Nothing the relay knows (a newer server's response type): passed on.
+    Other,
+}
+
+/// One response, encoded.
+#[derive(Clone, Debug)]
+pub struct RawResponse {
+    /// The encoded `GetFlowsResponse`.
+    pub bytes: Bytes,
+    /// What it carries.
+    pub kind: Kind,
+    /// Its `time` in nanoseconds since the Unix epoch, when it has one.
+    pub time: Option<i64>,
+}
+
+/// Why a node's response cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed GetFlowsResponse: {0}")]
+pub struct Malformed(String);
+
+impl RawResponse {
+    /// Reads the kind and time of `bytes`, an encoded `GetFlowsResponse`.
+    ///
+    /// # Errors
+    ///
+    /// [`Malformed`] when the top level is not valid protobuf.
+    pub fn parse(bytes: Bytes) -> Result<Self, Malformed> {
+        let mut buf = bytes.clone();
+        let mut kind = Kind::Other;
+        let mut time = None;
+        while buf.has_remaining() {
+            let (tag, wire) = decode_key(&mut buf).map_err(|e| Malformed(e.to_string()))?;
+            match (tag, wire) {
+                (FLOW | NODE_STATUS | LOST_EVENTS, WireType::LengthDelimited) => {
+                    kind = match tag {
+                        FLOW => Kind::Flow,
+                        NODE_STATUS => Kind::NodeStatus,
+                        _ => Kind::LostEvents,
+                    };
+                    skip_bytes(&mut buf)?;
+                }
+                (TIME, WireType::LengthDelimited) => {
+                    let body = take_bytes(&mut buf)?;
+                    time = Some(timestamp_nanos(body)?);
+                }
+                _ => skip(&mut buf, wire)?,
+            }
+        }
+        Ok(Self { bytes, kind, time })
+    }
+
+    /// Encodes a response the relay makes itself (node status events).
+    pub fn encode(response: &GetFlowsResponse) -> Self {
+        let bytes = Bytes::from(response.encode_to_vec());
+        let time = response.time.map(|t| nanos(t.seconds, t.nanos));
+        let kind = match response.response_types {
+            Some(observe_proto::observer::get_flows_response::ResponseTypes::Flow(_)) => Kind::Flow,
+            Some(observe_proto::observer::get_flows_response::ResponseTypes::NodeStatus(_)) => {
+                Kind::NodeStatus
+            }
+            Some(observe_proto::observer::get_flows_response::ResponseTypes::LostEvents(_)) => {
+                Kind::LostEvents
+            }
+            None => Kind::Other,
+        };
+        Self { bytes, kind, time }
+    }
+}
+
+/// Nanoseconds since the epoch, saturating (a year-9999 timestamp sorts last).
+pub fn nanos(seconds: i64, nanos: i32) -> i64 {
+    seconds
+        .saturating_mul(1_000_000_000)
+        .saturating_add(i64::from(nanos))
+}
+
+/// A `google.protobuf.Timestamp` body as nanoseconds.
+fn timestamp_nanos(mut body: Bytes) -> Result<i64, Malformed> {
+    let (mut seconds, mut ns) = (0i64, 0i32);
+    while body.has_remaining() {
+        let (tag, wire) = decode_key(&mut body).map_err(|e| Malformed(e.to_string()))?;
+        match (tag, wire) {
+            (1, WireType::Varint) => seconds = varint(&mut body)? as i64,
+            (2, WireType::Varint) => ns = varint(&mut body)? as i32,
+            _ => skip(&mut body, wire)?,
+        }
+    }
+    Ok(nanos(seconds, ns))
+}
+
+fn varint(buf: &mut Bytes) -> Result<u64, Malformed> {
+    decode_varint(buf).map_err(|e| Malformed(e.to_string()))
+}
+
+fn take_bytes(buf: &mut Bytes) -> Result<Bytes, Malformed> {
+    let len = usize::try_from(varint(buf)?).map_err(|_| Malformed("length too large".into()))?;
+    if len > buf.remaining() {
+        return Err(Malformed(format!(
+            "field of {len} bytes, {} left",
+            buf.remaining()
+        )));
+    }
+    Ok(buf.split_to(len))
+}
+
+fn skip_bytes(buf: &mut Bytes) -> Result<(), Malformed> {
+    take_bytes(buf).map(drop)
+}
+
+fn skip(buf: &mut Bytes, wire: WireType) -> Result<(), Malformed> {
+    let fixed = |buf: &mut Bytes, n: usize| {
+        if buf.remaining() < n {
+            return Err(Malformed("truncated fixed-size field".into()));
+        }
+        buf.advance(n);
+        Ok(())
+    };
+    match wire {
+        WireType::Varint => varint(buf).map(drop),
+        WireType::SixtyFourBit => fixed(buf, 8),
+        WireType::ThirtyTwoBit => fixed(buf, 4),
+        WireType::LengthDelimited => skip_bytes(buf),
+        WireType::StartGroup | WireType::EndGroup => Err(Malformed("groups are not used".into())),
+    }
+}
+
+/// The codec of a relay's call to a node: a `GetFlowsRequest` out, raw responses in.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PeerCodec;
+
+/// The codec of a client's call to the relay: its `GetFlowsRequest` in, raw responses out.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ClientCodec;
+
+/// Encodes a prost message.
+#[derive(Debug)]
+pub struct RequestEncoder;
+/// Decodes a prost message.
+#[derive(Debug)]
+pub struct RequestDecoder;
+/// Passes response bytes on as they are.
+#[derive(Debug)]
+pub struct RawEncoder;
+/// Takes response bytes and reads their head.
+#[derive(Debug)]
+pub struct RawDecoder;
+
+impl Codec for PeerCodec {
+    type Encode = GetFlowsRequest;
+    type Decode = RawResponse;
+    type Encoder = RequestEncoder;
+    type Decoder = RawDecoder;
+    fn encoder(&mut self) -> RequestEncoder {
+        RequestEncoder
+    }
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl Codec for ClientCodec {
+    type Encode = Bytes;
+    type Decode = GetFlowsRequest;
+    type Encoder = RawEncoder;
+    type Decoder = RequestDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> RequestDecoder {
+        RequestDecoder
+    }
+}
+
+impl Encoder for RequestEncoder {
+    type Item = GetFlowsRequest;
+    type Error = Status;
+    fn encode(&mut self, item: GetFlowsRequest, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        item.encode(dst)
+            .map_err(|e| Status::internal(format!("encoding the request: {e}")))
+    }
+}
+
+impl Decoder for RequestDecoder {
+    type Item = GetFlowsRequest;
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<GetFlowsRequest>, Status> {
+        GetFlowsRequest::decode(src)
+            .map(Some)
+            .map_err(|e| Status::invalid_argument(format!("malformed GetFlowsRequest: {e}")))
+    }
+}
+
+impl Encoder for RawEncoder {
+    type Item = Bytes;
+    type Error = Status;
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = RawResponse;
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<RawResponse>, Status> {
+        let bytes = src.copy_to_bytes(src.remaining());
+        RawResponse::parse(bytes)
+            .map(Some)
+            .map_err(|e| Status::data_loss(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use observe_proto::Timestamp;
+    use observe_proto::flow::{Flow, LostEvent};
+    use observe_proto::observer::get_flows_response::ResponseTypes;
+
+    use super::*;
+
+    fn response(body: ResponseTypes, time: Option<Timestamp>) -> GetFlowsResponse {
+        GetFlowsResponse {
+            response_types: Some(body),
+            node_name: "n1".into(),
+            time,
+        }
+    }
+
+    #[test]
+    fn reads_kind_and_time_without_decoding_the_flow() {
+        let at = Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 42,
+        };
+        let flow = Flow {
+            uuid: "u".into(),
+            time: Some(at),
+            ..Default::default()
+        };
+        let r = response(ResponseTypes::Flow(flow), Some(at));
+        let raw = RawResponse::parse(Bytes::from(r.encode_to_vec())).unwrap();
+        assert_eq!(raw.kind, Kind::Flow);
+        assert_eq!(raw.time, Some(1_700_000_000_000_000_042));
+        assert_eq!(GetFlowsResponse::decode(raw.bytes).unwrap(), r);
+
+        let lost = response(ResponseTypes::LostEvents(LostEvent::default()), None);
+        let raw = RawResponse::parse(Bytes::from(lost.encode_to_vec())).unwrap();
+        assert_eq!((raw.kind, raw.time), (Kind::LostEvents, None));
+        let again = RawResponse::encode(&lost);
+        assert_eq!((again.kind, again.time), (Kind::LostEvents, None));
+    }
+
+    #[test]
+    fn unknown_fields_are_skipped_and_garbage_is_an_error() {
+        // Field 7 (varint 5), field 8 (fixed32), then nothing the relay knows.
+        let raw = RawResponse::parse(Bytes::from_static(&[0x38, 5, 0x45, 1, 2, 3, 4])).unwrap();
+        assert_eq!((raw.kind, raw.time), (Kind::Other, None));
+        for bad in [&[0x0a, 10, 1][..], &[0x45, 1], &[0xff], &[0x0b]] {
+            assert!(
+                RawResponse::parse(Bytes::copy_from_slice(bad)).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+}
