@@ -32,8 +32,9 @@ use crate::raw::{Kind, PeerCodec, RawResponse};
 use crate::sort_buffer::{Released, SortBuffer};
 use crate::status_events::event;
 
-/// Responses queued from all nodes of one stream towards its merge.
-const INPUT_QUEUE: usize = 1024;
+/// Batches queued from all nodes of one stream towards its merge (at most
+/// `INPUT_QUEUE * BATCH` responses).
+const INPUT_QUEUE: usize = 32;
 /// Responses queued from the merge towards the client.
 const OUTPUT_QUEUE: usize = 256;
 
@@ -106,9 +107,13 @@ fn check(req: &GetFlowsRequest) -> Result<(), Status> {
     Ok(())
 }
 
+/// Responses a node's reader hands over at once when more are ready: one wakeup of the
+/// merge per batch instead of per response.
+const BATCH: usize = 128;
+
 /// What a node's reader tells the merge.
 enum Input {
-    Response(Arc<str>, RawResponse),
+    Responses(Arc<str>, Vec<RawResponse>),
     Ended(Arc<str>),
     Failed(Arc<str>, Status),
 }
@@ -189,17 +194,23 @@ impl Merge {
     /// Handles one input; `true` when the stream is complete.
     async fn take(&mut self, input: Input) -> Result<bool, ClientGone> {
         match input {
-            Input::Response(node, response) => {
-                self.metrics.received(response.kind);
-                match response.time {
-                    Some(time) if response.kind != Kind::NodeStatus => {
-                        self.last_time.insert(node.to_string(), time);
-                        let now = Instant::now();
-                        if let Some(released) = self.buffer.push(response, time, now) {
-                            self.send(released).await?;
+            Input::Responses(node, responses) => {
+                let now = Instant::now();
+                let mut newest = None;
+                for response in responses {
+                    self.metrics.received(response.kind);
+                    match response.time {
+                        Some(time) if response.kind != Kind::NodeStatus => {
+                            newest = Some(time);
+                            if let Some(released) = self.buffer.push(response, time, now) {
+                                self.send(released).await?;
+                            }
                         }
+                        _ => self.send_now(response.bytes).await?,
                     }
-                    _ => self.send_now(response.bytes).await?,
+                }
+                if let Some(time) = newest {
+                    self.last_time.insert(node.to_string(), time);
                 }
                 Ok(false)
             }
@@ -381,9 +392,21 @@ async fn stream_node(
         .server_streaming(tonic::Request::new(request), path, PeerCodec)
         .await?
         .into_inner();
-    while let Some(response) = stream.message().await? {
+    while let Some(first) = stream.message().await? {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match now_or_never(stream.message()) {
+                Some(Ok(Some(more))) => batch.push(more),
+                Some(Ok(None)) | None => break,
+                Some(Err(status)) => {
+                    // What came before the error still counts.
+                    let _ = tx.send(Input::Responses(node.clone(), batch)).await;
+                    return Err(status);
+                }
+            }
+        }
         if tx
-            .send(Input::Response(node.clone(), response))
+            .send(Input::Responses(node.clone(), batch))
             .await
             .is_err()
         {
@@ -391,6 +414,17 @@ async fn stream_node(
         }
     }
     Ok(())
+}
+
+/// `fut`'s output if it is ready now. (`Streaming::message` keeps its state in the
+/// stream, so dropping the future unfinished loses nothing.)
+fn now_or_never<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => Some(out),
+        std::task::Poll::Pending => None,
+    }
 }
 
 #[cfg(test)]

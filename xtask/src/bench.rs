@@ -25,6 +25,10 @@
 //!   no privileges.
 //! - `replay`: `observe flows --input-file` over 200,010 Hubble-format lines, filtered and
 //!   printed, in flows/s against reading the same lines in the same run; no privileges.
+//! - `relay`: `observe-relay` merging 1M flows from 1, 3 and 8 node streams in flows/s
+//!   against one node read directly in the same run, the relay's peak memory, and the
+//!   node-to-client delay of a following client at a busy and a quiet rate against the
+//!   sort buffer's drain timeout; no privileges.
 //! - `tui`: the dashboard's render cost per frame with 10,000 buffered flows, and the flow
 //!   rate its state update absorbs; no privileges.
 
@@ -34,7 +38,7 @@ use crate::cmd;
 #[derive(clap::Args)]
 pub struct Args {
     /// Only run the benchmarks whose name is given (policy, datapath, pipeline, dns_agent,
-    /// cluster, service, proxy, replay, tui).
+    /// cluster, service, proxy, replay, relay, tui).
     pub only: Vec<String>,
 }
 
@@ -80,6 +84,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if wanted("replay") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-cli", "--bench", "replay"]))?;
+    }
+    if wanted("relay") {
+        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-relay", "--bench", "relay"]))?;
     }
     if wanted("tui") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-tui", "--bench", "frame"]))?;
