@@ -15,6 +15,7 @@ mod lifecycle;
 mod listeners;
 mod node_checks;
 mod nodes;
+mod relay;
 mod restart;
 mod trace_agreement;
 mod traffic;

@@ -50,12 +50,21 @@ pub struct Nodes {
     pub members: Vec<Member>,
     pub etcd: Etcd,
     // Dropped last: takes every namespace of the run down.
-    _lab: Lab,
+    lab: Lab,
 }
 
 impl Nodes {
     /// `count` nodes `n1`, `n2`, … with agents started; `None` without root.
     pub fn new(tag: &str, count: usize) -> Option<Self> {
+        Self::with_args(tag, count, |_| Vec::new())
+    }
+
+    /// Like [`Nodes::new`], each agent also given `extra(underlay)`'s arguments.
+    pub fn with_args(
+        tag: &str,
+        count: usize,
+        extra: impl Fn(&UnderlayNode) -> Vec<String>,
+    ) -> Option<Self> {
         if !lab::require_root() {
             return None;
         }
@@ -85,7 +94,9 @@ impl Nodes {
                 &underlay.addr.to_string(),
             ]
             .map(String::from)
-            .to_vec();
+            .into_iter()
+            .chain(extra(&underlay))
+            .collect();
             let agent = AgentProcess::new(&lab, &node, args);
             members.push(Member { underlay, agent });
         }
@@ -95,8 +106,18 @@ impl Nodes {
         Some(Nodes {
             members,
             etcd,
-            _lab: lab,
+            lab,
         })
+    }
+
+    /// A host on the underlay (for a relay, say): its namespace and address.
+    pub fn add_host(&mut self, name: &str) -> (String, std::net::Ipv4Addr) {
+        self.lab.add_underlay_host(name).expect("underlay host")
+    }
+
+    /// The lab's per-run name prefix.
+    pub fn prefix(&self) -> &str {
+        self.lab.prefix()
     }
 
     /// Node `k` (1-based) 's agent.

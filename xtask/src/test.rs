@@ -56,6 +56,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     test.env(lab::SKIP_LOG_ENV, &skips);
     test.env("OBSERVERD_BIN", target.join("debug/observerd"));
+    test.env("OBSERVE_RELAY_BIN", target.join("debug/observe-relay"));
     if !args.rest.is_empty() {
         test.arg("--").args(&args.rest);
     }
