@@ -152,7 +152,7 @@ fn a_flood_the_ui_cannot_take_is_skipped_and_counted_not_blocked() {
         match next(&rt, &mut s) {
             Msg::Flow(_) => flows += 1,
             Msg::Skipped(n) => skipped += n,
-            Msg::Lost(l) => lost += l.num_events_lost,
+            Msg::Lost(_, l) => lost += l.num_events_lost,
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -110,7 +110,7 @@ impl App {
             Msg::Resize(width, height) => self.viewport = Rect::new(0, 0, width, height),
             Msg::Tick => self.on_tick(),
             Msg::Flow(flow) => self.on_flow(flow),
-            Msg::Lost(event) => self.losses.on_stream_event(&event),
+            Msg::Lost(node, event) => self.losses.on_stream_event(&node, &event),
             Msg::Skipped(n) => self.losses.on_skipped(n),
             Msg::Connected => self.on_connected(),
             Msg::Disconnected(reason) => self.connection.failed(cleaned(&reason)),

@@ -218,7 +218,10 @@ async fn deliver(
             }
         }
         // Loss reports are rare and must not be skipped themselves: wait for room.
-        Some(ResponseTypes::LostEvents(lost)) => tx.send(Msg::Lost(lost)).await.map_err(|_| Gone),
+        Some(ResponseTypes::LostEvents(lost)) => tx
+            .send(Msg::Lost(response.node_name, lost))
+            .await
+            .map_err(|_| Gone),
         Some(ResponseTypes::NodeStatus(_)) | None => Ok(()),
     }
 }

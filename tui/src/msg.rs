@@ -21,8 +21,9 @@ pub enum Msg {
     Tick,
     /// A flow from the stream.
     Flow(Box<Flow>),
-    /// A loss report from the stream.
-    Lost(LostEvent),
+    /// A loss report from the stream, and the node that lost (through a relay, each node
+    /// reports its own).
+    Lost(String, LostEvent),
     /// The stream task skipped this many flows because the app's queue was full.
     Skipped(u64),
     /// The flow stream is open.

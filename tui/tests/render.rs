@@ -328,3 +328,40 @@ fn escape_sequences_in_flow_fields_never_reach_the_terminal() {
     assert!(text.contains("evil^[]0;owned^G^[[2J"), "{text}");
     assert!(text.contains("p<U+009B>1m<U+202E>"), "{text}");
 }
+
+#[test]
+fn through_a_relay_flows_and_losses_name_their_node() {
+    let mut app = connected_app();
+    for (i, mut flow) in fixtures::mixed_flows(12).into_iter().enumerate() {
+        flow.node_name = format!("n{}", i % 3 + 1);
+        app.update(Msg::Flow(Box::new(flow)));
+    }
+    app.update(Msg::Status(Box::new(ServerStatusResponse {
+        num_flows: 8190,
+        max_flows: 12285,
+        flows_rate: 900.0,
+        version: "observe-relay 0.1.0".into(),
+        num_connected_nodes: Some(observe_proto::pbjson_types::UInt32Value { value: 2 }),
+        num_unavailable_nodes: Some(observe_proto::pbjson_types::UInt32Value { value: 1 }),
+        unavailable_nodes: vec!["n2".into()],
+        ..Default::default()
+    })));
+    for (node, n) in [("n1", 30), ("n3", 12)] {
+        app.update(Msg::Lost(
+            node.into(),
+            LostEvent {
+                source: LostEventSource::HubbleRingBuffer.into(),
+                num_events_lost: n,
+                ..Default::default()
+            },
+        ));
+    }
+    app.update(Msg::Tick);
+    let screen = draw(&mut app, 140, 40);
+    let text = lines(&screen).join("\n");
+    assert!(text.contains("relay: ring 8,190/12,285"), "{text}");
+    assert!(text.contains("nodes 2/3 (n2 unavailable)"), "{text}");
+    assert!(text.contains("reader overtaken 42 (+42/s) [n1 30, n3 12]"), "{text}");
+    assert!(text.contains("NODE"), "{text}");
+    assert_snapshot("relay", &screen);
+}

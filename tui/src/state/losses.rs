@@ -4,7 +4,10 @@
 //! Totals come from `ServerStatus.lost_events` (since the agent started) and from
 //! `LostEvent`s in the stream; the larger one is shown, and the per-second rate is the
 //! change between two ticks. Flows this TUI skipped because its own queue was full are a
-//! fourth source.
+//! fourth source. Through a relay every node reports its own losses; the stream's counts
+//! are also kept per node, so the header can say which node lost.
+
+use std::collections::BTreeMap;
 
 use observe_proto::flow::{LostEvent, LostEventSource};
 
@@ -85,6 +88,8 @@ impl LossCount {
 #[derive(Clone, Debug, Default)]
 pub struct Losses {
     counts: [LossCount; 4],
+    /// The stream's counts per source and node.
+    by_node: [BTreeMap<String, u64>; 4],
 }
 
 impl Losses {
@@ -101,12 +106,21 @@ impl Losses {
             .filter(|(_, c)| c.total() > 0)
     }
 
-    /// A `LostEvent` from the stream.
-    pub fn on_stream_event(&mut self, event: &LostEvent) {
+    /// A `LostEvent` from the stream, reported by `node`.
+    pub fn on_stream_event(&mut self, node: &str, event: &LostEvent) {
         if let Some(source) = LossSource::from_proto(event.source) {
             let c = &mut self.counts[source.index()];
             c.stream_total = c.stream_total.saturating_add(event.num_events_lost);
+            let n = self.by_node[source.index()]
+                .entry(observe_describe::sanitize::cleaned(node))
+                .or_default();
+            *n = n.saturating_add(event.num_events_lost);
         }
+    }
+
+    /// What the stream reported lost from `source`, per node.
+    pub fn by_node(&self, source: LossSource) -> &BTreeMap<String, u64> {
+        &self.by_node[source.index()]
     }
 
     /// Flows this TUI skipped.
@@ -170,12 +184,15 @@ mod tests {
             "the first report is a baseline"
         );
         l.on_status(&[lost(LostEventSource::PerfEventRingBuffer, 130)]);
-        l.on_stream_event(&lost(LostEventSource::HubbleRingBuffer, 7));
+        l.on_stream_event("n1", &lost(LostEventSource::HubbleRingBuffer, 5));
+        l.on_stream_event("n2", &lost(LostEventSource::HubbleRingBuffer, 2));
         l.on_skipped(3);
         l.tick();
         assert_eq!(l.get(LossSource::KernelRing).total(), 130);
         assert_eq!(l.get(LossSource::KernelRing).per_second, 30);
         assert_eq!(l.get(LossSource::ReaderOvertaken).per_second, 7);
+        let by_node: Vec<_> = l.by_node(LossSource::ReaderOvertaken).iter().collect();
+        assert_eq!(by_node, [(&"n1".to_string(), &5), (&"n2".to_string(), &2)]);
         let lossy: Vec<_> = l.lossy().map(|(s, _)| s).collect();
         assert_eq!(
             lossy,

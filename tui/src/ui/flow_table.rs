@@ -1,5 +1,6 @@
 //! The live flow table: time, source, destination, port/protocol, verdict, reason and
-//! policy, newest at the bottom, coloured by verdict, with the selected row reversed.
+//! policy (and, through a relay, the node), newest at the bottom, coloured by verdict,
+//! with the selected row reversed.
 //! Only the visible rows are formatted, so the cost per frame does not depend on how
 //! many flows are buffered.
 
@@ -22,7 +23,7 @@ use super::fit;
 
 /// The first column marks the selected row with `▶` (besides reverse video), so the
 /// selection survives monochrome terminals and text captures.
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 9] = [
     "",
     "TIME (UTC)",
     "SOURCE",
@@ -31,8 +32,9 @@ const HEADER: [&str; 8] = [
     "VERDICT",
     "REASON",
     "POLICY",
+    "NODE",
 ];
-const WIDTHS: [Constraint; 8] = [
+const WIDTHS: [Constraint; 9] = [
     Constraint::Length(1),
     Constraint::Length(12),
     Constraint::Fill(3),
@@ -41,7 +43,12 @@ const WIDTHS: [Constraint; 8] = [
     Constraint::Length(9),
     Constraint::Fill(3),
     Constraint::Fill(5),
+    Constraint::Fill(2),
 ];
+/// Columns without the node's (one agent: every flow is its own).
+const COLUMNS_ONE_NODE: usize = 8;
+/// The verdict's column, coloured.
+const VERDICT_COLUMN: usize = 5;
 
 /// Draws the table into `area`.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -55,21 +62,27 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let window = app.table.window(&app.buffer, layout::table_rows(area));
-    let widths = fit::column_widths(&WIDTHS, block.inner(area).width);
+    let columns = if app.agent.is_relay() {
+        HEADER.len()
+    } else {
+        COLUMNS_ONE_NODE
+    };
+    let constraints = &WIDTHS[..columns];
+    let widths = fit::column_widths(constraints, block.inner(area).width);
     let rows = app
         .buffer
         .range(window.start, window.end)
         .map(|(seq, flow)| {
             let selected = Some(seq) == window.selected;
-            let row = flow_row(flow, &widths, selected);
+            let row = flow_row(flow, &widths, selected, columns);
             if selected {
                 row.style(theme::selected())
             } else {
                 row
             }
         });
-    let header = Row::new(HEADER).style(theme::column_header());
-    let table = Table::new(rows, WIDTHS)
+    let header = Row::new(HEADER[..columns].to_vec()).style(theme::column_header());
+    let table = Table::new(rows, constraints.to_vec())
         .header(header)
         .block(block)
         .column_spacing(1);
@@ -112,8 +125,9 @@ fn empty_message(app: &App) -> Paragraph<'static> {
         .alignment(Alignment::Center)
 }
 
-/// One table row of `flow`, each cell fitted to its column's width.
-fn flow_row(flow: &Flow, widths: &[u16], selected: bool) -> Row<'static> {
+/// One table row of `flow` (its first `columns` cells), each cell fitted to its column's
+/// width.
+fn flow_row(flow: &Flow, widths: &[u16], selected: bool, columns: usize) -> Row<'static> {
     let texts = [
         if selected { "▶" } else { " " }.to_string(),
         clock(flow.time.as_ref()),
@@ -123,13 +137,17 @@ fn flow_row(flow: &Flow, widths: &[u16], selected: bool) -> Row<'static> {
         verdict::verdict_word(flow).to_string(),
         reason::reason(flow),
         policy::summary(flow),
+        observe_describe::sanitize::cleaned(&flow.node_name),
     ];
     let mut cells: Vec<Cell> = texts
         .into_iter()
+        .take(columns)
         .zip(widths.iter().chain(std::iter::repeat(&0)))
         .map(|(text, width)| Cell::from(fit::fit(text, *width)))
         .collect();
-    cells[5] = cells[5].clone().style(theme::verdict(flow.verdict()));
+    cells[VERDICT_COLUMN] = cells[VERDICT_COLUMN]
+        .clone()
+        .style(theme::verdict(flow.verdict()));
     let row = Row::new(cells);
     if verdict::is_drop(flow) {
         row.style(theme::drop_row())

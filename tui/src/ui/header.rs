@@ -65,8 +65,8 @@ fn agent_spans(app: &App) -> Vec<Span<'static>> {
     if !agent.known {
         return vec![Span::styled("agent status unknown", theme::dim())];
     }
-    let mut text = String::from("agent");
-    if !agent.version.is_empty() {
+    let mut text = String::from(if agent.is_relay() { "relay" } else { "agent" });
+    if !agent.version.is_empty() && !agent.version.starts_with("observe-relay") {
         text.push_str(&format!(" {}", agent.version));
     }
     text.push_str(&format!(
@@ -76,10 +76,24 @@ fn agent_spans(app: &App) -> Vec<Span<'static>> {
         percent(agent.num_flows, agent.max_flows),
         compact(agent.flows_rate.max(0.0) as u64),
     ));
-    match agent.error {
+    let mut spans = match agent.error {
         Some(_) => vec![Span::styled(format!("{text} (stale)"), theme::warn())],
         None => vec![Span::raw(text)],
+    };
+    spans.extend(nodes_span(app));
+    spans
+}
+
+/// A relay's nodes: how many it reads, and which it cannot.
+fn nodes_span(app: &App) -> Option<Span<'static>> {
+    let nodes = app.agent.nodes.as_ref()?;
+    let total = nodes.connected + nodes.unavailable;
+    let mut text = format!(", nodes {}/{total}", nodes.connected);
+    if nodes.unavailable == 0 {
+        return Some(Span::styled(text, theme::ok()));
     }
+    text.push_str(&format!(" ({} unavailable)", nodes.unavailable_names.join(", ")));
+    Some(Span::styled(text, theme::bad()))
 }
 
 /// What this view receives: rates, pause state, the filter.
@@ -134,9 +148,24 @@ fn losses_line(app: &App) -> Line<'static> {
         if count.per_second > 0 {
             text.push_str(&format!(" (+{}/s)", thousands(count.per_second)));
         }
+        if app.agent.is_relay() {
+            text.push_str(&per_node(app.losses.by_node(source)));
+        }
         spans.push(Span::styled(text, style));
     }
     Line::from(spans)
+}
+
+/// ` [n1 5, n2 2]`: which nodes reported the loss (through a relay).
+fn per_node(by_node: &std::collections::BTreeMap<String, u64>) -> String {
+    if by_node.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = by_node
+        .iter()
+        .map(|(node, n)| format!("{node} {}", thousands(*n)))
+        .collect();
+    format!(" [{}]", parts.join(", "))
 }
 
 fn advice_lines(app: &App) -> Vec<Line<'static>> {
