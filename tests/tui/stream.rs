@@ -163,3 +163,72 @@ fn a_flood_the_ui_cannot_take_is_skipped_and_counted_not_blocked() {
         "every flow is accounted for"
     );
 }
+
+#[test]
+fn through_a_relay_the_stream_carries_every_node_with_its_name() {
+    use observe_relay::get_flows::MergeConfig;
+    use observe_relay::metrics::RelayMetrics;
+    use observe_relay::peers::{Dialer, Peers};
+    use observe_relay::service::RelayService;
+    use std::sync::Arc;
+
+    let dir = temp_dir("relay");
+    let n1 = Agent::start_named(&dir.path().join("n1.sock"), "n1");
+    let n2 = Agent::start_named(&dir.path().join("n2.sock"), "n2");
+    n1.send(&fixtures::mixed(2));
+    n2.send(&fixtures::mixed(2));
+    let rt = client_runtime();
+    let relay_socket = dir.path().join("relay.sock");
+    let relay = format!("unix://{}", relay_socket.display());
+    let peers = rt.block_on(async {
+        let peers = Peers::new(Dialer {
+            tls: None,
+            ..Dialer::default()
+        });
+        peers.set_members(
+            &[("n1", n1.address()), ("n2", n2.address())]
+                .into_iter()
+                .map(|(n, a)| (n.to_string(), a))
+                .collect(),
+        );
+        let merge = MergeConfig {
+            sort_max: 100,
+            sort_timeout: Duration::from_millis(100),
+            relay_name: "relay".into(),
+        };
+        let service = RelayService::new(peers.clone(), merge, Arc::new(RelayMetrics::new(None)));
+        let listener = observer::server::bind_unix(&relay_socket).expect("relay socket");
+        let bound = observe_relay::serve::Bound::Unix(listener, relay_socket.clone());
+        tokio::spawn(observe_relay::serve::serve(service, bound, std::future::pending()));
+        peers
+    });
+    // The relay dials its nodes in the background: wait until both answer.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while peers.snapshot().iter().filter(|p| p.channel.is_some()).count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the relay reached its nodes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut s = rt.block_on(async {
+        let channel = observe_proto::client::connect(&relay, Duration::from_secs(5))
+            .await
+            .expect("connects to the relay");
+        FlowStream::spawn(channel, StreamRequest { filter: FilterSpec::none(), history: 100 })
+    });
+    assert!(matches!(next(&rt, &mut s), Msg::Connected));
+    let mut nodes = Vec::new();
+    while nodes.len() < 4 {
+        if let Msg::Flow(flow) = next(&rt, &mut s) {
+            nodes.push(flow.node_name.clone());
+        }
+    }
+    nodes.sort();
+    assert_eq!(nodes, ["n1", "n1", "n2", "n2"]);
+    // A node's later flows arrive through the same stream.
+    n2.send(&[fixtures::world_drop(9_000)]);
+    loop {
+        if let Msg::Flow(flow) = next(&rt, &mut s) {
+            assert_eq!(flow.node_name, "n2");
+            break;
+        }
+    }
+}

@@ -20,6 +20,7 @@ use super::fixtures::Spec;
 pub struct Agent {
     /// The socket path (`unix://` + this is the `--server`).
     pub socket: PathBuf,
+    name: String,
     runtime: Runtime,
     sender: Option<EventSender>,
     state: ObserverState,
@@ -29,16 +30,22 @@ pub struct Agent {
 impl Agent {
     /// Starts an agent listening on `socket`.
     pub fn start(socket: &Path) -> Self {
+        Self::start_named(socket, "node-1")
+    }
+
+    /// Starts the agent of node `name` listening on `socket`.
+    pub fn start_named(socket: &Path, name: &str) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
-        let (pipeline, sender) = Pipeline::new(PipelineConfig::new("node-1"), events::decoder());
+        let (pipeline, sender) = Pipeline::new(PipelineConfig::new(name), events::decoder());
         let state = pipeline.state();
         runtime.spawn(pipeline.run());
         let mut agent = Self {
             socket: socket.to_path_buf(),
+            name: name.to_string(),
             runtime,
             sender: Some(sender),
             state,
@@ -73,7 +80,9 @@ impl Agent {
         let before = self.state.ring.write_position();
         let sender = self.sender.as_ref().expect("running");
         for spec in specs {
-            sender.send(events::event(*spec)).expect("pipeline runs");
+            let mut event = events::event(*spec);
+            event.node_name = self.name.as_str().into();
+            sender.send(event).expect("pipeline runs");
         }
         let want = before + specs.len() as u64;
         wait_for(
