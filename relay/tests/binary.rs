@@ -27,8 +27,8 @@ impl Drop for Relay {
 
 impl Relay {
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))
-            .unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -43,23 +43,36 @@ fn bad_flags_are_refused_with_the_reason() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no nodes to read from"), "{err}");
-    let out = Command::new(RELAY).args(["--peer", "n1=10.0.0.1:4244"]).output().unwrap();
+    let out = Command::new(RELAY)
+        .args(["--peer", "n1=10.0.0.1:4244"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--disable-server-tls"), "{err}");
-    let out = Command::new(RELAY).args(["--peer", "n1=not an address"]).output().unwrap();
+    let out = Command::new(RELAY)
+        .args(["--peer", "n1=not an address"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not an address"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_client_keeps_the_relay_small_and_losses_balance() {
-    let dir = tempfile::Builder::new().prefix("relay-bin-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("relay-bin-")
+        .tempdir()
+        .unwrap();
     let mut node = TestNode::start("n1", At::Unix(dir.path().join("n1.sock")), 4095);
     let sock = dir.path().join("relay.sock");
     let relay = Relay(
         Command::new(RELAY)
             .args(["--listen-address", &format!("unix://{}", sock.display())])
-            .args(["--peer", &format!("n1={}", node.address), "--disable-client-tls"])
+            .args([
+                "--peer",
+                &format!("n1={}", node.address),
+                "--disable-client-tls",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -76,11 +89,19 @@ async fn a_slow_client_keeps_the_relay_small_and_losses_balance() {
     };
     let mut stream = loop {
         let mut s = client
-            .get_flows(GetFlowsRequest { follow: true, ..Default::default() })
+            .get_flows(GetFlowsRequest {
+                follow: true,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
-        if next(&mut s).await == (Item::Status { state: NodeState::NodeConnected, nodes: vec!["n1".into()] }) {
+        if next(&mut s).await
+            == (Item::Status {
+                state: NodeState::NodeConnected,
+                nodes: vec!["n1".into()],
+            })
+        {
             break s;
         }
         assert!(Instant::now() < deadline, "n1 never connected");
@@ -104,13 +125,19 @@ async fn a_slow_client_keeps_the_relay_small_and_losses_balance() {
     }
     node.write(WRITTEN, Verdict::Forwarded);
     peak = peak.max(relay.rss_kib());
-    assert!(peak < idle + 64 * 1024, "relay grew from {idle} KiB to {peak} KiB");
+    assert!(
+        peak < idle + 64 * 1024,
+        "relay grew from {idle} KiB to {peak} KiB"
+    );
 
     // Now read everything: received + reported lost = written.
     let (mut received, mut lost) = (0u64, 0u64);
     let deadline = Instant::now() + Duration::from_secs(30);
     while received + lost < (WRITTEN + 1) as u64 {
-        assert!(Instant::now() < deadline, "{received} received + {lost} lost");
+        assert!(
+            Instant::now() < deadline,
+            "{received} received + {lost} lost"
+        );
         match next(&mut stream).await {
             Item::Flow { .. } => received += 1,
             Item::Lost { node, count } => {
@@ -121,7 +148,13 @@ async fn a_slow_client_keeps_the_relay_small_and_losses_balance() {
         }
     }
     assert_eq!(received + lost, (WRITTEN + 1) as u64);
-    assert!(lost > 0, "the client read nothing for a while, yet nothing was lost");
-    assert!(received > 4095, "at least the ring and the buffers on the way arrive");
+    assert!(
+        lost > 0,
+        "the client read nothing for a while, yet nothing was lost"
+    );
+    assert!(
+        received > 4095,
+        "at least the ring and the buffers on the way arrive"
+    );
     eprintln!("relay RSS idle {idle} KiB, peak {peak} KiB; {received} received, {lost} lost");
 }

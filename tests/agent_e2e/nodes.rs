@@ -103,11 +103,7 @@ impl Nodes {
         for m in &mut members {
             m.agent.start_agent();
         }
-        Some(Nodes {
-            members,
-            etcd,
-            lab,
-        })
+        Some(Nodes { members, etcd, lab })
     }
 
     /// A host on the underlay (for a relay, say): its namespace and address.

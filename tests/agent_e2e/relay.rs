@@ -154,10 +154,17 @@ fn the_cli_reads_every_node_through_the_relay_over_mtls() {
     }
     let (relay_netns, _) = nodes.add_host("relay");
     let dir = PathBuf::from(format!("/run/obs-e2e/{}", nodes.prefix()));
-    let relay = Relay::start(&relay_netns, &dir, &nodes.etcd.client_addr().to_string(), &pki);
+    let relay = Relay::start(
+        &relay_netns,
+        &dir,
+        &nodes.etcd.client_addr().to_string(),
+        &pki,
+    );
     let server = relay.server();
     eventually("the relay connects to 3 nodes over mTLS", CONVERGE, || {
-        text(&observe(&server, &["status"])).0.contains("Connected Nodes: 3/3")
+        text(&observe(&server, &["status"]))
+            .0
+            .contains("Connected Nodes: 3/3")
     });
 
     // Traffic that crosses nodes: allowed (client on n2 → web on n1) and dropped
@@ -173,26 +180,60 @@ fn the_cli_reads_every_node_through_the_relay_over_mtls() {
     let mut seen = Vec::new();
     let mut last = (String::new(), String::new());
     let every_node = |seen: &[(String, String)]| {
-        ["n1", "n2", "n3"].iter().all(|n| seen.iter().any(|(node, _)| node == n))
+        ["n1", "n2", "n3"]
+            .iter()
+            .all(|n| seen.iter().any(|(node, _)| node == n))
     };
     let deadline = std::time::Instant::now() + CONVERGE;
     while std::time::Instant::now() < deadline {
-        last = text(&observe(&server, &["flows", "--last", "500", "-o", "jsonpb"]));
+        last = text(&observe(
+            &server,
+            &["flows", "--last", "500", "-o", "jsonpb"],
+        ));
         seen = nodes_and_verdicts(&last.0);
         if every_node(&seen) {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(every_node(&seen), "flows of every node; got {seen:?}\nstdout: {}\nstderr: {}\nrelay: {}", last.0, last.1, relay.log());
-    assert!(seen.iter().any(|(n, v)| n == "n1" && v == "DROPPED"), "{seen:?}");
+    assert!(
+        every_node(&seen),
+        "flows of every node; got {seen:?}\nstdout: {}\nstderr: {}\nrelay: {}",
+        last.0,
+        last.1,
+        relay.log()
+    );
+    assert!(
+        seen.iter().any(|(n, v)| n == "n1" && v == "DROPPED"),
+        "{seen:?}"
+    );
     // Filters go through: only drops.
-    let out = observe(&server, &["flows", "--verdict", "DROPPED", "--last", "500", "-o", "jsonpb"]);
+    let out = observe(
+        &server,
+        &[
+            "flows",
+            "--verdict",
+            "DROPPED",
+            "--last",
+            "500",
+            "-o",
+            "jsonpb",
+        ],
+    );
     let drops = nodes_and_verdicts(&text(&out).0);
-    assert!(!drops.is_empty() && drops.iter().all(|(_, v)| v == "DROPPED"), "{drops:?}");
+    assert!(
+        !drops.is_empty() && drops.iter().all(|(_, v)| v == "DROPPED"),
+        "{drops:?}"
+    );
     // The compact output with node names, as `hubble observe --print-node-name` through Relay.
-    let (compact, _) = text(&observe(&server, &["flows", "--last", "50", "--print-node-name"]));
-    assert!(compact.contains("[n1]") || compact.contains("n1"), "{compact}");
+    let (compact, _) = text(&observe(
+        &server,
+        &["flows", "--last", "50", "--print-node-name"],
+    ));
+    assert!(
+        compact.contains("[n1]") || compact.contains("n1"),
+        "{compact}"
+    );
 
     // A crashed agent: unavailable, named by `status` and on the flow stream's stderr.
     nodes.agent_mut(2).kill_agent();
@@ -204,13 +245,21 @@ fn the_cli_reads_every_node_through_the_relay_over_mtls() {
     assert!(err.contains("1 nodes are unavailable: n2"), "stderr: {err}");
     nodes.agent_mut(2).start_agent();
     eventually("n2 is back", CONVERGE, || {
-        text(&observe(&server, &["status"])).0.contains("Connected Nodes: 3/3")
+        text(&observe(&server, &["status"]))
+            .0
+            .contains("Connected Nodes: 3/3")
     });
 
     // A stopped agent leaves the cluster (its registration is withdrawn) and the relay.
     nodes.agent_mut(3).stop_agent();
     eventually("n3 leaves the relay", CONVERGE, || {
-        text(&observe(&server, &["status"])).0.contains("Connected Nodes: 2/2")
+        text(&observe(&server, &["status"]))
+            .0
+            .contains("Connected Nodes: 2/2")
     });
-    assert!(relay.log().contains("relay: peers changed"), "{}", relay.log());
+    assert!(
+        relay.log().contains("relay: peers changed"),
+        "{}",
+        relay.log()
+    );
 }

@@ -199,20 +199,39 @@ fn through_a_relay_the_stream_carries_every_node_with_its_name() {
         let service = RelayService::new(peers.clone(), merge, Arc::new(RelayMetrics::new(None)));
         let listener = observer::server::bind_unix(&relay_socket).expect("relay socket");
         let bound = observe_relay::serve::Bound::Unix(listener, relay_socket.clone());
-        tokio::spawn(observe_relay::serve::serve(service, bound, std::future::pending()));
+        tokio::spawn(observe_relay::serve::serve(
+            service,
+            bound,
+            std::future::pending(),
+        ));
         peers
     });
     // The relay dials its nodes in the background: wait until both answer.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while peers.snapshot().iter().filter(|p| p.channel.is_some()).count() < 2 {
-        assert!(std::time::Instant::now() < deadline, "the relay reached its nodes");
+    while peers
+        .snapshot()
+        .iter()
+        .filter(|p| p.channel.is_some())
+        .count()
+        < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay reached its nodes"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let mut s = rt.block_on(async {
         let channel = observe_proto::client::connect(&relay, Duration::from_secs(5))
             .await
             .expect("connects to the relay");
-        FlowStream::spawn(channel, StreamRequest { filter: FilterSpec::none(), history: 100 })
+        FlowStream::spawn(
+            channel,
+            StreamRequest {
+                filter: FilterSpec::none(),
+                history: 100,
+            },
+        )
     });
     assert!(matches!(next(&rt, &mut s), Msg::Connected));
     let mut nodes = Vec::new();

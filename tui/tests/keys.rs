@@ -337,11 +337,14 @@ fn connection_messages_move_between_connected_and_reconnecting() {
 fn skipped_flows_and_lost_events_are_counted_per_source() {
     let mut app = app_with(0);
     app.update(Msg::Skipped(10));
-    app.update(Msg::Lost("n1".into(), LostEvent {
-        source: LostEventSource::HubbleRingBuffer.into(),
-        num_events_lost: 3,
-        ..Default::default()
-    }));
+    app.update(Msg::Lost(
+        "n1".into(),
+        LostEvent {
+            source: LostEventSource::HubbleRingBuffer.into(),
+            num_events_lost: 3,
+            ..Default::default()
+        },
+    ));
     app.update(Msg::Tick);
     assert_eq!(app.losses.get(LossSource::Tui).total(), 10);
     assert_eq!(app.losses.get(LossSource::ReaderOvertaken).per_second, 3);

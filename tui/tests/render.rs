@@ -361,7 +361,10 @@ fn through_a_relay_flows_and_losses_name_their_node() {
     let text = lines(&screen).join("\n");
     assert!(text.contains("relay: ring 8,190/12,285"), "{text}");
     assert!(text.contains("nodes 2/3 (n2 unavailable)"), "{text}");
-    assert!(text.contains("reader overtaken 42 (+42/s) [n1 30, n3 12]"), "{text}");
+    assert!(
+        text.contains("reader overtaken 42 (+42/s) [n1 30, n3 12]"),
+        "{text}"
+    );
     assert!(text.contains("NODE"), "{text}");
     assert_snapshot("relay", &screen);
 }

@@ -77,7 +77,17 @@ pub(crate) fn target_dir() -> PathBuf {
 }
 
 pub(crate) fn build() -> Result<()> {
-    cmd::run(cmd::cargo().args(["build", "-q", "-p", "observe-cli", "-p", "lab", "--bins"]))?;
+    cmd::run(cmd::cargo().args([
+        "build",
+        "-q",
+        "-p",
+        "observe-cli",
+        "-p",
+        "lab",
+        "-p",
+        "observe-relay",
+        "--bins",
+    ]))?;
     cmd::run(cmd::cargo().args([
         "build",
         "-q",

@@ -5,8 +5,12 @@
 //! --kvstore` per node, applies `examples/nodes/` once through node-1 (pods are placed on
 //! their nodes, which give them addresses; the other nodes learn them from etcd), sends
 //! cross-node traffic that the policies allow and deny, and prints `observe get nodes` and
-//! the drops each node saw. Nothing is linked to the host's network namespace; the lab
-//! stays up until `cargo xtask demo --down`.
+//! the drops each node saw, then every node's drops in one stream through `observe-relay`
+//! (on its own underlay host, finding the nodes in etcd). Nothing is linked to the host's
+//! network namespace; the lab stays up until `cargo xtask demo --down`.
+//!
+//! The agents serve their observer on the underlay in plaintext (`--insecure`) for the
+//! relay: the underlay is the lab's own bridge; a real cluster uses `--tls-*` on both.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -20,6 +24,10 @@ use crate::demo::{DEMO_DIR, bin, endpoint_list, observe_at, spawn, spawn_in, wai
 
 /// etcd's client port on its underlay host.
 const ETCD_PORT: u16 = 2379;
+/// The agents' observer port on the underlay (Hubble's).
+const AGENT_PORT: u16 = 4244;
+/// The relay's socket.
+const RELAY_SOCKET: &str = "unix:///run/observe/demo/relay.sock";
 
 fn node_name(k: usize) -> String {
     format!("node-{k}")
@@ -60,6 +68,8 @@ pub fn up(count: usize) -> Result<()> {
             underlay.addr,
         )?);
     }
+    let (relay_netns, _) = lab.add_underlay_host("relay")?;
+    pids.push(start_relay(&relay_netns, &url)?);
     let etcd_pid = etcd.persist();
     let prefix = lab.persist()?;
     save(&prefix, &pids, etcd_pid, &etcd_dir, count)?;
@@ -90,26 +100,51 @@ pub fn up(count: usize) -> Result<()> {
     traffic(&endpoints)?;
     println!("\n$ observe --server {} get nodes", socket(1));
     cmd::run(&mut observe(1, &["get", "nodes"]))?;
-    for k in 2..=count.min(3) {
-        println!(
-            "\n$ observe --server {} flows --verdict DROPPED --protocol tcp --last 4",
-            socket(k)
-        );
-        cmd::run(&mut observe(
-            k,
-            &[
-                "flows",
-                "--verdict",
-                "DROPPED",
-                "--protocol",
-                "tcp",
-                "--last",
-                "4",
-            ],
-        ))?;
-    }
+    let relay_view = [
+        "flows",
+        "--verdict",
+        "DROPPED",
+        "--protocol",
+        "tcp",
+        "--last",
+        "3",
+        "--print-node-name",
+    ];
+    println!(
+        "\n$ observe --server {RELAY_SOCKET} {}",
+        relay_view.join(" ")
+    );
+    wait_for_relay(count)?;
+    cmd::run(&mut observe_at(RELAY_SOCKET, &relay_view))?;
     next_steps(&prefix, count);
     Ok(())
+}
+
+/// `observe-relay` on its own underlay host, reading every node registered in etcd.
+fn start_relay(netns: &str, url: &str) -> Result<u32> {
+    let listen = RELAY_SOCKET.to_string();
+    let args = [
+        "--kvstore",
+        url,
+        "--listen-address",
+        &listen,
+        "--disable-client-tls",
+    ];
+    spawn_in(netns, &bin("observe-relay"), &args, "relay")
+}
+
+/// Waits until the relay reads every node (`observe status` says `N/N`).
+fn wait_for_relay(count: usize) -> Result<()> {
+    let want = format!("Connected Nodes: {count}/{count}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let out = observe_at(RELAY_SOCKET, &["status"]).output()?;
+        if String::from_utf8_lossy(&out.stdout).contains(&want) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("observe-relay did not reach the {count} nodes; see {DEMO_DIR}/relay.log")
 }
 
 fn start_agent(
@@ -144,6 +179,9 @@ fn start_agent(
         &format!("topology.kubernetes.io/zone=zone-{k}"),
         "--trace",
         "new",
+        "--listen-address",
+        &format!("{node_ip}:{AGENT_PORT}"),
+        "--insecure",
     ];
     spawn(&bin("observerd"), &args, &name)
 }
@@ -243,7 +281,9 @@ fn next_steps(prefix: &str, count: usize) {
          observe --server {s1} get nodes                    # every node and its health\n  \
          observe --server {s2} flows -f                     # node-2's verdicts, live\n  \
          observe --server {s1} apply -f FILE                # enforced on every node\n  \
-         observe --server {s2} get identities               # the same numbers everywhere\n\
+         observe --server {s2} get identities               # the same numbers everywhere\n  \
+         observe --server {RELAY_SOCKET} flows -f --print-node-name   # every node, one stream\n  \
+         observe --server {RELAY_SOCKET} tui                # the dashboard over the cluster\n\
          Tear it down with: cargo xtask demo --down"
     );
 }

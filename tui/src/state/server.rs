@@ -46,7 +46,11 @@ impl ServerView {
         self.nodes = status.num_connected_nodes.map(|c| NodesView {
             connected: c.value,
             unavailable: status.num_unavailable_nodes.map_or(0, |u| u.value),
-            unavailable_names: status.unavailable_nodes.iter().map(|n| cleaned(n)).collect(),
+            unavailable_names: status
+                .unavailable_nodes
+                .iter()
+                .map(|n| cleaned(n))
+                .collect(),
         });
         self.known = true;
         self.error = None;

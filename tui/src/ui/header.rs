@@ -92,7 +92,10 @@ fn nodes_span(app: &App) -> Option<Span<'static>> {
     if nodes.unavailable == 0 {
         return Some(Span::styled(text, theme::ok()));
     }
-    text.push_str(&format!(" ({} unavailable)", nodes.unavailable_names.join(", ")));
+    text.push_str(&format!(
+        " ({} unavailable)",
+        nodes.unavailable_names.join(", ")
+    ));
     Some(Span::styled(text, theme::bad()))
 }
 
