@@ -126,6 +126,11 @@ pub enum Command {
     Flows(Box<crate::commands::flows::FlowsArgs>),
     /// Show the agent's status, like `hubble status`.
     Status(crate::commands::status::StatusArgs),
+    /// List the nodes behind the server or the namespaces seen, like `hubble list`.
+    ///
+    /// Example: observe --server unix:///run/observe/relay.sock list nodes
+    #[command(subcommand)]
+    List(crate::commands::list::ListCommand),
     /// Interactive terminal dashboard for live policy troubleshooting.
     Tui(crate::commands::tui::TuiArgs),
     /// Print a shell completion script.
@@ -162,9 +167,12 @@ impl Command {
             Self::Policy(PolicyCommand::Trace(trace)) => trace.files.is_empty(),
             Self::Policy(PolicyCommand::Matrix(_) | PolicyCommand::Validate(_)) => false,
             Self::Flows(flows) => flows.input_file.is_none(),
-            Self::Apply(_) | Self::Delete(_) | Self::Get(_) | Self::Status(_) | Self::Tui(_) => {
-                true
-            }
+            Self::Apply(_)
+            | Self::Delete(_)
+            | Self::Get(_)
+            | Self::Status(_)
+            | Self::List(_)
+            | Self::Tui(_) => true,
             Self::Completion(_) | Self::Man => false,
         }
     }

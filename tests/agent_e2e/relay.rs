@@ -1,7 +1,7 @@
 //! `observe-relay` in front of three real agents: nodes discovered from their
 //! registrations in etcd, mutual TLS between the relay and every agent, and the `observe`
 //! CLI unchanged against the relay: flows of every node in one stream with node names,
-//! filters, `status` with the connected and unavailable nodes, a killed agent reported
+//! filters, `list nodes`, `status` with the connected and unavailable nodes, a killed agent reported
 //! and back, a stopped agent gone from the cluster and from the relay.
 
 use std::path::{Path, PathBuf};
@@ -166,6 +166,14 @@ fn the_cli_reads_every_node_through_the_relay_over_mtls() {
             .0
             .contains("Connected Nodes: 3/3")
     });
+
+    let (listed, _) = text(&observe(&server, &["list", "nodes"]));
+    for n in ["n1", "n2", "n3"] {
+        assert!(
+            listed.lines().any(|l| l.starts_with(n) && l.contains("Connected")),
+            "{listed}"
+        );
+    }
 
     // Traffic that crosses nodes: allowed (client on n2 → web on n1) and dropped
     // (intruder on n3 → web on n1); the egress policy makes n2 and n3 report their side.

@@ -6,6 +6,7 @@ pub mod completion;
 pub mod delete;
 pub mod flows;
 pub mod get;
+pub mod list;
 mod policy;
 pub mod status;
 pub mod tui;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode> {
         Command::Get(args) => get::run(global, args),
         Command::Flows(args) => flows::run(global, args, matches.subcommand_matches("flows")),
         Command::Status(args) => status::run(global, args),
+        Command::List(cmd) => list::run(global, cmd),
         Command::Tui(args) => tui::run(global, args),
         Command::Completion(args) => completion::run(args),
         Command::Man => completion::man(),

@@ -1,6 +1,7 @@
 //! Printers: pure functions from results to text or JSON.
 
 pub mod flows;
+pub mod list;
 pub mod status;
 pub mod table;
 pub mod trace;

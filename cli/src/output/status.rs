@@ -122,7 +122,8 @@ fn lost_events(lost: &[LostEvent]) -> String {
 }
 
 /// Whole seconds as `1h2m3s` (Go's style), `0s` for nothing.
-fn duration(nanos: u64) -> String {
+/// An uptime as `1h2m3s` (Hubble's style).
+pub fn duration(nanos: u64) -> String {
     let secs = nanos / 1_000_000_000;
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
     match (h, m) {
