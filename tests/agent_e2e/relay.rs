@@ -170,7 +170,9 @@ fn the_cli_reads_every_node_through_the_relay_over_mtls() {
     let (listed, _) = text(&observe(&server, &["list", "nodes"]));
     for n in ["n1", "n2", "n3"] {
         assert!(
-            listed.lines().any(|l| l.starts_with(n) && l.contains("Connected")),
+            listed
+                .lines()
+                .any(|l| l.starts_with(n) && l.contains("Connected")),
             "{listed}"
         );
     }
