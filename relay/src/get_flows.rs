@@ -35,6 +35,8 @@ use crate::status_events::event;
 /// Batches queued from all nodes of one stream towards its merge (at most
 /// `INPUT_QUEUE * BATCH` responses).
 const INPUT_QUEUE: usize = 32;
+/// How long after a node's stream failed the stream looks at it again.
+const RECHECK: Duration = Duration::from_secs(1);
 /// Responses queued from the merge towards the client.
 const OUTPUT_QUEUE: usize = 256;
 
@@ -80,6 +82,7 @@ pub fn start(
         streams: Streams::default(),
         announced: BTreeMap::new(),
         last_time: BTreeMap::new(),
+        recheck_at: None,
         input_tx,
         input,
         out,
@@ -147,6 +150,8 @@ struct Merge {
     announced: BTreeMap<String, NodeState>,
     /// The newest response time read from each node.
     last_time: BTreeMap<String, i64>,
+    /// When to look at the nodes again after a stream failed.
+    recheck_at: Option<Instant>,
     input_tx: mpsc::Sender<Input>,
     input: mpsc::Receiver<Input>,
     out: mpsc::Sender<Result<Bytes, Status>>,
@@ -160,12 +165,13 @@ impl Merge {
     }
 
     async fn serve(&mut self) -> Result<(), ClientGone> {
-        self.reconcile().await?;
+        self.reconcile(true).await?;
         if !self.follow && self.streams.0.is_empty() {
             return Ok(());
         }
         loop {
             let deadline = self.buffer.deadline();
+            let recheck = self.recheck_at;
             tokio::select! {
                 () = self.out.closed() => return Err(ClientGone),
                 input = self.input.recv() => {
@@ -178,10 +184,17 @@ impl Merge {
                 () = sleep_until(deadline), if deadline.is_some() => {
                     self.release_expired().await?;
                 }
-                changed = self.version.changed(), if self.follow => {
+                changed = self.version.changed() => {
                     if changed.is_ok() {
-                        self.reconcile().await?;
+                        self.reconcile(false).await?;
+                        if !self.follow && self.streams.0.is_empty() {
+                            break;
+                        }
                     }
+                }
+                () = sleep_until(recheck), if recheck.is_some() => {
+                    self.recheck_at = None;
+                    self.reconcile(false).await?;
                 }
             }
         }
@@ -219,7 +232,15 @@ impl Merge {
                 Ok(!self.follow && self.streams.0.is_empty())
             }
             Input::Failed(node, status) => {
-                self.streams.0.remove(&*node);
+                if self.streams.0.remove(&*node).is_none() {
+                    // Dropped already (the node was found unavailable) and reported.
+                    return Ok(false);
+                }
+                if self.follow {
+                    // If the node is fine after all (its state does not change), read it
+                    // again without waiting for a state change that will not come.
+                    self.recheck_at = Some(Instant::now() + RECHECK);
+                }
                 if status.code() == Code::DataLoss {
                     self.metrics.malformed();
                 }
@@ -241,15 +262,17 @@ impl Merge {
         }
     }
 
-    /// Reads from every connected node not read yet, and tells the client what changed.
-    async fn reconcile(&mut self) -> Result<(), ClientGone> {
+    /// Tells the client what changed: reads every connected node not read yet (at the
+    /// start, or at any time while following), drops the streams of nodes found
+    /// unavailable (a hung node never answers, so its stream would never end).
+    async fn reconcile(&mut self, start: bool) -> Result<(), ClientGone> {
         let snapshot = self.peers.snapshot();
         let mut connected = Vec::new();
         let mut unavailable = Vec::new();
         for peer in &snapshot {
             match (&peer.state, &peer.channel) {
                 (PeerState::Connected, Some(channel)) => {
-                    if !self.streams.0.contains_key(&peer.name) {
+                    if !self.streams.0.contains_key(&peer.name) && (start || self.follow) {
                         self.attach(peer, channel.clone());
                         connected.push(peer.name.clone());
                     }
@@ -259,8 +282,9 @@ impl Merge {
                         PeerState::Unavailable(error) => error.as_str(),
                         _ => "not connected yet",
                     };
-                    if !self.streams.0.contains_key(&peer.name)
-                        && self.announced.get(&peer.name) != Some(&NodeState::NodeUnavailable)
+                    let dropped = self.streams.0.remove(&peer.name).inspect(JoinHandle::abort);
+                    if dropped.is_some()
+                        || self.announced.get(&peer.name) != Some(&NodeState::NodeUnavailable)
                     {
                         unavailable.push((peer.name.clone(), error.to_string()));
                     }

@@ -483,3 +483,86 @@ async fn tls_to_the_nodes_and_mtls_to_the_clients() {
     assert_eq!(nodes[0].state(), NodeState::NodeUnavailable);
     assert!(nodes[0].tls.as_ref().unwrap().enabled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_node_does_not_hold_the_others_and_is_dropped_from_the_stream() {
+    let dir = tempdir();
+    let mut n1 = TestNode::start("n1", At::Unix(dir.path().join("n1.sock")), 63);
+    let mut n2 = TestNode::start("n2", At::Unix(dir.path().join("n2.sock")), 63);
+    n1.write(1, Verdict::Forwarded);
+    n2.write(2, Verdict::Forwarded);
+    let front = dir.path().join("n2-front.sock");
+    let freezer = support::freezer::Freezer::start(&front, &dir.path().join("n2.sock"));
+    let n2_front = format!("unix://{}", front.display());
+    let relay = TestRelay::start(
+        dir.path(),
+        &[("n1", &n1.address), ("n2", &n2_front)],
+        quick_dialer(None),
+    )
+    .await;
+    relay.connected(2).await;
+    let mut client = relay.client().await;
+    let mut stream = client
+        .get_flows(GetFlowsRequest {
+            follow: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    until(&mut stream, |i| {
+        matches!(
+            i,
+            Item::Status {
+                state: NodeState::NodeConnected,
+                ..
+            }
+        )
+    })
+    .await;
+    settle().await;
+
+    // n2 hangs: n1's flows still arrive at once (within the drain timeout)...
+    freezer.freeze(true);
+    let sent = std::time::Instant::now();
+    n1.write(10, Verdict::Forwarded);
+    let seen = until(&mut stream, |i| matches!(i, Item::Flow { ms: 10, .. })).await;
+    assert!(
+        sent.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|i| matches!(i, Item::Flow { node, .. } if node == "n2"))
+    );
+    // ...a request that does not follow ends without it...
+    let history = tokio::time::timeout(
+        Duration::from_secs(8),
+        collect(&mut client, GetFlowsRequest::default()),
+    )
+    .await
+    .expect("a hung node does not hold a finite request");
+    assert!(
+        flows(&history).contains(&("n1".to_string(), 10)),
+        "{history:?}"
+    );
+    // ...and the follow stream says so once the health check gives up on it.
+    until(&mut stream, |i| {
+        matches!(i, Item::Status { state: NodeState::NodeUnavailable, nodes } if nodes == &["n2"])
+    })
+    .await;
+
+    // Thawed, it is read again from where it stopped.
+    freezer.freeze(false);
+    n2.write(20, Verdict::Forwarded);
+    let seen = until(&mut stream, |i| matches!(i, Item::Flow { ms: 20, .. })).await;
+    assert!(
+        seen.contains(&Item::Status {
+            state: NodeState::NodeConnected,
+            nodes: vec!["n2".into()]
+        }),
+        "{seen:?}"
+    );
+}

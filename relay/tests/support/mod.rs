@@ -4,6 +4,8 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
+pub mod freezer;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
