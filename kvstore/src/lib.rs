@@ -38,4 +38,4 @@ pub use publisher::{Publisher, PublisherState};
 pub use reflect::{Update, reflect};
 pub use section::Section;
 pub use status::EtcdStatus;
-pub use store::Store;
+pub use store::{FENCE_KEY, FENCE_TTL, MAX_TXN_OPS, Store, is_fenced};

@@ -8,13 +8,25 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use etcd_client::{Client, GetOptions, ResponseHeader, Txn, TxnOp, TxnResponse};
+use etcd_client::{Client, GetOptions, PutOptions, ResponseHeader, Txn, TxnOp, TxnResponse};
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::keys::Keys;
 use crate::listing::{self, Listing};
 use crate::section::Section;
+
+/// Operations etcd accepts in one transaction by default (`--max-txn-ops`).
+pub const MAX_TXN_OPS: usize = 128;
+/// The key, in a section, of a commit too large for one transaction while it is written.
+pub const FENCE_KEY: &str = "~commit-in-progress";
+/// How long a fence outlives a writer that died half-way.
+pub const FENCE_TTL: Duration = Duration::from_secs(30);
+
+/// Whether a section's items hold a fence: a commit is half-written; hold the old view.
+pub fn is_fenced<V>(items: &std::collections::BTreeMap<String, V>) -> bool {
+    items.contains_key(FENCE_KEY)
+}
 
 /// A connection to etcd (a cheap, cloneable handle) and the key prefix it works under.
 #[derive(Clone)]
@@ -79,8 +91,14 @@ impl Store {
     /// Keys are relative to the section. Returns the revision the transaction was written
     /// at (the current revision when there was nothing to write).
     ///
-    /// etcd limits one transaction (128 operations and 1.5 MiB by default,
-    /// `--max-txn-ops`, `--max-request-bytes`); a larger commit fails whole.
+    /// etcd limits one transaction to [`MAX_TXN_OPS`] operations by default
+    /// (`--max-txn-ops`). A larger commit is written as several transactions behind a
+    /// fence: the first puts [`FENCE_KEY`] in the section (under a lease of
+    /// [`FENCE_TTL`]), the last deletes it, and readers hold their view of the section
+    /// while the fence stands ([`is_fenced`]), so they see all of the commit or none of
+    /// it. Should the writer die half-way, the lease takes the fence down and readers go
+    /// on with what was written. (1.5 MiB per request, `--max-request-bytes`, still
+    /// applies to each transaction.)
     ///
     /// # Errors
     ///
@@ -104,9 +122,54 @@ impl Store {
                     .map(|k| TxnOp::delete(self.keys.full(section, k), None)),
             )
             .collect();
+        if ops.len() > MAX_TXN_OPS {
+            return self.commit_fenced(section, ops).await;
+        }
         let op = || format!("commit to {section}");
         let resp = self.txn(op, Txn::new().and_then(ops)).await?;
         revision_of(resp.header(), op)
+    }
+
+    /// A commit of more than [`MAX_TXN_OPS`] operations, behind [`FENCE_KEY`].
+    async fn commit_fenced(&self, section: Section, ops: Vec<TxnOp>) -> Result<i64, Error> {
+        let count = ops.len();
+        let op = || format!("commit to {section} ({count} operations, fenced)");
+        let mut leases = self.client.lease_client();
+        let ttl = i64::try_from(FENCE_TTL.as_secs()).unwrap_or(i64::MAX);
+        let lease = self.timed(&op, leases.grant(ttl, None)).await?.id();
+        let fence = self.keys.full(section, FENCE_KEY);
+        let put_fence = TxnOp::put(
+            fence.clone(),
+            "commit in progress",
+            Some(PutOptions::new().with_lease(lease)),
+        );
+        let mut chunks: Vec<Vec<TxnOp>> = Vec::new();
+        let mut rest = ops.into_iter().peekable();
+        while rest.peek().is_some() {
+            // One slot of each transaction is the fence's.
+            chunks.push(rest.by_ref().take(MAX_TXN_OPS - 1).collect());
+        }
+        let last = chunks.len() - 1;
+        let mut revision = 0;
+        for (i, mut chunk) in chunks.into_iter().enumerate() {
+            if i == 0 {
+                chunk.push(put_fence.clone());
+            }
+            if i == last {
+                chunk.push(TxnOp::delete(fence.clone(), None));
+            }
+            let resp = match self.txn(op, Txn::new().and_then(chunk)).await {
+                Ok(resp) => resp,
+                Err(e) => {
+                    // Readers go on with what was written rather than wait for the lease.
+                    let _ = self.timed(&op, leases.revoke(lease)).await;
+                    return Err(e);
+                }
+            };
+            revision = revision_of(resp.header(), op)?;
+        }
+        let _ = self.timed(&op, leases.revoke(lease)).await;
+        Ok(revision)
     }
 
     /// Everything in `section` at one revision, keys relative to the section. Keys that are

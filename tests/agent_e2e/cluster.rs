@@ -276,6 +276,20 @@ fn concurrent_applies_land_and_bad_manifests_change_nothing() {
         assert_eq!(names(k), expected, "n{k} changed nothing");
     }
 
+    // More objects than etcd takes in one transaction: stored behind a fence, enforced
+    // whole on every node.
+    let many: String = (0..150)
+        .map(|i| policy(&format!("bulk-{i:03}"), 10_000 + i))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    let lines = nodes.agent(1).apply(&many).expect("150 policies in one apply");
+    assert_eq!(lines.len(), 150, "{lines:?}");
+    for k in 1..=3 {
+        eventually(&format!("n{k} holds all 153 policies"), CONVERGE, || {
+            names(k).len() == 153
+        });
+    }
+
     // A node that stops disappears from the others once its lease expires.
     nodes.agent_mut(3).stop_agent();
     eventually("n1 sees n3 gone", CONVERGE, || {

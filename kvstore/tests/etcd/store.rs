@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use observe_kvstore::{Config, Error, Section, Store};
+use observe_kvstore::{Config, Error, FENCE_KEY, Section, Store, Update, is_fenced};
 
-use crate::harness::{Harness, puts};
+use crate::harness::{Harness, next, puts};
 
 #[test]
 fn connect_fails_fast_naming_the_endpoints() {
@@ -29,7 +29,7 @@ fn connect_fails_fast_naming_the_endpoints() {
 }
 
 #[test]
-fn commits_are_all_or_nothing_and_listed_at_one_revision() {
+fn commits_are_all_or_nothing_fenced_when_large_and_listed_at_one_revision() {
     let Some(h) = Harness::start("kv-commit") else {
         return;
     };
@@ -44,16 +44,55 @@ fn commits_are_all_or_nothing_and_listed_at_one_revision() {
         assert_eq!(listing.items.len(), 2);
         assert_eq!(listing.items["a"], b"1");
 
-        // A commit etcd refuses (more operations than --max-txn-ops, 128) changes nothing.
-        let many: Vec<(String, Vec<u8>)> = (0..200).map(|i| (format!("k{i}"), vec![1])).collect();
-        let err = store
+        // More operations than etcd takes in one transaction (--max-txn-ops, 128): written
+        // as several behind a fence that readers see go up first and come down last.
+        let mut watch = observe_kvstore::reflect(store.clone(), Section::Objects);
+        assert!(matches!(next(&mut watch).await, Update::Resync { .. }));
+        let many: Vec<(String, Vec<u8>)> =
+            (0..300).map(|i| (format!("k{i:03}"), vec![1])).collect();
+        let rev_many = store
             .commit(Section::Objects, many, vec!["a".into()])
             .await
-            .expect_err("too many operations");
-        assert!(matches!(err, Error::Etcd { .. }), "{err}");
+            .expect("a fenced commit");
         let after = store.list(Section::Objects).await.expect("list");
-        assert_eq!(after.revision, rev1, "nothing was written");
-        assert_eq!(after.items, listing.items);
+        assert_eq!(after.revision, rev_many);
+        assert_eq!(after.items.len(), 301, "b and the 300 new keys");
+        assert!(!is_fenced(&after.items), "the fence is down");
+        let mut fence = Vec::new();
+        let mut keys_seen = 0;
+        while keys_seen < 301 {
+            let Update::Changes { changes, .. } = next(&mut watch).await else {
+                panic!("changes expected");
+            };
+            for (key, value) in changes {
+                if key == FENCE_KEY {
+                    fence.push((value.is_some(), keys_seen));
+                } else {
+                    keys_seen += 1;
+                }
+            }
+        }
+        assert_eq!(fence.len(), 2, "{fence:?}");
+        assert!(fence[0].0 && !fence[1].0, "put, then deleted: {fence:?}");
+        assert!(
+            fence[0].1 < 128 && fence[1].1 > 128,
+            "around the whole commit: {fence:?}"
+        );
+        // Back to a and b (a fenced delete of the 300).
+        let deletes = (0..300).map(|i| format!("k{i:03}")).collect();
+        let rev1 = store
+            .commit(Section::Objects, puts(&[("a", "1")]), deletes)
+            .await
+            .expect("back to a and b");
+        assert_eq!(
+            store
+                .list(Section::Objects)
+                .await
+                .expect("list")
+                .items
+                .len(),
+            2
+        );
 
         // A key named twice is refused before anything is sent.
         let dup = store

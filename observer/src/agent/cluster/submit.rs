@@ -1,8 +1,9 @@
 //! `observe apply` and `observe delete` on a node in a cluster: the objects are checked
 //! here first (an engine copy must take them: a rejected manifest changes nothing
 //! anywhere), pods without `spec.nodeName` are placed on this node (as a scheduler would),
-//! then every object is written to the store in one transaction, and the answer waits
-//! until this node enforces that revision. Every other node gets it through its watch.
+//! then every object is written to the store in one transaction (a fenced series of them
+//! past etcd's 128 operations: see `Store::commit`), and the answer waits until this node
+//! enforces that revision. Every other node gets it through its watch.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use observe_kvstore::{Section, Store, Update, reflect};
+use observe_kvstore::{Section, Store, Update, is_fenced, reflect};
 use tokio::sync::mpsc::Receiver;
 
 use super::mirror::Mirror;
@@ -51,6 +51,11 @@ pub async fn run(agent: Arc<Mutex<Agent>>, store: Store, status: Arc<ClusterStat
         }
         if down.iter().any(|d| *d) || !mirrors.iter().all(|m| m.synced) {
             // Converging on a half-known cluster would drop what is still true.
+            continue;
+        }
+        if is_fenced(&mirrors[0].items) {
+            // A commit too large for one transaction is half-written: enforce all of it
+            // or none, so wait for the writer's last transaction (or its fence's lease).
             continue;
         }
         if !dirty.iter().any(|d| *d) && !failed {

@@ -33,6 +33,10 @@ pub struct View {
 impl View {
     /// Replaces the objects with the decoded `items`.
     pub fn set_objects<'a>(&mut self, items: impl IntoIterator<Item = (&'a String, &'a Vec<u8>)>) {
+        // The fence of a large commit is not an object (and is gone when this runs).
+        let items = items
+            .into_iter()
+            .filter(|(k, _)| k.as_str() != observe_kvstore::FENCE_KEY);
         self.objects = self.decode_all("objects/", items);
     }
 
