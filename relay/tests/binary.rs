@@ -65,6 +65,7 @@ async fn a_slow_client_keeps_the_relay_small_and_losses_balance() {
         .unwrap();
     let mut node = TestNode::start("n1", At::Unix(dir.path().join("n1.sock")), 4095);
     let sock = dir.path().join("relay.sock");
+    let log = dir.path().join("relay.log");
     let relay = Relay(
         Command::new(RELAY)
             .args(["--listen-address", &format!("unix://{}", sock.display())])
@@ -73,8 +74,9 @@ async fn a_slow_client_keeps_the_relay_small_and_losses_balance() {
                 &format!("n1={}", node.address),
                 "--disable-client-tls",
             ])
+            .args(["--metrics-listen-address", "127.0.0.1:0"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap(),
     );
@@ -157,4 +159,27 @@ async fn a_slow_client_keeps_the_relay_small_and_losses_balance() {
         "at least the ring and the buffers on the way arrive"
     );
     eprintln!("relay RSS idle {idle} KiB, peak {peak} KiB; {received} received, {lost} lost");
+
+    // The relay's own metrics: its node, and the flows and losses it passed on.
+    let page = metrics_page(&std::fs::read_to_string(&log).unwrap());
+    assert!(page.contains("observe_relay_nodes{state=\"connected\"} 1\n"), "{page}");
+    assert!(page.contains(&format!("observe_relay_flows_total {received}\n")), "{page}");
+    assert!(page.contains("observe_relay_received_total{kind=\"lost_events\"}"), "{page}");
+    assert!(page.contains("observe_relay_merge_delay_seconds_count"), "{page}");
+    assert!(page.contains("observe_relay_streams 1\n"), "{page}");
+}
+
+/// `GET /metrics` from the address the relay logged.
+fn metrics_page(log: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = log
+        .lines()
+        .find_map(|l| l.split("relay metrics on http://").nth(1))
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("no metrics address in the log: {log}"));
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n").unwrap();
+    let mut page = String::new();
+    conn.read_to_string(&mut page).unwrap();
+    page
 }
