@@ -362,7 +362,7 @@ async fn policy_listed(ch: Channel, name: String, t0: Instant) -> Duration {
     let mut c = ControlClient::new(ch);
     loop {
         let policies = c
-            .get_policies(GetPoliciesRequest {})
+            .get_policies(GetPoliciesRequest::default())
             .await
             .expect("policies")
             .into_inner()

@@ -38,5 +38,6 @@ pub mod namespaces;
 pub mod pipeline;
 pub mod ring;
 pub mod ring_reader;
+pub mod rule_hits;
 pub mod server;
 pub mod stats;

@@ -186,3 +186,57 @@ fn write_manifest(c: &Cluster, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).expect("manifest written");
     path
 }
+
+/// `observe get policies --hits -o json`, as (policy, rule) → (allowed, denied).
+fn rule_hits(c: &Cluster) -> std::collections::BTreeMap<(String, String), (u64, u64)> {
+    let text = ok(c, &["get", "policies", "--hits", "-o", "json"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).expect("JSON");
+    rows.iter()
+        .map(|r| {
+            let name = r["name"].as_str().unwrap_or_default().to_string();
+            let rule = r["rule"].as_str().unwrap_or_default().to_string();
+            let n = |k: &str| r[k].as_u64().unwrap_or(0);
+            ((name, rule), (n("allowed"), n("denied")))
+        })
+        .collect()
+}
+
+#[test]
+fn rule_hits_count_real_connections_and_flag_unused_rules() {
+    let Some(c) = Cluster::new("e2ehits") else {
+        return;
+    };
+    c.apply(POLICIES).expect("policies");
+    let _server = c.serve("server", &[8080], &[]);
+    for _ in 0..3 {
+        assert!(c.reaches("client", "server", "tcp", 8080, false));
+    }
+    for _ in 0..2 {
+        assert!(!c.reaches("intruder", "server", "tcp", 8080, false));
+    }
+    assert!(!c.reaches("client", "server", "tcp", 9999, false));
+    let key = |rule: &str| ("server-ingress".to_string(), rule.to_string());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut hits = rule_hits(&c);
+    while hits.get(&key("(default deny)")).is_none_or(|h| h.1 == 0)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        hits = rule_hits(&c);
+    }
+    assert_eq!(
+        hits.get(&key("spec.ingress[0]")),
+        Some(&(3, 0)),
+        "one per connection: {hits:?}"
+    );
+    assert!(hits[&key("spec.ingressDeny[0]")].1 >= 2, "{hits:?}");
+    assert!(hits[&key("(default deny)")].1 >= 1, "{hits:?}");
+    // The ICMP and port-7070 rules decided nothing: unused.
+    assert_eq!(hits[&key("spec.ingress[1]")], (0, 0), "{hits:?}");
+    let table = ok(&c, &["get", "policies", "--hits"]);
+    let icmp = table
+        .lines()
+        .find(|l| l.contains("server-ingress") && l.contains("spec.ingress[1]"))
+        .expect("the ICMP rule's line");
+    assert!(icmp.ends_with("unused"), "{table}");
+}

@@ -237,7 +237,7 @@ fn concurrent_applies_land_and_bad_manifests_change_nothing() {
         let mut names: Vec<String> = nodes
             .agent(k)
             .rt
-            .block_on(c.get_policies(observe_proto::control::GetPoliciesRequest {}))
+            .block_on(c.get_policies(observe_proto::control::GetPoliciesRequest::default()))
             .expect("policies")
             .into_inner()
             .policies
@@ -282,7 +282,10 @@ fn concurrent_applies_land_and_bad_manifests_change_nothing() {
         .map(|i| policy(&format!("bulk-{i:03}"), 10_000 + i))
         .collect::<Vec<_>>()
         .join("---\n");
-    let lines = nodes.agent(1).apply(&many).expect("150 policies in one apply");
+    let lines = nodes
+        .agent(1)
+        .apply(&many)
+        .expect("150 policies in one apply");
     assert_eq!(lines.len(), 150, "{lines:?}");
     for k in 1..=3 {
         eventually(&format!("n{k} holds all 153 policies"), CONVERGE, || {

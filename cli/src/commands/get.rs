@@ -23,6 +23,10 @@ pub struct GetArgs {
     /// Output format. Example: -o json
     #[arg(short = 'o', long = "output", value_enum, default_value = "table")]
     pub format: GetFormat,
+    /// With `policies`: every rule with the connections it allowed and denied since the
+    /// agent started, and when it last decided one; rules that never did are `unused`.
+    #[arg(long)]
+    pub hits: bool,
 }
 
 /// What `observe get` lists.
@@ -74,11 +78,17 @@ pub fn run(global: &GlobalArgs, args: &GetArgs) -> Result<ExitCode> {
                 identities(&reply.into_inner().identities, format)?
             }
             What::Policies => {
+                let request = GetPoliciesRequest { hits: args.hits };
                 let reply = client
-                    .get_policies(connect::request(global, GetPoliciesRequest {}))
+                    .get_policies(connect::request(global, request))
                     .await
                     .map_err(fail)?;
-                policies(&reply.into_inner().policies, format)?
+                let ps = reply.into_inner().policies;
+                if args.hits {
+                    crate::output::rule_hits::render(&ps, format == GetFormat::Json)?
+                } else {
+                    policies(&ps, format)?
+                }
             }
             What::Nodes => {
                 let reply = client

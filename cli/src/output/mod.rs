@@ -2,6 +2,7 @@
 
 pub mod flows;
 pub mod list;
+pub mod rule_hits;
 pub mod status;
 pub mod table;
 pub mod trace;

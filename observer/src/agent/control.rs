@@ -24,6 +24,8 @@ use super::{Agent, Refused};
 #[derive(Clone)]
 pub struct ControlService {
     agent: Arc<Mutex<Agent>>,
+    /// What each rule decided (`get policies --hits`).
+    hits: Option<Arc<crate::rule_hits::RuleHits>>,
     /// Where changes go on a node in a cluster (the store, not the agent).
     cluster: Option<Submitter>,
 }
@@ -33,8 +35,16 @@ impl ControlService {
     pub fn new(agent: Arc<Mutex<Agent>>) -> Self {
         Self {
             agent,
+            hits: None,
             cluster: None,
         }
+    }
+
+    /// Answers `GetPolicies { hits }` from `hits`.
+    #[must_use]
+    pub fn with_rule_hits(mut self, hits: Arc<crate::rule_hits::RuleHits>) -> Self {
+        self.hits = Some(hits);
+        self
     }
 
     /// Applies and deletes through the cluster's store.
@@ -168,10 +178,14 @@ impl Control for ControlService {
 
     async fn get_policies(
         &self,
-        _: Request<GetPoliciesRequest>,
+        request: Request<GetPoliciesRequest>,
     ) -> Result<Response<GetPoliciesResponse>, Status> {
+        let hits = request
+            .into_inner()
+            .hits
+            .then(|| self.hits.as_ref().map(|h| h.snapshot()).unwrap_or_default());
         let (policies, revision) = self
-            .with_agent(|a| Ok((policies(a), a.engine().revision())))
+            .with_agent(move |a| Ok((policies(a, hits.as_ref()), a.engine().revision())))
             .await?;
         Ok(Response::new(GetPoliciesResponse { policies, revision }))
     }
@@ -328,7 +342,7 @@ fn identities(a: &Agent) -> Vec<Identity> {
         .collect()
 }
 
-fn policies(a: &Agent) -> Vec<Policy> {
+fn policies(a: &Agent, hits: Option<&RuleHitMap>) -> Vec<Policy> {
     let engine = a.engine();
     engine
         .policies()
@@ -348,9 +362,48 @@ fn policies(a: &Agent) -> Vec<Policy> {
                     .filter(selects)
                     .map(|e| e.pod.key.to_string())
                     .collect(),
+                rule_hits: hits.map(|h| rule_hits(p, h)).unwrap_or_default(),
             }
         })
         .collect()
+}
+
+type RuleHitMap = std::collections::BTreeMap<crate::rule_hits::RuleKey, crate::rule_hits::Hits>;
+
+/// Every rule section of `p` with its hits (zero for an unused one), then its default
+/// denies.
+fn rule_hits(
+    p: &enforcer::policy::model::Policy,
+    hits: &RuleHitMap,
+) -> Vec<observe_proto::control::RuleHits> {
+    use crate::rule_hits::{DEFAULT_DENY, Hits, RuleKey};
+    let key = |path: &str| RuleKey {
+        kind: p.origin.kind.as_str().to_string(),
+        namespace: p.origin.namespace.clone(),
+        name: p.origin.name.clone(),
+        path: path.to_string(),
+    };
+    let entry = |path: &str, h: Hits| observe_proto::control::RuleHits {
+        path: path.to_string(),
+        allowed: h.allowed,
+        denied: h.denied,
+        first: h.first,
+        last: h.last,
+    };
+    // Every section (`spec.ingress[0]`, `specs[1].egressDeny[0]`): what attribution names.
+    let sections = p.rules.iter().flat_map(|r| {
+        [&r.ingress, &r.ingress_deny, &r.egress, &r.egress_deny]
+            .into_iter()
+            .flatten()
+            .map(|section| section.rule.path.to_string())
+    });
+    let mut out: Vec<_> = sections
+        .map(|path| entry(&path, hits.get(&key(&path)).copied().unwrap_or_default()))
+        .collect();
+    if let Some(h) = hits.get(&key(DEFAULT_DENY)) {
+        out.push(entry(DEFAULT_DENY, *h));
+    }
+    out
 }
 
 fn labels(map: &std::collections::BTreeMap<String, String>) -> Vec<String> {

@@ -46,9 +46,13 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         None => None,
     };
     let cluster = link.as_ref().map(|l| (l.store.clone(), l.status.clone()));
+    // Always counted (one flow built per new connection): `get policies --hits`.
+    let rule_hits = crate::rule_hits::RuleHits::new();
+    pipeline.add_hook(rule_hits.hook());
     let metrics = match &opts.metrics_address {
         Some(_) => {
             let mut metrics = Metrics::new(&opts.metrics)?
+                .with_rule_hits(rule_hits.clone())
                 .with_pipeline(&state, queue_size)
                 .with_maps(gauges.clone())
                 .with_dns_proxy(dns_proxy::counters(dns_stats.clone()))
@@ -84,7 +88,7 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         .take_events()
         .ok_or_else(|| anyhow!("the event ring buffer is already taken"))?;
     let agent = Arc::new(Mutex::new(agent));
-    let mut control = ControlService::new(agent.clone());
+    let mut control = ControlService::new(agent.clone()).with_rule_hits(rule_hits.clone());
     if let Some((store, status)) = cluster {
         tokio::spawn(cluster::sync::run(
             agent.clone(),

@@ -47,6 +47,12 @@ pub struct StoredFlow {
 }
 
 impl StoredFlow {
+    /// The datapath event's kind (`probe_common::event::kind`: drop, trace, policy
+    /// verdict, …), read without building the flow.
+    pub fn kind(&self) -> u8 {
+        self.event.kind
+    }
+
     /// When the datapath saw the event (wall clock).
     pub fn time(&self) -> Timestamp {
         self.time

@@ -47,6 +47,7 @@ mod lost;
 pub mod page;
 mod policy;
 mod port_distribution;
+mod rule_hits;
 mod series;
 mod tcp;
 pub mod text;
@@ -176,6 +177,13 @@ impl Metrics {
     pub fn with_http_proxy(mut self, read: ReadHttpCounters) -> Self {
         self.collectors
             .push(Box::new(http_proxy::HttpProxyMetrics(read)));
+        self
+    }
+
+    /// Adds the per-rule hits (`observerd_policy_rule_hits_total`).
+    pub fn with_rule_hits(mut self, hits: std::sync::Arc<crate::rule_hits::RuleHits>) -> Self {
+        self.collectors
+            .push(Box::new(rule_hits::RuleHitsMetrics(hits)));
         self
     }
 
