@@ -9,7 +9,7 @@
 use bytes::{Buf, BufMut, Bytes};
 use observe_proto::observer::{GetFlowsRequest, GetFlowsResponse};
 use prost::Message;
-use prost::encoding::{WireType, decode_key, decode_varint};
+use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
@@ -57,9 +57,10 @@ impl RawResponse {
     pub fn parse(bytes: Bytes) -> Result<Self, Malformed> {
         let mut buf = bytes.clone();
         let mut kind = Kind::Other;
-        let mut time = None;
+        // Repeated embedded messages merge field by field, as prost reads them.
+        let mut time: Option<(i64, i32)> = None;
         while buf.has_remaining() {
-            let (tag, wire) = decode_key(&mut buf).map_err(|e| Malformed(e.to_string()))?;
+            let (tag, wire) = decode_key(&mut buf).map_err(malformed)?;
             match (tag, wire) {
                 (FLOW | NODE_STATUS | LOST_EVENTS, WireType::LengthDelimited) => {
                     kind = match tag {
@@ -67,15 +68,18 @@ impl RawResponse {
                         NODE_STATUS => Kind::NodeStatus,
                         _ => Kind::LostEvents,
                     };
-                    skip_bytes(&mut buf)?;
+                    take_bytes(&mut buf)?;
                 }
                 (TIME, WireType::LengthDelimited) => {
                     let body = take_bytes(&mut buf)?;
-                    time = Some(timestamp_nanos(body)?);
+                    time = Some(merge_timestamp(time.unwrap_or_default(), body)?);
                 }
-                _ => skip(&mut buf, wire)?,
+                _ => {
+                    skip_field(wire, tag, &mut buf, DecodeContext::default()).map_err(malformed)?
+                }
             }
         }
+        let time = time.map(|(seconds, ns)| nanos(seconds, ns));
         Ok(Self { bytes, kind, time })
     }
 
@@ -104,22 +108,28 @@ pub fn nanos(seconds: i64, nanos: i32) -> i64 {
         .saturating_add(i64::from(nanos))
 }
 
-/// A `google.protobuf.Timestamp` body as nanoseconds.
-fn timestamp_nanos(mut body: Bytes) -> Result<i64, Malformed> {
-    let (mut seconds, mut ns) = (0i64, 0i32);
+/// `body`, a `google.protobuf.Timestamp`, merged into `(seconds, nanos)`.
+fn merge_timestamp(
+    (mut seconds, mut ns): (i64, i32),
+    mut body: Bytes,
+) -> Result<(i64, i32), Malformed> {
     while body.has_remaining() {
-        let (tag, wire) = decode_key(&mut body).map_err(|e| Malformed(e.to_string()))?;
+        let (tag, wire) = decode_key(&mut body).map_err(malformed)?;
         match (tag, wire) {
             (1, WireType::Varint) => seconds = varint(&mut body)? as i64,
             (2, WireType::Varint) => ns = varint(&mut body)? as i32,
-            _ => skip(&mut body, wire)?,
+            _ => skip_field(wire, tag, &mut body, DecodeContext::default()).map_err(malformed)?,
         }
     }
-    Ok(nanos(seconds, ns))
+    Ok((seconds, ns))
+}
+
+fn malformed(e: prost::DecodeError) -> Malformed {
+    Malformed(e.to_string())
 }
 
 fn varint(buf: &mut Bytes) -> Result<u64, Malformed> {
-    decode_varint(buf).map_err(|e| Malformed(e.to_string()))
+    decode_varint(buf).map_err(malformed)
 }
 
 fn take_bytes(buf: &mut Bytes) -> Result<Bytes, Malformed> {
@@ -131,27 +141,6 @@ fn take_bytes(buf: &mut Bytes) -> Result<Bytes, Malformed> {
         )));
     }
     Ok(buf.split_to(len))
-}
-
-fn skip_bytes(buf: &mut Bytes) -> Result<(), Malformed> {
-    take_bytes(buf).map(drop)
-}
-
-fn skip(buf: &mut Bytes, wire: WireType) -> Result<(), Malformed> {
-    let fixed = |buf: &mut Bytes, n: usize| {
-        if buf.remaining() < n {
-            return Err(Malformed("truncated fixed-size field".into()));
-        }
-        buf.advance(n);
-        Ok(())
-    };
-    match wire {
-        WireType::Varint => varint(buf).map(drop),
-        WireType::SixtyFourBit => fixed(buf, 8),
-        WireType::ThirtyTwoBit => fixed(buf, 4),
-        WireType::LengthDelimited => skip_bytes(buf),
-        WireType::StartGroup | WireType::EndGroup => Err(Malformed("groups are not used".into())),
-    }
 }
 
 /// The codec of a relay's call to a node: a `GetFlowsRequest` out, raw responses in.
@@ -285,6 +274,15 @@ mod tests {
         // Field 7 (varint 5), field 8 (fixed32), then nothing the relay knows.
         let raw = RawResponse::parse(Bytes::from_static(&[0x38, 5, 0x45, 1, 2, 3, 4])).unwrap();
         assert_eq!((raw.kind, raw.time), (Kind::Other, None));
+        // Two `time`s merge field by field, as prost merges them: seconds 5, then nanos 7.
+        let twice = RawResponse::parse(Bytes::from_static(&[
+            0xca, 0x3e, 2, 0x08, 5, 0xca, 0x3e, 2, 0x10, 7,
+        ]))
+        .unwrap();
+        assert_eq!(twice.time, Some(5_000_000_007));
+        // Groups are skipped as prost skips them (found by the fuzzer).
+        let group = RawResponse::parse(Bytes::from_static(&[0x23, 0x24])).unwrap();
+        assert_eq!((group.kind, group.time), (Kind::Other, None));
         for bad in [&[0x0a, 10, 1][..], &[0x45, 1], &[0xff], &[0x0b]] {
             assert!(
                 RawResponse::parse(Bytes::copy_from_slice(bad)).is_err(),

@@ -162,10 +162,22 @@ async fn a_slow_client_keeps_the_relay_small_and_losses_balance() {
 
     // The relay's own metrics: its node, and the flows and losses it passed on.
     let page = metrics_page(&std::fs::read_to_string(&log).unwrap());
-    assert!(page.contains("observe_relay_nodes{state=\"connected\"} 1\n"), "{page}");
-    assert!(page.contains(&format!("observe_relay_flows_total {received}\n")), "{page}");
-    assert!(page.contains("observe_relay_received_total{kind=\"lost_events\"}"), "{page}");
-    assert!(page.contains("observe_relay_merge_delay_seconds_count"), "{page}");
+    assert!(
+        page.contains("observe_relay_nodes{state=\"connected\"} 1\n"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("observe_relay_flows_total {received}\n")),
+        "{page}"
+    );
+    assert!(
+        page.contains("observe_relay_received_total{kind=\"lost_events\"}"),
+        "{page}"
+    );
+    assert!(
+        page.contains("observe_relay_merge_delay_seconds_count"),
+        "{page}"
+    );
     assert!(page.contains("observe_relay_streams 1\n"), "{page}");
 }
 
@@ -178,7 +190,8 @@ fn metrics_page(log: &str) -> String {
         .and_then(|rest| rest.strip_suffix("/metrics"))
         .unwrap_or_else(|| panic!("no metrics address in the log: {log}"));
     let mut conn = std::net::TcpStream::connect(addr).unwrap();
-    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n").unwrap();
+    conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: relay\r\n\r\n")
+        .unwrap();
     let mut page = String::new();
     conn.read_to_string(&mut page).unwrap();
     page

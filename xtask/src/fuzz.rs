@@ -80,6 +80,16 @@ const TARGETS: &[Target] = &[
         ],
     },
     Target {
+        name: "relay_response",
+        dirs: &[],
+        extension: "",
+        // A flow response (uuid "u", time 1.5 s, node "n1") and a loss report.
+        inline: &[
+            b"\x0a\x03\x22\x01\x75\xc2\x3e\x02\x6e\x31\xca\x3e\x06\x08\x01\x10\x80\xca\xb5\xee\x01",
+            b"\x1a\x04\x08\x03\x10\x07",
+        ],
+    },
+    Target {
         name: "input_line",
         dirs: &["cli/tests/fixtures"],
         extension: "jsonl",
@@ -188,6 +198,7 @@ mod tests {
             "filter_flags",
             "input_line",
             "dns_message",
+            "relay_response",
         ] {
             assert!(run.iter().any(|r| r == name), "a fuzz target for {name}");
         }

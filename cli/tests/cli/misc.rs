@@ -155,3 +155,54 @@ fn completions_and_man_page_come_from_the_flags() {
         &man[..80.min(man.len())]
     );
 }
+
+#[test]
+fn aggregate_by_counts_flows_per_group() {
+    let out = observe()
+        .args(["flows", "--input-file"])
+        .arg(crate::util::fixture())
+        .args(["--aggregate-by", "verdict,port", "--verdict", "DROPPED"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let table: Vec<Vec<&str>> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("VERDICT"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        table[0],
+        ["VERDICT", "PORT", "FLOWS", "FIRST", "LAST"],
+        "{text}"
+    );
+    // The fixture's biggest groups (two drops each) come first, ties by their keys.
+    assert_eq!(&table[1][..3], ["DROPPED", "80/TCP", "2"], "{text}");
+    assert_eq!(&table[2][..3], ["DROPPED", "8080/TCP", "2"], "{text}");
+    let total: u64 = table[1..]
+        .iter()
+        .map(|r| r[2].parse::<u64>().unwrap())
+        .sum();
+    let each = observe()
+        .args(["flows", "--input-file"])
+        .arg(crate::util::fixture())
+        .args(["--verdict", "DROPPED", "-o", "jsonpb"])
+        .output()
+        .unwrap();
+    let flows = String::from_utf8_lossy(&each.stdout)
+        .lines()
+        .filter(|l| l.contains("\"flow\""))
+        .count() as u64;
+    assert_eq!(total, flows, "every drop counted once: {text}");
+
+    let follow = observe()
+        .args(["flows", "--aggregate-by", "source", "--follow"])
+        .output()
+        .unwrap();
+    assert!(!follow.status.success());
+    assert!(String::from_utf8_lossy(&follow.stderr).contains("cannot follow"));
+}

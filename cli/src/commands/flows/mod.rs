@@ -25,6 +25,7 @@ use observe_flags::{FilterArgs, Filters};
 
 use crate::args::GlobalArgs;
 use crate::connect;
+use crate::output::flows::aggregate::GroupBy;
 use crate::output::flows::{FlowPrinter, Format, Options, Renderer, raw_filters};
 use options::{ColorWhen, OutputArgs, OutputFormat, SelectorArgs};
 
@@ -85,6 +86,11 @@ pub fn run(
 
 /// Combinations Hubble rejects too.
 fn check(args: &FlowsArgs) -> Result<()> {
+    if !args.output.aggregate_by.is_empty() && args.selectors.follow {
+        bail!(
+            "--aggregate-by counts what a request returns; it cannot follow (for live counts use `observe tui`)"
+        );
+    }
     if args.output.output == OutputFormat::Table && args.selectors.follow {
         bail!("table output cannot be combined with --follow (it aligns columns over all rows)");
     }
@@ -135,5 +141,6 @@ fn print_options(output: &OutputArgs, terminal: bool) -> Options {
         numeric: output.numeric,
         node_name: output.print_node_name,
         policy_names: output.print_policy_names,
+        aggregate: GroupBy::new(&output.aggregate_by),
     }
 }

@@ -100,6 +100,11 @@ pub struct OutputArgs {
     /// Print the filters the flags make (YAML; JSON with -o json) and exit.
     #[arg(long)]
     pub print_raw_filters: bool,
+    /// Count flows per group instead of printing each, with first and last seen, most
+    /// frequent first (a table; JSON lines with -o json). Keys: source, destination, port,
+    /// verdict, reason, policy, node, direction. Example: --aggregate-by source,destination,port,verdict
+    #[arg(long, value_name = "KEYS", value_delimiter = ',', value_enum)]
+    pub aggregate_by: Vec<crate::output::flows::aggregate::GroupKey>,
 }
 
 impl OutputArgs {

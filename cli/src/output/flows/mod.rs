@@ -10,6 +10,7 @@
 //! The words themselves (drop-reason texts, the policy attribution of drops and policy
 //! verdicts, loss advice, the sanitizer) come from `observe-describe`, shared with the TUI.
 
+pub mod aggregate;
 pub mod compact;
 pub mod dict;
 pub mod fields;
@@ -57,6 +58,8 @@ pub struct Options {
     pub node_name: bool,
     /// Whether policy-verdict lines name the allowing policies (`BY name (Kind)`).
     pub policy_names: bool,
+    /// Count flows per group instead of printing them (`--aggregate-by`).
+    pub aggregate: Option<aggregate::GroupBy>,
 }
 
 /// Writes responses to `out` (and node status messages to `err`).
@@ -68,6 +71,8 @@ pub struct FlowPrinter<W: Write, E: Write> {
     blocks: usize,
     /// Table rows, printed by [`FlowPrinter::finish`].
     rows: Vec<Vec<String>>,
+    /// Flow counts per group (`--aggregate-by`), printed by [`FlowPrinter::finish`].
+    groups: aggregate::Groups,
     /// The text of the response being printed, reused for every response.
     text: String,
 }
@@ -81,6 +86,7 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
             renderer: Renderer::new(options),
             blocks: 0,
             rows: Vec::new(),
+            groups: aggregate::Groups::default(),
             text: String::new(),
         }
     }
@@ -121,6 +127,10 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
                 self.rows.push(row);
                 Ok(())
             }
+            Printed::Group(key, time) => {
+                self.groups.add(key, time);
+                Ok(())
+            }
             Printed::Nothing => Ok(()),
         }
     }
@@ -140,6 +150,14 @@ impl<W: Write, E: Write> FlowPrinter<W, E> {
     ///
     /// Any write error.
     pub fn finish(mut self) -> io::Result<()> {
+        let options = *self.renderer.options();
+        if let Some(by) = options.aggregate {
+            let text = match options.format {
+                Format::Json => self.groups.json_lines(&by),
+                _ => self.groups.table(&by, options.time_format),
+            };
+            self.out.write_all(text.as_bytes())?;
+        }
         if !self.rows.is_empty() {
             let header = table::header(self.renderer.options());
             let text = crate::output::table::render(&header, &self.rows);

@@ -24,6 +24,8 @@ pub enum Printed {
     Err(Range<usize>),
     /// A table row (the printer aligns the rows at the end).
     Row(Vec<String>),
+    /// A flow of this group, at this time (`--aggregate-by`: the printer counts).
+    Group(Vec<String>, Option<observe_proto::Timestamp>),
     /// Nothing.
     Nothing,
 }
@@ -84,6 +86,10 @@ impl Renderer {
     ) -> io::Result<Printed> {
         let o = self.options;
         let start = text.len();
+        if let (Some(by), Some(ResponseTypes::Flow(flow))) = (o.aggregate, &response.response_types)
+        {
+            return Ok(Printed::Group(by.key_of(flow, o.numeric), flow.time));
+        }
         if o.format == Format::Json {
             text.push_str(&jsonpb::line(response)?);
             text.push('\n');
