@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod field_mask;
+pub mod request;
 
 mod cluster_name;
 mod deny_kind;

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use observe_filter::{self as filter, FieldMask, FilterError};
 use observe_proto::Timestamp;
 use observe_proto::observer::GetFlowsRequest;
 use observe_proto::relay::NodeState;
@@ -91,23 +90,13 @@ pub fn start(
     Ok(ReceiverStream::new(rx))
 }
 
-/// Refuses what every node would refuse.
+/// Refuses what every node would refuse, with the nodes' message.
 fn check(req: &GetFlowsRequest) -> Result<(), Status> {
-    filter::build(&req.whitelist, &req.blacklist).map_err(|e| match e {
-        FilterError::Unsupported { .. } => Status::unimplemented(e.to_string()),
-        FilterError::Invalid { .. } => Status::invalid_argument(e.to_string()),
-    })?;
-    let paths = req
-        .field_mask
-        .as_ref()
-        .map_or(&[][..], |m| m.paths.as_slice());
-    FieldMask::new(paths).map_err(|e| Status::invalid_argument(e.to_string()))?;
-    if let (Some(s), Some(u)) = (req.since, req.until)
-        && s.unix_nanos() > u.unix_nanos()
-    {
-        return Err(Status::invalid_argument("since must not be after until"));
+    match observe_filter::request::compile(req) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_unsupported() => Err(Status::unimplemented(e.to_string())),
+        Err(e) => Err(Status::invalid_argument(e.to_string())),
     }
-    Ok(())
 }
 
 /// Responses a node's reader hands over at once when more are ready: one wakeup of the

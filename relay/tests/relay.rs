@@ -288,16 +288,7 @@ async fn a_killed_node_is_reported_the_others_go_on_and_its_return_resumes() {
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect(),
     );
-    let seen = until(&mut stream, |i| {
-        matches!(
-            i,
-            Item::Status {
-                state: NodeState::NodeGone,
-                ..
-            }
-        )
-    })
-    .await;
+    let seen = until_state(&mut stream, NodeState::NodeGone).await;
     assert_eq!(
         seen.last().unwrap(),
         &Item::Status {
@@ -360,24 +351,8 @@ async fn unavailable_nodes_are_named_and_do_not_hold_the_stream() {
     assert_eq!(status.unavailable_nodes, ["ghost"]);
 
     // A quiet follow stream still delivers within the drain timeout.
-    let mut stream = client
-        .get_flows(GetFlowsRequest {
-            follow: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    until(&mut stream, |i| {
-        matches!(
-            i,
-            Item::Status {
-                state: NodeState::NodeUnavailable,
-                ..
-            }
-        )
-    })
-    .await;
+    let mut stream = follow(&mut client).await;
+    until_state(&mut stream, NodeState::NodeUnavailable).await;
     settle().await;
     let sent = std::time::Instant::now();
     n1.write(6, Verdict::Forwarded);
@@ -502,24 +477,8 @@ async fn a_hung_node_does_not_hold_the_others_and_is_dropped_from_the_stream() {
     .await;
     relay.connected(2).await;
     let mut client = relay.client().await;
-    let mut stream = client
-        .get_flows(GetFlowsRequest {
-            follow: true,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    until(&mut stream, |i| {
-        matches!(
-            i,
-            Item::Status {
-                state: NodeState::NodeConnected,
-                ..
-            }
-        )
-    })
-    .await;
+    let mut stream = follow(&mut client).await;
+    until_state(&mut stream, NodeState::NodeConnected).await;
     settle().await;
 
     // n2 hangs: n1's flows still arrive at once (within the drain timeout)...

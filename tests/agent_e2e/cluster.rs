@@ -11,17 +11,7 @@ use observe_proto::flow::{FlowFilter, Verdict};
 use super::common::reaches;
 use super::nodes::{Nodes, PODS, eventually};
 
-/// Only the client reaches the web server, on TCP 8080.
-const POLICY: &str = r#"
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: {name: web-ingress, namespace: shop}
-spec:
-  endpointSelector: {matchLabels: {app: web}}
-  ingress:
-  - fromEndpoints: [{matchLabels: {app: client}}]
-    toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
-"#;
+use super::nodes::WEB_INGRESS as POLICY;
 
 /// How long a change may take to reach every node (generous for a loaded CI machine).
 const CONVERGE: Duration = Duration::from_secs(15);

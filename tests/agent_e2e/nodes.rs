@@ -36,6 +36,18 @@ metadata: {name: intruder, namespace: shop, labels: {app: intruder}}
 spec: {nodeName: n3}
 "#;
 
+/// Only the client reaches the web server, on TCP 8080.
+pub const WEB_INGRESS: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: web-ingress, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: web}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+"#;
+
 /// etcd's client port on its underlay host.
 const ETCD_PORT: u16 = 2379;
 

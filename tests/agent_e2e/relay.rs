@@ -11,18 +11,11 @@ use std::time::Duration;
 use lab::pki::Pki;
 
 use super::common::reaches;
-use super::nodes::{Nodes, PODS, eventually};
+use super::nodes::{Nodes, PODS, WEB_INGRESS, eventually};
 
-const POLICY: &str = r#"
-apiVersion: cilium.io/v2
-kind: CiliumNetworkPolicy
-metadata: {name: web-ingress, namespace: shop}
-spec:
-  endpointSelector: {matchLabels: {app: web}}
-  ingress:
-  - fromEndpoints: [{matchLabels: {app: client}}]
-    toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
----
+/// The client and the intruder may only open connections to the web server on 8080 (so
+/// their nodes report their side of it too).
+const SHOP_EGRESS: &str = r#"
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: shop-egress, namespace: shop}
@@ -146,7 +139,10 @@ fn the_cli_reads_every_node_through_the_relay_over_mtls() {
         return;
     };
     nodes.agent(3).apply(PODS).expect("pods");
-    nodes.agent(3).apply(POLICY).expect("policy");
+    nodes
+        .agent(3)
+        .apply(&format!("{WEB_INGRESS}---\n{SHOP_EGRESS}"))
+        .expect("policies");
     for (k, pod) in [(1, "web"), (2, "client"), (3, "intruder")] {
         eventually(&format!("{pod} runs on n{k}"), CONVERGE, || {
             nodes.agent(k).endpoints().iter().any(|e| e.pod == pod)

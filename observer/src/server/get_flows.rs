@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use observe_filter::{self as filter, Compiled, FieldMask, FilterError};
+use observe_filter::{Compiled, FieldMask};
 use observe_proto::Timestamp;
 use observe_proto::flow::{Flow, LostEvent, LostEventSource};
 use observe_proto::observer::{
@@ -48,22 +48,16 @@ impl FlowQuery {
     /// `INVALID_ARGUMENT` for bad filters, field mask paths or time bounds;
     /// `UNIMPLEMENTED` for filters this server cannot evaluate.
     pub(crate) fn new(req: &GetFlowsRequest) -> Result<Self, Status> {
-        let filters = filter::build(&req.whitelist, &req.blacklist).map_err(|e| match e {
-            FilterError::Unsupported { .. } => Status::unimplemented(e.to_string()),
-            FilterError::Invalid { .. } => Status::invalid_argument(e.to_string()),
+        let compiled = observe_filter::request::compile(req).map_err(|e| {
+            if e.is_unsupported() {
+                Status::unimplemented(e.to_string())
+            } else {
+                Status::invalid_argument(e.to_string())
+            }
         })?;
-        let paths = req
-            .field_mask
-            .as_ref()
-            .map_or(&[][..], |m| m.paths.as_slice());
-        let mask = FieldMask::new(paths).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let (filters, mask) = (compiled.filters, compiled.mask);
         let since = req.since.map(|t| t.unix_nanos());
         let until = req.until.map(|t| t.unix_nanos());
-        if let (Some(s), Some(u)) = (since, until)
-            && s > u
-        {
-            return Err(Status::invalid_argument("since must not be after until"));
-        }
         Ok(Self {
             filters,
             detail: detail::detail_of(&req.whitelist, &req.blacklist),

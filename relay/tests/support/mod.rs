@@ -358,6 +358,28 @@ pub async fn until(
     }
 }
 
+/// A follow-only stream from `client`.
+pub async fn follow(client: &mut ObserverClient<Channel>) -> Streaming<GetFlowsResponse> {
+    let request = GetFlowsRequest {
+        follow: true,
+        ..Default::default()
+    };
+    client
+        .get_flows(request)
+        .await
+        .expect("accepted")
+        .into_inner()
+}
+
+/// Reads until a node status event of `state`; returns what came before it too.
+pub async fn until_state(stream: &mut Streaming<GetFlowsResponse>, state: NodeState) -> Vec<Item> {
+    until(
+        stream,
+        |i| matches!(i, Item::Status { state: s, .. } if *s == state),
+    )
+    .await
+}
+
 /// The flows among `items`.
 pub fn flows(items: &[Item]) -> Vec<(String, i64)> {
     items
