@@ -166,6 +166,7 @@ impl Command {
         match self {
             Self::Policy(PolicyCommand::Trace(trace)) => trace.files.is_empty(),
             Self::Policy(PolicyCommand::Matrix(_) | PolicyCommand::Validate(_)) => false,
+            Self::Policy(PolicyCommand::Whatif(_)) => true,
             Self::Flows(flows) => flows.input_file.is_none(),
             Self::Apply(_)
             | Self::Delete(_)
@@ -201,6 +202,29 @@ pub enum PolicyCommand {
     ///
     /// Example: observe policy validate -f policies/
     Validate(ManifestArgs),
+    /// Which recorded connections would change verdict with these manifests applied?
+    ///
+    /// The agent replays its flow history (policy verdicts and drops) through a copy of
+    /// its policy with the manifests on top; nothing is applied. Exit 0 when no allowed
+    /// connection would be denied, 1 when some would.
+    ///
+    /// Example: observe policy whatif -f new-policy.yaml --since 1h
+    Whatif(WhatIfArgs),
+}
+
+/// Flags of `observe policy whatif`.
+#[derive(Args, Debug, Clone)]
+pub struct WhatIfArgs {
+    /// Candidate manifest file, directory or `-` for stdin. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    /// Only flows since then: a duration (`1h`, `30m`) or a time, as `observe flows
+    /// --since` takes it. Default: the whole history.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// The report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where manifests come from.

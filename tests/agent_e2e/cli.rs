@@ -240,3 +240,118 @@ fn rule_hits_count_real_connections_and_flag_unused_rules() {
         .expect("the ICMP rule's line");
     assert!(icmp.ends_with("unused"), "{table}");
 }
+
+/// `server-ingress` without its TCP 8080 rule.
+const WITHOUT_8080: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: server-ingress, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: server}}
+  ingress:
+  - fromEntities: [all]
+    toPorts: [{ports: [{port: "7070", protocol: TCP}]}]
+  ingressDeny:
+  - fromEndpoints: [{matchLabels: {app: intruder}}]
+"#;
+
+#[test]
+fn whatif_over_the_history_lists_what_would_break_and_agrees_with_trace() {
+    let Some(c) = Cluster::new("e2ewhatif") else {
+        return;
+    };
+    c.apply(POLICIES).expect("policies");
+    let _server = c.serve("server", &[8080, 7070], &[]);
+    for _ in 0..2 {
+        assert!(c.reaches("client", "server", "tcp", 8080, false));
+    }
+    assert!(c.reaches("client", "server", "tcp", 7070, false));
+    assert!(!c.reaches("intruder", "server", "tcp", 8080, false));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    // Dropping the 8080 rule breaks the client's connections, and only those.
+    let candidate = write_manifest(&c, "without-8080.yaml", WITHOUT_8080);
+    let file = candidate.to_str().expect("UTF-8 path");
+    let out = observe(&c, &["policy", "whatif", "-f", file, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let changes = report["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{report}");
+    let change = &changes[0];
+    assert_eq!(
+        (
+            change["from"].as_str(),
+            change["to"].as_str(),
+            change["dport"].as_u64()
+        ),
+        (Some("e2e/client"), Some("e2e/server"), Some(8080)),
+        "{report}"
+    );
+    assert_eq!(
+        (change["now"].as_str(), change["would_be"].as_str()),
+        (Some("ALLOWED"), Some("DENIED"))
+    );
+    assert!(
+        change["flows"]
+            .as_str()
+            .is_some_and(|n| n.parse::<u64>().unwrap() >= 2),
+        "{report}"
+    );
+    assert!(
+        change["because"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("default deny on ingress"),
+        "{report}"
+    );
+    let table = ok_or_code(&c, &["policy", "whatif", "-f", file]);
+    assert!(
+        table.contains("ALLOWED -> DENIED") && table.contains("1 connections would be denied"),
+        "{table}"
+    );
+
+    // The same question to trace, offline, with the candidate on top: it agrees.
+    let pods = write_manifest(&c, "pods.yaml", PODS);
+    let trace = observe(
+        &c,
+        &[
+            "policy",
+            "trace",
+            "-f",
+            pods.to_str().unwrap(),
+            "-f",
+            file,
+            "--from",
+            "e2e/client",
+            "--to",
+            "e2e/server",
+            "--dport",
+            "8080",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&trace.stdout).contains("DENIED"));
+
+    // The policy as it is changes nothing: exit 0.
+    let same = write_manifest(&c, "same.yaml", POLICIES);
+    let out = observe(&c, &["policy", "whatif", "-f", same.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("0 connections would be denied, 0 newly allowed")
+    );
+}
+
+/// Stdout of `observe ARGS`, whatever its exit code.
+fn ok_or_code(c: &Cluster, args: &[&str]) -> String {
+    String::from_utf8_lossy(&observe(c, args).stdout).into_owned()
+}

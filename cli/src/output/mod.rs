@@ -6,3 +6,4 @@ pub mod rule_hits;
 pub mod status;
 pub mod table;
 pub mod trace;
+pub mod whatif;

@@ -13,12 +13,12 @@ use observe_proto::control::{
     GetEndpointsRequest, GetEndpointsResponse, GetFqdnCacheRequest, GetFqdnCacheResponse,
     GetIdentitiesRequest, GetIdentitiesResponse, GetNamespacesRequest, GetNamespacesResponse,
     GetNodesRequest, GetNodesResponse, GetPoliciesRequest, GetPoliciesResponse, Identity, Manifest,
-    Namespace, Node, Policy, TraceRequest, TraceResponse,
+    Namespace, Node, Policy, TraceRequest, TraceResponse, WhatIfRequest, WhatIfResponse,
 };
 use tonic::{Request, Response, Status};
 
 use super::cluster::submit::Submitter;
-use super::{Agent, Refused};
+use super::{Agent, Refused, whatif};
 
 /// The service.
 #[derive(Clone)]
@@ -26,6 +26,8 @@ pub struct ControlService {
     agent: Arc<Mutex<Agent>>,
     /// What each rule decided (`get policies --hits`).
     hits: Option<Arc<crate::rule_hits::RuleHits>>,
+    /// The flow history `WhatIf` replays.
+    ring: Option<Arc<crate::pipeline::FlowRing>>,
     /// Where changes go on a node in a cluster (the store, not the agent).
     cluster: Option<Submitter>,
 }
@@ -36,8 +38,16 @@ impl ControlService {
         Self {
             agent,
             hits: None,
+            ring: None,
             cluster: None,
         }
+    }
+
+    /// Replays `ring` for `WhatIf`.
+    #[must_use]
+    pub fn with_flow_history(mut self, ring: Arc<crate::pipeline::FlowRing>) -> Self {
+        self.ring = Some(ring);
+        self
     }
 
     /// Answers `GetPolicies { hits }` from `hits`.
@@ -256,6 +266,36 @@ impl Control for ControlService {
             })
             .await?;
         Ok(Response::new(TraceResponse { json }))
+    }
+
+    async fn what_if(
+        &self,
+        request: Request<WhatIfRequest>,
+    ) -> Result<Response<WhatIfResponse>, Status> {
+        let req = request.into_inner();
+        let parsed = parse(req.manifests)?;
+        let objects: Vec<_> = parsed.objects.into_iter().map(|l| l.object).collect();
+        let since = req.since.map(|t| t.unix_nanos());
+        let ring = self
+            .ring
+            .clone()
+            .ok_or_else(|| Status::unavailable("this agent keeps no flow history"))?;
+        let response = self
+            .with_agent(move |a| {
+                let mut candidate = a.engine().clone();
+                candidate
+                    .apply(objects)
+                    .map_err(|e| Status::invalid_argument(e.to_string()))?;
+                let (recorded, flows, oldest) = whatif::recorded(&ring, since);
+                Ok(WhatIfResponse {
+                    changes: whatif::changes(a.engine(), &candidate, &recorded),
+                    flows,
+                    connections: recorded.len() as u64,
+                    oldest,
+                })
+            })
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn get_fqdn_cache(

@@ -44,6 +44,7 @@ mod run;
 pub mod snapshot;
 pub mod socket;
 pub mod store;
+pub mod whatif;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

@@ -71,6 +71,7 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         tracing::info!("exporting flows to {}", config.path.display());
         pipeline.add_hook(exporter);
     }
+    let ring = state.ring.clone();
     let observer = with_history(&opts, &mut pipeline, ObserverService::new(state))?;
 
     let (mut agent, forwarding_enabled) = {
@@ -88,7 +89,9 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         .take_events()
         .ok_or_else(|| anyhow!("the event ring buffer is already taken"))?;
     let agent = Arc::new(Mutex::new(agent));
-    let mut control = ControlService::new(agent.clone()).with_rule_hits(rule_hits.clone());
+    let mut control = ControlService::new(agent.clone())
+        .with_rule_hits(rule_hits.clone())
+        .with_flow_history(ring);
     if let Some((store, status)) = cluster {
         tokio::spawn(cluster::sync::run(
             agent.clone(),

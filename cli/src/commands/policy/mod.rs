@@ -1,8 +1,9 @@
-//! `observe policy trace|matrix|validate`.
+//! `observe policy trace|matrix|validate|whatif`.
 
 mod matrix;
 mod trace;
 mod validate;
+mod whatif;
 
 use std::process::ExitCode;
 
@@ -16,5 +17,6 @@ pub fn run(global: &GlobalArgs, cmd: &PolicyCommand) -> Result<ExitCode> {
         PolicyCommand::Trace(args) => trace::run(global, args),
         PolicyCommand::Matrix(args) => matrix::run(args),
         PolicyCommand::Validate(args) => validate::run(args),
+        PolicyCommand::Whatif(args) => whatif::run(global, args),
     }
 }

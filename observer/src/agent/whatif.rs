@@ -1,0 +1,199 @@
+//! What-if over the recorded history (`observe policy whatif`): every connection attempt
+//! in the flow ring (its policy-verdict and drop events) is traced through the live
+//! engine and through a copy with the candidate manifests applied, and the connections
+//! whose verdict would change are listed with how often and when they were seen. Both
+//! sides come from the engine's own trace, so a what-if agrees with `observe policy
+//! trace`. Each distinct (source, destination, protocol, port) is traced once.
+
+use std::collections::BTreeMap;
+
+use enforcer::engine::Engine;
+use enforcer::engine::trace::{SideTrace, Target, Trace, TraceRequest};
+use observe_proto::Timestamp;
+use observe_proto::control::WhatIfChange;
+use observe_proto::flow::Flow;
+
+use crate::event::DecodedEvent;
+use crate::pipeline::FlowRing;
+use crate::ring::Read;
+
+const POLICY_VERDICT: u8 = probe_common::event::kind::POLICY_VERDICT;
+const DROP: u8 = probe_common::event::kind::DROP;
+
+/// One connection: what `observe policy trace` takes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Connection {
+    /// `namespace/pod` or an address.
+    pub from: String,
+    /// The same for the destination.
+    pub to: String,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// Destination port or ICMP type.
+    pub dport: u16,
+}
+
+/// How often a connection was seen.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Seen {
+    /// Flow events of it.
+    pub flows: u64,
+    /// The first and last of them.
+    pub first: Option<Timestamp>,
+    /// See `first`.
+    pub last: Option<Timestamp>,
+}
+
+/// The connections recorded in `ring` since `since` (nanoseconds), with the number of
+/// events read and the oldest one's time.
+pub fn recorded(
+    ring: &FlowRing,
+    since: Option<i128>,
+) -> (BTreeMap<Connection, Seen>, u64, Option<Timestamp>) {
+    let mut out: BTreeMap<Connection, Seen> = BTreeMap::new();
+    let (mut events, mut oldest) = (0, None);
+    let end = ring.write_position();
+    let mut position = ring.oldest_position();
+    while position < end {
+        match ring.read(position) {
+            Read::Entry(event, _) => {
+                position += 1;
+                let Some(flow) = attempt(&event) else {
+                    continue;
+                };
+                let time = flow.time;
+                if since.is_some_and(|s| time.is_none_or(|t| t.unix_nanos() < s)) {
+                    continue;
+                }
+                let Some(conn) = connection(&flow) else {
+                    continue;
+                };
+                events += 1;
+                oldest = oldest.or(time);
+                let seen = out.entry(conn).or_default();
+                seen.flows += 1;
+                seen.first = seen.first.or(time);
+                seen.last = time.or(seen.last);
+            }
+            Read::Overwritten { oldest } => position = oldest.max(position + 1),
+            Read::NotYet => break,
+        }
+    }
+    (out, events, oldest)
+}
+
+/// The flow of a connection attempt: a policy verdict or a drop.
+fn attempt(event: &DecodedEvent) -> Option<Flow> {
+    match event {
+        DecodedEvent::Datapath(stored) if matches!(stored.kind(), POLICY_VERDICT | DROP) => {
+            Some(stored.to_flow())
+        }
+        _ => None,
+    }
+}
+
+/// The connection a flow is part of, as trace names its ends.
+pub fn connection(flow: &Flow) -> Option<Connection> {
+    let ip = flow.ip.as_ref()?;
+    let end = |ep: Option<&observe_proto::flow::Endpoint>, addr: &str| match ep {
+        Some(e) if !e.pod_name.is_empty() && !e.namespace.is_empty() => {
+            format!("{}/{}", e.namespace, e.pod_name)
+        }
+        _ => addr.to_string(),
+    };
+    let (protocol, dport) = protocol_and_port(flow)?;
+    Some(Connection {
+        from: end(flow.source.as_ref(), &ip.source),
+        to: end(flow.destination.as_ref(), &ip.destination),
+        protocol,
+        dport,
+    })
+}
+
+/// The IP protocol number and destination port (ICMP: type) of `flow`.
+fn protocol_and_port(flow: &Flow) -> Option<(u8, u16)> {
+    use observe_proto::flow::layer4::Protocol;
+    let (protocol, port) = match flow.l4.as_ref()?.protocol.as_ref()? {
+        Protocol::Tcp(t) => (6, t.destination_port),
+        Protocol::Udp(u) => (17, u.destination_port),
+        Protocol::Sctp(s) => (132, s.destination_port),
+        Protocol::IcmPv4(i) => (1, i.r#type),
+        Protocol::IcmPv6(i) => (58, i.r#type),
+        _ => return None,
+    };
+    Some((protocol, u16::try_from(port).ok()?))
+}
+
+/// The connections of `recorded` whose verdict differs between `now` and `candidate`,
+/// most frequent first.
+pub fn changes(
+    now: &Engine,
+    candidate: &Engine,
+    recorded: &BTreeMap<Connection, Seen>,
+) -> Vec<WhatIfChange> {
+    let mut out: Vec<WhatIfChange> = recorded
+        .iter()
+        .filter_map(|(conn, seen)| {
+            let request = TraceRequest {
+                from: Target::parse(&conn.from).ok()?,
+                to: Target::parse(&conn.to).ok()?,
+                protocol: conn.protocol,
+                dport: conn.dport,
+                reply: false,
+            };
+            let before = now.trace(&request).ok()?;
+            let after = candidate.trace(&request).ok()?;
+            (before.verdict != after.verdict).then(|| WhatIfChange {
+                from: conn.from.clone(),
+                to: conn.to.clone(),
+                protocol: after.protocol.clone(),
+                dport: u32::from(conn.dport),
+                now: before.verdict.clone(),
+                would_be: after.verdict.clone(),
+                because: because(&after),
+                flows: seen.flows,
+                first: seen.first,
+                last: seen.last,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.flows
+            .cmp(&a.flows)
+            .then_with(|| (&a.from, &a.to, a.dport).cmp(&(&b.from, &b.to, b.dport)))
+    });
+    out
+}
+
+/// What decides `trace`: the denying side's deny rule or default deny, else the allowing
+/// rules.
+fn because(trace: &Trace) -> String {
+    let sides = [("egress", &trace.egress), ("ingress", &trace.ingress)];
+    if let Some((dir, side)) = sides.iter().find(|(_, s)| s.drop_reason.is_some()) {
+        return match side.denying_rules.first() {
+            Some(r) => format!("{} {} {}", r.kind, qualified(&r.namespace, &r.name), r.rule),
+            None => format!(
+                "default deny on {dir} (selected by {})",
+                side.selecting_policies.join(", ")
+            ),
+        };
+    }
+    let rules: Vec<String> = sides
+        .iter()
+        .flat_map(|(_, s): &(&str, &SideTrace)| s.matched_rules.iter())
+        .map(|r| format!("{} {} {}", r.kind, qualified(&r.namespace, &r.name), r.rule))
+        .collect();
+    if rules.is_empty() {
+        "no policy selects either side".into()
+    } else {
+        rules.join(", ")
+    }
+}
+
+fn qualified(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        name.to_string()
+    } else {
+        format!("{namespace}/{name}")
+    }
+}
