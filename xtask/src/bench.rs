@@ -29,6 +29,9 @@
 //!   against one node read directly in the same run, the relay's peak memory, and the
 //!   node-to-client delay of a following client at a busy and a quiet rate against the
 //!   sort buffer's drain timeout; no privileges.
+//! - `whatif`: `observe policy whatif` over a full 1,048,575-event ring (read into distinct
+//!   connections, each traced through the live engine and the candidate) against
+//!   building every flow of the same ring in the same run; no privileges.
 //! - `tui`: the dashboard's render cost per frame with 10,000 buffered flows, and the flow
 //!   rate its state update absorbs; no privileges.
 
@@ -38,7 +41,7 @@ use crate::cmd;
 #[derive(clap::Args)]
 pub struct Args {
     /// Only run the benchmarks whose name is given (policy, datapath, pipeline, dns_agent,
-    /// cluster, service, proxy, replay, relay, tui).
+    /// cluster, service, proxy, replay, relay, whatif, tui).
     pub only: Vec<String>,
 }
 
@@ -84,6 +87,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     if wanted("replay") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-cli", "--bench", "replay"]))?;
+    }
+    if wanted("whatif") {
+        cmd::run(cmd::cargo().args([
+            "bench",
+            "-q",
+            "-p",
+            "observer",
+            "--features",
+            "agent",
+            "--bench",
+            "whatif",
+        ]))?;
     }
     if wanted("relay") {
         cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-relay", "--bench", "relay"]))?;
