@@ -166,7 +166,7 @@ impl Command {
         match self {
             Self::Policy(PolicyCommand::Trace(trace)) => trace.files.is_empty(),
             Self::Policy(PolicyCommand::Matrix(_) | PolicyCommand::Validate(_)) => false,
-            Self::Policy(PolicyCommand::Whatif(_)) => true,
+            Self::Policy(PolicyCommand::Whatif(_) | PolicyCommand::Suggest(_)) => true,
             Self::Flows(flows) => flows.input_file.is_none(),
             Self::Apply(_)
             | Self::Delete(_)
@@ -210,6 +210,22 @@ pub enum PolicyCommand {
     ///
     /// Example: observe policy whatif -f new-policy.yaml --since 1h
     Whatif(WhatIfArgs),
+    /// Write least-privilege policies for a namespace from the allowed traffic the agent
+    /// recorded: by labels, toFQDNs for names seen, as CiliumNetworkPolicy YAML.
+    ///
+    /// Example: observe policy suggest --namespace shop --since 1h > shop.yaml
+    Suggest(SuggestArgs),
+}
+
+/// Flags of `observe policy suggest`.
+#[derive(Args, Debug, Clone)]
+pub struct SuggestArgs {
+    /// The namespace whose pods the policies select.
+    #[arg(short = 'n', long)]
+    pub namespace: String,
+    /// Only flows since then (a duration or a time). Default: the whole history.
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
 }
 
 /// Flags of `observe policy whatif`.

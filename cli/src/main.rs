@@ -11,6 +11,7 @@ mod config;
 mod connect;
 mod manifests;
 mod output;
+mod suggest;
 
 use std::process::ExitCode;
 

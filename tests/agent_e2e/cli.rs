@@ -355,3 +355,52 @@ fn whatif_over_the_history_lists_what_would_break_and_agrees_with_trace() {
 fn ok_or_code(c: &Cluster, args: &[&str]) -> String {
     String::from_utf8_lossy(&observe(c, args).stdout).into_owned()
 }
+
+#[test]
+fn a_suggestion_keeps_observed_traffic_and_drops_the_unobserved() {
+    let Some(c) = Cluster::with_agent_args("e2esuggest", &["--trace", "new"]) else {
+        return;
+    };
+    let _server = c.serve("server", &[8080, 7070], &[]);
+    for _ in 0..2 {
+        assert!(c.reaches("client", "server", "tcp", 8080, false));
+    }
+    assert!(c.reaches("intruder", "server", "tcp", 7070, false));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+
+    let out = observe(&c, &["policy", "suggest", "--namespace", "e2e"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8(out.stdout).expect("UTF-8");
+    assert!(yaml.contains("name: suggested-server"), "{yaml}");
+    assert!(
+        yaml.contains("fromEndpoints: [{matchLabels: {app: client}}]"),
+        "{yaml}"
+    );
+    let file = write_manifest(&c, "suggested.yaml", &yaml);
+    let file = file.to_str().expect("UTF-8 path");
+
+    // Over the history it came from, it breaks nothing...
+    let whatif = observe(&c, &["policy", "whatif", "-f", file]);
+    assert_eq!(
+        whatif.status.code(),
+        Some(0),
+        "{}\n{yaml}",
+        String::from_utf8_lossy(&whatif.stdout)
+    );
+    // ...applied, what was seen still works, and what was not is dropped.
+    ok(&c, &["apply", "-f", file]);
+    assert!(c.reaches("client", "server", "tcp", 8080, false));
+    assert!(c.reaches("intruder", "server", "tcp", 7070, false));
+    assert!(
+        !c.reaches("client", "server", "tcp", 7070, false),
+        "never seen: dropped\n{yaml}"
+    );
+    assert!(
+        !c.reaches("intruder", "server", "tcp", 8080, false),
+        "never seen: dropped\n{yaml}"
+    );
+}

@@ -1,6 +1,7 @@
-//! `observe policy trace|matrix|validate|whatif`.
+//! `observe policy trace|matrix|validate|whatif|suggest`.
 
 mod matrix;
+mod suggest;
 mod trace;
 mod validate;
 mod whatif;
@@ -18,5 +19,6 @@ pub fn run(global: &GlobalArgs, cmd: &PolicyCommand) -> Result<ExitCode> {
         PolicyCommand::Matrix(args) => matrix::run(args),
         PolicyCommand::Validate(args) => validate::run(args),
         PolicyCommand::Whatif(args) => whatif::run(global, args),
+        PolicyCommand::Suggest(args) => suggest::run(global, args),
     }
 }
