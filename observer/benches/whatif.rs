@@ -154,7 +154,7 @@ fn main() {
     let mut connections = 0;
     for _ in 0..RUNS {
         let t = Instant::now();
-        let (recorded, events, _) = whatif::recorded(&ring, None);
+        let (recorded, events, _) = whatif::recorded(&ring, None, None);
         read.push(t.elapsed());
         assert_eq!(events, RING as u64);
         connections = recorded.len();

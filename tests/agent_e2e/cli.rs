@@ -404,3 +404,50 @@ fn a_suggestion_keeps_observed_traffic_and_drops_the_unobserved() {
         "never seen: dropped\n{yaml}"
     );
 }
+
+#[test]
+fn whatif_reads_the_history_on_disk_before_the_ring() {
+    let history = tempfile::Builder::new()
+        .prefix("obs-whatif-history-")
+        .tempdir()
+        .expect("history dir");
+    let dir = history.path().display().to_string();
+    let args = ["--trace", "off", "--max-flows", "15", "--history-dir", &dir];
+    let Some(c) = Cluster::with_agent_args("e2ewhatifdisk", &args) else {
+        return;
+    };
+    c.apply(POLICIES).expect("policies");
+    let _server = c.serve("server", &[8080, 7070], &[]);
+    assert!(c.reaches("client", "server", "tcp", 8080, false));
+    // Enough later connections that the first one is on disk only.
+    for _ in 0..20 {
+        assert!(c.reaches("client", "server", "tcp", 7070, false));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let ring = c.flows(observe_proto::flow::FlowFilter::default(), 15);
+    assert!(
+        !ring
+            .iter()
+            .any(|f| observe_describe::l4::of(f).destination_port == 8080),
+        "the 8080 connection left the ring"
+    );
+    let candidate = write_manifest(&c, "without-8080.yaml", WITHOUT_8080);
+    let out = observe(
+        &c,
+        &[
+            "policy",
+            "whatif",
+            "-f",
+            candidate.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(report["changes"][0]["dport"], 8080, "{report}");
+}

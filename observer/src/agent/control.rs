@@ -26,8 +26,9 @@ pub struct ControlService {
     agent: Arc<Mutex<Agent>>,
     /// What each rule decided (`get policies --hits`).
     hits: Option<Arc<crate::rule_hits::RuleHits>>,
-    /// The flow history `WhatIf` replays.
+    /// The flow history `WhatIf` replays: the ring, and what is on disk before it.
     ring: Option<Arc<crate::pipeline::FlowRing>>,
+    disk: Option<Arc<crate::history::History>>,
     /// Where changes go on a node in a cluster (the store, not the agent).
     cluster: Option<Submitter>,
 }
@@ -39,14 +40,20 @@ impl ControlService {
             agent,
             hits: None,
             ring: None,
+            disk: None,
             cluster: None,
         }
     }
 
-    /// Replays `ring` for `WhatIf`.
+    /// Replays `ring`, and `disk` before it, for `WhatIf`.
     #[must_use]
-    pub fn with_flow_history(mut self, ring: Arc<crate::pipeline::FlowRing>) -> Self {
+    pub fn with_flow_history(
+        mut self,
+        ring: Arc<crate::pipeline::FlowRing>,
+        disk: Option<Arc<crate::history::History>>,
+    ) -> Self {
         self.ring = Some(ring);
+        self.disk = disk;
         self
     }
 
@@ -280,13 +287,14 @@ impl Control for ControlService {
             .ring
             .clone()
             .ok_or_else(|| Status::unavailable("this agent keeps no flow history"))?;
+        let disk = self.disk.clone();
         let response = self
             .with_agent(move |a| {
                 let mut candidate = a.engine().clone();
                 candidate
                     .apply(objects)
                     .map_err(|e| Status::invalid_argument(e.to_string()))?;
-                let (recorded, flows, oldest) = whatif::recorded(&ring, since);
+                let (recorded, flows, oldest) = whatif::recorded(&ring, disk.as_deref(), since);
                 Ok(WhatIfResponse {
                     changes: whatif::changes(a.engine(), &candidate, &recorded),
                     flows,

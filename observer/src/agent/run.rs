@@ -91,7 +91,7 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     let agent = Arc::new(Mutex::new(agent));
     let mut control = ControlService::new(agent.clone())
         .with_rule_hits(rule_hits.clone())
-        .with_flow_history(ring);
+        .with_flow_history(ring, observer.history());
     if let Some((store, status)) = cluster {
         tokio::spawn(cluster::sync::run(
             agent.clone(),

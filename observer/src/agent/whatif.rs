@@ -1,5 +1,5 @@
 //! What-if over the recorded history (`observe policy whatif`): every connection attempt
-//! in the flow ring (its policy-verdict and drop events) is traced through the live
+//! in the flow history, on disk and in the ring (its policy-verdict and drop events), is traced through the live
 //! engine and through a copy with the candidate manifests applied, and the connections
 //! whose verdict would change are listed with how often and when they were seen. Both
 //! sides come from the engine's own trace, so a what-if agrees with `observe policy
@@ -13,7 +13,11 @@ use observe_proto::Timestamp;
 use observe_proto::control::WhatIfChange;
 use observe_proto::flow::Flow;
 
+use std::ops::ControlFlow;
+
 use crate::event::DecodedEvent;
+use crate::history::History;
+use crate::history::reader::Item;
 use crate::pipeline::FlowRing;
 use crate::ring::Read;
 
@@ -44,49 +48,93 @@ pub struct Seen {
     pub last: Option<Timestamp>,
 }
 
-/// The connections recorded in `ring` since `since` (nanoseconds), with the number of
-/// events read and the oldest one's time.
+/// The connections recorded since `since` (nanoseconds): on disk before the ring (when
+/// there is an on-disk `history`), then in `ring`; with the number of events read and
+/// the oldest one's time.
 pub fn recorded(
     ring: &FlowRing,
+    history: Option<&History>,
     since: Option<i128>,
 ) -> (BTreeMap<Connection, Seen>, u64, Option<Timestamp>) {
-    let mut out: BTreeMap<Connection, Seen> = BTreeMap::new();
-    let (mut events, mut oldest) = (0, None);
+    let mut acc = Recorded {
+        since,
+        ..Recorded::default()
+    };
+    if let Some(h) = history {
+        // Ring position p is disk record base + p: the disk part is what precedes the ring.
+        let end = h.base() + ring.oldest_position();
+        let start = match since {
+            Some(s) => h.seq_at_time(s, end),
+            None => h.oldest().map(|(seq, _)| seq),
+        };
+        if let Some(start) = start {
+            h.read(start, end, |item| {
+                if let Item::Event(_, event) = item {
+                    acc.add(&event);
+                }
+                ControlFlow::Continue(())
+            });
+        }
+    }
     let end = ring.write_position();
     let mut position = ring.oldest_position();
     while position < end {
         match ring.read(position) {
             Read::Entry(event, _) => {
                 position += 1;
-                let Some(flow) = attempt(&event) else {
-                    continue;
-                };
-                let time = flow.time;
-                if since.is_some_and(|s| time.is_none_or(|t| t.unix_nanos() < s)) {
-                    continue;
-                }
-                let Some(conn) = connection(&flow) else {
-                    continue;
-                };
-                events += 1;
-                oldest = oldest.or(time);
-                let seen = out.entry(conn).or_default();
-                seen.flows += 1;
-                seen.first = seen.first.or(time);
-                seen.last = time.or(seen.last);
+                acc.add(&event);
             }
             Read::Overwritten { oldest } => position = oldest.max(position + 1),
             Read::NotYet => break,
         }
     }
-    (out, events, oldest)
+    (acc.connections, acc.events, acc.oldest)
 }
 
-/// The flow of a connection attempt: a policy verdict or a drop.
+/// What [`recorded`] gathers.
+#[derive(Default)]
+struct Recorded {
+    since: Option<i128>,
+    connections: BTreeMap<Connection, Seen>,
+    events: u64,
+    oldest: Option<Timestamp>,
+}
+
+impl Recorded {
+    fn add(&mut self, event: &DecodedEvent) {
+        let Some(flow) = attempt(event) else { return };
+        let time = flow.time;
+        if self
+            .since
+            .is_some_and(|s| time.is_none_or(|t| t.unix_nanos() < s))
+        {
+            return;
+        }
+        let Some(conn) = connection(&flow) else {
+            return;
+        };
+        self.events += 1;
+        self.oldest = self.oldest.or(time);
+        let seen = self.connections.entry(conn).or_default();
+        seen.flows += 1;
+        seen.first = seen.first.or(time);
+        seen.last = time.or(seen.last);
+    }
+}
+
+/// The flow of a connection attempt: a policy verdict or a drop (stored in the ring, or
+/// read back from disk as a built flow).
 fn attempt(event: &DecodedEvent) -> Option<Flow> {
     match event {
         DecodedEvent::Datapath(stored) if matches!(stored.kind(), POLICY_VERDICT | DROP) => {
             Some(stored.to_flow())
+        }
+        DecodedEvent::Flow(flow)
+            if flow.event_type.as_ref().is_some_and(|t| {
+                t.r#type == i32::from(POLICY_VERDICT) || t.r#type == i32::from(DROP)
+            }) =>
+        {
+            Some((**flow).clone())
         }
         _ => None,
     }

@@ -104,6 +104,11 @@ impl ObserverService {
         }
     }
 
+    /// The on-disk history it serves from, if any.
+    pub fn history(&self) -> Option<Arc<History>> {
+        self.history.clone()
+    }
+
     /// Serves `GetFlows` from `history` too, for requests older than the ring.
     pub fn with_history(mut self, history: Arc<History>) -> Self {
         self.history = Some(history);
