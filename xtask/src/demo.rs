@@ -492,6 +492,10 @@ fn next_steps(prefix: &str) {
          observe --server {s} policy trace --from shop/frontend --to shop/db --dport 5432\n  \
          observe --server {s} flows --type l7 --protocol dns   # the DNS proxy's verdicts\n  \
          observe --server {s} get fqdn                        # what it learned\n  \
+         observe --server {s} get policies --hits             # what each rule did, unused ones\n  \
+         observe --server {s} flows --aggregate-by source,destination,port,verdict\n  \
+         observe --server {s} policy suggest -n shop > s.yaml  # least privilege from what was seen\n  \
+         observe --server {s} policy whatif -f s.yaml         # what it would break (exit 1 if any)\n  \
          observe --server {s} tui\n  \
          cargo xtask demo --traffic                         # send the probe traffic again\n\
          The binaries are in {}. Tear it down with: cargo xtask demo --down",
