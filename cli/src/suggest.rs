@@ -4,8 +4,11 @@
 //! egress flows their destination from the source; peers by labels (a pod's `app` label
 //! when it has one, else its labels), entities for the host and other reserved
 //! identities, `toFQDNs` for names the DNS proxy saw, `/32` CIDRs for other outside
-//! addresses; ports as seen. A policy with `toFQDNs` also allows DNS through the proxy
-//! (`rules.dns`), or the names would never be learned.
+//! addresses; ports as seen. Where the proxies saw requests on a port, the rule allows
+//! those requests (`rules.http` with each method and path, `rules.dns` with each name
+//! queried), not the whole port: an L4 allow would let every request through, past the
+//! L7 rules of other policies. A port 53 without queries seen, in a policy with `toFQDNs`,
+//! allows DNS through the proxy (`matchPattern: "*"`), or the names would never be learned.
 //!
 //! Pure: flows in, YAML out. (Flows do not carry container port names, so ports are
 //! numbers.)
@@ -33,13 +36,17 @@ pub type Port = (u32, &'static str);
 
 const ICMP_FAMILIES: [&str; 2] = ["IPv4", "IPv6"];
 
-/// The policy of one selector: its ingress and egress peers with their ports.
+/// HTTP requests seen on a port: (method, path).
+pub type Requests = BTreeSet<(String, String)>;
+
+/// The policy of one selector: its ingress and egress peers with their ports, and the
+/// HTTP requests seen on each (none: the port is allowed at L4).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Suggestion {
-    /// Ingress: peer → ports.
-    pub ingress: BTreeMap<Peer, BTreeSet<Port>>,
-    /// Egress: peer → ports.
-    pub egress: BTreeMap<Peer, BTreeSet<Port>>,
+    /// Ingress: peer → port → requests.
+    pub ingress: BTreeMap<Peer, BTreeMap<Port, Requests>>,
+    /// Egress: peer → port → requests.
+    pub egress: BTreeMap<Peer, BTreeMap<Port, Requests>>,
 }
 
 /// Suggestions for `namespace`, by endpoint selector (matchLabels).
@@ -88,7 +95,10 @@ impl Suggestions {
         } else {
             &mut policy.egress
         };
-        side.entry(peer).or_default().insert(port);
+        let requests = side.entry(peer).or_default().entry(port).or_default();
+        if let Some(request) = l7_request(flow) {
+            requests.insert(request);
+        }
     }
 
     fn peer(&self, flow: &Flow, end: Option<&Endpoint>, egress: bool) -> Option<Peer> {
@@ -166,6 +176,46 @@ fn selector(labels: &[String]) -> Option<BTreeMap<String, String>> {
     (!own.is_empty()).then_some(own)
 }
 
+/// What a DNS request is recorded as in [`Requests`]: (this, the name).
+const DNS: &str = "DNS";
+
+/// The request of an L7 flow (the proxies'): an HTTP request as (method, path), the path
+/// as a regular expression matching itself (Cilium's HTTP rules are regular
+/// expressions); a DNS query as ([`DNS`], name).
+fn l7_request(flow: &Flow) -> Option<(String, String)> {
+    use observe_proto::flow::{L7FlowType, layer7::Record};
+    let l7 = flow.l7.as_ref()?;
+    if l7.r#type() != L7FlowType::Request {
+        return None;
+    }
+    let http = match l7.record.as_ref()? {
+        Record::Http(http) => http,
+        Record::Dns(dns) => {
+            let name = dns.query.trim_end_matches('.');
+            return (!name.is_empty()).then(|| (DNS.to_string(), name.to_string()));
+        }
+        _ => return None,
+    };
+    let after_scheme = http
+        .url
+        .split_once("://")
+        .map_or(http.url.as_str(), |(_, r)| r);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    Some((http.method.clone(), regex_escape(path)))
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if r"\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn port(flow: &Flow) -> Option<Port> {
     match flow.l4.as_ref()?.protocol.as_ref()? {
         Protocol::Tcp(t) => Some((t.destination_port, "TCP")),
@@ -210,24 +260,51 @@ fn quote(s: &str) -> String {
     }
 }
 
-/// The `ingress`/`egress` entries of one peer: its ports, then its ICMP types; `dns` adds
-/// `rules.dns` to DNS ports (egress with FQDNs).
-fn rule(peer: &Peer, ports: &BTreeSet<Port>, namespace: &str, egress: bool, dns: bool) -> String {
+/// The `ingress`/`egress` entries of one peer: its ports, then its ICMP types. Ports with
+/// HTTP requests seen get those as `rules.http` (an L4 allow would let every request
+/// through); `dns` adds `rules.dns` to DNS ports (egress with FQDNs).
+fn rule(
+    peer: &Peer,
+    ports: &BTreeMap<Port, Requests>,
+    namespace: &str,
+    egress: bool,
+    dns: bool,
+) -> String {
     let (icmp, l4): (Vec<&Port>, Vec<&Port>) =
-        ports.iter().partition(|(_, p)| ICMP_FAMILIES.contains(p));
+        ports.keys().partition(|(_, p)| ICMP_FAMILIES.contains(p));
+    let (http, l4): (Vec<&Port>, Vec<&Port>) = l4.into_iter().partition(|p| !ports[*p].is_empty());
     let mut out = String::new();
     if !l4.is_empty() {
         out.push_str(&peer_line(peer, namespace, egress));
-        let list: Vec<String> = l4
-            .iter()
-            .map(|(p, proto)| format!("{{port: \"{p}\", protocol: {proto}}}"))
-            .collect();
-        out.push_str(&format!(
-            "    toPorts:\n    - ports: [{}]\n",
-            list.join(", ")
-        ));
-        if dns && l4.iter().any(|(p, _)| *p == 53) {
+        // DNS rules may only sit on port 53: DNS gets a port rule of its own.
+        let (dns_ports, other): (Vec<&Port>, Vec<&Port>) =
+            l4.iter().partition(|(p, _)| dns && *p == 53);
+        let list = |ports: &[&Port]| -> String {
+            let items: Vec<String> = ports
+                .iter()
+                .map(|(p, proto)| format!("{{port: \"{p}\", protocol: {proto}}}"))
+                .collect();
+            items.join(", ")
+        };
+        out.push_str("    toPorts:\n");
+        if !other.is_empty() {
+            out.push_str(&format!("    - ports: [{}]\n", list(&other)));
+        }
+        if !dns_ports.is_empty() {
+            out.push_str(&format!("    - ports: [{}]\n", list(&dns_ports)));
             out.push_str("      rules: {dns: [{matchPattern: \"*\"}]}\n");
+        }
+    }
+    if !http.is_empty() {
+        out.push_str(&peer_line(peer, namespace, egress));
+        out.push_str("    toPorts:\n");
+        for port in http {
+            out.push_str(&format!(
+                "    - ports: [{{port: \"{}\", protocol: {}}}]\n      rules: {}\n",
+                port.0,
+                port.1,
+                l7_rules(&ports[port])
+            ));
         }
     }
     if !icmp.is_empty() {
@@ -242,6 +319,24 @@ fn rule(peer: &Peer, ports: &BTreeSet<Port>, namespace: &str, egress: bool, dns:
         ));
     }
     out
+}
+
+/// `{http: [...]}` or `{dns: [...]}` for the requests seen on a port (the names each DNS
+/// query asked, so the proxy answers what was asked and nothing else).
+fn l7_rules(requests: &Requests) -> String {
+    let dns: Vec<String> = requests
+        .iter()
+        .filter(|(kind, _)| kind == DNS)
+        .map(|(_, name)| format!("{{matchName: {name:?}}}"))
+        .collect();
+    if !dns.is_empty() {
+        return format!("{{dns: [{}]}}", dns.join(", "));
+    }
+    let http: Vec<String> = requests
+        .iter()
+        .map(|(m, p)| format!("{{method: {m:?}, path: {p:?}}}"))
+        .collect();
+    format!("{{http: [{}]}}", http.join(", "))
 }
 
 /// `  - fromEndpoints: [...]` (or entities, CIDRs, FQDNs).
@@ -342,6 +437,12 @@ mod tests {
             TrafficDirection::Egress,
             53,
         ));
+        s.add(&flow(
+            pod("shop", "backend"),
+            pod("kube-system", "coredns"),
+            TrafficDirection::Egress,
+            5432,
+        ));
         let mut out = flow(pod("shop", "backend"), world, TrafficDirection::Egress, 443);
         out.destination_names = vec!["api.partner.com".into()];
         s.add(&out);
@@ -367,8 +468,39 @@ mod tests {
             "{yaml}"
         );
         assert!(
-            yaml.contains("rules: {dns: [{matchPattern: \"*\"}]}"),
-            "DNS through the proxy: {yaml}"
+            yaml.contains(
+                "    - ports: [{port: \"5432\", protocol: TCP}]\n    - ports: [{port: \"53\", protocol: UDP}]\n      rules: {dns: [{matchPattern: \"*\"}]}\n"
+            ),
+            "DNS through the proxy, on a port rule of its own: {yaml}"
+        );
+        // HTTP seen on a port: the requests, not the whole port.
+        let mut get = flow(
+            pod("shop", "frontend"),
+            pod("shop", "backend"),
+            TrafficDirection::Ingress,
+            8081,
+        );
+        s.add(&get);
+        get.l7 = Some(observe_proto::flow::Layer7 {
+            r#type: observe_proto::flow::L7FlowType::Request.into(),
+            record: Some(observe_proto::flow::layer7::Record::Http(
+                observe_proto::flow::Http {
+                    method: "GET".into(),
+                    url: "http://10.0.1.20:8081/health.json?x=1".into(),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        });
+        s.add(&get);
+        let yaml = s.to_cnp_yaml();
+        assert!(
+            yaml.contains("    - ports: [{port: \"8081\", protocol: TCP}]\n      rules: {http: [{method: \"GET\", path: \"/health\\\\.json\"}]}\n"),
+            "{yaml}"
+        );
+        assert!(
+            !yaml.contains("{port: \"8080\", protocol: TCP}, {port: \"8081\""),
+            "{yaml}"
         );
         // It is a manifest the engine takes.
         let parsed = enforcer::manifest::parse(&[enforcer::manifest::Input {
