@@ -359,3 +359,70 @@ fn an_egress_http_rule_on_a_named_port_with_a_header_match() {
     assert_eq!(statuses(&responses), [200, 403]);
     assert_eq!(responses[0].body, "GET /items 0 from 10.77.0.1");
 }
+
+/// `server-http` without its `GET /health` rule.
+const SERVER_HTTP_SUBMIT_ONLY: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: server-http, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: server}}
+  ingress:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts:
+    - ports: [{port: "8000", endPort: 8100, protocol: TCP}]
+      rules:
+        http:
+        - {method: POST, path: /submit, headers: ["X-Token: s3cret"]}
+"#;
+
+#[test]
+fn whatif_previews_http_verdicts_request_by_request() {
+    let Some(l) = HttpLab::new("e2ehttpwhatif", SERVER_HTTP) else {
+        return;
+    };
+    let responses = l.send("client", &[get("/health"), get("/health"), get("/admin")]);
+    assert_eq!(statuses(&responses), [200, 200, 403]);
+    std::thread::sleep(Duration::from_millis(300));
+    let dir = tempfile::tempdir().expect("dir");
+    let candidate = dir.path().join("submit-only.yaml");
+    std::fs::write(&candidate, SERVER_HTTP_SUBMIT_ONLY).expect("write");
+    let out = crate::cli::observe(
+        &l.c,
+        &[
+            "policy",
+            "whatif",
+            "-f",
+            candidate.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let changes = report["changes"].as_array().expect("changes");
+    // GET /health passes today and would get a 403; GET /admin is refused either way.
+    let health: Vec<_> = changes
+        .iter()
+        .filter(|c| c["request"] == "GET /health")
+        .collect();
+    assert_eq!(health.len(), 1, "{report}");
+    assert_eq!(
+        (health[0]["now"].as_str(), health[0]["would_be"].as_str()),
+        (Some("ALLOWED"), Some("DENIED"))
+    );
+    assert!(
+        health[0]["because"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no HTTP rule allows GET /health")
+    );
+    assert!(
+        !changes.iter().any(|c| c["request"] == "GET /admin"),
+        "{report}"
+    );
+}

@@ -29,6 +29,11 @@ pub fn render(resp: &WhatIfResponse, json: bool) -> Result<String> {
                     cleaned(&c.from),
                     cleaned(&c.to),
                     format!("{}/{}", c.dport, c.protocol),
+                    if c.request.is_empty() {
+                        "-".to_string()
+                    } else {
+                        cleaned(&c.request)
+                    },
                     format!("{} -> {}", c.now, c.would_be),
                     thousands(c.flows),
                     clock(c.first.as_ref()),
@@ -41,6 +46,7 @@ pub fn render(resp: &WhatIfResponse, json: bool) -> Result<String> {
             "FROM",
             "TO",
             "PORT",
+            "REQUEST",
             "VERDICT",
             "FLOWS",
             "FIRST (UTC)",

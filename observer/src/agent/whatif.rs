@@ -1,7 +1,9 @@
 //! What-if over the recorded history (`observe policy whatif`): every connection attempt
 //! in the flow history, on disk and in the ring (its policy-verdict and drop events), is traced through the live
 //! engine and through a copy with the candidate manifests applied, and the connections
-//! whose verdict would change are listed with how often and when they were seen. Both
+//! whose verdict would change are listed with how often and when they were seen. The
+//! requests the L7 proxies judged (HTTP requests, DNS queries) are replayed too, each
+//! through the HTTP or DNS rules that would apply. Both
 //! sides come from the engine's own trace, so a what-if agrees with `observe policy
 //! trace`. Each distinct (source, destination, protocol, port) is traced once.
 
@@ -24,7 +26,17 @@ use crate::ring::Read;
 const POLICY_VERDICT: u8 = probe_common::event::kind::POLICY_VERDICT;
 const DROP: u8 = probe_common::event::kind::DROP;
 
-/// One connection: what `observe policy trace` takes.
+/// A request the L7 proxies judged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum L7Request {
+    /// An HTTP request: method and path.
+    Http(String, String),
+    /// A DNS query for a name.
+    Dns(String),
+}
+
+/// One connection (and, for L7 flows, one request on it): what `observe policy trace`
+/// takes.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Connection {
     /// `namespace/pod` or an address.
@@ -35,6 +47,8 @@ pub struct Connection {
     pub protocol: u8,
     /// Destination port or ICMP type.
     pub dport: u16,
+    /// The request, for a flow of the L7 proxies.
+    pub request: Option<L7Request>,
 }
 
 /// How often a connection was seen.
@@ -122,20 +136,39 @@ impl Recorded {
     }
 }
 
-/// The flow of a connection attempt: a policy verdict or a drop (stored in the ring, or
-/// read back from disk as a built flow).
+/// The flow of a connection attempt (a policy verdict or a drop, stored in the ring or
+/// read back from disk as a built flow) or of a request the L7 proxies judged.
 fn attempt(event: &DecodedEvent) -> Option<Flow> {
     match event {
         DecodedEvent::Datapath(stored) if matches!(stored.kind(), POLICY_VERDICT | DROP) => {
             Some(stored.to_flow())
         }
-        DecodedEvent::Flow(flow)
-            if flow.event_type.as_ref().is_some_and(|t| {
-                t.r#type == i32::from(POLICY_VERDICT) || t.r#type == i32::from(DROP)
-            }) =>
-        {
-            Some((**flow).clone())
+        DecodedEvent::Flow(flow) => {
+            let kind = flow.event_type.as_ref().map(|t| t.r#type);
+            let attempt = kind == Some(i32::from(POLICY_VERDICT)) || kind == Some(i32::from(DROP));
+            (attempt || l7_request(flow).is_some()).then(|| (**flow).clone())
         }
+        _ => None,
+    }
+}
+
+/// The request of an L7 request flow.
+fn l7_request(flow: &Flow) -> Option<L7Request> {
+    use observe_proto::flow::{L7FlowType, layer7::Record};
+    let l7 = flow.l7.as_ref()?;
+    if l7.r#type() != L7FlowType::Request {
+        return None;
+    }
+    match l7.record.as_ref()? {
+        Record::Http(http) => {
+            let rest = http
+                .url
+                .split_once("://")
+                .map_or(http.url.as_str(), |(_, r)| r);
+            let path = rest.find('/').map_or("/", |i| &rest[i..]);
+            Some(L7Request::Http(http.method.clone(), path.to_string()))
+        }
+        Record::Dns(dns) => Some(L7Request::Dns(dns.query.clone())),
         _ => None,
     }
 }
@@ -155,6 +188,7 @@ pub fn connection(flow: &Flow) -> Option<Connection> {
         to: end(flow.destination.as_ref(), &ip.destination),
         protocol,
         dport,
+        request: l7_request(flow),
     })
 }
 
@@ -189,19 +223,20 @@ pub fn changes(
                 dport: conn.dport,
                 reply: false,
             };
-            let before = now.trace(&request).ok()?;
-            let after = candidate.trace(&request).ok()?;
-            (before.verdict != after.verdict).then(|| WhatIfChange {
+            let (before, _) = verdict(now, &request, conn)?;
+            let (after, why) = verdict(candidate, &request, conn)?;
+            (before != after).then(|| WhatIfChange {
                 from: conn.from.clone(),
                 to: conn.to.clone(),
-                protocol: after.protocol.clone(),
+                protocol: protocol_name(conn.protocol).into(),
                 dport: u32::from(conn.dport),
-                now: before.verdict.clone(),
-                would_be: after.verdict.clone(),
-                because: because(&after),
+                now: before.into(),
+                would_be: after.into(),
+                because: why,
                 flows: seen.flows,
                 first: seen.first,
                 last: seen.last,
+                request: conn.request.as_ref().map(request_text).unwrap_or_default(),
             })
         })
         .collect();
@@ -211,6 +246,58 @@ pub fn changes(
             .then_with(|| (&a.from, &a.to, a.dport).cmp(&(&b.from, &b.to, b.dport)))
     });
     out
+}
+
+/// `engine`'s verdict on `conn` (ALLOWED or DENIED) and what decides it: the datapath's,
+/// then for a request the proxy's (an HTTP request must pass the HTTP rules that apply,
+/// a DNS query the DNS rules).
+fn verdict(
+    engine: &Engine,
+    request: &TraceRequest,
+    conn: &Connection,
+) -> Option<(&'static str, String)> {
+    let trace = engine.trace(request).ok()?;
+    if trace.drop_reason.is_some() {
+        return Some(("DENIED", because(&trace)));
+    }
+    let refused = match &conn.request {
+        None => None,
+        Some(L7Request::Http(method, path)) => {
+            let req = enforcer::policy::http::Request::from_parts(method, path, &[]).ok()?;
+            let judged = enforcer::engine::HttpPolicy::of(&trace).judge(&req);
+            (!judged.allowed).then(|| format!("no HTTP rule allows {method} {path}"))
+        }
+        Some(L7Request::Dns(name)) => match (&request.from, &request.to) {
+            (Target::Pod(pod), Target::Ip(server)) => {
+                let judged = engine.judge_dns(pod, *server, request.protocol, request.dport, name);
+                (!judged.allowed)
+                    .then(|| format!("no DNS rule allows {}", name.trim_end_matches('.')))
+            }
+            _ => None,
+        },
+    };
+    Some(match refused {
+        Some(why) => ("DENIED", why),
+        None => ("ALLOWED", because(&trace)),
+    })
+}
+
+fn request_text(r: &L7Request) -> String {
+    match r {
+        L7Request::Http(method, path) => format!("{method} {path}"),
+        L7Request::Dns(name) => format!("DNS {}", name.trim_end_matches('.')),
+    }
+}
+
+fn protocol_name(p: u8) -> &'static str {
+    match p {
+        6 => "TCP",
+        17 => "UDP",
+        132 => "SCTP",
+        1 => "ICMPv4",
+        58 => "ICMPv6",
+        _ => "other",
+    }
 }
 
 /// What decides `trace`: the denying side's deny rule or default deny, else the allowing
