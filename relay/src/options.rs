@@ -71,7 +71,9 @@ pub struct Options {
     /// PEM private key of --tls-hubble-client-cert-file.
     #[arg(long, requires = "tls_hubble_client_cert_file")]
     pub tls_hubble_client_key_file: Option<PathBuf>,
-    /// The name every node's certificate must carry (default: the host of its address).
+    /// The name each node's certificate must carry, `{node}` standing for the node's
+    /// name (default: the host of its address). Example:
+    /// --tls-hubble-server-name '{node}.default.hubble-grpc.cilium.io'
     #[arg(long)]
     pub tls_hubble_server_name: Option<String>,
 

@@ -225,7 +225,7 @@ async fn keep_connected(peers: Peers, name: String, address: String, check: Arc<
     let first_retry = Duration::from_millis(200).min(dialer.retry_timeout);
     let mut retry = first_retry;
     loop {
-        let error = match dial(&dialer, &address).await {
+        let error = match dial(&dialer, &name, &address).await {
             Ok(channel) => {
                 peers.set_state(&name, PeerState::Connected, Some(channel.clone()));
                 retry = first_retry;
@@ -242,15 +242,27 @@ async fn keep_connected(peers: Peers, name: String, address: String, check: Arc<
     }
 }
 
-async fn dial(dialer: &Dialer, address: &str) -> Result<Channel, String> {
-    let plain = TlsOptions::default();
-    let tls = dialer.tls.as_ref().unwrap_or(&plain);
-    let channel = connect_with(address, dialer.dial_timeout, tls)
+async fn dial(dialer: &Dialer, name: &str, address: &str) -> Result<Channel, String> {
+    let tls = dialer
+        .tls
+        .as_ref()
+        .map(|t| for_node(t, name))
+        .unwrap_or_default();
+    let channel = connect_with(address, dialer.dial_timeout, &tls)
         .await
         .map_err(|e| error_chain(&e))?;
     // A TCP connect is not an answer: ask the node once before calling it connected.
     status(dialer, channel.clone()).await?;
     Ok(channel)
+}
+
+/// The TLS settings for node `name`: `{node}` in the server name becomes the node's name
+/// (Hubble's per-node certificates are issued for `<node>.<cluster>.hubble-grpc…`).
+fn for_node(tls: &TlsOptions, name: &str) -> TlsOptions {
+    TlsOptions {
+        server_name: tls.server_name.as_ref().map(|s| s.replace("{node}", name)),
+        ..tls.clone()
+    }
 }
 
 /// Checks the node every `health_interval`, or at once when asked; returns the error
@@ -293,4 +305,32 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_name_template_names_each_node() {
+        let tls = TlsOptions {
+            enabled: true,
+            server_name: Some("{node}.default.hubble-grpc.cilium.io".into()),
+            ..TlsOptions::default()
+        };
+        let n1 = for_node(&tls, "n1");
+        assert_eq!(
+            n1.server_name.as_deref(),
+            Some("n1.default.hubble-grpc.cilium.io")
+        );
+        assert!(n1.enabled);
+        let fixed = TlsOptions {
+            server_name: Some("localhost".into()),
+            ..tls
+        };
+        assert_eq!(
+            for_node(&fixed, "n2").server_name.as_deref(),
+            Some("localhost")
+        );
+    }
 }
