@@ -17,6 +17,7 @@ use observe_proto::flow::Flow;
 
 use std::ops::ControlFlow;
 
+use crate::decode::Detail;
 use crate::event::DecodedEvent;
 use crate::history::History;
 use crate::history::reader::Item;
@@ -140,8 +141,9 @@ impl Recorded {
 /// read back from disk as a built flow) or of a request the L7 proxies judged.
 fn attempt(event: &DecodedEvent) -> Option<Flow> {
     match event {
+        // A connection's ends and ports are all it needs: no attribution, names or summary.
         DecodedEvent::Datapath(stored) if matches!(stored.kind(), POLICY_VERDICT | DROP) => {
-            Some(stored.to_flow())
+            Some(stored.build(Detail::Endpoints))
         }
         DecodedEvent::Flow(flow) => {
             let kind = flow.event_type.as_ref().map(|t| t.r#type);
