@@ -164,7 +164,8 @@ fn key(p: &Policy, path: &str) -> RuleKey {
 
 /// Counts every stored policy-verdict event into its [`RuleHits`]. It follows stored
 /// events, so the pipeline need not build a flow for every event: only policy verdicts
-/// (one per new connection) are built, here.
+/// (one per new connection) are built, through the view, which builds a flow once for
+/// every hook that reads it (metrics, history, the exporter).
 pub struct RuleHitsHook(Arc<RuleHits>);
 
 impl OnDecodedFlow for RuleHitsHook {
@@ -173,12 +174,13 @@ impl OnDecodedFlow for RuleHitsHook {
     }
 
     fn on_stored(&mut self, _position: u64, view: &EventView<'_>) {
-        match view.event() {
-            DecodedEvent::Datapath(stored) if stored.kind() == POLICY_VERDICT_KIND => {
-                self.0.count(&stored.to_flow());
-            }
-            DecodedEvent::Flow(flow) => self.0.count(flow),
-            _ => {}
+        let verdict = match view.event() {
+            DecodedEvent::Datapath(stored) => stored.kind() == POLICY_VERDICT_KIND,
+            DecodedEvent::Flow(_) => true,
+            DecodedEvent::Lost(_) => false,
+        };
+        if let Some(flow) = view.flow().filter(|_| verdict) {
+            self.0.count(flow);
         }
     }
 }
