@@ -196,12 +196,7 @@ fn l7_request(flow: &Flow) -> Option<(String, String)> {
         }
         _ => return None,
     };
-    let after_scheme = http
-        .url
-        .split_once("://")
-        .map_or(http.url.as_str(), |(_, r)| r);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    let path = path.split(['?', '#']).next().unwrap_or("/");
+    let path = observe_filter::path_of(&http.url).unwrap_or("/");
     Some((http.method.clone(), regex_escape(path)))
 }
 

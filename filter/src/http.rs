@@ -136,8 +136,9 @@ fn by_status(statuses: Vec<Status>) -> FilterFn {
 }
 
 /// The path of a request URL: after the authority of an absolute URL, before any query or
-/// fragment. `None` when the URL has no path to speak of.
-fn path_of(url: &str) -> Option<&str> {
+/// fragment. `None` when the URL has no path to speak of. (What HTTP rules match: the
+/// filters here, the what-if's replay and `policy suggest`.)
+pub fn path_of(url: &str) -> Option<&str> {
     let after_scheme = match url.split_once("://") {
         Some((_, rest)) => &rest[rest.find('/')?..],
         None if url.starts_with('/') => url,

@@ -55,6 +55,7 @@ mod testutil;
 use observe_proto::flow::{Flow, FlowFilter};
 
 pub use field_mask::{FieldMask, FieldMaskError};
+pub use http::path_of;
 pub use selector::{Selector, SelectorError};
 
 /// A compiled predicate over flows.

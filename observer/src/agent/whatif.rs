@@ -162,14 +162,12 @@ fn l7_request(flow: &Flow) -> Option<L7Request> {
         return None;
     }
     match l7.record.as_ref()? {
-        Record::Http(http) => {
-            let rest = http
-                .url
-                .split_once("://")
-                .map_or(http.url.as_str(), |(_, r)| r);
-            let path = rest.find('/').map_or("/", |i| &rest[i..]);
-            Some(L7Request::Http(http.method.clone(), path.to_string()))
-        }
+        Record::Http(http) => Some(L7Request::Http(
+            http.method.clone(),
+            observe_filter::path_of(&http.url)
+                .unwrap_or("/")
+                .to_string(),
+        )),
         Record::Dns(dns) => Some(L7Request::Dns(dns.query.clone())),
         _ => None,
     }
@@ -230,7 +228,7 @@ pub fn changes(
             (before != after).then(|| WhatIfChange {
                 from: conn.from.clone(),
                 to: conn.to.clone(),
-                protocol: protocol_name(conn.protocol).into(),
+                protocol: enforcer::policy::ports::protocol_name(conn.protocol),
                 dport: u32::from(conn.dport),
                 now: before.into(),
                 would_be: after.into(),
@@ -288,17 +286,6 @@ fn request_text(r: &L7Request) -> String {
     match r {
         L7Request::Http(method, path) => format!("{method} {path}"),
         L7Request::Dns(name) => format!("DNS {}", name.trim_end_matches('.')),
-    }
-}
-
-fn protocol_name(p: u8) -> &'static str {
-    match p {
-        6 => "TCP",
-        17 => "UDP",
-        132 => "SCTP",
-        1 => "ICMPv4",
-        58 => "ICMPv6",
-        _ => "other",
     }
 }
 
