@@ -282,7 +282,7 @@ fn read_pem(path: &Path, what: &'static str, kind: &str) -> Result<Vec<u8>, Conn
 }
 
 /// An error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {

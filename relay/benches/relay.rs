@@ -12,29 +12,26 @@
 //! nodes' encoding. The client counts responses without decoding the flows, as the relay
 //! passes them; a decoding client (the CLI) costs the same with or without the relay.
 
-use std::convert::Infallible;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use observe_proto::Timestamp;
 use observe_proto::flow::{Endpoint, Flow, Ip, Layer4, Tcp, TrafficDirection, Verdict, layer4};
-use observe_proto::observer::observer_server::{Observer, ObserverServer};
+use observe_proto::observer::observer_server::Observer;
 use observe_proto::observer::{
     GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest, GetDebugEventsResponse,
     GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest, GetNamespacesResponse,
     GetNodesRequest, GetNodesResponse, ServerStatusRequest, ServerStatusResponse,
     get_flows_response::ResponseTypes,
 };
-use observe_relay::raw::{ClientCodec, Kind, PeerCodec};
+use observe_relay::raw::{Kind, PeerCodec};
+use observe_relay::raw_route::{RawGetFlows, RawRouter};
+use observer::server::ResponseStream;
 use prost::Message;
 use tokio_stream::Stream;
-use tonic::body::Body;
 use tonic::codegen::http::uri::PathAndQuery;
-use tonic::codegen::{BoxFuture, Service, http};
-use tonic::server::NamedService;
 use tonic::{Request, Response, Status};
 
 const TOTAL: usize = 1_000_000;
@@ -105,12 +102,9 @@ struct FakeNode {
 
 #[tonic::async_trait]
 impl Observer for FakeNode {
-    type GetFlowsStream =
-        std::pin::Pin<Box<dyn Stream<Item = Result<GetFlowsResponse, Status>> + Send>>;
-    type GetAgentEventsStream =
-        std::pin::Pin<Box<dyn Stream<Item = Result<GetAgentEventsResponse, Status>> + Send>>;
-    type GetDebugEventsStream =
-        std::pin::Pin<Box<dyn Stream<Item = Result<GetDebugEventsResponse, Status>> + Send>>;
+    type GetFlowsStream = ResponseStream<GetFlowsResponse>;
+    type GetAgentEventsStream = ResponseStream<GetAgentEventsResponse>;
+    type GetDebugEventsStream = ResponseStream<GetDebugEventsResponse>;
     async fn get_flows(
         &self,
         _: Request<GetFlowsRequest>,
@@ -152,54 +146,20 @@ impl Observer for FakeNode {
     }
 }
 
-#[derive(Clone)]
-struct Routed(FakeNode, ObserverServer<FakeNode>);
-
-impl NamedService for Routed {
-    const NAME: &'static str = "observer.Observer";
-}
-
-impl Service<http::Request<Body>> for Routed {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        if req.uri().path() != "/observer.Observer/GetFlows" {
-            return self.1.call(req);
-        }
-        let node = self.0.clone();
-        Box::pin(async move {
-            Ok(tonic::server::Grpc::new(ClientCodec)
-                .server_streaming(Flows(node), req)
-                .await)
-        })
-    }
-}
-
-struct Flows(FakeNode);
-
 type RawStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, Status>> + Send>>;
 
-impl tonic::server::ServerStreamingService<GetFlowsRequest> for Flows {
-    type Response = Bytes;
-    type ResponseStream = RawStream;
-    type Future = BoxFuture<Response<RawStream>, Status>;
-    fn call(&mut self, _: Request<GetFlowsRequest>) -> Self::Future {
-        let node = self.0.clone();
-        Box::pin(async move {
-            let stream: RawStream = match node.live_rate {
-                None => {
-                    let h = node.history.clone();
-                    Box::pin(tokio_stream::iter(
-                        (0..h.len()).map(move |i| Ok(h[i].clone())),
-                    ))
-                }
-                Some(rate) => live(node.name.clone(), rate),
-            };
-            Ok(Response::new(stream))
+impl RawGetFlows for FakeNode {
+    type Stream = RawStream;
+
+    fn get_flows(&self, _: GetFlowsRequest) -> Result<RawStream, Status> {
+        Ok(match self.live_rate {
+            None => {
+                let h = self.history.clone();
+                Box::pin(tokio_stream::iter(
+                    (0..h.len()).map(move |i| Ok(h[i].clone())),
+                ))
+            }
+            Some(rate) => live(self.name.clone(), rate),
         })
     }
 }
@@ -258,7 +218,7 @@ fn serve_nodes(
             let path = dir.join(format!("{name}-{}.sock", live_rate.unwrap_or(0)));
             let _guard = rt.enter();
             let listener = observer::server::bind_unix(&path).expect("bind");
-            let routed = Routed(node.clone(), ObserverServer::new(node));
+            let routed = RawRouter::new(node.clone(), node);
             rt.spawn(
                 tonic::transport::Server::builder()
                     .add_service(routed)

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use observe_proto::client::{TlsOptions, connect_with};
+use observe_proto::client::{TlsOptions, connect_with, error_chain};
 use observe_proto::observer::ServerStatusRequest;
 use observe_proto::observer::observer_client::ObserverClient;
 use tokio::sync::{Notify, watch};
@@ -290,21 +290,6 @@ async fn status(dialer: &Dialer, channel: Channel) -> Result<(), String> {
             dialer.dial_timeout
         )),
     }
-}
-
-/// An error with its causes, `a: b: c`.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -4,22 +4,19 @@
 //! union of the nodes' lists. Agent and debug events are not relayed (`UNIMPLEMENTED`,
 //! as on the nodes).
 //!
-//! `GetFlows` is routed around the generated server ([`RelayRouter`]) so that flows pass
-//! through as the nodes encoded them (see [`crate::raw`]); every other method goes to the
-//! generated server.
+//! `GetFlows` is routed around the generated server ([`RelayRouter`], a
+//! [`crate::raw_route::RawRouter`]) so that flows pass through as the nodes encoded them;
+//! every other method goes to the generated server.
 //!
 //! [`get_flows`]: crate::get_flows
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use observe_proto::flow::LostEvent;
 use observe_proto::observer::observer_client::ObserverClient;
-use observe_proto::observer::observer_server::{Observer, ObserverServer};
+use observe_proto::observer::observer_server::Observer;
 use observe_proto::observer::{
     GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest, GetDebugEventsResponse,
     GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest, GetNamespacesResponse,
@@ -28,24 +25,20 @@ use observe_proto::observer::{
 };
 use observe_proto::pbjson_types::UInt32Value;
 use observe_proto::relay::NodeState;
+use observer::server::ResponseStream;
 use tokio::task::JoinSet;
-use tokio_stream::Stream;
-use tonic::body::Body;
-use tonic::codegen::{BoxFuture, Service, http};
-use tonic::server::NamedService;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::get_flows::{self, FlowStream, MergeConfig};
 use crate::metrics::RelayMetrics;
 use crate::peers::{PeerState, PeerView, Peers};
-use crate::raw::ClientCodec;
+use crate::raw_route::{RawGetFlows, RawRouter};
 
 /// Unavailable nodes named in `ServerStatus` at most (Hubble Relay's limit).
 const MAX_UNAVAILABLE_LISTED: usize = 10;
 /// How long a node may take to answer a status, namespaces or nodes call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
-const GET_FLOWS: &str = "/observer.Observer/GetFlows";
 
 /// The relay's service state.
 #[derive(Clone)]
@@ -69,10 +62,7 @@ impl RelayService {
 
     /// The service as a router entry: the generated server with `GetFlows` taken over.
     pub fn into_router(self) -> RelayRouter {
-        RelayRouter {
-            flows: self.clone(),
-            observer: ObserverServer::new(self),
-        }
+        RawRouter::new(self.clone(), self)
     }
 
     fn uptime_ns(&self) -> u64 {
@@ -119,18 +109,15 @@ impl RelayService {
 
 #[tonic::async_trait]
 impl Observer for RelayService {
-    type GetFlowsStream =
-        std::pin::Pin<Box<dyn Stream<Item = Result<GetFlowsResponse, Status>> + Send>>;
-    type GetAgentEventsStream =
-        std::pin::Pin<Box<dyn Stream<Item = Result<GetAgentEventsResponse, Status>> + Send>>;
-    type GetDebugEventsStream =
-        std::pin::Pin<Box<dyn Stream<Item = Result<GetDebugEventsResponse, Status>> + Send>>;
+    type GetFlowsStream = ResponseStream<GetFlowsResponse>;
+    type GetAgentEventsStream = ResponseStream<GetAgentEventsResponse>;
+    type GetDebugEventsStream = ResponseStream<GetDebugEventsResponse>;
 
     async fn get_flows(
         &self,
         _: Request<GetFlowsRequest>,
     ) -> Result<Response<Self::GetFlowsStream>, Status> {
-        // RelayRouter serves GetFlows itself; this method is never routed to.
+        // RawRouter serves GetFlows itself; this method is never routed to.
         Err(Status::internal(
             "GetFlows is served by the relay's own route",
         ))
@@ -258,58 +245,19 @@ fn node_of(peer: &PeerView, status: Option<ServerStatusResponse>) -> Node {
     }
 }
 
-/// The router entry of the relay's observer: `GetFlows` through the raw codec, the rest
-/// through the generated server.
-#[derive(Clone)]
-pub struct RelayRouter {
-    flows: RelayService,
-    observer: ObserverServer<RelayService>,
-}
+/// The relay's observer as a router entry: `GetFlows` merged from the nodes, raw.
+pub type RelayRouter = RawRouter<RelayService, RelayService>;
 
-impl NamedService for RelayRouter {
-    const NAME: &'static str = <ObserverServer<RelayService> as NamedService>::NAME;
-}
+impl RawGetFlows for RelayService {
+    type Stream = FlowStream;
 
-impl Service<http::Request<Body>> for RelayRouter {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        if req.uri().path() != GET_FLOWS {
-            return self.observer.call(req);
-        }
-        let method = FlowsMethod(self.flows.clone());
-        Box::pin(async move {
-            let mut grpc = tonic::server::Grpc::new(ClientCodec);
-            Ok(grpc.server_streaming(method, req).await)
-        })
-    }
-}
-
-/// `GetFlows` as tonic's server-streaming method.
-struct FlowsMethod(RelayService);
-
-impl tonic::server::ServerStreamingService<GetFlowsRequest> for FlowsMethod {
-    type Response = Bytes;
-    type ResponseStream = FlowStream;
-    type Future = BoxFuture<Response<FlowStream>, Status>;
-
-    fn call(&mut self, request: Request<GetFlowsRequest>) -> Self::Future {
-        let relay = self.0.clone();
-        Box::pin(async move {
-            let stream = get_flows::start(
-                relay.peers,
-                relay.merge,
-                relay.metrics,
-                request.into_inner(),
-            )?;
-            Ok(Response::new(stream))
-        })
+    fn get_flows(&self, request: GetFlowsRequest) -> Result<FlowStream, Status> {
+        get_flows::start(
+            self.peers.clone(),
+            self.merge.clone(),
+            self.metrics.clone(),
+            request,
+        )
     }
 }
 

@@ -10,7 +10,7 @@
 //! therefore leaves within `timeout` of arriving, whatever the clocks say.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Hubble Relay's defaults: 100 responses, 1 s.
@@ -22,11 +22,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub struct SortBuffer<T> {
     heap: BinaryHeap<Reverse<Entry<T>>>,
-    /// Sequence numbers in arrival order, with their arrival; stale ones (already
-    /// released) are skipped lazily.
-    arrivals: VecDeque<(u64, Instant)>,
-    held: BTreeSet<u64>,
-    next_seq: u64,
+    /// Every item since the oldest one still held, in arrival order (the item with
+    /// sequence number `first_seq + i` at `i`): when it arrived and whether it is held.
+    arrivals: VecDeque<(Instant, bool)>,
+    first_seq: u64,
     max: usize,
     timeout: Duration,
 }
@@ -71,8 +70,7 @@ impl<T> SortBuffer<T> {
         Self {
             heap: BinaryHeap::new(),
             arrivals: VecDeque::new(),
-            held: BTreeSet::new(),
-            next_seq: 0,
+            first_seq: 0,
             max: max.max(1),
             timeout,
         }
@@ -91,23 +89,23 @@ impl<T> SortBuffer<T> {
     /// Adds `item` of `time` (nanoseconds), arrived `now`; returns the oldest by time
     /// when that makes more than `max`.
     pub fn push(&mut self, item: T, time: i64, now: Instant) -> Option<Released<T>> {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = self.first_seq + self.arrivals.len() as u64;
         self.heap.push(Reverse(Entry {
             time,
             seq,
             arrived: now,
             item,
         }));
-        self.arrivals.push_back((seq, now));
-        self.held.insert(seq);
+        self.arrivals.push_back((now, true));
         (self.heap.len() > self.max).then(|| self.pop()).flatten()
     }
 
     /// The oldest by time, if any.
     pub fn pop(&mut self) -> Option<Released<T>> {
         let Reverse(entry) = self.heap.pop()?;
-        self.held.remove(&entry.seq);
+        if let Some(slot) = self.arrivals.get_mut((entry.seq - self.first_seq) as usize) {
+            slot.1 = false;
+        }
         Some(Released {
             item: entry.item,
             arrived: entry.arrived,
@@ -117,7 +115,7 @@ impl<T> SortBuffer<T> {
     /// When the oldest arrival reaches its timeout (`None`: nothing held).
     pub fn deadline(&mut self) -> Option<Instant> {
         self.skip_released();
-        self.arrivals.front().map(|&(_, at)| at + self.timeout)
+        self.arrivals.front().map(|&(at, _)| at + self.timeout)
     }
 
     /// Releases, in time order, everything up to and including each item that has waited
@@ -127,8 +125,8 @@ impl<T> SortBuffer<T> {
             if deadline > now {
                 return;
             }
-            let (due, _) = self.arrivals[0];
-            while self.held.contains(&due) {
+            // Release in time order until the item that is due has gone too.
+            while self.arrivals.front().is_some_and(|&(_, held)| held) {
                 match self.pop() {
                     Some(released) => out(released),
                     None => return,
@@ -138,11 +136,9 @@ impl<T> SortBuffer<T> {
     }
 
     fn skip_released(&mut self) {
-        while let Some(&(seq, _)) = self.arrivals.front() {
-            if self.held.contains(&seq) {
-                return;
-            }
+        while self.arrivals.front().is_some_and(|&(_, held)| !held) {
             self.arrivals.pop_front();
+            self.first_seq += 1;
         }
     }
 }
