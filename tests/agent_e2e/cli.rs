@@ -272,14 +272,7 @@ fn whatif_over_the_history_lists_what_would_break_and_agrees_with_trace() {
     // Dropping the 8080 rule breaks the client's connections, and only those.
     let candidate = write_manifest(&c, "without-8080.yaml", WITHOUT_8080);
     let file = candidate.to_str().expect("UTF-8 path");
-    let out = observe(&c, &["policy", "whatif", "-f", file, "--json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = breaking_whatif(&c, &candidate);
     let changes = report["changes"].as_array().expect("changes");
     assert_eq!(changes.len(), 1, "{report}");
     let change = &changes[0];
@@ -349,6 +342,21 @@ fn whatif_over_the_history_lists_what_would_break_and_agrees_with_trace() {
         String::from_utf8_lossy(&out.stdout)
             .contains("0 connections would be denied, 0 newly allowed")
     );
+}
+
+/// `observe policy whatif -f CANDIDATE --json` when the candidate breaks traffic (exit 1,
+/// checked): the report.
+pub fn breaking_whatif(c: &Cluster, candidate: &std::path::Path) -> serde_json::Value {
+    let file = candidate.to_str().expect("UTF-8 path");
+    let out = observe(c, &["policy", "whatif", "-f", file, "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
 /// Stdout of `observe ARGS`, whatever its exit code.
@@ -432,22 +440,6 @@ fn whatif_reads_the_history_on_disk_before_the_ring() {
         "the 8080 connection left the ring"
     );
     let candidate = write_manifest(&c, "without-8080.yaml", WITHOUT_8080);
-    let out = observe(
-        &c,
-        &[
-            "policy",
-            "whatif",
-            "-f",
-            candidate.to_str().unwrap(),
-            "--json",
-        ],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let report = breaking_whatif(&c, &candidate);
     assert_eq!(report["changes"][0]["dport"], 8080, "{report}");
 }
