@@ -14,6 +14,8 @@
 //! Nothing panics on what etcd returns: malformed keys and values become typed errors or
 //! are skipped with a logged count (through `tracing`).
 
+#[cfg(feature = "clap")]
+mod args;
 mod backoff;
 mod config;
 mod endpoints;
@@ -28,6 +30,8 @@ mod section;
 mod status;
 mod store;
 
+#[cfg(feature = "clap")]
+pub use args::KvstoreArgs;
 pub use config::{Config, DEFAULT_PREFIX, TlsFiles};
 pub use endpoints::parse_endpoints;
 pub use error::Error;

@@ -41,23 +41,10 @@ pub struct Options {
     /// `unix:///PATH`.
     #[arg(long = "peer", value_name = "NAME=ADDRESS", value_parser = parse_peer)]
     pub peers: Vec<(String, String)>,
-    /// The cluster's store (`etcd://HOST:PORT[,...]`, `etcds://` for TLS): every node
-    /// registered there with an observer address is read, and nodes come and go with
-    /// their registrations.
-    #[arg(long, value_name = "URL")]
-    pub kvstore: Option<String>,
-    /// PEM CA certificates that sign etcd's server certificate.
-    #[arg(long, requires = "kvstore")]
-    pub kvstore_ca_file: Option<PathBuf>,
-    /// PEM client certificate presented to etcd.
-    #[arg(long, requires_all = ["kvstore", "kvstore_key_file"])]
-    pub kvstore_cert_file: Option<PathBuf>,
-    /// PEM private key of --kvstore-cert-file.
-    #[arg(long, requires_all = ["kvstore", "kvstore_cert_file"])]
-    pub kvstore_key_file: Option<PathBuf>,
-    /// Server name checked in etcd's certificate (default: the host in --kvstore).
-    #[arg(long, requires = "kvstore")]
-    pub kvstore_tls_server_name: Option<String>,
+    /// The cluster's store (`--kvstore`): every node registered there with an observer
+    /// address is read, and nodes come and go with their registrations. Its TLS files.
+    #[command(flatten)]
+    pub store: observe_kvstore::KvstoreArgs,
 
     /// Connect to nodes in plaintext (default: TLS).
     #[arg(long)]
@@ -124,7 +111,7 @@ impl Options {
     ///
     /// [`InvalidOptions`].
     pub fn validate(&self) -> Result<(), InvalidOptions> {
-        if self.peers.is_empty() && self.kvstore.is_none() {
+        if self.peers.is_empty() && self.store.kvstore.is_none() {
             return Err(InvalidOptions::NoPeers);
         }
         let unix = self.listen_address.starts_with("unix:");
@@ -167,29 +154,6 @@ impl Options {
             retry_timeout: self.retry_timeout,
             health_interval: self.health_check_interval,
         }
-    }
-
-    /// The store's settings, when --kvstore is given.
-    ///
-    /// # Errors
-    ///
-    /// A --kvstore URL that does not parse.
-    pub fn kvstore_config(
-        &self,
-    ) -> Result<Option<observe_kvstore::Config>, observe_kvstore::Error> {
-        let Some(url) = &self.kvstore else {
-            return Ok(None);
-        };
-        let mut config = observe_kvstore::Config::new(observe_kvstore::parse_endpoints(url)?);
-        if self.kvstore_ca_file.is_some() || self.kvstore_cert_file.is_some() {
-            config.tls = Some(observe_kvstore::TlsFiles {
-                ca: self.kvstore_ca_file.clone(),
-                cert: self.kvstore_cert_file.clone(),
-                key: self.kvstore_key_file.clone(),
-                domain: self.kvstore_tls_server_name.clone(),
-            });
-        }
-        Ok(Some(config))
     }
 }
 

@@ -41,7 +41,7 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     let dns_stats = Arc::new(observe_proxy::dns::Stats::default());
     let http_stats = Arc::new(observe_proxy::http::Stats::default());
     // The cluster's store before the datapath: an unreachable one stops the start here.
-    let link = match &opts.cluster.kvstore {
+    let link = match &opts.cluster.store.kvstore {
         Some(url) => Some(cluster::Link::connect(&opts.cluster, url).await?),
         None => None,
     };

@@ -31,7 +31,7 @@ fn main() -> Result<()> {
 async fn run(opts: Options) -> Result<()> {
     let peers = Peers::new(opts.dialer());
     peers.set_members(&opts.static_peers()?);
-    if let Some(config) = opts.kvstore_config().context("invalid --kvstore")? {
+    if let Some(config) = opts.store.config().context("invalid --kvstore")? {
         tokio::spawn(discover::from_kvstore(config, peers.clone()));
     }
     let metrics = Arc::new(RelayMetrics::new(Some(peers.clone())));

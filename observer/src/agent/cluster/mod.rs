@@ -34,7 +34,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use enforcer::identity::ClusterIds;
-use observe_kvstore::{Config, Publisher, Section, Store, TlsFiles};
+use observe_kvstore::{Publisher, Section, Store};
 
 pub use status::ClusterStatus;
 pub use view::View;
@@ -84,17 +84,11 @@ impl Link {
     ///
     /// A bad URL, or a store that cannot be reached.
     pub async fn connect(opts: &options::ClusterOptions, url: &str) -> Result<Self> {
-        let endpoints = observe_kvstore::parse_endpoints(url)
-            .with_context(|| format!("invalid --kvstore {url:?}"))?;
-        let mut config = Config::new(endpoints);
-        if opts.kvstore_ca_file.is_some() || opts.kvstore_cert_file.is_some() {
-            config.tls = Some(TlsFiles {
-                ca: opts.kvstore_ca_file.clone(),
-                cert: opts.kvstore_cert_file.clone(),
-                key: opts.kvstore_key_file.clone(),
-                domain: opts.kvstore_tls_server_name.clone(),
-            });
-        }
+        let config = opts
+            .store
+            .config()
+            .with_context(|| format!("invalid --kvstore {url:?}"))?
+            .context("--kvstore is not set")?;
         let store = Store::connect(&config)
             .await
             .with_context(|| format!("cannot reach the kvstore at {url}"))?;

@@ -1,29 +1,15 @@
 //! `observerd`'s cluster options: the kvstore (etcd) that makes this node part of a cluster,
 //! its TLS files, and what the node registers there. Without `--kvstore` the node runs alone.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// Options of a node in a cluster.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ClusterOptions {
-    /// The cluster's store: `etcd://HOST:PORT[,HOST:PORT...]`, or `etcds://...` for TLS.
-    /// Objects, identities, nodes and the ipcache are shared there; without it the node
-    /// runs alone. Example: --kvstore etcd://10.254.0.250:2379
-    #[arg(long, value_name = "URL")]
-    pub kvstore: Option<String>,
-    /// PEM CA certificates that sign etcd's server certificate (`etcds://`).
-    #[arg(long, requires = "kvstore")]
-    pub kvstore_ca_file: Option<PathBuf>,
-    /// PEM client certificate presented to etcd (mutual TLS).
-    #[arg(long, requires_all = ["kvstore", "kvstore_key_file"])]
-    pub kvstore_cert_file: Option<PathBuf>,
-    /// PEM private key of --kvstore-cert-file.
-    #[arg(long, requires_all = ["kvstore", "kvstore_cert_file"])]
-    pub kvstore_key_file: Option<PathBuf>,
-    /// Server name checked in etcd's certificate (default: the host in --kvstore).
-    #[arg(long, requires = "kvstore")]
-    pub kvstore_tls_server_name: Option<String>,
+    /// The cluster's store (`--kvstore`; without it the node runs alone: objects,
+    /// identities, nodes and the ipcache are shared there) and its TLS files.
+    #[command(flatten)]
+    pub store: observe_kvstore::KvstoreArgs,
     /// How long this node's registration, ipcache entries and identity references outlive
     /// it in etcd after it stops renewing them (a dead node disappears then). A Go
     /// duration: 15s
