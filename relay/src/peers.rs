@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use observe_proto::client::{TlsOptions, connect_with, error_chain};
 use observe_proto::observer::ServerStatusRequest;
@@ -71,8 +71,6 @@ pub struct PeerView {
     pub state: PeerState,
     /// The channel to it, while connected.
     pub channel: Option<Channel>,
-    /// When it was last connected (for uptime figures).
-    pub connected_since: Option<Instant>,
 }
 
 struct Entry {
@@ -183,7 +181,6 @@ impl Peers {
                 tls: self.uses_tls(address),
                 state: PeerState::Connecting,
                 channel: None,
-                connected_since: None,
             },
             check,
             task,
@@ -211,7 +208,6 @@ impl Peers {
             }
             PeerState::Connecting => {}
         }
-        entry.view.connected_since = channel.as_ref().map(|_| Instant::now());
         entry.view.state = state;
         entry.view.channel = channel;
         drop(entries);

@@ -272,7 +272,6 @@ mod tests {
             tls: true,
             state,
             channel: None,
-            connected_since: None,
         }
     }
 

@@ -234,16 +234,14 @@ mod tests {
         ])
         .unwrap();
         let mut groups = Groups::default();
-        for (i, f) in [
+        for f in [
             flow("frontend", 8080, Verdict::Forwarded, 10),
             flow("frontend", 9090, Verdict::Dropped, 11),
             flow("frontend", 8080, Verdict::Forwarded, 12),
             flow("frontend", 8080, Verdict::Forwarded, 5),
         ]
         .iter()
-        .enumerate()
         {
-            let _ = i;
             groups.add(by.key_of(f, false), f.time);
         }
         let table = groups.table(&by, TimeFormat::Rfc3339);
