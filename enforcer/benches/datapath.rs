@@ -120,6 +120,7 @@ fn egress_policy(entries: u32) -> DirectionPolicy {
         enforced: true,
         selecting: vec![],
         state,
+        audit: None,
     }
 }
 

@@ -1550,3 +1550,70 @@ fn floors_load_on_request_and_do_their_paths_map_operations() {
         "the probe counted its packet on it"
     );
 }
+
+#[test]
+fn an_audited_deny_passes_and_reports_audit_while_enforced_drops_stay() {
+    if !lab::require_root() {
+        return;
+    }
+    // Enforced: web may reach the peer on 80, nothing else; in audit mode, a policy that
+    // would also deny 80 to the peer and allow 443 (443 stays dropped: the audited allow
+    // changes no enforcement).
+    let audit = enforced(&[
+        deny(PEER_ID, TCP, PortRange::single(80), "audited-no-web"),
+        allow(PEER_ID, TCP, PortRange::single(443), "audited-tls"),
+    ]);
+    let mut egress = enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]);
+    egress.audit = Some(Box::new(audit));
+    let mut h = Harness::new(open(), egress);
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)));
+    assert_eq!(action, tc_action::PASS, "an audited deny forwards");
+    assert_eq!(kinds(&events), vec![kind::POLICY_VERDICT, kind::TRACE]);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_egress_tcp(&v, 40000, 80);
+    assert_eq!(
+        (v.verdict, v.reason, v.match_type),
+        (verdict::AUDIT, drop_reason::POLICY_DENY, match_type::L3_L4)
+    );
+    assert_eq!(v.flags & event_flags::AUDITED, event_flags::AUDITED);
+    assert_eq!(h.rule_of(v.cookie), "audited-no-web");
+    // The audited connection's later packets pass as established.
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40000, 80, ACK)));
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(kinds(&events), Vec::<u8>::new());
+
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40001, 443, SYN)));
+    assert_eq!(action, tc_action::DROP, "the enforced policy still decides");
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.verdict, v.reason),
+        (verdict::DENIED, drop_reason::POLICY_DENIED)
+    );
+
+    // Audit only, nothing enforced at ingress: the audited policy's default deny is
+    // reported, and the connection passes.
+    let mut ingress = open();
+    ingress.audit = Some(Box::new(enforced(&[allow(
+        OTHER_ID,
+        TCP,
+        PortRange::single(8080),
+        "audited-ingress",
+    )])));
+    h.set_policy(ingress, open());
+    let (action, events) = h.run(Hook::To, &frame::v4(PEER, LOCAL, &tcp(50000, 8080, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.direction, v.verdict, v.reason, v.match_type),
+        (
+            direction::INGRESS,
+            verdict::AUDIT,
+            drop_reason::POLICY_DENIED,
+            match_type::NONE
+        )
+    );
+    assert_eq!(v.flags & event_flags::ENFORCED, 0, "ingress is not enforced");
+    let (action, events) = h.run(Hook::To, &frame::v4(OTHER, LOCAL, &tcp(50001, 8080, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(kinds(&events), vec![kind::TRACE], "allowed by both: no verdict");
+}

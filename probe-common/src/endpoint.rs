@@ -30,6 +30,18 @@ impl EndpointInfo {
         };
         self.flags & flag != 0
     }
+
+    /// Whether policies in audit mode select the endpoint in `dir`: its entries with the
+    /// audited policies sit under [`crate::direction::audit_of`]`(dir)` in the policy map.
+    #[inline(always)]
+    pub fn audits(&self, dir: u8) -> bool {
+        let flag = if dir == crate::direction::INGRESS {
+            flags::INGRESS_AUDIT
+        } else {
+            flags::EGRESS_AUDIT
+        };
+        self.flags & flag != 0
+    }
 }
 
 /// Flags of [`EndpointInfo::flags`].
@@ -38,4 +50,9 @@ pub mod flags {
     pub const INGRESS_ENFORCED: u8 = 1 << 0;
     /// Egress policy is enforced: traffic from the endpoint needs an allow entry.
     pub const EGRESS_ENFORCED: u8 = 1 << 1;
+    /// Policies in audit mode select the endpoint at ingress: what they would deny of
+    /// the traffic the enforced policies allow is reported AUDIT (and passes).
+    pub const INGRESS_AUDIT: u8 = 1 << 2;
+    /// The same at egress.
+    pub const EGRESS_AUDIT: u8 = 1 << 3;
 }

@@ -30,6 +30,9 @@ pub mod verdict {
     pub const ALLOWED: u8 = 0;
     /// The connection is denied; [`super::FlowEvent::reason`] says why.
     pub const DENIED: u8 = 1;
+    /// The connection is allowed, but a policy in audit mode would deny it
+    /// ([`super::FlowEvent::reason`] says how): Hubble's verdict AUDIT.
+    pub const AUDIT: u8 = 2;
 }
 
 /// Flags of [`FlowEvent::flags`].
@@ -43,6 +46,9 @@ pub mod event_flags {
     /// The allowed connection is redirected to the agent's L7 proxy (Hubble's verdict
     /// REDIRECTED).
     pub const REDIRECTED: u8 = 1 << 3;
+    /// The decision came from the endpoint's policy with its audited policies: they would
+    /// deny what the enforced ones allow, so the connection passes and is reported AUDIT.
+    pub const AUDITED: u8 = 1 << 4;
 }
 
 /// Trace modes ([`crate::config::ProbeConfig::trace_mode`]).

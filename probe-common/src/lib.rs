@@ -29,6 +29,15 @@ pub mod direction {
     pub const INGRESS: u8 = 1;
     /// Traffic leaving the endpoint (its egress policy; the from-endpoint program).
     pub const EGRESS: u8 = 2;
+    /// Added to a direction in policy-map keys: the entries of the endpoint's policy with
+    /// its audited policies too (audit mode), beside the enforced ones.
+    pub const AUDIT_BIT: u8 = 4;
+
+    /// The policy-map direction of `dir`'s audit entries.
+    #[inline(always)]
+    pub const fn audit_of(dir: u8) -> u8 {
+        dir | AUDIT_BIT
+    }
 }
 
 /// What the classifiers return (the kernel's `enum tcx_action_base` values).

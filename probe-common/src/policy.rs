@@ -42,7 +42,9 @@ pub const PREFIX_FULL: u32 = 88;
 pub struct PolicyKey {
     /// Endpoint the entry belongs to.
     pub endpoint_id: u16,
-    /// [`crate::direction::INGRESS`] or [`crate::direction::EGRESS`].
+    /// [`crate::direction::INGRESS`] or [`crate::direction::EGRESS`], with
+    /// [`crate::direction::AUDIT_BIT`] for the entries of the policy with its audited
+    /// policies (audit mode).
     pub direction: u8,
     /// Always 0.
     pub pad0: u8,

@@ -313,7 +313,9 @@ fn new_connection(
     }
     // Like Cilium, a verdict event only where policy decides: an unenforced direction
     // allows everything and would only add noise.
-    if config.policy_verdict_events != 0 && hook.enforced != 0 {
+    // (An audited decision is policy deciding too.)
+    let decided = hook.enforced != 0 || decision.flags & event_flags::AUDITED != 0;
+    if config.policy_verdict_events != 0 && decided {
         notify::emit(hook, flow, &verdict_note(&decision, state::NEW));
     }
     if conntrack::create(flow, owner, now, &admission(ep, hook, &decision)).is_err() {
@@ -397,10 +399,12 @@ fn verdict_note(decision: &Decision, ct_state: u8) -> Note {
         subtype: 0,
         ct_state,
         match_type: decision.match_type,
-        verdict: if decision.allowed {
-            verdict::ALLOWED
-        } else {
+        verdict: if !decision.allowed {
             verdict::DENIED
+        } else if decision.flags & event_flags::AUDITED != 0 {
+            verdict::AUDIT
+        } else {
+            verdict::ALLOWED
         },
         reason: decision.reason,
         flags: decision.flags,

@@ -4,7 +4,8 @@
 //! `OBS_POLICY` LPM trie: userspace resolved precedence when it wrote the entries, so two
 //! lookups per new connection are enough:
 //!
-//! 1. direction not enforced for the endpoint → allowed, match type NONE;
+//! 1. direction not enforced for the endpoint → allowed, match type NONE (then, as for an
+//!    allowed connection, the audit entries are decided: see [`decide`]);
 //! 2. look up (endpoint, direction, peer identity, protocol, port) with the full-length key:
 //!    the trie returns the longest (most specific) entry of that identity;
 //! 3. look up the same with identity 0 (entries for any peer);
@@ -97,28 +98,61 @@ pub fn peer(flow: &Flow, dir: u8) -> IpCacheEntry {
 }
 
 /// Decides a connection of `ep` in `dir` with `peer` over `flow`'s protocol and policy port.
-/// A BPF subprogram (called for new and re-decided connections), keeping its two LPM keys
-/// off the caller's frame.
+/// A BPF subprogram (called for new and re-decided connections), keeping its LPM keys off
+/// the caller's frame.
+///
+/// Audit mode: when the enforced policy allows the connection and policies in audit mode
+/// select the endpoint in `dir`, the policy with them is decided too (its entries are
+/// under [`direction::audit_of`]). If that one would drop the connection, it passes all
+/// the same, as an audited decision: the audit's reason, match type and cookie, flag
+/// [`event_flags::AUDITED`], and the enforced decision's steering.
 #[inline(never)]
 pub fn decide(ep: &EndpointInfo, dir: u8, peer: u32, flow: &Flow) -> Decision {
-    if !is_enforced(ep, dir) {
-        return Decision {
-            allowed: true,
-            reason: 0,
-            match_type: match_type::NONE,
-            cookie: 0,
-            flags: 0,
-        };
+    let enforced = if is_enforced(ep, dir) {
+        lookup(ep.endpoint_id, dir, peer, flow)
+    } else {
+        not_enforced()
+    };
+    if !enforced.allowed || !ep.audits(dir) {
+        return enforced;
     }
+    let audit = lookup(ep.endpoint_id, direction::audit_of(dir), peer, flow);
+    if audit.allowed {
+        return enforced;
+    }
+    Decision {
+        allowed: true,
+        reason: audit.reason,
+        match_type: audit.match_type,
+        cookie: audit.cookie,
+        flags: enforced.flags | event_flags::AUDITED,
+    }
+}
+
+/// Steps 2 to 5: the two lookups of the entries under (`endpoint_id`, `dir`) and the
+/// decision on them.
+#[inline(never)]
+fn lookup(endpoint_id: u16, dir: u8, peer: u32, flow: &Flow) -> Decision {
     notify::count(counters::POLICY_LOOKUPS);
     let mut key = Key::new(
         PREFIX_FULL,
-        PolicyKey::new(ep.endpoint_id, dir, peer, flow.protocol, flow.policy_port),
+        PolicyKey::new(endpoint_id, dir, peer, flow.protocol, flow.policy_port),
     );
     let by_identity = OBS_POLICY.get(&key).copied();
     key.data.identity = 0;
     let any_identity = OBS_POLICY.get(&key).copied();
     decision(by_identity, any_identity)
+}
+
+#[inline(always)]
+fn not_enforced() -> Decision {
+    Decision {
+        allowed: true,
+        reason: 0,
+        match_type: match_type::NONE,
+        cookie: 0,
+        flags: 0,
+    }
 }
 
 /// Steps 4 and 5 of the decision on the two lookups' results

@@ -303,6 +303,7 @@ mod tests {
             enforced: true,
             selecting: vec![],
             state: resolve(&raw),
+            audit: None,
         }
     }
 
@@ -554,7 +555,20 @@ mod tests {
         }
     }
 
+    /// A random direction, a third of them with policies in audit mode.
     fn random_direction(rng: &mut Rng) -> DirectionPolicy {
+        let mut policy = random_resolved(rng);
+        if rng.below(3) == 0 {
+            let audit = random_resolved(rng);
+            policy.audit = Some(Box::new(DirectionPolicy {
+                enforced: true,
+                ..audit
+            }));
+        }
+        policy
+    }
+
+    fn random_resolved(rng: &mut Rng) -> DirectionPolicy {
         let raw: Vec<RawEntry> = (0..rng.below(12))
             .map(|i| {
                 let protocol = rng.pick(&PROTOCOLS);
@@ -580,6 +594,7 @@ mod tests {
             enforced: rng.below(5) != 0,
             selecting: vec![],
             state: resolve(&raw),
+            audit: None,
         }
     }
 
@@ -635,11 +650,17 @@ mod tests {
                 let ep = maps.endpoints.contents()[&ifindex];
                 assert_eq!(ep.endpoint_id, endpoint_id);
                 let kernel = model::decide(maps.policy.contents(), &ep, dir, peer, protocol, port);
-                let engine = engine_policy.decide(peer, protocol, port);
+                let audit = engine_policy.audited(peer, protocol, port);
+                let engine = audit.unwrap_or_else(|| engine_policy.decide(peer, protocol, port));
                 let what = format!(
                     "round {round}: ep {endpoint_id} dir {dir} peer {peer} proto {protocol} port {port}: {kernel:?} vs {engine:?}"
                 );
-                assert_eq!(kernel.allowed, engine.verdict.is_allowed(), "{what}");
+                assert_eq!(kernel.audited, audit.is_some(), "{what}");
+                assert_eq!(
+                    kernel.allowed,
+                    engine.verdict.is_allowed() || kernel.audited,
+                    "{what}"
+                );
                 assert_eq!(
                     kernel.reason,
                     engine.verdict.drop_reason().unwrap_or(0),
@@ -648,12 +669,12 @@ mod tests {
                 assert_eq!(kernel.match_type, engine.match_type, "{what}");
                 let engine_rules = engine.entry.map(|(_, v)| &v.rules);
                 assert_eq!(cookies.rules(kernel.cookie), engine_rules, "{what}");
-                seen.insert((kernel.reason, kernel.match_type));
+                seen.insert((kernel.audited, kernel.reason, kernel.match_type));
             }
         }
         // The random states exercise every outcome: allowed by each match type, default
-        // deny and explicit deny.
-        assert!(seen.len() >= 10, "too little variety: {seen:?}");
+        // deny and explicit deny, enforced and audited.
+        assert!(seen.len() >= 14, "too little variety: {seen:?}");
     }
 
     #[test]

@@ -140,6 +140,12 @@ fn endpoint_info(ep: &EndpointInput<'_>) -> EndpointInfo {
     if ep.policy.egress.enforced {
         f |= flags::EGRESS_ENFORCED;
     }
+    if ep.policy.ingress.audit.is_some() {
+        f |= flags::INGRESS_AUDIT;
+    }
+    if ep.policy.egress.audit.is_some() {
+        f |= flags::EGRESS_AUDIT;
+    }
     EndpointInfo {
         endpoint_id: ep.endpoint_id,
         flags: f,

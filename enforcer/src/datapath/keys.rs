@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+use probe_common::direction;
 use probe_common::policy::{PolicyEntry, PolicyKey, action, entry_flags, key_prefix_len};
 
 use super::cookie::CookieTable;
@@ -30,11 +31,26 @@ pub type PolicyEntries = BTreeMap<(PolicyKey, u32), PolicyEntry>;
 
 /// Adds the entries of `endpoint_id`'s `policy` in `direction` to `out`, interning each
 /// entry's rules in `cookies`. An unenforced direction adds nothing: the datapath does not
-/// look at its entries.
+/// look at its entries. The policy with its audited policies (audit mode) goes under
+/// [`direction::audit_of`] the direction.
 pub fn add_direction(
     out: &mut PolicyEntries,
     endpoint_id: u16,
     direction: Direction,
+    policy: &DirectionPolicy,
+    cookies: &mut CookieTable,
+) {
+    let wire = direction.as_wire();
+    add_entries(out, endpoint_id, wire, policy, cookies);
+    if let Some(audit) = &policy.audit {
+        add_entries(out, endpoint_id, direction::audit_of(wire), audit, cookies);
+    }
+}
+
+fn add_entries(
+    out: &mut PolicyEntries,
+    endpoint_id: u16,
+    wire: u8,
     policy: &DirectionPolicy,
     cookies: &mut CookieTable,
 ) {
@@ -43,7 +59,7 @@ pub fn add_direction(
     }
     for (key, value) in &policy.state.entries {
         let entry = entry(value, cookies.intern(&value.rules));
-        for (lpm_key, l4_prefix) in lpm_keys(endpoint_id, direction, key) {
+        for (lpm_key, l4_prefix) in lpm_keys(endpoint_id, wire, key) {
             // Keys carry the endpoint and the direction, so only this direction's own
             // entries can collide: the first in map-state order wins, like `decide`'s
             // tie-break.
@@ -54,13 +70,12 @@ pub fn add_direction(
     }
 }
 
-/// The LPM keys of one map-state key, each with its `l4_prefix` (the key's prefix length
-/// is [`key_prefix_len`] of it).
+/// The LPM keys of one map-state key under policy-map direction `wire`, each with its
+/// `l4_prefix` (the key's prefix length is [`key_prefix_len`] of it).
 ///
 /// A protocol-0 key with ports other than `PortRange::ALL` is not valid map state, and
 /// `decide` never consults it, so it yields nothing here either.
-pub fn lpm_keys(endpoint_id: u16, direction: Direction, key: &MapKey) -> Vec<(PolicyKey, u8)> {
-    let wire = direction.as_wire();
+pub fn lpm_keys(endpoint_id: u16, wire: u8, key: &MapKey) -> Vec<(PolicyKey, u8)> {
     let lpm = |port: u16| PolicyKey::new(endpoint_id, wire, key.identity, key.protocol, port);
     if key.protocol == 0 {
         return if key.ports.is_all() {
@@ -187,7 +202,7 @@ mod tests {
         assert!(
             lpm_keys(
                 3,
-                Direction::Egress,
+                Direction::Egress.as_wire(),
                 &MapKey {
                     identity: 7,
                     protocol: 0,

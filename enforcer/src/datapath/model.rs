@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use probe_common::drop_reason;
+use probe_common::{direction, drop_reason};
 use probe_common::endpoint::EndpointInfo;
 use probe_common::ipcache::{IpCacheEntry, IpCacheKey, WORLD_IDENTITY};
 use probe_common::policy::{PolicyEntry, PolicyKey, action, match_type};
@@ -25,6 +25,10 @@ pub struct Decision {
     pub match_type: u8,
     /// Cookie of the deciding entry, 0 without one.
     pub cookie: u32,
+    /// Audit mode: the enforced policy allows the connection, the policy with the audited
+    /// policies would drop it (reason, match type and cookie are that policy's), so it
+    /// passes and is reported AUDIT.
+    pub audited: bool,
 }
 
 /// The bytes of a policy key as the kernel's trie compares them (native byte order for the
@@ -95,7 +99,8 @@ pub fn identity_of(
 }
 
 /// Decides a new connection of endpoint `ep` in `dir` with peer identity `peer`, IP
-/// `protocol` and policy `port` (ICMP type for ICMP), as `probe-ebpf`'s `policy::decide`.
+/// `protocol` and policy `port` (ICMP type for ICMP), as `probe-ebpf`'s `policy::decide`,
+/// audit mode included.
 pub fn decide(
     policy: &BTreeMap<(PolicyKey, u32), PolicyEntry>,
     ep: &EndpointInfo,
@@ -104,15 +109,49 @@ pub fn decide(
     protocol: u8,
     port: u16,
 ) -> Decision {
-    if !ep.enforces(dir.as_wire()) {
-        return Decision {
+    let wire = dir.as_wire();
+    let enforced = if ep.enforces(wire) {
+        lookup(policy, ep.endpoint_id, wire, peer, protocol, port)
+    } else {
+        Decision {
             allowed: true,
             reason: 0,
             match_type: match_type::NONE,
             cookie: 0,
-        };
+            audited: false,
+        }
+    };
+    if !enforced.allowed || !ep.audits(wire) {
+        return enforced;
     }
-    let mut key = PolicyKey::new(ep.endpoint_id, dir.as_wire(), peer, protocol, port);
+    let audit = lookup(
+        policy,
+        ep.endpoint_id,
+        direction::audit_of(wire),
+        peer,
+        protocol,
+        port,
+    );
+    if audit.allowed {
+        return enforced;
+    }
+    Decision {
+        allowed: true,
+        audited: true,
+        ..audit
+    }
+}
+
+/// The two lookups of the entries under (`endpoint_id`, `wire`) and the decision on them.
+fn lookup(
+    policy: &BTreeMap<(PolicyKey, u32), PolicyEntry>,
+    endpoint_id: u16,
+    wire: u8,
+    peer: u32,
+    protocol: u8,
+    port: u16,
+) -> Decision {
+    let mut key = PolicyKey::new(endpoint_id, wire, peer, protocol, port);
     let by_identity = lpm(policy, &key, policy_key_bytes).copied();
     key.identity = 0;
     let any_identity = lpm(policy, &key, policy_key_bytes).copied();
@@ -122,6 +161,7 @@ pub fn decide(
             reason: drop_reason::POLICY_DENIED,
             match_type: match_type::NONE,
             cookie: 0,
+            audited: false,
         };
     };
     let denied = entry.action == action::DENY;
@@ -130,6 +170,7 @@ pub fn decide(
         reason: if denied { drop_reason::POLICY_DENY } else { 0 },
         match_type: match_type::of(wildcard, entry.l4_prefix),
         cookie: entry.cookie,
+        audited: false,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Computing an endpoint's policy: the rules selecting it, per-direction enforcement and
 //! default deny (Cilium's `computePolicyEnforcementAndRules`), requirement folding, every
-//! section's entries, the derived rules, and precedence resolution.
+//! section's entries, the derived rules, and precedence resolution; for audit mode, the
+//! policy of the enforced policies alone beside the one with the audited policies too.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -121,6 +122,33 @@ fn direction(
     used: &mut Used,
 ) -> DirectionPolicy {
     let relevant = relevant(rules, dir);
+    let enforcing: Vec<&RuleHandle> = relevant
+        .iter()
+        .copied()
+        .filter(|h| !h.policy.audit)
+        .collect();
+    let mut policy_of = |rules: &[&RuleHandle]| {
+        resolved(resolver, rules, ports, dir, derived, allow_localhost, used)
+    };
+    let mut policy = policy_of(&enforcing);
+    // Audit mode: the policy with the audited policies too, beside the enforced one.
+    if enforcing.len() < relevant.len() {
+        policy.audit = Some(Box::new(policy_of(&relevant)));
+    }
+    policy
+}
+
+/// The policy of the `relevant` rules in `dir`: not enforced without any, else their
+/// entries, the derived ones, and precedence resolved.
+fn resolved(
+    resolver: &mut Resolver<'_>,
+    relevant: &[&RuleHandle],
+    ports: &[ContainerPort],
+    dir: Direction,
+    derived: &DerivedRules,
+    allow_localhost: bool,
+    used: &mut Used,
+) -> DirectionPolicy {
     if relevant.is_empty() {
         return DirectionPolicy::default();
     }
@@ -133,7 +161,7 @@ fn direction(
     let mut raw = if nothing {
         Vec::new()
     } else {
-        section_entries(resolver, &relevant, ports, dir, used)
+        section_entries(resolver, relevant, ports, dir, used)
     };
     let allow_all = |rule: &RuleRef, identity: u32| RawEntry {
         identity,
@@ -164,6 +192,7 @@ fn direction(
         enforced: true,
         selecting: selecting.into_iter().collect(),
         state,
+        audit: None,
     }
 }
 

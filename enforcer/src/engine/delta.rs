@@ -29,10 +29,16 @@ pub fn compare(old: &EndpointPolicy, fresh: &EndpointPolicy, ids: &BTreeSet<u32>
     if !same_rules(&old.ingress, &fresh.ingress) || !same_rules(&old.egress, &fresh.egress) {
         return Outcome::Mismatch;
     }
-    let same = |old: &MapState, fresh: &MapState| entries_of(old, ids).eq(entries_of(fresh, ids));
-    if same(&old.ingress.state, &fresh.ingress.state)
-        && same(&old.egress.state, &fresh.egress.state)
-    {
+    let same = |old: &DirectionPolicy, fresh: &DirectionPolicy| {
+        let same_state =
+            |old: &MapState, fresh: &MapState| entries_of(old, ids).eq(entries_of(fresh, ids));
+        same_state(&old.state, &fresh.state)
+            && match (&old.audit, &fresh.audit) {
+                (Some(old), Some(fresh)) => same_state(&old.state, &fresh.state),
+                _ => true,
+            }
+    };
+    if same(&old.ingress, &fresh.ingress) && same(&old.egress, &fresh.egress) {
         Outcome::Unchanged
     } else {
         Outcome::Changed
@@ -41,12 +47,28 @@ pub fn compare(old: &EndpointPolicy, fresh: &EndpointPolicy, ids: &BTreeSet<u32>
 
 /// Replaces the entries of the identities in `ids` by those of `fresh`.
 pub fn patch(policy: &mut EndpointPolicy, fresh: &EndpointPolicy, ids: &BTreeSet<u32>) {
-    patch_state(&mut policy.ingress.state, &fresh.ingress.state, ids);
-    patch_state(&mut policy.egress.state, &fresh.egress.state, ids);
+    patch_direction(&mut policy.ingress, &fresh.ingress, ids);
+    patch_direction(&mut policy.egress, &fresh.egress, ids);
 }
 
+fn patch_direction(policy: &mut DirectionPolicy, fresh: &DirectionPolicy, ids: &BTreeSet<u32>) {
+    patch_state(&mut policy.state, &fresh.state, ids);
+    if let (Some(audit), Some(fresh)) = (&mut policy.audit, &fresh.audit) {
+        patch_state(&mut audit.state, &fresh.state, ids);
+    }
+}
+
+/// Same enforcement and selecting policies, with and without the audited ones.
 fn same_rules(a: &DirectionPolicy, b: &DirectionPolicy) -> bool {
-    a.enforced == b.enforced && a.selecting == b.selecting
+    let same = |a: &DirectionPolicy, b: &DirectionPolicy| {
+        a.enforced == b.enforced && a.selecting == b.selecting
+    };
+    same(a, b)
+        && match (&a.audit, &b.audit) {
+            (Some(a), Some(b)) => same(a, b),
+            (None, None) => true,
+            _ => false,
+        }
 }
 
 fn patch_state(state: &mut MapState, fresh: &MapState, ids: &BTreeSet<u32>) {
@@ -101,6 +123,7 @@ mod tests {
                 enforced: true,
                 selecting: vec![],
                 state: resolve(raw),
+                audit: None,
             },
             egress: DirectionPolicy::default(),
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::cilium::read_cidr;
 use super::cursor::{Cursor, MapCursor};
-use super::meta::{policy_origin, read_meta};
+use super::meta::{policy_origin, read_audit_mode, read_meta};
 use super::selector::{KeyStyle, read_selector};
 use crate::labels::{Operator, Requirement, SelKey, Selector, keys};
 use crate::mapstate::PortRange;
@@ -43,7 +43,9 @@ pub fn read_network_policy(doc: &MapCursor<'_>) -> Option<Policy> {
     let ingress = section(&ingress_c, Direction::Ingress, has_ingress_type);
     let egress = section(&egress_c, Direction::Egress, has_egress_type);
     spec.finish();
-    let (_, subject, _, ingress, egress) = (meta?, subject?, types?, ingress?, egress?);
+    let audit = read_audit_mode(doc);
+    let (_, subject, _, ingress, egress, audit) =
+        (meta?, subject?, types?, ingress?, egress?, audit?);
     let subject = subject.with(Requirement::equals(SelKey::k8s(keys::POD_NAMESPACE), &ns));
     let rule = Rule {
         path: "spec".into(),
@@ -58,6 +60,7 @@ pub fn read_network_policy(doc: &MapCursor<'_>) -> Option<Policy> {
     Some(Policy {
         origin,
         rules: vec![rule],
+        audit,
     })
 }
 

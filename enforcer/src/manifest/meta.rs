@@ -89,6 +89,29 @@ pub fn policy_origin(doc: &MapCursor<'_>, kind: PolicyKind, meta: Option<&Meta>)
     origin
 }
 
+/// The annotation putting a policy in audit mode (`audit`) or not (`enforce`, the default).
+pub const MODE_ANNOTATION: &str = "observe.io/mode";
+
+/// Whether the policy in `doc` is in audit mode ([`MODE_ANNOTATION`]); `None` after
+/// reporting an invalid value.
+pub fn read_audit_mode(doc: &MapCursor<'_>) -> Option<bool> {
+    let annotation = (|| {
+        let meta = doc.get("metadata")?.map()?;
+        meta.get("annotations")?.map()?.get(MODE_ANNOTATION)
+    })();
+    let Some(c) = annotation else {
+        return Some(false);
+    };
+    match c.string()? {
+        "audit" => Some(true),
+        "enforce" => Some(false),
+        _ => {
+            c.invalid("\"audit\" or \"enforce\"");
+            None
+        }
+    }
+}
+
 fn warn_unknown(m: &MapCursor<'_>) {
     m.ignore(KNOWN_FIELDS);
     for (key, c) in m.unread() {

@@ -71,6 +71,10 @@ pub struct DirectionPolicy {
     pub selecting: Vec<Arc<PolicyRef>>,
     /// The resolved entries.
     pub state: MapState,
+    /// Audit mode: when policies in audit mode select the endpoint in this direction, the
+    /// policy with them too (and without an `audit` of its own). The fields above are
+    /// the policy of the enforced policies alone.
+    pub audit: Option<Box<DirectionPolicy>>,
 }
 
 /// An endpoint's policy in both directions.

@@ -90,6 +90,20 @@ impl DirectionPolicy {
     }
 }
 
+impl DirectionPolicy {
+    /// Audit mode: the decision of the policy with the audited policies, when it would
+    /// drop a flow the enforced policy lets through ([`decide`](Self::decide) allows it).
+    /// The datapath passes such a flow and reports it AUDIT.
+    pub fn audited(&self, identity: u32, protocol: u8, port: u16) -> Option<Lookup<'_>> {
+        let full = self.audit.as_deref()?;
+        if !self.decide(identity, protocol, port).verdict.is_allowed() {
+            return None;
+        }
+        let lookup = full.decide(identity, protocol, port);
+        (!lookup.verdict.is_allowed()).then_some(lookup)
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Candidate<'a> {
     key: &'a MapKey,
@@ -151,6 +165,28 @@ impl MapState {
 mod tests {
     use super::*;
     use crate::mapstate::testing::policy;
+
+    #[test]
+    fn an_audit_reports_what_the_policy_with_the_audited_ones_would_drop() {
+        let full = policy(&[(1000, 6, PortRange::single(80), Action::Allow)]);
+        // Enforced alone: nothing selects the endpoint.
+        let p = DirectionPolicy {
+            audit: Some(Box::new(full.clone())),
+            ..DirectionPolicy::default()
+        };
+        assert_eq!(p.audited(1000, 6, 80), None);
+        let audit = p.audited(1000, 6, 443).expect("the audited policy drops 443");
+        assert_eq!(audit.verdict, Verdict::DefaultDenied);
+        // What the enforced policy drops is dropped, not audited.
+        let p = DirectionPolicy {
+            audit: Some(Box::new(full.clone())),
+            ..policy(&[(1000, 6, PortRange::single(443), Action::Deny)])
+        };
+        assert_eq!(p.audited(1000, 6, 443), None);
+        assert_eq!(p.decide(1000, 6, 443).verdict, Verdict::Denied);
+        // Without audited policies there is nothing to audit.
+        assert_eq!(DirectionPolicy::default().audited(1000, 6, 443), None);
+    }
 
     #[test]
     fn unenforced_direction_allows_everything() {

@@ -239,6 +239,7 @@ mod tests {
             enforced: true,
             selecting: vec![],
             state: state.clone(),
+            audit: None,
         };
         p.decide(identity, protocol, port).verdict
     }

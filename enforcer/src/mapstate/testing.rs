@@ -44,5 +44,6 @@ pub(crate) fn policy(entries: &[(u32, u8, PortRange, Action)]) -> DirectionPolic
         enforced: true,
         selecting: vec![],
         state,
+        audit: None,
     }
 }

@@ -19,6 +19,10 @@ pub struct Policy {
     pub origin: Arc<PolicyRef>,
     /// Its rules.
     pub rules: Vec<Rule>,
+    /// Audit mode (annotation `observe.io/mode: audit`): what the policy would deny passes
+    /// and is reported with verdict AUDIT; it changes no other policy's enforcement.
+    #[serde(default)]
+    pub audit: bool,
 }
 
 /// Whom a rule applies to.

@@ -81,6 +81,7 @@ pub fn enforced_l7(entries: &[Entry<'_>], l7: L7Kind) -> DirectionPolicy {
         enforced: true,
         selecting: vec![],
         state: resolve(&raw),
+        audit: None,
     }
 }
 

@@ -12,7 +12,7 @@ mod section;
 pub use section::read_cidr;
 
 use super::cursor::MapCursor;
-use super::meta::{policy_origin, read_meta};
+use super::meta::{policy_origin, read_audit_mode, read_meta};
 use crate::policy::model::Policy;
 use crate::policy::origin::PolicyKind;
 
@@ -57,7 +57,12 @@ pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
         ));
         return None;
     }
-    ok.then_some(Policy { origin, rules })
+    let audit = read_audit_mode(doc);
+    (ok && audit.is_some()).then_some(Policy {
+        origin,
+        rules,
+        audit: audit == Some(true),
+    })
 }
 
 /// A `description` next to `spec` (as some examples write it) is not part of the object:
