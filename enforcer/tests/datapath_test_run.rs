@@ -1612,8 +1612,16 @@ fn an_audited_deny_passes_and_reports_audit_while_enforced_drops_stay() {
             match_type::NONE
         )
     );
-    assert_eq!(v.flags & event_flags::ENFORCED, 0, "ingress is not enforced");
+    assert_eq!(
+        v.flags & event_flags::ENFORCED,
+        0,
+        "ingress is not enforced"
+    );
     let (action, events) = h.run(Hook::To, &frame::v4(OTHER, LOCAL, &tcp(50001, 8080, SYN)));
     assert_eq!(action, tc_action::PASS);
-    assert_eq!(kinds(&events), vec![kind::TRACE], "allowed by both: no verdict");
+    assert_eq!(
+        kinds(&events),
+        vec![kind::TRACE],
+        "allowed by both: no verdict"
+    );
 }

@@ -351,6 +351,7 @@ async fn apply(ch: Channel, yaml: String) -> Result<(), String> {
             name: "bench.yaml".into(),
             text: yaml,
         }],
+        audit: false,
     })
     .await
     .map(drop)

@@ -124,6 +124,9 @@ impl PolicyGetter for Cluster {
             .cloned()
             .unwrap_or_else(|| Arc::from([]))
     }
+    fn auditing_policies(&self, _: u32, _: TrafficDirection) -> Vec<PolicyInfo> {
+        Vec::new()
+    }
     fn selecting_policies(&self, _: u32, _: TrafficDirection) -> Vec<PolicyInfo> {
         self.selecting.clone()
     }

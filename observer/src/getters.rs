@@ -79,6 +79,10 @@ pub trait PolicyGetter: Send + Sync {
     /// The policies selecting endpoint `endpoint_id` in `direction`: the ones whose
     /// rules decide what it may receive (ingress) or send (egress).
     fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo>;
+    /// Audit mode: the policies selecting the endpoint in `direction` counting those in
+    /// audit mode (what an audited default deny is attributed to); empty when none of
+    /// them is in audit mode.
+    fn auditing_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo>;
 }
 
 /// Interface names.
@@ -172,6 +176,9 @@ impl PolicyGetter for NoopPolicyGetter {
     fn selecting_policies(&self, _: u32, _: TrafficDirection) -> Vec<PolicyInfo> {
         Vec::new()
     }
+    fn auditing_policies(&self, _: u32, _: TrafficDirection) -> Vec<PolicyInfo> {
+        Vec::new()
+    }
 }
 
 /// A [`LinkGetter`] that knows nothing.
@@ -240,6 +247,8 @@ pub struct FakePolicyGetter {
     pub on_rules_by_cookie: Option<Closure<u32, Vec<RuleInfo>>>,
     /// Answers [`PolicyGetter::selecting_policies`].
     pub on_selecting_policies: Option<Closure<(u32, TrafficDirection), Vec<PolicyInfo>>>,
+    /// Answers [`PolicyGetter::auditing_policies`].
+    pub on_auditing_policies: Option<Closure<(u32, TrafficDirection), Vec<PolicyInfo>>>,
 }
 
 impl PolicyGetter for FakePolicyGetter {
@@ -250,6 +259,10 @@ impl PolicyGetter for FakePolicyGetter {
     fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
         let f = self.on_selecting_policies.as_ref();
         f.expect("FakePolicyGetter: on_selecting_policies not set")((endpoint_id, direction))
+    }
+    fn auditing_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
+        let f = self.on_auditing_policies.as_ref();
+        f.expect("FakePolicyGetter: on_auditing_policies not set")((endpoint_id, direction))
     }
 }
 

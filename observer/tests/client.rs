@@ -45,6 +45,7 @@ fn policies() -> FakePolicyGetter {
             }],
             _ => vec![],
         })),
+        on_auditing_policies: Some(Box::new(|_| Vec::new())),
         on_selecting_policies: Some(Box::new(|_| {
             vec![policy("NetworkPolicy", "shop", "db-ingress")]
         })),

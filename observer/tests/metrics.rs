@@ -38,6 +38,7 @@ fn policies() -> FakePolicyGetter {
             }],
             _ => vec![],
         })),
+        on_auditing_policies: Some(Box::new(|_| Vec::new())),
         on_selecting_policies: Some(Box::new(|_| vec![policy("shop", "db-ingress")])),
     }
 }

@@ -280,11 +280,17 @@ impl AgentProcess {
 
     /// Applies YAML; `Err` carries the rejection message.
     pub fn apply(&self, yaml: &str) -> Result<Vec<String>, String> {
+        self.apply_with(yaml, false)
+    }
+
+    /// Applies YAML, its policies in audit mode when `audit` (`observe apply --audit`).
+    pub fn apply_with(&self, yaml: &str, audit: bool) -> Result<Vec<String>, String> {
         let req = ApplyRequest {
             manifests: vec![Manifest {
                 name: "test.yaml".into(),
                 text: yaml.into(),
             }],
+            audit,
         };
         let mut c = ControlClient::new(self.channel());
         self.rt

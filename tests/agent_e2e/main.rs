@@ -7,6 +7,7 @@
 mod common;
 
 mod attribution;
+mod audit;
 mod cli;
 mod cluster;
 mod dns;

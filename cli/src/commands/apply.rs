@@ -1,4 +1,5 @@
-//! `observe apply -f FILE`: send manifests to the agent, which applies them atomically.
+//! `observe apply -f FILE [--audit]`: send manifests to the agent, which applies them
+//! atomically (with `--audit`, their policies in audit mode).
 
 use std::process::ExitCode;
 
@@ -17,6 +18,10 @@ pub struct ApplyArgs {
     /// Repeatable. Example: -f examples/
     #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
     pub files: Vec<String>,
+    /// Apply the policies in audit mode (as the annotation observe.io/mode: audit does):
+    /// what they would deny passes and is reported with verdict AUDIT.
+    #[arg(long)]
+    pub audit: bool,
 }
 
 /// Reads `-f` inputs into request manifests.
@@ -37,7 +42,13 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
     connect::block_on(async {
         let mut client = ControlClient::new(connect::channel(global).await?);
         match client
-            .apply(connect::request(global, ApplyRequest { manifests }))
+            .apply(connect::request(
+                global,
+                ApplyRequest {
+                    manifests,
+                    audit: args.audit,
+                },
+            ))
             .await
         {
             Ok(resp) => {

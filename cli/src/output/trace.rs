@@ -89,6 +89,12 @@ pub fn to_text(t: &Trace) -> String {
                 drop_reason::name(r)
             );
         }
+        None if t.verdict == "AUDIT" => {
+            let _ = writeln!(
+                out,
+                "Final verdict: AUDIT (it passes; a policy in audit mode would drop it)"
+            );
+        }
         None => {
             let _ = writeln!(out, "Final verdict: ALLOWED");
         }
@@ -130,6 +136,16 @@ fn side(out: &mut String, title: &str, s: &SideTrace) {
     }
     for n in &s.notes {
         let _ = writeln!(out, "  {n}");
+    }
+    if let Some(a) = &s.audit {
+        let r = a.drop_reason;
+        let _ = writeln!(
+            out,
+            "  audit mode: would drop it ({}, {r} {}), by: {}",
+            drop_reason::text(r),
+            drop_reason::name(r),
+            a.by.join(", ")
+        );
     }
 }
 

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use probe_common::{direction, drop_reason};
 use probe_common::endpoint::EndpointInfo;
 use probe_common::ipcache::{IpCacheEntry, IpCacheKey, WORLD_IDENTITY};
 use probe_common::policy::{PolicyEntry, PolicyKey, action, match_type};
+use probe_common::{direction, drop_reason};
 
 use crate::policy::Direction;
 

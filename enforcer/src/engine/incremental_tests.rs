@@ -27,8 +27,13 @@ const CLUSTER: &str = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, l
 
 /// Policies covering what a peer change can touch: endpoint, entity (`cluster`, `all`),
 /// CIDR and namespace-selector peers, ingress and egress named ports, port ranges, deny
-/// rules (one for every peer), `fromRequires`, and a cluster-wide policy.
+/// rules (one for every peer), `fromRequires`, a cluster-wide policy, and one in audit
+/// mode (its map state beside the enforced one is patched too).
 const POLICIES: &[(&str, &str)] = &[
+    (
+        "shop/audited",
+        "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: audited, namespace: shop, annotations: {observe.io/mode: audit}}\nspec:\n  endpointSelector: {matchLabels: {app: db}}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {tier: front}}]\n  egress:\n  - toEndpoints: [{matchLabels: {app: web}}]\n    toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]\n",
+    ),
     (
         "shop/db-in",
         "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: db-in, namespace: shop}\nspec:\n  endpointSelector: {matchLabels: {app: db}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {app: web}}]\n    toPorts: [{ports: [{port: \"9090\", protocol: TCP}]}]\n  - fromEndpoints: [{matchLabels: {tier: front}}]\n    toPorts: [{ports: [{port: http}]}]\n",

@@ -18,7 +18,7 @@ use super::selector_cache::SelectorCache;
 use super::subjects::RuleHandle;
 use crate::cluster::{PodKey, WorkloadKind, WorkloadRef};
 use crate::mapstate::resolve::RawEntry;
-use crate::mapstate::{Action, PortRange, Verdict};
+use crate::mapstate::{Action, DirectionPolicy, Lookup, PortRange, Verdict};
 use crate::policy::Direction;
 use crate::policy::http::HttpRule;
 use crate::policy::model::{L4, L7, PortSpec};
@@ -182,6 +182,20 @@ pub struct SideTrace {
     pub hints: Vec<String>,
     /// Why this side has no policy, or other remarks.
     pub notes: Vec<String>,
+    /// Audit mode: what the policies in audit mode would do to a flow this side allows
+    /// (they would drop it; it passes, reported AUDIT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditTrace>,
+}
+
+/// What policies in audit mode would do to a flow: drop it, for this reason, by these rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditTrace {
+    /// 133 (nothing in the policy with the audited ones allows it) or 181 (a deny rule).
+    pub drop_reason: u8,
+    /// The deny rules (181), or the policies selecting the endpoint, those in audit mode
+    /// included (133).
+    pub by: Vec<String>,
 }
 
 /// A complete trace.
@@ -222,10 +236,11 @@ impl Engine {
         let denied = [&egress, &ingress]
             .into_iter()
             .find(|s| s.drop_reason.is_some());
-        let verdict = if denied.is_some() {
-            "DENIED"
-        } else {
-            "ALLOWED"
+        let audited = egress.audit.is_some() || ingress.audit.is_some();
+        let verdict = match (denied, audited) {
+            (Some(_), _) => "DENIED",
+            (None, true) => "AUDIT",
+            (None, false) => "ALLOWED",
         };
         let reply = req
             .reply
@@ -369,6 +384,7 @@ impl Engine {
             denying_rules: Vec::new(),
             hints: Vec::new(),
             notes: Vec::new(),
+            audit: None,
         };
         let Some(key) = &me.pod else {
             side.notes.push(match me.kind.as_str() {
@@ -394,16 +410,25 @@ impl Engine {
         if !decision.verdict.is_allowed() {
             side.verdict = "DENIED".into();
         }
+        if let Some(audit) = policy.audited(peer_identity, req.protocol, req.dport) {
+            side.verdict = "AUDIT".into();
+            side.audit = Some(audit_trace(policy, &audit));
+        }
         if !policy.enforced {
-            side.notes
-                .push(format!("no policy selects {key} for {dir}: not enforced"));
+            side.notes.push(match policy.audit {
+                Some(_) => {
+                    format!("only policies in audit mode select {key} for {dir}: not enforced")
+                }
+                None => format!("no policy selects {key} for {dir}: not enforced"),
+            });
             return side;
         }
         self.explain(&mut side, ep, peer_identity, req, dir, decision.verdict);
         side
     }
 
-    /// Fills the rule-level explanation of an enforced side.
+    /// Fills the rule-level explanation of an enforced side (by the enforced policies:
+    /// [`SideTrace::audit`] tells what those in audit mode would do).
     fn explain(
         &self,
         side: &mut SideTrace,
@@ -414,7 +439,8 @@ impl Engine {
         verdict: Verdict,
     ) {
         let rules = self.subjects.rules(ep.identity);
-        let relevant = relevant(rules, dir);
+        let mut relevant = relevant(rules, dir);
+        relevant.retain(|h| !h.policy.audit);
         side.default_deny = relevant.iter().any(|h| h.rule().default_deny(dir));
         let mut cache = SelectorCache::default();
         let mut resolver = Resolver {
@@ -593,6 +619,33 @@ fn rule_match(rule: &RuleRef, l4: &L4) -> RuleMatch {
 }
 
 /// Hubble's text for a policy match type (`none` for no match).
+/// What the policy with the audited policies says of a flow it would drop: the deny
+/// rules, or for a default deny the policies selecting the endpoint (those in audit mode
+/// marked).
+fn audit_trace(policy: &DirectionPolicy, audit: &Lookup<'_>) -> AuditTrace {
+    let drop_reason = audit.verdict.drop_reason().unwrap_or(0);
+    let by = match audit.entry {
+        Some((_, value)) => value
+            .rules
+            .iter()
+            .map(|r| format!("{} {}", r.policy, r.path))
+            .collect(),
+        None => {
+            let full = policy
+                .audit
+                .as_deref()
+                .map_or(&[][..], |a| &a.selecting[..]);
+            full.iter()
+                .map(|p| match policy.selecting.contains(p) {
+                    true => p.to_string(),
+                    false => format!("{p} (audit mode)"),
+                })
+                .collect()
+        }
+    };
+    AuditTrace { drop_reason, by }
+}
+
 fn match_type_name(t: u8) -> &'static str {
     probe_common::policy::match_type::name(t).unwrap_or("none")
 }

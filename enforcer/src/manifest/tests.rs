@@ -357,3 +357,25 @@ fn parsed_objects_round_trip_through_json() {
     let back: Vec<Object> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, objects);
 }
+
+#[test]
+fn the_mode_annotation_puts_a_policy_in_audit_mode() {
+    let annotated = |mode: &str| {
+        format!(
+            "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: p\n  namespace: shop\n  annotations: {{observe.io/mode: {mode}}}\nspec:\n  endpointSelector: {{}}\n  ingress:\n  - {{}}\n"
+        )
+    };
+    assert!(policy(&annotated("audit")).audit);
+    assert!(!policy(&annotated("enforce")).audit);
+    assert!(!policy(&cnp("  endpointSelector: {}\n  ingress:\n  - {}\n")).audit);
+    let knp = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: n, namespace: shop, annotations: {observe.io/mode: audit}}\nspec:\n  podSelector: {}\n";
+    assert!(policy(knp).audit);
+    let errs = errors(&annotated("dry-run"));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].contains("metadata.annotations.observe.io/mode")
+            && errs[0].contains("\"dry-run\"")
+            && errs[0].contains("\"audit\" or \"enforce\""),
+        "{errs:?}"
+    );
+}

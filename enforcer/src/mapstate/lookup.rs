@@ -175,7 +175,9 @@ mod tests {
             ..DirectionPolicy::default()
         };
         assert_eq!(p.audited(1000, 6, 80), None);
-        let audit = p.audited(1000, 6, 443).expect("the audited policy drops 443");
+        let audit = p
+            .audited(1000, 6, 443)
+            .expect("the audited policy drops 443");
         assert_eq!(audit.verdict, Verdict::DefaultDenied);
         // What the enforced policy drops is dropped, not audited.
         let p = DirectionPolicy {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use enforcer::engine::ObjectKey;
 use enforcer::engine::trace::{Target, TraceRequest as EngineTrace};
-use enforcer::manifest::{self, Input};
+use enforcer::manifest::{self, Input, Object};
 use observe_proto::control::control_server::{Control, ControlServer};
 use observe_proto::control::{
     ApplyRequest, ApplyResponse, DeleteRequest, DeleteResponse, Endpoint, FqdnEntry,
@@ -128,9 +128,17 @@ impl Control for ControlService {
         &self,
         request: Request<ApplyRequest>,
     ) -> Result<Response<ApplyResponse>, Status> {
-        let parsed = parse(request.into_inner().manifests)?;
+        let request = request.into_inner();
+        let parsed = parse(request.manifests)?;
         let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
-        let objects = parsed.objects.into_iter().map(|l| l.object).collect();
+        let mut objects: Vec<Object> = parsed.objects.into_iter().map(|l| l.object).collect();
+        if request.audit {
+            for object in &mut objects {
+                if let Object::Policy(p) = object {
+                    p.audit = true;
+                }
+            }
+        }
         let results = match &self.cluster {
             Some(c) => c
                 .apply(self.agent.clone(), objects)

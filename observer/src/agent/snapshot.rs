@@ -30,6 +30,8 @@ pub struct Snapshot {
     identities: HashMap<u32, Arc<[String]>>,
     cookies: HashMap<u32, Arc<[RuleInfo]>>,
     selecting: HashMap<(u32, i32), Vec<PolicyInfo>>,
+    /// The same with the policies in audit mode, where any select the endpoint.
+    auditing: HashMap<(u32, i32), Vec<PolicyInfo>>,
     links: HashMap<u32, Arc<str>>,
     /// Address → the learned names it answers for.
     names: HashMap<IpAddr, Vec<String>>,
@@ -81,14 +83,16 @@ impl Snapshot {
                         .map(|p| policy_info(p, revision))
                         .collect()
                 };
-                s.selecting.insert(
-                    (u32::from(*id), TrafficDirection::Ingress as i32),
-                    policies(&e.policy.ingress),
-                );
-                s.selecting.insert(
-                    (u32::from(*id), TrafficDirection::Egress as i32),
-                    policies(&e.policy.egress),
-                );
+                for (direction, d) in [
+                    (TrafficDirection::Ingress, &e.policy.ingress),
+                    (TrafficDirection::Egress, &e.policy.egress),
+                ] {
+                    let key = (u32::from(*id), direction as i32);
+                    s.selecting.insert(key, policies(d));
+                    if let Some(audit) = &d.audit {
+                        s.auditing.insert(key, policies(audit));
+                    }
+                }
             }
         }
         for i in engine.identities() {
@@ -209,6 +213,12 @@ impl PolicyGetter for Snapshot {
     }
     fn selecting_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
         self.selecting
+            .get(&(endpoint_id, direction as i32))
+            .cloned()
+            .unwrap_or_default()
+    }
+    fn auditing_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo> {
+        self.auditing
             .get(&(endpoint_id, direction as i32))
             .cloned()
             .unwrap_or_default()

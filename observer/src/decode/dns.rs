@@ -196,6 +196,7 @@ mod tests {
             }),
             policies: Arc::new(FakePolicyGetter {
                 on_rules_by_cookie: None,
+                on_auditing_policies: Some(Box::new(|_| Vec::new())),
                 on_selecting_policies: Some(Box::new(move |_| vec![selecting.clone()])),
             }),
             ..Getters::default()

@@ -13,13 +13,16 @@ use probe_common::event::{FlowEvent, event_flags, kind, obs_point, verdict};
 use super::ParseError;
 
 /// The verdict: traces forward, drops drop, and policy verdicts say what policy decided
-/// (an allow that sends the connection to the L7 proxy is REDIRECTED, as in Hubble).
+/// (an allow that sends the connection to the L7 proxy is REDIRECTED, as in Hubble; what
+/// a policy in audit mode would drop is AUDIT).
 pub(super) fn decode_verdict(ev: &FlowEvent) -> Result<Verdict, ParseError> {
     match ev.kind {
         kind::DROP => Ok(Verdict::Dropped),
         kind::TRACE => Ok(Verdict::Forwarded),
         kind::POLICY_VERDICT if ev.verdict == verdict::DENIED => Ok(Verdict::Dropped),
+        // Hubble's order: a redirect says REDIRECTED even when audited.
         kind::POLICY_VERDICT if ev.flags & event_flags::REDIRECTED != 0 => Ok(Verdict::Redirected),
+        kind::POLICY_VERDICT if ev.verdict == verdict::AUDIT => Ok(Verdict::Audit),
         // Any other verdict value is an allow: the datapath only denies explicitly.
         kind::POLICY_VERDICT => Ok(Verdict::Forwarded),
         other => Err(ParseError::UnknownEventKind(other)),

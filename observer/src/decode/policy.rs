@@ -6,13 +6,17 @@
 //! - An explicit deny (181) names the deny rules behind its cookie.
 //! - A default deny (133) has no rule to name (nothing matched); it names the policies
 //!   that select the endpoint in that direction, none of which allows the peer.
+//! - An audit (what a policy in audit mode would drop, and lets pass) is attributed as the
+//!   deny it would be: the deny rules behind its cookie, or for a default deny the
+//!   policies selecting the endpoint with those in audit mode.
 
 use std::sync::Arc;
 
 use observe_proto::flow::{
     Attribution, DropReason, Flow, Policy, PolicyRule, PolicyVerdictKind, TrafficDirection, Verdict,
 };
-use probe_common::event::{FlowEvent, kind};
+use probe_common::drop_reason;
+use probe_common::event::{FlowEvent, kind, verdict};
 
 use crate::getters::{PolicyGetter, PolicyInfo, RuleInfo};
 
@@ -43,12 +47,15 @@ pub(super) fn look_up_policy(
 ) -> PolicyAnswers {
     let kind = verdict_kind(ev, verdict, reason);
     let none = || Arc::from([]);
+    let endpoint = u32::from(ev.endpoint_id);
     let (rules, selecting) = match kind {
         None => (none(), Vec::new()),
-        Some(PolicyVerdictKind::DefaultDeny) => (
-            none(),
-            policies.selecting_policies(u32::from(ev.endpoint_id), direction),
-        ),
+        Some(PolicyVerdictKind::DefaultDeny) if is_audit(ev) => {
+            (none(), policies.auditing_policies(endpoint, direction))
+        }
+        Some(PolicyVerdictKind::DefaultDeny) => {
+            (none(), policies.selecting_policies(endpoint, direction))
+        }
         Some(_) if ev.cookie == 0 => (none(), Vec::new()),
         Some(_) => (policies.rules_by_cookie(ev.cookie), Vec::new()),
     };
@@ -92,6 +99,13 @@ pub(super) fn decode_policy(flow: &mut Flow, answers: &PolicyAnswers) {
 /// How policy decided, or `None` when the event is not about a policy decision (a
 /// forwarded packet without a cookie, or a drop for another reason).
 fn verdict_kind(ev: &FlowEvent, verdict: Verdict, reason: DropReason) -> Option<PolicyVerdictKind> {
+    if is_audit(ev) {
+        return Some(if ev.reason == drop_reason::POLICY_DENY {
+            PolicyVerdictKind::ExplicitDeny
+        } else {
+            PolicyVerdictKind::DefaultDeny
+        });
+    }
     match (verdict, reason) {
         (Verdict::Dropped, DropReason::PolicyDenied) => Some(PolicyVerdictKind::DefaultDeny),
         (Verdict::Dropped, DropReason::PolicyDeny) => Some(PolicyVerdictKind::ExplicitDeny),
@@ -100,6 +114,11 @@ fn verdict_kind(ev: &FlowEvent, verdict: Verdict, reason: DropReason) -> Option<
         _ if ev.kind == kind::POLICY_VERDICT || ev.cookie != 0 => Some(PolicyVerdictKind::Allowed),
         _ => None,
     }
+}
+
+/// Whether `ev` is an audited policy verdict (audit mode).
+fn is_audit(ev: &FlowEvent) -> bool {
+    ev.kind == kind::POLICY_VERDICT && ev.verdict == verdict::AUDIT
 }
 
 /// The policies of `rules`, each once, in a stable order (sorted). A sorted, deduplicated
@@ -219,6 +238,7 @@ mod tests {
                 9 => vec![rule("deny-db", "spec.egressDeny[0]")],
                 _ => vec![],
             })),
+            on_auditing_policies: Some(Box::new(|_| Vec::new())),
             on_selecting_policies: Some(Box::new(|(ep, dir)| {
                 assert_eq!((ep, dir), (12, TrafficDirection::Ingress));
                 vec![info("db-ingress")]

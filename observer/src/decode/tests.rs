@@ -85,6 +85,13 @@ fn policies() -> FakePolicyGetter {
             ],
             _ => vec![],
         })),
+        on_auditing_policies: Some(Box::new(|(endpoint, dir)| match (endpoint, dir) {
+            (9, TrafficDirection::Ingress) => vec![
+                policy_info("CiliumNetworkPolicy", "default", "deathstar-l7"),
+                policy_info("CiliumNetworkPolicy", "default", "lockdown"),
+            ],
+            _ => vec![],
+        })),
     }
 }
 
@@ -150,10 +157,10 @@ fn compact(flow: &Flow) -> String {
         ),
         kind::POLICY_VERDICT => {
             let dir = flow.traffic_direction().as_str_name();
-            let v = if flow.verdict() == Verdict::Dropped {
-                "DENIED"
-            } else {
-                "ALLOWED"
+            let v = match flow.verdict() {
+                Verdict::Dropped => "DENIED",
+                Verdict::Audit => "AUDITED",
+                _ => "ALLOWED",
             };
             (
                 format!(
@@ -292,6 +299,52 @@ fn denied_policy_verdict_is_dropped_with_its_reason() {
         flow.attribution.unwrap().kind(),
         PolicyVerdictKind::DefaultDeny
     );
+}
+
+// default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) policy-verdict:L3-L4 INGRESS AUDITED (TCP Flags: SYN)
+#[test]
+fn an_audited_deny_is_audit_and_names_the_deny_it_would_be() {
+    let flow = decode(FlowEvent {
+        kind: kind::POLICY_VERDICT,
+        verdict: verdict::AUDIT,
+        reason: drop_reason::POLICY_DENY,
+        match_type: probe_common::policy::match_type::L3_L4,
+        cookie: 5,
+        flags: event_flags::ENFORCED | event_flags::AUDITED,
+        ..syn_to_deathstar()
+    });
+    assert_eq!(
+        compact(&flow),
+        "default/xwing:42704 (ID:27863) -> default/deathstar:80 (ID:45219) policy-verdict:L3-L4 INGRESS AUDITED (TCP Flags: SYN)"
+    );
+    assert_eq!(flow.verdict(), Verdict::Audit);
+    // As in Hubble: the flow was not dropped, so no drop reason.
+    assert_eq!(flow.drop_reason_desc(), DropReason::Unknown);
+    assert_eq!(flow.ingress_denied_by[0].name, "deny-empire");
+    assert!(flow.ingress_allowed_by.is_empty());
+    let attribution = flow.attribution.unwrap();
+    assert_eq!(attribution.kind(), PolicyVerdictKind::ExplicitDeny);
+    assert_eq!(attribution.rules[0].path, "spec.ingressDeny[1]");
+}
+
+#[test]
+fn an_audited_default_deny_names_the_policies_with_those_in_audit_mode() {
+    let flow = decode(FlowEvent {
+        kind: kind::POLICY_VERDICT,
+        verdict: verdict::AUDIT,
+        reason: drop_reason::POLICY_DENIED,
+        flags: event_flags::AUDITED,
+        ..syn_to_deathstar()
+    });
+    assert_eq!(flow.verdict(), Verdict::Audit);
+    let attribution = flow.attribution.unwrap();
+    assert_eq!(attribution.kind(), PolicyVerdictKind::DefaultDeny);
+    let names: Vec<&str> = attribution
+        .selecting_policies
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["deathstar-l7", "lockdown"]);
 }
 
 // default/xwing:42704 (ID:27863) <- default/deathstar:80 (ID:45219) from-endpoint FORWARDED (TCP Flags: SYN, ACK)

@@ -57,6 +57,7 @@ pub fn decoder() -> Decoder {
                 })
                 .collect()
         })),
+        on_auditing_policies: Some(Box::new(|_| Vec::new())),
         on_selecting_policies: Some(Box::new(|(endpoint, _)| {
             fixtures::selecting_policies(endpoint)
                 .into_iter()
