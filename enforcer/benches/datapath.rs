@@ -135,9 +135,33 @@ impl Bench {
     }
 
     fn install(&mut self, entries: u32) {
+        self.install_policy(egress_policy(entries));
+    }
+
+    /// [`Bench::install`], with a policy in audit mode that would deny the peer's port
+    /// beside it: every new connection is decided twice and reported AUDIT.
+    fn install_audited(&mut self, entries: u32) {
+        let mut egress = egress_policy(entries);
+        let mut audit = egress.clone();
+        let denied = MapValue {
+            action: Action::Deny,
+            rules: Arc::from(vec![rule()]),
+            l7: L7Kind::None,
+        };
+        let key = MapKey {
+            identity: PEER_ID,
+            protocol: 6,
+            ports: PortRange::single(80),
+        };
+        audit.state.entries.insert(key, denied);
+        egress.audit = Some(Box::new(audit));
+        self.install_policy(egress);
+    }
+
+    fn install_policy(&mut self, egress: DirectionPolicy) {
         let policy = EndpointPolicy {
             ingress: DirectionPolicy::default(),
-            egress: egress_policy(entries),
+            egress,
         };
         let ep = EndpointInput {
             ifindex: 1,
@@ -265,7 +289,10 @@ struct PathCost {
 fn latency_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>, paths: &mut Vec<PathCost>) {
     bench.install(entries);
     let first = rows.len();
-    paths.push(new_connection_rows(bench, entries, rows));
+    let new = new_connection_rows(bench, entries, rows);
+    audited_rows(bench, entries, new.probe, rows);
+    paths.push(new);
+    bench.install(entries);
     let established = established_rows(bench, entries, rows);
     let noop = established.empty;
     // The batch baseline heads the entries' rows, as it is the baseline of most of them.
@@ -342,6 +369,25 @@ fn new_connection_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) -> 
         empty: new.noop,
         goal: NEW_CONNECTION_GOAL,
     }
+}
+
+/// New connections under a policy in audit mode that would deny them: against the noop,
+/// and against the same connections without it (`enforced_ns`, measured just before).
+fn audited_rows(bench: &mut Bench, entries: u32, enforced_ns: f64, rows: &mut Vec<Row>) {
+    bench.install_audited(entries);
+    let audited = bench.singles();
+    rows.push(Row {
+        scenario: "new connection, audited (AUDIT verdict+trace)",
+        entries,
+        ns: audited.probe,
+        baseline: audited.noop,
+    });
+    rows.push(Row {
+        scenario: "  x the same connection, not audited",
+        entries,
+        ns: audited.probe,
+        baseline: enforced_ns,
+    });
 }
 
 /// Established packets: the probe, its floor and the noop, interleaved batches.
