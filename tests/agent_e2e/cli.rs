@@ -443,3 +443,48 @@ fn whatif_reads_the_history_on_disk_before_the_ring() {
     let report = breaking_whatif(&c, &candidate);
     assert_eq!(report["changes"][0]["dport"], 8080, "{report}");
 }
+
+#[test]
+fn the_cli_rolls_a_policy_out_in_audit_mode_and_promotes_it() {
+    let Some(c) = Cluster::new("e2eclaud") else {
+        return;
+    };
+    let file = write_manifest(&c, "audited.yaml", POLICIES);
+    let file = file.to_str().expect("UTF-8 path");
+    ok(&c, &["apply", "--audit", "-f", file]);
+    let _server = c.serve("server", &[7070], &[]);
+    assert!(c.reaches("intruder", "server", "tcp", 7070, false));
+    let flows = wait_for_line(
+        &c,
+        &["flows", "--verdict", "AUDIT", "--to-pod", "e2e/server"],
+        "AUDITED",
+    );
+    let line = flows
+        .lines()
+        .find(|l| l.contains("AUDITED"))
+        .expect("an AUDITED line");
+    assert!(
+        line.contains("e2e/intruder") && line.contains("e2e/server:7070"),
+        "{flows}"
+    );
+    let trace = ok(
+        &c,
+        &[
+            "policy",
+            "trace",
+            "--from",
+            "e2e/intruder",
+            "--to",
+            "e2e/server",
+            "--dport",
+            "7070",
+        ],
+    );
+    assert!(trace.contains("Final verdict: AUDIT"), "{trace}");
+    assert!(
+        trace.contains("audit mode: would drop it") && trace.contains("e2e/server-ingress"),
+        "{trace}"
+    );
+    ok(&c, &["apply", "-f", file]);
+    assert!(!c.reaches("intruder", "server", "tcp", 7070, false));
+}
