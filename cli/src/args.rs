@@ -166,7 +166,13 @@ impl Command {
         match self {
             Self::Policy(PolicyCommand::Trace(trace)) => trace.files.is_empty(),
             Self::Policy(PolicyCommand::Matrix(_) | PolicyCommand::Validate(_)) => false,
-            Self::Policy(PolicyCommand::Whatif(_) | PolicyCommand::Suggest(_)) => true,
+            Self::Policy(
+                PolicyCommand::Whatif(_)
+                | PolicyCommand::Suggest(_)
+                | PolicyCommand::Stage(_)
+                | PolicyCommand::Unstage
+                | PolicyCommand::Promote,
+            ) => true,
             Self::Flows(flows) => flows.input_file.is_none(),
             Self::Apply(_)
             | Self::Delete(_)
@@ -215,6 +221,27 @@ pub enum PolicyCommand {
     ///
     /// Example: observe policy suggest --namespace shop --since 1h > shop.yaml
     Suggest(SuggestArgs),
+    /// Stage policies: every new connection is decided by them too, beside the enforced
+    /// ones, and its flow carries the staged verdict and rule; nothing is enforced.
+    ///
+    /// Replaces any staged set. `observe flows --staged-verdict DROPPED` then lists what
+    /// the change would break; `observe policy promote` applies it.
+    ///
+    /// Example: observe policy stage -f new-policy.yaml
+    Stage(StageArgs),
+    /// Drop the staged policies (nothing is applied).
+    Unstage,
+    /// Apply the staged policies atomically, as `observe apply` would, and unstage them.
+    Promote,
+}
+
+/// Flags of `observe policy stage`.
+#[derive(Args, Debug, Clone)]
+pub struct StageArgs {
+    /// Policy manifests (CNP, CCNP, KNP): a file, a directory or `-` for stdin.
+    /// Repeatable. Example: -f new-policy.yaml
+    #[arg(short = 'f', long = "filename", value_name = "FILE", required = true)]
+    pub files: Vec<String>,
 }
 
 /// Flags of `observe policy suggest`.

@@ -42,6 +42,7 @@ mod protocol;
 mod reply;
 mod selector;
 mod service;
+mod staged_verdict;
 mod tcp_flags;
 mod trace_id;
 mod traffic_direction;
@@ -113,6 +114,7 @@ pub fn default_builders() -> Vec<Box<dyn FilterBuilder>> {
         Box::new(uuid::UuidFilter),
         Box::new(event_type::EventTypeFilter),
         Box::new(verdict::VerdictFilter),
+        Box::new(staged_verdict::StagedVerdictFilter),
         Box::new(drop_reason_desc::DropReasonDescFilter),
         Box::new(reply::ReplyFilter),
         Box::new(encrypted::EncryptedFilter),

@@ -62,6 +62,10 @@ pub struct FilterArgs {
     /// TRANSLATED. Example: --verdict DROPPED
     #[arg(long, value_name = "VERDICT", value_parser = values::verdict)]
     pub verdict: Vec<Verdict>,
+    /// New connections whose verdict under the staged policies (`observe policy stage`)
+    /// is this. Example: --staged-verdict DROPPED (what the staged change would break)
+    #[arg(long, value_name = "VERDICT", value_parser = values::verdict)]
+    pub staged_verdict: Vec<Verdict>,
     /// Drops with this reason, by Hubble's enum name. Example: --drop-reason-desc POLICY_DENIED
     #[arg(long, value_name = "REASON", value_parser = values::drop_reason_desc)]
     pub drop_reason_desc: Vec<DropReason>,

@@ -128,6 +128,7 @@ impl Tracker {
             Filter::TcpFlags(v) => self.both(|f| f.tcp_flags.push(v)),
             Filter::EventType(v) => self.both(|f| f.event_type.push(v)),
             Filter::Verdict(v) => self.both(|f| f.verdict.push(v.into())),
+            Filter::StagedVerdict(v) => self.both(|f| f.staged_verdict.push(v.into())),
             Filter::DropReasonDesc(v) => self.both(|f| f.drop_reason_desc.push(v.into())),
             Filter::IpTraceId(v) => self.both(|f| f.ip_trace_id.push(v)),
             Filter::SnatIp(v) => self.both(|f| f.source_ip_xlated.push(v.clone())),

@@ -85,6 +85,53 @@ pub trait PolicyGetter: Send + Sync {
     fn auditing_policies(&self, endpoint_id: u32, direction: TrafficDirection) -> Vec<PolicyInfo>;
 }
 
+/// A new connection, as a staged policy set is asked about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StagedQuery {
+    /// The local endpoint whose policy decided (the event's `endpoint_id`).
+    pub endpoint_id: u32,
+    /// The direction of that policy.
+    pub direction: TrafficDirection,
+    /// The peer's security identity.
+    pub peer_identity: u32,
+    /// IP protocol number.
+    pub protocol: u8,
+    /// Destination port, or ICMP type.
+    pub port: u16,
+}
+
+/// What a staged policy set decides for a [`StagedQuery`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedAnswer {
+    /// Forwarded, dropped, redirected (an L7 rule would apply) or audit.
+    pub verdict: observe_proto::flow::Verdict,
+    /// 133 or 181 for a drop or an audit, else 0.
+    pub drop_reason: u8,
+    /// Allowed, explicit deny or default deny.
+    pub kind: observe_proto::flow::PolicyVerdictKind,
+    /// The staged rules that decided (none for a default deny).
+    pub rules: Vec<RuleInfo>,
+    /// For a default deny: the staged policies selecting the endpoint.
+    pub selecting: Vec<PolicyInfo>,
+}
+
+/// Staged policies (`observe policy stage`): what they would decide for new connections.
+pub trait StagedGetter: Send + Sync {
+    /// The staged set's decision, or `None` when nothing is staged or the endpoint is not
+    /// local.
+    fn staged(&self, query: &StagedQuery) -> Option<StagedAnswer>;
+}
+
+/// A [`StagedGetter`] with nothing staged.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopStagedGetter;
+
+impl StagedGetter for NoopStagedGetter {
+    fn staged(&self, _: &StagedQuery) -> Option<StagedAnswer> {
+        None
+    }
+}
+
 /// Interface names.
 pub trait LinkGetter: Send + Sync {
     /// The name of the interface with index `ifindex` (shared, as cookies' rules are).
@@ -114,6 +161,8 @@ pub struct Getters {
     pub links: Arc<dyn LinkGetter>,
     /// Learned DNS names.
     pub fqdn: Arc<dyn FqdnGetter>,
+    /// Staged policies.
+    pub staged: Arc<dyn StagedGetter>,
 }
 
 impl Default for Getters {
@@ -125,6 +174,7 @@ impl Default for Getters {
             policies: Arc::new(NoopPolicyGetter),
             links: Arc::new(NoopLinkGetter),
             fqdn: Arc::new(NoopFqdnGetter),
+            staged: Arc::new(NoopStagedGetter),
         }
     }
 }

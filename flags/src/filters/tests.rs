@@ -483,3 +483,15 @@ fn args_built_in_code_need_no_indices() {
     );
     assert!(Filters::default().is_empty());
 }
+
+#[test]
+fn the_staged_verdict_is_its_own_field() {
+    let f = parse("--staged-verdict DROPPED --verdict FORWARDED");
+    assert_eq!(
+        f.whitelist,
+        [filter(|f| {
+            f.staged_verdict = verdicts(&[Verdict::Dropped]);
+            f.verdict = verdicts(&[Verdict::Forwarded]);
+        })]
+    );
+}

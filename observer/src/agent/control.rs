@@ -13,7 +13,8 @@ use observe_proto::control::{
     GetEndpointsRequest, GetEndpointsResponse, GetFqdnCacheRequest, GetFqdnCacheResponse,
     GetIdentitiesRequest, GetIdentitiesResponse, GetNamespacesRequest, GetNamespacesResponse,
     GetNodesRequest, GetNodesResponse, GetPoliciesRequest, GetPoliciesResponse, Identity, Manifest,
-    Namespace, Node, Policy, TraceRequest, TraceResponse, WhatIfRequest, WhatIfResponse,
+    Namespace, Node, Policy, PromoteRequest, StageRequest, StageResponse, TraceRequest,
+    TraceResponse, UnstageRequest, UnstageResponse, WhatIfRequest, WhatIfResponse,
 };
 use tonic::{Request, Response, Status};
 
@@ -122,6 +123,23 @@ fn parse(manifests: Vec<Manifest>) -> Result<manifest::Manifests, Status> {
     })
 }
 
+impl ControlService {
+    /// Applies `objects` atomically: through the cluster's store when the agent is part of
+    /// one, else to the agent itself.
+    async fn apply_objects(&self, objects: Vec<Object>) -> Result<Vec<String>, Status> {
+        match &self.cluster {
+            Some(c) => c
+                .apply(self.agent.clone(), objects)
+                .await
+                .map_err(refused),
+            None => {
+                self.with_agent(move |a| a.apply(objects).map_err(refused))
+                    .await
+            }
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl Control for ControlService {
     async fn apply(
@@ -139,21 +157,57 @@ impl Control for ControlService {
                 }
             }
         }
-        let results = match &self.cluster {
-            Some(c) => c
-                .apply(self.agent.clone(), objects)
-                .await
-                .map_err(refused)?,
-            None => {
-                self.with_agent(move |a| a.apply(objects).map_err(refused))
-                    .await?
-            }
-        };
+        let results = self.apply_objects(objects).await?;
         Ok(Response::new(ApplyResponse {
             endpoints_updated: 0,
             results,
             warnings,
         }))
+    }
+
+    async fn stage(
+        &self,
+        request: Request<StageRequest>,
+    ) -> Result<Response<StageResponse>, Status> {
+        let parsed = parse(request.into_inner().manifests)?;
+        let warnings = parsed.warnings.iter().map(ToString::to_string).collect();
+        let objects: Vec<Object> = parsed.objects.into_iter().map(|l| l.object).collect();
+        let results = self
+            .with_agent(move |a| a.stage(objects).map_err(refused))
+            .await?;
+        Ok(Response::new(StageResponse { results, warnings }))
+    }
+
+    async fn unstage(
+        &self,
+        _: Request<UnstageRequest>,
+    ) -> Result<Response<UnstageResponse>, Status> {
+        let dropped = self.with_agent(|a| Ok(a.unstage())).await?;
+        Ok(Response::new(UnstageResponse { dropped }))
+    }
+
+    async fn promote(
+        &self,
+        _: Request<PromoteRequest>,
+    ) -> Result<Response<ApplyResponse>, Status> {
+        let objects = self
+            .with_agent(|a| {
+                a.take_staged()
+                    .ok_or_else(|| Status::failed_precondition("no policies are staged"))
+            })
+            .await?;
+        match self.apply_objects(objects.clone()).await {
+            Ok(results) => Ok(Response::new(ApplyResponse {
+                endpoints_updated: 0,
+                results,
+                warnings: Vec::new(),
+            })),
+            Err(status) => {
+                // Nothing was applied: the set stays staged.
+                self.with_agent(move |a| Ok(a.restage(objects))).await?;
+                Err(status)
+            }
+        }
     }
 
     async fn delete(

@@ -43,6 +43,7 @@ pub mod ringbuf;
 mod run;
 pub mod snapshot;
 pub mod socket;
+pub mod staged;
 pub mod store;
 pub mod whatif;
 
@@ -94,6 +95,8 @@ pub struct Agent {
     proxy_view: proxy_view::SharedProxyView,
     /// The cluster this node is part of (`--kvstore`).
     cluster: Option<cluster::Link>,
+    /// Staged policies (`observe policy stage`), not persisted.
+    staged: Option<staged::Staged>,
 }
 
 impl Agent {
@@ -153,6 +156,7 @@ impl Agent {
             fqdn,
             proxy_view: proxy_view::SharedProxyView::default(),
             cluster,
+            staged: None,
         };
         let previous: Records = state
             .endpoints
@@ -173,6 +177,47 @@ impl Agent {
     /// The engine (for traces and listings).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Stages `objects` (policies only), replacing any staged set; returns one line per
+    /// policy with what applying it would do (`... staged (would be created)`).
+    pub fn stage(&mut self, objects: Vec<Object>) -> Result<Vec<String>, Refused> {
+        let results = objects
+            .iter()
+            .map(|o| {
+                let line = self.result_line(o);
+                match line.rsplit_once(' ') {
+                    Some((key, verb)) => format!("{key} staged (would be {verb})"),
+                    None => line,
+                }
+            })
+            .collect();
+        let staged = staged::Staged::new(&self.engine, objects).map_err(Refused::Invalid)?;
+        self.staged = Some(staged);
+        self.publish();
+        Ok(results)
+    }
+
+    /// Drops the staged set; returns the keys of the policies it held.
+    pub fn unstage(&mut self) -> Vec<String> {
+        let keys = self.staged.take().map(|s| s.keys()).unwrap_or_default();
+        self.publish();
+        keys
+    }
+
+    /// Takes the staged set out to promote it (`None` when nothing is staged).
+    pub fn take_staged(&mut self) -> Option<Vec<Object>> {
+        let objects = self.staged.take().map(staged::Staged::into_objects);
+        self.publish();
+        objects
+    }
+
+    /// Puts a staged set back after its promotion failed.
+    pub fn restage(&mut self, objects: Vec<Object>) {
+        if let Ok(staged) = staged::Staged::new(&self.engine, objects) {
+            self.staged = Some(staged);
+            self.publish();
+        }
     }
 
     /// The local endpoints.

@@ -90,6 +90,9 @@ impl Agent {
 
     /// Writes the maps for the current engine and endpoints, attaches new endpoints.
     pub(super) fn sync(&mut self) -> Result<()> {
+        if let Some(staged) = &mut self.staged {
+            staged.rebase(&self.engine);
+        }
         let view = self.node.clone();
         let zombies = self.fqdn.zombies();
         let ipcache: Vec<IpCacheInput> = self
@@ -146,7 +149,7 @@ impl Agent {
         }
     }
 
-    fn publish(&self) {
+    pub(super) fn publish(&self) {
         let local = self
             .endpoints
             .iter()
@@ -157,8 +160,12 @@ impl Agent {
             .caches
             .iter()
             .filter_map(|(pod, cache)| Some((self.endpoints.get(pod)?.record.id, cache)));
-        self.snapshot
-            .publish(Snapshot::build(&self.engine, local, &cookies).with_fqdn(caches));
+        let mut snapshot = Snapshot::build(&self.engine, local, &cookies).with_fqdn(caches);
+        if let Some(staged) = &self.staged {
+            let ids = self.endpoints.iter().map(|(k, e)| (k, e.record.id));
+            snapshot = snapshot.with_staged(staged.engine(), ids);
+        }
+        self.snapshot.publish(snapshot);
     }
 
     pub(super) fn persist(&self) -> Result<()> {

@@ -1,5 +1,5 @@
 //! What the decoder asks about while enriching flows (endpoints, identities, rule cookies,
-//! selecting policies, interface names), as an immutable snapshot of the agent's state
+//! selecting policies, interface names, staged policies), as an immutable snapshot of the agent's state
 //! swapped in after every change (`arc-swap`). The pipeline reads it without waiting on
 //! the agent, and loads it once per flow, so one flow never mixes two snapshots.
 
@@ -12,14 +12,14 @@ use arc_swap::ArcSwap;
 use enforcer::cluster::PodKey;
 use enforcer::engine::Engine;
 use enforcer::fqdn::{DnsCache, Gone};
-use enforcer::mapstate::RuleSet;
+use enforcer::mapstate::{EndpointPolicy, RuleSet};
 use enforcer::policy::origin::PolicyRef;
 use observe_proto::flow::{FqdnGone, FqdnHistory, TrafficDirection};
 
 use crate::decode::{BootClock, Decoder};
 use crate::getters::{
     EndpointGetter, EndpointInfo, GetterSource, Getters, IdentityGetter, LinkGetter, PolicyGetter,
-    PolicyInfo, RuleInfo,
+    PolicyInfo, RuleInfo, StagedAnswer, StagedGetter, StagedQuery,
 };
 
 /// One consistent view of the agent's state.
@@ -39,6 +39,8 @@ pub struct Snapshot {
     departed: HashMap<(u32, IpAddr), FqdnHistory>,
     /// (endpoint id, address) the endpoint's cache holds now.
     held: HashSet<(u32, IpAddr)>,
+    /// Local endpoint id → its policy with the staged policies, while some are staged.
+    staged: HashMap<u32, Arc<EndpointPolicy>>,
 }
 
 /// A local endpoint as the snapshot needs it: (pod, endpoint id, ifindex, interface).
@@ -116,6 +118,21 @@ impl Snapshot {
         s
     }
 
+    /// Adds the local endpoints' policies with the staged policies (`staged`, the engine
+    /// they are applied on): what flows' staged verdicts come from.
+    pub fn with_staged<'a>(
+        mut self,
+        staged: &Engine,
+        local: impl IntoIterator<Item = (&'a PodKey, u16)>,
+    ) -> Self {
+        for (key, id) in local {
+            if let Some(e) = staged.endpoint(key) {
+                self.staged.insert(u32::from(id), e.policy.clone());
+            }
+        }
+        self
+    }
+
     /// Adds what each local endpoint's DNS cache held and lost.
     pub fn with_fqdn<'a>(mut self, caches: impl IntoIterator<Item = (u16, &'a DnsCache)>) -> Self {
         for (id, cache) in caches {
@@ -184,8 +201,20 @@ impl GetterSource for SharedSnapshot {
             identities: snapshot.clone(),
             policies: snapshot.clone(),
             links: snapshot.clone(),
-            fqdn: snapshot,
+            fqdn: snapshot.clone(),
+            staged: snapshot,
         }
+    }
+}
+
+impl StagedGetter for Snapshot {
+    fn staged(&self, query: &StagedQuery) -> Option<StagedAnswer> {
+        let policy = self.staged.get(&query.endpoint_id)?;
+        let direction = match query.direction {
+            TrafficDirection::Egress => &policy.egress,
+            _ => &policy.ingress,
+        };
+        Some(super::staged::answer(direction, query))
     }
 }
 

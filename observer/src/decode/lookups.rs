@@ -1,7 +1,7 @@
 //! What enrichment found out about one datapath event, asked once when the event arrives:
 //! the endpoints and identity labels of both sides, the interface name, the rules behind
-//! the cookie (or the policies selecting a default-denied endpoint), and the DNS names of
-//! the addresses.
+//! the cookie (or the policies selecting a default-denied endpoint), the DNS names of
+//! the addresses, and what staged policies would decide.
 //!
 //! The answers are kept with the event in the flow ring ([`super::StoredFlow`]) and the
 //! flow is built from them when it is read, so a flow shows the state of the moment it was
@@ -17,7 +17,8 @@ use std::sync::Arc;
 use super::endpoints::{self, Side};
 use super::names::{self, NameAnswers};
 use super::policy::{self, PolicyAnswers};
-use crate::getters::{Getters, LinkGetter};
+use super::staged;
+use crate::getters::{Getters, LinkGetter, StagedAnswer};
 
 /// The getters' answers about one event.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,6 +27,8 @@ pub(crate) struct Lookups {
     pub(super) link: Option<Arc<str>>,
     pub(super) policy: PolicyAnswers,
     pub(super) names: Option<Box<NameAnswers>>,
+    /// What the staged policies decide, for a policy verdict while some are staged.
+    pub(super) staged: Option<Box<StagedAnswer>>,
 }
 
 /// What decoding an event needs from its header before asking the getters.
@@ -60,6 +63,7 @@ impl Lookups {
             link: link_name(ev, getters.links.as_ref()),
             policy,
             names,
+            staged: staged::look_up_staged(ev, getters.staged.as_ref()),
         }
     }
 

@@ -20,6 +20,7 @@ mod layers;
 mod lookups;
 mod names;
 mod policy;
+mod staged;
 mod stored;
 mod summary;
 

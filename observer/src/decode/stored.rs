@@ -16,7 +16,7 @@ use probe_common::event::FlowEvent;
 use super::header::*;
 use super::layers::{addresses, decode_ip, decode_l4};
 use super::lookups::Lookups;
-use super::{endpoints, names, policy, summary};
+use super::{endpoints, names, policy, staged, summary};
 
 /// How much of a stored event's flow to build: the fields the event itself carries
 /// ([`Detail::Header`]: verdict, drop reason, addresses, ports, protocol, flags,
@@ -119,7 +119,8 @@ impl StoredFlow {
         flow
     }
 
-    /// What only the whole flow has: the id, the summary, policy attribution, DNS names.
+    /// What only the whole flow has: the id, the summary, policy attribution, DNS names,
+    /// the staged verdict.
     fn fill_rest(&self, flow: &mut Flow) {
         flow.uuid = uuid::Builder::from_random_bytes(self.uuid)
             .into_uuid()
@@ -131,6 +132,11 @@ impl StoredFlow {
         }
         policy::decode_policy(flow, &self.lookups.policy);
         names::decode_names(flow, self.lookups.names.as_deref());
+        flow.staged = self
+            .lookups
+            .staged
+            .as_deref()
+            .map(|a| staged::decode_staged(a, flow.traffic_direction()));
     }
 
     /// The interface the hook runs on (the endpoint's host-side veth).

@@ -1,6 +1,7 @@
-//! `observe policy trace|matrix|validate|whatif|suggest`.
+//! `observe policy trace|matrix|validate|whatif|suggest|stage|unstage|promote`.
 
 mod matrix;
+mod stage;
 mod suggest;
 mod trace;
 mod validate;
@@ -20,5 +21,8 @@ pub fn run(global: &GlobalArgs, cmd: &PolicyCommand) -> Result<ExitCode> {
         PolicyCommand::Validate(args) => validate::run(args),
         PolicyCommand::Whatif(args) => whatif::run(global, args),
         PolicyCommand::Suggest(args) => suggest::run(global, args),
+        PolicyCommand::Stage(args) => stage::stage(global, args),
+        PolicyCommand::Unstage => stage::unstage(global),
+        PolicyCommand::Promote => stage::promote(global),
     }
 }

@@ -6,7 +6,9 @@
 //!
 //! The arrow is `->` for a request, `<-` for a reply (source and destination swapped, so
 //! the client stays on the left) and `<>` when the direction is unknown. VERDICT carries
-//! the policy attribution of drops (see `observe_describe::attribution`). Lost events are
+//! the policy attribution of drops (see `observe_describe::attribution`); while policies
+//! are staged, new connections end with their staged verdict (`staged: DROPPED (...)`,
+//! an extension). Lost events are
 //! `<time>[ [node]]: EVENTS LOST: <SOURCE> CPU(n) <count> (first: T, last: T) hint: ...`.
 
 use observe_proto::flow::{Flow, LostEvent};
@@ -45,6 +47,7 @@ pub fn flow_line_into(line: &mut Styled, flow: &Flow, o: &Options) {
     line.plain(" (");
     fields::summary_into(line, flow);
     line.plain(")");
+    fields::staged_into(line, flow);
 }
 
 /// `<host> <identity>` of one end.
