@@ -11,6 +11,7 @@
 //! - Losses: [`advice`] (what a loss means and which `observerd` flag changes it).
 //! - Formats: [`numbers`], [`clock`], [`fields`] (every set field of a flow),
 //!   [`reproduce`] and [`quote`] (commands to paste into a shell).
+//! - Staged policies: [`staged`] (a flow's staged verdict and the rules behind it).
 //! - [`sanitize`]: flow-supplied strings become terminal text only through it.
 
 #![warn(missing_docs)]
@@ -30,5 +31,6 @@ pub mod quote;
 pub mod reason;
 pub mod reproduce;
 pub mod sanitize;
+pub mod staged;
 pub mod tcp_flags;
 pub mod verdict;

@@ -138,7 +138,9 @@ fn collect_general(c: &mut Collector<'_>, a: &FilterArgs) {
     c.add("tcp-flags", &a.tcp_flags, |v| Filter::TcpFlags(*v));
     c.add("type", &a.r#type, |v| Filter::EventType(*v));
     c.add("verdict", &a.verdict, |v| Filter::Verdict(*v));
-    c.add("staged-verdict", &a.staged_verdict, |v| Filter::StagedVerdict(*v));
+    c.add("staged-verdict", &a.staged_verdict, |v| {
+        Filter::StagedVerdict(*v)
+    });
     c.add("drop-reason-desc", &a.drop_reason_desc, |v| {
         Filter::DropReasonDesc(*v)
     });

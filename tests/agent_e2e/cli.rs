@@ -488,3 +488,97 @@ fn the_cli_rolls_a_policy_out_in_audit_mode_and_promotes_it() {
     ok(&c, &["apply", "-f", file]);
     assert!(!c.reaches("intruder", "server", "tcp", 7070, false));
 }
+
+/// Denies the client on 8080, which [`POLICIES`] allows.
+const STAGED: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: no-client-8080, namespace: e2e}
+spec:
+  endpointSelector: {matchLabels: {app: server}}
+  ingressDeny:
+  - fromEndpoints: [{matchLabels: {app: client}}]
+    toPorts: [{ports: [{port: "8080", protocol: TCP}]}]
+"#;
+
+/// `observe flows -o json` lines with these filter flags, parsed.
+fn json_flows(c: &Cluster, filters: &[&str]) -> Vec<serde_json::Value> {
+    let out = ok(c, &[&["flows", "-o", "json"], filters].concat());
+    out.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .filter_map(|v| v.get("flow").cloned())
+        .collect()
+}
+
+#[test]
+fn a_staged_policy_marks_exactly_the_connections_it_would_change_until_promoted() {
+    let Some(c) = Cluster::new("e2estage") else {
+        return;
+    };
+    c.apply(POLICIES).expect("policies");
+    let file = write_manifest(&c, "staged.yaml", STAGED);
+    let staged = ok(&c, &["policy", "stage", "-f", file.to_str().unwrap()]);
+    assert!(
+        staged.contains("CiliumNetworkPolicy e2e/no-client-8080 staged (would be created)"),
+        "{staged}"
+    );
+    let _server = c.serve("server", &[7070, 8080], &[]);
+    // Nothing is enforced by the staged set.
+    assert!(c.reaches("client", "server", "tcp", 8080, false));
+    assert!(c.reaches("client", "server", "tcp", 7070, false));
+    assert!(!c.reaches("intruder", "server", "tcp", 7070, false));
+    // Every policy verdict carries the staged one; it differs exactly for client → 8080.
+    let verdicts = json_flows(
+        &c,
+        &[
+            "--type",
+            "policy-verdict",
+            "--to-pod",
+            "e2e/server",
+            "--protocol",
+            "tcp",
+        ],
+    );
+    assert_eq!(verdicts.len(), 3, "{verdicts:#?}");
+    for v in &verdicts {
+        let staged = v["staged"]["verdict"].as_str().expect("a staged verdict");
+        let port = v["l4"]["TCP"]["destination_port"].as_u64().expect("a port");
+        let from = v["source"]["pod_name"].as_str().unwrap_or_default();
+        let changes = staged != v["verdict"].as_str().unwrap_or_default();
+        assert_eq!(changes, (from, port) == ("client", 8080), "{v:#}");
+    }
+    // What the change would break, as the README shows it.
+    let breaks = wait_for_line(
+        &c,
+        &[
+            "flows",
+            "--staged-verdict",
+            "DROPPED",
+            "--verdict",
+            "FORWARDED",
+        ],
+        "staged: DROPPED",
+    );
+    let lines: Vec<&str> = breaks.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{breaks}");
+    assert!(
+        lines[0].contains("e2e/client") && lines[0].contains("e2e/server:8080"),
+        "{breaks}"
+    );
+    assert!(
+        lines[0].contains(
+            "staged: DROPPED (CiliumNetworkPolicy e2e/no-client-8080 spec.ingressDeny[0])"
+        ),
+        "{breaks}"
+    );
+    // Promoted: applied atomically, enforced, no longer staged.
+    let promoted = ok(&c, &["policy", "promote"]);
+    assert!(
+        promoted.contains("e2e/no-client-8080 created"),
+        "{promoted}"
+    );
+    assert!(!c.reaches("client", "server", "tcp", 8080, false));
+    let nothing = observe(&c, &["policy", "promote"]);
+    assert!(!nothing.status.success());
+    assert_eq!(ok(&c, &["policy", "unstage"]).trim(), "nothing was staged");
+}

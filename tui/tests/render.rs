@@ -368,3 +368,41 @@ fn through_a_relay_flows_and_losses_name_their_node() {
     assert!(text.contains("NODE"), "{text}");
     assert_snapshot("relay", &screen);
 }
+
+#[test]
+fn while_policies_are_staged_the_table_shows_each_connections_staged_verdict() {
+    use observe_proto::flow::{Attribution, PolicyRule, PolicyVerdictKind, StagedVerdict, Verdict};
+    let mut app = connected_app();
+    for (i, mut flow) in fixtures::mixed_flows(8).into_iter().enumerate() {
+        let dropped = i % 2 == 1;
+        flow.staged = Some(StagedVerdict {
+            verdict: if dropped {
+                Verdict::Dropped
+            } else {
+                Verdict::Forwarded
+            }
+            .into(),
+            drop_reason: if dropped { 181 } else { 0 },
+            attribution: dropped.then(|| Attribution {
+                kind: PolicyVerdictKind::ExplicitDeny.into(),
+                rules: vec![PolicyRule {
+                    kind: "CiliumNetworkPolicy".into(),
+                    namespace: "shop".into(),
+                    name: "lockdown".into(),
+                    path: "spec.ingressDeny[0]".into(),
+                }],
+                ..Attribution::default()
+            }),
+        });
+        app.update(Msg::Flow(Box::new(flow)));
+    }
+    app.update(key(KeyCode::Enter));
+    let screen = draw(&mut app, 140, 40);
+    let text = lines(&screen).join("\n");
+    assert!(text.contains("STAGED"), "{text}");
+    assert!(
+        text.contains("Staged: DROPPED · CiliumNetworkPolicy shop/lockdown spec.ingressDeny[0]"),
+        "{text}"
+    );
+    assert_snapshot("staged", &screen);
+}

@@ -128,10 +128,7 @@ impl ControlService {
     /// one, else to the agent itself.
     async fn apply_objects(&self, objects: Vec<Object>) -> Result<Vec<String>, Status> {
         match &self.cluster {
-            Some(c) => c
-                .apply(self.agent.clone(), objects)
-                .await
-                .map_err(refused),
+            Some(c) => c.apply(self.agent.clone(), objects).await.map_err(refused),
             None => {
                 self.with_agent(move |a| a.apply(objects).map_err(refused))
                     .await
@@ -186,10 +183,7 @@ impl Control for ControlService {
         Ok(Response::new(UnstageResponse { dropped }))
     }
 
-    async fn promote(
-        &self,
-        _: Request<PromoteRequest>,
-    ) -> Result<Response<ApplyResponse>, Status> {
+    async fn promote(&self, _: Request<PromoteRequest>) -> Result<Response<ApplyResponse>, Status> {
         let objects = self
             .with_agent(|a| {
                 a.take_staged()

@@ -9,8 +9,8 @@
 //! with the peer's identity, protocol and port).
 
 use observe_proto::flow::{Attribution, StagedVerdict, TrafficDirection};
-use probe_common::direction;
 use probe_common::conntrack::state;
+use probe_common::direction;
 use probe_common::event::{FlowEvent, event_flags, kind};
 
 use super::policy::{policy, policy_rule};
@@ -20,7 +20,10 @@ const ICMP: u8 = 1;
 const ICMPV6: u8 = 58;
 
 /// What the staged set decides for `ev`, when `ev` is a policy verdict and a set is staged.
-pub(super) fn look_up_staged(ev: &FlowEvent, staged: &dyn StagedGetter) -> Option<Box<StagedAnswer>> {
+pub(super) fn look_up_staged(
+    ev: &FlowEvent,
+    staged: &dyn StagedGetter,
+) -> Option<Box<StagedAnswer>> {
     let query = query(ev)?;
     staged.staged(&query).map(Box::new)
 }

@@ -79,6 +79,18 @@ fn why(flow: &Flow) -> Vec<Line<'static>> {
     if let Some(hint) = e.hint {
         out.push(Line::styled(format!("   → {hint}"), theme::warn()));
     }
+    if let Some((staged, why)) = observe_describe::staged::staged(flow) {
+        let why = if why.is_empty() {
+            why
+        } else {
+            format!(" · {why}")
+        };
+        out.push(Line::from(vec![
+            Span::raw(" Staged: "),
+            Span::styled(staged.as_str_name(), theme::verdict(staged)),
+            Span::raw(why),
+        ]));
+    }
     out
 }
 

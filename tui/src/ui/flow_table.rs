@@ -1,6 +1,6 @@
 //! The live flow table: time, source, destination, port/protocol, verdict, reason and
-//! policy (and, through a relay, the node), newest at the bottom, coloured by verdict,
-//! with the selected row reversed.
+//! policy (while policies are staged, the staged verdict; through a relay, the node),
+//! newest at the bottom, coloured by verdict, with the selected row reversed.
 //! Only the visible rows are formatted, so the cost per frame does not depend on how
 //! many flows are buffered.
 
@@ -23,7 +23,7 @@ use super::fit;
 
 /// The first column marks the selected row with `▶` (besides reverse video), so the
 /// selection survives monochrome terminals and text captures.
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 8] = [
     "",
     "TIME (UTC)",
     "SOURCE",
@@ -32,9 +32,8 @@ const HEADER: [&str; 9] = [
     "VERDICT",
     "REASON",
     "POLICY",
-    "NODE",
 ];
-const WIDTHS: [Constraint; 9] = [
+const WIDTHS: [Constraint; 8] = [
     Constraint::Length(1),
     Constraint::Length(12),
     Constraint::Fill(3),
@@ -43,12 +42,36 @@ const WIDTHS: [Constraint; 9] = [
     Constraint::Length(9),
     Constraint::Fill(3),
     Constraint::Fill(5),
-    Constraint::Fill(2),
 ];
-/// Columns without the node's (one agent: every flow is its own).
-const COLUMNS_ONE_NODE: usize = 8;
 /// The verdict's column, coloured.
 const VERDICT_COLUMN: usize = 5;
+/// The staged verdict's column, while some flow on screen has one.
+const STAGED: (&str, Constraint) = ("STAGED", Constraint::Length(9));
+/// The node's column, through a relay (one agent: every flow is its own).
+const NODE: (&str, Constraint) = ("NODE", Constraint::Fill(2));
+
+/// Which optional columns the table shows.
+#[derive(Clone, Copy)]
+struct Extra {
+    staged: bool,
+    node: bool,
+}
+
+impl Extra {
+    fn header(self) -> Vec<&'static str> {
+        let mut h = HEADER.to_vec();
+        h.extend(self.staged.then_some(STAGED.0));
+        h.extend(self.node.then_some(NODE.0));
+        h
+    }
+
+    fn widths(self) -> Vec<Constraint> {
+        let mut w = WIDTHS.to_vec();
+        w.extend(self.staged.then_some(STAGED.1));
+        w.extend(self.node.then_some(NODE.1));
+        w
+    }
+}
 
 /// Draws the table into `area`.
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
@@ -62,27 +85,29 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let window = app.table.window(&app.buffer, layout::table_rows(area));
-    let columns = if app.agent.is_relay() {
-        HEADER.len()
-    } else {
-        COLUMNS_ONE_NODE
+    let extra = Extra {
+        staged: app
+            .buffer
+            .range(window.start, window.end)
+            .any(|(_, flow)| flow.staged.is_some()),
+        node: app.agent.is_relay(),
     };
-    let constraints = &WIDTHS[..columns];
-    let widths = fit::column_widths(constraints, block.inner(area).width);
+    let constraints = extra.widths();
+    let widths = fit::column_widths(&constraints, block.inner(area).width);
     let rows = app
         .buffer
         .range(window.start, window.end)
         .map(|(seq, flow)| {
             let selected = Some(seq) == window.selected;
-            let row = flow_row(flow, &widths, selected, columns);
+            let row = flow_row(flow, &widths, selected, extra);
             if selected {
                 row.style(theme::selected())
             } else {
                 row
             }
         });
-    let header = Row::new(HEADER[..columns].to_vec()).style(theme::column_header());
-    let table = Table::new(rows, constraints.to_vec())
+    let header = Row::new(extra.header()).style(theme::column_header());
+    let table = Table::new(rows, constraints)
         .header(header)
         .block(block)
         .column_spacing(1);
@@ -125,10 +150,10 @@ fn empty_message(app: &App) -> Paragraph<'static> {
         .alignment(Alignment::Center)
 }
 
-/// One table row of `flow` (its first `columns` cells), each cell fitted to its column's
-/// width.
-fn flow_row(flow: &Flow, widths: &[u16], selected: bool, columns: usize) -> Row<'static> {
-    let texts = [
+/// One table row of `flow` (the cells of the columns `extra` adds too), each cell fitted
+/// to its column's width.
+fn flow_row(flow: &Flow, widths: &[u16], selected: bool, extra: Extra) -> Row<'static> {
+    let mut texts = vec![
         if selected { "▶" } else { " " }.to_string(),
         clock(flow.time.as_ref()),
         names::name(flow, FlowEnd::Source),
@@ -137,17 +162,26 @@ fn flow_row(flow: &Flow, widths: &[u16], selected: bool, columns: usize) -> Row<
         verdict::verdict_word(flow).to_string(),
         reason::reason(flow),
         policy::summary(flow),
-        observe_describe::sanitize::cleaned(&flow.node_name),
     ];
+    let staged = flow.staged.as_ref().map(|s| s.verdict());
+    if extra.staged {
+        texts.push(staged.map_or(String::new(), |v| v.as_str_name().to_string()));
+    }
+    if extra.node {
+        texts.push(observe_describe::sanitize::cleaned(&flow.node_name));
+    }
     let mut cells: Vec<Cell> = texts
         .into_iter()
-        .take(columns)
         .zip(widths.iter().chain(std::iter::repeat(&0)))
         .map(|(text, width)| Cell::from(fit::fit(text, *width)))
         .collect();
     cells[VERDICT_COLUMN] = cells[VERDICT_COLUMN]
         .clone()
         .style(theme::verdict(flow.verdict()));
+    if let (true, Some(v)) = (extra.staged, staged) {
+        let column = HEADER.len();
+        cells[column] = cells[column].clone().style(theme::verdict(v));
+    }
     let row = Row::new(cells);
     if verdict::is_drop(flow) {
         row.style(theme::drop_row())

@@ -256,13 +256,12 @@ pub fn verdict_into(s: &mut Styled, flow: &Flow, policy_names: bool) {
 }
 
 /// The staged verdict of a new connection while policies are staged (`observe policy
-/// stage`), as ` staged: DROPPED (Kind ns/name rule)`, or for a staged default deny
-/// ` staged: DROPPED (default deny: Kind ns/name, ...)`; nothing without one.
+/// stage`), as ` staged: DROPPED (Kind ns/name rule)` (`observe_describe::staged`);
+/// nothing without one.
 pub fn staged_into(s: &mut Styled, flow: &Flow) {
-    let Some(staged) = &flow.staged else {
+    let Some((verdict, why)) = observe_describe::staged::staged(flow) else {
         return;
     };
-    let verdict = staged.verdict();
     let color = match verdict {
         Verdict::Forwarded | Verdict::Redirected => Color::Green,
         Verdict::Dropped => Color::Red,
@@ -270,29 +269,9 @@ pub fn staged_into(s: &mut Styled, flow: &Flow) {
     };
     s.plain(" staged: ");
     s.colored(color, verdict.as_str_name());
-    let Some(a) = &staged.attribution else {
-        return;
-    };
-    let named = |kind: &str, namespace: &str, name: &str| match namespace {
-        "" => format!("{kind} {name}"),
-        ns => format!("{kind} {ns}/{name}"),
-    };
-    let because: Vec<String> = if a.rules.is_empty() {
-        a.selecting_policies
-            .iter()
-            .map(|p| named(&p.kind, &p.namespace, &p.name))
-            .collect()
-    } else {
-        a.rules
-            .iter()
-            .map(|r| format!("{} {}", named(&r.kind, &r.namespace, &r.name), r.path))
-            .collect()
-    };
-    if because.is_empty() {
-        return;
+    if !why.is_empty() {
+        s.plain(format!(" ({why})"));
     }
-    let prefix = if a.rules.is_empty() { "default deny: " } else { "" };
-    s.plain(&format!(" ({prefix}{})", because.join(", ")));
 }
 
 /// The SUMMARY column: `IP Trace ID: n; ` prefix, the flow's summary, `; SPIRE` suffix
@@ -325,61 +304,23 @@ pub fn summary_into(s: &mut Styled, flow: &Flow) {
 
 #[cfg(test)]
 mod staged_tests {
-    use observe_proto::flow::{
-        Attribution, Flow, Policy, PolicyRule, PolicyVerdictKind, StagedVerdict, Verdict,
-    };
+    use observe_proto::flow::{Flow, StagedVerdict, Verdict};
 
     use super::*;
 
-    fn line(staged: Option<StagedVerdict>) -> String {
-        let mut s = Styled::new();
-        staged_into(
-            &mut s,
-            &Flow {
-                staged,
-                ..Flow::default()
-            },
-        );
-        s.render(false)
-    }
-
     #[test]
-    fn a_staged_verdict_names_its_rule_or_its_selecting_policies() {
-        assert_eq!(line(None), "");
-        let deny = StagedVerdict {
-            verdict: Verdict::Dropped.into(),
-            drop_reason: 181,
-            attribution: Some(Attribution {
-                kind: PolicyVerdictKind::ExplicitDeny.into(),
-                rules: vec![PolicyRule {
-                    kind: "CiliumNetworkPolicy".into(),
-                    namespace: "e2e".into(),
-                    name: "lockdown".into(),
-                    path: "spec.ingressDeny[0]".into(),
-                }],
-                ..Attribution::default()
+    fn a_staged_verdict_ends_the_line() {
+        let mut s = Styled::new();
+        staged_into(&mut s, &Flow::default());
+        assert_eq!(s.render(false), "");
+        let flow = Flow {
+            staged: Some(StagedVerdict {
+                verdict: Verdict::Dropped.into(),
+                ..StagedVerdict::default()
             }),
+            ..Flow::default()
         };
-        assert_eq!(
-            line(Some(deny)),
-            " staged: DROPPED (CiliumNetworkPolicy e2e/lockdown spec.ingressDeny[0])"
-        );
-        let default_deny = StagedVerdict {
-            verdict: Verdict::Dropped.into(),
-            drop_reason: 133,
-            attribution: Some(Attribution {
-                kind: PolicyVerdictKind::DefaultDeny.into(),
-                selecting_policies: vec![Policy {
-                    kind: "CiliumClusterwideNetworkPolicy".into(),
-                    name: "baseline".into(),
-                    ..Policy::default()
-                }],
-                ..Attribution::default()
-            }),
-        };
-        assert_eq!(
-            line(Some(default_deny)),
-            " staged: DROPPED (default deny: CiliumClusterwideNetworkPolicy baseline)"
-        );
+        staged_into(&mut s, &flow);
+        assert_eq!(s.render(false), " staged: DROPPED");
     }
 }
