@@ -32,6 +32,9 @@
 //! - `whatif`: `observe policy whatif` over a full 1,048,575-event ring (read into distinct
 //!   connections, each traced through the live engine and the candidate) against
 //!   building every flow of the same ring in the same run; no privileges.
+//! - `staged`: a staged policy set's cost per new connection: policy verdicts enriched
+//!   into the flow ring with a staged set against nothing staged, in the same run; no
+//!   privileges.
 //! - `tui`: the dashboard's render cost per frame with 10,000 buffered flows, and the flow
 //!   rate its state update absorbs; no privileges.
 
@@ -41,7 +44,7 @@ use crate::cmd;
 #[derive(clap::Args)]
 pub struct Args {
     /// Only run the benchmarks whose name is given (policy, datapath, pipeline, dns_agent,
-    /// cluster, service, proxy, replay, relay, whatif, tui).
+    /// cluster, service, proxy, replay, relay, whatif, staged, tui).
     pub only: Vec<String>,
 }
 
@@ -98,6 +101,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             "agent",
             "--bench",
             "whatif",
+        ]))?;
+    }
+    if wanted("staged") {
+        cmd::run(cmd::cargo().args([
+            "bench",
+            "-q",
+            "-p",
+            "observer",
+            "--features",
+            "agent",
+            "--bench",
+            "staged",
         ]))?;
     }
     if wanted("relay") {
