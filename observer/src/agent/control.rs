@@ -198,7 +198,11 @@ impl Control for ControlService {
             })),
             Err(status) => {
                 // Nothing was applied: the set stays staged.
-                self.with_agent(move |a| Ok(a.restage(objects))).await?;
+                self.with_agent(move |a| {
+                    a.restage(objects);
+                    Ok(())
+                })
+                .await?;
                 Err(status)
             }
         }
