@@ -13,6 +13,9 @@
 //! Plain `std::time` and /proc: throughput per second of CPU time of the decoding thread,
 //! latency the median of several runs, memory from `VmRSS`.
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -209,34 +212,17 @@ fn throughputs(variants: &mut [Extra<'_>]) -> Vec<f64> {
     let mut cpu = vec![0.0f64; variants.len()];
     for _ in 0..RUNS {
         for (extra, cpu) in variants.iter_mut().zip(&mut cpu) {
-            let started = thread_cpu_secs();
+            let started = cpu::thread_cpu_secs();
             for (n, e) in events.iter().enumerate() {
                 if let Ok(flow) = decoder.decode(e) {
                     extra(n as u64, flow);
                 }
             }
-            *cpu += thread_cpu_secs() - started;
+            *cpu += cpu::thread_cpu_secs() - started;
         }
     }
     let flows = (RUNS * DECODE_EVENTS) as f64;
     cpu.into_iter().map(|secs| flows / secs.max(1e-9)).collect()
-}
-
-/// CPU time of the calling thread (user + system), from /proc in clock ticks (10 ms;
-/// each variant runs for seconds in total, so that is about 1%).
-fn thread_cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    // Fields after the command name: state is the 3rd field, utime the 14th, stime 15th.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn rss_mb() -> f64 {
@@ -304,7 +290,7 @@ fn store_throughput() -> f64 {
     let mut decoder = decoder();
     let events: Vec<MonitorEvent> = (0..DECODE_EVENTS as u64).map(event).collect();
     let (_ring, mut writer) = Ring::new(Capacity::new(RING).expect("capacity"));
-    let started = thread_cpu_secs();
+    let started = cpu::thread_cpu_secs();
     for _ in 0..RUNS {
         for e in &events {
             if let Ok(decoded) = decoder.decode_event(e) {
@@ -312,7 +298,7 @@ fn store_throughput() -> f64 {
             }
         }
     }
-    (RUNS * DECODE_EVENTS) as f64 / (thread_cpu_secs() - started)
+    (RUNS * DECODE_EVENTS) as f64 / (cpu::thread_cpu_secs() - started)
 }
 
 /// CPU nanoseconds to build a stored flow at each detail (what a filtering reader pays
@@ -328,11 +314,11 @@ fn build_costs() -> Vec<(Detail, f64)> {
     [Detail::Header, Detail::Endpoints, Detail::Full]
         .into_iter()
         .map(|detail| {
-            let started = thread_cpu_secs();
+            let started = cpu::thread_cpu_secs();
             for s in &stored {
                 std::hint::black_box(s.build(detail));
             }
-            let secs = thread_cpu_secs() - started;
+            let secs = cpu::thread_cpu_secs() - started;
             (detail, secs * 1e9 / stored.len().max(1) as f64)
         })
         .collect()

@@ -5,6 +5,9 @@
 //! deny added), taking turns in the same run; reported per event in CPU time of the one
 //! thread, and the difference: what evaluating the staged set costs each new connection.
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -125,22 +128,6 @@ fn event(engine: &Engine, n: u64) -> MonitorEvent {
     }
 }
 
-/// CPU time of the calling thread, from /proc (clock ticks of 10 ms).
-fn thread_cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn main() {
     let mut engine = Engine::new(EngineConfig::default());
     engine.apply(objects(&cluster())).expect("cluster applies");
@@ -161,11 +148,11 @@ fn main() {
     let mut cpu = [0.0f64; 2];
     for _ in 0..RUNS {
         for (decoder, cpu) in decoders.iter_mut().zip(&mut cpu) {
-            let started = thread_cpu_secs();
+            let started = cpu::thread_cpu_secs();
             for e in &events {
                 let _ = std::hint::black_box(decoder.decode_event(e));
             }
-            *cpu += thread_cpu_secs() - started;
+            *cpu += cpu::thread_cpu_secs() - started;
         }
     }
     let per_event = |secs: f64| secs * 1e9 / (RUNS as f64 * EVENTS as f64);

@@ -53,17 +53,22 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
         {
             Ok(resp) => {
                 let resp = resp.into_inner();
-                for w in &resp.warnings {
-                    eprintln!("{w}");
-                }
-                for r in &resp.results {
-                    println!("{r}");
-                }
-                Ok(ExitCode::SUCCESS)
+                Ok(accepted(&resp.warnings, &resp.results))
             }
             Err(status) => rejected(status, global),
         }
     })
+}
+
+/// Prints an accepted request's warnings (stderr) and result lines (stdout).
+pub fn accepted(warnings: &[String], results: &[String]) -> ExitCode {
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    for r in results {
+        println!("{r}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// Prints a rejected request's message (every diagnostic, one per line) and fails.

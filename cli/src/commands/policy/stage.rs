@@ -10,7 +10,7 @@ use observe_proto::control::control_client::ControlClient;
 use observe_proto::control::{PromoteRequest, StageRequest, UnstageRequest};
 
 use crate::args::{GlobalArgs, StageArgs};
-use crate::commands::apply::{read_manifests, rejected};
+use crate::commands::apply::{accepted, read_manifests, rejected};
 use crate::connect;
 
 /// Runs `observe policy stage`.
@@ -22,13 +22,7 @@ pub fn stage(global: &GlobalArgs, args: &StageArgs) -> Result<ExitCode> {
         match client.stage(request).await {
             Ok(resp) => {
                 let resp = resp.into_inner();
-                for w in &resp.warnings {
-                    eprintln!("{w}");
-                }
-                for r in &resp.results {
-                    println!("{r}");
-                }
-                Ok(ExitCode::SUCCESS)
+                Ok(accepted(&resp.warnings, &resp.results))
             }
             Err(status) => rejected(status, global),
         }
@@ -67,10 +61,8 @@ pub fn promote(global: &GlobalArgs) -> Result<ExitCode> {
             .await
         {
             Ok(resp) => {
-                for r in resp.into_inner().results {
-                    println!("{r}");
-                }
-                Ok(ExitCode::SUCCESS)
+                let resp = resp.into_inner();
+                Ok(accepted(&resp.warnings, &resp.results))
             }
             Err(status) if status.code() == tonic::Code::FailedPrecondition => {
                 eprintln!("{}", status.message());
