@@ -11,6 +11,9 @@ pub struct Namespace {
     pub name: String,
     /// Labels.
     pub labels: BTreeMap<String, String>,
+    /// Audit mode for the namespaced policies in it (annotation `observe.io/mode: audit`).
+    #[serde(default)]
+    pub audit: bool,
 }
 
 impl Namespace {
@@ -23,6 +26,7 @@ impl Namespace {
         Self {
             name: name.to_string(),
             labels,
+            audit: false,
         }
     }
 }

@@ -191,11 +191,13 @@ impl Engine {
                 ObjectKey::Namespace(name) => {
                     if self.namespaces.remove(name).is_some() {
                         self.reidentify_namespace(name, &mut work);
+                        self.namespace_mode_changed(name, &mut work);
                     }
                 }
                 ObjectKey::Pod(pod) => self.remove_pod(pod, &mut work),
                 ObjectKey::Node(name) => self.remove_node(name, &mut work),
                 ObjectKey::Policy(origin) => {
+                    self.namespace_audited.remove(origin);
                     if let Some(old) = self.policies.remove(origin) {
                         self.policy_changed(&old.origin, Some(&old), None, &mut work);
                     }
@@ -308,6 +310,7 @@ impl Engine {
         let name = ns.name.clone();
         self.namespaces.insert(name.clone(), ns);
         self.reidentify_namespace(&name, work);
+        self.namespace_mode_changed(&name, work);
     }
 
     fn reidentify_namespace(&mut self, name: &str, work: &mut Work) {
@@ -412,10 +415,12 @@ impl Engine {
         if old.as_deref() == Some(&*policy) {
             return;
         }
-        self.policy_changed(&origin, old.as_ref(), Some(&policy), work);
+        let old = old.map(|o| self.effective(&o));
+        let new = self.refresh_effective(&policy);
+        self.policy_changed(&origin, old.as_ref(), Some(&new), work);
     }
 
-    fn policy_changed(
+    pub(super) fn policy_changed(
         &mut self,
         origin: &Arc<PolicyRef>,
         old: Option<&Arc<Policy>>,
@@ -487,8 +492,12 @@ impl Engine {
             work.changed_keys
                 .extend(self.selectors.identity_added(&identity));
             if scope == Scope::Cluster {
-                self.subjects
-                    .add_identity(id, &identity.labels, self.policies.values());
+                let audited = &self.namespace_audited;
+                let effective = self
+                    .policies
+                    .values()
+                    .map(|p| audited.get(&p.origin).unwrap_or(p));
+                self.subjects.add_identity(id, &identity.labels, effective);
             }
         }
         id

@@ -100,8 +100,16 @@ fn pod(rng: &mut Rng, (ns, name, ip): (&str, &str, &str)) -> String {
     )
 }
 
+/// Namespace ops with label `team`; team `a-audit` is team a with the namespace in audit
+/// mode (its policies' map state moves beside the enforced one).
 fn namespace(team: &str) -> String {
-    format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: ops, labels: {{team: {team}}}}}\n")
+    let (team, mode) = match team.strip_suffix("-audit") {
+        Some(team) => (team, "audit"),
+        None => (team, "enforce"),
+    };
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: ops, labels: {{team: {team}}}, annotations: {{observe.io/mode: {mode}}}}}\n"
+    )
 }
 
 fn apply(engine: &mut Engine, yaml: &str) -> super::Changes {
@@ -152,7 +160,10 @@ impl Run {
         let p = PODS[rng.below(PODS.len())];
         let pod_name = format!("pod {}/{}", p.0, p.1);
         match rng.below(10) {
-            0 => self.set("namespace ops".into(), namespace(rng.pick(&["a", "b"]))),
+            0 => self.set(
+                "namespace ops".into(),
+                namespace(rng.pick(&["a", "b", "a-audit"])),
+            ),
             1 if self.objects.contains_key(&pod_name) => {
                 self.delete(&pod_name, ObjectKey::Pod(PodKey::new(p.0, p.1)))
             }

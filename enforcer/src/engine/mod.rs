@@ -10,6 +10,7 @@
 //! identities that came or went are recomputed; the rest of the map state is kept.
 
 mod apply;
+mod audit_mode;
 mod compute;
 mod delta;
 mod deps;
@@ -108,6 +109,9 @@ pub struct Engine {
     pods: BTreeMap<PodKey, Endpoint>,
     nodes: BTreeMap<String, NodeEntry>,
     policies: BTreeMap<Arc<PolicyRef>, Arc<Policy>>,
+    /// The policies an annotated namespace puts in audit mode, as the engine computes
+    /// with them (see [`audit_mode`]).
+    namespace_audited: BTreeMap<Arc<PolicyRef>, Arc<Policy>>,
     workloads: BTreeMap<WorkloadRef, Vec<PodKey>>,
     identities: IdentityTable,
     cidrs: BTreeMap<Cidr, (u32, usize)>,
@@ -129,6 +133,7 @@ impl Engine {
             pods: BTreeMap::new(),
             nodes: BTreeMap::new(),
             policies: BTreeMap::new(),
+            namespace_audited: BTreeMap::new(),
             workloads: BTreeMap::new(),
             identities: IdentityTable::new(),
             cidrs: BTreeMap::new(),

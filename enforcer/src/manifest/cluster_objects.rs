@@ -5,19 +5,22 @@
 use std::net::IpAddr;
 
 use super::cursor::{Cursor, MapCursor};
-use super::meta::read_meta;
+use super::meta::{read_audit_mode, read_meta};
 use crate::cluster::{ContainerPort, Namespace, Node, Pod, PodKey};
 use crate::labels::keys;
 use crate::policy::ports::{TCP, is_service_name, parse_port_protocol};
 
-/// Reads a `v1 Namespace`; adds `kubernetes.io/metadata.name` as Kubernetes does.
+/// Reads a `v1 Namespace`; adds `kubernetes.io/metadata.name` as Kubernetes does, and
+/// reads its audit mode (`observe.io/mode`).
 pub fn read_namespace(doc: &MapCursor<'_>) -> Option<Namespace> {
+    let audit = read_audit_mode(doc);
     let meta = read_meta(doc, false)?;
     let mut labels = meta.labels;
     labels.insert(keys::METADATA_NAME.to_string(), meta.name.clone());
     Some(Namespace {
         name: meta.name,
         labels,
+        audit: audit?,
     })
 }
 

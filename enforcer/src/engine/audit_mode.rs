@@ -1,0 +1,121 @@
+//! Audit mode by namespace: a Namespace annotated `observe.io/mode: audit` puts every
+//! namespaced policy (CNP, KNP) in it in audit mode, as if each carried the annotation.
+//!
+//! Policies are kept as applied; the rules the engine computes from are those of the
+//! *effective* policy ([`Engine::effective`]: audit mode when the policy or its
+//! namespace asks for it), kept once per policy a namespace audits so that every rule
+//! handle shares it. When a namespace's mode changes, each of its policies is handed to
+//! the rule index again in its new mode, which recomputes the endpoints it selects.
+
+use std::sync::Arc;
+
+use super::Engine;
+use super::apply::Work;
+use crate::policy::model::Policy;
+
+impl Engine {
+    /// `policy` as the engine computes with it: in audit mode when it, or the namespace
+    /// it lives in, is.
+    pub(super) fn effective(&self, policy: &Arc<Policy>) -> Arc<Policy> {
+        self.namespace_audited
+            .get(&policy.origin)
+            .cloned()
+            .unwrap_or_else(|| policy.clone())
+    }
+
+    /// Records the effective version of `policy` (as applied) under its namespace's
+    /// current mode, and returns it.
+    pub(super) fn refresh_effective(&mut self, policy: &Arc<Policy>) -> Arc<Policy> {
+        let origin = policy.origin.clone();
+        if policy.audit || !self.namespace_audits(&origin.namespace) {
+            self.namespace_audited.remove(&origin);
+            return policy.clone();
+        }
+        let audited = Arc::new(Policy {
+            audit: true,
+            ..(**policy).clone()
+        });
+        self.namespace_audited.insert(origin, audited.clone());
+        audited
+    }
+
+    /// Whether namespace `name` puts its policies in audit mode.
+    fn namespace_audits(&self, name: &str) -> bool {
+        !name.is_empty() && self.namespaces.get(name).is_some_and(|n| n.audit)
+    }
+
+    /// After namespace `name`'s mode may have changed: its policies in their effective
+    /// mode now, each handed to the rule index again where that changed.
+    pub(super) fn namespace_mode_changed(&mut self, name: &str, work: &mut Work) {
+        let policies: Vec<Arc<Policy>> = self
+            .policies
+            .values()
+            .filter(|p| p.origin.namespace == name)
+            .cloned()
+            .collect();
+        for p in policies {
+            let old = self.effective(&p);
+            let new = self.refresh_effective(&p);
+            if !Arc::ptr_eq(&old, &new) {
+                self.policy_changed(&p.origin, Some(&old), Some(&new), work);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cluster::PodKey;
+    use crate::engine::{Engine, EngineConfig, ObjectKey};
+    use crate::manifest::{self, Object};
+
+    fn objects(yaml: &str) -> Vec<Object> {
+        let parsed = manifest::parse_str("test.yaml", yaml).unwrap_or_else(|e| panic!("{e}"));
+        parsed.objects.into_iter().map(|l| l.object).collect()
+    }
+
+    fn namespace(mode: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, annotations: {{observe.io/mode: {mode}}}}}\n"
+        )
+    }
+
+    const POD_AND_POLICY: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nstatus: {podIP: 10.0.0.1}\n---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: web-in, namespace: shop}\nspec:\n  endpointSelector: {matchLabels: {app: web}}\n  ingress:\n  - fromEndpoints: [{matchLabels: {app: api}}]\n";
+
+    /// (ingress enforced, ingress audited) of shop/web.
+    fn modes(engine: &Engine) -> (bool, bool) {
+        let ep = engine.endpoint(&PodKey::new("shop", "web")).expect("web");
+        (
+            ep.policy.ingress.enforced,
+            ep.policy.ingress.audit.is_some(),
+        )
+    }
+
+    #[test]
+    fn an_annotated_namespace_audits_its_policies_until_the_annotation_goes() {
+        let mut engine = Engine::new(EngineConfig::default());
+        engine.apply(objects(&namespace("audit"))).unwrap();
+        engine.apply(objects(POD_AND_POLICY)).unwrap();
+        assert_eq!(
+            modes(&engine),
+            (false, true),
+            "applied into an audited namespace"
+        );
+        engine.apply(objects(&namespace("enforce"))).unwrap();
+        assert_eq!(
+            modes(&engine),
+            (true, false),
+            "the namespace enforces again"
+        );
+        engine.apply(objects(&namespace("audit"))).unwrap();
+        assert_eq!(modes(&engine), (false, true));
+        engine.delete(&[ObjectKey::Namespace("shop".into())]);
+        assert_eq!(
+            modes(&engine),
+            (true, false),
+            "the namespace object is gone"
+        );
+        // The policy itself is kept as applied.
+        assert!(engine.policies().all(|p| !p.audit));
+    }
+}
