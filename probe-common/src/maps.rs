@@ -37,8 +37,10 @@ pub mod programs {
 
 /// Capacity of the policy LPM trie (entries over all endpoints and directions).
 pub const POLICY_MAX_ENTRIES: u32 = 262_144;
-/// Capacity of the endpoints map.
-pub const ENDPOINTS_MAX_ENTRIES: u32 = 4_096;
+/// Capacity of the endpoints map: every endpoint id (`u16`, 0 reserved). Entries are not
+/// preallocated, so the capacity costs nothing until used. (It was 4,096, which refused a
+/// node's 4,097th endpoint.)
+pub const ENDPOINTS_MAX_ENTRIES: u32 = 65_535;
 /// Capacity of the ipcache LPM trie.
 pub const IPCACHE_MAX_ENTRIES: u32 = 131_072;
 /// Capacity of the conntrack LRU.

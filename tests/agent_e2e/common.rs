@@ -188,6 +188,12 @@ impl AgentProcess {
 
     /// Starts `observerd` (the previous one must be stopped) and waits for its socket.
     pub fn start_agent(&mut self) {
+        self.start_agent_within(Duration::from_secs(30));
+    }
+
+    /// [`AgentProcess::start_agent`], waiting up to `timeout` for the socket (an agent
+    /// adopting thousands of endpoints takes longer).
+    pub fn start_agent_within(&mut self, timeout: Duration) {
         let log = std::fs::File::create(self.state.with_extension("log")).expect("log file");
         let child = Command::new(observerd())
             .args(["--node-netns", &self.netns, "--netns-prefix", &self.prefix])
@@ -204,7 +210,7 @@ impl AgentProcess {
             .spawn()
             .expect("start observerd");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if self.rt.block_on(self.try_channel()).is_ok() {
                 return;

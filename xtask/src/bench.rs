@@ -35,6 +35,8 @@
 //! - `staged`: a staged policy set's cost per new connection: policy verdicts enriched
 //!   into the flow ring with a staged set against nothing staged, in the same run; no
 //!   privileges.
+//! - `adoption` (root): an agent restarted with 5,000 endpoints to adopt, to serving its
+//!   API and to every endpoint ready, against the same agent restarted with none.
 //! - `tui`: the dashboard's render cost per frame with 10,000 buffered flows, and the flow
 //!   rate its state update absorbs; no privileges.
 
@@ -44,7 +46,7 @@ use crate::cmd;
 #[derive(clap::Args)]
 pub struct Args {
     /// Only run the benchmarks whose name is given (policy, datapath, pipeline, dns_agent,
-    /// cluster, service, proxy, replay, relay, whatif, staged, tui).
+    /// cluster, service, proxy, replay, relay, whatif, staged, adoption, tui).
     pub only: Vec<String>,
 }
 
@@ -113,6 +115,18 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             "agent",
             "--bench",
             "staged",
+        ]))?;
+    }
+    if wanted("adoption") {
+        cmd::run(cmd::cargo().args([
+            "bench",
+            "-q",
+            "-p",
+            "observer",
+            "--features",
+            "agent",
+            "--bench",
+            "adoption",
         ]))?;
     }
     if wanted("relay") {
