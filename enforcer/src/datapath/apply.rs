@@ -650,8 +650,8 @@ mod tests {
                 let ep = maps.endpoints.contents()[&ifindex];
                 assert_eq!(ep.endpoint_id, endpoint_id);
                 let kernel = model::decide(maps.policy.contents(), &ep, dir, peer, protocol, port);
-                let audit = engine_policy.audited(peer, protocol, port);
-                let engine = audit.unwrap_or_else(|| engine_policy.decide(peer, protocol, port));
+                let (decided, audit) = engine_policy.decide_audited(peer, protocol, port);
+                let engine = audit.unwrap_or(decided);
                 let what = format!(
                     "round {round}: ep {endpoint_id} dir {dir} peer {peer} proto {protocol} port {port}: {kernel:?} vs {engine:?}"
                 );

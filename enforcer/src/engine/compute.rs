@@ -80,6 +80,17 @@ pub fn folded_requires(rules: &[&RuleHandle], dir: Direction, deny: bool) -> Sel
     Selector::new(reqs.collect::<Vec<_>>())
 }
 
+/// What one direction of an endpoint's policy is computed for, besides its rules.
+#[derive(Clone, Copy)]
+struct Side<'a> {
+    /// The endpoint's container ports (ingress named ports resolve against them).
+    ports: &'a [ContainerPort],
+    dir: Direction,
+    derived: &'a DerivedRules,
+    /// Whether the local host's exception applies (ingress only).
+    allow_localhost: bool,
+}
+
 /// Computes an endpoint's policy from the rules selecting it and its container ports
 /// (which ingress named ports resolve against).
 pub fn compute(
@@ -90,65 +101,57 @@ pub fn compute(
     allow_localhost: bool,
     used: &mut Used,
 ) -> EndpointPolicy {
+    let side = |dir, allow_localhost| Side {
+        ports,
+        dir,
+        derived,
+        allow_localhost,
+    };
     EndpointPolicy {
         ingress: direction(
             resolver,
             rules,
-            ports,
-            Direction::Ingress,
-            derived,
-            allow_localhost,
+            side(Direction::Ingress, allow_localhost),
             used,
         ),
-        egress: direction(
-            resolver,
-            rules,
-            ports,
-            Direction::Egress,
-            derived,
-            false,
-            used,
-        ),
+        egress: direction(resolver, rules, side(Direction::Egress, false), used),
     }
 }
 
 fn direction(
     resolver: &mut Resolver<'_>,
     rules: &[RuleHandle],
-    ports: &[ContainerPort],
-    dir: Direction,
-    derived: &DerivedRules,
-    allow_localhost: bool,
+    side: Side<'_>,
     used: &mut Used,
 ) -> DirectionPolicy {
-    let relevant = relevant(rules, dir);
+    let relevant = relevant(rules, side.dir);
     let enforcing: Vec<&RuleHandle> = relevant
         .iter()
         .copied()
         .filter(|h| !h.policy.audit)
         .collect();
-    let mut policy_of = |rules: &[&RuleHandle]| {
-        resolved(resolver, rules, ports, dir, derived, allow_localhost, used)
-    };
-    let mut policy = policy_of(&enforcing);
+    let mut policy = resolved(resolver, &enforcing, side, used);
     // Audit mode: the policy with the audited policies too, beside the enforced one.
     if enforcing.len() < relevant.len() {
-        policy.audit = Some(Box::new(policy_of(&relevant)));
+        policy.audit = Some(Box::new(resolved(resolver, &relevant, side, used)));
     }
     policy
 }
 
-/// The policy of the `relevant` rules in `dir`: not enforced without any, else their
+/// The policy of the `relevant` rules on `side`: not enforced without any, else their
 /// entries, the derived ones, and precedence resolved.
 fn resolved(
     resolver: &mut Resolver<'_>,
     relevant: &[&RuleHandle],
-    ports: &[ContainerPort],
-    dir: Direction,
-    derived: &DerivedRules,
-    allow_localhost: bool,
+    side: Side<'_>,
     used: &mut Used,
 ) -> DirectionPolicy {
+    let Side {
+        ports,
+        dir,
+        derived,
+        allow_localhost,
+    } = side;
     if relevant.is_empty() {
         return DirectionPolicy::default();
     }

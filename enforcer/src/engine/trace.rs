@@ -402,7 +402,7 @@ impl Engine {
             return side;
         };
         let policy = ep.policy.direction(dir);
-        let decision = policy.decide(peer_identity, req.protocol, req.dport);
+        let (decision, audit) = policy.decide_audited(peer_identity, req.protocol, req.dport);
         side.enforced = policy.enforced;
         side.selecting_policies = policy.selecting.iter().map(|p| p.to_string()).collect();
         side.match_type = match_type_name(decision.match_type).into();
@@ -410,7 +410,7 @@ impl Engine {
         if !decision.verdict.is_allowed() {
             side.verdict = "DENIED".into();
         }
-        if let Some(audit) = policy.audited(peer_identity, req.protocol, req.dport) {
+        if let Some(audit) = audit {
             side.verdict = "AUDIT".into();
             side.audit = Some(audit_trace(policy, &audit));
         }

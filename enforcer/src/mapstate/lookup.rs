@@ -91,16 +91,23 @@ impl DirectionPolicy {
 }
 
 impl DirectionPolicy {
-    /// Audit mode: the decision of the policy with the audited policies, when it would
-    /// drop a flow the enforced policy lets through ([`decide`](Self::decide) allows it).
-    /// The datapath passes such a flow and reports it AUDIT.
-    pub fn audited(&self, identity: u32, protocol: u8, port: u16) -> Option<Lookup<'_>> {
-        let full = self.audit.as_deref()?;
-        if !self.decide(identity, protocol, port).verdict.is_allowed() {
-            return None;
-        }
-        let lookup = full.decide(identity, protocol, port);
-        (!lookup.verdict.is_allowed()).then_some(lookup)
+    /// [`decide`](Self::decide), and in audit mode the decision of the policy with the
+    /// audited policies when it would drop a flow that decision lets through: the
+    /// datapath passes such a flow and reports it AUDIT.
+    pub fn decide_audited(
+        &self,
+        identity: u32,
+        protocol: u8,
+        port: u16,
+    ) -> (Lookup<'_>, Option<Lookup<'_>>) {
+        let decided = self.decide(identity, protocol, port);
+        let audit = match self.audit.as_deref() {
+            Some(full) if decided.verdict.is_allowed() => {
+                Some(full.decide(identity, protocol, port)).filter(|a| !a.verdict.is_allowed())
+            }
+            _ => None,
+        };
+        (decided, audit)
     }
 }
 
@@ -166,6 +173,11 @@ mod tests {
     use super::*;
     use crate::mapstate::testing::policy;
 
+    /// What the audit says of TCP `port` from identity 1000 (whether it is AUDIT).
+    fn audited(p: &DirectionPolicy, port: u16) -> Option<Verdict> {
+        p.decide_audited(1000, 6, port).1.map(|a| a.verdict)
+    }
+
     #[test]
     fn an_audit_reports_what_the_policy_with_the_audited_ones_would_drop() {
         let full = policy(&[(1000, 6, PortRange::single(80), Action::Allow)]);
@@ -174,20 +186,18 @@ mod tests {
             audit: Some(Box::new(full.clone())),
             ..DirectionPolicy::default()
         };
-        assert_eq!(p.audited(1000, 6, 80), None);
-        let audit = p
-            .audited(1000, 6, 443)
-            .expect("the audited policy drops 443");
-        assert_eq!(audit.verdict, Verdict::DefaultDenied);
+        assert_eq!(audited(&p, 80), None);
+        let audit = audited(&p, 443).expect("the audited policy drops 443");
+        assert_eq!(audit, Verdict::DefaultDenied);
         // What the enforced policy drops is dropped, not audited.
         let p = DirectionPolicy {
             audit: Some(Box::new(full.clone())),
             ..policy(&[(1000, 6, PortRange::single(443), Action::Deny)])
         };
-        assert_eq!(p.audited(1000, 6, 443), None);
+        assert_eq!(audited(&p, 443), None);
         assert_eq!(p.decide(1000, 6, 443).verdict, Verdict::Denied);
         // Without audited policies there is nothing to audit.
-        assert_eq!(DirectionPolicy::default().audited(1000, 6, 443), None);
+        assert_eq!(audited(&DirectionPolicy::default(), 443), None);
     }
 
     #[test]
