@@ -23,22 +23,23 @@ impl EndpointInfo {
     /// Whether the endpoint enforces policy in `dir` ([`crate::direction`]).
     #[inline(always)]
     pub fn enforces(&self, dir: u8) -> bool {
-        let flag = if dir == crate::direction::INGRESS {
-            flags::INGRESS_ENFORCED
-        } else {
-            flags::EGRESS_ENFORCED
-        };
-        self.flags & flag != 0
+        self.has(dir, flags::INGRESS_ENFORCED, flags::EGRESS_ENFORCED)
     }
 
     /// Whether policies in audit mode select the endpoint in `dir`: its entries with the
     /// audited policies sit under [`crate::direction::audit_of`]`(dir)` in the policy map.
     #[inline(always)]
     pub fn audits(&self, dir: u8) -> bool {
+        self.has(dir, flags::INGRESS_AUDIT, flags::EGRESS_AUDIT)
+    }
+
+    /// Whether the flag of `dir` (`ingress` or `egress`) is set.
+    #[inline(always)]
+    fn has(&self, dir: u8, ingress: u8, egress: u8) -> bool {
         let flag = if dir == crate::direction::INGRESS {
-            flags::INGRESS_AUDIT
+            ingress
         } else {
-            flags::EGRESS_AUDIT
+            egress
         };
         self.flags & flag != 0
     }

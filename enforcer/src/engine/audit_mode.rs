@@ -44,8 +44,8 @@ impl Engine {
         !name.is_empty() && self.namespaces.get(name).is_some_and(|n| n.audit)
     }
 
-    /// After namespace `name`'s mode may have changed: its policies in their effective
-    /// mode now, each handed to the rule index again where that changed.
+    /// After namespace `name` changed: those of its policies whose effective mode changed
+    /// with it, handed to the rule index again.
     pub(super) fn namespace_mode_changed(&mut self, name: &str, work: &mut Work) {
         let policies: Vec<Arc<Policy>> = self
             .policies
@@ -53,12 +53,15 @@ impl Engine {
             .filter(|p| p.origin.namespace == name)
             .cloned()
             .collect();
+        let audits = self.namespace_audits(name);
         for p in policies {
+            let was_audited = self.namespace_audited.contains_key(&p.origin);
+            if was_audited == (audits && !p.audit) {
+                continue;
+            }
             let old = self.effective(&p);
             let new = self.refresh_effective(&p);
-            if !Arc::ptr_eq(&old, &new) {
-                self.policy_changed(&p.origin, Some(&old), Some(&new), work);
-            }
+            self.policy_changed(&p.origin, Some(&old), Some(&new), work);
         }
     }
 }
@@ -71,7 +74,7 @@ mod tests {
 
     fn objects(yaml: &str) -> Vec<Object> {
         let parsed = manifest::parse_str("test.yaml", yaml).unwrap_or_else(|e| panic!("{e}"));
-        parsed.objects.into_iter().map(|l| l.object).collect()
+        parsed.into_objects()
     }
 
     fn namespace(mode: &str) -> String {

@@ -184,13 +184,7 @@ impl Agent {
     pub fn stage(&mut self, objects: Vec<Object>) -> Result<Vec<String>, Refused> {
         let results = objects
             .iter()
-            .map(|o| {
-                let line = self.result_line(o);
-                match line.rsplit_once(' ') {
-                    Some((key, verb)) => format!("{key} staged (would be {verb})"),
-                    None => line,
-                }
-            })
+            .map(|o| format!("{} staged (would be {})", ObjectKey::of(o), self.verb(o)))
             .collect();
         let staged = staged::Staged::new(&self.engine, objects).map_err(Refused::Invalid)?;
         self.staged = Some(staged);
@@ -288,13 +282,16 @@ impl Agent {
     }
 
     fn result_line(&self, o: &Object) -> String {
-        let key = ObjectKey::of(o).to_string();
-        let verb = match self.objects.get(&key) {
+        format!("{} {}", ObjectKey::of(o), self.verb(o))
+    }
+
+    /// What applying `o` does: `created`, `configured` or `unchanged`.
+    fn verb(&self, o: &Object) -> &'static str {
+        match self.objects.get(&ObjectKey::of(o).to_string()) {
             None => "created",
             Some(old) if old == o => "unchanged",
             Some(_) => "configured",
-        };
-        format!("{key} {verb}")
+        }
     }
 
     /// Pods scheduled here and applied without an address get one from `--pod-cidr`; so

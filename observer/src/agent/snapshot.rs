@@ -13,7 +13,7 @@ use enforcer::cluster::PodKey;
 use enforcer::engine::Engine;
 use enforcer::fqdn::{DnsCache, Gone};
 use enforcer::mapstate::{EndpointPolicy, RuleSet};
-use enforcer::policy::origin::PolicyRef;
+use enforcer::policy::origin::{PolicyRef, RuleRef};
 use observe_proto::flow::{FqdnGone, FqdnHistory, TrafficDirection};
 
 use crate::decode::{BootClock, Decoder};
@@ -101,13 +101,7 @@ impl Snapshot {
             s.identities.insert(i.id, i.labels.to_strings().into());
         }
         for (cookie, rules) in cookies {
-            let infos = rules
-                .iter()
-                .map(|r| RuleInfo {
-                    policy: policy_info(&r.policy, revision),
-                    path: r.path.to_string(),
-                })
-                .collect();
+            let infos = rules.iter().map(|r| rule_info(r, revision)).collect();
             s.cookies.insert(*cookie, infos);
         }
         for (name, ips) in engine.fqdn_names() {
@@ -168,12 +162,21 @@ impl Snapshot {
     }
 }
 
-fn policy_info(p: &PolicyRef, revision: u64) -> PolicyInfo {
+/// A policy as the getters name it, at policy `revision` (0 when unknown).
+pub(super) fn policy_info(p: &PolicyRef, revision: u64) -> PolicyInfo {
     PolicyInfo {
         kind: p.kind.as_str().to_string(),
         namespace: p.namespace.clone(),
         name: p.name.clone(),
         revision,
+    }
+}
+
+/// A rule as the getters name it, at policy `revision`.
+pub(super) fn rule_info(r: &RuleRef, revision: u64) -> RuleInfo {
+    RuleInfo {
+        policy: policy_info(&r.policy, revision),
+        path: r.path.to_string(),
     }
 }
 

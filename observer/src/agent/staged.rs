@@ -8,10 +8,10 @@
 use enforcer::engine::{Engine, ObjectKey};
 use enforcer::manifest::Object;
 use enforcer::mapstate::{DirectionPolicy, L7Kind, Lookup, Verdict as MapVerdict};
-use enforcer::policy::origin::RuleRef;
 use observe_proto::flow::{PolicyVerdictKind, TrafficDirection, Verdict};
 
-use crate::getters::{PolicyInfo, RuleInfo, StagedAnswer, StagedQuery};
+use super::snapshot::{policy_info, rule_info};
+use crate::getters::{RuleInfo, StagedAnswer, StagedQuery};
 
 /// The staged set and the engine with it applied.
 pub struct Staged {
@@ -75,8 +75,8 @@ fn on_top(live: &Engine, objects: &[Object]) -> Result<Engine, String> {
 /// as the datapath would: the verdict, the drop reason and the rules behind it.
 pub fn answer(policy: &DirectionPolicy, query: &StagedQuery) -> StagedAnswer {
     let (identity, protocol, port) = (query.peer_identity, query.protocol, query.port);
-    let decided = policy.decide(identity, protocol, port);
-    if let Some(audit) = policy.audited(identity, protocol, port) {
+    let (decided, audit) = policy.decide_audited(identity, protocol, port);
+    if let Some(audit) = audit {
         return StagedAnswer {
             verdict: Verdict::Audit,
             ..denial(policy.audit.as_deref().unwrap_or(policy), &audit)
@@ -120,16 +120,7 @@ fn denial(policy: &DirectionPolicy, lookup: &Lookup<'_>) -> StagedAnswer {
         selecting: if explicit {
             Vec::new()
         } else {
-            policy
-                .selecting
-                .iter()
-                .map(|p| PolicyInfo {
-                    kind: p.kind.as_str().to_string(),
-                    namespace: p.namespace.clone(),
-                    name: p.name.clone(),
-                    revision: 0,
-                })
-                .collect()
+            policy.selecting.iter().map(|p| policy_info(p, 0)).collect()
         },
     }
 }
@@ -137,18 +128,6 @@ fn denial(policy: &DirectionPolicy, lookup: &Lookup<'_>) -> StagedAnswer {
 fn rules_of(lookup: &Lookup<'_>) -> Vec<RuleInfo> {
     lookup
         .entry
-        .map(|(_, v)| v.rules.iter().map(rule_info).collect())
+        .map(|(_, v)| v.rules.iter().map(|r| rule_info(r, 0)).collect())
         .unwrap_or_default()
-}
-
-fn rule_info(r: &RuleRef) -> RuleInfo {
-    RuleInfo {
-        policy: PolicyInfo {
-            kind: r.policy.kind.as_str().to_string(),
-            namespace: r.policy.namespace.clone(),
-            name: r.policy.name.clone(),
-            revision: 0,
-        },
-        path: r.path.to_string(),
-    }
 }
