@@ -26,7 +26,7 @@ pub fn engine(args: &ManifestArgs) -> Result<Engine> {
     };
     let mut engine = Engine::new(config);
     engine
-        .apply(parsed.objects.into_iter().map(|l| l.object))
+        .apply(parsed.into_objects())
         .context("cannot apply the manifests")?;
     Ok(engine)
 }

@@ -151,9 +151,7 @@ fn map_state_decisions_equal_rule_level_evaluation() {
             Err(_) => continue,
         };
         let mut engine = Engine::new(EngineConfig::default());
-        engine
-            .apply(parsed.objects.into_iter().map(|l| l.object))
-            .unwrap();
+        engine.apply(parsed.into_objects()).unwrap();
         for _ in 0..40 {
             let from = if rng.chance(75) {
                 rng.pick(PODS)

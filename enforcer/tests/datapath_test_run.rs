@@ -695,7 +695,7 @@ fn engine_policy(policy: &str) -> EndpointPolicy {
         .unwrap_or_else(|e| panic!("{e}"));
     let mut engine = Engine::new(EngineConfig::default());
     engine
-        .apply(parsed.objects.into_iter().map(|l| l.object))
+        .apply(parsed.into_objects())
         .unwrap_or_else(|e| panic!("{e}"));
     let ep = engine
         .endpoint(&PodKey::new("test", "router"))

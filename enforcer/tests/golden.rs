@@ -17,7 +17,7 @@ fn render(inputs: &[Input]) -> String {
     let parsed = manifest::parse(inputs).unwrap_or_else(|e| panic!("{e}"));
     let mut engine = Engine::new(EngineConfig::default());
     engine
-        .apply(parsed.objects.into_iter().map(|l| l.object))
+        .apply(parsed.into_objects())
         .unwrap_or_else(|e| panic!("{e}"));
     engine.render_map_states()
 }

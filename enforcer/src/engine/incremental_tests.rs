@@ -115,7 +115,7 @@ fn namespace(team: &str) -> String {
 fn apply(engine: &mut Engine, yaml: &str) -> super::Changes {
     let parsed = manifest::parse_str("test.yaml", yaml).unwrap_or_else(|e| panic!("{e}"));
     engine
-        .apply(parsed.objects.into_iter().map(|l| l.object))
+        .apply(parsed.into_objects())
         .unwrap_or_else(|e| panic!("{e}"))
 }
 

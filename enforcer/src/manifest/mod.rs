@@ -67,6 +67,13 @@ pub struct Manifests {
     pub warnings: Vec<Diagnostic>,
 }
 
+impl Manifests {
+    /// The objects, in input order, without where they came from.
+    pub fn into_objects(self) -> Vec<Object> {
+        self.objects.into_iter().map(|l| l.object).collect()
+    }
+}
+
 /// Parses every input; fails with every error found if any. Diagnostics come in document
 /// order (input, document, line, column); an object defined twice is kept once, the last
 /// definition winning, with a warning on each earlier one.
@@ -210,7 +217,7 @@ fn read_object(m: &MapCursor<'_>, kind: &str) -> Option<Object> {
 pub(crate) fn parse_one(name: &str, text: &str) -> Result<Object, String> {
     let m = parse_str(name, text).map_err(|e| e.to_string())?;
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
-    let mut objects: Vec<Object> = m.objects.into_iter().map(|l| l.object).collect();
+    let mut objects = m.into_objects();
     assert_eq!(objects.len(), 1, "{objects:?}");
     Ok(objects.remove(0))
 }

@@ -72,7 +72,7 @@ pub fn engine(extra: &str) -> Engine {
 /// Applies YAML, panicking on errors.
 pub fn apply(e: &mut Engine, yaml: &str) -> enforcer::engine::Changes {
     let m = manifest::parse_str("test.yaml", yaml).unwrap_or_else(|err| panic!("{err}"));
-    e.apply(m.objects.into_iter().map(|l| l.object))
+    e.apply(m.into_objects())
         .unwrap_or_else(|err| panic!("{err}"))
 }
 

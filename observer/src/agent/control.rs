@@ -146,7 +146,7 @@ impl Control for ControlService {
         let request = request.into_inner();
         let parsed = parse(request.manifests)?;
         let warnings: Vec<String> = parsed.warnings.iter().map(ToString::to_string).collect();
-        let mut objects: Vec<Object> = parsed.objects.into_iter().map(|l| l.object).collect();
+        let mut objects = parsed.into_objects();
         if request.audit {
             for object in &mut objects {
                 if let Object::Policy(p) = object {
@@ -168,7 +168,7 @@ impl Control for ControlService {
     ) -> Result<Response<StageResponse>, Status> {
         let parsed = parse(request.into_inner().manifests)?;
         let warnings = parsed.warnings.iter().map(ToString::to_string).collect();
-        let objects: Vec<Object> = parsed.objects.into_iter().map(|l| l.object).collect();
+        let objects = parsed.into_objects();
         let results = self
             .with_agent(move |a| a.stage(objects).map_err(refused))
             .await?;
@@ -341,7 +341,7 @@ impl Control for ControlService {
     ) -> Result<Response<WhatIfResponse>, Status> {
         let req = request.into_inner();
         let parsed = parse(req.manifests)?;
-        let objects: Vec<_> = parsed.objects.into_iter().map(|l| l.object).collect();
+        let objects = parsed.into_objects();
         let since = req.since.map(|t| t.unix_nanos());
         let ring = self
             .ring
