@@ -15,9 +15,11 @@
 
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/shop.rs"]
+mod shop;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -25,7 +27,7 @@ use observe_proto::flow::{FlowFilter, TrafficDirection, Verdict};
 use observe_proto::observer::observer_client::ObserverClient;
 use observe_proto::observer::{GetFlowsRequest, get_flows_response::ResponseTypes};
 use observer::decode::{BootClock, Decoder, Detail};
-use observer::event::{DecodedEvent, EventView, MonitorEvent, Payload};
+use observer::event::{DecodedEvent, EventView, MonitorEvent};
 use observer::getters::{
     EndpointGetter, EndpointInfo, IdentityGetter, PolicyGetter, PolicyInfo, RuleInfo,
 };
@@ -36,10 +38,10 @@ use observer::pipeline::{ObserverState, OnDecodedFlow};
 use observer::ring::{Capacity, Ring};
 use observer::server::{ObserverService, serve_unix};
 use observer::stats::Stats;
-use probe_common::event::{FlowEvent, kind, obs_point};
-use probe_common::{direction, drop_reason};
+use probe_common::drop_reason;
+use probe_common::event::{kind, obs_point};
+use shop::{PODS, pod_ip};
 
-const PODS: u32 = 64;
 const RING: usize = 65_535;
 const DECODE_EVENTS: usize = 200_000;
 const RUNS: usize = 7;
@@ -51,10 +53,6 @@ struct Cluster {
     labels: HashMap<u32, Arc<[String]>>,
     rules: HashMap<u32, Arc<[RuleInfo]>>,
     selecting: Vec<PolicyInfo>,
-}
-
-fn pod_ip(n: u32) -> [u8; 4] {
-    [10, 0, (n / 250) as u8, (n % 250 + 1) as u8]
 }
 
 impl Cluster {
@@ -81,7 +79,7 @@ impl Cluster {
                 node_name: "node-1".into(),
             });
             c.by_id.insert(n + 1, Arc::clone(&info));
-            c.by_ip.insert(IpAddr::V4(Ipv4Addr::from(pod_ip(n))), info);
+            c.by_ip.insert(IpAddr::V4(pod_ip(n)), info);
             c.labels.insert(10_000 + n % 8, labels);
         }
         c.rules.insert(
@@ -147,41 +145,21 @@ fn decoder() -> Decoder {
 
 /// Event `n`: mostly forwarded traces; every 100th a default-deny drop to port 5432.
 fn event(n: u64) -> MonitorEvent {
-    let src = (n % u64::from(PODS)) as u32;
-    let dst = ((n / 7) % u64::from(PODS)) as u32;
-    let drop = n.is_multiple_of(100);
-    let mut saddr = [0u8; 16];
-    saddr[..4].copy_from_slice(&pod_ip(src));
-    let mut daddr = [0u8; 16];
-    daddr[..4].copy_from_slice(&pod_ip(dst));
-    MonitorEvent {
-        timestamp: SystemTime::now(),
-        node_name: "node-1".into(),
-        payload: Payload::Flow(FlowEvent {
-            timestamp_ns: 1_000_000 + n * 1_000,
-            kind: if drop { kind::DROP } else { kind::TRACE },
-            subtype: if drop {
-                drop_reason::POLICY_DENIED
-            } else {
-                obs_point::TO_ENDPOINT
-            },
-            reason: if drop { drop_reason::POLICY_DENIED } else { 0 },
-            direction: direction::INGRESS,
-            family: 4,
-            protocol: 6,
-            tcp_flags: 0x02,
-            ct_state: 1,
-            endpoint_id: (dst + 1) as u16,
-            sport: 30_000 + (n % 30_000) as u16,
-            dport: if drop { 5432 } else { 8080 },
-            cookie: u32::from(!drop),
-            src_identity: 10_000 + src % 8,
-            dst_identity: 10_000 + dst % 8,
-            saddr,
-            daddr,
-            ..FlowEvent::default()
-        }),
-    }
+    shop::connection(n, |ev, src, dst| {
+        let drop = n.is_multiple_of(100);
+        ev.kind = if drop { kind::DROP } else { kind::TRACE };
+        ev.subtype = if drop {
+            drop_reason::POLICY_DENIED
+        } else {
+            obs_point::TO_ENDPOINT
+        };
+        ev.reason = if drop { drop_reason::POLICY_DENIED } else { 0 };
+        ev.ct_state = 1;
+        ev.dport = if drop { 5432 } else { 8080 };
+        ev.cookie = u32::from(!drop);
+        ev.src_identity = 10_000 + src % 8;
+        ev.dst_identity = 10_000 + dst % 8;
+    })
 }
 
 /// About 1% of [`event`]'s flows: the drops to the database port.

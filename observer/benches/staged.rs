@@ -7,69 +7,30 @@
 
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/shop.rs"]
+mod shop;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use enforcer::cluster::PodKey;
 use enforcer::engine::{Engine, EngineConfig};
-use enforcer::manifest::{self, Object};
 use observe_proto::flow::Verdict;
 use observer::agent::snapshot::{SharedSnapshot, Snapshot};
 use observer::agent::staged::Staged;
 use observer::decode::{BootClock, Decoder};
-use observer::event::{MonitorEvent, Payload};
-use probe_common::direction;
-use probe_common::event::{FlowEvent, kind};
+use observer::event::MonitorEvent;
+use probe_common::event::kind;
+use shop::PODS;
 
-const PODS: u32 = 64;
 const EVENTS: u64 = 200_000;
 const RUNS: usize = 7;
 
-fn pod_ip(n: u32) -> [u8; 4] {
-    [10, 0, (n / 250) as u8, (n % 250 + 1) as u8]
-}
-
-/// 64 pods of 8 apps; app N takes app N+1 on TCP 8000-8099.
-fn cluster() -> String {
-    let mut out = String::from("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n");
-    for n in 0..PODS {
-        let [a, b, c, d] = pod_ip(n);
-        out.push_str(&format!(
-            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: pod-{n}, namespace: shop, labels: {{app: app-{}}}}}\nstatus: {{podIP: {a}.{b}.{c}.{d}}}\n",
-            n % 8
-        ));
-    }
-    for app in 0..8 {
-        out.push_str(&policy(
-            app,
-            "{port: \"8000\", endPort: 8099, protocol: TCP}",
-        ));
-    }
-    out
-}
-
-fn policy(app: u32, ports: &str) -> String {
-    format!(
-        "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: app-{app}-ingress, namespace: shop}}\nspec:\n  endpointSelector: {{matchLabels: {{app: app-{app}}}}}\n  ingress:\n  - fromEndpoints: [{{matchLabels: {{app: app-{}}}}}]\n    toPorts: [{{ports: [{ports}]}}]\n",
-        (app + 1) % 8
-    )
-}
-
 /// The staged set: app 1's rule narrowed to port 8000, and a deny of app 3 on 8050.
 fn staged() -> String {
-    let mut out = policy(1, "{port: \"8000\", protocol: TCP}");
+    let mut out = shop::app_policy(1, "{port: \"8000\", protocol: TCP}");
     out.push_str("---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: no-8050, namespace: shop}\nspec:\n  endpointSelector: {}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {app: app-3}}]\n    toPorts: [{ports: [{port: \"8050\", protocol: TCP}]}]\n");
     out
-}
-
-fn objects(text: &str) -> Vec<Object> {
-    let input = manifest::Input {
-        name: "bench.yaml".into(),
-        text: text.into(),
-    };
-    let parsed = manifest::parse(&[input]).expect("manifests");
-    parsed.objects.into_iter().map(|l| l.object).collect()
 }
 
 /// A decoder enriching from the agent's snapshot of `engine`, with `staged` staged.
@@ -96,42 +57,26 @@ fn decoder(engine: &Engine, staged: Option<&Staged>) -> Decoder {
 
 /// Event `n`: the policy verdict of a new connection from pod a to pod b, at b's ingress.
 fn event(engine: &Engine, n: u64) -> MonitorEvent {
-    let src = (n % u64::from(PODS)) as u32;
-    let dst = ((n / 7) % u64::from(PODS)) as u32;
     let identity = |p: u32| {
         let key = PodKey::new("shop", &format!("pod-{p}"));
         engine.endpoint(&key).map_or(0, |e| e.identity)
     };
-    let mut saddr = [0u8; 16];
-    saddr[..4].copy_from_slice(&pod_ip(src));
-    let mut daddr = [0u8; 16];
-    daddr[..4].copy_from_slice(&pod_ip(dst));
-    MonitorEvent {
-        timestamp: SystemTime::now(),
-        node_name: "node-1".into(),
-        payload: Payload::Flow(FlowEvent {
-            timestamp_ns: 1_000_000 + n * 1_000,
-            kind: kind::POLICY_VERDICT,
-            direction: direction::INGRESS,
-            family: 4,
-            protocol: 6,
-            tcp_flags: 0x02,
-            endpoint_id: (dst + 1) as u16,
-            sport: 30_000 + (n % 30_000) as u16,
-            dport: 8000 + (n % 100) as u16,
-            src_identity: identity(src),
-            dst_identity: identity(dst),
-            saddr,
-            daddr,
-            ..FlowEvent::default()
-        }),
-    }
+    shop::connection(n, |ev, src, dst| {
+        ev.kind = kind::POLICY_VERDICT;
+        ev.dport = 8000 + (n % 100) as u16;
+        ev.src_identity = identity(src);
+        ev.dst_identity = identity(dst);
+    })
 }
 
 fn main() {
     let mut engine = Engine::new(EngineConfig::default());
-    engine.apply(objects(&cluster())).expect("cluster applies");
-    let staged = Staged::new(&engine, objects(&staged())).expect("stages");
+    engine
+        .apply(shop::objects(&shop::manifests(
+            |_| "{port: \"8000\", endPort: 8099, protocol: TCP}",
+        )))
+        .expect("cluster applies");
+    let staged = Staged::new(&engine, shop::objects(&staged())).expect("stages");
     let events: Vec<MonitorEvent> = (0..EVENTS).map(|n| event(&engine, n)).collect();
     let mut decoders = [decoder(&engine, None), decoder(&engine, Some(&staged))];
     // The staged set does decide: count its verdicts over the events once.

@@ -5,63 +5,40 @@
 //! the candidate, against the time the same ring takes to be read with every flow built
 //! (what a `GetFlows` reader of the whole ring pays), in the same run.
 
-use std::net::{IpAddr, Ipv4Addr};
+#[path = "support/shop.rs"]
+mod shop;
+
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use enforcer::engine::{Engine, EngineConfig};
-use enforcer::manifest;
 use observer::agent::whatif;
 use observer::decode::{BootClock, Decoder};
-use observer::event::{DecodedEvent, MonitorEvent, Payload};
+use observer::event::{DecodedEvent, MonitorEvent};
 use observer::getters::{EndpointInfo, FakeEndpointGetter};
 use observer::ring::{Capacity, Read, Ring};
-use probe_common::event::{FlowEvent, kind};
-use probe_common::{direction, drop_reason};
+use probe_common::drop_reason;
+use probe_common::event::kind;
+use shop::{PODS, pod_ip};
 
-const PODS: u32 = 64;
 const RING: usize = 1_048_575;
 const RUNS: usize = 3;
 
-fn pod_ip(n: u32) -> Ipv4Addr {
-    Ipv4Addr::new(10, 0, (n / 250) as u8, (n % 250 + 1) as u8)
-}
-
-/// 64 pods of 8 apps; app N takes app N+1 on TCP 8000-8099. The candidate narrows app
-/// 1's rule to port 8000.
+/// The shop; the candidate narrows app 1's rule to port 8000.
 fn manifests(candidate: bool) -> String {
-    let mut out = String::from("apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n");
-    for n in 0..PODS {
-        out.push_str(&format!(
-            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: pod-{n}, namespace: shop, labels: {{app: app-{}}}}}\nstatus: {{podIP: {}}}\n",
-            n % 8,
-            pod_ip(n)
-        ));
-    }
-    for app in 0..8 {
-        let ports = if candidate && app == 1 {
+    shop::manifests(|app| {
+        if candidate && app == 1 {
             "{port: \"8000\", protocol: TCP}"
         } else {
             "{port: \"8000\", endPort: 8099, protocol: TCP}"
-        };
-        out.push_str(&format!(
-            "---\napiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {{name: app-{app}-ingress, namespace: shop}}\nspec:\n  endpointSelector: {{matchLabels: {{app: app-{app}}}}}\n  ingress:\n  - fromEndpoints: [{{matchLabels: {{app: app-{}}}}}]\n    toPorts: [{{ports: [{ports}]}}]\n",
-            (app + 1) % 8
-        ));
-    }
-    out
+        }
+    })
 }
 
 fn engine(text: &str) -> Engine {
-    let input = manifest::Input {
-        name: "bench.yaml".into(),
-        text: text.into(),
-    };
-    let parsed = manifest::parse(&[input]).expect("manifests");
     let mut engine = Engine::new(EngineConfig::default());
-    engine
-        .apply(parsed.objects.into_iter().map(|l| l.object))
-        .expect("apply");
+    engine.apply(shop::objects(text)).expect("apply");
     engine
 }
 
@@ -93,39 +70,19 @@ fn decoder() -> Decoder {
 
 /// Event `n`: a policy verdict (every 10th a default-deny drop) from pod a to pod b.
 fn event(n: u64) -> MonitorEvent {
-    let src = (n % u64::from(PODS)) as u32;
-    let dst = ((n / 7) % u64::from(PODS)) as u32;
-    let drop = n.is_multiple_of(10);
-    let mut saddr = [0u8; 16];
-    saddr[..4].copy_from_slice(&pod_ip(src).octets());
-    let mut daddr = [0u8; 16];
-    daddr[..4].copy_from_slice(&pod_ip(dst).octets());
-    MonitorEvent {
-        timestamp: SystemTime::now(),
-        node_name: "node-1".into(),
-        payload: Payload::Flow(FlowEvent {
-            timestamp_ns: 1_000_000 + n * 1_000,
-            kind: if drop {
-                kind::DROP
-            } else {
-                kind::POLICY_VERDICT
-            },
-            subtype: if drop { drop_reason::POLICY_DENIED } else { 0 },
-            reason: if drop { drop_reason::POLICY_DENIED } else { 0 },
-            direction: direction::INGRESS,
-            family: 4,
-            protocol: 6,
-            tcp_flags: 0x02,
-            endpoint_id: (dst + 1) as u16,
-            sport: 30_000 + (n % 30_000) as u16,
-            dport: 8000 + (n % 100) as u16,
-            src_identity: 10_000 + src % 8,
-            dst_identity: 10_000 + dst % 8,
-            saddr,
-            daddr,
-            ..FlowEvent::default()
-        }),
-    }
+    shop::connection(n, |ev, src, dst| {
+        let drop = n.is_multiple_of(10);
+        ev.kind = if drop {
+            kind::DROP
+        } else {
+            kind::POLICY_VERDICT
+        };
+        ev.subtype = if drop { drop_reason::POLICY_DENIED } else { 0 };
+        ev.reason = if drop { drop_reason::POLICY_DENIED } else { 0 };
+        ev.dport = 8000 + (n % 100) as u16;
+        ev.src_identity = 10_000 + src % 8;
+        ev.dst_identity = 10_000 + dst % 8;
+    })
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {

@@ -54,86 +54,51 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     if wanted("policy") {
-        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "enforcer", "--bench", "policy"]))?;
+        bench("enforcer", None, "policy")?;
     }
     let privileged = [
         ("datapath", "enforcer", "datapath"),
         ("pipeline", "observer", "agent"),
         ("dns_agent", "observer", "agent"),
         ("cluster", "observer", "agent"),
+        ("adoption", "observer", "agent"),
     ];
     let mut set_up = false;
-    for (bench, package, feature) in privileged.into_iter().filter(|(b, _, _)| wanted(b)) {
+    for (name, package, feature) in privileged.into_iter().filter(|(b, _, _)| wanted(b)) {
         if !lab::is_root() {
-            eprintln!("skipped {bench} benchmark: needs root");
+            eprintln!("skipped {name} benchmark: needs root");
             continue;
         }
         if !set_up {
             crate::setup::run(&crate::setup::Args::default())?;
             set_up = true;
         }
-        cmd::run(cmd::cargo().args([
-            "bench",
-            "-q",
-            "-p",
-            package,
-            "--features",
-            feature,
-            "--bench",
-            bench,
-        ]))?;
+        bench(package, Some(feature), name)?;
     }
-    if wanted("service") {
-        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observer", "--bench", "service"]))?;
-    }
-    if wanted("proxy") {
-        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-proxy", "--bench", "dns"]))?;
-        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-proxy", "--bench", "http"]))?;
-    }
-    if wanted("replay") {
-        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-cli", "--bench", "replay"]))?;
-    }
-    if wanted("whatif") {
-        cmd::run(cmd::cargo().args([
-            "bench",
-            "-q",
-            "-p",
-            "observer",
-            "--features",
-            "agent",
-            "--bench",
-            "whatif",
-        ]))?;
-    }
-    if wanted("staged") {
-        cmd::run(cmd::cargo().args([
-            "bench",
-            "-q",
-            "-p",
-            "observer",
-            "--features",
-            "agent",
-            "--bench",
-            "staged",
-        ]))?;
-    }
-    if wanted("adoption") {
-        cmd::run(cmd::cargo().args([
-            "bench",
-            "-q",
-            "-p",
-            "observer",
-            "--features",
-            "agent",
-            "--bench",
-            "adoption",
-        ]))?;
-    }
-    if wanted("relay") {
-        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-relay", "--bench", "relay"]))?;
-    }
-    if wanted("tui") {
-        cmd::run(cmd::cargo().args(["bench", "-q", "-p", "observe-tui", "--bench", "frame"]))?;
+    let unprivileged = [
+        ("service", "observer", None, "service"),
+        ("proxy", "observe-proxy", None, "dns"),
+        ("proxy", "observe-proxy", None, "http"),
+        ("replay", "observe-cli", None, "replay"),
+        ("whatif", "observer", Some("agent"), "whatif"),
+        ("staged", "observer", Some("agent"), "staged"),
+        ("relay", "observe-relay", None, "relay"),
+        ("tui", "observe-tui", None, "frame"),
+    ];
+    for (name, package, feature, target) in unprivileged {
+        if wanted(name) {
+            bench(package, feature, target)?;
+        }
     }
     Ok(())
+}
+
+/// `cargo bench -q -p PACKAGE [--features FEATURE] --bench TARGET`.
+fn bench(package: &str, feature: Option<&str>, target: &str) -> anyhow::Result<()> {
+    let mut cargo = cmd::cargo();
+    cargo.args(["bench", "-q", "-p", package]);
+    if let Some(feature) = feature {
+        cargo.args(["--features", feature]);
+    }
+    cmd::run(cargo.args(["--bench", target]))
 }
