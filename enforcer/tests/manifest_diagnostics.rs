@@ -105,7 +105,6 @@ fn every_error_of_a_cnp_a_ccnp_and_a_knp_in_one_file_is_reported_in_document_ord
             "1: spec.egress[0].toCIDR[0]",
             "1: spec.egress[0].toCIDR[1]",
             "2: metadata.name",
-            "2: description",
             "2: spec.nodeSelector.matchExpressions[0]",
             "2: spec.nodeSelector.matchExpressions[0].key",
             "2: spec.ingress[0].fromEntities[0]",
@@ -212,16 +211,17 @@ fn an_empty_to_services_list_means_nothing_and_is_accepted() {
 }
 
 #[test]
-fn a_top_level_description_says_to_move_it_under_spec() {
-    let errs = errors(&format!(
+fn a_top_level_description_is_dropped_with_a_warning_that_says_where_it_belongs() {
+    let m = parsed(&format!(
         "{CNP_HEAD}description: \"L3-L4 policy\"\nspec:\n  endpointSelector: {{}}\n  ingress:\n  - {{}}\n"
     ));
-    assert_eq!(errs.len(), 1, "{:#?}", messages(&errs));
-    assert_eq!(errs[0].path, "description");
+    assert_eq!(m.objects.len(), 1);
+    assert_eq!(m.warnings.len(), 1, "{:#?}", messages(&m.warnings));
+    assert_eq!(m.warnings[0].path, "description");
     assert!(
-        errs[0].message.contains("move it to spec.description"),
+        m.warnings[0].message.contains("as spec.description"),
         "{}",
-        errs[0]
+        m.warnings[0]
     );
     let m = parsed(&cnp(
         "  description: \"L3-L4 policy\"\n  endpointSelector: {}\n  ingress:\n  - {}\n",
@@ -385,4 +385,24 @@ status:
         ],
         "{got:#?}"
     );
+}
+
+#[test]
+fn a_host_policy_with_l7_rules_is_refused_at_the_rules() {
+    let errs = errors(
+        "apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\nmetadata: {name: h}\nspec:\n  nodeSelector: {}\n  egress:\n  - toPorts:\n    - ports: [{port: \"80\", protocol: TCP}]\n      rules: {http: [{method: GET}]}\n",
+    );
+    assert_eq!(errs.len(), 1, "{:#?}", messages(&errs));
+    assert_eq!(errs[0].path, "spec.egress[0].toPorts[0].rules");
+    assert!(errs[0].message.contains("not supported in a host policy"));
+}
+
+#[test]
+fn the_host_examples_are_accepted() {
+    for file in ["ssh-and-ping.yaml", "lock-down-nodes.yaml", "workers.yaml"] {
+        let path = format!("{}/../examples/host/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("example");
+        let m = enforcer::manifest::parse_str(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!m.objects.is_empty(), "{file}");
+    }
 }

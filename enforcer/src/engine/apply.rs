@@ -114,12 +114,14 @@ pub struct Changes {
     /// Of those, how many only for the peer identities that came or went: the rest of
     /// their map state was kept.
     pub patched: usize,
+    /// Nodes whose host endpoint's policy changed (host firewall).
+    pub hosts: Vec<String>,
 }
 
 impl Changes {
     /// Whether nothing changed.
     pub fn is_empty(&self) -> bool {
-        self.updated.is_empty() && self.removed.is_empty() && !self.ipcache
+        self.updated.is_empty() && self.removed.is_empty() && !self.ipcache && self.hosts.is_empty()
     }
 }
 

@@ -17,6 +17,7 @@ mod deps;
 mod dns_verdict;
 mod entries;
 mod fqdn;
+mod hosts;
 mod http_verdict;
 #[cfg(test)]
 mod incremental_tests;
@@ -40,6 +41,7 @@ use std::sync::Arc;
 
 pub use apply::{ApplyError, Changes, ObjectKey};
 pub use dns_verdict::DnsJudgement;
+pub use hosts::HostEndpoint;
 pub use http_verdict::{HttpJudgement, HttpPolicy, Side as HttpSide};
 pub use ipcache::IpCacheEntry;
 
@@ -65,6 +67,9 @@ pub struct EngineConfig {
     /// Let the local host reach endpoints under ingress default deny (Cilium's
     /// `allow-localhost=always`, the default under Kubernetes).
     pub allow_localhost: bool,
+    /// The host firewall (`--enable-host-firewall`): `nodeSelector` rules select nodes'
+    /// host endpoints. Off, as in Cilium: such rules then apply nowhere.
+    pub host_firewall: bool,
 }
 
 impl Default for EngineConfig {
@@ -73,6 +78,7 @@ impl Default for EngineConfig {
             cluster_name: "default".into(),
             default_node: "node-1".into(),
             allow_localhost: true,
+            host_firewall: false,
         }
     }
 }
@@ -113,6 +119,8 @@ pub struct Engine {
     /// with them (see [`audit_mode`]).
     namespace_audited: BTreeMap<Arc<PolicyRef>, Arc<Policy>>,
     workloads: BTreeMap<WorkloadRef, Vec<PodKey>>,
+    /// Every node's host endpoint, with the host firewall (see [`hosts`]).
+    hosts: BTreeMap<String, HostEndpoint>,
     identities: IdentityTable,
     cidrs: BTreeMap<Cidr, (u32, usize)>,
     fqdn: fqdn::FqdnState,
@@ -127,7 +135,7 @@ pub struct Engine {
 impl Engine {
     /// An empty engine.
     pub fn new(config: EngineConfig) -> Self {
-        Self {
+        let mut engine = Self {
             config,
             namespaces: BTreeMap::new(),
             pods: BTreeMap::new(),
@@ -135,6 +143,7 @@ impl Engine {
             policies: BTreeMap::new(),
             namespace_audited: BTreeMap::new(),
             workloads: BTreeMap::new(),
+            hosts: BTreeMap::new(),
             identities: IdentityTable::new(),
             cidrs: BTreeMap::new(),
             fqdn: fqdn::FqdnState::default(),
@@ -144,7 +153,9 @@ impl Engine {
             named_ports: NamedPorts::new(),
             derived: DerivedRules::default(),
             revision: 0,
-        }
+        };
+        engine.refresh_hosts();
+        engine
     }
 
     /// The settings.

@@ -55,11 +55,13 @@ impl Engine {
             updated: std::mem::take(&mut work.touched),
             recomputed: 0,
             patched: 0,
+            hosts: Vec::new(),
         };
         self.recompute_all(std::mem::take(&mut work.dirty), &mut changes);
         // Identity 0 is the wildcard, never a peer that comes or goes.
         work.changed_ids.remove(&0);
         self.patch_all(patch, &work.changed_ids, &mut changes);
+        changes.hosts = self.refresh_hosts();
         if !changes.is_empty() {
             self.revision += 1;
         }

@@ -54,6 +54,9 @@ impl Target {
         }
         match parts[..] {
             ["node", name] => Ok(Self::Node(name.to_string())),
+            [one] if one.starts_with("node:") && one.len() > 5 => {
+                Ok(Self::Node(one["node:".len()..].to_string()))
+            }
             [name] => Ok(Self::Pod(PodKey::new("default", name))),
             [kind, name] => Ok(Self::reference("default", kind, name)
                 .unwrap_or_else(|| Self::Pod(PodKey::new(kind, name)))),
@@ -386,22 +389,10 @@ impl Engine {
             notes: Vec::new(),
             audit: None,
         };
-        let Some(key) = &me.pod else {
-            side.notes.push(match me.kind.as_str() {
-                "node" => "a node is not a policy endpoint here (host firewall disabled): no policy applies".into(),
-                _ => "outside the cluster: no policy applies on this side".into(),
-            });
+        let Some(subject) = self.trace_subject(me, loopback, &mut side) else {
             return side;
         };
-        if loopback {
-            side.notes
-                .push("loopback: the traffic never leaves the pod, no policy applies".into());
-            return side;
-        }
-        let Some(ep) = self.endpoint(key) else {
-            return side;
-        };
-        let policy = ep.policy.direction(dir);
+        let policy = subject.policy.direction(dir);
         let (decision, audit) = policy.decide_audited(peer_identity, req.protocol, req.dport);
         side.enforced = policy.enforced;
         side.selecting_policies = policy.selecting.iter().map(|p| p.to_string()).collect();
@@ -415,16 +406,68 @@ impl Engine {
             side.audit = Some(audit_trace(policy, &audit));
         }
         if !policy.enforced {
+            let name = &subject.name;
             side.notes.push(match policy.audit {
                 Some(_) => {
-                    format!("only policies in audit mode select {key} for {dir}: not enforced")
+                    format!("only policies in audit mode select {name} for {dir}: not enforced")
                 }
-                None => format!("no policy selects {key} for {dir}: not enforced"),
+                None => format!("no policy selects {name} for {dir}: not enforced"),
             });
             return side;
         }
-        self.explain(&mut side, ep, peer_identity, req, dir, decision.verdict);
+        self.explain(
+            &mut side,
+            &subject,
+            peer_identity,
+            req,
+            dir,
+            decision.verdict,
+        );
         side
+    }
+
+    /// The policy endpoint `me` is: a pod, or with the host firewall a node's host
+    /// endpoint. `None` (with a note on `side`) where no policy applies.
+    fn trace_subject(
+        &self,
+        me: &Party,
+        loopback: bool,
+        side: &mut SideTrace,
+    ) -> Option<TraceSubject<'_>> {
+        if let Some(key) = &me.pod {
+            if loopback {
+                side.notes
+                    .push("loopback: the traffic never leaves the pod, no policy applies".into());
+                return None;
+            }
+            let ep = self.endpoint(key)?;
+            return Some(TraceSubject {
+                name: key.to_string(),
+                policy: &ep.policy,
+                rules: self.subjects.rules(ep.identity).to_vec(),
+                ports: &ep.pod.ports,
+                host: false,
+            });
+        }
+        let host = match (me.kind.as_str(), &me.node) {
+            ("node", Some(name)) => self.host(name),
+            _ => None,
+        };
+        let Some(host) = host else {
+            side.notes.push(match me.kind.as_str() {
+                "node" => "a node is not a policy endpoint here (host firewall disabled): no policy applies".into(),
+                _ => "outside the cluster: no policy applies on this side".into(),
+            });
+            return None;
+        };
+        side.endpoint = Some(format!("node/{}", host.node));
+        Some(TraceSubject {
+            name: format!("node/{}", host.node),
+            policy: &host.policy,
+            rules: self.host_rules(&host.labels),
+            ports: &[],
+            host: true,
+        })
     }
 
     /// Fills the rule-level explanation of an enforced side (by the enforced policies:
@@ -432,14 +475,13 @@ impl Engine {
     fn explain(
         &self,
         side: &mut SideTrace,
-        ep: &super::Endpoint,
+        subject: &TraceSubject<'_>,
         peer: u32,
         req: &TraceRequest,
         dir: Direction,
         verdict: Verdict,
     ) {
-        let rules = self.subjects.rules(ep.identity);
-        let mut relevant = relevant(rules, dir);
+        let mut relevant = relevant(&subject.rules, dir);
         relevant.retain(|h| !h.policy.audit);
         side.default_deny = relevant.iter().any(|h| h.rule().default_deny(dir));
         let mut cache = SelectorCache::default();
@@ -456,7 +498,7 @@ impl Engine {
         for_each_section(
             &mut resolver,
             &relevant,
-            &ep.pod.ports,
+            subject.ports,
             dir,
             &mut used,
             |s, action, entries| {
@@ -484,7 +526,10 @@ impl Engine {
                 "no selecting rule enables default deny: everything not denied is allowed".into(),
             );
         }
-        if dir == Direction::Ingress && peer == crate::identity::HOST && self.config.allow_localhost
+        if dir == Direction::Ingress
+            && peer == crate::identity::HOST
+            && self.config.allow_localhost
+            && !subject.host
         {
             side.notes
                 .push("the local host may always reach its endpoints (allow-localhost)".into());
@@ -510,6 +555,19 @@ impl Engine {
             ));
         }
     }
+}
+
+/// The policy endpoint on one side of a trace: a pod, or a node's host endpoint.
+struct TraceSubject<'a> {
+    /// How notes name it (`shop/web`, `node/n1`).
+    name: String,
+    policy: &'a crate::mapstate::EndpointPolicy,
+    /// The rules selecting it.
+    rules: Vec<RuleHandle>,
+    /// Its container ports (ingress named ports resolve against them).
+    ports: &'a [crate::cluster::ContainerPort],
+    /// A host endpoint: the local-host exception does not apply to the host itself.
+    host: bool,
 }
 
 /// Says which `fromRequires`/`toRequires` narrow the endpoint peers of this side, and to

@@ -1,5 +1,6 @@
 //! The label sets identities are made of: pods (filtered pod labels plus what Cilium
-//! derives from the namespace, service account and cluster), remote nodes, and CIDRs.
+//! derives from the namespace, service account and cluster), remote nodes, a node's own
+//! host endpoint, and CIDRs.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +43,16 @@ fn node_labels_of(labels: &BTreeMap<String, String>) -> LabelSet {
             key: k.clone(),
             value: v.clone(),
         })),
+    )
+}
+
+/// The labels of a node's own host endpoint, which `nodeSelector` matches: `reserved:host`
+/// and the node's labels with the `k8s` source, as Cilium's `endpoint list` shows them.
+/// The endpoint's identity stays the reserved host identity whatever its labels.
+pub fn host_labels(labels: &BTreeMap<String, String>) -> LabelSet {
+    LabelSet::new(
+        std::iter::once(Label::reserved("host"))
+            .chain(labels.iter().map(|(k, v)| Label::k8s(k.clone(), v.clone()))),
     )
 }
 

@@ -7,7 +7,7 @@ mod reserved;
 mod table;
 
 pub use cluster_ids::{ClusterIds, Unconfirmed};
-pub use labels_for::{cidr_labels, node_labels, pod_labels};
+pub use labels_for::{cidr_labels, host_labels, node_labels, pod_labels};
 pub use reserved::{
     HOST, REMOTE_NODE, Reserved, WORLD, WORLD_IPV4, WORLD_IPV6, reserved, reserved_by_id,
 };

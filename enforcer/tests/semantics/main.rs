@@ -8,6 +8,7 @@ mod defaults;
 mod deny;
 mod entities;
 mod fqdn;
+mod host;
 mod http;
 mod icmp_sctp;
 mod incremental;

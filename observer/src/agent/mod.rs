@@ -122,6 +122,7 @@ impl Agent {
             cluster_name: opts.cluster_name.clone(),
             default_node: opts.node_name.clone(),
             allow_localhost: true,
+            host_firewall: opts.enable_host_firewall,
         };
         let mut engine = Engine::new(config);
         engine

@@ -152,6 +152,17 @@ pub struct Options {
     #[arg(long, default_value = "0s", value_parser = observe_flags::duration::parse_timeout)]
     pub tofqdns_idle_connection_grace_period: std::time::Duration,
 
+    /// Enforce host policies (CiliumClusterwideNetworkPolicies with `nodeSelector`) on
+    /// this node's own traffic: on its network devices (--devices) and towards its pods.
+    /// Off by default, as in Cilium.
+    #[arg(long)]
+    pub enable_host_firewall: bool,
+    /// The node's network devices the host firewall runs on, comma-separated (Cilium's
+    /// --devices). Default: every interface of the node namespace but loopback and
+    /// endpoint links. Example: --devices ul0
+    #[arg(long, value_delimiter = ',', requires = "enable_host_firewall")]
+    pub devices: Vec<String>,
+
     /// Cluster membership: the kvstore and what this node registers there.
     #[command(flatten)]
     pub cluster: super::cluster::options::ClusterOptions,

@@ -190,6 +190,7 @@ spec:
             cluster_name: "default".into(),
             default_node: "n1".into(),
             allow_localhost: true,
+            host_firewall: false,
         });
         let parsed = enforcer::manifest::parse_str("test.yaml", CLUSTER).expect("valid");
         engine

@@ -65,15 +65,15 @@ pub fn read_policy(doc: &MapCursor<'_>, clusterwide: bool) -> Option<Policy> {
     })
 }
 
-/// A `description` next to `spec` (as some examples write it) is not part of the object:
-/// say where it belongs.
+/// A `description` next to `spec` (as some of Cilium's own examples write it) is not part
+/// of the object: the API server prunes it, as kubectl warns. Say so, and where it belongs.
 fn misplaced_description(doc: &MapCursor<'_>) {
     if doc.has("description")
         && let Some(d) = doc.get("description")
     {
-        d.error(
-            "a policy's description belongs under spec: move it to spec.description \
-             (or specs[].description)",
+        d.warn(
+            "not part of the object (the API server drops it): a policy's description \
+             belongs under spec, as spec.description (or specs[].description)",
         );
     }
 }

@@ -47,6 +47,9 @@ pub fn read_rule(c: &Cursor<'_>, ctx: &RuleContext) -> Option<Rule> {
     let ingress_deny = sections("ingressDeny", SectionKind::deny(Direction::Ingress));
     let egress = sections("egress", SectionKind::allow(Direction::Egress));
     let egress_deny = sections("egressDeny", SectionKind::deny(Direction::Egress));
+    if matches!(subject, Some(Subject::Nodes(_))) && !host_rule_without_l7(&m) {
+        ok = false;
+    }
     let (dd_ingress, dd_egress) = read_default_deny(&m);
     m.ignore(&["description", "labels", "log"]);
     m.finish();
@@ -97,6 +100,29 @@ fn read_subject(
         }
         (None, Some(ns)) => read_selector(&ns, KeyStyle::Cilium).map(Subject::Nodes),
     }
+}
+
+/// Host policies take no L7 rules (`toPorts[].rules`): the node's own traffic does not
+/// go through the agent's proxies. Reports each one; returns whether there were none.
+fn host_rule_without_l7(m: &crate::manifest::cursor::MapCursor<'_>) -> bool {
+    let mut clean = true;
+    for name in ["ingress", "ingressDeny", "egress", "egressDeny"] {
+        let sections = m.get(name).and_then(|c| c.seq()).unwrap_or_default();
+        for section in sections.iter().filter_map(|s| s.map()) {
+            let ports = section
+                .get("toPorts")
+                .and_then(|c| c.seq())
+                .unwrap_or_default();
+            for rules in ports.iter().filter_map(|p| p.map()?.get("rules")) {
+                rules.error(
+                    "L7 rules are not supported in a host policy (nodeSelector): the node's \
+                     own traffic does not go through the agent's DNS and HTTP proxies",
+                );
+                clean = false;
+            }
+        }
+    }
+    clean
 }
 
 fn read_default_deny(m: &crate::manifest::cursor::MapCursor<'_>) -> (Option<bool>, Option<bool>) {
