@@ -168,6 +168,7 @@ impl Bench {
             endpoint_id: 7,
             identity: 1000,
             policy: &policy,
+            host: false,
         };
         let peer = IpCacheInput {
             cidr: Cidr::host(IpAddr::V4(PEER)),

@@ -79,12 +79,14 @@ fn desired(a: &PodRef, b: &PodRef, cookies: &mut CookieTable) -> DesiredState {
             endpoint_id: 1,
             identity: A_ID,
             policy: &pa,
+            host: false,
         },
         EndpointInput {
             ifindex: b.host_ifindex,
             endpoint_id: 2,
             identity: B_ID,
             policy: &pb,
+            host: false,
         },
     ];
     let mut ipcache = Vec::new();

@@ -41,6 +41,8 @@ const WORLD: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const LOCAL6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 const PEER6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
 
+const HOST_ID: u32 = probe_common::identity::HOST;
+
 const TCP: u8 = 6;
 const UDP: u8 = 17;
 const ICMP: u8 = 1;
@@ -54,6 +56,9 @@ struct Harness {
     cookies: CookieTable,
     /// Addresses written as zombies (expired DNS answers with open connections).
     zombies: Vec<IpAddr>,
+    /// The endpoint is the node's host endpoint on a device: identity host, and LOCAL is
+    /// the node's own address.
+    host: bool,
     _root: PinRoot,
 }
 
@@ -75,9 +80,18 @@ impl Harness {
             events,
             cookies: CookieTable::new(),
             zombies: Vec::new(),
+            host: false,
             _root: root,
         };
         h.apply(None);
+        h
+    }
+
+    /// The host endpoint (host firewall) on the test-run interface, LOCAL its address.
+    fn host(ingress: DirectionPolicy, egress: DirectionPolicy) -> Self {
+        let mut h = Self::unregistered();
+        h.host = true;
+        h.set_policy(ingress, egress);
         h
     }
 
@@ -87,11 +101,13 @@ impl Harness {
 
     fn apply(&mut self, policy: Option<EndpointPolicy>) {
         let zombies = self.zombies.clone();
+        let local_id = if self.host { HOST_ID } else { LOCAL_ID };
         let endpoints = policy.as_ref().map(|policy| EndpointInput {
             ifindex: TEST_IFINDEX,
             endpoint_id: ENDPOINT_ID,
-            identity: LOCAL_ID,
+            identity: local_id,
             policy,
+            host: self.host,
         });
         let host = |ip: IpAddr, identity| IpCacheInput {
             cidr: Cidr::host(ip),
@@ -99,8 +115,8 @@ impl Harness {
             zombie: zombies.contains(&ip),
         };
         let ipcache = [
-            host(LOCAL.into(), LOCAL_ID),
-            host(LOCAL6.into(), LOCAL_ID),
+            host(LOCAL.into(), local_id),
+            host(LOCAL6.into(), local_id),
             host(PEER.into(), PEER_ID),
             host(PEER6.into(), PEER_ID),
             host(OTHER.into(), OTHER_ID),
@@ -1316,6 +1332,7 @@ fn adoption_reuses_pinned_maps_and_reconciles_stale_entries() {
             endpoint_id: 10,
             identity: 6,
             policy: &policy,
+            host: false,
         }],
         [],
         &mut cookies,
@@ -1624,4 +1641,96 @@ fn an_audited_deny_passes_and_reports_audit_while_enforced_drops_stay() {
         vec![kind::TRACE],
         "allowed by both: no verdict"
     );
+}
+
+#[test]
+fn the_host_endpoint_decides_the_nodes_own_packets_on_a_device() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut h = Harness::host(
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(22), "ssh")]),
+        open(),
+    );
+    let (action, events) = h.run(
+        Hook::FromNetwork,
+        &frame::v4(PEER, LOCAL, &tcp(40000, 22, SYN)),
+    );
+    assert_eq!(action, tc_action::PASS);
+    assert_eq!(kinds(&events), vec![kind::POLICY_VERDICT, kind::TRACE]);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.direction, v.endpoint_id),
+        (direction::INGRESS, ENDPOINT_ID)
+    );
+    assert_eq!((v.src_identity, v.dst_identity), (PEER_ID, HOST_ID));
+    assert_eq!(h.rule_of(v.cookie), "ssh");
+    let t = one(&events, kind::TRACE);
+    assert_eq!(t.subtype, obs_point::FROM_NETWORK);
+    // The node's reply leaves through the device's egress as a reply (traced with
+    // trace mode "all").
+    h.set_config(ProbeConfig {
+        trace_mode: trace_mode::ALL,
+        ..ProbeConfig::DEFAULT
+    });
+    let (action, events) = h.run(
+        Hook::ToNetwork,
+        &frame::v4(LOCAL, PEER, &tcp(22, 40000, SYN | ACK)),
+    );
+    assert_eq!(action, tc_action::PASS);
+    let t = one(&events, kind::TRACE);
+    assert_eq!(
+        (t.subtype, t.ct_state),
+        (obs_point::TO_NETWORK, state::REPLY)
+    );
+    h.set_config(ProbeConfig::DEFAULT);
+    // Anything else to the node is dropped, with the host endpoint's id.
+    let (action, events) = h.run(
+        Hook::FromNetwork,
+        &frame::v4(PEER, LOCAL, &tcp(40001, 80, SYN)),
+    );
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.subtype, d.endpoint_id, d.dst_identity),
+        (drop_reason::POLICY_DENIED, ENDPOINT_ID, HOST_ID)
+    );
+}
+
+#[test]
+fn the_host_endpoint_passes_what_the_node_forwards_without_a_decision_or_event() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut h = Harness::host(enforced(&[]), enforced(&[]));
+    for (hook, frame) in [
+        // A peer's packet for a pod (OTHER is not the node), and a pod's packet out.
+        (
+            Hook::FromNetwork,
+            frame::v4(PEER, OTHER, &tcp(40000, 80, SYN)),
+        ),
+        (
+            Hook::ToNetwork,
+            frame::v4(OTHER, PEER, &tcp(40000, 80, SYN)),
+        ),
+    ] {
+        let (action, events) = h.run(hook, &frame);
+        assert_eq!(action, tc_action::PASS, "{hook:?}");
+        assert!(events.is_empty(), "{hook:?}: {events:#?}");
+    }
+    // What an agent proxy sends for a pod from the node's address is the pod's, judged
+    // by the proxy and the pod's own policy.
+    let (action, events) = h.run_marked(
+        Hook::ToNetwork,
+        &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)),
+        probe_common::proxy::UPSTREAM_MARK,
+    );
+    assert_eq!(action, tc_action::PASS);
+    assert!(events.is_empty(), "{events:#?}");
+    // The node's own packet out is decided: default deny.
+    let (action, _) = h.run(
+        Hook::ToNetwork,
+        &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)),
+    );
+    assert_eq!(action, tc_action::DROP);
 }

@@ -33,6 +33,12 @@ impl EndpointInfo {
         self.has(dir, flags::INGRESS_AUDIT, flags::EGRESS_AUDIT)
     }
 
+    /// Whether this is the node's host endpoint on a network device.
+    #[inline(always)]
+    pub fn is_host(&self) -> bool {
+        self.flags & flags::HOST != 0
+    }
+
     /// Whether the flag of `dir` (`ingress` or `egress`) is set.
     #[inline(always)]
     fn has(&self, dir: u8, ingress: u8, egress: u8) -> bool {
@@ -56,4 +62,8 @@ pub mod flags {
     pub const INGRESS_AUDIT: u8 = 1 << 2;
     /// The same at egress.
     pub const EGRESS_AUDIT: u8 = 1 << 3;
+    /// The node's host endpoint on one of its network devices (host firewall): only the
+    /// node's own packets (from or to an address with the host identity) are its traffic;
+    /// what the node forwards for its pods passes, judged on the pods' own veths.
+    pub const HOST: u8 = 1 << 4;
 }

@@ -22,6 +22,10 @@ pub mod obs_point {
     pub const TO_PROXY: u8 = 1;
     /// Sent by the endpoint (host veth ingress hook).
     pub const FROM_ENDPOINT: u8 = 5;
+    /// Arrived from the network on a node device (host firewall, the device's ingress).
+    pub const FROM_NETWORK: u8 = 10;
+    /// Leaving to the network on a node device (host firewall, the device's egress).
+    pub const TO_NETWORK: u8 = 11;
 }
 
 /// Policy verdicts ([`FlowEvent::verdict`] of policy-verdict events).

@@ -33,6 +33,12 @@ pub mod programs {
     /// Attached on the egress hook of the host-side veth: packets sent to the endpoint
     /// (its ingress policy).
     pub const TO_ENDPOINT: &str = "to_endpoint";
+    /// Attached on the ingress hook of a node's network device (host firewall): packets
+    /// from the network (the host endpoint's ingress policy).
+    pub const FROM_NETWORK: &str = "from_network";
+    /// Attached on the egress hook of a node's network device (host firewall): packets to
+    /// the network (the host endpoint's egress policy).
+    pub const TO_NETWORK: &str = "to_network";
 }
 
 /// Capacity of the policy LPM trie (entries over all endpoints and directions).

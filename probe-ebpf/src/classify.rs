@@ -35,6 +35,7 @@ use probe_common::conntrack::ct_flags;
 use probe_common::conntrack::state;
 use probe_common::endpoint::EndpointInfo;
 use probe_common::event::{event_flags, kind, obs_point, trace_mode, verdict};
+use probe_common::identity::HOST as HOST_IDENTITY;
 use probe_common::ipcache::{WORLD_IDENTITY, entry_flags as ipcache_flags};
 use probe_common::proxy::{HAIRPIN_MARK, MARK_MASK, UPSTREAM_MARK};
 use probe_common::{counters, direction, drop_reason, tc_action};
@@ -46,9 +47,26 @@ use crate::parse::{self, Flow, Parsed};
 use crate::policy::{self, Decision};
 use crate::redirect;
 
-/// Classifies the packet in `ctx` seen in `dir` (relative to the endpoint).
+/// Classifies the packet in `ctx` seen in `dir` (relative to the endpoint) on an
+/// endpoint's veth.
 #[inline(always)]
 pub fn run(ctx: &TcContext, dir: u8) -> i32 {
+    classify::<false>(ctx, dir)
+}
+
+/// Classifies the packet in `ctx` seen in `dir` (relative to the node) on one of the
+/// node's network devices, for its host endpoint: only the node's own packets are
+/// decided (the local address has the host identity); what it forwards for its pods, and
+/// what the agent's proxies send for them (their upstream mark), passes without a
+/// decision or an event, as do frames that are not IP. No steering: host policies carry
+/// no L7 rules.
+#[inline(always)]
+pub fn run_host(ctx: &TcContext, dir: u8) -> i32 {
+    classify::<true>(ctx, dir)
+}
+
+#[inline(always)]
+fn classify<const HOST: bool>(ctx: &TcContext, dir: u8) -> i32 {
     // The flow lives in the per-CPU scratch map, not on the stack: see `OBS_SCRATCH` for
     // the verifier-cost reason. An array lookup of index 0 cannot fail; the check is for
     // the verifier, and failing closed is the safe answer to the impossible.
@@ -70,6 +88,7 @@ pub fn run(ctx: &TcContext, dir: u8) -> i32 {
         return tc_action::DROP;
     };
     let mut hook = hook(ctx, dir);
+    hook.host = HOST;
     // SAFETY: OBS_ENDPOINTS is not preallocated, so a value userspace replaces stays valid
     // (RCU) until this program returns; fields are each read once.
     let Some(ep) = (unsafe { OBS_ENDPOINTS.get(hook.ifindex) }) else {
@@ -83,9 +102,16 @@ pub fn run(ctx: &TcContext, dir: u8) -> i32 {
     } else {
         0
     };
+    if HOST && !own_packet(ctx, flow, dir) {
+        notify::count(counters::forwarded(dir));
+        return tc_action::PASS;
+    }
     if let Err(reason) = parsed {
         with_peer(&mut hook, flow);
         return drop(config, &hook, flow, &dropped(reason, 0));
+    }
+    if HOST {
+        return track(ctx, config, &mut hook, ep, flow);
     }
     let mark = mark(ctx) & MARK_MASK;
     if dir == direction::EGRESS && mark == HAIRPIN_MARK {
@@ -93,6 +119,16 @@ pub fn run(ctx: &TcContext, dir: u8) -> i32 {
     }
     hook.from_proxy = dir == direction::INGRESS && mark == UPSTREAM_MARK;
     track(ctx, config, &mut hook, ep, flow)
+}
+
+/// Whether a packet on a node device is the node's own: IP, not sent by an agent proxy
+/// for a pod, and from (egress) or to (ingress) an address with the host identity.
+#[inline(always)]
+fn own_packet(ctx: &TcContext, flow: &Flow, dir: u8) -> bool {
+    if flow.family == 0 || mark(ctx) & MARK_MASK == UPSTREAM_MARK {
+        return false;
+    }
+    policy::local(flow, dir).identity == HOST_IDENTITY
 }
 
 /// The packet's mark.
@@ -138,6 +174,7 @@ fn hook(ctx: &TcContext, dir: u8) -> Hook {
         pkt_len: ctx.len(),
         enforced: 0,
         from_proxy: false,
+        host: false,
     }
 }
 
@@ -445,10 +482,11 @@ fn forward(
     flags: u8,
     cookie: u32,
 ) -> i32 {
-    let point = if hook.direction == direction::EGRESS {
-        obs_point::FROM_ENDPOINT
-    } else {
-        obs_point::TO_ENDPOINT
+    let point = match (hook.host, hook.direction == direction::EGRESS) {
+        (false, true) => obs_point::FROM_ENDPOINT,
+        (false, false) => obs_point::TO_ENDPOINT,
+        (true, true) => obs_point::TO_NETWORK,
+        (true, false) => obs_point::FROM_NETWORK,
     };
     forward_at(config, hook, flow, ct_state, flags, cookie, point)
 }

@@ -4,6 +4,9 @@
 //!   the endpoint's **egress** policy.
 //! - [`to_endpoint`] runs on the veth's **egress** hook: packets delivered to the endpoint,
 //!   i.e. its **ingress** policy.
+//! - [`from_network`] and [`to_network`] run on a node's network devices (host firewall):
+//!   the ingress and egress policy of the node's host endpoint, for the node's own
+//!   packets only.
 //! - [`noop`] does nothing; it is the benchmark's baseline.
 //! - [`established_floor`] and [`new_connection_floor`] do only the map operations of
 //!   those paths ([`floor`]): the benchmark's cost floors. The agent never loads them.
@@ -38,6 +41,20 @@ pub fn from_endpoint(ctx: TcContext) -> i32 {
 #[classifier]
 pub fn to_endpoint(ctx: TcContext) -> i32 {
     classify::run(&ctx, direction::INGRESS)
+}
+
+/// Packets from the network on a node device (its tcx ingress hook): the host endpoint's
+/// ingress policy, for packets to the node's own addresses.
+#[classifier]
+pub fn from_network(ctx: TcContext) -> i32 {
+    classify::run_host(&ctx, direction::INGRESS)
+}
+
+/// Packets to the network on a node device (its tcx egress hook): the host endpoint's
+/// egress policy, for packets from the node's own addresses.
+#[classifier]
+pub fn to_network(ctx: TcContext) -> i32 {
+    classify::run_host(&ctx, direction::EGRESS)
 }
 
 /// Returns the same "pass" verdict as the real programs and does nothing else: the cost

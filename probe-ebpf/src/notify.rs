@@ -37,6 +37,8 @@ pub struct Hook {
     pub enforced: u8,
     /// The packet comes from an L7 proxy's upstream socket (ingress only).
     pub from_proxy: bool,
+    /// The hook is on a node device, for the host endpoint (host firewall).
+    pub host: bool,
 }
 
 /// What an event says beyond the packet and the hook.

@@ -97,6 +97,18 @@ pub fn peer(flow: &Flow, dir: u8) -> IpCacheEntry {
     entry_of(flow.family, addr)
 }
 
+/// The ipcache entry of `flow`'s local side: the source of what the endpoint sends, the
+/// destination of what it receives.
+#[inline(always)]
+pub fn local(flow: &Flow, dir: u8) -> IpCacheEntry {
+    let addr = if dir == direction::EGRESS {
+        flow.saddr
+    } else {
+        flow.daddr
+    };
+    entry_of(flow.family, addr)
+}
+
 /// Decides a connection of `ep` in `dir` with `peer` over `flow`'s protocol and policy port.
 /// A BPF subprogram (called for new and re-decided connections), keeping its LPM keys off
 /// the caller's frame.

@@ -318,6 +318,7 @@ mod tests {
                 endpoint_id,
                 identity: 1000 + u32::from(endpoint_id),
                 policy,
+                host: false,
             });
         let pod = IpCacheInput {
             cidr: Cidr::host(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1))),

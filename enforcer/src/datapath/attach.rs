@@ -56,31 +56,41 @@ pub enum Hook {
     From,
     /// Egress of the host veth: packets to the endpoint (`to_endpoint`).
     To,
+    /// Ingress of a node device: packets from the network (`from_network`).
+    FromNetwork,
+    /// Egress of a node device: packets to the network (`to_network`).
+    ToNetwork,
 }
 
 impl Hook {
-    /// Both hooks.
+    /// Both hooks of an endpoint's veth.
     pub const BOTH: [Self; 2] = [Self::From, Self::To];
+    /// Both hooks of a node device (host firewall).
+    pub const DEVICE: [Self; 2] = [Self::FromNetwork, Self::ToNetwork];
+    /// Every hook.
+    pub const ALL: [Self; 4] = [Self::From, Self::To, Self::FromNetwork, Self::ToNetwork];
 
     /// The program for this hook.
     pub const fn program(self) -> Program {
         match self {
             Self::From => Program::FromEndpoint,
             Self::To => Program::ToEndpoint,
+            Self::FromNetwork => Program::FromNetwork,
+            Self::ToNetwork => Program::ToNetwork,
         }
     }
 
     const fn attach_type(self) -> TcAttachType {
         match self {
-            Self::From => TcAttachType::Ingress,
-            Self::To => TcAttachType::Egress,
+            Self::From | Self::FromNetwork => TcAttachType::Ingress,
+            Self::To | Self::ToNetwork => TcAttachType::Egress,
         }
     }
 
     const fn hook_name(self) -> &'static str {
         match self {
-            Self::From => "ingress",
-            Self::To => "egress",
+            Self::From | Self::FromNetwork => "ingress",
+            Self::To | Self::ToNetwork => "egress",
         }
     }
 
@@ -88,6 +98,8 @@ impl Hook {
         match self {
             Self::From => "from",
             Self::To => "to",
+            Self::FromNetwork => "from-network",
+            Self::ToNetwork => "to-network",
         }
     }
 }
@@ -137,11 +149,27 @@ impl Datapath {
         })
     }
 
-    /// Detaches both programs from `interface`: removes the pinned links (and our netlink
-    /// filters, if any). Detaching what is not attached is not an error.
+    /// Attaches the host firewall's programs to a node device (idempotent, like
+    /// [`Datapath::attach`]): `from_network` on its ingress hook, `to_network` on its
+    /// egress hook.
+    pub fn attach_device(&mut self, interface: &Interface) -> Result<Attached, DatapathError> {
+        let (ifindex, name) = resolve(interface)?;
+        let from = self.attach_hook(ifindex, &name, Hook::FromNetwork)?;
+        let to = self.attach_hook(ifindex, &name, Hook::ToNetwork)?;
+        Ok(Attached {
+            ifindex,
+            name,
+            from,
+            to,
+        })
+    }
+
+    /// Detaches our programs from `interface`, an endpoint's veth or a node device:
+    /// removes the pinned links (and our netlink filters, if any). Detaching what is not
+    /// attached is not an error.
     pub fn detach(&mut self, interface: &Interface) -> Result<(), DatapathError> {
         let (ifindex, name) = resolve(interface)?;
-        for hook in Hook::BOTH {
+        for hook in Hook::ALL {
             remove_link_pin(&self.paths.link(ifindex, hook))?;
             // Netlink filters exist only where tcx was unavailable; absent ones are fine.
             if let Ok(link) = SchedClassifierLink::attached(
@@ -289,12 +317,13 @@ impl Datapath {
     }
 }
 
-/// The hook a link pin is for, from its name (`<ifindex>-from` / `<ifindex>-to`).
+/// The hook a link pin is for, from its name (`<ifindex>-from`, `<ifindex>-to`,
+/// `<ifindex>-from-network`, `<ifindex>-to-network`).
 fn hook_of_pin(path: &std::path::Path) -> Option<Hook> {
     let name = path.file_name()?.to_str()?;
     let (ifindex, suffix) = name.split_once('-')?;
     ifindex.parse::<u32>().ok()?;
-    Hook::BOTH.into_iter().find(|h| h.suffix() == suffix)
+    Hook::ALL.into_iter().find(|h| h.suffix() == suffix)
 }
 
 fn pin_link(link: SchedClassifierLink, pin: &std::path::Path) -> Result<(), DatapathError> {

@@ -33,6 +33,9 @@ pub struct EndpointInput<'a> {
     pub identity: u32,
     /// Its resolved policy, both directions.
     pub policy: &'a EndpointPolicy,
+    /// The node's host endpoint on one of its devices (host firewall): the same endpoint
+    /// id on every device, its policy entries written once.
+    pub host: bool,
 }
 
 /// One ipcache prefix.
@@ -99,19 +102,25 @@ impl DesiredState {
                 ifindex: ep.ifindex,
             });
         }
-        if let Some(&other) = ids.get(&ep.endpoint_id) {
-            return Err(DesiredError::DuplicateEndpointId {
-                endpoint_id: ep.endpoint_id,
-                ifindex: ep.ifindex,
-                other_ifindex: other,
-            });
-        }
         if let Some(other) = self.endpoints.get(&ep.ifindex) {
             return Err(DesiredError::DuplicateIfindex {
                 ifindex: ep.ifindex,
                 endpoint_id: ep.endpoint_id,
                 other_endpoint_id: other.endpoint_id,
             });
+        }
+        if let Some(&other) = ids.get(&ep.endpoint_id) {
+            // The host endpoint's further devices share its id and its entries.
+            let same_host = ep.host && self.endpoints.get(&other).is_some_and(|o| o.is_host());
+            if !same_host {
+                return Err(DesiredError::DuplicateEndpointId {
+                    endpoint_id: ep.endpoint_id,
+                    ifindex: ep.ifindex,
+                    other_ifindex: other,
+                });
+            }
+            self.endpoints.insert(ep.ifindex, endpoint_info(ep));
+            return Ok(());
         }
         ids.insert(ep.endpoint_id, ep.ifindex);
         self.endpoints.insert(ep.ifindex, endpoint_info(ep));
@@ -145,6 +154,9 @@ fn endpoint_info(ep: &EndpointInput<'_>) -> EndpointInfo {
     }
     if ep.policy.egress.audit.is_some() {
         f |= flags::EGRESS_AUDIT;
+    }
+    if ep.host {
+        f |= flags::HOST;
     }
     EndpointInfo {
         endpoint_id: ep.endpoint_id,
@@ -208,12 +220,14 @@ mod tests {
                 endpoint_id: 1,
                 identity: 1000,
                 policy: &both,
+                host: false,
             },
             EndpointInput {
                 ifindex: 11,
                 endpoint_id: 2,
                 identity: 1001,
                 policy: &none,
+                host: false,
             },
         ];
         let s = DesiredState::build(eps, [], &mut CookieTable::new()).expect("valid");
@@ -264,12 +278,14 @@ mod tests {
                 endpoint_id: 1,
                 identity: 1,
                 policy: &p,
+                host: false,
             },
             EndpointInput {
                 ifindex: 11,
                 endpoint_id: 1,
                 identity: 1,
                 policy: &p,
+                host: false,
             },
         ];
         assert!(matches!(
@@ -282,12 +298,14 @@ mod tests {
                 endpoint_id: 1,
                 identity: 1,
                 policy: &p,
+                host: false,
             },
             EndpointInput {
                 ifindex: 10,
                 endpoint_id: 2,
                 identity: 1,
                 policy: &p,
+                host: false,
             },
         ];
         assert!(matches!(
@@ -299,10 +317,42 @@ mod tests {
             endpoint_id: 0,
             identity: 1,
             policy: &p,
+            host: false,
         }];
         assert!(matches!(
             DesiredState::build(zero, [], &mut CookieTable::new()),
             Err(DesiredError::ReservedEndpointId { ifindex: 10 })
+        ));
+    }
+
+    #[test]
+    fn the_host_endpoint_shares_its_id_and_entries_across_devices() {
+        let p = enforced_both();
+        let host = |ifindex| EndpointInput {
+            ifindex,
+            endpoint_id: 9,
+            identity: 1,
+            policy: &p,
+            host: true,
+        };
+        let one = DesiredState::build([host(2)], [], &mut CookieTable::new()).expect("one");
+        let two = DesiredState::build([host(2), host(3)], [], &mut CookieTable::new())
+            .expect("two devices");
+        assert_eq!(two.endpoints.len(), 2);
+        assert!(
+            two.endpoints
+                .values()
+                .all(|e| e.is_host() && e.endpoint_id == 9)
+        );
+        assert_eq!(one.policy, two.policy);
+        let pod = EndpointInput {
+            ifindex: 4,
+            host: false,
+            ..host(4)
+        };
+        assert!(matches!(
+            DesiredState::build([host(2), pod], [], &mut CookieTable::new()),
+            Err(DesiredError::DuplicateEndpointId { endpoint_id: 9, .. })
         ));
     }
 }

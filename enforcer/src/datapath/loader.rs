@@ -59,6 +59,10 @@ pub enum Program {
     FromEndpoint,
     /// Host veth egress hook: the endpoint's ingress policy.
     ToEndpoint,
+    /// A node device's ingress hook: the host endpoint's ingress policy (host firewall).
+    FromNetwork,
+    /// A node device's egress hook: the host endpoint's egress policy (host firewall).
+    ToNetwork,
     /// Does nothing (benchmark baseline).
     Noop,
     /// The map operations of an established packet of `FromEndpoint` and nothing else
@@ -71,7 +75,13 @@ pub enum Program {
 
 impl Program {
     /// The programs [`Datapath::load_or_adopt`] loads and verifies.
-    pub const ALL: [Self; 3] = [Self::FromEndpoint, Self::ToEndpoint, Self::Noop];
+    pub const ALL: [Self; 5] = [
+        Self::FromEndpoint,
+        Self::ToEndpoint,
+        Self::FromNetwork,
+        Self::ToNetwork,
+        Self::Noop,
+    ];
 
     /// The benchmark's floors: in the object, loaded only on request
     /// ([`Datapath::load_program`]).
@@ -82,6 +92,8 @@ impl Program {
         match self {
             Self::FromEndpoint => programs::FROM_ENDPOINT,
             Self::ToEndpoint => programs::TO_ENDPOINT,
+            Self::FromNetwork => programs::FROM_NETWORK,
+            Self::ToNetwork => programs::TO_NETWORK,
             Self::Noop => "noop",
             Self::EstablishedFloor => "established_floor",
             Self::NewConnectionFloor => "new_connection_floor",
