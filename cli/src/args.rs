@@ -304,11 +304,12 @@ pub struct TraceArgs {
     pub cluster_name: String,
     /// Source: `NAMESPACE/POD`, `[NAMESPACE/]KIND/NAME` (deployment, statefulset,
     /// daemonset, replicaset, job, cronjob or pod: a workload's first pod), `node/NAME` or
-    /// an IP address.
+    /// `node:NAME` (the node's host endpoint under the host firewall) or an IP address.
     /// Example: --from shop/frontend, --from deployment/leia, --from node/worker-1, --from 203.0.113.10
     #[arg(long, value_name = "SRC")]
     pub from: String,
-    /// Destination: `NAMESPACE/POD`, `[NAMESPACE/]KIND/NAME`, `node/NAME` or an IP address.
+    /// Destination: `NAMESPACE/POD`, `[NAMESPACE/]KIND/NAME`, `node/NAME` or `node:NAME`, or
+    /// an IP address.
     /// Example: --to shop/backend, --to shop/statefulset/db
     #[arg(long, value_name = "DST")]
     pub to: String,

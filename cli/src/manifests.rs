@@ -20,8 +20,11 @@ pub fn load(args: &ManifestArgs) -> Result<Manifests> {
 /// An engine with the manifests applied.
 pub fn engine(args: &ManifestArgs) -> Result<Engine> {
     let parsed = load(args)?;
+    // Offline, host policies in the files are traced as an agent with
+    // --enable-host-firewall enforces them.
     let config = EngineConfig {
         cluster_name: args.cluster_name.clone(),
+        host_firewall: true,
         ..EngineConfig::default()
     };
     let mut engine = Engine::new(config);

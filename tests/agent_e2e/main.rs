@@ -11,6 +11,7 @@ mod audit;
 mod cli;
 mod cluster;
 mod dns;
+mod host_firewall;
 mod http;
 mod lifecycle;
 mod listeners;

@@ -299,16 +299,22 @@ impl Engine {
         })
     }
 
+    /// A node: with the host firewall its host endpoint (the host identity, its own
+    /// labels), else the remote-node identity other nodes see it with.
     fn node_party(&self, name: &str) -> Party {
-        let identity = self.node_identity(name, "");
+        let (identity, labels) = match self.host(name) {
+            Some(host) => (crate::identity::HOST, host.labels.to_strings()),
+            None => {
+                let identity = self.node_identity(name, "");
+                let labels = self.identity(identity).map(|i| i.labels.to_strings());
+                (identity, labels.unwrap_or_default())
+            }
+        };
         Party {
             name: format!("node/{name}"),
             kind: "node".into(),
             identity,
-            labels: self
-                .identity(identity)
-                .map(|i| i.labels.to_strings())
-                .unwrap_or_default(),
+            labels,
             node: Some(name.to_string()),
             owner: None,
             pod: None,

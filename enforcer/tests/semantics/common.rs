@@ -88,7 +88,7 @@ pub fn objects(yaml: &str) -> Vec<Object> {
 
 /// Parses `ns/name`, `node/NAME` or an IP.
 pub fn target(s: &str) -> Target {
-    if let Some(n) = s.strip_prefix("node/") {
+    if let Some(n) = s.strip_prefix("node/").or_else(|| s.strip_prefix("node:")) {
         return Target::Node(n.into());
     }
     if let Ok(ip) = s.parse() {

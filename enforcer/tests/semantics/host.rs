@@ -148,3 +148,41 @@ fn node_targets_are_written_node_slash_or_node_colon() {
     assert_eq!(Target::parse("node/n1"), Ok(Target::Node("n1".into())));
     assert_ne!(Target::parse("node:"), Ok(Target::Node(String::new())));
 }
+
+#[test]
+fn the_host_examples_apply_and_trace_as_cilium_would() {
+    let dir = format!("{}/../examples/host", env!("CARGO_MANIFEST_DIR"));
+    let mut e = Engine::new(EngineConfig {
+        default_node: "worker-1".into(),
+        host_firewall: true,
+        ..EngineConfig::default()
+    });
+    for file in ["workers.yaml", "ssh-and-ping.yaml", "lock-down-nodes.yaml"] {
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).expect("example");
+        apply(&mut e, &text);
+    }
+    // worker-1 (type=worker, node-access=ssh) is selected by all four policies.
+    let host = e.host("worker-1").expect("host endpoint");
+    assert!(host.policy.ingress.enforced && host.policy.egress.enforced);
+    assert_eq!(host.policy.ingress.selecting.len(), 3);
+    assert_eq!(tcp(&e, "192.0.2.9", "node:worker-1", 22), OK);
+    assert_eq!(
+        tcp(&e, "192.0.2.9", "node:worker-1", 6443),
+        OK,
+        "worker-ingress opens it to all"
+    );
+    assert_eq!(tcp(&e, "198.51.100.9", "node:worker-1", 80), DEFAULT_DENY);
+    assert_eq!(
+        trace(&e, "node:worker-1", "203.0.113.53", 17, 53).verdict,
+        "ALLOWED"
+    );
+    assert_eq!(
+        trace(&e, "node:worker-1", "203.0.113.54", 17, 53).verdict,
+        "DENIED"
+    );
+    // VRRP (IP protocol 112) to anywhere.
+    assert_eq!(
+        trace(&e, "node:worker-1", "203.0.113.54", 112, 0).verdict,
+        "ALLOWED"
+    );
+}

@@ -127,7 +127,8 @@ fn addresses(pod: &Pod) -> Result<Addrs> {
 
 /// The smallest endpoint id not in `used` (ids start at 1: 0 means "no endpoint").
 pub fn free_id(used: &BTreeSet<u16>) -> Option<u16> {
-    (1..=u16::MAX).find(|id| !used.contains(id))
+    // The last id is the host endpoint's (host firewall).
+    (1..super::host_firewall::HOST_ENDPOINT_ID).find(|id| !used.contains(id))
 }
 
 /// Gives an address from `cidr` to every local pod without one, avoiding `taken`.

@@ -31,6 +31,7 @@ pub mod control;
 pub mod dns_proxy;
 pub mod endpoints;
 pub mod fqdn;
+pub mod host_firewall;
 pub mod http_proxy;
 pub mod listeners;
 pub mod maps;
@@ -97,6 +98,8 @@ pub struct Agent {
     cluster: Option<cluster::Link>,
     /// Staged policies (`observe policy stage`), not persisted.
     staged: Option<staged::Staged>,
+    /// The devices the host endpoint runs on (`--enable-host-firewall`).
+    devices: Vec<host_firewall::Device>,
 }
 
 impl Agent {
@@ -158,6 +161,7 @@ impl Agent {
             proxy_view: proxy_view::SharedProxyView::default(),
             cluster,
             staged: None,
+            devices: host_firewall::devices(opts)?,
         };
         let previous: Records = state
             .endpoints

@@ -18,6 +18,7 @@ use enforcer::net::Cidr;
 
 use super::Agent;
 use super::endpoints::{LocalEndpoint, Records, free_id};
+use super::host_firewall::{self, HOST_ENDPOINT_ID};
 use super::snapshot::Snapshot;
 use super::store::State;
 
@@ -105,7 +106,7 @@ impl Agent {
                 identity: e.identity,
             })
             .collect();
-        let inputs: Vec<EndpointInput<'_>> = self
+        let mut inputs: Vec<EndpointInput<'_>> = self
             .endpoints
             .iter()
             .filter_map(|(key, ep)| {
@@ -115,9 +116,15 @@ impl Agent {
                     endpoint_id: ep.record.id,
                     identity: e.identity,
                     policy: &e.policy,
+                    host: false,
                 })
             })
             .collect();
+        inputs.extend(host_firewall::inputs(
+            &self.engine,
+            &self.node,
+            &self.devices,
+        ));
         let desired = DesiredState::build(inputs, ipcache, &mut self.cookies)
             .context("cannot compute the datapath state")?;
         self.datapath
@@ -131,6 +138,7 @@ impl Agent {
                     .with_context(|| format!("cannot attach to {}", ep.record.host_ifname))?;
             }
         }
+        self.attach_devices()?;
         self.publish();
         Ok(())
     }
@@ -161,6 +169,10 @@ impl Agent {
             .iter()
             .filter_map(|(pod, cache)| Some((self.endpoints.get(pod)?.record.id, cache)));
         let mut snapshot = Snapshot::build(&self.engine, local, &cookies).with_fqdn(caches);
+        if let Some(host) = self.engine.host(&self.node) {
+            let devices = self.devices.iter().map(|d| (d.ifindex, d.name.as_str()));
+            snapshot = snapshot.with_host(host, HOST_ENDPOINT_ID, devices, self.engine.revision());
+        }
         if let Some(staged) = &self.staged {
             let ids = self.endpoints.iter().map(|(k, e)| (k, e.record.id));
             snapshot = snapshot.with_staged(staged.engine(), ids);

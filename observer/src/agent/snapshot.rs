@@ -79,22 +79,7 @@ impl Snapshot {
             if let Some((id, ifindex, name)) = local.get(&e.pod.key) {
                 s.by_id.insert(u32::from(*id), info);
                 s.links.insert(*ifindex, Arc::from(*name));
-                let policies = |d: &enforcer::mapstate::DirectionPolicy| {
-                    d.selecting
-                        .iter()
-                        .map(|p| policy_info(p, revision))
-                        .collect()
-                };
-                for (direction, d) in [
-                    (TrafficDirection::Ingress, &e.policy.ingress),
-                    (TrafficDirection::Egress, &e.policy.egress),
-                ] {
-                    let key = (u32::from(*id), direction as i32);
-                    s.selecting.insert(key, policies(d));
-                    if let Some(audit) = &d.audit {
-                        s.auditing.insert(key, policies(audit));
-                    }
-                }
+                s.add_policies(u32::from(*id), &e.policy, revision);
             }
         }
         for i in engine.identities() {
@@ -110,6 +95,57 @@ impl Snapshot {
             }
         }
         s
+    }
+
+    /// The policies selecting endpoint `id`, per direction (and those with the audited
+    /// ones, where policies in audit mode select it).
+    fn add_policies(
+        &mut self,
+        id: u32,
+        policy: &enforcer::mapstate::EndpointPolicy,
+        revision: u64,
+    ) {
+        let policies = |d: &enforcer::mapstate::DirectionPolicy| {
+            d.selecting
+                .iter()
+                .map(|p| policy_info(p, revision))
+                .collect()
+        };
+        for (direction, d) in [
+            (TrafficDirection::Ingress, &policy.ingress),
+            (TrafficDirection::Egress, &policy.egress),
+        ] {
+            let key = (id, direction as i32);
+            self.selecting.insert(key, policies(d));
+            if let Some(audit) = &d.audit {
+                self.auditing.insert(key, policies(audit));
+            }
+        }
+    }
+
+    /// Adds this node's host endpoint (host firewall) with endpoint id `id`, running on
+    /// `devices` (ifindex, name): what its flows are decoded with.
+    pub fn with_host<'a>(
+        mut self,
+        host: &enforcer::engine::HostEndpoint,
+        id: u16,
+        devices: impl IntoIterator<Item = (u32, &'a str)>,
+        revision: u64,
+    ) -> Self {
+        let info = Arc::new(EndpointInfo {
+            id: u32::from(id),
+            identity: enforcer::identity::HOST,
+            namespace: String::new(),
+            pod_name: String::new(),
+            labels: host.labels.to_strings(),
+            node_name: host.node.clone(),
+        });
+        self.by_id.insert(u32::from(id), info);
+        for (ifindex, name) in devices {
+            self.links.insert(ifindex, Arc::from(name));
+        }
+        self.add_policies(u32::from(id), &host.policy, revision);
+        self
     }
 
     /// Adds the local endpoints' policies with the staged policies (`staged`, the engine

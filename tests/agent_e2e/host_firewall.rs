@@ -1,0 +1,144 @@
+//! The host firewall across two nodes (`--enable-host-firewall --devices ul0`): a host
+//! policy that lets other nodes reach node n1 only on TCP 22 and with pings drops the rest
+//! of what they send to n1 itself, shows those drops with n1's host endpoint, and leaves
+//! n1's pods, n1's own outgoing traffic and the traffic n1 forwards alone.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use observe_proto::flow::{FlowFilter, Verdict};
+
+use super::common::reaches;
+use super::nodes::{Nodes, eventually};
+
+const CONVERGE: Duration = Duration::from_secs(15);
+
+const PODS: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web}}
+spec: {nodeName: n1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: shop, labels: {app: client}}
+spec: {nodeName: n2}
+"#;
+
+/// Nodes labelled role=locked take SSH and pings from other nodes, nothing else.
+const SSH_AND_PING: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: locked-nodes}
+spec:
+  nodeSelector: {matchLabels: {role: locked}}
+  ingress:
+  - fromEntities: [remote-node]
+    toPorts: [{ports: [{port: "22", protocol: TCP}]}]
+  - fromEntities: [remote-node]
+    icmps: [{fields: [{type: EchoRequest, family: IPv4}]}]
+"#;
+
+#[test]
+fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
+    let Some(nodes) = Nodes::with_args("hostfw", 2, |u| {
+        let role = if u.name == "n1" {
+            "role=locked"
+        } else {
+            "role=open"
+        };
+        [
+            "--enable-host-firewall",
+            "--devices",
+            "ul0",
+            "--node-label",
+            role,
+        ]
+        .map(String::from)
+        .to_vec()
+    }) else {
+        return;
+    };
+    nodes.agent(1).apply(PODS).expect("pods");
+    for (k, pod) in [(1, "web"), (2, "client")] {
+        eventually(&format!("{pod} runs on n{k}"), CONVERGE, || {
+            nodes.agent(k).endpoints().iter().any(|e| e.pod == pod)
+        });
+    }
+    let n1 = &nodes.members[0].underlay;
+    let n2 = &nodes.members[1].underlay;
+    let any = |port| SocketAddr::new("::".parse().expect("any"), port);
+    let _n1_servers: Vec<lab::TcpServer> = [22, 8080]
+        .into_iter()
+        .map(|p| lab::TcpServer::start(&n1.netns, any(p)).expect("server on n1"))
+        .collect();
+    let _n2_server = lab::TcpServer::start(&n2.netns, any(8080)).expect("server on n2");
+    let _web = nodes.agent(1).serve("web", &[8080], &[]);
+    let from_n2 = |port| reaches(&n2.netns, n1.addr.into(), "tcp", port);
+    assert!(from_n2(8080), "n1 is open before any host policy");
+
+    nodes.agent(2).apply(SSH_AND_PING).expect("host policy");
+    eventually("n1 drops TCP 8080 from n2", CONVERGE, || !from_n2(8080));
+    assert!(from_n2(22), "SSH from another node is allowed");
+    assert!(
+        reaches(&n2.netns, n1.addr.into(), "icmp", 0),
+        "pings from another node are allowed"
+    );
+    // n2 is not selected; n1's own connections out are not enforced (no egress rule).
+    assert!(reaches(&n1.netns, n2.addr.into(), "tcp", 8080));
+    // Pods are unaffected: n1 forwards the client's packets to web.
+    let web_ip = nodes.pod_ip(1, "web");
+    assert!(reaches(&nodes.pod_netns(2, "client"), web_ip, "tcp", 8080));
+    assert!(reaches(&n2.netns, web_ip, "tcp", 8080));
+
+    let drops = nodes.agent(1).flows(
+        FlowFilter {
+            destination_ip: vec![n1.addr.to_string()],
+            destination_port: vec!["8080".into()],
+            verdict: vec![Verdict::Dropped as i32],
+            ..Default::default()
+        },
+        5,
+    );
+    let drop = drops.last().expect("n1 reports the drop");
+    let dst = drop.destination.clone().expect("destination");
+    assert_eq!(dst.identity, 1, "{drop:?}");
+    assert!(dst.labels.iter().any(|l| l == "reserved:host"), "{dst:?}");
+    assert!(dst.labels.iter().any(|l| l == "k8s:role=locked"), "{dst:?}");
+    let src = drop.source.clone().expect("source");
+    assert!(
+        src.labels.iter().any(|l| l == "reserved:remote-node"),
+        "{src:?}"
+    );
+    assert_eq!(drop.node_name, "n1");
+    assert_eq!(
+        drop.drop_reason_desc,
+        observe_proto::flow::DropReason::PolicyDenied as i32
+    );
+    let attribution = drop.attribution.clone().expect("attribution");
+    assert!(
+        attribution
+            .selecting_policies
+            .iter()
+            .any(|p| p.name == "locked-nodes"),
+        "the default deny names the host policy: {drop:?}"
+    );
+    assert_eq!(
+        drop.interface.as_ref().map(|i| i.name.as_str()),
+        Some("ul0")
+    );
+
+    let t = nodes.agent(1).trace_targets("node/n2", "node:n1", 6, 8080);
+    assert_eq!(t["verdict"], "DENIED", "{t}");
+    assert_eq!(t["ingress"]["endpoint"], "node/n1", "{t}");
+    let t = nodes.agent(1).trace_targets("node/n2", "node/n1", 6, 22);
+    assert_eq!(t["verdict"], "ALLOWED", "{t}");
+    assert_eq!(
+        t["ingress"]["matched_rules"][0]["name"], "locked-nodes",
+        "{t}"
+    );
+}
