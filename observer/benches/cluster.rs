@@ -352,6 +352,7 @@ async fn apply(ch: Channel, yaml: String) -> Result<(), String> {
             text: yaml,
         }],
         audit: false,
+        force: false,
     })
     .await
     .map(drop)

@@ -291,12 +291,23 @@ impl AgentProcess {
 
     /// Applies YAML, its policies in audit mode when `audit` (`observe apply --audit`).
     pub fn apply_with(&self, yaml: &str, audit: bool) -> Result<Vec<String>, String> {
+        self.apply_request(yaml, audit, false)
+    }
+
+    /// Applies YAML with `observe apply`'s `--audit` and `--force`.
+    pub fn apply_request(
+        &self,
+        yaml: &str,
+        audit: bool,
+        force: bool,
+    ) -> Result<Vec<String>, String> {
         let req = ApplyRequest {
             manifests: vec![Manifest {
                 name: "test.yaml".into(),
                 text: yaml.into(),
             }],
             audit,
+            force,
         };
         let mut c = ControlClient::new(self.channel());
         self.rt

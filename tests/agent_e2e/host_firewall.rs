@@ -45,7 +45,7 @@ spec:
 
 #[test]
 fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
-    let Some(nodes) = Nodes::with_args("hostfw", 2, |u| {
+    let Some(mut nodes) = Nodes::with_args("hostfw", 2, |u| {
         let role = if u.name == "n1" {
             "role=locked"
         } else {
@@ -63,6 +63,13 @@ fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
     }) else {
         return;
     };
+    // A service host on the underlay, like etcd's: world to the nodes.
+    let (svc_netns, svc_ip) = nodes.add_host("svc");
+    let _svc = lab::TcpServer::start(
+        &svc_netns,
+        SocketAddr::new("::".parse().expect("any"), 9000),
+    )
+    .expect("server on the service host");
     nodes.agent(1).apply(PODS).expect("pods");
     for (k, pod) in [(1, "web"), (2, "client")] {
         eventually(&format!("{pod} runs on n{k}"), CONVERGE, || {
@@ -141,4 +148,67 @@ fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
         t["ingress"]["matched_rules"][0]["name"], "locked-nodes",
         "{t}"
     );
+    // The trace lists the agent's own control traffic and why it still flows.
+    let etcd = nodes.etcd.client_addr().to_string();
+    let t = nodes.agent(1).trace_targets(
+        "node/n1",
+        &nodes.etcd.client_addr().ip().to_string(),
+        6,
+        2379,
+    );
+    let notes = t["egress"]["notes"].to_string();
+    assert!(
+        notes.contains(&format!("agent control traffic, etcd {etcd}: allowed")),
+        "{t}"
+    );
+
+    // A host policy whose egress would cut the nodes from etcd is refused, on any node,
+    // and changes nothing.
+    let refused = nodes.agent(2).apply(EGRESS_TO_NODES_ONLY).unwrap_err();
+    assert!(
+        refused.contains("would cut an agent from its control traffic"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(&format!("node n1: etcd {etcd}: denied by default deny")),
+        "{refused}"
+    );
+    assert!(refused.contains("--force"), "{refused}");
+    assert!(
+        reaches(&n1.netns, n2.addr.into(), "tcp", 8080),
+        "nothing changed"
+    );
+    let t = nodes.agent(2).trace_targets(
+        "node/n1",
+        &nodes.etcd.client_addr().ip().to_string(),
+        6,
+        2379,
+    );
+    assert_eq!(t["verdict"], "ALLOWED", "{t}");
+    // Forced, it applies: n1 loses etcd and every service host (it got the policy from
+    // etcd first).
+    nodes
+        .agent(2)
+        .apply_request(EGRESS_TO_NODES_ONLY, false, true)
+        .expect("forced");
+    eventually(
+        "n1 is cut from the underlay's service hosts",
+        CONVERGE,
+        || !reaches(&n1.netns, svc_ip.into(), "tcp", 9000),
+    );
+    assert!(
+        reaches(&n1.netns, n2.addr.into(), "tcp", 8080),
+        "other nodes stay reachable"
+    );
 }
+
+/// Locked nodes may only talk to other nodes: etcd (on an underlay host, world) is cut.
+const EGRESS_TO_NODES_ONLY: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: locked-egress}
+spec:
+  nodeSelector: {matchLabels: {role: locked}}
+  egress:
+  - toEntities: [remote-node]
+"#;

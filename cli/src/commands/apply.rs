@@ -1,5 +1,6 @@
-//! `observe apply -f FILE [--audit]`: send manifests to the agent, which applies them
-//! atomically (with `--audit`, their policies in audit mode).
+//! `observe apply -f FILE [--audit] [--force]`: send manifests to the agent, which applies
+//! them atomically (with `--audit`, their policies in audit mode; with `--force`, even a
+//! host policy that would cut an agent from its control traffic).
 
 use std::process::ExitCode;
 
@@ -22,6 +23,10 @@ pub struct ApplyArgs {
     /// what they would deny passes and is reported with verdict AUDIT.
     #[arg(long)]
     pub audit: bool,
+    /// Apply even if a host policy would cut an agent from its control traffic (its
+    /// kvstore, the clients of its TCP listener), which is otherwise refused.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Reads `-f` inputs into request manifests.
@@ -47,6 +52,7 @@ pub fn run(global: &GlobalArgs, args: &ApplyArgs) -> Result<ExitCode> {
                 ApplyRequest {
                     manifests,
                     audit: args.audit,
+                    force: args.force,
                 },
             ))
             .await

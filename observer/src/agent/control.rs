@@ -126,11 +126,18 @@ fn parse(manifests: Vec<Manifest>) -> Result<manifest::Manifests, Status> {
 impl ControlService {
     /// Applies `objects` atomically: through the cluster's store when the agent is part of
     /// one, else to the agent itself.
-    async fn apply_objects(&self, objects: Vec<Object>) -> Result<Vec<String>, Status> {
+    async fn apply_objects(
+        &self,
+        objects: Vec<Object>,
+        force: bool,
+    ) -> Result<Vec<String>, Status> {
         match &self.cluster {
-            Some(c) => c.apply(self.agent.clone(), objects).await.map_err(refused),
+            Some(c) => c
+                .apply(self.agent.clone(), objects, force)
+                .await
+                .map_err(refused),
             None => {
-                self.with_agent(move |a| a.apply(objects).map_err(refused))
+                self.with_agent(move |a| a.apply(objects, force).map_err(refused))
                     .await
             }
         }
@@ -154,7 +161,7 @@ impl Control for ControlService {
                 }
             }
         }
-        let results = self.apply_objects(objects).await?;
+        let results = self.apply_objects(objects, request.force).await?;
         Ok(Response::new(ApplyResponse {
             endpoints_updated: 0,
             results,
@@ -190,7 +197,7 @@ impl Control for ControlService {
                     .ok_or_else(|| Status::failed_precondition("no policies are staged"))
             })
             .await?;
-        match self.apply_objects(objects.clone()).await {
+        match self.apply_objects(objects.clone(), false).await {
             Ok(results) => Ok(Response::new(ApplyResponse {
                 endpoints_updated: 0,
                 results,
@@ -323,12 +330,13 @@ impl Control for ControlService {
         let json = self
             .with_agent(move |a| {
                 let engine = a.engine();
-                let t = match (&http, dns_name.is_empty()) {
+                let mut t = match (&http, dns_name.is_empty()) {
                     (Some(http), _) => engine.trace_http(&trace, http),
                     (None, true) => engine.trace(&trace),
                     (None, false) => engine.trace_dns(&trace, &dns_name),
                 }
                 .map_err(|e| Status::not_found(e.to_string()))?;
+                a.note_control_traffic(&mut t);
                 serde_json::to_string(&t).map_err(|e| Status::internal(e.to_string()))
             })
             .await?;

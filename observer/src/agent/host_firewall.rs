@@ -11,8 +11,8 @@ use enforcer::datapath::attach::Interface;
 use enforcer::engine::Engine;
 use enforcer::identity::HOST;
 
-use super::Agent;
 use super::options::Options;
+use super::{Agent, control_traffic};
 
 /// The host endpoint's id: the one id [`super::endpoints::free_id`] never gives a pod.
 pub const HOST_ENDPOINT_ID: u16 = u16::MAX;
@@ -88,6 +88,64 @@ pub fn inputs<'a>(engine: &'a Engine, node: &str, devices: &[Device]) -> Vec<End
 }
 
 impl Agent {
+    /// Refuses a change (from `now` to `candidate`) under which a host policy would cut
+    /// this agent's control traffic (see [`super::control_traffic`]), unless `force`.
+    pub(super) fn guard_control(
+        &self,
+        now: &Engine,
+        candidate: &Engine,
+        force: bool,
+    ) -> Result<(), super::Refused> {
+        if force || !candidate.config().host_firewall {
+            return Ok(());
+        }
+        // Every node's agent shares this one's kvstore; the listener's clients are known
+        // for this node only.
+        let mut flows = self.control_flows();
+        let others = candidate.hosts().filter(|h| h.node != self.node);
+        for host in others {
+            let peers = control_traffic::ControlPeers {
+                listen_port: None,
+                ..self.control.clone()
+            };
+            flows.extend(control_traffic::control_flows(&host.node, &peers, &[]));
+        }
+        let cut = control_traffic::cut_by(now, candidate, &flows);
+        if cut.is_empty() {
+            return Ok(());
+        }
+        Err(super::Refused::Invalid(control_traffic::refusal(&cut)))
+    }
+
+    /// This node's control flows, its listener's clients as connected now.
+    pub(super) fn control_flows(&self) -> Vec<control_traffic::ControlFlow> {
+        control_traffic::control_flows(
+            &self.node,
+            &self.control,
+            &control_traffic::established_sockets(),
+        )
+    }
+
+    /// Adds to `trace`'s side for this node's host endpoint how the host policy treats
+    /// each of the agent's control flows, so a user sees why they flow (or would not).
+    pub fn note_control_traffic(&self, trace: &mut enforcer::engine::trace::Trace) {
+        let me = format!("node/{}", self.node);
+        let engine = &self.engine;
+        let lines: Vec<String> = self
+            .control_flows()
+            .iter()
+            .filter_map(|f| {
+                let t = engine.trace(&f.request).ok()?;
+                Some(control_traffic::verdict_line(f, &t))
+            })
+            .collect();
+        for side in [&mut trace.egress, &mut trace.ingress] {
+            if side.endpoint.as_deref() == Some(me.as_str()) {
+                side.notes.extend(lines.iter().cloned());
+            }
+        }
+    }
+
     /// Attaches the host firewall's programs to devices not attached yet.
     pub(super) fn attach_devices(&mut self) -> Result<()> {
         for d in &self.devices {

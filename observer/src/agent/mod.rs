@@ -28,6 +28,7 @@
 pub mod clock;
 pub mod cluster;
 pub mod control;
+pub mod control_traffic;
 pub mod dns_proxy;
 pub mod endpoints;
 pub mod fqdn;
@@ -100,6 +101,8 @@ pub struct Agent {
     staged: Option<staged::Staged>,
     /// The devices the host endpoint runs on (`--enable-host-firewall`).
     devices: Vec<host_firewall::Device>,
+    /// What the agent's own control traffic goes to (checked against host policies).
+    control: control_traffic::ControlPeers,
 }
 
 impl Agent {
@@ -162,6 +165,7 @@ impl Agent {
             cluster,
             staged: None,
             devices: host_firewall::devices(opts)?,
+            control: control_traffic::ControlPeers::from_options(opts),
         };
         let previous: Records = state
             .endpoints
@@ -240,7 +244,7 @@ impl Agent {
     }
 
     /// Applies objects; returns one result line per object.
-    pub fn apply(&mut self, mut objects: Vec<Object>) -> Result<Vec<String>, Refused> {
+    pub fn apply(&mut self, mut objects: Vec<Object>, force: bool) -> Result<Vec<String>, Refused> {
         self.assign_addresses(&mut objects)
             .map_err(|e| Refused::Invalid(e.to_string()))?;
         let results: Vec<String> = objects.iter().map(|o| self.result_line(o)).collect();
@@ -248,6 +252,10 @@ impl Agent {
         self.engine
             .apply(objects.clone())
             .map_err(|e| Refused::Invalid(e.to_string()))?;
+        if let Err(refused) = self.guard_control(&backup, &self.engine, force) {
+            self.engine = backup;
+            return Err(refused);
+        }
         if let Err(e) = self.settle() {
             self.engine = backup;
             let _ = self.settle();

@@ -45,8 +45,10 @@ impl Submitter {
         &self,
         agent: Arc<Mutex<Agent>>,
         objects: Vec<Object>,
+        force: bool,
     ) -> Result<Vec<String>, Refused> {
-        let (objects, results) = blocking(agent, move |a| a.check_for_cluster(objects)).await?;
+        let (objects, results) =
+            blocking(agent, move |a| a.check_for_cluster(objects, force)).await?;
         let puts = objects
             .iter()
             .map(|o| (ObjectKey::of(o).to_string(), encode(o)))
@@ -126,6 +128,7 @@ impl Agent {
     fn check_for_cluster(
         &mut self,
         mut objects: Vec<Object>,
+        force: bool,
     ) -> Result<(Vec<Object>, Vec<String>), Refused> {
         for o in &mut objects {
             match o {
@@ -148,6 +151,7 @@ impl Agent {
         trial
             .apply(objects.clone())
             .map_err(|e| Refused::Invalid(e.to_string()))?;
+        self.guard_control(&self.engine, &trial, force)?;
         Ok((objects, results))
     }
 
