@@ -36,6 +36,10 @@ pub enum ObjectKey {
     Workload(WorkloadRef),
     /// A Service (`namespace/name`).
     Service(PodKey),
+    /// An Endpoints (`namespace/name`).
+    Endpoints(PodKey),
+    /// An EndpointSlice (`namespace/name`).
+    EndpointSlice(PodKey),
     /// A ServiceAccount (`namespace/name`).
     ServiceAccount(PodKey),
 }
@@ -50,6 +54,8 @@ impl ObjectKey {
             Object::Policy(p) => Self::Policy((*p.origin).clone()),
             Object::Workload(w) => Self::Workload(w.key.clone()),
             Object::Service(s) => Self::Service(PodKey::new(&s.namespace, &s.name)),
+            Object::Endpoints(e) => Self::Endpoints(PodKey::new(&e.namespace, &e.name)),
+            Object::EndpointSlice(s) => Self::EndpointSlice(PodKey::new(&s.namespace, &s.name)),
             Object::ServiceAccount(s) => Self::ServiceAccount(PodKey::new(&s.namespace, &s.name)),
         }
     }
@@ -64,6 +70,8 @@ impl fmt::Display for ObjectKey {
             Self::Policy(p) => write!(f, "{p}"),
             Self::Workload(w) => write!(f, "{w}"),
             Self::Service(s) => write!(f, "Service {s}"),
+            Self::Endpoints(e) => write!(f, "Endpoints {e}"),
+            Self::EndpointSlice(s) => write!(f, "EndpointSlice {s}"),
             Self::ServiceAccount(s) => write!(f, "ServiceAccount {s}"),
         }
     }
@@ -159,7 +167,11 @@ impl Engine {
             Object::Node(_) => 1,
             Object::Pod(_) => 2,
             Object::Policy(_) => 3,
-            Object::Workload(_) | Object::Service(_) | Object::ServiceAccount(_) => 4,
+            Object::Workload(_)
+            | Object::Service(_)
+            | Object::Endpoints(_)
+            | Object::EndpointSlice(_)
+            | Object::ServiceAccount(_) => 4,
         });
         self.check_addresses(&objects)?;
         self.check_capacity(&objects)?;
@@ -176,8 +188,12 @@ impl Engine {
                 Object::Node(n) => self.upsert_node(n, &mut work),
                 Object::Pod(p) => self.upsert_pod(p, &mut work),
                 Object::Policy(p) => self.upsert_policy(Arc::new(p), &mut work),
-                // Expanded into pods, or without effect.
-                Object::Workload(_) | Object::Service(_) | Object::ServiceAccount(_) => {}
+                // Expanded into pods, or without effect (yet).
+                Object::Workload(_)
+                | Object::Service(_)
+                | Object::Endpoints(_)
+                | Object::EndpointSlice(_)
+                | Object::ServiceAccount(_) => {}
             }
         }
         Ok(self.finish(work))
@@ -207,7 +223,10 @@ impl Engine {
                         self.remove_pod(&pod, &mut work);
                     }
                 }
-                ObjectKey::Service(_) | ObjectKey::ServiceAccount(_) => {}
+                ObjectKey::Service(_)
+                | ObjectKey::Endpoints(_)
+                | ObjectKey::EndpointSlice(_)
+                | ObjectKey::ServiceAccount(_) => {}
             }
         }
         self.finish(work)
