@@ -151,6 +151,9 @@ pub(super) struct Work {
     pub(super) ipcache: bool,
     /// A policy with `toFQDNs` peers changed: learned addresses need new identities.
     pub(super) fqdn: bool,
+    /// A Service, Endpoints or EndpointSlice changed: `toServices` peers are resolved
+    /// again.
+    pub(super) services: bool,
 }
 
 impl Engine {
@@ -161,17 +164,15 @@ impl Engine {
     ) -> Result<Changes, ApplyError> {
         let expanded = self.expand(objects.into_iter().collect())?;
         let mut objects = expanded.objects;
-        // Namespaces and nodes first: pod identities depend on them.
+        // Namespaces and nodes first: pod identities depend on them. Services before
+        // policies: a policy's `toServices` are resolved when it is applied.
         objects.sort_by_key(|o| match o {
             Object::Namespace(_) => 0,
             Object::Node(_) => 1,
             Object::Pod(_) => 2,
-            Object::Policy(_) => 3,
-            Object::Workload(_)
-            | Object::Service(_)
-            | Object::Endpoints(_)
-            | Object::EndpointSlice(_)
-            | Object::ServiceAccount(_) => 4,
+            Object::Service(_) | Object::Endpoints(_) | Object::EndpointSlice(_) => 3,
+            Object::Policy(_) => 4,
+            Object::Workload(_) | Object::ServiceAccount(_) => 5,
         });
         self.check_addresses(&objects)?;
         self.check_capacity(&objects)?;
@@ -188,13 +189,15 @@ impl Engine {
                 Object::Node(n) => self.upsert_node(n, &mut work),
                 Object::Pod(p) => self.upsert_pod(p, &mut work),
                 Object::Policy(p) => self.upsert_policy(Arc::new(p), &mut work),
-                // Expanded into pods, or without effect (yet).
-                Object::Workload(_)
-                | Object::Service(_)
-                | Object::Endpoints(_)
-                | Object::EndpointSlice(_)
-                | Object::ServiceAccount(_) => {}
+                Object::Service(s) => work.services |= self.services.upsert_service(s),
+                Object::Endpoints(e) => work.services |= self.services.upsert_endpoints(e),
+                Object::EndpointSlice(s) => work.services |= self.services.upsert_slice(s),
+                // Expanded into pods, or without effect.
+                Object::Workload(_) | Object::ServiceAccount(_) => {}
             }
+        }
+        if work.services {
+            self.services_changed(&mut work);
         }
         Ok(self.finish(work))
     }
@@ -213,7 +216,7 @@ impl Engine {
                 ObjectKey::Pod(pod) => self.remove_pod(pod, &mut work),
                 ObjectKey::Node(name) => self.remove_node(name, &mut work),
                 ObjectKey::Policy(origin) => {
-                    self.namespace_audited.remove(origin);
+                    self.effective.remove(origin);
                     if let Some(old) = self.policies.remove(origin) {
                         self.policy_changed(&old.origin, Some(&old), None, &mut work);
                     }
@@ -223,11 +226,14 @@ impl Engine {
                         self.remove_pod(&pod, &mut work);
                     }
                 }
-                ObjectKey::Service(_)
-                | ObjectKey::Endpoints(_)
-                | ObjectKey::EndpointSlice(_)
-                | ObjectKey::ServiceAccount(_) => {}
+                ObjectKey::Service(s) => work.services |= self.services.remove_service(s),
+                ObjectKey::Endpoints(e) => work.services |= self.services.remove_endpoints(e),
+                ObjectKey::EndpointSlice(s) => work.services |= self.services.remove_slice(s),
+                ObjectKey::ServiceAccount(_) => {}
             }
+        }
+        if work.services {
+            self.services_changed(&mut work);
         }
         self.finish(work)
     }
@@ -511,11 +517,11 @@ impl Engine {
             work.changed_keys
                 .extend(self.selectors.identity_added(&identity));
             if scope == Scope::Cluster {
-                let audited = &self.namespace_audited;
+                let effective_of = &self.effective;
                 let effective = self
                     .policies
                     .values()
-                    .map(|p| audited.get(&p.origin).unwrap_or(p));
+                    .map(|p| effective_of.get(&p.origin).unwrap_or(p));
                 self.subjects.add_identity(id, &identity.labels, effective);
             }
         }
