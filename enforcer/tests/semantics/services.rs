@@ -291,3 +291,41 @@ fn services_applied_step_by_step_equal_a_fresh_engine() {
     assert_eq!(tcp(&full, "shop/web", "ops/db-copy", 5432), OK);
     assert_eq!(tcp(&full, "shop/web", "203.0.113.7", 5432), OK);
 }
+
+#[test]
+fn the_service_examples_trace_as_their_comments_say() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/services");
+    let inputs = enforcer::manifest::read_inputs(&[dir.display().to_string()]).unwrap();
+    let parsed = enforcer::manifest::parse(&inputs).unwrap_or_else(|e| panic!("{e}"));
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let mut e = enforcer::engine::Engine::new(enforcer::engine::EngineConfig::default());
+    e.apply(parsed.into_objects()).unwrap();
+    let by = |to: &str, port: u16| -> Vec<String> {
+        trace(&e, "store/web", to, 6, port)
+            .egress
+            .matched_rules
+            .iter()
+            .map(|m| format!("{} {}", m.name, m.rule))
+            .collect()
+    };
+    assert_eq!(
+        by("store/orders-1", 8080),
+        ["web-to-orders spec.egress[0] toServices store/orders"]
+    );
+    assert_eq!(tcp(&e, "store/web", "store/orders-1", 80), DEFAULT_DENY);
+    assert_eq!(
+        tcp(&e, "store/web", "payments/orders-lookalike", 8080),
+        DEFAULT_DENY
+    );
+    assert_eq!(
+        by("payments/ledger", 9443),
+        ["web-to-staging spec.egress[0] toServices payments/ledger"]
+    );
+    for db in ["203.0.113.40", "203.0.113.41"] {
+        assert_eq!(
+            by(db, 5432),
+            ["web-to-inventory spec.egress[0] toServices store/inventory-db"]
+        );
+    }
+    assert_eq!(tcp(&e, "store/web", "203.0.113.42", 5432), DEFAULT_DENY);
+}
