@@ -56,11 +56,14 @@ impl ServicePeer {
 
 impl fmt::Display for ServicePeer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ns = self.namespace().unwrap_or("*");
-        match self {
-            Self::Name { name, .. } => write!(f, "k8sService {ns}/{name}"),
-            Self::Selector { selector, .. } => {
+        match (self, self.namespace()) {
+            (Self::Name { name, .. }, Some(ns)) => write!(f, "k8sService {ns}/{name}"),
+            (Self::Name { name, .. }, None) => write!(f, "k8sService {name} (any namespace)"),
+            (Self::Selector { selector, .. }, Some(ns)) => {
                 write!(f, "k8sServiceSelector {selector} in namespace {ns}")
+            }
+            (Self::Selector { selector, .. }, None) => {
+                write!(f, "k8sServiceSelector {selector} (any namespace)")
             }
         }
     }
@@ -181,6 +184,24 @@ mod tests {
                 cidr: Cidr::host(ip),
                 except: Vec::new()
             }]
+        );
+    }
+
+    #[test]
+    fn entries_are_shown_as_written() {
+        let by_name = |ns: Option<&str>| ServicePeer::Name {
+            name: "db".into(),
+            namespace: ns.map(String::from),
+        };
+        assert_eq!(by_name(Some("shop")).to_string(), "k8sService shop/db");
+        assert_eq!(by_name(None).to_string(), "k8sService db (any namespace)");
+        let by_labels = ServicePeer::Selector {
+            selector: Selector::new([Requirement::equals(SelKey::parse("env"), "prod")]),
+            namespace: Some("shop".into()),
+        };
+        assert_eq!(
+            by_labels.to_string(),
+            "k8sServiceSelector {env=prod} in namespace shop"
         );
     }
 

@@ -234,7 +234,7 @@ fn a_section_no_service_matches_still_turns_on_default_deny() {
     let t = trace(&e, "shop/web", "shop/db", 6, 9090);
     assert!(t.egress.enforced && t.egress.default_deny, "{t:?}");
     assert!(
-        t.egress.notes.contains(&"CiliumNetworkPolicy shop/web-egress spec.egress[0]: toServices k8sService */missing matches no Service, so it selects nothing".to_string()),
+        t.egress.notes.contains(&"CiliumNetworkPolicy shop/web-egress spec.egress[0]: toServices k8sService missing (any namespace) matches no Service, so it selects nothing".to_string()),
         "{:#?}",
         t.egress.notes
     );
