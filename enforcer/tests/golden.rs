@@ -69,3 +69,10 @@ fn the_star_wars_workloads_match_their_golden_map_state() {
     let inputs = manifest::read_inputs(&[dir.display().to_string()]).unwrap();
     check("star-wars", &render(&inputs));
 }
+
+#[test]
+fn the_service_examples_match_their_golden_map_state() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/services");
+    let inputs = manifest::read_inputs(&[dir.display().to_string()]).unwrap();
+    check("services", &render(&inputs));
+}

@@ -199,14 +199,69 @@ fn an_empty_to_services_list_means_nothing_and_is_accepted() {
         panic!("not a policy")
     };
     assert_eq!(p.rules[0].egress.len(), 2);
-    let errs = errors(&cnp(
-        "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
-    ));
-    assert_eq!(errs.len(), 1, "{:#?}", messages(&errs));
     assert!(
-        errs[0]
+        parsed(&cnp(
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
+        ))
+        .warnings
+        .is_empty()
+    );
+}
+
+#[test]
+fn bad_to_services_entries_name_their_paths_and_every_problem() {
+    let errs = errors(&cnp(
+        "  endpointSelector: {}\n  egress:\n  - toServices:\n    - k8sService: {serviceName: db, namespace: Shop}\n    - k8sServiceSelector: {selector: {matchLabels: {env: prod}}, namspace: shop}\n    - {k8sService: {serviceName: a}, k8sServiceSelector: {selector: {}}}\n  ingress:\n  - toServices: [{k8sService: {serviceName: db}}]\n",
+    ));
+    let got: Vec<(&str, &str)> = errs
+        .iter()
+        .map(|e| (e.path.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(got.len(), 4, "{:#?}", messages(&errs));
+    assert!(
+        got.contains(&(
+            "spec.egress[0].toServices[0].k8sService.namespace",
+            "invalid value \"Shop\": expected a DNS label (lowercase letters, digits and '-', at most 63)"
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&(
+            "spec.egress[0].toServices[1].k8sServiceSelector.namspace",
+            "unknown field \"namspace\""
+        )),
+        "{got:#?}"
+    );
+    assert!(
+        got.iter().any(|(p, m)| *p == "spec.egress[0].toServices[2]"
+            && m.contains("one of k8sService or k8sServiceSelector, not both")),
+        "{got:#?}"
+    );
+    assert!(
+        got.contains(&("spec.ingress[0].toServices", "unknown field \"toServices\"")),
+        "toServices is egress only: {got:#?}"
+    );
+}
+
+#[test]
+fn bad_endpoints_and_slices_name_the_document_field_and_value() {
+    let errs = errors(
+        "apiVersion: v1\nkind: Endpoints\nmetadata: {name: ext, namespace: shop}\nsubsets:\n- addresses: [{ip: 203.0.113.999}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ext-1, namespace: shop, labels: {kubernetes.io/service-name: ext}}\naddressType: IPv6\nendpoints:\n- addresses: [203.0.113.7]\n",
+    );
+    assert_eq!(errs.len(), 2, "{:#?}", messages(&errs));
+    assert_eq!(errs[0].document, 1);
+    assert_eq!(errs[0].object.as_deref(), Some("Endpoints shop/ext"));
+    assert_eq!(errs[0].path, "subsets[0].addresses[0].ip");
+    assert!(errs[0].message.contains("\"203.0.113.999\""), "{}", errs[0]);
+    assert_eq!(errs[1].document, 2);
+    assert_eq!(errs[1].object.as_deref(), Some("EndpointSlice shop/ext-1"));
+    assert_eq!(errs[1].path, "endpoints[0].addresses[0]");
+    assert!(
+        errs[1]
             .message
-            .contains("toServices is not supported by this enforcer")
+            .contains("invalid value \"203.0.113.7\": expected an IPv6 address"),
+        "{}",
+        errs[1]
     );
 }
 

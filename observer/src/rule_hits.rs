@@ -141,16 +141,30 @@ impl Inner {
     }
 }
 
+/// What the engine appends to a section's path for the section it generates per Service
+/// a `toServices` entry matches (`spec.egress[0] toServices shop/db`; see enforcer's
+/// `policy::services::generated_path`, which this crate does not link without the agent).
+const TO_SERVICES_MARK: &str = " toServices ";
+
+/// The keys of the allowing or denying rules, each counted under the section as written
+/// (a `toServices` section once, whichever Services' backends it reached).
 fn rule_keys(rules: &[observe_proto::flow::PolicyRule]) -> Vec<RuleKey> {
-    rules
+    let mut keys: Vec<RuleKey> = rules
         .iter()
         .map(|r| RuleKey {
             kind: r.kind.clone(),
             namespace: r.namespace.clone(),
             name: r.name.clone(),
-            path: r.path.clone(),
+            path: r
+                .path
+                .split_once(TO_SERVICES_MARK)
+                .map_or(&r.path[..], |(section, _)| section)
+                .to_string(),
         })
-        .collect()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 fn key(p: &Policy, path: &str) -> RuleKey {
@@ -270,6 +284,23 @@ mod tests {
         assert_eq!(get("db", DEFAULT_DENY).denied, 1);
         assert_eq!(snap.len(), 4);
         assert_eq!(hits.overflow(), 0);
+    }
+
+    #[test]
+    fn a_to_services_section_is_counted_once_under_its_written_path() {
+        let hits = RuleHits::new();
+        let a = Attribution {
+            kind: PolicyVerdictKind::Allowed.into(),
+            rules: vec![
+                rule("web", "spec.egress[0] toServices shop/db"),
+                rule("web", "spec.egress[0] toServices shop/db-replica"),
+            ],
+            ..Default::default()
+        };
+        hits.count(&verdict(1, a));
+        let snap = hits.snapshot();
+        assert_eq!(snap.len(), 1, "{snap:?}");
+        assert_eq!(snap[&key(&policy("web"), "spec.egress[0]")].allowed, 1);
     }
 
     #[test]

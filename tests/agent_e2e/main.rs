@@ -19,6 +19,7 @@ mod node_checks;
 mod nodes;
 mod relay;
 mod restart;
+mod services;
 mod trace_agreement;
 mod traffic;
 mod tui;

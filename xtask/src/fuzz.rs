@@ -34,7 +34,7 @@ struct Target {
 const TARGETS: &[Target] = &[
     Target {
         name: "manifest",
-        dirs: &["examples", "enforcer/tests/golden"],
+        dirs: &["examples", "examples/services", "enforcer/tests/golden"],
         extension: "yaml",
         inline: &[],
     },
@@ -148,8 +148,11 @@ fn seed_corpus_in(target: &Target, base: &Path) -> anyhow::Result<String> {
         for entry in std::fs::read_dir(root.join(dir))?.flatten() {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == target.extension) {
+                // Named after the directory too: examples/ and examples/services/ both
+                // have a cluster.yaml.
                 let name = format!(
-                    "seed-{}",
+                    "seed-{}-{}",
+                    dir.replace('/', "-"),
                     path.file_name().unwrap_or_default().to_string_lossy()
                 );
                 std::fs::copy(&path, corpus.join(Path::new(&name)))?;

@@ -1,6 +1,7 @@
-//! Services and ServiceAccounts: read and validated, kept in the parse result, without an
-//! effect on enforcement (`toServices` is not supported; a pod's service account label
-//! comes from its own `serviceAccountName`).
+//! Services and ServiceAccounts as the manifests describe them. A Service matters to
+//! enforcement only through `toServices` peers (by name or by its own labels: see
+//! [`crate::policy::services`]); a ServiceAccount has no effect (a pod's service account
+//! label comes from its own `serviceAccountName`).
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,11 @@ pub struct Service {
     pub namespace: String,
     /// Name.
     pub name: String,
-    /// `spec.selector`: the labels of the pods it fronts.
+    /// `metadata.labels`: what `toServices[].k8sServiceSelector` matches.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `spec.selector`: the labels of the pods it fronts. Empty for a Service without a
+    /// selector, whose backends are the addresses of its Endpoints or EndpointSlices.
     pub selector: BTreeMap<String, String>,
     /// `spec.ports`.
     pub ports: Vec<ServicePort>,

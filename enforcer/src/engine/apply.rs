@@ -36,6 +36,10 @@ pub enum ObjectKey {
     Workload(WorkloadRef),
     /// A Service (`namespace/name`).
     Service(PodKey),
+    /// An Endpoints (`namespace/name`).
+    Endpoints(PodKey),
+    /// An EndpointSlice (`namespace/name`).
+    EndpointSlice(PodKey),
     /// A ServiceAccount (`namespace/name`).
     ServiceAccount(PodKey),
 }
@@ -50,6 +54,8 @@ impl ObjectKey {
             Object::Policy(p) => Self::Policy((*p.origin).clone()),
             Object::Workload(w) => Self::Workload(w.key.clone()),
             Object::Service(s) => Self::Service(PodKey::new(&s.namespace, &s.name)),
+            Object::Endpoints(e) => Self::Endpoints(PodKey::new(&e.namespace, &e.name)),
+            Object::EndpointSlice(s) => Self::EndpointSlice(PodKey::new(&s.namespace, &s.name)),
             Object::ServiceAccount(s) => Self::ServiceAccount(PodKey::new(&s.namespace, &s.name)),
         }
     }
@@ -64,6 +70,8 @@ impl fmt::Display for ObjectKey {
             Self::Policy(p) => write!(f, "{p}"),
             Self::Workload(w) => write!(f, "{w}"),
             Self::Service(s) => write!(f, "Service {s}"),
+            Self::Endpoints(e) => write!(f, "Endpoints {e}"),
+            Self::EndpointSlice(s) => write!(f, "EndpointSlice {s}"),
             Self::ServiceAccount(s) => write!(f, "ServiceAccount {s}"),
         }
     }
@@ -145,6 +153,9 @@ pub(super) struct Work {
     pub(super) ipcache: bool,
     /// A policy with `toFQDNs` peers changed: learned addresses need new identities.
     pub(super) fqdn: bool,
+    /// A Service, Endpoints or EndpointSlice changed: `toServices` peers are resolved
+    /// again.
+    pub(super) services: bool,
 }
 
 impl Engine {
@@ -155,13 +166,15 @@ impl Engine {
     ) -> Result<Changes, ApplyError> {
         let expanded = self.expand(objects.into_iter().collect())?;
         let mut objects = expanded.objects;
-        // Namespaces and nodes first: pod identities depend on them.
+        // Namespaces and nodes first: pod identities depend on them. Services before
+        // policies: a policy's `toServices` are resolved when it is applied.
         objects.sort_by_key(|o| match o {
             Object::Namespace(_) => 0,
             Object::Node(_) => 1,
             Object::Pod(_) => 2,
-            Object::Policy(_) => 3,
-            Object::Workload(_) | Object::Service(_) | Object::ServiceAccount(_) => 4,
+            Object::Service(_) | Object::Endpoints(_) | Object::EndpointSlice(_) => 3,
+            Object::Policy(_) => 4,
+            Object::Workload(_) | Object::ServiceAccount(_) => 5,
         });
         self.check_addresses(&objects)?;
         self.check_capacity(&objects)?;
@@ -178,9 +191,15 @@ impl Engine {
                 Object::Node(n) => self.upsert_node(n, &mut work),
                 Object::Pod(p) => self.upsert_pod(p, &mut work),
                 Object::Policy(p) => self.upsert_policy(Arc::new(p), &mut work),
+                Object::Service(s) => work.services |= self.services.upsert_service(s),
+                Object::Endpoints(e) => work.services |= self.services.upsert_endpoints(e),
+                Object::EndpointSlice(s) => work.services |= self.services.upsert_slice(s),
                 // Expanded into pods, or without effect.
-                Object::Workload(_) | Object::Service(_) | Object::ServiceAccount(_) => {}
+                Object::Workload(_) | Object::ServiceAccount(_) => {}
             }
+        }
+        if work.services {
+            self.services_changed(&mut work);
         }
         Ok(self.finish(work))
     }
@@ -199,7 +218,7 @@ impl Engine {
                 ObjectKey::Pod(pod) => self.remove_pod(pod, &mut work),
                 ObjectKey::Node(name) => self.remove_node(name, &mut work),
                 ObjectKey::Policy(origin) => {
-                    self.namespace_audited.remove(origin);
+                    self.effective.remove(origin);
                     if let Some(old) = self.policies.remove(origin) {
                         self.policy_changed(&old.origin, Some(&old), None, &mut work);
                     }
@@ -209,8 +228,14 @@ impl Engine {
                         self.remove_pod(&pod, &mut work);
                     }
                 }
-                ObjectKey::Service(_) | ObjectKey::ServiceAccount(_) => {}
+                ObjectKey::Service(s) => work.services |= self.services.remove_service(s),
+                ObjectKey::Endpoints(e) => work.services |= self.services.remove_endpoints(e),
+                ObjectKey::EndpointSlice(s) => work.services |= self.services.remove_slice(s),
+                ObjectKey::ServiceAccount(_) => {}
             }
+        }
+        if work.services {
+            self.services_changed(&mut work);
         }
         self.finish(work)
     }
@@ -494,11 +519,11 @@ impl Engine {
             work.changed_keys
                 .extend(self.selectors.identity_added(&identity));
             if scope == Scope::Cluster {
-                let audited = &self.namespace_audited;
+                let effective_of = &self.effective;
                 let effective = self
                     .policies
                     .values()
-                    .map(|p| audited.get(&p.origin).unwrap_or(p));
+                    .map(|p| effective_of.get(&p.origin).unwrap_or(p));
                 self.subjects.add_identity(id, &identity.labels, effective);
             }
         }

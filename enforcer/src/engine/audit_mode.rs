@@ -2,10 +2,10 @@
 //! namespaced policy (CNP, KNP) in it in audit mode, as if each carried the annotation.
 //!
 //! Policies are kept as applied; the rules the engine computes from are those of the
-//! *effective* policy ([`Engine::effective`]: audit mode when the policy or its
-//! namespace asks for it), kept once per policy a namespace audits so that every rule
-//! handle shares it. When a namespace's mode changes, each of its policies is handed to
-//! the rule index again in its new mode, which recomputes the endpoints it selects.
+//! *effective* policy ([`super::effective`]: in audit mode when the policy or its
+//! namespace asks for it). When a namespace's mode changes, each of its policies is
+//! handed to the rule index again in its new mode, which recomputes the endpoints it
+//! selects.
 
 use std::sync::Arc;
 
@@ -14,33 +14,8 @@ use super::apply::Work;
 use crate::policy::model::Policy;
 
 impl Engine {
-    /// `policy` as the engine computes with it: in audit mode when it, or the namespace
-    /// it lives in, is.
-    pub(super) fn effective(&self, policy: &Arc<Policy>) -> Arc<Policy> {
-        self.namespace_audited
-            .get(&policy.origin)
-            .cloned()
-            .unwrap_or_else(|| policy.clone())
-    }
-
-    /// Records the effective version of `policy` (as applied) under its namespace's
-    /// current mode, and returns it.
-    pub(super) fn refresh_effective(&mut self, policy: &Arc<Policy>) -> Arc<Policy> {
-        let origin = policy.origin.clone();
-        if policy.audit || !self.namespace_audits(&origin.namespace) {
-            self.namespace_audited.remove(&origin);
-            return policy.clone();
-        }
-        let audited = Arc::new(Policy {
-            audit: true,
-            ..(**policy).clone()
-        });
-        self.namespace_audited.insert(origin, audited.clone());
-        audited
-    }
-
     /// Whether namespace `name` puts its policies in audit mode.
-    fn namespace_audits(&self, name: &str) -> bool {
+    pub(super) fn namespace_audits(&self, name: &str) -> bool {
         !name.is_empty() && self.namespaces.get(name).is_some_and(|n| n.audit)
     }
 
@@ -55,8 +30,7 @@ impl Engine {
             .collect();
         let audits = self.namespace_audits(name);
         for p in policies {
-            let was_audited = self.namespace_audited.contains_key(&p.origin);
-            if was_audited == (audits && !p.audit) {
+            if self.effective(&p).audit == (audits || p.audit) {
                 continue;
             }
             let old = self.effective(&p);

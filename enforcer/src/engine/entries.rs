@@ -111,6 +111,8 @@ impl Resolver<'_> {
                 .map(|(label, _)| PeerKey::Fqdn(label))
                 .into_iter()
                 .collect(),
+            // Resolved into generated sections before the engine computes with a policy.
+            Peer::Service(_) => Vec::new(),
         }
     }
 

@@ -15,6 +15,7 @@ mod compute;
 mod delta;
 mod deps;
 mod dns_verdict;
+mod effective;
 mod entries;
 mod fqdn;
 mod hosts;
@@ -30,7 +31,9 @@ mod patch;
 mod recompute;
 pub mod render;
 mod selector_cache;
+mod service_table;
 mod subjects;
+mod to_services;
 pub mod trace;
 mod trace_dns;
 mod trace_http;
@@ -115,9 +118,11 @@ pub struct Engine {
     pods: BTreeMap<PodKey, Endpoint>,
     nodes: BTreeMap<String, NodeEntry>,
     policies: BTreeMap<Arc<PolicyRef>, Arc<Policy>>,
-    /// The policies an annotated namespace puts in audit mode, as the engine computes
-    /// with them (see [`audit_mode`]).
-    namespace_audited: BTreeMap<Arc<PolicyRef>, Arc<Policy>>,
+    /// The policies as the engine computes with them, where that differs from the policy
+    /// as applied (see [`effective`]).
+    effective: BTreeMap<Arc<PolicyRef>, Arc<Policy>>,
+    /// Services and the addresses behind them, for `toServices`.
+    services: service_table::ServiceTable,
     workloads: BTreeMap<WorkloadRef, Vec<PodKey>>,
     /// Every node's host endpoint, with the host firewall (see [`hosts`]).
     hosts: BTreeMap<String, HostEndpoint>,
@@ -141,7 +146,8 @@ impl Engine {
             pods: BTreeMap::new(),
             nodes: BTreeMap::new(),
             policies: BTreeMap::new(),
-            namespace_audited: BTreeMap::new(),
+            effective: BTreeMap::new(),
+            services: service_table::ServiceTable::default(),
             workloads: BTreeMap::new(),
             hosts: BTreeMap::new(),
             identities: IdentityTable::new(),

@@ -21,7 +21,7 @@ use crate::mapstate::resolve::RawEntry;
 use crate::mapstate::{Action, DirectionPolicy, Lookup, PortRange, Verdict};
 use crate::policy::Direction;
 use crate::policy::http::HttpRule;
-use crate::policy::model::{L4, L7, PortSpec};
+use crate::policy::model::{L4, L7, Peer, Peers, PortSpec};
 use crate::policy::origin::RuleRef;
 use crate::policy::ports::protocol_name;
 
@@ -527,6 +527,7 @@ impl Engine {
             },
         );
         side.notes.extend(requires_notes(&relevant, dir));
+        side.notes.extend(unmatched_services(&relevant, dir));
         if !side.default_deny {
             side.notes.push(
                 "no selecting rule enables default deny: everything not denied is allowed".into(),
@@ -602,6 +603,29 @@ fn requires_notes(relevant: &[&RuleHandle], dir: Direction) -> Vec<String> {
             from.join(", "),
             folded_requires(relevant, dir, deny)
         ));
+    }
+    notes
+}
+
+/// Says which `toServices` entries match no Service: their sections select nothing
+/// until one exists (a section that reaches a Service is named after it instead).
+fn unmatched_services(relevant: &[&RuleHandle], dir: Direction) -> Vec<String> {
+    let mut notes = Vec::new();
+    for h in relevant {
+        let (allow, deny) = h.rule().sections(dir);
+        for s in allow.iter().chain(deny) {
+            let Peers::List(peers) = &s.peers else {
+                continue;
+            };
+            for p in peers {
+                if let Peer::Service(entry) = p {
+                    notes.push(format!(
+                        "{}: toServices {entry} matches no Service, so it selects nothing",
+                        s.rule
+                    ));
+                }
+            }
+        }
     }
     notes
 }

@@ -45,8 +45,8 @@ impl Engine {
             .filter(|k| self.pods.contains_key(*k))
     }
 
-    /// Replaces workloads by their pods and drops Services and ServiceAccounts; fails if
-    /// a pod name is claimed by two owners.
+    /// Replaces workloads by their pods and drops ServiceAccounts; fails if a pod name is
+    /// claimed by two owners.
     pub(super) fn expand(&self, objects: Vec<Object>) -> Result<Expanded, ApplyError> {
         let nodes = self.daemon_nodes(&objects);
         let mut out = Expanded {
@@ -61,7 +61,7 @@ impl Engine {
                         .push((w.key.clone(), pods.iter().map(|p| p.key.clone()).collect()));
                     out.objects.extend(pods.into_iter().map(Object::Pod));
                 }
-                Object::Service(_) | Object::ServiceAccount(_) => {}
+                Object::ServiceAccount(_) => {}
                 other => out.objects.push(other),
             }
         }

@@ -1,6 +1,6 @@
 //! Manifests: multi-document YAML streams of Namespace, Pod, Node, workloads (Deployment,
-//! StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), Service, ServiceAccount,
-//! CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy, parsed and validated into the
+//! StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), Service, Endpoints, EndpointSlice,
+//! ServiceAccount, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy, parsed and validated into the
 //! engine's model. Parsing is all-or-nothing: any error rejects the whole input, and
 //! every error is reported with its file, document, object and field path.
 
@@ -12,6 +12,7 @@ mod duplicates;
 mod knp;
 mod meta;
 mod selector;
+mod service_backends;
 mod services;
 mod source;
 mod workloads;
@@ -24,7 +25,9 @@ pub use source::{Input, read_inputs};
 
 use cursor::{Cursor, DocContext, MapCursor};
 
-use crate::cluster::{Namespace, Node, Pod, Service, ServiceAccount, Workload, WorkloadKind};
+use crate::cluster::{
+    EndpointSlice, Endpoints, Namespace, Node, Pod, Service, ServiceAccount, Workload, WorkloadKind,
+};
 use crate::policy::model::Policy;
 
 /// One object from the manifests.
@@ -41,8 +44,12 @@ pub enum Object {
     /// A Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob: the pods it
     /// stands for.
     Workload(Workload),
-    /// A Service (no effect on enforcement).
+    /// A Service: what `toServices` peers reach.
     Service(Service),
+    /// An Endpoints: the addresses behind the Service of its name.
+    Endpoints(Endpoints),
+    /// An EndpointSlice: addresses behind the Service it is labelled with.
+    EndpointSlice(EndpointSlice),
     /// A ServiceAccount (no effect on enforcement).
     ServiceAccount(ServiceAccount),
 }
@@ -154,7 +161,7 @@ fn read_document(c: &Cursor<'_>) -> Vec<Object> {
         return read_list(&m);
     }
     let Some(expected) = expected_api_version(kind_name) else {
-        kind.warn(format!("skipped: kind {kind_name:?} is not a Namespace, Pod, Node, workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), Service, ServiceAccount, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy"));
+        kind.warn(format!("skipped: kind {kind_name:?} is not a Namespace, Pod, Node, workload (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob), Service, Endpoints, EndpointSlice, ServiceAccount, CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy"));
         return Vec::new();
     };
     if api != expected {
@@ -178,7 +185,8 @@ fn read_list(m: &MapCursor<'_>) -> Vec<Object> {
 
 fn expected_api_version(kind: &str) -> Option<&'static str> {
     Some(match kind {
-        "Namespace" | "Pod" | "Node" | "Service" | "ServiceAccount" => "v1",
+        "Namespace" | "Pod" | "Node" | "Service" | "Endpoints" | "ServiceAccount" => "v1",
+        "EndpointSlice" => "discovery.k8s.io/v1",
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps/v1",
         "Job" | "CronJob" => "batch/v1",
         "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => "cilium.io/v2",
@@ -206,6 +214,8 @@ fn read_object(m: &MapCursor<'_>, kind: &str) -> Option<Object> {
         "NetworkPolicy" => knp::read_network_policy(m).map(Object::Policy),
         "Service" => services::read_service(m).map(Object::Service),
         "ServiceAccount" => services::read_service_account(m).map(Object::ServiceAccount),
+        "Endpoints" => service_backends::read_endpoints(m).map(Object::Endpoints),
+        "EndpointSlice" => service_backends::read_endpoint_slice(m).map(Object::EndpointSlice),
         _ => WorkloadKind::from_kind(kind)
             .and_then(|k| workloads::read_workload(m, k))
             .map(Object::Workload),

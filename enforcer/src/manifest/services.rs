@@ -1,6 +1,6 @@
 //! `v1 Service` and `v1 ServiceAccount` manifests: validated as the API server would (the
-//! selector's labels, each port's number, name and protocol) and kept, with no effect on
-//! enforcement.
+//! labels, the selector's labels, each port's number, name and protocol) and kept. A
+//! Service is what `toServices` peers reach; a ServiceAccount has no effect.
 
 use std::collections::BTreeSet;
 
@@ -27,6 +27,7 @@ pub fn read_service(doc: &MapCursor<'_>) -> Option<Service> {
     Some(Service {
         namespace: meta.namespace,
         name: meta.name,
+        labels: meta.labels,
         selector,
         ports,
     })

@@ -67,6 +67,46 @@ fn cnp_subject_and_peers_are_namespaced() {
 }
 
 #[test]
+fn to_services_entries_are_read_by_name_or_by_the_services_labels() {
+    use crate::policy::services::ServicePeer;
+    let p = policy(&cnp(
+        "  endpointSelector: {}\n  egress:\n  - toServices:\n    - k8sService: {serviceName: db, namespace: shop}\n    - k8sService: {serviceName: cache, namespace: \"\"}\n    - k8sServiceSelector: {selector: {matchLabels: {env: prod}}}\n    toPorts: [{ports: [{port: \"5432\", protocol: TCP}]}]\n  egressDeny:\n  - toServices: [{k8sService: {serviceName: legacy}}]\n",
+    ));
+    let Peers::List(peers) = &p.rules[0].egress[0].peers else {
+        panic!()
+    };
+    assert_eq!(
+        peers[0],
+        Peer::Service(ServicePeer::Name {
+            name: "db".into(),
+            namespace: Some("shop".into())
+        })
+    );
+    // An empty namespace is every namespace, as in Cilium.
+    assert_eq!(
+        peers[1],
+        Peer::Service(ServicePeer::Name {
+            name: "cache".into(),
+            namespace: None
+        })
+    );
+    let Peer::Service(ServicePeer::Selector {
+        selector,
+        namespace,
+    }) = &peers[2]
+    else {
+        panic!("{:?}", peers[2])
+    };
+    assert_eq!(
+        (selector.to_string().as_str(), namespace),
+        ("{env=prod}", &None)
+    );
+    assert!(matches!(p.rules[0].egress[0].l4, L4::Ports(_)));
+    assert_eq!(p.rules[0].egress_deny.len(), 1);
+    assert!(p.rules[0].default_deny_egress);
+}
+
+#[test]
 fn empty_cnp_section_allows_nothing_and_ports_only_section_allows_any_peer() {
     let p = policy(&cnp(
         "  endpointSelector: {}\n  ingress:\n  - {}\n  egress:\n  - toPorts:\n    - ports:\n      - port: \"53\"\n        protocol: UDP\n",
@@ -299,8 +339,44 @@ fn invalid_inputs_are_rejected_with_clear_messages() {
             "deny rules cannot have L7 rules",
         ),
         (
-            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, namespace: b}}]\n",
-            "toServices is not supported",
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a}, k8sServiceSelector: {selector: {}}}]\n",
+            "spec.egress[0].toServices[0]: a toServices entry takes one of k8sService or k8sServiceSelector, not both",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{}]\n",
+            "spec.egress[0].toServices[0]: a toServices entry needs one of k8sService or k8sServiceSelector",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {namespace: b}}]\n",
+            "spec.egress[0].toServices[0].k8sService: missing field \"serviceName\"",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: Bad_Name}}]\n",
+            "spec.egress[0].toServices[0].k8sService.serviceName: invalid value \"Bad_Name\"",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a, port: 80}}]\n",
+            "spec.egress[0].toServices[0].k8sService.port: unknown field",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sServiceSelector: {namespace: b}}]\n",
+            "spec.egress[0].toServices[0].k8sServiceSelector: missing field \"selector\"",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sServiceSelector: {selector: {matchLabels: {\"bad key\": x}}}}]\n",
+            "invalid label key",
+        ),
+        (
+            "  endpointSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: a}}]\n    toEndpoints: [{}]\n",
+            "combining toEndpoints and toServices is not supported",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - toServices: [{k8sService: {serviceName: a}}]\n",
+            "spec.ingress[0].toServices: unknown field",
+        ),
+        (
+            "  endpointSelector: {}\n  ingress:\n  - fromServices: [{k8sService: {serviceName: a}}]\n",
+            "spec.ingress[0].fromServices: unknown field",
         ),
         (
             "  endpointSelector: {}\n  ingress:\n  - icmps: [{fields: [{type: 8, family: IPv5}]}]\n",

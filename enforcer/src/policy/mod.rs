@@ -8,5 +8,6 @@ pub mod model;
 pub mod namespacing;
 pub mod origin;
 pub mod ports;
+pub mod services;
 
 pub use direction::Direction;

@@ -128,6 +128,10 @@ pub enum Peer {
     /// `toFQDNs` entry (`matchName` or `matchPattern`): needs the DNS proxy; until then it
     /// selects no address.
     Fqdn(String),
+    /// `toServices` entry: selects nothing itself; the engine computes with a section per
+    /// matching Service whose peers are that Service's backends (see
+    /// [`super::services`]).
+    Service(super::services::ServicePeer),
 }
 
 /// Protocols and ports of a section.

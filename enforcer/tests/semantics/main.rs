@@ -18,5 +18,6 @@ mod nodes;
 mod ports;
 mod protocols;
 mod requires_l7;
+mod services;
 mod union;
 mod workloads;

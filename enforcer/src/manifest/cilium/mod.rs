@@ -8,6 +8,7 @@ mod l7;
 mod ports;
 mod rule;
 mod section;
+mod services;
 
 pub use section::read_cidr;
 

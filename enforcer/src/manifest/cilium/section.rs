@@ -1,9 +1,10 @@
 //! One `ingress`/`ingressDeny`/`egress`/`egressDeny` entry: its peers (endpoints, nodes,
-//! entities, CIDRs, FQDNs), requirements, and ports or ICMP types.
+//! entities, CIDRs, FQDNs, services), requirements, and ports or ICMP types.
 
 use super::dns::read_dns_selector;
 use super::ports::read_l4;
 use super::rule::RuleContext;
+use super::services::read_services;
 use crate::labels::{Operator, Requirement, SelKey, Selector};
 use crate::manifest::cursor::{Cursor, MapCursor};
 use crate::manifest::selector::{KeyStyle, read_selector};
@@ -74,10 +75,6 @@ const EGRESS_PEER_KINDS: &[&str] = &[
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("fromGroups", "cloud provider groups are not supported"),
     ("toGroups", "cloud provider groups are not supported"),
-    (
-        "toServices",
-        "Kubernetes Services are not supported; select the backend pods with toEndpoints",
-    ),
 ];
 
 /// Reads and validates a section.
@@ -116,6 +113,12 @@ pub fn read_section(
         && let Some(e) = m.get("toFQDNs")
     {
         add(read_fqdns(&e));
+    }
+    if kind.direction == Direction::Egress
+        && let Some(e) = m.get("toServices")
+        && !e.is_empty_list()
+    {
+        add(read_services(&e));
     }
     let requires = match m.get(kind.field("fromRequires", "toRequires")) {
         Some(r) => read_requires(&r, ctx, subject, kind),
@@ -185,7 +188,7 @@ fn means_nothing(m: &MapCursor<'_>, field: &str) -> bool {
 fn check_unsupported(m: &MapCursor<'_>, kind: SectionKind) -> bool {
     let mut ok = true;
     for (field, why) in UNSUPPORTED {
-        if let Some(f) = m.get(field).filter(|_| !means_nothing(m, field)) {
+        if let Some(f) = m.get(field) {
             f.error(format!("{field} is not supported by this enforcer: {why}"));
             ok = false;
         }
