@@ -77,24 +77,21 @@ impl Engine {
         changed
     }
 
-    /// The rules whose node selector matches `labels`, in policy then rule order.
+    /// The rules whose node selector matches `labels`, in policy then rule order, of the
+    /// policies as the engine computes with them (`toServices` resolved).
     pub(super) fn host_rules(&self, labels: &LabelSet) -> Vec<RuleHandle> {
-        self.policies
-            .values()
-            .flat_map(|policy| {
-                policy
-                    .rules
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, rule)| {
-                        matches!(&rule.subject, Subject::Nodes(sel) if sel.matches(labels))
-                    })
-                    .map(|(index, _)| RuleHandle {
+        let mut out = Vec::new();
+        for policy in self.policies.values().map(|p| self.effective(p)) {
+            for (index, rule) in policy.rules.iter().enumerate() {
+                if matches!(&rule.subject, Subject::Nodes(sel) if sel.matches(labels)) {
+                    out.push(RuleHandle {
                         policy: policy.clone(),
                         index,
-                    })
-            })
-            .collect()
+                    });
+                }
+            }
+        }
+        out
     }
 
     fn host_policy(&mut self, labels: &LabelSet) -> EndpointPolicy {

@@ -186,3 +186,24 @@ fn the_host_examples_apply_and_trace_as_cilium_would() {
         "ALLOWED"
     );
 }
+
+#[test]
+fn a_host_policy_reaches_a_services_backends_with_to_services() {
+    let e = host_engine(&format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: db, namespace: shop}}\nspec: {{selector: {{app: db}}, ports: [{{port: 9090}}]}}\n---\n{}",
+        ccnp(
+            "to-db",
+            "  nodeSelector: {}\n  egress:\n  - toServices: [{k8sService: {serviceName: db, namespace: shop}}]\n",
+        )
+    ));
+    assert_eq!(tcp(&e, "node:n1", "shop/db", 9090), OK);
+    assert_eq!(tcp(&e, "node:n1", "shop/web", 9090), DEFAULT_DENY);
+    let t = trace(&e, "node:n1", "shop/db", 6, 9090);
+    assert!(
+        t.egress.matched_rules[0]
+            .rule
+            .contains("toServices shop/db"),
+        "{:?}",
+        t.egress.matched_rules
+    );
+}
