@@ -42,6 +42,9 @@ const LOCAL6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1);
 const PEER6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 2);
 
 const HOST_ID: u32 = probe_common::identity::HOST;
+/// The node's own address, and its host endpoint's id (host firewall).
+const NODE: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 9);
+const NODE_ENDPOINT_ID: u16 = 65535;
 
 const TCP: u8 = 6;
 const UDP: u8 = 17;
@@ -59,6 +62,8 @@ struct Harness {
     /// The endpoint is the node's host endpoint on a device: identity host, and LOCAL is
     /// the node's own address.
     host: bool,
+    /// The node's host endpoint for the pods' programs (host firewall), NODE its address.
+    node_policy: Option<EndpointPolicy>,
     _root: PinRoot,
 }
 
@@ -81,6 +86,7 @@ impl Harness {
             cookies: CookieTable::new(),
             zombies: Vec::new(),
             host: false,
+            node_policy: None,
             _root: root,
         };
         h.apply(None);
@@ -102,13 +108,24 @@ impl Harness {
     fn apply(&mut self, policy: Option<EndpointPolicy>) {
         let zombies = self.zombies.clone();
         let local_id = if self.host { HOST_ID } else { LOCAL_ID };
-        let endpoints = policy.as_ref().map(|policy| EndpointInput {
-            ifindex: TEST_IFINDEX,
-            endpoint_id: ENDPOINT_ID,
-            identity: local_id,
-            policy,
-            host: self.host,
-        });
+        let node_policy = self.node_policy.clone();
+        let endpoints = policy
+            .as_ref()
+            .map(|policy| EndpointInput {
+                ifindex: TEST_IFINDEX,
+                endpoint_id: ENDPOINT_ID,
+                identity: local_id,
+                policy,
+                host: self.host,
+            })
+            .into_iter()
+            .chain(node_policy.as_ref().map(|policy| EndpointInput {
+                ifindex: probe_common::endpoint::HOST_ENDPOINT_KEY,
+                endpoint_id: NODE_ENDPOINT_ID,
+                identity: HOST_ID,
+                policy,
+                host: true,
+            }));
         let host = |ip: IpAddr, identity| IpCacheInput {
             cidr: Cidr::host(ip),
             identity,
@@ -120,6 +137,7 @@ impl Harness {
             host(PEER.into(), PEER_ID),
             host(PEER6.into(), PEER_ID),
             host(OTHER.into(), OTHER_ID),
+            host(NODE.into(), HOST_ID),
         ];
         let desired =
             DesiredState::build(endpoints, ipcache, &mut self.cookies).expect("valid inputs");
@@ -1733,4 +1751,97 @@ fn the_host_endpoint_passes_what_the_node_forwards_without_a_decision_or_event()
         &frame::v4(LOCAL, PEER, &tcp(40000, 80, SYN)),
     );
     assert_eq!(action, tc_action::DROP);
+}
+
+#[test]
+fn new_connections_between_a_pod_and_its_node_are_decided_by_the_host_endpoint_too() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut h = Harness::unregistered();
+    h.node_policy = Some(EndpointPolicy {
+        ingress: enforced(&[allow(LOCAL_ID, TCP, PortRange::single(6443), "api")]),
+        egress: enforced(&[]),
+    });
+    h.set_policy(open(), open());
+    // The pod to its node: allowed by the host's ingress rule, with the host's verdict.
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, NODE, &tcp(40000, 6443, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    let v = one(&events, kind::POLICY_VERDICT);
+    assert_eq!(
+        (v.endpoint_id, v.direction, v.verdict),
+        (NODE_ENDPOINT_ID, direction::INGRESS, verdict::ALLOWED)
+    );
+    assert_eq!((v.src_identity, v.dst_identity), (LOCAL_ID, HOST_ID));
+    assert_eq!(h.rule_of(v.cookie), "api");
+    // The reply passes on the pod's conntrack entry.
+    let (action, _) = h.run(
+        Hook::To,
+        &frame::v4(NODE, LOCAL, &tcp(6443, 40000, SYN | ACK)),
+    );
+    assert_eq!(action, tc_action::PASS);
+    // Any other port to the node: dropped by the host endpoint.
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, NODE, &tcp(40001, 22, SYN)));
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.endpoint_id, d.direction, d.subtype),
+        (
+            NODE_ENDPOINT_ID,
+            direction::INGRESS,
+            drop_reason::POLICY_DENIED
+        )
+    );
+    // The node to the pod: its egress denies everything.
+    let (action, events) = h.run(Hook::To, &frame::v4(NODE, LOCAL, &tcp(40002, 80, SYN)));
+    assert_eq!(action, tc_action::DROP);
+    let d = one(&events, kind::DROP);
+    assert_eq!(
+        (d.endpoint_id, d.direction),
+        (NODE_ENDPOINT_ID, direction::EGRESS)
+    );
+    // Other peers are the pod's business only.
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40003, 22, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    assert!(
+        events.iter().all(|e| e.endpoint_id == ENDPOINT_ID),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn without_a_host_endpoint_a_pod_and_its_node_are_judged_by_the_pod_alone() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut h = Harness::new(open(), open());
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, NODE, &tcp(40000, 22, SYN)));
+    assert_eq!(action, tc_action::PASS);
+    assert!(
+        events.iter().all(|e| e.endpoint_id == ENDPOINT_ID),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn every_program_stays_well_within_the_verifiers_budget() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut h = Harness::unregistered();
+    for program in Program::ALL {
+        let stats = h.dp.program_stats(program).expect("stats");
+        eprintln!(
+            "{} verified {}",
+            program.name(),
+            stats.verified_instructions
+        );
+        // The kernel's limit is 1,000,000 processed instructions per program.
+        assert!(
+            stats.verified_instructions < 700_000,
+            "{} took {} verifier instructions",
+            program.name(),
+            stats.verified_instructions
+        );
+    }
 }

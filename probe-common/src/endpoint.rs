@@ -51,6 +51,11 @@ impl EndpointInfo {
     }
 }
 
+/// The endpoints-map key of the node's host endpoint for the pods' programs (host
+/// firewall): no interface has index 0, so the entry cannot be an interface's. New
+/// connections between a pod and its node are decided by it too.
+pub const HOST_ENDPOINT_KEY: u32 = 0;
+
 /// Flags of [`EndpointInfo::flags`].
 pub mod flags {
     /// Ingress policy is enforced: traffic to the endpoint needs an allow entry.

@@ -25,6 +25,21 @@ pub const SCRATCH: &str = "OBS_SCRATCH";
 /// (`bpf_ktime_get_ns`). Only paces wake-ups, so it is not pinned either.
 pub const WAKEUP: &str = "OBS_WAKEUP";
 
+/// The node-side programs' slots in the [`NODE_SIDE`] program array.
+pub mod node_side {
+    /// `from_endpoint_node`: what a pod sends its node.
+    pub const FROM_ENDPOINT: u32 = 0;
+    /// `to_endpoint_node`: what a node sends its pod.
+    pub const TO_ENDPOINT: u32 = 1;
+    /// Slots.
+    pub const LEN: u32 = 2;
+}
+
+/// The program array the pods' programs tail-call for a new connection with their own
+/// node (host firewall): [`node_side`]'s slots. Pinned, so the slots stay filled while
+/// the agent restarts (a program array is emptied when its last holder goes).
+pub const NODE_SIDE: &str = "OBS_NODE_SIDE";
+
 /// Program names (the `#[classifier]` function names).
 pub mod programs {
     /// Attached on the ingress hook of the host-side veth: packets the endpoint sends
@@ -39,6 +54,11 @@ pub mod programs {
     /// Attached on the egress hook of a node's network device (host firewall): packets to
     /// the network (the host endpoint's egress policy).
     pub const TO_NETWORK: &str = "to_network";
+    /// Tail-called by `from_endpoint` for a new connection from a pod to its own node:
+    /// the node's host endpoint decides it too (host firewall).
+    pub const FROM_ENDPOINT_NODE: &str = "from_endpoint_node";
+    /// Tail-called by `to_endpoint` for a new connection from a node to its own pod.
+    pub const TO_ENDPOINT_NODE: &str = "to_endpoint_node";
 }
 
 /// Capacity of the policy LPM trie (entries over all endpoints and directions).

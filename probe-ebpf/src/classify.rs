@@ -41,7 +41,7 @@ use probe_common::proxy::{HAIRPIN_MARK, MARK_MASK, UPSTREAM_MARK};
 use probe_common::{counters, direction, drop_reason, tc_action};
 
 use crate::conntrack::{self, Admission, Ct, Owner};
-use crate::maps::{OBS_CONFIG, OBS_ENDPOINTS, OBS_SCRATCH};
+use crate::maps::{OBS_CONFIG, OBS_ENDPOINTS, OBS_NODE_SIDE, OBS_SCRATCH};
 use crate::notify::{self, Hook, Note};
 use crate::parse::{self, Flow, Parsed};
 use crate::policy::{self, Decision};
@@ -51,8 +51,24 @@ use crate::redirect;
 /// endpoint's veth.
 #[inline(always)]
 pub fn run(ctx: &TcContext, dir: u8) -> i32 {
-    classify::<false>(ctx, dir)
+    classify::<POD>(ctx, dir)
 }
+
+/// As [`run`], for a new connection between a pod and its own node, tail-called by
+/// [`run`] once the pod's policy allowed it: the node's host endpoint decides it too
+/// ([`node_side`]). A program of its own so that the verifier sees the two decisions in
+/// different programs, each within its instruction budget.
+#[inline(always)]
+pub fn run_node_side(ctx: &TcContext, dir: u8) -> i32 {
+    classify::<NODE_SIDE>(ctx, dir)
+}
+
+/// [`classify`]'s modes: a pod's veth, ...
+const POD: u8 = 0;
+/// ... a node device (host firewall), ...
+const DEVICE: u8 = 1;
+/// ... a pod's veth for a new connection with its own node (tail-called).
+const NODE_SIDE: u8 = 2;
 
 /// Classifies the packet in `ctx` seen in `dir` (relative to the node) on one of the
 /// node's network devices, for its host endpoint: only the node's own packets are
@@ -62,11 +78,11 @@ pub fn run(ctx: &TcContext, dir: u8) -> i32 {
 /// no L7 rules.
 #[inline(always)]
 pub fn run_host(ctx: &TcContext, dir: u8) -> i32 {
-    classify::<true>(ctx, dir)
+    classify::<DEVICE>(ctx, dir)
 }
 
 #[inline(always)]
-fn classify<const HOST: bool>(ctx: &TcContext, dir: u8) -> i32 {
+fn classify<const MODE: u8>(ctx: &TcContext, dir: u8) -> i32 {
     // The flow lives in the per-CPU scratch map, not on the stack: see `OBS_SCRATCH` for
     // the verifier-cost reason. An array lookup of index 0 cannot fail; the check is for
     // the verifier, and failing closed is the safe answer to the impossible.
@@ -88,7 +104,7 @@ fn classify<const HOST: bool>(ctx: &TcContext, dir: u8) -> i32 {
         return tc_action::DROP;
     };
     let mut hook = hook(ctx, dir);
-    hook.host = HOST;
+    hook.host = MODE == DEVICE;
     // SAFETY: OBS_ENDPOINTS is not preallocated, so a value userspace replaces stays valid
     // (RCU) until this program returns; fields are each read once.
     let Some(ep) = (unsafe { OBS_ENDPOINTS.get(hook.ifindex) }) else {
@@ -102,7 +118,7 @@ fn classify<const HOST: bool>(ctx: &TcContext, dir: u8) -> i32 {
     } else {
         0
     };
-    if HOST && !own_packet(ctx, flow, dir) {
+    if MODE == DEVICE && !own_packet(ctx, flow, dir) {
         notify::count(counters::forwarded(dir));
         return tc_action::PASS;
     }
@@ -110,15 +126,15 @@ fn classify<const HOST: bool>(ctx: &TcContext, dir: u8) -> i32 {
         with_peer(&mut hook, flow);
         return drop(config, &hook, flow, &dropped(reason, 0));
     }
-    if HOST {
-        return track(ctx, config, &mut hook, ep, flow);
+    if MODE == DEVICE {
+        return track::<MODE>(ctx, config, &mut hook, ep, flow);
     }
     let mark = mark(ctx) & MARK_MASK;
     if dir == direction::EGRESS && mark == HAIRPIN_MARK {
         return hairpinned(ctx, config, &mut hook, flow);
     }
     hook.from_proxy = dir == direction::INGRESS && mark == UPSTREAM_MARK;
-    track(ctx, config, &mut hook, ep, flow)
+    track::<MODE>(ctx, config, &mut hook, ep, flow)
 }
 
 /// Whether a packet on a node device is the node's own: IP, not sent by an agent proxy
@@ -190,7 +206,7 @@ fn with_peer(hook: &mut Hook, flow: &Flow) {
 
 /// Conntrack, then policy for what conntrack does not already admit.
 #[inline(always)]
-fn track(
+fn track<const MODE: u8>(
     ctx: &TcContext,
     config: &ProbeConfig,
     hook: &mut Hook,
@@ -236,8 +252,12 @@ fn track(
                 cookie,
             )
         }
+        // Tail-called for a new connection: an entry since is another CPU's, just made.
+        _ if MODE == NODE_SIDE && !matches!(ct, Ct::New) => {
+            forward(config, hook, flow, state::ESTABLISHED, 0, 0)
+        }
         Ct::Established(entry) => established(ctx, config, hook, ep, flow, entry, now),
-        Ct::New => new_connection(ctx, config, hook, ep, flow, &owner, now),
+        Ct::New => new_connection::<MODE>(ctx, config, hook, ep, flow, &owner, now),
     }
 }
 
@@ -332,10 +352,10 @@ fn established(
 }
 
 #[inline(always)]
-fn new_connection(
+fn new_connection<const MODE: u8>(
     ctx: &TcContext,
     config: &ProbeConfig,
-    hook: &Hook,
+    hook: &mut Hook,
     ep: &EndpointInfo,
     flow: &Flow,
     owner: &Owner,
@@ -347,6 +367,14 @@ fn new_connection(
     );
     if !decision.allowed {
         return deny(config, hook, flow, &decision, state::NEW);
+    }
+    if MODE != DEVICE && hook.peer_identity == HOST_IDENTITY && !hook.from_proxy {
+        if MODE == POD {
+            // Returns only without the node-side programs (no host firewall).
+            node_side_tail_call(ctx, hook.direction);
+        } else if let Some(dropped) = node_side(config, hook, ep, flow) {
+            return dropped;
+        }
     }
     // Like Cilium, a verdict event only where policy decides: an unenforced direction
     // allows everything and would only add noise.
@@ -377,6 +405,68 @@ fn new_connection(
         );
     }
     forward(config, hook, flow, state::NEW, 0, decision.cookie)
+}
+
+/// Continues in the node-side program of `dir` ([`run_node_side`]); returns only when
+/// the host firewall did not register it.
+#[inline(always)]
+fn node_side_tail_call(ctx: &TcContext, dir: u8) {
+    let slot = if dir == direction::EGRESS {
+        probe_common::maps::node_side::FROM_ENDPOINT
+    } else {
+        probe_common::maps::node_side::TO_ENDPOINT
+    };
+    // SAFETY: a tail call into one of our own programs, on the same context; nothing
+    // was sent or written for this packet yet, and that program classifies it anew.
+    unsafe { OBS_NODE_SIDE.tail_call(ctx, slot) };
+}
+
+/// A new connection between a pod and its own node (the peer is the host) is decided by
+/// the node's host endpoint too ([`probe_common::endpoint::HOST_ENDPOINT_KEY`]): its
+/// ingress for what the pod sends the node, its egress for what the node sends the pod.
+/// `Some(drop)` when the host denies; its verdict and drop events carry the host
+/// endpoint and its direction, written into `hook` in place (the pod's view is put back
+/// for the rest of the path). The connection's entry is the pod's: a host policy change
+/// applies to new connections between a node and its pods.
+#[inline(always)]
+fn node_side(config: &ProbeConfig, hook: &mut Hook, ep: &EndpointInfo, flow: &Flow) -> Option<i32> {
+    // SAFETY: as for the endpoint in `classify`: not preallocated, RCU-protected.
+    let host = unsafe { OBS_ENDPOINTS.get(probe_common::endpoint::HOST_ENDPOINT_KEY) }?;
+    let dir = if hook.direction == direction::EGRESS {
+        direction::INGRESS
+    } else {
+        direction::EGRESS
+    };
+    let enforced = policy::is_enforced(host, dir);
+    let decision = policy::decide(host, dir, ep.identity, flow);
+    if decision.allowed && !enforced && decision.flags & event_flags::AUDITED == 0 {
+        return None;
+    }
+    let pod = (
+        hook.direction,
+        hook.endpoint_id,
+        hook.local_identity,
+        hook.enforced,
+    );
+    hook.direction = dir;
+    hook.endpoint_id = host.endpoint_id;
+    hook.local_identity = host.identity;
+    hook.peer_identity = ep.identity;
+    hook.enforced = if enforced { event_flags::ENFORCED } else { 0 };
+    if !decision.allowed {
+        return Some(deny(config, hook, flow, &decision, state::NEW));
+    }
+    if config.policy_verdict_events != 0 {
+        notify::emit(hook, flow, &verdict_note(&decision, state::NEW));
+    }
+    (
+        hook.direction,
+        hook.endpoint_id,
+        hook.local_identity,
+        hook.enforced,
+    ) = pod;
+    hook.peer_identity = HOST_IDENTITY;
+    None
 }
 
 #[inline(always)]

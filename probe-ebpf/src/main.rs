@@ -43,6 +43,19 @@ pub fn to_endpoint(ctx: TcContext) -> i32 {
     classify::run(&ctx, direction::INGRESS)
 }
 
+/// `from_endpoint` for a new connection from a pod to its own node (tail-called): the
+/// node's host endpoint decides it too.
+#[classifier]
+pub fn from_endpoint_node(ctx: TcContext) -> i32 {
+    classify::run_node_side(&ctx, direction::EGRESS)
+}
+
+/// `to_endpoint` for a new connection from a node to its own pod (tail-called).
+#[classifier]
+pub fn to_endpoint_node(ctx: TcContext) -> i32 {
+    classify::run_node_side(&ctx, direction::INGRESS)
+}
+
 /// Packets from the network on a node device (its tcx ingress hook): the host endpoint's
 /// ingress policy, for packets to the node's own addresses.
 #[classifier]

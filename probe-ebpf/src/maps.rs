@@ -5,7 +5,7 @@
 
 use aya_ebpf::bindings::BPF_F_NO_PREALLOC;
 use aya_ebpf::macros::map;
-use aya_ebpf::maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, RingBuf};
+use aya_ebpf::maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, ProgramArray, RingBuf};
 use probe_common::config::ProbeConfig;
 use probe_common::conntrack::{CtEntry, CtKey, FragEntry, FragKey};
 use probe_common::endpoint::EndpointInfo;
@@ -48,6 +48,10 @@ pub static OBS_FRAGS: LruHashMap<FragKey, FragEntry> =
 #[map]
 pub static OBS_COUNTERS: PerCpuArray<u64> =
     PerCpuArray::pinned(probe_common::counters::COUNTERS_LEN, 0);
+
+/// [`names::NODE_SIDE`]: the node-side programs the pods' programs tail-call.
+#[map]
+pub static OBS_NODE_SIDE: ProgramArray = ProgramArray::pinned(names::node_side::LEN, 0);
 
 /// [`names::CONFIG`]: one [`ProbeConfig`] at index 0.
 #[map]

@@ -1,7 +1,8 @@
 //! The host firewall across two nodes (`--enable-host-firewall --devices ul0`): a host
 //! policy that lets other nodes reach node n1 only on TCP 22 and with pings drops the rest
-//! of what they send to n1 itself, shows those drops with n1's host endpoint, and leaves
-//! n1's pods, n1's own outgoing traffic and the traffic n1 forwards alone.
+//! of what they and n1's own pods send to n1 itself, shows those drops with n1's host
+//! endpoint, and leaves the pods' traffic, n1's own outgoing traffic and the traffic n1
+//! forwards alone; a host policy that would cut the agents from etcd is refused.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -87,6 +88,11 @@ fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
     let _web = nodes.agent(1).serve("web", &[8080], &[]);
     let from_n2 = |port| reaches(&n2.netns, n1.addr.into(), "tcp", port);
     assert!(from_n2(8080), "n1 is open before any host policy");
+    let web_netns = nodes.pod_netns(1, "web");
+    assert!(
+        reaches(&web_netns, n1.addr.into(), "tcp", 8080),
+        "and to its pods"
+    );
 
     nodes.agent(2).apply(SSH_AND_PING).expect("host policy");
     eventually("n1 drops TCP 8080 from n2", CONVERGE, || !from_n2(8080));
@@ -95,15 +101,40 @@ fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
         reaches(&n2.netns, n1.addr.into(), "icmp", 0),
         "pings from another node are allowed"
     );
+    // n1's own pods are not remote nodes: the host policy denies them too, and says so.
+    assert!(!reaches(&web_netns, n1.addr.into(), "tcp", 8080));
+    let web_ip = nodes.pod_ip(1, "web");
+    let pod_drops = nodes.agent(1).flows(
+        FlowFilter {
+            source_ip: vec![web_ip.to_string()],
+            destination_ip: vec![n1.addr.to_string()],
+            verdict: vec![Verdict::Dropped as i32],
+            ..Default::default()
+        },
+        5,
+    );
+    let pod_drop = pod_drops.last().expect("n1 reports its pod's drop");
+    assert_eq!(pod_drop.destination.as_ref().map(|d| d.identity), Some(1));
+    assert_eq!(
+        pod_drop.source.as_ref().map(|s| s.pod_name.as_str()),
+        Some("web")
+    );
+    assert_eq!(
+        pod_drop.traffic_direction,
+        observe_proto::flow::TrafficDirection::Ingress as i32,
+        "the host's ingress: {pod_drop:?}"
+    );
+    // n1 still reaches its pod (its egress is not enforced).
+    assert!(reaches(&n1.netns, web_ip, "tcp", 8080));
     // n2 is not selected; n1's own connections out are not enforced (no egress rule).
     assert!(reaches(&n1.netns, n2.addr.into(), "tcp", 8080));
     // Pods are unaffected: n1 forwards the client's packets to web.
-    let web_ip = nodes.pod_ip(1, "web");
     assert!(reaches(&nodes.pod_netns(2, "client"), web_ip, "tcp", 8080));
     assert!(reaches(&n2.netns, web_ip, "tcp", 8080));
 
     let drops = nodes.agent(1).flows(
         FlowFilter {
+            source_ip: vec![n2.addr.to_string()],
             destination_ip: vec![n1.addr.to_string()],
             destination_port: vec!["8080".into()],
             verdict: vec![Verdict::Dropped as i32],

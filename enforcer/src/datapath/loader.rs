@@ -63,6 +63,10 @@ pub enum Program {
     FromNetwork,
     /// A node device's egress hook: the host endpoint's egress policy (host firewall).
     ToNetwork,
+    /// Tail-called by `FromEndpoint` for a new connection from a pod to its node.
+    FromEndpointNode,
+    /// Tail-called by `ToEndpoint` for a new connection from a node to its pod.
+    ToEndpointNode,
     /// Does nothing (benchmark baseline).
     Noop,
     /// The map operations of an established packet of `FromEndpoint` and nothing else
@@ -75,9 +79,11 @@ pub enum Program {
 
 impl Program {
     /// The programs [`Datapath::load_or_adopt`] loads and verifies.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::FromEndpoint,
         Self::ToEndpoint,
+        Self::FromEndpointNode,
+        Self::ToEndpointNode,
         Self::FromNetwork,
         Self::ToNetwork,
         Self::Noop,
@@ -94,6 +100,8 @@ impl Program {
             Self::ToEndpoint => programs::TO_ENDPOINT,
             Self::FromNetwork => programs::FROM_NETWORK,
             Self::ToNetwork => programs::TO_NETWORK,
+            Self::FromEndpointNode => programs::FROM_ENDPOINT_NODE,
+            Self::ToEndpointNode => programs::TO_ENDPOINT_NODE,
             Self::Noop => "noop",
             Self::EstablishedFloor => "established_floor",
             Self::NewConnectionFloor => "new_connection_floor",
@@ -209,6 +217,7 @@ impl Datapath {
                     source: Box::new(source),
                 })?;
         }
+        fill_node_side(&mut ebpf)?;
         let mut datapath = Self {
             policy: PolicyMap(typed_map(&mut ebpf, names::POLICY)?),
             endpoints: EndpointMap(typed_map(&mut ebpf, names::ENDPOINTS)?),
@@ -350,6 +359,39 @@ impl Datapath {
         std::fs::remove_dir_all(&node)
             .map_err(|source| DatapathError::PinDir { path: node, source })
     }
+}
+
+/// Puts the node-side programs in their slots of the (pinned) program array the pods'
+/// programs tail-call: replaces a previous agent's.
+fn fill_node_side(ebpf: &mut Ebpf) -> Result<(), DatapathError> {
+    use aya::maps::ProgramArray;
+    use probe_common::maps::node_side;
+    let slots = [
+        (node_side::FROM_ENDPOINT, Program::FromEndpointNode),
+        (node_side::TO_ENDPOINT, Program::ToEndpointNode),
+    ];
+    let mut fds = Vec::new();
+    for (slot, program) in slots {
+        let fd = program_mut(ebpf, program)?
+            .fd()
+            .and_then(|fd| fd.try_clone().map_err(aya::programs::ProgramError::from))
+            .map_err(|source| DatapathError::Program {
+                name: program.name(),
+                source: Box::new(source),
+            })?;
+        fds.push((slot, fd));
+    }
+    // The pin keeps the array (and its slots) once this handle is dropped.
+    let mut array: ProgramArray<aya::maps::MapData> = typed_map(ebpf, names::NODE_SIDE)?;
+    for (slot, fd) in &fds {
+        array
+            .set(*slot, fd, 0)
+            .map_err(|source| DatapathError::MapType {
+                name: names::NODE_SIDE,
+                source: Box::new(source),
+            })?;
+    }
+    Ok(())
 }
 
 fn program_mut(ebpf: &mut Ebpf, program: Program) -> Result<&mut SchedClassifier, DatapathError> {

@@ -1,7 +1,9 @@
 //! The host firewall on this node (`--enable-host-firewall`): the node's network devices
 //! (`--devices`, or every interface of the node namespace but loopback and endpoint
 //! links) and the host endpoint the engine computes for this node, which runs on each of
-//! them with one endpoint id.
+//! them with one endpoint id and decides new connections between the node and its pods
+//! in the pods' programs; the check that a host policy leaves the agent its control
+//! traffic.
 
 use std::process::Command;
 
@@ -10,6 +12,7 @@ use enforcer::datapath::EndpointInput;
 use enforcer::datapath::attach::Interface;
 use enforcer::engine::Engine;
 use enforcer::identity::HOST;
+use probe_common::endpoint::HOST_ENDPOINT_KEY;
 
 use super::options::Options;
 use super::{Agent, control_traffic};
@@ -75,10 +78,12 @@ pub fn inputs<'a>(engine: &'a Engine, node: &str, devices: &[Device]) -> Vec<End
     let Some(host) = engine.host(node) else {
         return Vec::new();
     };
-    devices
-        .iter()
-        .map(|d| EndpointInput {
-            ifindex: d.ifindex,
+    // Under its own key for the pods' programs (new connections between a pod and its
+    // node), and on every device.
+    std::iter::once(HOST_ENDPOINT_KEY)
+        .chain(devices.iter().map(|d| d.ifindex))
+        .map(|ifindex| EndpointInput {
+            ifindex,
             endpoint_id: HOST_ENDPOINT_ID,
             identity: HOST,
             policy: &host.policy,
