@@ -6,6 +6,9 @@ use observe_proto::flow::{Endpoint, Flow};
 
 use crate::sanitize::cleaned;
 
+/// The reserved identity of the node itself, from its own point of view.
+const HOST_IDENTITY: u32 = 1;
+
 /// Which end of a flow: the sender or the receiver (not a traffic direction, which says
 /// whose ingress or egress policy applies).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,11 +43,20 @@ pub fn pod(flow: &Flow, end: FlowEnd) -> Option<String> {
     (!ep.pod_name.is_empty()).then(|| cleaned(&format!("{}/{}", ep.namespace, ep.pod_name)))
 }
 
-/// The best human name of `end`: `ns/pod`, else a DNS name, else a reserved identity
-/// name with the address (`world 203.0.113.7`), else the address, else `?`.
+/// The best human name of `end`: `ns/pod`, else the node that saw the flow when the end
+/// is that node itself (the host identity: `node/n1 10.254.0.1`), else a DNS name, else a
+/// reserved identity name with the address (`world 203.0.113.7`), else the address,
+/// else `?`.
 pub fn name(flow: &Flow, end: FlowEnd) -> String {
     if let Some(pod) = pod(flow, end) {
         return pod;
+    }
+    if identity(flow, end) == HOST_IDENTITY && !flow.node_name.is_empty() {
+        let node = format!("node/{}", cleaned(&flow.node_name));
+        return match address(flow, end) {
+            Some(a) => format!("{node} {a}"),
+            None => node,
+        };
     }
     let names = match end {
         FlowEnd::Source => &flow.source_names,
@@ -115,5 +127,19 @@ mod tests {
         let mut f = flow();
         f.source.as_mut().unwrap().pod_name = "x\u{1b}[31m".into();
         assert_eq!(name(&f, FlowEnd::Source), "shop/x^[[31m");
+    }
+
+    #[test]
+    fn the_node_itself_is_named_after_the_node_that_saw_the_flow() {
+        let mut f = flow();
+        f.node_name = "n1".into();
+        f.destination = Some(Endpoint {
+            labels: vec!["k8s:role=locked".into(), "reserved:host".into()],
+            identity: HOST_IDENTITY,
+            ..Default::default()
+        });
+        assert_eq!(name(&f, FlowEnd::Destination), "node/n1 203.0.113.7");
+        f.node_name.clear();
+        assert_eq!(name(&f, FlowEnd::Destination), "host 203.0.113.7");
     }
 }
