@@ -159,23 +159,35 @@ impl Bench {
     }
 
     fn install_policy(&mut self, egress: DirectionPolicy) {
+        self.install_as(egress, false);
+    }
+
+    /// The endpoint on the test-run interface with `egress` policy: a pod's, or with
+    /// `host` the node's host endpoint on a device (host firewall), LOCAL its address.
+    fn install_as(&mut self, egress: DirectionPolicy, host: bool) {
         let policy = EndpointPolicy {
             ingress: DirectionPolicy::default(),
             egress,
         };
+        let identity = if host {
+            probe_common::identity::HOST
+        } else {
+            1000
+        };
         let ep = EndpointInput {
             ifindex: 1,
             endpoint_id: 7,
-            identity: 1000,
+            identity,
             policy: &policy,
-            host: false,
+            host,
         };
-        let peer = IpCacheInput {
-            cidr: Cidr::host(IpAddr::V4(PEER)),
-            identity: PEER_ID,
+        let address = |ip: Ipv4Addr, identity| IpCacheInput {
+            cidr: Cidr::host(IpAddr::V4(ip)),
+            identity,
             zombie: false,
         };
-        let desired = DesiredState::build([ep], [peer], &mut CookieTable::new()).expect("valid");
+        let peers = [address(PEER, PEER_ID), address(LOCAL, identity)];
+        let desired = DesiredState::build([ep], peers, &mut CookieTable::new()).expect("valid");
         self.dp.apply(&desired).expect("applied");
         self.dp.conntrack_map().clear().expect("conntrack cleared");
     }
@@ -438,6 +450,49 @@ fn established_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) -> Pat
     }
 }
 
+/// The host firewall on a node device (`to_network`): a packet the node forwards for a
+/// pod (passed without a decision: one ipcache lookup), and an established packet of the
+/// node's own, each against the noop of the same batches.
+fn device_rows(bench: &mut Bench, entries: u32, rows: &mut Vec<Row>) {
+    bench.install_as(egress_policy(entries), true);
+    let ack = |src| {
+        frame::v4(
+            src,
+            PEER,
+            &L4::Tcp {
+                sport: 40_000,
+                dport: 80,
+                flags: frame::ACK,
+            },
+        )
+    };
+    let pod = Ipv4Addr::new(10, 0, 9, 9);
+    let programs = [Program::Noop, Program::ToNetwork];
+    let [noop, forwarded] = bench.interleaved(&programs, &ack(pod), tc_action::PASS)[..] else {
+        unreachable!("one median per program")
+    };
+    assert_eq!(
+        bench.run(Program::ToNetwork, &ack(LOCAL), 1).0,
+        tc_action::PASS
+    );
+    bench.drain();
+    let [noop2, own] = bench.interleaved(&programs, &ack(LOCAL), tc_action::PASS)[..] else {
+        unreachable!("one median per program")
+    };
+    rows.push(Row {
+        scenario: "node device: forwarded for a pod (no decision)",
+        entries,
+        ns: forwarded,
+        baseline: noop,
+    });
+    rows.push(Row {
+        scenario: "node device: the node's own, established",
+        entries,
+        ns: own,
+        baseline: noop2,
+    });
+}
+
 /// Events/s from the kernel to a reader thread blocked in poll(2), with the producer
 /// pacing itself so that nothing is lost: bursts of one trace event per run, the next burst
 /// only once the reader has caught up.
@@ -556,6 +611,7 @@ fn main() {
     for entries in [100, 100_000] {
         latency_rows(&mut bench, entries, &mut rows, &mut paths);
     }
+    device_rows(&mut bench, 100, &mut rows);
     println!(
         "{:<50} {:>8} {:>10} {:>8}",
         "scenario", "entries", "ns/packet", "x noop"

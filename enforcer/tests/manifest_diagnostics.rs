@@ -454,7 +454,12 @@ fn a_host_policy_with_l7_rules_is_refused_at_the_rules() {
 
 #[test]
 fn the_host_examples_are_accepted() {
-    for file in ["ssh-and-ping.yaml", "lock-down-nodes.yaml", "workers.yaml"] {
+    for file in [
+        "ssh-and-ping.yaml",
+        "lock-down-nodes.yaml",
+        "workers.yaml",
+        "gke-workers.yaml",
+    ] {
         let path = format!("{}/../examples/host/{file}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).expect("example");
         let m = enforcer::manifest::parse_str(&path, &text).unwrap_or_else(|e| panic!("{e}"));

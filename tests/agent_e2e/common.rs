@@ -318,19 +318,25 @@ impl AgentProcess {
 
     /// Deletes what the YAML names.
     pub fn delete(&self, yaml: &str) -> Vec<String> {
+        self.delete_request(yaml, false).expect("delete")
+    }
+
+    /// Deletes what the YAML names, with `observe delete`'s `--force`; `Err` carries the
+    /// refusal.
+    pub fn delete_request(&self, yaml: &str, force: bool) -> Result<Vec<String>, String> {
         let req = DeleteRequest {
             manifests: vec![Manifest {
                 name: "test.yaml".into(),
                 text: yaml.into(),
             }],
             all_policies: false,
+            force,
         };
         let mut c = ControlClient::new(self.channel());
         self.rt
             .block_on(c.delete(req))
-            .expect("delete")
-            .into_inner()
-            .results
+            .map(|r| r.into_inner().results)
+            .map_err(|s| s.message().to_string())
     }
 
     /// The local endpoints.

@@ -206,7 +206,7 @@ fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
     );
     assert!(refused.contains("--force"), "{refused}");
     assert!(
-        reaches(&n1.netns, n2.addr.into(), "tcp", 8080),
+        reaches(&n1.netns, svc_ip.into(), "tcp", 9000),
         "nothing changed"
     );
     let t = nodes.agent(2).trace_targets(
@@ -216,11 +216,29 @@ fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
         2379,
     );
     assert_eq!(t["verdict"], "ALLOWED", "{t}");
-    // Forced, it applies: n1 loses etcd and every service host (it got the policy from
-    // etcd first).
+    // With the underlay allowed too, it applies; deleting that allowance alone is refused
+    // as well, and changes nothing; forced, n1 loses etcd and every service host (it got
+    // the change from etcd first).
     nodes
         .agent(2)
-        .apply_request(EGRESS_TO_NODES_ONLY, false, true)
+        .apply(&format!("{EGRESS_TO_NODES_ONLY}---\n{UNDERLAY_ALLOWED}"))
+        .expect("etcd stays allowed");
+    assert!(reaches(&n1.netns, svc_ip.into(), "tcp", 9000));
+    let refused = nodes
+        .agent(2)
+        .delete_request(UNDERLAY_ALLOWED, false)
+        .unwrap_err();
+    assert!(
+        refused.contains(&format!("node n1: etcd {etcd}: denied by default deny")),
+        "{refused}"
+    );
+    assert!(
+        reaches(&n1.netns, svc_ip.into(), "tcp", 9000),
+        "nothing changed"
+    );
+    nodes
+        .agent(2)
+        .delete_request(UNDERLAY_ALLOWED, true)
         .expect("forced");
     eventually(
         "n1 is cut from the underlay's service hosts",
@@ -232,6 +250,17 @@ fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
         "other nodes stay reachable"
     );
 }
+
+/// Locked nodes may talk to the whole underlay (etcd and the service hosts among it).
+const UNDERLAY_ALLOWED: &str = r#"
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: locked-underlay}
+spec:
+  nodeSelector: {matchLabels: {role: locked}}
+  egress:
+  - toCIDR: [10.254.0.0/24]
+"#;
 
 /// Locked nodes may only talk to other nodes: etcd (on an underlay host, world) is cut.
 const EGRESS_TO_NODES_ONLY: &str = r#"

@@ -16,6 +16,10 @@ pub struct DeleteArgs {
     /// Delete the objects these manifests name. Example: -f examples/policies.yaml
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     pub files: Vec<String>,
+    /// Delete even if a host policy would then cut an agent from its control traffic (its
+    /// kvstore, the clients of its TCP listener), which is otherwise refused.
+    #[arg(long, global = true)]
+    pub force: bool,
     /// What to delete without manifests.
     #[command(subcommand)]
     pub what: Option<DeleteWhat>,
@@ -51,6 +55,7 @@ pub fn run(global: &GlobalArgs, args: &DeleteArgs) -> Result<ExitCode> {
                 DeleteRequest {
                     manifests,
                     all_policies,
+                    force: args.force,
                 },
             ))
             .await

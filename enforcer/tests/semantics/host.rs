@@ -185,6 +185,18 @@ fn the_host_examples_apply_and_trace_as_cilium_would() {
         trace(&e, "node:worker-1", "203.0.113.54", 112, 0).verdict,
         "ALLOWED"
     );
+    // The cloud lock-down adds remote desktop from anywhere and the metadata server.
+    let text = std::fs::read_to_string(format!("{dir}/gke-workers.yaml")).expect("example");
+    apply(&mut e, &text);
+    assert_eq!(tcp(&e, "192.0.2.9", "node:worker-1", 3389), OK);
+    assert_eq!(
+        trace(&e, "node:worker-1", "169.254.169.254", 17, 123).verdict,
+        "ALLOWED"
+    );
+    assert_eq!(
+        tcp(&e, "198.51.100.9", "node:worker-1", 10250),
+        DEFAULT_DENY
+    );
 }
 
 #[test]

@@ -232,11 +232,14 @@ impl Control for ControlService {
             )
         };
         let results = match &self.cluster {
-            Some(c) => c.delete(self.agent.clone(), keys).await.map_err(refused)?,
+            Some(c) => c
+                .delete(self.agent.clone(), keys, req.force)
+                .await
+                .map_err(refused)?,
             None => {
                 self.with_agent(move |a| {
                     let keys = keys.unwrap_or_else(|| a.policy_keys());
-                    a.delete(&keys).map_err(refused)
+                    a.delete(&keys, req.force).map_err(refused)
                 })
                 .await?
             }

@@ -268,8 +268,9 @@ impl Agent {
         Ok(results)
     }
 
-    /// Deletes objects by key; returns one result line per key.
-    pub fn delete(&mut self, keys: &[ObjectKey]) -> Result<Vec<String>, Refused> {
+    /// Deletes objects by key; returns one result line per key. Refused (nothing changes)
+    /// when a host policy would then cut an agent from its control traffic, unless `force`.
+    pub fn delete(&mut self, keys: &[ObjectKey], force: bool) -> Result<Vec<String>, Refused> {
         let results = keys
             .iter()
             .map(|k| {
@@ -277,7 +278,12 @@ impl Agent {
                 format!("{k} {}", if known { "deleted" } else { "not found" })
             })
             .collect();
+        let backup = self.engine.clone();
         self.engine.delete(keys);
+        if let Err(refused) = self.guard_control(&backup, &self.engine, force) {
+            self.engine = backup;
+            return Err(refused);
+        }
         self.settle().map_err(Refused::Failed)?;
         for k in keys {
             self.objects.remove(&k.to_string());

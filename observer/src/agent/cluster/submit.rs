@@ -67,9 +67,13 @@ impl Submitter {
         &self,
         agent: Arc<Mutex<Agent>>,
         keys: Option<Vec<ObjectKey>>,
+        force: bool,
     ) -> Result<Vec<String>, Refused> {
         let (keys, results) = blocking(agent, move |a| {
             let keys = keys.unwrap_or_else(|| a.policy_keys());
+            let mut trial = a.engine.clone();
+            trial.delete(&keys);
+            a.guard_control(&a.engine, &trial, force)?;
             let results = keys
                 .iter()
                 .map(|k| {
