@@ -249,6 +249,21 @@ fn a_host_policy_admits_only_ssh_and_ping_from_other_nodes() {
         reaches(&n1.netns, n2.addr.into(), "tcp", 8080),
         "other nodes stay reachable"
     );
+    // The pinned datapath enforces it while n1's agent is down; an agent started without
+    // the host firewall takes it off n1's devices before it dials etcd, and starts.
+    let n1_netns = n1.netns.clone();
+    let agent = nodes.agent_mut(1);
+    agent.stop_agent();
+    assert!(!reaches(&n1_netns, svc_ip.into(), "tcp", 9000));
+    agent.args.retain(|a| a != "--enable-host-firewall");
+    let at = agent
+        .args
+        .iter()
+        .position(|a| a == "--devices")
+        .expect("devices");
+    agent.args.drain(at..at + 2);
+    agent.start_agent();
+    assert!(reaches(&n1_netns, svc_ip.into(), "tcp", 9000));
 }
 
 /// Locked nodes may talk to the whole underlay (etcd and the service hosts among it).

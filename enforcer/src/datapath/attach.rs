@@ -317,6 +317,60 @@ impl Datapath {
     }
 }
 
+impl PinPaths {
+    /// The pins of node-device links (host firewall) under these paths.
+    fn device_link_pins(&self) -> Vec<(u32, PathBuf)> {
+        let Ok(dir) = std::fs::read_dir(&self.links) else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| {
+            let path = e.ok()?.path();
+            let hook = hook_of_pin(&path)?;
+            let ifindex = path
+                .file_name()?
+                .to_str()?
+                .split_once('-')?
+                .0
+                .parse()
+                .ok()?;
+            Hook::DEVICE.contains(&hook).then_some((ifindex, path))
+        })
+        .collect()
+    }
+
+    /// Removes every node-device link pin (host firewall), which detaches those links,
+    /// without loading the datapath: for an agent started without the host firewall,
+    /// before it needs the network (a host policy of before could otherwise keep it from
+    /// its kvstore). Returns how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// A pin that cannot be removed.
+    pub fn release_device_links(&self) -> Result<usize, DatapathError> {
+        let pins = self.device_link_pins();
+        for (_, pin) in &pins {
+            remove_link_pin(pin)?;
+        }
+        Ok(pins.len())
+    }
+}
+
+impl Datapath {
+    /// The interfaces (by index) that have a pinned node-device link (host firewall),
+    /// this agent's or a previous one's.
+    pub fn device_links(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .paths
+            .device_link_pins()
+            .into_iter()
+            .map(|(ifindex, _)| ifindex)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 /// The hook a link pin is for, from its name (`<ifindex>-from`, `<ifindex>-to`,
 /// `<ifindex>-from-network`, `<ifindex>-to-network`).
 fn hook_of_pin(path: &std::path::Path) -> Option<Hook> {

@@ -10,6 +10,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use enforcer::datapath::EndpointInput;
 use enforcer::datapath::attach::Interface;
+use enforcer::datapath::loader::PinPaths;
 use enforcer::engine::Engine;
 use enforcer::identity::HOST;
 use probe_common::endpoint::HOST_ENDPOINT_KEY;
@@ -59,6 +60,26 @@ pub fn devices(opts: &Options) -> Result<Vec<Device>> {
             Ok(Device { name, ifindex })
         })
         .collect()
+}
+
+/// Without `--enable-host-firewall`, detaches the host firewall a previous agent left on
+/// the node's devices (their pinned links), before anything needs the network.
+///
+/// # Errors
+///
+/// A pin that cannot be removed.
+pub fn release_if_disabled(opts: &Options) -> Result<()> {
+    if opts.enable_host_firewall {
+        return Ok(());
+    }
+    let paths = PinPaths::new(&opts.pin_root, &opts.node_name)?;
+    let released = paths.release_device_links()?;
+    if released > 0 {
+        tracing::info!(
+            "host firewall disabled: detached {released} device link(s) of a previous agent"
+        );
+    }
+    Ok(())
 }
 
 /// Interface names of `ip -o link show` lines (`2: ul0@if5: <…> …`) but loopback and
@@ -147,6 +168,22 @@ impl Agent {
         for side in [&mut trace.egress, &mut trace.ingress] {
             if side.endpoint.as_deref() == Some(me.as_str()) {
                 side.notes.extend(lines.iter().cloned());
+            }
+        }
+    }
+
+    /// Detaches the host firewall from devices a previous agent ran it on and this one
+    /// does not (it runs without `--enable-host-firewall`, or with other `--devices`):
+    /// their programs would find no endpoint there and drop everything.
+    pub(super) fn retire_stale_devices(&mut self) {
+        let wanted: Vec<u32> = self.devices.iter().map(|d| d.ifindex).collect();
+        for ifindex in self.datapath.device_links() {
+            if wanted.contains(&ifindex) {
+                continue;
+            }
+            match self.datapath.detach(&Interface::Index(ifindex)) {
+                Ok(()) => tracing::info!("host firewall detached from interface {ifindex}"),
+                Err(e) => tracing::warn!("detaching the host firewall from {ifindex}: {e}"),
             }
         }
     }

@@ -172,6 +172,7 @@ impl Agent {
             .into_iter()
             .map(|r| (r.pod.clone(), r))
             .collect();
+        agent.retire_stale_devices();
         agent.reconcile_endpoints(&previous)?;
         agent.sync()?;
         agent.persist()?;

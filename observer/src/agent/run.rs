@@ -40,6 +40,9 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
     let gauges = MapGauges::default();
     let dns_stats = Arc::new(observe_proxy::dns::Stats::default());
     let http_stats = Arc::new(observe_proxy::http::Stats::default());
+    // Without the host firewall, a previous agent's goes first: its host policy could keep
+    // this one from the kvstore.
+    super::host_firewall::release_if_disabled(&opts)?;
     // The cluster's store before the datapath: an unreachable one stops the start here.
     let link = match &opts.cluster.store.kvstore {
         Some(url) => Some(cluster::Link::connect(&opts.cluster, url).await?),
