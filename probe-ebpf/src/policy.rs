@@ -101,12 +101,13 @@ pub fn peer(flow: &Flow, dir: u8) -> IpCacheEntry {
 /// destination of what it receives.
 #[inline(always)]
 pub fn local(flow: &Flow, dir: u8) -> IpCacheEntry {
-    let addr = if dir == direction::EGRESS {
-        flow.saddr
+    // The local side of one direction is the peer of the other.
+    let other = if dir == direction::EGRESS {
+        direction::INGRESS
     } else {
-        flow.daddr
+        direction::EGRESS
     };
-    entry_of(flow.family, addr)
+    peer(flow, other)
 }
 
 /// Decides a connection of `ep` in `dir` with `peer` over `flow`'s protocol and policy port.

@@ -10,25 +10,9 @@ use std::time::Duration;
 use observe_proto::flow::{FlowFilter, Verdict};
 
 use super::common::reaches;
-use super::nodes::{Nodes, eventually};
+use super::nodes::{Nodes, PODS, eventually};
 
 const CONVERGE: Duration = Duration::from_secs(15);
-
-const PODS: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: shop, labels: {app: web}}
-spec: {nodeName: n1}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: shop, labels: {app: client}}
-spec: {nodeName: n2}
-"#;
 
 /// Nodes labelled role=locked take SSH and pings from other nodes, nothing else.
 const SSH_AND_PING: &str = r#"

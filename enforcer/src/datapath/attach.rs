@@ -138,24 +138,25 @@ impl Datapath {
     /// Attaches both programs to `interface` (idempotent: an interface already attached,
     /// by this agent or a previous one, gets its programs replaced in place).
     pub fn attach(&mut self, interface: &Interface) -> Result<Attached, DatapathError> {
-        let (ifindex, name) = resolve(interface)?;
-        let from = self.attach_hook(ifindex, &name, Hook::From)?;
-        let to = self.attach_hook(ifindex, &name, Hook::To)?;
-        Ok(Attached {
-            ifindex,
-            name,
-            from,
-            to,
-        })
+        self.attach_pair(interface, Hook::BOTH)
     }
 
     /// Attaches the host firewall's programs to a node device (idempotent, like
     /// [`Datapath::attach`]): `from_network` on its ingress hook, `to_network` on its
     /// egress hook.
     pub fn attach_device(&mut self, interface: &Interface) -> Result<Attached, DatapathError> {
+        self.attach_pair(interface, Hook::DEVICE)
+    }
+
+    /// Attaches the programs of `[ingress, egress]` hooks to `interface`.
+    fn attach_pair(
+        &mut self,
+        interface: &Interface,
+        [ingress, egress]: [Hook; 2],
+    ) -> Result<Attached, DatapathError> {
         let (ifindex, name) = resolve(interface)?;
-        let from = self.attach_hook(ifindex, &name, Hook::FromNetwork)?;
-        let to = self.attach_hook(ifindex, &name, Hook::ToNetwork)?;
+        let from = self.attach_hook(ifindex, &name, ingress)?;
+        let to = self.attach_hook(ifindex, &name, egress)?;
         Ok(Attached {
             ifindex,
             name,

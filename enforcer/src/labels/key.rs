@@ -70,7 +70,10 @@ fn is_qualified_name(s: &str) -> bool {
             .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
-fn is_dns_label(s: &str) -> bool {
+/// Whether `s` is a DNS label (RFC 1123): lowercase letters, digits and '-', at most 63,
+/// alphanumeric at both ends; what Kubernetes asks of label-key prefixes' parts, Service
+/// and port names.
+pub(crate) fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63

@@ -7,6 +7,7 @@ mod label;
 mod selector;
 
 pub use filter::is_identity_relevant;
+pub(crate) use key::is_dns_label;
 pub use key::{KeyError, validate_key, validate_value};
 pub use label::{Label, LabelSet, Source};
 pub use selector::{Operator, Requirement, SelKey, Selector};

@@ -104,14 +104,7 @@ fn read_port(c: &Cursor<'_>) -> Option<ServicePort> {
 /// A Service port name: a DNS label (lowercase letters, digits, '-', at most 63).
 fn read_port_name(c: &Cursor<'_>) -> Option<String> {
     let s = c.string()?;
-    let b = s.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 63
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'-');
-    if !ok {
+    if !crate::labels::is_dns_label(s) {
         c.invalid("a DNS label (lowercase letters, digits and '-', at most 63)");
         return None;
     }

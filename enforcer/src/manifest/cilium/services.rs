@@ -83,13 +83,7 @@ fn read_namespace(m: &MapCursor<'_>) -> Option<Option<String>> {
 /// A Service or namespace name: a DNS label (lowercase letters, digits and '-', at most
 /// 63, alphanumeric at both ends).
 fn check_name(c: &Cursor<'_>, s: &str) -> bool {
-    let b = s.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 63
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|&x| x.is_ascii_lowercase() || x.is_ascii_digit() || x == b'-');
+    let ok = crate::labels::is_dns_label(s);
     if !ok {
         c.invalid("a DNS label (lowercase letters, digits and '-', at most 63)");
     }
