@@ -33,6 +33,12 @@ pub mod direction {
     /// its audited policies too (audit mode), beside the enforced ones.
     pub const AUDIT_BIT: u8 = 4;
 
+    /// The other direction: where a connection's other end decides it.
+    #[inline(always)]
+    pub const fn opposite(dir: u8) -> u8 {
+        if dir == EGRESS { INGRESS } else { EGRESS }
+    }
+
     /// The policy-map direction of `dir`'s audit entries.
     #[inline(always)]
     pub const fn audit_of(dir: u8) -> u8 {

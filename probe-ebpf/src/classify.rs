@@ -432,11 +432,7 @@ fn node_side_tail_call(ctx: &TcContext, dir: u8) {
 fn node_side(config: &ProbeConfig, hook: &mut Hook, ep: &EndpointInfo, flow: &Flow) -> Option<i32> {
     // SAFETY: as for the endpoint in `classify`: not preallocated, RCU-protected.
     let host = unsafe { OBS_ENDPOINTS.get(probe_common::endpoint::HOST_ENDPOINT_KEY) }?;
-    let dir = if hook.direction == direction::EGRESS {
-        direction::INGRESS
-    } else {
-        direction::EGRESS
-    };
+    let dir = direction::opposite(hook.direction);
     let enforced = policy::is_enforced(host, dir);
     let decision = policy::decide(host, dir, ep.identity, flow);
     if decision.allowed && !enforced && decision.flags & event_flags::AUDITED == 0 {

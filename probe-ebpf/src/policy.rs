@@ -102,12 +102,7 @@ pub fn peer(flow: &Flow, dir: u8) -> IpCacheEntry {
 #[inline(always)]
 pub fn local(flow: &Flow, dir: u8) -> IpCacheEntry {
     // The local side of one direction is the peer of the other.
-    let other = if dir == direction::EGRESS {
-        direction::INGRESS
-    } else {
-        direction::EGRESS
-    };
-    peer(flow, other)
+    peer(flow, direction::opposite(dir))
 }
 
 /// Decides a connection of `ep` in `dir` with `peer` over `flow`'s protocol and policy port.

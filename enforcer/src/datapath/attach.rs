@@ -132,9 +132,52 @@ impl PinPaths {
     pub fn link(&self, ifindex: u32, hook: Hook) -> PathBuf {
         self.links.join(format!("{ifindex}-{}", hook.suffix()))
     }
+
+    /// The pins of node-device links (host firewall) under these paths.
+    fn device_link_pins(&self) -> Vec<(u32, PathBuf)> {
+        let Ok(dir) = std::fs::read_dir(&self.links) else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| {
+            let path = e.ok()?.path();
+            let (ifindex, hook) = link_of_pin(&path)?;
+            Hook::DEVICE.contains(&hook).then_some((ifindex, path))
+        })
+        .collect()
+    }
+
+    /// Removes every node-device link pin (host firewall), which detaches those links,
+    /// without loading the datapath: for an agent started without the host firewall,
+    /// before it needs the network (a host policy of before could otherwise keep it from
+    /// its kvstore). Returns how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// A pin that cannot be removed.
+    pub fn release_device_links(&self) -> Result<usize, DatapathError> {
+        let pins = self.device_link_pins();
+        for (_, pin) in &pins {
+            remove_link_pin(pin)?;
+        }
+        Ok(pins.len())
+    }
 }
 
 impl Datapath {
+    /// The interfaces (by index) that have a pinned node-device link (host firewall),
+    /// this agent's or a previous one's.
+    pub fn device_links(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .paths
+            .device_link_pins()
+            .into_iter()
+            .map(|(ifindex, _)| ifindex)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Attaches both programs to `interface` (idempotent: an interface already attached,
     /// by this agent or a previous one, gets its programs replaced in place).
     pub fn attach(&mut self, interface: &Interface) -> Result<Attached, DatapathError> {
@@ -304,7 +347,7 @@ impl Datapath {
                 source,
             })?;
             let path = entry.path();
-            let Some(hook) = hook_of_pin(&path) else {
+            let Some((_, hook)) = link_of_pin(&path) else {
                 continue;
             };
             let updated = self.update_pinned_link(&path, hook)?;
@@ -318,67 +361,13 @@ impl Datapath {
     }
 }
 
-impl PinPaths {
-    /// The pins of node-device links (host firewall) under these paths.
-    fn device_link_pins(&self) -> Vec<(u32, PathBuf)> {
-        let Ok(dir) = std::fs::read_dir(&self.links) else {
-            return Vec::new();
-        };
-        dir.filter_map(|e| {
-            let path = e.ok()?.path();
-            let hook = hook_of_pin(&path)?;
-            let ifindex = path
-                .file_name()?
-                .to_str()?
-                .split_once('-')?
-                .0
-                .parse()
-                .ok()?;
-            Hook::DEVICE.contains(&hook).then_some((ifindex, path))
-        })
-        .collect()
-    }
-
-    /// Removes every node-device link pin (host firewall), which detaches those links,
-    /// without loading the datapath: for an agent started without the host firewall,
-    /// before it needs the network (a host policy of before could otherwise keep it from
-    /// its kvstore). Returns how many were removed.
-    ///
-    /// # Errors
-    ///
-    /// A pin that cannot be removed.
-    pub fn release_device_links(&self) -> Result<usize, DatapathError> {
-        let pins = self.device_link_pins();
-        for (_, pin) in &pins {
-            remove_link_pin(pin)?;
-        }
-        Ok(pins.len())
-    }
-}
-
-impl Datapath {
-    /// The interfaces (by index) that have a pinned node-device link (host firewall),
-    /// this agent's or a previous one's.
-    pub fn device_links(&self) -> Vec<u32> {
-        let mut out: Vec<u32> = self
-            .paths
-            .device_link_pins()
-            .into_iter()
-            .map(|(ifindex, _)| ifindex)
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-}
-
-/// The hook a link pin is for, from its name (`<ifindex>-from`, `<ifindex>-to`,
-/// `<ifindex>-from-network`, `<ifindex>-to-network`).
-fn hook_of_pin(path: &std::path::Path) -> Option<Hook> {
+/// The interface and hook a link pin is for, from its name (`<ifindex>-from`,
+/// `<ifindex>-to`, `<ifindex>-from-network`, `<ifindex>-to-network`).
+fn link_of_pin(path: &std::path::Path) -> Option<(u32, Hook)> {
     let name = path.file_name()?.to_str()?;
     let (ifindex, suffix) = name.split_once('-')?;
-    ifindex.parse::<u32>().ok()?;
-    Hook::ALL.into_iter().find(|h| h.suffix() == suffix)
+    let hook = Hook::ALL.into_iter().find(|h| h.suffix() == suffix)?;
+    Some((ifindex.parse().ok()?, hook))
 }
 
 fn pin_link(link: SchedClassifierLink, pin: &std::path::Path) -> Result<(), DatapathError> {
@@ -466,9 +455,13 @@ mod tests {
             paths.link(7, Hook::From),
             Path::new("/sys/fs/bpf/obs/node1/links/7-from")
         );
-        assert_eq!(hook_of_pin(&paths.link(7, Hook::To)), Some(Hook::To));
-        assert_eq!(hook_of_pin(Path::new("x-from")), None);
-        assert_eq!(hook_of_pin(Path::new("7-sideways")), None);
+        assert_eq!(link_of_pin(&paths.link(7, Hook::To)), Some((7, Hook::To)));
+        assert_eq!(
+            link_of_pin(&paths.link(7, Hook::ToNetwork)),
+            Some((7, Hook::ToNetwork))
+        );
+        assert_eq!(link_of_pin(Path::new("x-from")), None);
+        assert_eq!(link_of_pin(Path::new("7-sideways")), None);
         assert!(PinPaths::new(Path::new("/sys/fs/bpf/obs"), "../etc").is_err());
     }
 }

@@ -8,7 +8,7 @@
 //! pod. Container ports do not exist on a host: named ports in host rules resolve to
 //! nothing, as in Cilium.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::Engine;
@@ -50,6 +50,9 @@ impl Engine {
         let mut names = self.node_names();
         names.insert(self.config.default_node.clone());
         let mut fresh = BTreeMap::new();
+        // Nodes with the same labels have the same policy, computed once (as endpoints
+        // of one identity share theirs).
+        let mut memo: HashMap<LabelSet, Arc<EndpointPolicy>> = HashMap::new();
         for name in names {
             let labels = host_labels(
                 &self
@@ -58,7 +61,14 @@ impl Engine {
                     .map(|n| n.node.labels.clone())
                     .unwrap_or_default(),
             );
-            let policy = Arc::new(self.host_policy(&labels));
+            let policy = match memo.get(&labels) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = Arc::new(self.host_policy(&labels));
+                    memo.insert(labels.clone(), p.clone());
+                    p
+                }
+            };
             fresh.insert(
                 name.clone(),
                 HostEndpoint {

@@ -40,8 +40,8 @@ impl ControlPeers {
         let listen_port = opts
             .listen_address
             .as_deref()
-            .and_then(|a| a.rsplit_once(':'))
-            .and_then(|(_, port)| port.parse().ok());
+            .and_then(|a| super::options::resolve("--listen-address", a).ok())
+            .map(|a| a.port());
         Self {
             kvstore,
             listen_port,
@@ -68,16 +68,7 @@ pub fn control_flows(
     peers: &ControlPeers,
     sockets: &[(SocketAddr, SocketAddr)],
 ) -> Vec<ControlFlow> {
-    let me = || Target::Node(node.to_string());
-    let mut flows: Vec<ControlFlow> = peers
-        .kvstore
-        .iter()
-        .map(|ep| ControlFlow {
-            node: node.to_string(),
-            what: format!("etcd {ep}"),
-            request: tcp(me(), Target::Ip(ep.ip()), ep.port()),
-        })
-        .collect();
+    let mut flows = kvstore_flows(node, &peers.kvstore);
     let Some(port) = peers.listen_port else {
         return flows;
     };
@@ -92,9 +83,25 @@ pub fn control_flows(
     flows.extend(clients.into_iter().map(|ip| ControlFlow {
         node: node.to_string(),
         what: format!("client {ip} of :{port}"),
-        request: tcp(Target::Ip(ip), me(), port),
+        request: tcp(Target::Ip(ip), Target::Node(node.to_string()), port),
     }));
     flows
+}
+
+/// Node `node`'s agent to every kvstore endpoint, over TCP.
+pub fn kvstore_flows(node: &str, kvstore: &[SocketAddr]) -> Vec<ControlFlow> {
+    kvstore
+        .iter()
+        .map(|ep| ControlFlow {
+            node: node.to_string(),
+            what: format!("etcd {ep}"),
+            request: tcp(
+                Target::Node(node.to_string()),
+                Target::Ip(ep.ip()),
+                ep.port(),
+            ),
+        })
+        .collect()
 }
 
 fn tcp(from: Target, to: Target, dport: u16) -> TraceRequest {
@@ -131,7 +138,7 @@ pub fn refusal(cut: &[(&ControlFlow, Trace)]) -> String {
         .collect();
     format!(
         "refusing: a host policy would cut an agent from its control traffic:\n{}\n\
-         allow it in the policy, or apply with --force",
+         allow it in the policy, or use --force",
         lines.join("\n")
     )
 }

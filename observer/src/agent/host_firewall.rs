@@ -128,13 +128,11 @@ impl Agent {
         // Every node's agent shares this one's kvstore; the listener's clients are known
         // for this node only.
         let mut flows = self.control_flows();
-        let others = candidate.hosts().filter(|h| h.node != self.node);
-        for host in others {
-            let peers = control_traffic::ControlPeers {
-                listen_port: None,
-                ..self.control.clone()
-            };
-            flows.extend(control_traffic::control_flows(&host.node, &peers, &[]));
+        for host in candidate.hosts().filter(|h| h.node != self.node) {
+            flows.extend(control_traffic::kvstore_flows(
+                &host.node,
+                &self.control.kvstore,
+            ));
         }
         let cut = control_traffic::cut_by(now, candidate, &flows);
         if cut.is_empty() {
@@ -156,6 +154,12 @@ impl Agent {
     /// each of the agent's control flows, so a user sees why they flow (or would not).
     pub fn note_control_traffic(&self, trace: &mut enforcer::engine::trace::Trace) {
         let me = format!("node/{}", self.node);
+        let mine = |side: &enforcer::engine::trace::SideTrace| {
+            side.endpoint.as_deref() == Some(me.as_str())
+        };
+        if !mine(&trace.egress) && !mine(&trace.ingress) {
+            return;
+        }
         let engine = &self.engine;
         let lines: Vec<String> = self
             .control_flows()
@@ -166,7 +170,7 @@ impl Agent {
             })
             .collect();
         for side in [&mut trace.egress, &mut trace.ingress] {
-            if side.endpoint.as_deref() == Some(me.as_str()) {
+            if mine(side) {
                 side.notes.extend(lines.iter().cloned());
             }
         }
