@@ -38,8 +38,8 @@ const THROUGHPUT_SECONDS: u64 = 3;
 const IN_FLIGHT: usize = 64;
 
 fn main() {
-    let (server, _) = spawn_thread_runtime(|| async { dns_server().await });
-    let (proxy, _) = spawn_thread_runtime(move || async move { proxy(server).await });
+    let (server, _) = spawn_thread_runtime("dns-server", || async { dns_server().await });
+    let (proxy, _) = spawn_thread_runtime("dns-proxy", move || async move { proxy(server).await });
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

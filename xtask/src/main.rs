@@ -5,12 +5,14 @@
 //! - `demo`: setup, then the demo on the built-in lab.
 //! - `bench`: the benchmarks.
 //! - `fuzz`: the fuzz targets, for a bounded time.
+//! - `hubble`: the real Hubble CLI against a running agent, flow for flow with `observe`.
 
 mod bench;
 mod cmd;
 mod demo;
 mod demo_nodes;
 mod fuzz;
+mod hubble;
 mod setup;
 mod test;
 
@@ -35,6 +37,8 @@ enum Command {
     Bench(bench::Args),
     /// Run the fuzz targets for a bounded time.
     Fuzz(fuzz::Args),
+    /// Check the real Hubble CLI against a running agent (the demo's by default).
+    Hubble(hubble::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,5 +48,6 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Fuzz(args) => fuzz::run(&args),
+        Command::Hubble(args) => hubble::run(&args),
     }
 }

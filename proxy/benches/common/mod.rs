@@ -20,9 +20,9 @@ fn thread_cpu_ns() -> u64 {
     u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
 }
 
-/// Runs `make()`'s future on a current-thread runtime in its own thread; returns the
+/// Runs `make()`'s future on a current-thread runtime in its own thread named `name`; returns the
 /// address it sends back, and the thread's CPU time, published every 10 ms.
-pub fn spawn_thread_runtime<F, Fut>(make: F) -> (SocketAddr, ThreadCpu)
+pub fn spawn_thread_runtime<F, Fut>(name: &str, make: F) -> (SocketAddr, ThreadCpu)
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = SocketAddr> + 'static,
@@ -30,7 +30,8 @@ where
     let (tx, rx) = std::sync::mpsc::channel();
     let cpu = ThreadCpu::default();
     let published = cpu.clone();
-    std::thread::spawn(move || {
+    let thread = std::thread::Builder::new().name(name.into());
+    let spawned = thread.spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -46,5 +47,6 @@ where
             }
         });
     });
+    spawned.expect("spawn a runtime thread");
     (rx.recv().expect("address"), cpu)
 }
