@@ -942,6 +942,95 @@ fn trace_modes_and_event_switches() {
 }
 
 #[test]
+fn aggregation_reports_connections_not_packets() {
+    if !lab::require_root() {
+        return;
+    }
+    let mut h = Harness::new(
+        open(),
+        enforced(&[allow(PEER_ID, TCP, PortRange::single(80), "web")]),
+    );
+    h.set_config(ProbeConfig {
+        trace_mode: trace_mode::AGGREGATE,
+        aggregation_interval_ms: 60_000,
+        ..ProbeConfig::DEFAULT
+    });
+    // One packet of the connection LOCAL:40000 → PEER:80, sent or answered; its length
+    // and the events with their counters.
+    let counted = |h: &mut Harness, sent: bool, flags: u8| {
+        let (hook, frame) = if sent {
+            (Hook::From, frame::v4(LOCAL, PEER, &tcp(40000, 80, flags)))
+        } else {
+            (Hook::To, frame::v4(PEER, LOCAL, &tcp(80, 40000, flags)))
+        };
+        let prog = h.dp.program_mut(hook.program()).expect("loaded");
+        let result = prog
+            .test_run(TestRunOptions {
+                data_in: Some(&frame),
+                ..TestRunOptions::default()
+            })
+            .expect("test run");
+        assert_eq!(result.return_value as i32, tc_action::PASS);
+        (frame.len(), h.events.drain_counted(64))
+    };
+    // The opening packet: its policy verdict and a trace event without counters.
+    let (syn_len, events) = counted(&mut h, true, SYN);
+    let kinds_of: Vec<u8> = events.iter().map(|(e, _)| e.kind).collect();
+    assert_eq!(kinds_of, vec![kind::POLICY_VERDICT, kind::TRACE]);
+    assert!(events.iter().all(|(_, c)| c.is_none()));
+    // New flags in a direction are reported at once, with the connection's counters.
+    let (_, events) = counted(&mut h, false, SYN | ACK);
+    let [(reply, Some(c))] = events.as_slice() else {
+        panic!("one counted reply event: {events:#?}");
+    };
+    assert_eq!((reply.kind, reply.ct_state), (kind::TRACE, state::REPLY));
+    assert_ne!(reply.flags & event_flags::IS_REPLY, 0);
+    assert_eq!(
+        reply.src_identity, PEER_ID,
+        "the peer is looked up for the report"
+    );
+    assert_eq!((c.packets_fwd, c.packets_rev), (1, 1));
+    assert_eq!(c.bytes_fwd, syn_len as u64);
+    let (_, events) = counted(&mut h, true, ACK);
+    assert_eq!(events.len(), 1);
+    // A flood of packets showing nothing new sends nothing...
+    let mut flood_bytes = 0;
+    for _ in 0..200 {
+        let (len, events) = counted(&mut h, true, ACK);
+        assert!(events.is_empty(), "no event per packet: {events:#?}");
+        flood_bytes += len as u64;
+        let (_, events) = counted(&mut h, false, ACK);
+        assert!(events.is_empty());
+    }
+    // ... and the next report counts it all.
+    let (_, events) = counted(&mut h, true, FIN | ACK);
+    let [(fin, Some(c))] = events.as_slice() else {
+        panic!("one counted event for the FIN: {events:#?}");
+    };
+    assert_eq!(
+        (fin.ct_state, fin.tcp_flags),
+        (state::ESTABLISHED, FIN | ACK)
+    );
+    assert_eq!((c.packets_fwd, c.packets_rev), (1 + 1 + 200 + 1, 1 + 200));
+    assert!(c.bytes_fwd > flood_bytes);
+    assert_eq!(
+        c.tcp_flags_seen,
+        u16::from(SYN | ACK | FIN) | (u16::from(SYN | ACK) << 8)
+    );
+    assert!(c.first_seen_ns > 0);
+    // A connection that keeps sending is reported once per interval.
+    h.dp.config_map()
+        .update(|c| c.aggregation_interval_ms = 0)
+        .expect("config");
+    let (_, events) = counted(&mut h, true, FIN | ACK);
+    assert_eq!(events.len(), 1, "due at once with a zero interval");
+    // Drops stay immediate.
+    let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40001, 81, SYN)));
+    assert_eq!(action, tc_action::DROP);
+    assert!(kinds(&events).contains(&kind::DROP));
+}
+
+#[test]
 fn a_policy_change_cuts_the_established_flows_it_no_longer_allows() {
     if !lab::require_root() {
         return;

@@ -18,8 +18,11 @@ pub struct ProbeConfig {
     /// does not run: policy entries flagged [`crate::policy::entry_flags::REDIRECT_HTTP`]
     /// are steered to it.
     pub http_proxy_port: u16,
+    /// In [`crate::event::trace_mode::AGGREGATE`]: the longest a connection that keeps
+    /// sending goes without a trace event (its counters' report interval), in ms.
+    pub aggregation_interval_ms: u32,
 }
-const _: () = assert!(core::mem::size_of::<ProbeConfig>() == 16);
+const _: () = assert!(core::mem::size_of::<ProbeConfig>() == 20);
 
 impl ProbeConfig {
     /// The configuration the loader writes when nothing else is asked for: drops and policy
@@ -30,5 +33,10 @@ impl ProbeConfig {
         drop_events: 1,
         dns_proxy_port: 0,
         http_proxy_port: 0,
+        aggregation_interval_ms: Self::AGGREGATION_INTERVAL_MS,
     };
+
+    /// The default of [`Self::aggregation_interval_ms`], as Cilium's
+    /// `--monitor-aggregation-interval` (5 s).
+    pub const AGGREGATION_INTERVAL_MS: u32 = 5_000;
 }

@@ -42,6 +42,15 @@ pub struct CtEntry {
     pub packets_fwd: u64,
     /// Packets seen in the reply direction.
     pub packets_rev: u64,
+    /// Bytes (`skb->len`) seen in the opening direction.
+    pub bytes_fwd: u64,
+    /// Bytes seen in the reply direction.
+    pub bytes_rev: u64,
+    /// Coarse CLOCK_MONOTONIC time the entry was created (the connection's first packet).
+    pub created_ns: u64,
+    /// Coarse CLOCK_MONOTONIC time of the connection's last trace event in aggregation
+    /// mode ([`crate::event::trace_mode::AGGREGATE`]).
+    pub reported_ns: u64,
     /// Rule cookie of the policy entry that admitted the connection.
     pub cookie: u32,
     /// Endpoint policy revision the connection was last verified against.
@@ -56,7 +65,7 @@ pub struct CtEntry {
     /// Always 0.
     pub pad: u8,
 }
-const _: () = assert!(core::mem::size_of::<CtEntry>() == 40);
+const _: () = assert!(core::mem::size_of::<CtEntry>() == 72);
 
 /// Flags of [`CtEntry::flags`].
 pub mod ct_flags {

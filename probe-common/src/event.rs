@@ -53,6 +53,9 @@ pub mod event_flags {
     /// The decision came from the endpoint's policy with its audited policies: they would
     /// deny what the enforced ones allow, so the connection passes and is reported AUDIT.
     pub const AUDITED: u8 = 1 << 4;
+    /// The record carries the connection's [`super::ConnectionCounters`] after the event
+    /// (trace events in [`super::trace_mode::AGGREGATE`]).
+    pub const COUNTED: u8 = 1 << 5;
 }
 
 /// Trace modes ([`crate::config::ProbeConfig::trace_mode`]).
@@ -63,6 +66,62 @@ pub mod trace_mode {
     pub const NEW_CONNECTIONS: u32 = 1;
     /// A trace event for every forwarded packet.
     pub const ALL: u32 = 2;
+    /// Connections, not packets: a trace event for the first packet of each new
+    /// connection, then for a packet of it only when its direction shows TCP flags not
+    /// seen before (the handshake's reply, FIN, RST), when it closes, or when its last
+    /// event is [`crate::config::ProbeConfig::aggregation_interval_ms`] old; each such
+    /// event carries the connection's [`super::ConnectionCounters`]. Drops and policy
+    /// verdicts stay immediate.
+    pub const AGGREGATE: u32 = 3;
+}
+
+/// What conntrack counted for a connection up to an event, appended to the event's record
+/// ([`event_flags::COUNTED`]; the record is a [`CountedEvent`]). "Forward" is the
+/// direction the connection was opened in.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ConnectionCounters {
+    /// Packets in the opening direction.
+    pub packets_fwd: u64,
+    /// Packets in the reply direction.
+    pub packets_rev: u64,
+    /// Bytes (`skb->len`) in the opening direction.
+    pub bytes_fwd: u64,
+    /// Bytes in the reply direction.
+    pub bytes_rev: u64,
+    /// CLOCK_MONOTONIC time of the connection's first packet (coarse clock).
+    pub first_seen_ns: u64,
+    /// TCP flags seen: opening direction in bits 0..8, reply direction in bits 8..16.
+    pub tcp_flags_seen: u16,
+    /// Always 0.
+    pub pad: [u8; 6],
+}
+const _: () = assert!(core::mem::size_of::<ConnectionCounters>() == 48);
+
+/// A ring-buffer record of an event with its connection's counters.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CountedEvent {
+    /// The event ([`event_flags::COUNTED`] set).
+    pub event: FlowEvent,
+    /// Its connection's counters.
+    pub counters: ConnectionCounters,
+}
+const _: () = assert!(core::mem::size_of::<CountedEvent>() == 128);
+
+impl ConnectionCounters {
+    /// The counters a record of a [`event_flags::COUNTED`] event carries after the event;
+    /// `None` when the event has no counters or the record is too short for them.
+    pub fn from_record(event: &FlowEvent, record: &[u8]) -> Option<Self> {
+        if event.flags & event_flags::COUNTED == 0 {
+            return None;
+        }
+        let tail = record.get(core::mem::size_of::<FlowEvent>()..)?;
+        let bytes = tail.first_chunk::<{ core::mem::size_of::<Self>() }>()?;
+        // SAFETY: plain integers and a byte array (every bit pattern is valid); the length
+        // was checked, and read_unaligned copes with the record's alignment.
+        Some(unsafe { bytes.as_ptr().cast::<Self>().read_unaligned() })
+    }
 }
 
 /// One event from the datapath.
@@ -158,5 +217,42 @@ mod tests {
         };
         assert_eq!(FlowEvent::from_bytes(bytes), Some(event));
         assert_eq!(FlowEvent::from_bytes(&bytes[..79]), None);
+        assert_eq!(ConnectionCounters::from_record(&event, bytes), None);
+    }
+
+    #[test]
+    fn counted_records_carry_counters_only_when_flagged_and_whole() {
+        let record = CountedEvent {
+            event: FlowEvent {
+                kind: 4,
+                flags: event_flags::COUNTED,
+                ..FlowEvent::default()
+            },
+            counters: ConnectionCounters {
+                packets_fwd: 3,
+                packets_rev: 2,
+                bytes_fwd: 180,
+                bytes_rev: 1_500,
+                first_seen_ns: 7,
+                tcp_flags_seen: 0x1a12,
+                pad: [0; 6],
+            },
+        };
+        // SAFETY: viewing a repr(C) plain-data value as bytes.
+        let bytes = unsafe {
+            core::slice::from_raw_parts(
+                (&raw const record).cast::<u8>(),
+                core::mem::size_of::<CountedEvent>(),
+            )
+        };
+        let event = FlowEvent::from_bytes(bytes).unwrap();
+        assert_eq!(event, record.event);
+        assert_eq!(
+            ConnectionCounters::from_record(&event, bytes),
+            Some(record.counters)
+        );
+        assert_eq!(ConnectionCounters::from_record(&event, &bytes[..127]), None);
+        let unflagged = FlowEvent { flags: 0, ..event };
+        assert_eq!(ConnectionCounters::from_record(&unflagged, bytes), None);
     }
 }

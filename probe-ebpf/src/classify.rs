@@ -42,7 +42,7 @@ use probe_common::{counters, direction, drop_reason, tc_action};
 
 use crate::conntrack::{self, Admission, Ct, Owner};
 use crate::maps::{OBS_CONFIG, OBS_ENDPOINTS, OBS_NODE_SIDE, OBS_SCRATCH};
-use crate::notify::{self, Hook, Note};
+use crate::notify::{self, Counted, Hook, Note};
 use crate::parse::{self, Flow, Parsed};
 use crate::policy::{self, Decision};
 use crate::redirect;
@@ -236,8 +236,18 @@ fn track<const MODE: u8>(
     }
     match ct {
         Ct::Reply(entry) => {
-            conntrack::touch(entry, flow, true, now);
+            let gained = conntrack::touch(entry, flow, true, now, hook.pkt_len);
             let cookie = conntrack::cookie(entry);
+            if config.trace_mode == trace_mode::AGGREGATE {
+                let at = Counted {
+                    point: observation_point(hook),
+                    ct_state: state::REPLY,
+                    flags: event_flags::IS_REPLY,
+                    pad: 0,
+                    peer_identity: 0,
+                };
+                report(config, hook, flow, entry, at, gained, now);
+            }
             if conntrack::from_proxy(entry) {
                 // A reply to a proxy's upstream socket goes to that socket; any other
                 // reply goes on its way.
@@ -334,9 +344,24 @@ fn established(
         }
         conntrack::readmit(entry, &admission(ep, hook, &decision));
     }
-    conntrack::touch(entry, flow, false, now);
+    let gained = conntrack::touch(entry, flow, false, now, hook.pkt_len);
     let cookie = conntrack::cookie(entry);
     let redirect = conntrack::redirects(entry);
+    if config.trace_mode == trace_mode::AGGREGATE {
+        let point = if redirect != 0 {
+            obs_point::TO_PROXY
+        } else {
+            observation_point(hook)
+        };
+        let at = Counted {
+            point,
+            ct_state: state::ESTABLISHED,
+            flags: 0,
+            pad: 0,
+            peer_identity: 0,
+        };
+        report(config, hook, flow, entry, at, gained, now);
+    }
     if redirect != 0 {
         return to_proxy(
             ctx,
@@ -473,6 +498,7 @@ fn admission(ep: &EndpointInfo, hook: &Hook, decision: &Decision) -> Admission {
         peer_identity: hook.peer_identity,
         redirect: redirect_of(hook, decision),
         from_proxy: hook.from_proxy,
+        opening_len: hook.pkt_len,
     }
 }
 
@@ -568,13 +594,47 @@ fn forward(
     flags: u8,
     cookie: u32,
 ) -> i32 {
-    let point = match (hook.host, hook.direction == direction::EGRESS) {
+    forward_at(
+        config,
+        hook,
+        flow,
+        ct_state,
+        flags,
+        cookie,
+        observation_point(hook),
+    )
+}
+
+/// The hook's own observation point.
+#[inline(always)]
+fn observation_point(hook: &Hook) -> u8 {
+    match (hook.host, hook.direction == direction::EGRESS) {
         (false, true) => obs_point::FROM_ENDPOINT,
         (false, false) => obs_point::TO_ENDPOINT,
         (true, true) => obs_point::TO_NETWORK,
         (true, false) => obs_point::FROM_NETWORK,
-    };
-    forward_at(config, hook, flow, ct_state, flags, cookie, point)
+    }
+}
+
+/// Aggregation mode: a trace event with the connection's counters when one is due
+/// ([`conntrack::report_due`]), the peer looked up then (replies are not otherwise).
+#[inline(always)]
+fn report(
+    config: &ProbeConfig,
+    hook: &Hook,
+    flow: &Flow,
+    entry: *mut probe_common::conntrack::CtEntry,
+    at: Counted,
+    gained: bool,
+    now: u64,
+) {
+    if conntrack::report_due(entry, gained, now, config.aggregation_interval_ms) {
+        let at = Counted {
+            peer_identity: policy::peer(flow, hook.direction).identity,
+            ..at
+        };
+        notify::emit_counted(hook, flow, entry, at);
+    }
 }
 
 /// Counts and traces a forwarded packet at observation `point`; returns the pass verdict.
@@ -591,7 +651,7 @@ fn forward_at(
     notify::count(counters::forwarded(hook.direction));
     let traced = match config.trace_mode {
         trace_mode::ALL => true,
-        trace_mode::NEW_CONNECTIONS => ct_state == state::NEW,
+        trace_mode::NEW_CONNECTIONS | trace_mode::AGGREGATE => ct_state == state::NEW,
         _ => false,
     };
     if traced {

@@ -151,6 +151,10 @@ pub fn create(flow: &Flow, owner: &Owner, now: u64, admitted: &Admission) -> Res
         expires_ns: now + lifetime_ns(flow.protocol, flags),
         packets_fwd: 1,
         packets_rev: 0,
+        bytes_fwd: u64::from(admitted.opening_len),
+        bytes_rev: 0,
+        created_ns: now,
+        reported_ns: now,
         cookie: admitted.cookie,
         policy_revision: admitted.policy_revision,
         peer_identity: admitted.peer_identity,
@@ -178,6 +182,8 @@ pub struct Admission {
     pub redirect: u8,
     /// A proxy's upstream socket opened the connection.
     pub from_proxy: bool,
+    /// The opening packet's length (the new entry's first bytes; unused on re-admission).
+    pub opening_len: u32,
 }
 
 impl Admission {
@@ -249,11 +255,12 @@ pub fn cookie(entry: *mut CtEntry) -> u32 {
     unsafe { (*entry).cookie }
 }
 
-/// Accounts a packet of a tracked connection: counters, TCP flags, and the expiry, which is
-/// only rewritten when it moves by more than `REFRESH_SLACK_NS` (one map write per few
-/// seconds per flow instead of one per packet).
+/// Accounts a packet of `len` bytes of a tracked connection: counters, TCP flags, and the
+/// expiry, which is only rewritten when it moves by more than `REFRESH_SLACK_NS` (one map
+/// write per few seconds per flow instead of one per packet). Returns whether the packet
+/// showed TCP flags its direction had not shown before (what aggregation reports).
 #[inline(always)]
-pub fn touch(entry: *mut CtEntry, flow: &Flow, is_reply: bool, now: u64) {
+pub fn touch(entry: *mut CtEntry, flow: &Flow, is_reply: bool, now: u64, len: u32) -> bool {
     // SAFETY: a live map value pointer from `lookup`. The Rust BPF target has no atomic
     // read-modify-write, so these are plain read-modify-writes: two CPUs handling packets of
     // the same flow at the same instant can lose a packet count or a flag bit. Counts are
@@ -262,8 +269,10 @@ pub fn touch(entry: *mut CtEntry, flow: &Flow, is_reply: bool, now: u64) {
     unsafe {
         if is_reply {
             (*entry).packets_rev += 1;
+            (*entry).bytes_rev += u64::from(len);
         } else {
             (*entry).packets_fwd += 1;
+            (*entry).bytes_fwd += u64::from(len);
         }
 
         let seen = if is_reply {
@@ -272,7 +281,8 @@ pub fn touch(entry: *mut CtEntry, flow: &Flow, is_reply: bool, now: u64) {
             u16::from(flow.tcp_flags)
         };
         let tcp_flags_seen = (*entry).tcp_flags_seen;
-        if tcp_flags_seen | seen != tcp_flags_seen {
+        let gained = tcp_flags_seen | seen != tcp_flags_seen;
+        if gained {
             (*entry).tcp_flags_seen = tcp_flags_seen | seen;
         }
 
@@ -287,5 +297,23 @@ pub fn touch(entry: *mut CtEntry, flow: &Flow, is_reply: bool, now: u64) {
         if expires.abs_diff((*entry).expires_ns) > lifetime::REFRESH_SLACK_NS {
             (*entry).expires_ns = expires;
         }
+        gained
+    }
+}
+
+/// Whether aggregation reports `entry`'s connection at this packet: it showed new TCP
+/// flags (`gained`), or the last report is `interval_ms` old. A report is due at most
+/// once per interval otherwise; the report time is updated here.
+#[inline(always)]
+pub fn report_due(entry: *mut CtEntry, gained: bool, now: u64, interval_ms: u32) -> bool {
+    // SAFETY: a live map value pointer from `lookup`. Two CPUs may both report at once;
+    // each report carries the counters as they were, so a second one is only redundant.
+    unsafe {
+        let due =
+            gained || now.wrapping_sub((*entry).reported_ns) >= u64::from(interval_ms) * 1_000_000;
+        if due {
+            (*entry).reported_ns = now;
+        }
+        due
     }
 }

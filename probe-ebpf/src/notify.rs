@@ -7,9 +7,10 @@
 
 use aya_ebpf::bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP};
 use aya_ebpf::helpers::bpf_ktime_get_ns;
+use probe_common::conntrack::CtEntry;
 use probe_common::counters;
 use probe_common::direction;
-use probe_common::event::FlowEvent;
+use probe_common::event::{CountedEvent, FlowEvent, event_flags, kind, verdict};
 use probe_common::wakeup;
 
 use crate::maps::{OBS_COUNTERS, OBS_EVENTS, OBS_WAKEUP};
@@ -79,6 +80,69 @@ pub fn count(index: u32) {
 #[inline(never)]
 pub fn emit(hook: &Hook, flow: &Flow, note: &Note) {
     send(|now| event(hook, flow, note, now));
+}
+
+/// Sends one trace event with the counters of its connection's conntrack `entry`
+/// ([`CountedEvent`], aggregation mode), as `at` says; counts it as lost if the ring
+/// buffer is full. A BPF subprogram, as [`emit`]; its note is built here, off the
+/// caller's frame, and it calls none itself (its frame adds to its caller's only).
+#[inline(never)]
+pub fn emit_counted(hook: &Hook, flow: &Flow, entry: *const CtEntry, at: Counted) {
+    let Some(mut slot) = OBS_EVENTS.reserve::<CountedEvent>(0) else {
+        count(counters::RINGBUF_LOST);
+        return;
+    };
+    let note = Note {
+        kind: kind::TRACE,
+        subtype: at.point,
+        ct_state: at.ct_state,
+        verdict: verdict::ALLOWED,
+        flags: at.flags | event_flags::COUNTED,
+        // SAFETY: a live conntrack map value pointer.
+        cookie: unsafe { (*entry).cookie },
+        ..Note::default()
+    };
+    let peer = at.peer_identity;
+    // SAFETY: a helper without preconditions.
+    let now = unsafe { bpf_ktime_get_ns() };
+    let record = slot.as_mut_ptr();
+    // SAFETY: `record` is the reserved ring memory of one CountedEvent, written field by
+    // field (no event-sized copy on this frame: the BPF stack is 512 bytes for the whole
+    // call chain); `entry` is a live conntrack map value pointer.
+    unsafe {
+        (*record).event = event(hook, flow, &note, now);
+        if hook.direction == direction::EGRESS {
+            (*record).event.dst_identity = peer;
+        } else {
+            (*record).event.src_identity = peer;
+        }
+        let counted = &mut (*record).counters;
+        counted.packets_fwd = (*entry).packets_fwd;
+        counted.packets_rev = (*entry).packets_rev;
+        counted.bytes_fwd = (*entry).bytes_fwd;
+        counted.bytes_rev = (*entry).bytes_rev;
+        counted.first_seen_ns = (*entry).created_ns;
+        counted.tcp_flags_seen = (*entry).tcp_flags_seen;
+        counted.pad = [0; 6];
+    }
+    slot.submit(wakeup_flags(now));
+}
+
+/// Where an aggregated trace event was seen, and the peer: one register's worth, so
+/// that [`emit_counted`] stays within the five arguments of a BPF call.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub struct Counted {
+    /// Observation point.
+    pub point: u8,
+    /// Connection state.
+    pub ct_state: u8,
+    /// Event flags ([`event_flags::IS_REPLY`]), beyond COUNTED.
+    pub flags: u8,
+    /// Always 0.
+    pub pad: u8,
+    /// The peer's identity (looked up by the caller: the reply path does not otherwise).
+    pub peer_identity: u32,
 }
 
 /// Reserves an event in the ring, writes `event_at(now)` in place and submits it with

@@ -41,8 +41,10 @@ const THROUGHPUT_SECONDS: u64 = 3;
 const CONNECTIONS: usize = 16;
 
 fn main() {
-    let (server, server_cpu) = spawn_thread_runtime("http-server", || async { http_server().await });
-    let (proxy, proxy_cpu) = spawn_thread_runtime("http-proxy", move || async move { proxy(server).await });
+    let (server, server_cpu) =
+        spawn_thread_runtime("http-server", || async { http_server().await });
+    let (proxy, proxy_cpu) =
+        spawn_thread_runtime("http-proxy", move || async move { proxy(server).await });
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

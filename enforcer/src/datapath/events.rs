@@ -2,12 +2,13 @@
 //!
 //! The observer's asynchronous reader wraps the [`RingBuf`] in `AsyncFd` itself
 //! ([`EventReader::into_inner`] hands it over, and [`FlowEvent::from_bytes`] turns records
-//! into events); this synchronous drain serves tests, benchmarks and tools.
+//! into events, [`ConnectionCounters::from_record`] their counters); this synchronous
+//! drain serves tests, benchmarks and tools.
 
 use std::os::fd::{AsFd, BorrowedFd};
 
 use aya::maps::{MapData, RingBuf};
-use probe_common::event::FlowEvent;
+use probe_common::event::{ConnectionCounters, FlowEvent};
 
 /// A synchronous reader of `OBS_EVENTS`.
 pub struct EventReader {
@@ -29,6 +30,22 @@ impl EventReader {
             };
             match FlowEvent::from_bytes(&record) {
                 Some(event) => out.push(event),
+                None => self.malformed += 1,
+            }
+        }
+        out
+    }
+
+    /// As [`EventReader::drain`], each event with the connection counters its record
+    /// carries (aggregation mode), if any.
+    pub fn drain_counted(&mut self, max: usize) -> Vec<(FlowEvent, Option<ConnectionCounters>)> {
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some(record) = self.ring.next() else {
+                break;
+            };
+            match FlowEvent::from_bytes(&record) {
+                Some(event) => out.push((event, ConnectionCounters::from_record(&event, &record))),
                 None => self.malformed += 1,
             }
         }
