@@ -5,7 +5,8 @@
 //! - Who and what: [`names`] (endpoints, [`names::FlowEnd`]), [`l4`] (protocols and
 //!   ports), [`tcp_flags`] (Hubble's order).
 //! - What happened: [`verdict`] (verdict words, drops), [`drop_reason`] (codes, names and
-//!   Hubble's texts), [`reason`] (the event's kind and direction).
+//!   Hubble's texts), [`reason`] (the event's kind and direction), [`connection`] (an
+//!   aggregated connection's packets and bytes).
 //! - Why policy decided: [`decision`] (the one classifier), [`policy`] (the dashboard's
 //!   summary and explanation), [`attribution`] (the CLI's `by ...` grammar and `BY` suffix).
 //! - Losses: [`advice`] (what a loss means and which `observerd` flag changes it).
@@ -19,6 +20,7 @@
 pub mod advice;
 pub mod attribution;
 pub mod clock;
+pub mod connection;
 pub mod decision;
 pub mod drop_reason;
 pub mod fields;

@@ -1,5 +1,6 @@
-//! Counts for people: thousands separators (`1,234,567`), compact counts (`12.3k`) and
-//! whole percentages, as `observe status` and the dashboard print them.
+//! Counts for people: thousands separators (`1,234,567`), compact counts (`12.3k`),
+//! byte sizes (`1.2 MB`) and whole percentages, as `observe status`, flows and the
+//! dashboard print them.
 
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -23,6 +24,16 @@ pub fn compact(n: u64) -> String {
     }
 }
 
+/// A byte count in SI units, one decimal from a kilobyte on: `512 B`, `9.0 kB`, `1.2 MB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [(f64, &str); 4] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")];
+    let x = n as f64;
+    UNITS.iter().find(|(size, _)| x >= *size).map_or_else(
+        || format!("{n} B"),
+        |(size, unit)| format!("{:.1} {unit}", x / size),
+    )
+}
+
 /// `part` of `whole` in percent, 0 when `whole` is 0.
 pub fn percent(part: u64, whole: u64) -> u64 {
     if whole == 0 {
@@ -34,6 +45,15 @@ pub fn percent(part: u64, whole: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_take_si_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(999), "999 B");
+        assert_eq!(bytes(9_000), "9.0 kB");
+        assert_eq!(bytes(1_250_000), "1.2 MB");
+        assert_eq!(bytes(3_000_000_000), "3.0 GB");
+    }
 
     #[test]
     fn thousands_are_separated_with_commas() {

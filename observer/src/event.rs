@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use observe_proto::Timestamp;
 use observe_proto::flow::{self, LostEventSource};
-use probe_common::event::FlowEvent;
+use probe_common::event::{ConnectionCounters, FlowEvent, event_flags};
 
 /// One event handed to the pipeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,6 +30,10 @@ pub struct MonitorEvent {
 pub enum Payload {
     /// A datapath event (drop, trace or policy verdict).
     Flow(FlowEvent),
+    /// A trace event with its connection's counters (aggregation mode: the event has
+    /// `event_flags::COUNTED`). Boxed: such events are few by design, and every other
+    /// payload stays small.
+    Counted(FlowEvent, Box<ConnectionCounters>),
     /// A DNS query or answer the DNS proxy judged.
     Dns(Box<crate::l7::DnsRecord>),
     /// An HTTP request or response the HTTP proxy handled.
@@ -53,10 +57,21 @@ pub enum Payload {
 
 impl Payload {
     /// The payload of one ring-buffer record as the kernel wrote it: a [`FlowEvent`]
-    /// ([`FlowEvent::from_bytes`]: trailing bytes are ignored), or [`Payload::Malformed`]
-    /// for a record that is too short. Never panics.
+    /// ([`FlowEvent::from_bytes`]: trailing bytes are ignored), with its connection's
+    /// counters when it says it carries them, or [`Payload::Malformed`] for a record that
+    /// is too short for what it says it is. Never panics.
     pub fn from_record(record: &[u8]) -> Self {
-        FlowEvent::from_bytes(record).map_or(Self::Malformed { len: record.len() }, Self::Flow)
+        let malformed = Self::Malformed { len: record.len() };
+        let Some(event) = FlowEvent::from_bytes(record) else {
+            return malformed;
+        };
+        if event.flags & event_flags::COUNTED == 0 {
+            return Self::Flow(event);
+        }
+        match ConnectionCounters::from_record(&event, record) {
+            Some(counters) => Self::Counted(event, Box::new(counters)),
+            None => malformed,
+        }
     }
 }
 
@@ -286,6 +301,39 @@ mod tests {
             Payload::Malformed { len: 79 }
         );
         assert_eq!(Payload::from_record(&[]), Payload::Malformed { len: 0 });
+    }
+
+    #[test]
+    fn counted_records_carry_their_counters_and_short_ones_are_malformed() {
+        let event = FlowEvent {
+            flags: event_flags::COUNTED,
+            ..sample()
+        };
+        let counters = ConnectionCounters {
+            packets_fwd: 10,
+            packets_rev: 9,
+            bytes_fwd: 800,
+            bytes_rev: 12_000,
+            first_seen_ns: 5,
+            tcp_flags_seen: 0x1212,
+            pad: [0; 6],
+        };
+        let mut bytes = bytes_of(&event);
+        // SAFETY: viewing a repr(C) plain-data value as bytes.
+        bytes.extend_from_slice(unsafe {
+            std::slice::from_raw_parts(
+                (&raw const counters).cast::<u8>(),
+                size_of::<ConnectionCounters>(),
+            )
+        });
+        assert_eq!(
+            Payload::from_record(&bytes),
+            Payload::Counted(event, Box::new(counters))
+        );
+        assert_eq!(
+            Payload::from_record(&bytes[..100]),
+            Payload::Malformed { len: 100 }
+        );
     }
 
     #[test]

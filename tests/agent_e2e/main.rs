@@ -6,6 +6,7 @@
 
 mod common;
 
+mod aggregation;
 mod attribution;
 mod audit;
 mod cli;

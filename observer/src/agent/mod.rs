@@ -118,9 +118,13 @@ impl Agent {
         let state = store.load()?;
         let mut datapath = Datapath::load_or_adopt(&opts.pin_root, &opts.node_name)
             .context("cannot load the datapath")?;
+        let (trace_mode, interval_ms) = (opts.trace.value(), opts.aggregation_interval_ms());
         datapath
             .config_map()
-            .set_trace_mode(opts.trace.value())
+            .update(|c| {
+                c.trace_mode = trace_mode;
+                c.aggregation_interval_ms = interval_ms;
+            })
             .context("cannot set the trace mode")?;
         let last = state.last_cookie.max(datapath.max_pinned_cookie()?);
         let cookies = CookieTable::restore(last, state.cookies.clone());

@@ -52,9 +52,15 @@ pub struct Options {
     #[arg(long, default_value_t = 4095)]
     pub max_flows: u32,
     /// Trace events: off (drops and policy verdicts only), new (first packet of each new
-    /// connection) or all (every forwarded packet).
+    /// connection), all (every forwarded packet) or aggregate (connections, not packets:
+    /// the first packet, then a packet only when its direction shows new TCP flags or
+    /// `--monitor-aggregation-interval` passed, each with the connection's counters).
     #[arg(long, value_enum, default_value = "new")]
     pub trace: TraceMode,
+    /// With `--trace aggregate`: the longest a connection that keeps sending goes without
+    /// a trace event, as Cilium's option of this name. A Go duration: 5s, 500ms
+    #[arg(long, default_value = "5s", value_parser = observe_flags::duration::parse_timeout)]
+    pub monitor_aggregation_interval: std::time::Duration,
     /// Log level: error, warn, info, debug.
     #[arg(long, default_value = "info")]
     pub log_level: String,
@@ -207,6 +213,11 @@ pub enum InvalidOptions {
 }
 
 impl Options {
+    /// `--monitor-aggregation-interval` as the datapath takes it (ms, at most ~49 days).
+    pub fn aggregation_interval_ms(&self) -> u32 {
+        u32::try_from(self.monitor_aggregation_interval.as_millis()).unwrap_or(u32::MAX)
+    }
+
     /// Checks the listener, TLS and size options, before anything is started.
     ///
     /// # Errors
@@ -286,6 +297,8 @@ pub enum TraceMode {
     New,
     /// Every forwarded packet.
     All,
+    /// Connections: new ones, new TCP flags and an interval, with counters.
+    Aggregate,
 }
 
 impl TraceMode {
@@ -296,6 +309,7 @@ impl TraceMode {
             Self::Off => trace_mode::OFF,
             Self::New => trace_mode::NEW_CONNECTIONS,
             Self::All => trace_mode::ALL,
+            Self::Aggregate => trace_mode::AGGREGATE,
         }
     }
 }
@@ -316,6 +330,23 @@ mod tests {
         let mut argv = vec!["observerd", "--node-name", "n1"];
         argv.extend_from_slice(args);
         Options::try_parse_from(argv).expect("valid arguments")
+    }
+
+    #[test]
+    fn aggregation_takes_cilium_s_interval_default_and_a_go_duration() {
+        let o = parse(&[]);
+        assert_eq!(o.trace, TraceMode::New);
+        assert_eq!(o.aggregation_interval_ms(), 5_000);
+        let o = parse(&[
+            "--trace",
+            "aggregate",
+            "--monitor-aggregation-interval",
+            "250ms",
+        ]);
+        assert_eq!(o.trace.value(), probe_common::event::trace_mode::AGGREGATE);
+        assert_eq!(o.aggregation_interval_ms(), 250);
+        let o = parse(&["--monitor-aggregation-interval", "2000h"]);
+        assert_eq!(o.aggregation_interval_ms(), u32::MAX, "saturates");
     }
 
     #[test]

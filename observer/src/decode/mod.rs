@@ -6,10 +6,12 @@
 //! the event needs ([`lookups`]) and the event is kept with the answers
 //! ([`StoredFlow`]); when it is read, the flow is built from them ([`StoredFlow::to_flow`]),
 //! a flat list of `decode_*` helpers (one per flow field or group of fields, in the
-//! submodules), so each field's rule can be read and tested alone. Decoding never
+//! submodules), so each field's rule can be read and tested alone; an aggregated trace
+//! event's connection counters are kept as their flow field ([`connection`]). Decoding never
 //! panics: every byte pattern maps to some flow or to a [`ParseError`].
 
 mod clock;
+mod connection;
 mod dns;
 mod endpoints;
 mod error;
@@ -30,7 +32,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use observe_proto::flow::Flow;
-use probe_common::event::FlowEvent;
+use probe_common::event::{ConnectionCounters, FlowEvent};
 
 pub use clock::BootClock;
 pub use error::ParseError;
@@ -123,6 +125,9 @@ impl Decoder {
             Payload::Flow(ev) => self
                 .store_flow_event(ev, &event.node_name)
                 .map(DecodedEvent::Datapath),
+            Payload::Counted(ev, counters) => self
+                .store_flow_event(ev, &event.node_name)
+                .map(|stored| DecodedEvent::Datapath(self.with_counters(stored, counters))),
             Payload::Dns(record) => Ok(DecodedEvent::Flow(Box::new(
                 self.decode_dns(record, &event.node_name),
             ))),
@@ -173,11 +178,19 @@ impl Decoder {
             uuid: self.uuids.next_bytes(),
             node_name: Arc::clone(node_name),
             lookups: Lookups::look_up(ev, &header, &getters),
+            connection: None,
         })
     }
 }
 
 impl Decoder {
+    /// `stored` with its connection's counters, their first-seen time on the wall clock.
+    fn with_counters(&self, mut stored: StoredFlow, counters: &ConnectionCounters) -> StoredFlow {
+        let first_seen = self.clock.wall_time(counters.first_seen_ns);
+        stored.connection = Some(Box::new(connection::counters(counters, first_seen)));
+        stored
+    }
+
     /// Decodes one HTTP proxy record observed on `node_name` (an L7 flow; never fails).
     pub fn decode_http(&mut self, record: &crate::l7::HttpRecord, node_name: &str) -> Flow {
         let getters = match &self.source {

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use observe_proto::Timestamp;
-use observe_proto::flow::{Flow, FlowType, NetworkInterface, Verdict};
+use observe_proto::flow::{ConnectionCounters, Flow, FlowType, NetworkInterface, Verdict};
 use probe_common::event::FlowEvent;
 
 use super::header::*;
@@ -44,6 +44,8 @@ pub struct StoredFlow {
     pub(super) uuid: [u8; 16],
     pub(super) node_name: Arc<str>,
     pub(super) lookups: Lookups,
+    /// The connection's counters (aggregated trace events only), built when stored.
+    pub(super) connection: Option<Box<ConnectionCounters>>,
 }
 
 impl StoredFlow {
@@ -111,6 +113,7 @@ impl StoredFlow {
             trace_observation_point: decode_observation_point(ev).into(),
             trace_reason: decode_trace_reason(ev).into(),
             interface: self.interface(),
+            connection: self.connection.as_deref().cloned(),
             ..Default::default()
         };
         if detail == Detail::Full {

@@ -588,3 +588,44 @@ fn any_byte_pattern_decodes_or_fails_cleanly() {
         let _ = plain.decode(&monitor(Payload::from_record(&bytes[..(i as usize % 81)])));
     }
 }
+
+#[test]
+fn an_aggregated_trace_event_carries_its_connection_s_counters() {
+    let event = FlowEvent {
+        kind: kind::TRACE,
+        ct_state: state::ESTABLISHED,
+        tcp_flags: 0x11,
+        flags: probe_common::event::event_flags::COUNTED,
+        ..syn_to_deathstar()
+    };
+    let counters = probe_common::event::ConnectionCounters {
+        packets_fwd: 120,
+        packets_rev: 118,
+        bytes_fwd: 9_000,
+        bytes_rev: 1_200_000,
+        first_seen_ns: event.timestamp_ns - 2_000_000_000,
+        tcp_flags_seen: 0x1b12,
+        pad: [0; 6],
+    };
+    let mut d = decoder();
+    let flow = d
+        .decode(&monitor(Payload::Counted(event, Box::new(counters))))
+        .expect("a flow");
+    let c = flow.connection.expect("counters");
+    assert_eq!((c.forward_packets, c.reply_packets), (120, 118));
+    assert_eq!((c.forward_bytes, c.reply_bytes), (9_000, 1_200_000));
+    let time = flow.time.unwrap();
+    let first = c.first_seen.unwrap();
+    assert_eq!(
+        time.seconds - first.seconds,
+        2,
+        "first seen two seconds before"
+    );
+    // 0x12 opening (SYN, ACK), 0x1b replying (FIN, SYN, PSH, ACK).
+    let (fwd, rev) = (c.forward_tcp_flags.unwrap(), c.reply_tcp_flags.unwrap());
+    assert!(fwd.syn && fwd.ack && !fwd.fin);
+    assert!(rev.fin && rev.psh);
+    // A plain event has none.
+    let plain = d.decode(&monitor(Payload::Flow(event))).expect("a flow");
+    assert_eq!(plain.connection, None);
+}

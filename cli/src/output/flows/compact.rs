@@ -8,7 +8,8 @@
 //! the client stays on the left) and `<>` when the direction is unknown. VERDICT carries
 //! the policy attribution of drops (see `observe_describe::attribution`); while policies
 //! are staged, new connections end with their staged verdict (`staged: DROPPED (...)`,
-//! an extension). Lost events are
+//! an extension), and an aggregated connection's trace events with its counters
+//! (`[connection: ...]`, an extension). Lost events are
 //! `<time>[ [node]]: EVENTS LOST: <SOURCE> CPU(n) <count> (first: T, last: T) hint: ...`.
 
 use observe_proto::flow::{Flow, LostEvent};
@@ -47,6 +48,7 @@ pub fn flow_line_into(line: &mut Styled, flow: &Flow, o: &Options) {
     line.plain(" (");
     fields::summary_into(line, flow);
     line.plain(")");
+    fields::connection_into(line, flow);
     fields::staged_into(line, flow);
 }
 

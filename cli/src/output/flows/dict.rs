@@ -29,6 +29,9 @@ pub fn flow_block(flow: &Flow, o: &Options) -> Vec<Styled> {
     key(&mut b, "TYPE", plain(fields::flow_type(flow)));
     key(&mut b, "VERDICT", fields::verdict(flow, o.policy_names));
     key(&mut b, "SUMMARY", fields::summary(flow));
+    if let Some(text) = observe_describe::connection::text(flow) {
+        key(&mut b, "CONNECTION", plain(text));
+    }
     b
 }
 

@@ -274,6 +274,14 @@ pub fn staged_into(s: &mut Styled, flow: &Flow) {
     }
 }
 
+/// An aggregated connection's counters after the line (` [connection: 120 packets 9.0 kB
+/// sent, ...]`, an extension: only flows of `observerd --trace aggregate` have them).
+pub fn connection_into(s: &mut Styled, flow: &Flow) {
+    if let Some(text) = observe_describe::connection::text(flow) {
+        s.plain(format!(" [connection: {text}]"));
+    }
+}
+
 /// The SUMMARY column: `IP Trace ID: n; ` prefix, the flow's summary, `; SPIRE` suffix
 /// when the policy required authentication.
 pub fn summary(flow: &Flow) -> Styled {
@@ -307,6 +315,28 @@ mod staged_tests {
     use observe_proto::flow::{Flow, StagedVerdict, Verdict};
 
     use super::*;
+
+    #[test]
+    fn an_aggregated_connection_ends_the_line_with_its_counters() {
+        let mut s = Styled::new();
+        connection_into(&mut s, &Flow::default());
+        assert_eq!(s.render(false), "");
+        let flow = Flow {
+            connection: Some(observe_proto::flow::ConnectionCounters {
+                forward_packets: 3,
+                reply_packets: 2,
+                forward_bytes: 180,
+                reply_bytes: 2_900,
+                ..Default::default()
+            }),
+            ..Flow::default()
+        };
+        connection_into(&mut s, &flow);
+        assert_eq!(
+            s.render(false),
+            " [connection: 3 packets 180 B sent, 2 packets 2.9 kB back]"
+        );
+    }
 
     #[test]
     fn a_staged_verdict_ends_the_line() {
