@@ -15,6 +15,9 @@
 //! same maps, and nothing else. Each is measured as its path is, in the same run, and the
 //! last table gives probe / floor against its goal (established ≤ 1.3, new ≤ 1.5).
 //!
+//! Aggregation: one connection flooded in each trace mode (no trace events, aggregated
+//! with a 1 s interval, an event per packet): ns/packet and events per second.
+//!
 //! Run: `cargo bench -p enforcer --features datapath --bench datapath`.
 
 #[path = "../tests/datapath_common/frame.rs"]
@@ -572,6 +575,58 @@ fn event_rate(bench: &mut Bench) -> (u64, u64, u64, f64) {
     (sent, received, lost, received as f64 / elapsed)
 }
 
+/// One connection flooded with established packets in each trace mode: `(mode, ns/packet,
+/// packets, events, seconds)`. The cost is the median over batches, as for the other
+/// rows; the events are counted over two seconds of single runs (one packet per
+/// `BPF_PROG_TEST_RUN`), because within a repeated run the coarse clock that aggregation
+/// intervals are measured with did not advance on this VM. With `--trace all` every
+/// packet is an event; aggregated (a 1 s interval), the flood is a report per interval.
+fn aggregation_flood(bench: &mut Bench) -> Vec<(&'static str, f64, u64, u64, f64)> {
+    bench.install(100);
+    let flood = frame::v4(
+        LOCAL,
+        PEER,
+        &L4::Tcp {
+            sport: 40_002,
+            dport: 80,
+            flags: frame::ACK,
+        },
+    );
+    let modes = [
+        ("new (no trace events)", trace_mode::NEW_CONNECTIONS),
+        ("aggregate, 1 s interval", trace_mode::AGGREGATE),
+        ("all (an event per packet)", trace_mode::ALL),
+    ];
+    let mut out = Vec::new();
+    for (name, mode) in modes {
+        bench
+            .dp
+            .config_map()
+            .set(&ProbeConfig {
+                trace_mode: mode,
+                aggregation_interval_ms: 1_000,
+                ..ProbeConfig::DEFAULT
+            })
+            .expect("config");
+        bench.run(Program::FromEndpoint, &flood, 1);
+        bench.drain();
+        let ns = bench.batches(Program::FromEndpoint, &flood, tc_action::PASS);
+        let (mut packets, mut events) = (0u64, 0u64);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            let (action, _) = bench.run(Program::FromEndpoint, &flood, 1);
+            assert_eq!(action, tc_action::PASS);
+            packets += 1;
+            if packets.is_multiple_of(1_000) {
+                events += bench.drain() as u64;
+            }
+        }
+        events += bench.drain() as u64;
+        out.push((name, ns, packets, events, start.elapsed().as_secs_f64()));
+    }
+    out
+}
+
 /// Probe against floor against empty program, per path: `probe / floor` is what the
 /// probe's logic costs over its map operations; `net` is the same with the empty
 /// program's cost taken off both.
@@ -626,6 +681,13 @@ fn main() {
         );
     }
     print_floors(&paths);
+    println!("one connection flooded with established packets, per trace mode:");
+    for (mode, ns, packets, events, seconds) in aggregation_flood(&mut bench) {
+        println!(
+            "  {mode:<26} {ns:>6.1} ns/packet; {packets} packets in {seconds:.1} s: {events} events ({:.1}/s)",
+            events as f64 / seconds,
+        );
+    }
     let (sent, received, lost, rate) = event_rate(&mut bench);
     println!(
         "events to a userspace reader: sent {sent}, received {received}, lost {lost}: {:.2} M events/s",

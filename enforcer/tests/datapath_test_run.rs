@@ -1020,10 +1020,15 @@ fn aggregation_reports_connections_not_packets() {
     assert!(c.first_seen_ns > 0);
     // A connection that keeps sending is reported once per interval.
     h.dp.config_map()
-        .update(|c| c.aggregation_interval_ms = 0)
+        .update(|c| c.aggregation_interval_ms = 50)
         .expect("config");
     let (_, events) = counted(&mut h, true, FIN | ACK);
-    assert_eq!(events.len(), 1, "due at once with a zero interval");
+    assert!(events.is_empty(), "reported just now");
+    std::thread::sleep(std::time::Duration::from_millis(120));
+    let (_, events) = counted(&mut h, true, FIN | ACK);
+    assert_eq!(events.len(), 1, "due once the interval passed");
+    let (_, events) = counted(&mut h, true, FIN | ACK);
+    assert!(events.is_empty(), "and not again before the next one");
     // Drops stay immediate.
     let (action, events) = h.run(Hook::From, &frame::v4(LOCAL, PEER, &tcp(40001, 81, SYN)));
     assert_eq!(action, tc_action::DROP);
