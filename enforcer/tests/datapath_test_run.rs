@@ -866,7 +866,7 @@ fn replies_pass_without_policy_and_established_without_verdicts() {
         (ENDPOINT_ID, direction::EGRESS, 40000, 80)
     );
     assert_eq!((entry.packets_fwd, entry.packets_rev), (2, 1));
-    assert_eq!(entry.flags, ct_flags::SEEN_REPLY);
+    assert_eq!(entry.flags, ct_flags::SEEN_REPLY | ct_flags::UNREPORTED);
     assert_eq!(
         entry.tcp_flags_seen,
         u16::from(SYN | ACK) | (u16::from(SYN | ACK) << 8)
@@ -885,7 +885,10 @@ fn replies_pass_without_policy_and_established_without_verdicts() {
         tc_action::PASS
     );
     let (_, entry) = h.dp.conntrack_map().entries().expect("conntrack")[0];
-    assert_eq!(entry.flags, ct_flags::SEEN_REPLY | ct_flags::CLOSING);
+    assert_eq!(
+        entry.flags,
+        ct_flags::SEEN_REPLY | ct_flags::CLOSING | ct_flags::UNREPORTED
+    );
     assert!(
         entry.expires_ns
             < established_expiry - lifetime::TCP_ESTABLISHED_NS

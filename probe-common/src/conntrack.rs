@@ -81,6 +81,11 @@ pub mod ct_flags {
     /// The connection was opened by an L7 proxy's upstream socket (its packets carry
     /// [`crate::proxy::UPSTREAM_MARK`]): the endpoint's replies go back to that socket.
     pub const FROM_PROXY: u8 = 1 << 4;
+    /// Packets were seen since the connection's last aggregated trace event (or, before
+    /// its first, since it opened: the opening packet's event carries no counters). Set by
+    /// every packet, cleared by a report; the agent reports a connection that went quiet
+    /// with this set.
+    pub const UNREPORTED: u8 = 1 << 5;
     /// Both redirect flags.
     pub const REDIRECTS: u8 = REDIRECT_DNS | REDIRECT_HTTP;
 }

@@ -159,7 +159,7 @@ pub fn create(flow: &Flow, owner: &Owner, now: u64, admitted: &Admission) -> Res
         policy_revision: admitted.policy_revision,
         peer_identity: admitted.peer_identity,
         tcp_flags_seen: u16::from(flow.tcp_flags),
-        flags: flags | admitted.flags(),
+        flags: flags | admitted.flags() | ct_flags::UNREPORTED,
         pad: 0,
     };
     // BPF_ANY: an expired entry under the same key is overwritten, and two CPUs admitting
@@ -288,7 +288,7 @@ pub fn touch(entry: *mut CtEntry, flow: &Flow, is_reply: bool, now: u64, len: u3
 
         let old_flags = (*entry).flags;
         let reply_flag = if is_reply { ct_flags::SEEN_REPLY } else { 0 };
-        let flags = old_flags | reply_flag | closing_flag(flow);
+        let flags = old_flags | reply_flag | closing_flag(flow) | ct_flags::UNREPORTED;
         if flags != old_flags {
             (*entry).flags = flags;
         }
@@ -303,7 +303,8 @@ pub fn touch(entry: *mut CtEntry, flow: &Flow, is_reply: bool, now: u64, len: u3
 
 /// Whether aggregation reports `entry`'s connection at this packet: it showed new TCP
 /// flags (`gained`), or the last report is `interval_ms` old. A report is due at most
-/// once per interval otherwise; the report time is updated here.
+/// once per interval otherwise; the report time and [`ct_flags::UNREPORTED`] are updated
+/// here.
 #[inline(always)]
 pub fn report_due(entry: *mut CtEntry, gained: bool, now: u64, interval_ms: u32) -> bool {
     // SAFETY: a live map value pointer from `lookup`. Two CPUs may both report at once;
@@ -313,6 +314,7 @@ pub fn report_due(entry: *mut CtEntry, gained: bool, now: u64, interval_ms: u32)
             gained || now.wrapping_sub((*entry).reported_ns) >= u64::from(interval_ms) * 1_000_000;
         if due {
             (*entry).reported_ns = now;
+            (*entry).flags &= !ct_flags::UNREPORTED;
         }
         due
     }

@@ -1,7 +1,8 @@
 //! `observerd --trace aggregate`: a bulk TCP transfer between two pods costs a handful of
 //! trace events (its handshake, its first data each way, its close), each carrying the
-//! connection's packet and byte counts, which add up to what was sent; drops stay
-//! immediate.
+//! connection's packet and byte counts, which add up to what was sent; a UDP exchange,
+//! which shows no TCP flags, is reported with its counts by the agent once it is quiet;
+//! drops stay immediate.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -22,13 +23,13 @@ fn a_bulk_transfer_is_a_handful_of_events_with_its_counts() {
             "--trace",
             "aggregate",
             "--monitor-aggregation-interval",
-            "1h",
+            "500ms",
         ],
     ) else {
         return;
     };
     c.apply(POLICIES).expect("policies");
-    let _server = c.serve("server", &[8080], &[]);
+    let _server = c.serve("server", &[8080], &[5353]);
     let port = transfer(&c.endpoint("client").netns, ip("server", false));
 
     let traces: Vec<Flow> = c
@@ -60,6 +61,23 @@ fn a_bulk_transfer_is_a_handful_of_events_with_its_counts() {
     );
     assert!(last.forward_tcp_flags.as_ref().is_some_and(|f| f.fin));
     assert!(last.first_seen.is_some());
+
+    // A UDP request and its answer: the opening packet's event, then, once the exchange
+    // is an interval old, the agent's report of both packets.
+    assert!(c.reaches("client", "server", "udp", 5353, false));
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let udp: Vec<_> = c
+        .flows(trace_events(), 10_000)
+        .into_iter()
+        .filter(|f| udp_port(f) == Some(5353))
+        .filter_map(|f| f.connection)
+        .collect();
+    assert!(
+        udp.iter()
+            .any(|c| c.forward_packets >= 1 && c.reply_packets >= 1),
+        "the quiet exchange is reported with its counts: {udp:?}"
+    );
+    assert!(udp.len() <= 4, "once per hook, not per flush: {udp:?}");
 
     // Drops are not aggregated.
     assert!(!c.reaches("intruder", "server", "tcp", 8080, false));
@@ -108,5 +126,14 @@ fn ports(flow: &Flow) -> Vec<u32> {
     match flow.l4.as_ref().and_then(|l4| l4.protocol.as_ref()) {
         Some(Protocol::Tcp(tcp)) => vec![tcp.source_port, tcp.destination_port],
         _ => Vec::new(),
+    }
+}
+
+/// The destination port of a UDP flow.
+fn udp_port(flow: &Flow) -> Option<u32> {
+    use observe_proto::flow::layer4::Protocol;
+    match flow.l4.as_ref()?.protocol.as_ref()? {
+        Protocol::Udp(udp) => Some(udp.destination_port),
+        _ => None,
     }
 }

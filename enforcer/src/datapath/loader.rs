@@ -314,6 +314,16 @@ impl Datapath {
         &self.counters
     }
 
+    /// A read-only view of this datapath's conntrack and endpoint maps through their pins,
+    /// independent of this handle.
+    ///
+    /// # Errors
+    ///
+    /// As [`super::connections::Connections::open`].
+    pub fn connections(&self) -> Result<super::connections::Connections, super::error::MapError> {
+        super::connections::Connections::open(&self.paths)
+    }
+
     /// `OBS_CONFIG`.
     pub fn config_map(&mut self) -> &mut ConfigMap {
         &mut self.config

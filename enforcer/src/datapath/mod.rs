@@ -11,7 +11,8 @@
 //!
 //! Kernel layer (feature `datapath`, needs root): `loader` (load or adopt the pinned
 //! datapath), `attach` (tcx links, pinned), `kernel_maps` (aya-backed map traits),
-//! `counters`, `config` and `events`.
+//! `connections` (a read-only view of conntrack from its pins), `counters`, `config` and
+//! `events`.
 
 pub mod apply;
 pub mod cookie;
@@ -26,6 +27,8 @@ pub mod model;
 pub mod attach;
 #[cfg(feature = "datapath")]
 pub mod config;
+#[cfg(feature = "datapath")]
+pub mod connections;
 #[cfg(feature = "datapath")]
 pub mod counters;
 #[cfg(feature = "datapath")]

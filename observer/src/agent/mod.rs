@@ -25,6 +25,7 @@
 //! Optional pipeline hooks, each enabled by its flags: metrics (`--metrics-address`),
 //! flow export (`--export-file`) and on-disk history (`--history-dir`).
 
+pub mod aggregation;
 pub mod clock;
 pub mod cluster;
 pub mod control;

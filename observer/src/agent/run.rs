@@ -8,9 +8,11 @@ use std::time::Duration;
 use anyhow::{Result, anyhow};
 
 use super::control::ControlService;
-use super::options::Options;
+use super::options::{Options, TraceMode};
 use super::snapshot::SharedSnapshot;
-use super::{Agent, clock, cluster, dns_proxy, http_proxy, listeners, maps, node, ringbuf};
+use super::{
+    Agent, aggregation, clock, cluster, dns_proxy, http_proxy, listeners, maps, node, ringbuf,
+};
 use crate::export::{ExportConfig, Exporter};
 use crate::history::{History, HistoryConfig};
 use crate::metrics::{MapGauges, Metrics};
@@ -91,6 +93,14 @@ pub async fn run(opts: Options, node_netns: String) -> Result<()> {
         .datapath()
         .take_events()
         .ok_or_else(|| anyhow!("the event ring buffer is already taken"))?;
+    if opts.trace == TraceMode::Aggregate {
+        aggregation::start(
+            agent.datapath().connections()?,
+            sender.clone(),
+            opts.monitor_aggregation_interval,
+            opts.node_name.as_str().into(),
+        )?;
+    }
     let agent = Arc::new(Mutex::new(agent));
     let mut control = ControlService::new(agent.clone())
         .with_rule_hits(rule_hits.clone())
