@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use observer::decode::{BootClock, Decoder};
-use observer::event::Payload;
+use observer::event::{MonitorEvent, Payload};
 use observer::getters::{
     EndpointInfo, FakeEndpointGetter, FakeIdentityGetter, FakeLinkGetter, FakePolicyGetter,
     PolicyInfo, RuleInfo,
@@ -35,6 +35,7 @@ fn enriching(decoder: Decoder) -> Decoder {
         policy: policy.clone(),
         path: "spec.ingress[0]".into(),
     };
+    let selecting = policy.clone();
     decoder
         .with_endpoints(Arc::new(FakeEndpointGetter {
             on_endpoint_by_id: Some(Box::new(endpoint)),
@@ -45,7 +46,8 @@ fn enriching(decoder: Decoder) -> Decoder {
         }))
         .with_policies(Arc::new(FakePolicyGetter {
             on_rules_by_cookie: Some(Box::new(move |_| vec![rule.clone()])),
-            on_selecting_policies: Some(Box::new(move |_| vec![policy.clone()])),
+            on_selecting_policies: Some(Box::new(move |_| vec![selecting.clone()])),
+            on_auditing_policies: Some(Box::new(move |_| vec![policy.clone()])),
         }))
         .with_links(Arc::new(FakeLinkGetter {
             on_link_name: Some(Box::new(|index| Some(format!("lxc{index}")))),
@@ -53,13 +55,20 @@ fn enriching(decoder: Decoder) -> Decoder {
 }
 
 fuzz_target!(|data: &[u8]| {
-    // A short record becomes `Payload::Malformed` (a decode error in the pipeline).
-    let Payload::Flow(event) = Payload::from_record(data) else {
+    // A short record becomes `Payload::Malformed` (a decode error in the pipeline); an
+    // event with counters (aggregation mode) is decoded with them.
+    let payload = Payload::from_record(data);
+    if matches!(payload, Payload::Malformed { .. }) {
         return;
+    }
+    let event = MonitorEvent {
+        timestamp: std::time::SystemTime::UNIX_EPOCH,
+        node_name: Arc::from("fuzz-node"),
+        payload,
     };
     let plain = Decoder::new(BootClock::unix_epoch());
     for mut decoder in [plain, enriching(Decoder::new(BootClock::unix_epoch()))] {
-        if let Ok(flow) = decoder.decode_flow_event(&event, "fuzz-node") {
+        if let Ok(flow) = decoder.decode(&event) {
             serde_json::to_string(&flow).expect("a decoded flow prints as JSON");
         }
     }

@@ -31,6 +31,15 @@ struct Target {
     inline: &'static [&'static [u8]],
 }
 
+/// A trace event (kind 4 at byte 8) flagged `COUNTED` (0x20 at byte 45, the event's
+/// flags), followed by its 48 bytes of connection counters.
+const COUNTED_TRACE: [u8; 128] = {
+    let mut record = [0u8; 128];
+    record[8] = 4;
+    record[45] = 0x20;
+    record
+};
+
 const TARGETS: &[Target] = &[
     Target {
         name: "manifest",
@@ -42,8 +51,9 @@ const TARGETS: &[Target] = &[
         name: "decoder",
         dirs: &[],
         extension: "",
-        // One record of the event's size (80 bytes), so the fuzzer starts past the length check.
-        inline: &[&[0; 80]],
+        // One record of the event's size (80 bytes), so the fuzzer starts past the length
+        // check, and one trace event with its connection counters (128 bytes).
+        inline: &[&[0; 80], &COUNTED_TRACE],
     },
     Target {
         name: "filter_flags",
