@@ -23,7 +23,9 @@ use enforcer::net::Cidr;
 use enforcer::policy::Direction;
 use probe_common::config::ProbeConfig;
 use probe_common::conntrack::{ct_flags, lifetime, state};
-use probe_common::event::{FlowEvent, event_flags, kind, obs_point, trace_mode, verdict};
+use probe_common::event::{
+    ConnectionCounters, FlowEvent, event_flags, kind, obs_point, trace_mode, verdict,
+};
 use probe_common::ipcache::{FAMILY_V4, FAMILY_V6, WORLD_IDENTITY};
 use probe_common::policy::match_type;
 use probe_common::{direction, drop_reason, tc_action};
@@ -152,6 +154,22 @@ impl Harness {
 
     /// Runs `frame` through `program`; returns its action and the events it sent.
     fn run_program(&mut self, program: Program, frame: &[u8]) -> (i32, Vec<FlowEvent>) {
+        let action = self.action_of(program, frame);
+        (action, self.events.drain(64))
+    }
+
+    /// As [`Harness::run`], each event with the connection counters it carries.
+    fn run_counted(
+        &mut self,
+        hook: Hook,
+        frame: &[u8],
+    ) -> (i32, Vec<(FlowEvent, Option<ConnectionCounters>)>) {
+        let action = self.action_of(hook.program(), frame);
+        (action, self.events.drain_counted(64))
+    }
+
+    /// Runs `frame` through `program` once; its action.
+    fn action_of(&mut self, program: Program, frame: &[u8]) -> i32 {
         let prog = self.dp.program_mut(program).expect("loaded");
         let result = prog
             .test_run(TestRunOptions {
@@ -159,7 +177,7 @@ impl Harness {
                 ..TestRunOptions::default()
             })
             .expect("test run");
-        (result.return_value as i32, self.events.drain(64))
+        result.return_value as i32
     }
 
     /// As [`Harness::run`], with the skb's mark set to `mark` (`__sk_buff.mark`, offset 8).
@@ -966,15 +984,9 @@ fn aggregation_reports_connections_not_packets() {
         } else {
             (Hook::To, frame::v4(PEER, LOCAL, &tcp(80, 40000, flags)))
         };
-        let prog = h.dp.program_mut(hook.program()).expect("loaded");
-        let result = prog
-            .test_run(TestRunOptions {
-                data_in: Some(&frame),
-                ..TestRunOptions::default()
-            })
-            .expect("test run");
-        assert_eq!(result.return_value as i32, tc_action::PASS);
-        (frame.len(), h.events.drain_counted(64))
+        let (action, events) = h.run_counted(hook, &frame);
+        assert_eq!(action, tc_action::PASS);
+        (frame.len(), events)
     };
     // The opening packet: its policy verdict and a trace event without counters.
     let (syn_len, events) = counted(&mut h, true, SYN);

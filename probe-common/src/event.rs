@@ -26,6 +26,18 @@ pub mod obs_point {
     pub const FROM_NETWORK: u8 = 10;
     /// Leaving to the network on a node device (host firewall, the device's egress).
     pub const TO_NETWORK: u8 = 11;
+
+    /// The point of a hook: on a node device (`host`) or a pod's veth, for a packet the
+    /// endpoint sends (`egress`) or receives.
+    #[inline(always)]
+    pub const fn of(host: bool, egress: bool) -> u8 {
+        match (host, egress) {
+            (false, true) => FROM_ENDPOINT,
+            (false, false) => TO_ENDPOINT,
+            (true, true) => TO_NETWORK,
+            (true, false) => FROM_NETWORK,
+        }
+    }
 }
 
 /// Policy verdicts ([`FlowEvent::verdict`] of policy-verdict events).

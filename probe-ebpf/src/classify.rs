@@ -608,12 +608,7 @@ fn forward(
 /// The hook's own observation point.
 #[inline(always)]
 fn observation_point(hook: &Hook) -> u8 {
-    match (hook.host, hook.direction == direction::EGRESS) {
-        (false, true) => obs_point::FROM_ENDPOINT,
-        (false, false) => obs_point::TO_ENDPOINT,
-        (true, true) => obs_point::TO_NETWORK,
-        (true, false) => obs_point::FROM_NETWORK,
-    }
+    obs_point::of(hook.host, hook.direction == direction::EGRESS)
 }
 
 /// Aggregation mode: a trace event with the connection's counters when one is due

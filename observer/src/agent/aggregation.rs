@@ -116,12 +116,7 @@ fn report(
 ) -> (FlowEvent, ConnectionCounters) {
     let egress = key.direction == direction::EGRESS;
     let host = endpoint.flags & endpoint_flags::HOST != 0;
-    let point = match (host, egress) {
-        (false, true) => obs_point::FROM_ENDPOINT,
-        (false, false) => obs_point::TO_ENDPOINT,
-        (true, true) => obs_point::TO_NETWORK,
-        (true, false) => obs_point::FROM_NETWORK,
-    };
+    let point = obs_point::of(host, egress);
     let (src_identity, dst_identity) = if egress {
         (endpoint.identity, entry.peer_identity)
     } else {
