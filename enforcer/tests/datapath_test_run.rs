@@ -1479,6 +1479,45 @@ fn adoption_reuses_pinned_maps_and_reconciles_stale_entries() {
     );
 }
 
+/// An agent of a newer build meets an older one's pins: a rebuilt map (conntrack) of
+/// another layout is replaced by an empty one, and the rest is adopted; a map whose
+/// contents only the agent's state can rebuild (endpoints) is refused with its pin named.
+#[test]
+fn pins_of_an_older_layout_are_replaced_when_rebuilt_and_refused_otherwise() {
+    if !lab::require_root() {
+        return;
+    }
+    let root = PinRoot::new();
+    drop(Datapath::load_or_adopt(root.path(), "node").expect("first load"));
+    let maps = root.path().join("node").join("maps");
+    // OBS_FRAGS (an LRU hash of other key and value sizes) stands in for an older OBS_CT.
+    std::fs::remove_file(maps.join("OBS_CT")).expect("unpin conntrack");
+    std::fs::rename(maps.join("OBS_FRAGS"), maps.join("OBS_CT")).expect("older conntrack");
+    let mut dp = Datapath::load_or_adopt(root.path(), "node").expect("loads over it");
+    assert!(dp.is_adopted(), "the policy maps are adopted all the same");
+    let replaced: Vec<&str> = dp.replaced_pins().iter().map(|p| p.map).collect();
+    assert_eq!(replaced, ["OBS_CT"]);
+    assert!(
+        dp.conntrack_map()
+            .entries()
+            .expect("a working map")
+            .is_empty()
+    );
+    drop(dp);
+    let dp = Datapath::load_or_adopt(root.path(), "node").expect("and again");
+    assert!(dp.replaced_pins().is_empty(), "the new pin is kept");
+    drop(dp);
+
+    std::fs::remove_file(maps.join("OBS_ENDPOINTS")).expect("unpin endpoints");
+    std::fs::rename(maps.join("OBS_CT"), maps.join("OBS_ENDPOINTS")).expect("older endpoints");
+    let err = Datapath::load_or_adopt(root.path(), "node").expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        text.contains("OBS_ENDPOINTS") && text.contains("remove the pin"),
+        "{text}"
+    );
+}
+
 /// A DNS rule's entry steers the connection to the DNS proxy: without a proxy socket the
 /// packet is dropped with 178 ("Socket lookup failed"), never passed as if the rule were
 /// L3/L4 only; the verdict says REDIRECTED. With the proxy's listener bound (in a lab

@@ -167,6 +167,7 @@ pub struct Datapath {
     pub(crate) paths: PinPaths,
     adopted: bool,
     pub(crate) adopted_links: Vec<LinkAdoption>,
+    replaced: Vec<ReplacedPin>,
     policy: PolicyMap,
     endpoints: EndpointMap,
     ipcache: IpCacheMap,
@@ -191,7 +192,9 @@ impl Datapath {
     ///
     /// Mounts bpffs if `pin_root` is not on one, raises `RLIMIT_MEMLOCK` (older kernels
     /// charge BPF memory to it), loads and verifies every program, and writes the default
-    /// [`ProbeConfig`] when the maps are new (an adopted datapath keeps its config).
+    /// [`ProbeConfig`] when the maps are new (an adopted datapath keeps its config). A
+    /// pin of a rebuilt map (conntrack, fragments, config) with an older layout is
+    /// replaced ([`Datapath::replaced_pins`]); any other incompatible pin is an error.
     pub fn load_or_adopt(pin_root: &Path, node: &str) -> Result<Self, DatapathError> {
         let paths = PinPaths::new(pin_root, node)?;
         ensure_bpffs(pin_root)?;
@@ -201,7 +204,7 @@ impl Datapath {
                 source,
             })?;
         }
-        let pinned = check_pinned_maps(&paths)?;
+        let (pinned, replaced) = check_pinned_maps(&paths)?;
         raise_memlock();
         let mut ebpf = EbpfLoader::new()
             .default_map_pin_directory(&paths.maps)
@@ -228,10 +231,11 @@ impl Datapath {
             events: Some(typed_map(&mut ebpf, names::EVENTS)?),
             ebpf,
             paths,
-            adopted: pinned.contains(names::CONFIG),
+            adopted: pinned.contains(names::POLICY),
             adopted_links: Vec::new(),
+            replaced,
         };
-        if !datapath.adopted {
+        if !pinned.contains(names::CONFIG) {
             datapath.config.set(&ProbeConfig::DEFAULT)?;
         }
         datapath.adopted_links = datapath.adopt_links()?;
@@ -241,6 +245,11 @@ impl Datapath {
     /// Whether the maps were adopted from an earlier agent rather than created.
     pub fn is_adopted(&self) -> bool {
         self.adopted
+    }
+
+    /// The pins of another layout (an older build's) that were replaced at load.
+    pub fn replaced_pins(&self) -> &[ReplacedPin] {
+        &self.replaced
     }
 
     /// The pinned tcx links found at load and what became of them.
@@ -436,6 +445,19 @@ struct MapSpec {
     key_size: usize,
     value_size: usize,
     max_entries: u32,
+    /// What the map holds is rebuilt without it: a pin of another layout (an agent of an
+    /// older build) is replaced rather than refused. Conntrack (its connections are decided
+    /// again at their next packet), fragments, and the config (written at every start).
+    rebuilt: bool,
+}
+
+/// A pinned map of another layout that was replaced by a new, empty one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplacedPin {
+    /// Map name.
+    pub map: &'static str,
+    /// What differed.
+    pub detail: String,
 }
 
 /// The LPM trie key size: the prefix length (u32) and the data.
@@ -450,6 +472,7 @@ const SPECS: [MapSpec; 8] = [
         key_size: lpm_key::<PolicyKey>(),
         value_size: size_of::<PolicyEntry>(),
         max_entries: names::POLICY_MAX_ENTRIES,
+        rebuilt: false,
     },
     MapSpec {
         name: names::ENDPOINTS,
@@ -457,6 +480,7 @@ const SPECS: [MapSpec; 8] = [
         key_size: 4,
         value_size: size_of::<EndpointInfo>(),
         max_entries: names::ENDPOINTS_MAX_ENTRIES,
+        rebuilt: false,
     },
     MapSpec {
         name: names::IPCACHE,
@@ -464,6 +488,7 @@ const SPECS: [MapSpec; 8] = [
         key_size: lpm_key::<IpCacheKey>(),
         value_size: size_of::<IpCacheEntry>(),
         max_entries: names::IPCACHE_MAX_ENTRIES,
+        rebuilt: false,
     },
     MapSpec {
         name: names::CONNTRACK,
@@ -471,6 +496,7 @@ const SPECS: [MapSpec; 8] = [
         key_size: size_of::<CtKey>(),
         value_size: size_of::<CtEntry>(),
         max_entries: names::CONNTRACK_MAX_ENTRIES,
+        rebuilt: true,
     },
     MapSpec {
         name: names::FRAGMENTS,
@@ -478,6 +504,7 @@ const SPECS: [MapSpec; 8] = [
         key_size: size_of::<FragKey>(),
         value_size: size_of::<FragEntry>(),
         max_entries: names::FRAGMENTS_MAX_ENTRIES,
+        rebuilt: true,
     },
     MapSpec {
         name: names::COUNTERS,
@@ -485,6 +512,7 @@ const SPECS: [MapSpec; 8] = [
         key_size: 4,
         value_size: 8,
         max_entries: COUNTERS_LEN,
+        rebuilt: false,
     },
     MapSpec {
         name: names::CONFIG,
@@ -492,6 +520,7 @@ const SPECS: [MapSpec; 8] = [
         key_size: 4,
         value_size: size_of::<ProbeConfig>(),
         max_entries: 1,
+        rebuilt: true,
     },
     MapSpec {
         name: names::EVENTS,
@@ -499,12 +528,17 @@ const SPECS: [MapSpec; 8] = [
         key_size: 0,
         value_size: 0,
         max_entries: names::EVENTS_BYTES,
+        rebuilt: false,
     },
 ];
 
-/// Checks every existing map pin against [`SPECS`]; returns the names that are pinned.
-fn check_pinned_maps(paths: &PinPaths) -> Result<BTreeSet<&'static str>, DatapathError> {
+/// Checks every existing map pin against [`SPECS`]; returns the names that are pinned, and
+/// the pins of rebuilt maps that had another layout, removed (the load creates them anew).
+fn check_pinned_maps(
+    paths: &PinPaths,
+) -> Result<(BTreeSet<&'static str>, Vec<ReplacedPin>), DatapathError> {
     let mut pinned = BTreeSet::new();
+    let mut replaced = Vec::new();
     for spec in &SPECS {
         let path = paths.map(spec.name);
         if !path.exists() {
@@ -533,13 +567,23 @@ fn check_pinned_maps(paths: &PinPaths) -> Result<BTreeSet<&'static str>, Datapat
             spec.max_entries,
         );
         if found != want {
-            return Err(incompatible(format!(
+            let detail = format!(
                 "pinned (type, key size, value size, max entries) = {found:?}, this build needs {want:?}"
-            )));
+            );
+            if !spec.rebuilt {
+                return Err(incompatible(detail));
+            }
+            std::fs::remove_file(&path)
+                .map_err(|e| incompatible(format!("{detail}; cannot remove it: {e}")))?;
+            replaced.push(ReplacedPin {
+                map: spec.name,
+                detail,
+            });
+            continue;
         }
         pinned.insert(spec.name);
     }
-    Ok(pinned)
+    Ok((pinned, replaced))
 }
 
 /// Mounts bpffs unless `pin_root` (or its nearest existing ancestor) is on one: at

@@ -119,6 +119,13 @@ impl Agent {
         let state = store.load()?;
         let mut datapath = Datapath::load_or_adopt(&opts.pin_root, &opts.node_name)
             .context("cannot load the datapath")?;
+        for pin in datapath.replaced_pins() {
+            tracing::warn!(
+                map = pin.map,
+                "a pinned map of an older layout was replaced by a new, empty one: {}",
+                pin.detail
+            );
+        }
         let (trace_mode, interval_ms) = (opts.trace.value(), opts.aggregation_interval_ms());
         datapath
             .config_map()
