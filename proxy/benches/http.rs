@@ -67,8 +67,8 @@ fn main() {
                 .value_at_quantile(0.99)
                 .saturating_sub(direct.value_at_quantile(0.99))),
         );
-        let (direct_rps, direct_cpu) = throughput(server, &server_cpu).await;
-        let (proxied_rps, used_cpu) = throughput(proxy, &proxy_cpu).await;
+        let (direct_rps, direct_cpu, server_kernel) = throughput(server, &server_cpu).await;
+        let (proxied_rps, used_cpu, proxy_kernel) = throughput(proxy, &proxy_cpu).await;
         println!(
             "  throughput, {CONNECTIONS} keep-alive connections: direct {direct_rps:.0} \
              requests/s, through the proxy {proxied_rps:.0} requests/s ({:.2}x direct; three \
@@ -81,6 +81,13 @@ fn main() {
             "  per core: the server answers {per_server_core:.0} requests per CPU-second of its \
              thread, the proxy relays {per_proxy_core:.0} per CPU-second of its thread ({:.2}x)",
             per_proxy_core / per_server_core
+        );
+        println!(
+            "  in the kernel: {:.0}% of the proxy's thread, {:.0}% of the server's (on loopback \
+             a send runs the receiver's TCP stack too; the proxy sends twice per request, the \
+             server once)",
+            proxy_kernel * 100.0,
+            server_kernel * 100.0
         );
     });
 }
@@ -198,11 +205,11 @@ async fn latency(target: SocketAddr) -> Histogram<u64> {
     hist
 }
 
-/// Answered requests per second with `CONNECTIONS` connections sending back to back, and
-/// the share of a core the `cpu` thread used meanwhile.
-async fn throughput(target: SocketAddr, cpu: &ThreadCpu) -> (f64, f64) {
+/// Answered requests per second with `CONNECTIONS` connections sending back to back, the
+/// share of a core the `cpu` thread used meanwhile, and the share of that in the kernel.
+async fn throughput(target: SocketAddr, cpu: &ThreadCpu) -> (f64, f64, f64) {
     tokio::time::sleep(Duration::from_millis(30)).await;
-    let cpu_before = cpu.load(Ordering::Relaxed);
+    let (cpu_before, system_before) = cpu.get();
     let answered = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
     let local = tokio::task::LocalSet::new();
@@ -221,9 +228,12 @@ async fn throughput(target: SocketAddr, cpu: &ThreadCpu) -> (f64, f64) {
     local.await;
     let elapsed = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_millis(30)).await;
-    let used = (cpu.load(Ordering::Relaxed) - cpu_before) as f64 / 1e9;
+    let (cpu_after, system_after) = cpu.get();
+    let used = (cpu_after - cpu_before) as f64 / 1e9;
+    let system = (system_after - system_before) as f64 / 1e9;
     (
         answered.load(Ordering::Relaxed) as f64 / elapsed,
         used / elapsed,
+        system / used.max(1e-9),
     )
 }

@@ -6,8 +6,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// The CPU time one thread has used, as that thread last published it (ns).
-pub type ThreadCpu = Arc<AtomicU64>;
+/// The CPU time one thread has used, in all and in the kernel, as that thread last
+/// published it (ns).
+#[derive(Clone, Default)]
+pub struct ThreadCpu(Arc<[AtomicU64; 2]>);
+
+impl ThreadCpu {
+    /// (all, in the kernel), in ns.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.0[0].load(Ordering::Relaxed),
+            self.0[1].load(Ordering::Relaxed),
+        )
+    }
+
+    fn publish(&self) {
+        self.0[0].store(thread_cpu_ns(), Ordering::Relaxed);
+        self.0[1].store(thread_system_ns(), Ordering::Relaxed);
+    }
+}
 
 /// This thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), in ns.
 fn thread_cpu_ns() -> u64 {
@@ -18,6 +35,17 @@ fn thread_cpu_ns() -> u64 {
     // SAFETY: clock_gettime writes one timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
     u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
+/// This thread's system (kernel) time (`getrusage(RUSAGE_THREAD)`), in ns.
+fn thread_system_ns() -> u64 {
+    // SAFETY: an all-zero rusage is a valid value, which getrusage overwrites.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes one rusage we own.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &raw mut usage) };
+    let t = usage.ru_stime;
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000
+        + u64::try_from(t.tv_usec).unwrap_or(0) * 1_000
 }
 
 /// Runs `make()`'s future on a current-thread runtime in its own thread named `name`; returns the
@@ -43,7 +71,7 @@ where
             let mut tick = tokio::time::interval(Duration::from_millis(10));
             loop {
                 tick.tick().await;
-                published.store(thread_cpu_ns(), Ordering::Relaxed);
+                published.publish();
             }
         });
     });
