@@ -28,6 +28,10 @@ use observe_proxy::dns::{Decision, Question, Refusal};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+#[allow(
+    dead_code,
+    reason = "the DNS bench does not read the threads' CPU time"
+)]
 mod common;
 
 use common::spawn_thread_runtime;
