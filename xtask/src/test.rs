@@ -2,7 +2,8 @@
 //! the datapath built in. Privileged tests (BPF_PROG_TEST_RUN, the lab) run when this is
 //! root; otherwise each one is skipped by `lab::require_root`, which records it in a log
 //! this command clears before the run and counts after it ("N privileged tests skipped").
-//! Under `CI=true` a skipped privileged test fails instead; CI runs as root.
+//! Under `CI=true` a skipped privileged test fails instead; CI runs as root. A full run
+//! (no test filter) also checks that the fuzz targets (`fuzz/`) compile.
 
 use std::path::{Path, PathBuf};
 
@@ -62,7 +63,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     let result = cmd::run(&mut test);
     report_skips(&skips);
-    result
+    result?;
+    if args.rest.is_empty() {
+        // The fuzz targets are a workspace of their own (cargo-fuzz's layout) that no test
+        // builds: check that they still compile against the crates they fuzz.
+        cmd::run(cmd::cargo().args(["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"]))?;
+    }
+    Ok(())
 }
 
 /// Prints how many privileged tests were skipped (also when there were none), and where
