@@ -156,7 +156,9 @@ fn a_flood_the_ui_cannot_take_is_skipped_and_counted_not_blocked() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert!(skipped > 0, "the queue overflowed");
+    // Where the flood overflowed depends on the machine's load: the UI's queue (skipped)
+    // or, when the stream itself fell behind, the agent's ring (lost): counted either way.
+    assert!(skipped + lost > 0, "the flood overflowed and was counted");
     assert_eq!(
         flows + skipped + lost,
         flood.len() as u64,
