@@ -2,7 +2,11 @@
 //!
 //! One fixed-size [`FlowEvent`] per event; packet fields are decoded in the kernel, so
 //! userspace needs no packet parser. The kinds and subtypes are Cilium's monitor values, so
-//! the observer maps them straight onto Hubble's `event_type {type, sub_type}`.
+//! the observer maps them straight onto Hubble's `event_type {type, sub_type}`. Trace
+//! events of aggregation mode carry their connection's [`ConnectionCounters`] after the
+//! event ([`CountedEvent`]).
+
+use crate::conntrack::CtEntry;
 
 /// Event kinds ([`FlowEvent::kind`]), Cilium monitor message types.
 pub mod kind {
@@ -122,6 +126,26 @@ pub struct CountedEvent {
 const _: () = assert!(core::mem::size_of::<CountedEvent>() == 128);
 
 impl ConnectionCounters {
+    /// Sets these counters to `entry`'s, field by field (in place: the datapath writes them
+    /// straight into ring memory). The one place counters come from a conntrack entry.
+    #[inline(always)]
+    pub fn copy_from(&mut self, entry: &CtEntry) {
+        self.packets_fwd = entry.packets_fwd;
+        self.packets_rev = entry.packets_rev;
+        self.bytes_fwd = entry.bytes_fwd;
+        self.bytes_rev = entry.bytes_rev;
+        self.first_seen_ns = entry.created_ns;
+        self.tcp_flags_seen = entry.tcp_flags_seen;
+        self.pad = [0; 6];
+    }
+
+    /// The counters of `entry`.
+    pub fn of(entry: &CtEntry) -> Self {
+        let mut counters = Self::default();
+        counters.copy_from(entry);
+        counters
+    }
+
     /// The counters a record of a [`event_flags::COUNTED`] event carries after the event;
     /// `None` when the event has no counters or the record is too short for them.
     pub fn from_record(event: &FlowEvent, record: &[u8]) -> Option<Self> {

@@ -238,16 +238,8 @@ fn track<const MODE: u8>(
         Ct::Reply(entry) => {
             let gained = conntrack::touch(entry, flow, true, now, hook.pkt_len);
             let cookie = conntrack::cookie(entry);
-            if config.trace_mode == trace_mode::AGGREGATE {
-                let at = Counted {
-                    point: observation_point(hook),
-                    ct_state: state::REPLY,
-                    flags: event_flags::IS_REPLY,
-                    pad: 0,
-                    peer_identity: 0,
-                };
-                report(config, hook, flow, entry, at, gained, now);
-            }
+            let point = observation_point(hook);
+            report(config, hook, flow, entry, point, true, gained, now);
             if conntrack::from_proxy(entry) {
                 // A reply to a proxy's upstream socket goes to that socket; any other
                 // reply goes on its way.
@@ -347,21 +339,12 @@ fn established(
     let gained = conntrack::touch(entry, flow, false, now, hook.pkt_len);
     let cookie = conntrack::cookie(entry);
     let redirect = conntrack::redirects(entry);
-    if config.trace_mode == trace_mode::AGGREGATE {
-        let point = if redirect != 0 {
-            obs_point::TO_PROXY
-        } else {
-            observation_point(hook)
-        };
-        let at = Counted {
-            point,
-            ct_state: state::ESTABLISHED,
-            flags: 0,
-            pad: 0,
-            peer_identity: 0,
-        };
-        report(config, hook, flow, entry, at, gained, now);
-    }
+    let point = if redirect != 0 {
+        obs_point::TO_PROXY
+    } else {
+        observation_point(hook)
+    };
+    report(config, hook, flow, entry, point, false, gained, now);
     if redirect != 0 {
         return to_proxy(
             ctx,
@@ -611,25 +594,43 @@ fn observation_point(hook: &Hook) -> u8 {
     obs_point::of(hook.host, hook.direction == direction::EGRESS)
 }
 
-/// Aggregation mode: a trace event with the connection's counters when one is due
-/// ([`conntrack::report_due`]), the peer looked up then (replies are not otherwise).
+/// Aggregation mode: a trace event with the connection's counters at `point` when one is
+/// due ([`conntrack::report_due`]). The opening direction's hook has looked its peer up
+/// already; a reply's peer is looked up only for its report.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "inlined: a BPF call would take five at most"
+)]
 #[inline(always)]
 fn report(
     config: &ProbeConfig,
     hook: &Hook,
     flow: &Flow,
     entry: *mut probe_common::conntrack::CtEntry,
-    at: Counted,
+    point: u8,
+    reply: bool,
     gained: bool,
     now: u64,
 ) {
-    if conntrack::report_due(entry, gained, now, config.aggregation_interval_ms) {
-        let at = Counted {
-            peer_identity: policy::peer(flow, hook.direction).identity,
-            ..at
-        };
-        notify::emit_counted(hook, flow, entry, at);
+    if config.trace_mode != trace_mode::AGGREGATE
+        || !conntrack::report_due(entry, gained, now, config.aggregation_interval_ms)
+    {
+        return;
     }
+    let (ct_state, flags, peer_identity) = if reply {
+        let peer = policy::peer(flow, hook.direction).identity;
+        (state::REPLY, event_flags::IS_REPLY, peer)
+    } else {
+        (state::ESTABLISHED, 0, hook.peer_identity)
+    };
+    let at = Counted {
+        point,
+        ct_state,
+        flags,
+        pad: 0,
+        peer_identity,
+    };
+    notify::emit_counted(hook, flow, entry, at);
 }
 
 /// Counts and traces a forwarded packet at observation `point`; returns the pass verdict.

@@ -88,44 +88,30 @@ pub fn emit(hook: &Hook, flow: &Flow, note: &Note) {
 /// caller's frame, and it calls none itself (its frame adds to its caller's only).
 #[inline(never)]
 pub fn emit_counted(hook: &Hook, flow: &Flow, entry: *const CtEntry, at: Counted) {
-    let Some(mut slot) = OBS_EVENTS.reserve::<CountedEvent>(0) else {
-        count(counters::RINGBUF_LOST);
-        return;
-    };
-    let note = Note {
-        kind: kind::TRACE,
-        subtype: at.point,
-        ct_state: at.ct_state,
-        verdict: verdict::ALLOWED,
-        flags: at.flags | event_flags::COUNTED,
-        // SAFETY: a live conntrack map value pointer.
-        cookie: unsafe { (*entry).cookie },
-        ..Note::default()
-    };
-    let peer = at.peer_identity;
-    // SAFETY: a helper without preconditions.
-    let now = unsafe { bpf_ktime_get_ns() };
-    let record = slot.as_mut_ptr();
-    // SAFETY: `record` is the reserved ring memory of one CountedEvent, written field by
-    // field (no event-sized copy on this frame: the BPF stack is 512 bytes for the whole
-    // call chain); `entry` is a live conntrack map value pointer.
-    unsafe {
-        (*record).event = event(hook, flow, &note, now);
-        if hook.direction == direction::EGRESS {
-            (*record).event.dst_identity = peer;
-        } else {
-            (*record).event.src_identity = peer;
+    send_record(|record: *mut CountedEvent, now| {
+        let note = Note {
+            kind: kind::TRACE,
+            subtype: at.point,
+            ct_state: at.ct_state,
+            verdict: verdict::ALLOWED,
+            flags: at.flags | event_flags::COUNTED,
+            // SAFETY: a live conntrack map value pointer.
+            cookie: unsafe { (*entry).cookie },
+            ..Note::default()
+        };
+        // SAFETY: `record` is the reserved ring memory of one CountedEvent, written field
+        // by field (no event-sized copy on this frame: the BPF stack is 512 bytes for the
+        // whole call chain); `entry` is a live conntrack map value pointer.
+        unsafe {
+            (*record).event = event(hook, flow, &note, now);
+            if hook.direction == direction::EGRESS {
+                (*record).event.dst_identity = at.peer_identity;
+            } else {
+                (*record).event.src_identity = at.peer_identity;
+            }
+            (*record).counters.copy_from(&*entry);
         }
-        let counted = &mut (*record).counters;
-        counted.packets_fwd = (*entry).packets_fwd;
-        counted.packets_rev = (*entry).packets_rev;
-        counted.bytes_fwd = (*entry).bytes_fwd;
-        counted.bytes_rev = (*entry).bytes_rev;
-        counted.first_seen_ns = (*entry).created_ns;
-        counted.tcp_flags_seen = (*entry).tcp_flags_seen;
-        counted.pad = [0; 6];
-    }
-    slot.submit(wakeup_flags(now));
+    });
 }
 
 /// Where an aggregated trace event was seen, and the peer: one register's worth, so
@@ -146,17 +132,28 @@ pub struct Counted {
 }
 
 /// Reserves an event in the ring, writes `event_at(now)` in place and submits it with
-/// the paced wake-up; counts it as lost if the ring is full. The one way events are
-/// sent (the datapath's, and the benchmark floors').
+/// the paced wake-up; counts it as lost if the ring is full. The datapath's and the
+/// benchmark floors' way of sending a [`FlowEvent`].
 #[inline(always)]
 pub fn send(event_at: impl FnOnce(u64) -> FlowEvent) {
-    let Some(mut slot) = OBS_EVENTS.reserve::<FlowEvent>(0) else {
+    send_record(|record: *mut FlowEvent, now| {
+        // SAFETY: the reserved ring memory of one FlowEvent.
+        unsafe { record.write(event_at(now)) };
+    });
+}
+
+/// Reserves a record of type `T` in the ring, has `write(record, now)` fill it in place
+/// and submits it with the paced wake-up; counts it as lost if the ring is full. The one
+/// way records are sent.
+#[inline(always)]
+fn send_record<T: 'static>(write: impl FnOnce(*mut T, u64)) {
+    let Some(mut slot) = OBS_EVENTS.reserve::<T>(0) else {
         count(counters::RINGBUF_LOST);
         return;
     };
     // SAFETY: a helper without preconditions.
     let now = unsafe { bpf_ktime_get_ns() };
-    slot.write(event_at(now));
+    write(slot.as_mut_ptr(), now);
     slot.submit(wakeup_flags(now));
 }
 

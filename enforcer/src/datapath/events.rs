@@ -23,29 +23,27 @@ impl EventReader {
 
     /// Every event available now, at most `max`.
     pub fn drain(&mut self, max: usize) -> Vec<FlowEvent> {
-        let mut out = Vec::new();
-        while out.len() < max {
-            let Some(record) = self.ring.next() else {
-                break;
-            };
-            match FlowEvent::from_bytes(&record) {
-                Some(event) => out.push(event),
-                None => self.malformed += 1,
-            }
-        }
-        out
+        self.drain_with(max, |event, _| event)
     }
 
     /// As [`EventReader::drain`], each event with the connection counters its record
     /// carries (aggregation mode), if any.
     pub fn drain_counted(&mut self, max: usize) -> Vec<(FlowEvent, Option<ConnectionCounters>)> {
+        self.drain_with(max, |event, record| {
+            (event, ConnectionCounters::from_record(&event, record))
+        })
+    }
+
+    /// Every record available now, at most `max`, each whole event as `read` makes it;
+    /// a record too short for an event is counted ([`EventReader::malformed`]).
+    fn drain_with<T>(&mut self, max: usize, read: impl Fn(FlowEvent, &[u8]) -> T) -> Vec<T> {
         let mut out = Vec::new();
         while out.len() < max {
             let Some(record) = self.ring.next() else {
                 break;
             };
             match FlowEvent::from_bytes(&record) {
-                Some(event) => out.push((event, ConnectionCounters::from_record(&event, &record))),
+                Some(event) => out.push(read(event, &record)),
                 None => self.malformed += 1,
             }
         }

@@ -150,16 +150,7 @@ fn report(
         daddr: key.daddr,
         ..FlowEvent::default()
     };
-    let counters = ConnectionCounters {
-        packets_fwd: entry.packets_fwd,
-        packets_rev: entry.packets_rev,
-        bytes_fwd: entry.bytes_fwd,
-        bytes_rev: entry.bytes_rev,
-        first_seen_ns: entry.created_ns,
-        tcp_flags_seen: entry.tcp_flags_seen,
-        pad: [0; 6],
-    };
-    (event, counters)
+    (event, ConnectionCounters::of(entry))
 }
 
 /// The echo request type of an ICMP connection (conntrack keys ICMP by its echo id).
