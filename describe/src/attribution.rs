@@ -58,38 +58,39 @@ fn default_deny(
     attribution: Option<&Attribution>,
     direction: TrafficDirection,
 ) -> String {
-    let on = match direction {
+    let mut out = String::from("by default deny");
+    out.push_str(match direction {
         TrafficDirection::Ingress => " on ingress",
         TrafficDirection::Egress => " on egress",
         TrafficDirection::Unknown => "",
-    };
-    let selecting: Vec<String> = attribution
-        .map(|a| a.selecting_policies.iter().map(policy).collect())
-        .unwrap_or_default();
-    let l7_rule = attribution
-        .map(|a| a.l7_rule.as_str())
-        .filter(|r| !r.is_empty())
-        .map(|r| format!(" (allows {})", crate::sanitize::cleaned(r)))
-        .unwrap_or_default();
-    let closest = attribution
-        .and_then(|a| a.closest_rule.as_ref())
-        .map(|r| format!("; closest rule {}{l7_rule}", rule(r)))
-        .unwrap_or_default();
+    });
+    let selecting = attribution.map_or(&[][..], |a| a.selecting_policies.as_slice());
+    if selecting.is_empty() {
+        out.push_str(" (selecting policies unknown");
+    } else {
+        out.push_str(" (selected by ");
+        list_into(&mut out, selecting, policy_into);
+    }
+    if let Some(closest) = attribution.and_then(|a| a.closest_rule.as_ref()) {
+        out.push_str("; closest rule ");
+        rule_into(&mut out, closest);
+        let l7_rule = attribution.map_or("", |a| a.l7_rule.as_str());
+        if !l7_rule.is_empty() {
+            out.push_str(" (allows ");
+            out.push_str(&crate::sanitize::cleaned(l7_rule));
+            out.push(')');
+        }
+    }
     let destination = flow.ip.as_ref().map_or("", |ip| ip.destination.as_str());
     let history = attribution
         .and_then(|a| a.fqdn_history.as_ref())
-        .and_then(|h| crate::fqdn::history_text(destination, h))
-        .map(|text| format!("; {text}"))
-        .unwrap_or_default();
-    let closest = format!("{closest}{history}");
-    if selecting.is_empty() {
-        format!("by default deny{on} (selecting policies unknown{closest})")
-    } else {
-        format!(
-            "by default deny{on} (selected by {}{closest})",
-            selecting.join(", ")
-        )
+        .and_then(|h| crate::fqdn::history_text(destination, h));
+    if let Some(history) = history {
+        out.push_str("; ");
+        out.push_str(&history);
     }
+    out.push(')');
+    out
 }
 
 fn explicit_deny(
@@ -97,18 +98,18 @@ fn explicit_deny(
     attribution: Option<&Attribution>,
     direction: TrafficDirection,
 ) -> String {
-    let rules: Vec<String> = attribution
-        .map(|a| a.rules.iter().map(rule).collect())
-        .unwrap_or_default();
+    let mut out = String::from("by ");
+    let rules = attribution.map_or(&[][..], |a| a.rules.as_slice());
     if !rules.is_empty() {
-        return format!("by {}", rules.join(", "));
+        list_into(&mut out, rules, rule_into);
+        return out;
     }
-    let denied: Vec<String> = denied_by(flow, direction).into_iter().map(policy).collect();
+    let denied = denied_by(flow, direction);
     if denied.is_empty() {
-        "by a deny rule (policy unknown)".into()
-    } else {
-        format!("by {}", denied.join(", "))
+        return "by a deny rule (policy unknown)".into();
     }
+    list_into(&mut out, &denied, |out, p| policy_into(out, p));
+    out
 }
 
 /// The `*_denied_by` policies of `direction` (both when unknown).
@@ -123,32 +124,40 @@ fn denied_by(flow: &Flow, direction: TrafficDirection) -> Vec<&Policy> {
     out
 }
 
+/// `items` written by `item`, separated by `, `.
+pub(crate) fn list_into<T>(out: &mut String, items: &[T], item: impl Fn(&mut String, &T)) {
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        item(out, x);
+    }
+}
+
 /// `Kind namespace/name`, or `Kind name` for cluster-wide policies.
-fn policy(p: &Policy) -> String {
-    named(&p.kind, &p.namespace, &p.name)
+pub(crate) fn policy_into(out: &mut String, p: &Policy) {
+    named_into(out, &p.kind, &p.namespace, &p.name);
 }
 
 /// A rule: its policy and where the rule sits in it.
-fn rule(r: &PolicyRule) -> String {
-    let named = named(&r.kind, &r.namespace, &r.name);
-    if r.path.is_empty() {
-        named
-    } else {
-        format!("{named} {}", r.path)
+pub(crate) fn rule_into(out: &mut String, r: &PolicyRule) {
+    named_into(out, &r.kind, &r.namespace, &r.name);
+    if !r.path.is_empty() {
+        out.push(' ');
+        out.push_str(&r.path);
     }
 }
 
-fn named(kind: &str, namespace: &str, name: &str) -> String {
-    let name = if namespace.is_empty() {
-        name.to_string()
-    } else {
-        format!("{namespace}/{name}")
-    };
-    if kind.is_empty() {
-        name
-    } else {
-        format!("{kind} {name}")
+fn named_into(out: &mut String, kind: &str, namespace: &str, name: &str) {
+    if !kind.is_empty() {
+        out.push_str(kind);
+        out.push(' ');
     }
+    if !namespace.is_empty() {
+        out.push_str(namespace);
+        out.push('/');
+    }
+    out.push_str(name);
 }
 
 /// Hubble's `--print-policy-names` suffix for policy verdicts: ` BY name (Kind), ...`

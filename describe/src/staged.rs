@@ -3,6 +3,8 @@
 
 use observe_proto::flow::{Flow, Verdict};
 
+use crate::attribution::{list_into, policy_into, rule_into};
+
 /// The staged verdict and the rules behind it: `(DROPPED, "CiliumNetworkPolicy e2e/x
 /// spec.ingressDeny[0]")`, or for a staged default deny `(DROPPED, "default deny:
 /// CiliumNetworkPolicy e2e/x")` (the why is empty when nothing names it). `None` for a
@@ -12,28 +14,15 @@ pub fn staged(flow: &Flow) -> Option<(Verdict, String)> {
     let Some(a) = &staged.attribution else {
         return Some((staged.verdict(), String::new()));
     };
-    let named = |kind: &str, namespace: &str, name: &str| match namespace {
-        "" => format!("{kind} {name}"),
-        ns => format!("{kind} {ns}/{name}"),
-    };
-    let why = if a.rules.is_empty() {
-        let selecting: Vec<String> = a
-            .selecting_policies
-            .iter()
-            .map(|p| named(&p.kind, &p.namespace, &p.name))
-            .collect();
-        match selecting.is_empty() {
-            true => String::new(),
-            false => format!("default deny: {}", selecting.join(", ")),
+    let mut why = String::new();
+    if a.rules.is_empty() {
+        if !a.selecting_policies.is_empty() {
+            why.push_str("default deny: ");
+            list_into(&mut why, &a.selecting_policies, policy_into);
         }
     } else {
-        let rules: Vec<String> = a
-            .rules
-            .iter()
-            .map(|r| format!("{} {}", named(&r.kind, &r.namespace, &r.name), r.path))
-            .collect();
-        rules.join(", ")
-    };
+        list_into(&mut why, &a.rules, rule_into);
+    }
     Some((staged.verdict(), crate::sanitize::cleaned(&why)))
 }
 

@@ -59,32 +59,36 @@ pub fn format_into(out: &mut String, ts: Option<&Timestamp>, format: TimeFormat)
     };
     let nanos = time.timestamp_subsec_nanos();
     let rfc3339 = |out: &mut String, digits| {
-        let _ = write!(
-            out,
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            time.year(),
-            time.month(),
-            time.day(),
-            time.hour(),
-            time.minute(),
-            time.second()
-        );
-        out.push_str(&fraction(nanos, digits));
+        push_number(out, time.year().unsigned_abs(), 4, b'0');
+        for (separator, value) in [
+            ('-', time.month()),
+            ('-', time.day()),
+            ('T', time.hour()),
+            (':', time.minute()),
+            (':', time.second()),
+        ] {
+            out.push(separator);
+            push_number(out, value, 2, b'0');
+        }
+        fraction_into(out, nanos, digits);
         out.push('Z');
     };
     match format {
         // `%b %e %H:%M:%S%.3f`
         TimeFormat::StampMilli => {
-            let month = MONTHS.get(time.month0() as usize).copied().unwrap_or("???");
-            let _ = write!(
-                out,
-                "{month} {:>2} {:02}:{:02}:{:02}.{:03}",
-                time.day(),
-                time.hour(),
-                time.minute(),
-                time.second(),
-                nanos / 1_000_000
-            );
+            out.push_str(MONTHS.get(time.month0() as usize).copied().unwrap_or("???"));
+            out.push(' ');
+            push_number(out, time.day(), 2, b' ');
+            for (separator, value) in [
+                (' ', time.hour()),
+                (':', time.minute()),
+                (':', time.second()),
+            ] {
+                out.push(separator);
+                push_number(out, value, 2, b'0');
+            }
+            out.push('.');
+            push_number(out, nanos / 1_000_000, 3, b'0');
         }
         TimeFormat::YearMonthDay => layout(out, "%Y-%m-%d"),
         TimeFormat::YearMonthDayHour => layout(out, "%Y-%m-%dT%HZ"),
@@ -104,17 +108,42 @@ const MONTHS: [&str; 12] = [
 
 /// Go's `.999…` layouts: up to `digits` digits, trailing zeros dropped, no dot for zero
 /// (none at all for 0 digits).
-fn fraction(nanos: u32, digits: u32) -> String {
+fn fraction_into(out: &mut String, nanos: u32, digits: u32) {
     if digits == 0 {
-        return String::new();
+        return;
     }
-    let value = nanos / 10u32.pow(9 - digits);
-    let text = format!("{value:0width$}", width = digits as usize);
-    let trimmed = text.trim_end_matches('0');
-    if trimmed.is_empty() {
-        String::new()
-    } else {
-        format!(".{trimmed}")
+    let mut value = nanos / 10u32.pow(9 - digits);
+    let mut width = digits;
+    while width > 0 && value.is_multiple_of(10) {
+        value /= 10;
+        width -= 1;
+    }
+    if width > 0 {
+        out.push('.');
+        push_number(out, value, width, b'0');
+    }
+}
+
+/// `value` in decimal, left-padded with `pad` to `width` digits (longer when it needs
+/// more), without the formatter's machinery: this runs for every printed flow.
+fn push_number(out: &mut String, value: u32, width: u32, pad: u8) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let used = (digits.len() - at) as u32;
+    for _ in used..width {
+        out.push(char::from(pad));
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
     }
 }
 
