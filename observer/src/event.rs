@@ -217,6 +217,12 @@ impl<'a> EventView<'a> {
     pub fn flow(&self) -> Option<&flow::Flow> {
         self.flow.get_or_init(|| self.event.to_flow()).as_deref()
     }
+
+    /// Whether the flow was built (for tests of hooks that must not build it).
+    #[cfg(test)]
+    pub(crate) fn is_built(&self) -> bool {
+        self.flow.get().is_some()
+    }
 }
 
 #[cfg(test)]

@@ -104,6 +104,10 @@ impl<T: Clone + Weight> RingReader<T> {
 
     /// Reads forward, waiting for the writer when the cursor reached it.
     pub async fn follow(&mut self) -> Item<T> {
+        // Behind the writer, the common case of a busy ring: no waiter to register.
+        if let Some(item) = self.next() {
+            return item;
+        }
         loop {
             // Register interest before checking, so a write between the check and the
             // wait still wakes us.

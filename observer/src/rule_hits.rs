@@ -193,7 +193,11 @@ impl OnDecodedFlow for RuleHitsHook {
             DecodedEvent::Flow(_) => true,
             DecodedEvent::Lost(_) => false,
         };
-        if let Some(flow) = view.flow().filter(|_| verdict) {
+        // Only a verdict's flow is built: asking the view builds it.
+        if !verdict {
+            return;
+        }
+        if let Some(flow) = view.flow() {
             self.0.count(flow);
         }
     }
@@ -235,6 +239,33 @@ mod tests {
             namespace: "shop".into(),
             name: name.into(),
             path: path.into(),
+        }
+    }
+
+    /// The hook builds the flow of a policy verdict only: building every trace event's
+    /// flow cost the agent 40% of its CPU at 1M events/s with nobody reading them.
+    #[test]
+    fn only_policy_verdicts_are_built() {
+        use crate::decode::{BootClock, Decoder};
+        use crate::event::{MonitorEvent, Payload};
+        use probe_common::event::{FlowEvent, kind};
+
+        let hits = RuleHits::new();
+        let mut hook = hits.hook();
+        let mut decoder = Decoder::new(BootClock::unix_epoch());
+        for (kind, built) in [(kind::TRACE, false), (kind::POLICY_VERDICT, true)] {
+            let event = MonitorEvent {
+                timestamp: std::time::UNIX_EPOCH,
+                node_name: "node-1".into(),
+                payload: Payload::Flow(FlowEvent {
+                    kind,
+                    ..FlowEvent::default()
+                }),
+            };
+            let decoded = decoder.decode_event(&event).expect("decodes");
+            let view = EventView::new(&decoded);
+            hook.on_stored(0, &view);
+            assert_eq!(view.is_built(), built, "event kind {kind}");
         }
     }
 
