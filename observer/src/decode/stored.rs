@@ -122,6 +122,20 @@ impl StoredFlow {
         flow
     }
 
+    /// Completes `flow`, built with `built` ([`StoredFlow::build`]), into the whole flow:
+    /// a reader whose filters passed a partly built flow adds what is missing instead of
+    /// building the flow again.
+    pub fn complete(&self, mut flow: Flow, built: Detail) -> Flow {
+        if built == Detail::Header {
+            let (s, d) = endpoints::decode_endpoints(&self.event, &self.lookups.sides);
+            (flow.source, flow.destination) = (Some(s), Some(d));
+        }
+        if built < Detail::Full {
+            self.fill_rest(&mut flow);
+        }
+        flow
+    }
+
     /// What only the whole flow has: the id, the summary, policy attribution, DNS names,
     /// the staged verdict.
     fn fill_rest(&self, flow: &mut Flow) {

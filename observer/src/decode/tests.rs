@@ -629,3 +629,36 @@ fn an_aggregated_trace_event_carries_its_connection_s_counters() {
     let plain = d.decode(&monitor(Payload::Flow(event))).expect("a flow");
     assert_eq!(plain.connection, None);
 }
+
+/// A flow built partly (what filters look at) and completed is the flow built whole,
+/// field for field, for drops, verdicts and traces.
+#[test]
+fn a_completed_flow_is_the_whole_flow() {
+    let mut decoder = decoder();
+    let events = [
+        FlowEvent {
+            kind: kind::DROP,
+            subtype: drop_reason::POLICY_DENIED,
+            reason: drop_reason::POLICY_DENIED,
+            ..syn_to_deathstar()
+        },
+        FlowEvent {
+            kind: kind::POLICY_VERDICT,
+            ..syn_to_deathstar()
+        },
+        FlowEvent {
+            kind: kind::TRACE,
+            ..syn_to_deathstar()
+        },
+    ];
+    for ev in events {
+        let stored = decoder
+            .store_flow_event(&ev, &Arc::from("k8s1"))
+            .expect("decodes");
+        let whole = stored.to_flow();
+        for detail in [Detail::Header, Detail::Endpoints, Detail::Full] {
+            let completed = stored.complete(stored.build(detail), detail);
+            assert_eq!(completed, whole, "kind {} from {detail:?}", ev.kind);
+        }
+    }
+}

@@ -95,8 +95,15 @@ impl FlowQuery {
                 let flow = stored.to_flow();
                 self.filters.matches(&flow).then_some(Cow::Owned(flow))
             }
+            DecodedEvent::Datapath(stored) if self.filters.is_empty() => {
+                Some(Cow::Owned(stored.to_flow()))
+            }
+            // Judged on the part the filters look at, completed once it passes.
             DecodedEvent::Datapath(stored) => {
-                self.passes(event).then(|| Cow::Owned(stored.to_flow()))
+                let flow = stored.build(self.detail);
+                self.filters
+                    .matches(&flow)
+                    .then(|| Cow::Owned(stored.complete(flow, self.detail)))
             }
         }
     }
