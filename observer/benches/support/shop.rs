@@ -43,7 +43,8 @@ pub fn app_policy(app: u32, ports: &str) -> String {
     )
 }
 
-/// The objects of manifest `text`.
+/// The objects of manifest `text` (the benchmarks that apply manifests need the agent).
+#[cfg(feature = "agent")]
 #[allow(dead_code, reason = "not every benchmark applies manifests")]
 pub fn objects(text: &str) -> Vec<enforcer::manifest::Object> {
     let input = enforcer::manifest::Input {
