@@ -10,12 +10,15 @@ use probe_common::endpoint::EndpointInfo;
 use probe_common::maps as names;
 
 use super::error::MapError;
+use super::kernel_maps::{ConntrackMap, EndpointMap};
 use super::loader::PinPaths;
+use super::maps::MapOps;
 
-/// The conntrack and endpoint maps of one node's pinned datapath.
+/// The conntrack and endpoint maps of one node's pinned datapath, read through the maps'
+/// own wrappers.
 pub struct Connections {
-    conntrack: HashMap<MapData, CtKey, CtEntry>,
-    endpoints: HashMap<MapData, u32, EndpointInfo>,
+    conntrack: ConntrackMap,
+    endpoints: EndpointMap,
 }
 
 impl Connections {
@@ -26,8 +29,8 @@ impl Connections {
     /// [`MapError::Op`] when a pin cannot be opened or is not the map it should be.
     pub fn open(paths: &PinPaths) -> Result<Self, MapError> {
         Ok(Self {
-            conntrack: open(paths, names::CONNTRACK)?,
-            endpoints: open(paths, names::ENDPOINTS)?,
+            conntrack: ConntrackMap(open(paths, names::CONNTRACK)?),
+            endpoints: EndpointMap(open(paths, names::ENDPOINTS)?),
         })
     }
 
@@ -37,10 +40,7 @@ impl Connections {
     ///
     /// [`MapError::Op`] when the kernel refuses the walk.
     pub fn entries(&self) -> Result<Vec<(CtKey, CtEntry)>, MapError> {
-        self.conntrack
-            .iter()
-            .map(|item| item.map_err(|e| read_error(names::CONNTRACK, e)))
-            .collect()
+        self.conntrack.entries()
     }
 
     /// Every registered endpoint, by its endpoint id, with the interface it is on (the
@@ -51,8 +51,7 @@ impl Connections {
     /// [`MapError::Op`] when the kernel refuses the walk.
     pub fn endpoints(&self) -> Result<BTreeMap<u16, (u32, EndpointInfo)>, MapError> {
         let mut out = BTreeMap::new();
-        for item in self.endpoints.iter() {
-            let (ifindex, info) = item.map_err(|e| read_error(names::ENDPOINTS, e))?;
+        for (ifindex, info) in self.endpoints.entries()? {
             out.entry(info.endpoint_id).or_insert((ifindex, info));
         }
         Ok(out)
@@ -72,13 +71,4 @@ fn open<K: aya::Pod, V: aya::Pod>(
     let data = MapData::from_pin(paths.map(name)).map_err(|e| fail(Box::new(e)))?;
     let map = Map::from_map_data(data).map_err(|e| fail(Box::new(e)))?;
     HashMap::try_from(map).map_err(|e| fail(Box::new(e)))
-}
-
-fn read_error(map: &'static str, e: aya::maps::MapError) -> MapError {
-    MapError::Op {
-        map,
-        op: "read",
-        key: String::new(),
-        source: Box::new(e),
-    }
 }

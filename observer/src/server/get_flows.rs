@@ -88,16 +88,6 @@ impl FlowQuery {
         match event {
             DecodedEvent::Lost(_) => None,
             DecodedEvent::Flow(flow) => self.filters.matches(flow).then_some(Cow::Borrowed(flow)),
-            // Judged on the whole flow: build it once, for the filters and the response.
-            DecodedEvent::Datapath(stored)
-                if self.detail == Detail::Full && !self.filters.is_empty() =>
-            {
-                let flow = stored.to_flow();
-                self.filters.matches(&flow).then_some(Cow::Owned(flow))
-            }
-            DecodedEvent::Datapath(stored) if self.filters.is_empty() => {
-                Some(Cow::Owned(stored.to_flow()))
-            }
             // Judged on the part the filters look at, completed once it passes.
             DecodedEvent::Datapath(stored) => {
                 let flow = stored.build(self.detail);
