@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use observe_proto::Timestamp;
 use observe_proto::flow::{self, LostEventSource};
-use probe_common::event::{ConnectionCounters, FlowEvent, event_flags};
+use probe_common::event::{ConnectionCounters, CountedEvent, FlowEvent, event_flags};
 
 /// One event handed to the pipeline.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +43,9 @@ pub enum Payload {
     Malformed {
         /// The record's length in bytes.
         len: usize,
+        /// The length its kind needs ([`FlowEvent`], or [`CountedEvent`] when it says it
+        /// carries counters).
+        need: usize,
     },
     /// Events lost before they reached the pipeline.
     Lost {
@@ -61,16 +64,19 @@ impl Payload {
     /// counters when it says it carries them, or [`Payload::Malformed`] for a record that
     /// is too short for what it says it is. Never panics.
     pub fn from_record(record: &[u8]) -> Self {
-        let malformed = Self::Malformed { len: record.len() };
+        let malformed = |need| Self::Malformed {
+            len: record.len(),
+            need,
+        };
         let Some(event) = FlowEvent::from_bytes(record) else {
-            return malformed;
+            return malformed(size_of::<FlowEvent>());
         };
         if event.flags & event_flags::COUNTED == 0 {
             return Self::Flow(event);
         }
         match ConnectionCounters::from_record(&event, record) {
             Some(counters) => Self::Counted(event, Box::new(counters)),
-            None => malformed,
+            None => malformed(size_of::<CountedEvent>()),
         }
     }
 }
@@ -304,9 +310,12 @@ mod tests {
         assert_eq!(Payload::from_record(&bytes), Payload::Flow(sample()));
         assert_eq!(
             Payload::from_record(&bytes[..79]),
-            Payload::Malformed { len: 79 }
+            Payload::Malformed { len: 79, need: 80 }
         );
-        assert_eq!(Payload::from_record(&[]), Payload::Malformed { len: 0 });
+        assert_eq!(
+            Payload::from_record(&[]),
+            Payload::Malformed { len: 0, need: 80 }
+        );
     }
 
     #[test]
@@ -338,7 +347,10 @@ mod tests {
         );
         assert_eq!(
             Payload::from_record(&bytes[..100]),
-            Payload::Malformed { len: 100 }
+            Payload::Malformed {
+                len: 100,
+                need: 128
+            }
         );
     }
 

@@ -134,8 +134,8 @@ impl Decoder {
             Payload::Http(record) => Ok(DecodedEvent::Flow(Box::new(
                 self.decode_http(record, &event.node_name),
             ))),
-            Payload::Malformed { len } => Err(ParseError::Truncated {
-                need: size_of::<FlowEvent>(),
+            Payload::Malformed { len, need } => Err(ParseError::Truncated {
+                need: *need,
                 got: *len,
             }),
             Payload::Lost { .. } => Err(ParseError::NotAFlow),

@@ -184,7 +184,7 @@ mod tests {
         MonitorEvent {
             timestamp: SystemTime::UNIX_EPOCH,
             node_name: Arc::from("n"),
-            payload: Payload::Malformed { len: 1 },
+            payload: Payload::Malformed { len: 1, need: 80 },
         }
     }
 
