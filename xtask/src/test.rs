@@ -3,7 +3,9 @@
 //! root; otherwise each one is skipped by `lab::require_root`, which records it in a log
 //! this command clears before the run and counts after it ("N privileged tests skipped").
 //! Under `CI=true` a skipped privileged test fails instead; CI runs as root. A full run
-//! (no test filter) also checks that the fuzz targets (`fuzz/`) compile.
+//! (no test filter) also checks that the fuzz targets (`fuzz/`) and the benchmarks compile,
+//! the benchmarks both with the datapath and agent features and without them (`cargo test`
+//! builds neither).
 
 use std::path::{Path, PathBuf};
 
@@ -33,14 +35,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         );
     }
     let mut test = cmd::cargo();
-    test.args([
-        "test",
-        "--workspace",
-        "--exclude",
-        "probe-ebpf",
-        "--features",
-        "enforcer/datapath,observer/agent,observe-tests/agent",
-    ]);
+    test.args(["test"]).args(WORKSPACE).args(FEATURES);
     // The end-to-end suite (`tests/`) drives the `observe` and `observerd` binaries this
     // build produces, rather than building its own.
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -68,9 +63,27 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         // The fuzz targets are a workspace of their own (cargo-fuzz's layout) that no test
         // builds: check that they still compile against the crates they fuzz.
         cmd::run(cmd::cargo().args(["check", "--manifest-path", "fuzz/Cargo.toml", "--bins"]))?;
+        // Benchmarks only `cargo xtask bench` builds: a bench that compiles only with a
+        // feature it does not require would otherwise go unnoticed.
+        cmd::run(cmd::cargo().args(["check", "--benches"]).args(WORKSPACE))?;
+        cmd::run(
+            cmd::cargo()
+                .args(["check", "--benches"])
+                .args(WORKSPACE)
+                .args(FEATURES),
+        )?;
     }
     Ok(())
 }
+
+/// The workspace's packages but the eBPF program (built by the enforcer's build script).
+const WORKSPACE: [&str; 3] = ["--workspace", "--exclude", "probe-ebpf"];
+
+/// The features the tests run with: the datapath and the agent built in.
+const FEATURES: [&str; 2] = [
+    "--features",
+    "enforcer/datapath,observer/agent,observe-tests/agent",
+];
 
 /// Prints how many privileged tests were skipped (also when there were none), and where
 /// their names are.
