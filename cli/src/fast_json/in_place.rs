@@ -85,9 +85,10 @@ impl KeyTable {
         loop {
             let index = usize::from(*self.slots.get(slot)?).checked_sub(1)?;
             let name = names.get(index)?.as_bytes();
+            // Equal heads and lengths settle a name of eight bytes or fewer.
             if *self.heads.get(index)? == key_head
                 && name.len() == key.len()
-                && name.get(8..) == key.get(8..)
+                && (name.len() <= 8 || name.get(8..) == key.get(8..))
             {
                 return Some(index);
             }
