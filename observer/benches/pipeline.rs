@@ -13,7 +13,9 @@
 //! - the same pipeline offered far more than a UDP flood can: the agent's own program run
 //!   with `BPF_PROG_TEST_RUN` ([`test_run`]) at up to 2M events/s, each rate with what the
 //!   agent saw and what it counted lost, and whether they balance with what was offered;
-//!   first with no client (the agent alone), then with a `GetFlows` follower.
+//!   first with no client (the agent alone), then with a `GetFlows` follower, with the
+//!   CPU time the follower's own thread spent per flow it received (the client's share of
+//!   the machine: receiving, HTTP/2 and protobuf decoding).
 
 #[path = "../../tests/agent_e2e/common.rs"]
 #[allow(
@@ -47,6 +49,24 @@ struct Tally {
     lost: Arc<AtomicU64>,
     latency: Arc<Mutex<Histogram<u64>>>,
     stop: Arc<AtomicBool>,
+    /// The follower thread's CPU time (user + system) as it last published it, in µs:
+    /// what receiving and decoding the stream costs the client.
+    cpu_us: Arc<AtomicU64>,
+}
+
+impl Tally {
+    /// Publishes the calling (follower) thread's CPU time.
+    fn publish_cpu(&self) {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes one timespec we own.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
+        let us = u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000
+            + u64::try_from(ts.tv_nsec).unwrap_or(0) / 1_000;
+        self.cpu_us.store(us, Ordering::Relaxed);
+    }
 }
 
 struct Follower {
@@ -64,6 +84,7 @@ impl Follower {
                 Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram"),
             )),
             stop: Arc::new(AtomicBool::new(false)),
+            cpu_us: Arc::new(AtomicU64::new(0)),
         };
         let t = tally.clone();
         let thread = std::thread::spawn(move || {
@@ -86,6 +107,12 @@ impl Follower {
 
     fn lost(&self) -> u64 {
         self.tally.lost.load(Ordering::Relaxed)
+    }
+
+    /// The follower thread's CPU time so far (published every 1,024 messages and when
+    /// the stream is idle), in µs.
+    fn cpu_us(&self) -> u64 {
+        self.tally.cpu_us.load(Ordering::Relaxed)
     }
 }
 
@@ -113,12 +140,18 @@ async fn follow(server: String, tally: Tally) {
         ..Default::default()
     };
     let mut stream = client.get_flows(req).await.expect("get_flows").into_inner();
+    let mut messages = 0u64;
     while !tally.stop.load(Ordering::SeqCst) {
         let Ok(Ok(Some(resp))) =
             tokio::time::timeout(Duration::from_millis(200), stream.message()).await
         else {
+            tally.publish_cpu();
             continue;
         };
+        messages += 1;
+        if messages.is_multiple_of(1024) {
+            tally.publish_cpu();
+        }
         match resp.response_types {
             Some(ResponseTypes::Flow(f)) => {
                 tally.received.fetch_add(1, Ordering::Relaxed);
@@ -290,14 +323,15 @@ fn offered_by_test_run(c: &Cluster, follower: Option<&Follower>) {
     let frame = test_run::udp_frame(src, dst, 40_000, PORT);
     let pid = c.agent_pid().expect("the agent runs");
     println!(
-        "  offered/s   achieved/s        seen   lost ring  lost queue   unaccounted | follower got   told lost   unaccounted | agent CPU ms per 1M seen"
+        "  offered/s   achieved/s        seen   lost ring  lost queue   unaccounted | follower got   told lost   unaccounted  its CPU ns per flow | agent CPU ms per 1M seen"
     );
     let tally = |f: Option<&Follower>| f.map_or((0, 0), |f| (f.received(), f.lost()));
+    let follower_cpu = |f: Option<&Follower>| f.map_or(0, Follower::cpu_us);
     let node = c.node.netns.clone();
     for rate in [100_000u64, 250_000, 500_000, 1_000_000, 2_000_000] {
         let (seen0, lost0) = status_by_source(c);
         let (got0, told0) = tally(follower);
-        let cpu0 = cpu_ms(pid);
+        let (cpu0, follower_cpu0) = (cpu_ms(pid), follower_cpu(follower));
         let ifname = client.interface.clone();
         let ifindex = client.ifindex;
         let frame = frame.clone();
@@ -323,15 +357,16 @@ fn offered_by_test_run(c: &Cluster, follower: Option<&Follower>) {
         let seen = seen1 - seen0;
         let (got1, told1) = tally(follower);
         let (got, told) = (got1 - got0, told1 - told0);
+        let follower_ns = (follower_cpu(follower) - follower_cpu0) * 1_000 / got.max(1);
         let agent_gap = i128::from(offered) - i128::from(seen + ring + queue);
         // A follower should learn of every event it did not get: the agent's own losses
         // and the ring's overruns both reach it as lost-event notices.
         let stream = match follower {
             Some(_) => {
                 let gap = i128::from(offered) - i128::from(got + told);
-                format!("{got:>12}   {told:>9}   {gap:>11}")
+                format!("{got:>12}   {told:>9}   {gap:>11}  {follower_ns:>19}")
             }
-            None => format!("{:>12}   {:>9}   {:>11}", "-", "-", "-"),
+            None => format!("{:>12}   {:>9}   {:>11}  {:>19}", "-", "-", "-", "-"),
         };
         println!(
             "  {rate:>9}   {achieved:>10.0}   {seen:>9}   {ring:>9}   {queue:>9}   {agent_gap:>11} | {stream} | {:>6}",
