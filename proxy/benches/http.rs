@@ -17,7 +17,9 @@
 //! HTTP at all) in front of the same server. It makes the same four socket calls per
 //! request as the proxy (read the request, send it on, read the response, send it back),
 //! so its requests per CPU-second are the ceiling of any proxy on this kernel: the proxy
-//! is reported against it as well as against the server.
+//! is reported against it as well as against the server. A fourth, the lean bound
+//! ([`lean`]), parses both heads with `httparse` and judges them, and does nothing else:
+//! what a relay written by hand on `httparse` instead of hyper could reach at best.
 //!
 //! This measures the proxy's own cost (parse, judge, forward, relay). The datapath's
 //! redirect is measured by the lab tests, not here.
@@ -39,6 +41,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 mod common;
+#[path = "http/lean.rs"]
+mod lean;
 
 use common::{ThreadCpu, spawn_thread_runtime};
 
@@ -58,6 +62,9 @@ fn main() {
             "byte-relay",
             move || async move { byte_relay(server).await },
         );
+    let (lean, lean_cpu) = spawn_thread_runtime("lean-http", move || async move {
+        lean::serve(server, rules().0).await
+    });
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -99,9 +106,10 @@ fn main() {
             let direct = throughput(server, &server_cpu).await;
             let proxied = throughput(proxy, &proxy_cpu).await;
             let relayed = throughput(relay, &relay_cpu).await;
-            rounds.push([direct, proxied, relayed]);
+            let leaned = throughput(lean, &lean_cpu).await;
+            rounds.push([direct, proxied, relayed, leaned]);
         }
-        for (i, [direct, proxied, relayed]) in rounds.iter().enumerate() {
+        for (i, [direct, proxied, relayed, _]) in rounds.iter().enumerate() {
             println!(
                 "  throughput round {}, {CONNECTIONS} keep-alive connections: direct {:.0} \
                  requests/s, through the proxy {:.0} ({:.2}x), through the byte relay {:.0}; per \
@@ -120,20 +128,29 @@ fn main() {
                 relayed.kernel * 100.0,
             );
         }
-        let ratio = |f: fn(&[Throughput; 3]) -> f64| {
+        let ratio = |f: fn(&[Throughput; 4]) -> f64| {
             let mut r: Vec<f64> = rounds.iter().map(f).collect();
             r.sort_by(f64::total_cmp);
             (r[r.len() / 2], r[0], r[r.len() - 1])
         };
-        let (proxy_m, proxy_lo, proxy_hi) = ratio(|[d, p, _]| p.per_core() / d.per_core());
-        let (floor_m, floor_lo, floor_hi) = ratio(|[d, _, r]| r.per_core() / d.per_core());
-        let (of_floor_m, of_floor_lo, of_floor_hi) = ratio(|[_, p, r]| p.per_core() / r.per_core());
+        let (proxy_m, proxy_lo, proxy_hi) = ratio(|[d, p, _, _]| p.per_core() / d.per_core());
+        let (floor_m, floor_lo, floor_hi) = ratio(|[d, _, r, _]| r.per_core() / d.per_core());
+        let (of_floor_m, of_floor_lo, of_floor_hi) =
+            ratio(|[_, p, r, _]| p.per_core() / r.per_core());
         println!(
             "  per core, median of {ROUNDS} rounds (range): the proxy relays {proxy_m:.2}x the \
              requests the server answers per CPU-second ({proxy_lo:.2}-{proxy_hi:.2}); the byte \
              relay, doing no HTTP work, {floor_m:.2}x ({floor_lo:.2}-{floor_hi:.2}): the ceiling \
              of any proxy making the same socket calls; the proxy reaches {of_floor_m:.2}x of \
              that ceiling ({of_floor_lo:.2}-{of_floor_hi:.2})"
+        );
+        let (lean_m, lean_lo, lean_hi) = ratio(|[d, _, _, l]| l.per_core() / d.per_core());
+        let (lean_floor_m, lean_floor_lo, lean_floor_hi) =
+            ratio(|[_, _, r, l]| l.per_core() / r.per_core());
+        println!(
+            "  the lean bound (httparse heads, the same rules, nothing else): {lean_m:.2}x the \
+             server per CPU-second ({lean_lo:.2}-{lean_hi:.2}), {lean_floor_m:.2}x the byte relay \
+             ({lean_floor_lo:.2}-{lean_floor_hi:.2})"
         );
         println!(
             "  (on loopback a send runs the receiver's TCP stack too: the proxy and the relay \
@@ -168,17 +185,15 @@ async fn http_server() -> SocketAddr {
     addr
 }
 
-/// The proxy in front of `server`, with two HTTP rules.
-async fn proxy(server: SocketAddr) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-    let addr = listener.local_addr().expect("proxy address");
+/// The two HTTP rules every request is judged against.
+fn rules() -> Fixed {
     let rule = |m: &str, p: &str, headers: Vec<HeaderRequirement>| HttpRule {
         method: Some(Pattern::new(m).expect("method")),
         path: Some(Pattern::new(p).expect("path")),
         headers,
         ..HttpRule::default()
     };
-    let judge = Arc::new(Fixed::ingress(
+    Fixed::ingress(
         "shop",
         "api",
         vec![
@@ -189,7 +204,14 @@ async fn proxy(server: SocketAddr) -> SocketAddr {
             ),
             rule("GET", "/health", Vec::new()),
         ],
-    ));
+    )
+}
+
+/// The proxy in front of `server`, with two HTTP rules.
+async fn proxy(server: SocketAddr) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+    let addr = listener.local_addr().expect("proxy address");
+    let judge = Arc::new(rules());
     let (tx, mut rx) = mpsc::channel(4096);
     tokio::task::spawn_local(async move { while rx.recv().await.is_some() {} });
     let handler = Handler::new(
