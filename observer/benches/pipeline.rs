@@ -37,6 +37,8 @@ use observe_proto::observer::{GetFlowsRequest, ServerStatusRequest};
 
 use common::{Cluster, ip};
 
+#[path = "support/cpu.rs"]
+mod cpu;
 #[path = "pipeline/test_run.rs"]
 mod test_run;
 
@@ -57,14 +59,7 @@ struct Tally {
 impl Tally {
     /// Publishes the calling (follower) thread's CPU time.
     fn publish_cpu(&self) {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: clock_gettime writes one timespec we own.
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &raw mut ts) };
-        let us = u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000
-            + u64::try_from(ts.tv_nsec).unwrap_or(0) / 1_000;
+        let us = (cpu::thread_cpu_secs() * 1e6) as u64;
         self.cpu_us.store(us, Ordering::Relaxed);
     }
 }

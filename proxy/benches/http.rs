@@ -73,84 +73,58 @@ fn main() {
         println!("HTTP proxy (loopback, against direct requests to the same server in this run)");
         let direct = latency(server).await;
         let proxied = latency(proxy).await;
-        println!(
-            "  latency at {RATE} requests/s over {LATENCY_SECONDS} s, one keep-alive connection: \
-             direct p50 {} p99 {}; through the proxy p50 {} p99 {}; added p50 {} p99 {}",
-            us(direct.value_at_quantile(0.5)),
-            us(direct.value_at_quantile(0.99)),
-            us(proxied.value_at_quantile(0.5)),
-            us(proxied.value_at_quantile(0.99)),
-            us(proxied
-                .value_at_quantile(0.5)
-                .saturating_sub(direct.value_at_quantile(0.5))),
-            us(proxied
-                .value_at_quantile(0.99)
-                .saturating_sub(direct.value_at_quantile(0.99))),
-        );
         let relayed = latency(relay).await;
         println!(
-            "  the same through the byte relay: p50 {} p99 {}; added p50 {} p99 {}",
-            us(relayed.value_at_quantile(0.5)),
-            us(relayed.value_at_quantile(0.99)),
-            us(relayed
-                .value_at_quantile(0.5)
-                .saturating_sub(direct.value_at_quantile(0.5))),
-            us(relayed
-                .value_at_quantile(0.99)
-                .saturating_sub(direct.value_at_quantile(0.99))),
+            "  latency at {RATE} requests/s over {LATENCY_SECONDS} s, one keep-alive connection: \
+             direct {}; through the proxy {}; through the byte relay {}",
+            percentiles(&direct),
+            against(&proxied, &direct),
+            against(&relayed, &direct),
         );
-        // Rounds alternate the three parties, so that a slow spell of this VM weighs on
-        // all of them alike; each ratio is taken within its round.
+        // Rounds alternate the parties, so that a slow spell of this VM weighs on all of
+        // them alike; each ratio is taken within its round.
         let mut rounds = Vec::new();
         for _ in 0..ROUNDS {
-            let direct = throughput(server, &server_cpu).await;
-            let proxied = throughput(proxy, &proxy_cpu).await;
-            let relayed = throughput(relay, &relay_cpu).await;
-            let leaned = throughput(lean, &lean_cpu).await;
-            rounds.push([direct, proxied, relayed, leaned]);
+            rounds.push(Round {
+                direct: throughput(server, &server_cpu).await,
+                proxied: throughput(proxy, &proxy_cpu).await,
+                relayed: throughput(relay, &relay_cpu).await,
+                lean: throughput(lean, &lean_cpu).await,
+            });
         }
-        for (i, [direct, proxied, relayed, _]) in rounds.iter().enumerate() {
+        for (i, r) in rounds.iter().enumerate() {
             println!(
                 "  throughput round {}, {CONNECTIONS} keep-alive connections: direct {:.0} \
                  requests/s, through the proxy {:.0} ({:.2}x), through the byte relay {:.0}; per \
                  CPU-second of its thread: server {:.0}, proxy {:.0}, relay {:.0}; in the \
                  kernel: {:.0}% / {:.0}% / {:.0}%",
                 i + 1,
-                direct.rps,
-                proxied.rps,
-                proxied.rps / direct.rps,
-                relayed.rps,
-                direct.per_core(),
-                proxied.per_core(),
-                relayed.per_core(),
-                direct.kernel * 100.0,
-                proxied.kernel * 100.0,
-                relayed.kernel * 100.0,
+                r.direct.rps,
+                r.proxied.rps,
+                r.proxied.rps / r.direct.rps,
+                r.relayed.rps,
+                r.direct.per_core(),
+                r.proxied.per_core(),
+                r.relayed.per_core(),
+                r.direct.kernel * 100.0,
+                r.proxied.kernel * 100.0,
+                r.relayed.kernel * 100.0,
             );
         }
-        let ratio = |f: fn(&[Throughput; 4]) -> f64| {
-            let mut r: Vec<f64> = rounds.iter().map(f).collect();
-            r.sort_by(f64::total_cmp);
-            (r[r.len() / 2], r[0], r[r.len() - 1])
-        };
-        let (proxy_m, proxy_lo, proxy_hi) = ratio(|[d, p, _, _]| p.per_core() / d.per_core());
-        let (floor_m, floor_lo, floor_hi) = ratio(|[d, _, r, _]| r.per_core() / d.per_core());
-        let (of_floor_m, of_floor_lo, of_floor_hi) =
-            ratio(|[_, p, r, _]| p.per_core() / r.per_core());
+        let spread = |of: fn(&Round) -> f64| Spread::of(rounds.iter().map(of).collect());
         println!(
-            "  per core, median of {ROUNDS} rounds (range): the proxy relays {proxy_m:.2}x the \
-             requests the server answers per CPU-second ({proxy_lo:.2}-{proxy_hi:.2}); the byte \
-             relay, doing no HTTP work, {floor_m:.2}x ({floor_lo:.2}-{floor_hi:.2}): the ceiling \
-             of any proxy making the same socket calls; the proxy reaches {of_floor_m:.2}x of \
-             that ceiling ({of_floor_lo:.2}-{of_floor_hi:.2})"
+            "  per core, median of {ROUNDS} rounds (range): the proxy relays {} the requests the \
+             server answers per CPU-second; the byte relay, doing no HTTP work, {}: the ceiling \
+             of any proxy making the same socket calls; the proxy reaches {} of that ceiling",
+            spread(|r| r.proxied.per_core() / r.direct.per_core()),
+            spread(|r| r.relayed.per_core() / r.direct.per_core()),
+            spread(|r| r.proxied.per_core() / r.relayed.per_core()),
         );
-        let (lean_m, lean_lo, lean_hi) = ratio(|[d, _, _, l]| l.per_core() / d.per_core());
-        let (lean_floor_m, lean_floor_lo, lean_floor_hi) =
-            ratio(|[_, _, r, l]| l.per_core() / r.per_core());
         println!(
-            "  the lean bound (httparse heads, the same rules, nothing else): {lean_m:.2}x the \
-             server per CPU-second ({lean_lo:.2}-{lean_hi:.2}), {lean_floor_m:.2}x the byte relay \
-             ({lean_floor_lo:.2}-{lean_floor_hi:.2})"
+            "  the lean bound (httparse heads, the same rules, nothing else): {} the server per \
+             CPU-second, {} the byte relay",
+            spread(|r| r.lean.per_core() / r.direct.per_core()),
+            spread(|r| r.lean.per_core() / r.relayed.per_core()),
         );
         println!(
             "  (on loopback a send runs the receiver's TCP stack too: the proxy and the relay \
@@ -159,8 +133,28 @@ fn main() {
     });
 }
 
-fn us(micros: u64) -> String {
-    format!("{micros} µs")
+/// `p50 X µs p99 Y µs` of `h`.
+fn percentiles(h: &Histogram<u64>) -> String {
+    format!(
+        "p50 {} µs p99 {} µs",
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.99)
+    )
+}
+
+/// The percentiles of `through`, and what they add to those of `direct`.
+fn against(through: &Histogram<u64>, direct: &Histogram<u64>) -> String {
+    let added = |q| {
+        through
+            .value_at_quantile(q)
+            .saturating_sub(direct.value_at_quantile(q))
+    };
+    format!(
+        "{}; added p50 {} µs p99 {} µs",
+        percentiles(through),
+        added(0.5),
+        added(0.99)
+    )
 }
 
 /// A server answering every request `200 ok`.
@@ -294,6 +288,38 @@ async fn latency(target: SocketAddr) -> Histogram<u64> {
         hist.saturating_record(micros.max(1));
     }
     hist
+}
+
+/// The four parties' throughput in one round.
+struct Round {
+    direct: Throughput,
+    proxied: Throughput,
+    relayed: Throughput,
+    lean: Throughput,
+}
+
+/// A ratio over the rounds: its median and range, shown as `0.43x (0.38-0.44)`.
+struct Spread {
+    median: f64,
+    low: f64,
+    high: f64,
+}
+
+impl Spread {
+    fn of(mut ratios: Vec<f64>) -> Self {
+        ratios.sort_by(f64::total_cmp);
+        Self {
+            median: ratios[ratios.len() / 2],
+            low: ratios[0],
+            high: ratios[ratios.len() - 1],
+        }
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.2}x ({:.2}-{:.2})", self.median, self.low, self.high)
+    }
 }
 
 /// One party's throughput in one round.

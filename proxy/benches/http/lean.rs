@@ -90,13 +90,19 @@ async fn head<T>(
         if let Some(parsed) = parse(buf).ok()? {
             return Some(parsed);
         }
-        let mut chunk = [0u8; 16 * 1024];
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        read_more(stream, buf).await?;
     }
+}
+
+/// One read from `stream` onto `buf`; `None` at the end of the stream or on an error.
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<()> {
+    let mut chunk = [0u8; 16 * 1024];
+    let n = stream.read(&mut chunk).await.ok()?;
+    if n == 0 {
+        return None;
+    }
+    buf.extend_from_slice(&chunk[..n]);
+    Some(())
 }
 
 /// Relays `len` bytes from `from` (those already in `buf` first) to `to`, keeping what
@@ -108,12 +114,7 @@ async fn relay(
     len: usize,
 ) -> Option<()> {
     while buf.len() < len {
-        let mut chunk = [0u8; 16 * 1024];
-        let n = from.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
+        read_more(from, buf).await?;
     }
     to.write_all(&buf[..len]).await.ok()?;
     buf.drain(..len);
