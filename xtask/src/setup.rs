@@ -5,7 +5,8 @@
 //!   `iputils-ping` (the lab), `tmux` (the TUI's pseudo-terminal test), `etcd-server` (the
 //!   cluster store of multi-node labs and tests: a real etcd, started by the harness),
 //!   `protobuf-compiler` (`protoc`, which the `etcd-client` crate's build script needs to
-//!   compile etcd's protos for kvstore/), and `bpftool` (optional: inspection only);
+//!   compile etcd's protos for kvstore/) with `libprotobuf-dev` (the well-known types those
+//!   protos import), and `bpftool` (optional: inspection only);
 //! - `rust-src` for the stable toolchain (the eBPF crate is built with `-Z build-std=core` on
 //!   stable with `RUSTC_BOOTSTRAP=1`, so no nightly is needed);
 //! - `bpf-linker` 0.13.0 against LLVM 22;
@@ -22,13 +23,16 @@ use anyhow::Context;
 use crate::cmd;
 
 /// apt packages the build and the tests need.
-const APT_REQUIRED: [&str; 6] = [
+const APT_REQUIRED: [&str; 7] = [
     "llvm-22-dev",
     "iproute2",
     "iputils-ping",
     "tmux",
     "etcd-server",
     "protobuf-compiler",
+    // protobuf's well-known types (google/protobuf/*.proto), which etcd-client's protos
+    // import: only recommended by protobuf-compiler, so absent where it came without them.
+    "libprotobuf-dev",
 ];
 /// apt packages that are nice to have.
 const APT_OPTIONAL: [&str; 1] = ["bpftool"];
