@@ -1,4 +1,4 @@
-//! Fuzzes the relay's reading of a node's `GetFlowsResponse` (`observe_relay::raw`): any
+//! Fuzzes the relay's reading of a node's `GetFlowsResponse` (`observe_proto::raw`): any
 //! bytes must parse or be refused, never panic; and whatever prost decodes as a response
 //! must give the kind and time the relay reads without decoding the flow.
 #![no_main]
@@ -7,7 +7,7 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use observe_proto::observer::GetFlowsResponse;
 use observe_proto::observer::get_flows_response::ResponseTypes;
-use observe_relay::raw::{Kind, RawResponse, nanos};
+use observe_proto::raw::{Kind, RawResponse, nanos};
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {

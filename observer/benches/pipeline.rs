@@ -15,7 +15,10 @@
 //!   agent saw and what it counted lost, and whether they balance with what was offered;
 //!   first with no client (the agent alone), then with a `GetFlows` follower, with the
 //!   CPU time the follower's own thread spent per flow it received (the client's share of
-//!   the machine: receiving, HTTP/2 and protobuf decoding).
+//!   the machine: receiving, HTTP/2 and protobuf decoding); then with a follower that
+//!   reads the stream as `observe-relay` reads a node's (each response's kind and time,
+//!   the flow left encoded: [`observe_proto::raw`]), which leaves the agent's own cost the
+//!   bound rather than the client's decoding.
 
 #[path = "../../tests/agent_e2e/common.rs"]
 #[allow(
@@ -33,7 +36,10 @@ use hdrhistogram::Histogram;
 use observe_proto::flow::FlowFilter;
 use observe_proto::observer::get_flows_response::ResponseTypes;
 use observe_proto::observer::observer_client::ObserverClient;
-use observe_proto::observer::{GetFlowsRequest, ServerStatusRequest};
+use observe_proto::observer::{GetFlowsRequest, GetFlowsResponse, ServerStatusRequest};
+use observe_proto::raw::{Kind, PeerCodec};
+use prost::Message;
+use tonic::codegen::http::uri::PathAndQuery;
 
 use common::{Cluster, ip};
 
@@ -62,6 +68,37 @@ impl Tally {
         let us = (cpu::thread_cpu_secs() * 1e6) as u64;
         self.cpu_us.store(us, Ordering::Relaxed);
     }
+
+    /// Counts one message, publishing the CPU time every 1,024.
+    fn message(&self, messages: &mut u64) {
+        *messages += 1;
+        if messages.is_multiple_of(1024) {
+            self.publish_cpu();
+        }
+    }
+
+    /// Counts a flow of time `t` (ns since the epoch) and its delay.
+    fn flow(&self, t: Option<i64>) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        let Some(t) = t else { return };
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let micros = u64::try_from((now - t) / 1_000).unwrap_or(0).max(1);
+        if let Ok(mut h) = self.latency.lock() {
+            let _ = h.record(micros);
+        }
+    }
+}
+
+/// How a follower reads the stream.
+#[derive(Clone, Copy)]
+enum Reading {
+    /// Every response decoded, as `hubble observe` and `observe flows` do.
+    Decoded,
+    /// Each response's kind and time only, the flow left encoded, as `observe-relay`
+    /// reads a node's stream (loss reports are decoded: their counts are needed).
+    Raw,
 }
 
 struct Follower {
@@ -70,8 +107,8 @@ struct Follower {
 }
 
 impl Follower {
-    /// Follows flows to the bench port on its own runtime and thread.
-    fn start(server: String) -> Self {
+    /// Follows flows to the bench port on its own runtime and thread, reading as `reading`.
+    fn start(server: String, reading: Reading) -> Self {
         let tally = Tally {
             received: Arc::new(AtomicU64::new(0)),
             lost: Arc::new(AtomicU64::new(0)),
@@ -87,7 +124,10 @@ impl Follower {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            rt.block_on(follow(server, t));
+            match reading {
+                Reading::Decoded => rt.block_on(follow(server, t)),
+                Reading::Raw => rt.block_on(follow_raw(server, t)),
+            }
         });
         std::thread::sleep(Duration::from_millis(300));
         Self {
@@ -120,20 +160,25 @@ impl Drop for Follower {
     }
 }
 
+/// The follower's request: every flow to the bench port, followed.
+fn request() -> GetFlowsRequest {
+    let filter = FlowFilter {
+        destination_port: vec![PORT.to_string()],
+        ..Default::default()
+    };
+    GetFlowsRequest {
+        follow: true,
+        whitelist: vec![filter],
+        ..Default::default()
+    }
+}
+
 async fn follow(server: String, tally: Tally) {
     let channel = observe_proto::client::connect(&server, Duration::from_secs(2))
         .await
         .expect("connect");
     let mut client = ObserverClient::new(channel);
-    let filter = FlowFilter {
-        destination_port: vec![PORT.to_string()],
-        ..Default::default()
-    };
-    let req = GetFlowsRequest {
-        follow: true,
-        whitelist: vec![filter],
-        ..Default::default()
-    };
+    let req = request();
     let mut stream = client.get_flows(req).await.expect("get_flows").into_inner();
     let mut messages = 0u64;
     while !tally.stop.load(Ordering::SeqCst) {
@@ -143,27 +188,53 @@ async fn follow(server: String, tally: Tally) {
             tally.publish_cpu();
             continue;
         };
-        messages += 1;
-        if messages.is_multiple_of(1024) {
-            tally.publish_cpu();
-        }
+        tally.message(&mut messages);
         match resp.response_types {
             Some(ResponseTypes::Flow(f)) => {
-                tally.received.fetch_add(1, Ordering::Relaxed);
-                let Some(t) = f.time.map(SystemTime::from) else {
-                    continue;
-                };
-                let micros = SystemTime::now()
-                    .duration_since(t)
-                    .map_or(0, |d| d.as_micros());
-                if let Ok(mut h) = tally.latency.lock() {
-                    let _ = h.record(u64::try_from(micros).unwrap_or(u64::MAX).max(1));
-                }
+                tally.flow(
+                    f.time
+                        .map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)),
+                );
             }
             Some(ResponseTypes::LostEvents(l)) => {
                 tally.lost.fetch_add(l.num_events_lost, Ordering::Relaxed);
             }
             _ => {}
+        }
+    }
+}
+
+/// [`follow`], reading as [`Reading::Raw`].
+async fn follow_raw(server: String, tally: Tally) {
+    let channel = observe_proto::client::connect(&server, Duration::from_secs(2))
+        .await
+        .expect("connect");
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let path = PathAndQuery::from_static("/observer.Observer/GetFlows");
+    let mut stream = grpc
+        .server_streaming(tonic::Request::new(request()), path, PeerCodec)
+        .await
+        .expect("get_flows")
+        .into_inner();
+    let mut messages = 0u64;
+    while !tally.stop.load(Ordering::SeqCst) {
+        let Ok(Ok(Some(raw))) =
+            tokio::time::timeout(Duration::from_millis(200), stream.message()).await
+        else {
+            tally.publish_cpu();
+            continue;
+        };
+        tally.message(&mut messages);
+        match raw.kind {
+            Kind::Flow => tally.flow(raw.time),
+            Kind::LostEvents => {
+                let lost = GetFlowsResponse::decode(raw.bytes).map(|r| r.response_types);
+                if let Ok(Some(ResponseTypes::LostEvents(l))) = lost {
+                    tally.lost.fetch_add(l.num_events_lost, Ordering::Relaxed);
+                }
+            }
+            Kind::NodeStatus | Kind::Other => {}
         }
     }
 }
@@ -246,7 +317,7 @@ fn main() {
         UdpSocket::bind(("::", PORT)).expect("sink")
     })
     .expect("sink netns");
-    let follower = Follower::start(c.server());
+    let follower = Follower::start(c.server(), Reading::Decoded);
 
     let sent = send(&client_netns, 2_000, 3.0);
     std::thread::sleep(Duration::from_secs(1));
@@ -300,8 +371,12 @@ fn main() {
         "  load from BPF_PROG_TEST_RUN on the agent's from_endpoint (one event per run, 2 s per rate), no client:"
     );
     offered_by_test_run(&c, None);
-    println!("  the same with a GetFlows follower attached:");
-    offered_by_test_run(&c, Some(&Follower::start(c.server())));
+    println!("  the same with a GetFlows follower attached (decoding every response):");
+    offered_by_test_run(&c, Some(&Follower::start(c.server(), Reading::Decoded)));
+    println!(
+        "  the same with a follower reading the stream as observe-relay does (kind and time; the flow not decoded):"
+    );
+    offered_by_test_run(&c, Some(&Follower::start(c.server(), Reading::Raw)));
 }
 
 /// The pipeline offered events by the agent's own program (see [`test_run`]), with or

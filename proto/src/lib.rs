@@ -11,8 +11,11 @@
 //! [`client::connect_with`] open a channel to a server address as the CLI and the TUI take
 //! it: a unix socket, plaintext TCP, or TLS (rustls) with optional client certificates.
 //!
-//! Only generated code, the [`Timestamp`] well-known type and the connection helper live
-//! here; no business logic.
+//! [`raw`] and [`raw_route`] carry `GetFlows` responses encoded (the agent encodes each
+//! once; the relay passes them on without decoding the flow).
+//!
+//! Only generated code, the [`Timestamp`] well-known type, the connection helper and the
+//! wire codecs live here; no business logic.
 
 #![warn(missing_docs)]
 
@@ -54,6 +57,8 @@ pub mod control {
 
 #[cfg(feature = "client")]
 pub mod client;
+pub mod raw;
+pub mod raw_route;
 
 /// The encoded `FileDescriptorSet` of all three packages and their imports, for gRPC
 /// server reflection.

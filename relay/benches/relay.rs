@@ -26,8 +26,8 @@ use observe_proto::observer::{
     GetNodesRequest, GetNodesResponse, ServerStatusRequest, ServerStatusResponse,
     get_flows_response::ResponseTypes,
 };
-use observe_relay::raw::{Kind, PeerCodec};
-use observe_relay::raw_route::{RawGetFlows, RawRouter};
+use observe_proto::raw::{Kind, PeerCodec};
+use observe_proto::raw_route::{RawGetFlows, RawRouter};
 use observer::server::ResponseStream;
 use prost::Message;
 use tokio_stream::Stream;

@@ -27,9 +27,9 @@ use tonic::{Code, Status};
 
 use crate::metrics::RelayMetrics;
 use crate::peers::{PeerState, PeerView, Peers};
-use crate::raw::{Kind, PeerCodec, RawResponse};
 use crate::sort_buffer::{Released, SortBuffer};
 use crate::status_events::event;
+use observe_proto::raw::{Kind, PeerCodec, RawResponse};
 
 /// Batches queued from all nodes of one stream towards its merge (at most
 /// `INPUT_QUEUE * BATCH` responses).

@@ -5,8 +5,9 @@
 //! - [`peers`]: a connection per node, health-checked, redialed with backoff;
 //! - [`get_flows`]: a client's request fanned out to the nodes and their streams merged
 //!   in time order through the [`sort_buffer`], with node status events;
-//! - [`raw`]: responses carried as the nodes encoded them, with the codecs for that, and
-//!   [`raw_route`]: `GetFlows` served raw next to the generated server;
+//! - responses are carried as the nodes encoded them ([`observe_proto::raw`]), and the
+//!   relay's own `GetFlows` is served raw next to the generated server
+//!   ([`observe_proto::raw_route`]);
 //! - [`status_events`]: the node status events themselves;
 //! - [`service`]: the observer service (status, nodes, namespaces summed over nodes);
 //! - [`serve`]: the listener; [`metrics`]: the relay's own metrics; [`options`]: flags.
@@ -18,8 +19,6 @@ pub mod get_flows;
 pub mod metrics;
 pub mod options;
 pub mod peers;
-pub mod raw;
-pub mod raw_route;
 pub mod serve;
 pub mod service;
 pub mod sort_buffer;

@@ -17,7 +17,7 @@ use observer::metrics::page::Page;
 use observer::metrics::text::{Encoder, Kind as MetricKind};
 
 use crate::peers::{PeerState, Peers};
-use crate::raw::Kind;
+use observe_proto::raw::Kind;
 
 /// Bucket bounds of the merge delay, in seconds.
 const BUCKETS: [f64; 14] = [

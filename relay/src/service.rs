@@ -5,7 +5,7 @@
 //! as on the nodes).
 //!
 //! `GetFlows` is routed around the generated server ([`RelayRouter`], a
-//! [`crate::raw_route::RawRouter`]) so that flows pass through as the nodes encoded them;
+//! [`observe_proto::raw_route::RawRouter`]) so that flows pass through as the nodes encoded them;
 //! every other method goes to the generated server.
 //!
 //! [`get_flows`]: crate::get_flows
@@ -33,7 +33,7 @@ use tonic::{Request, Response, Status};
 use crate::get_flows::{self, FlowStream, MergeConfig};
 use crate::metrics::RelayMetrics;
 use crate::peers::{PeerState, PeerView, Peers};
-use crate::raw_route::{RawGetFlows, RawRouter};
+use observe_proto::raw_route::{RawGetFlows, RawRouter};
 
 /// Unavailable nodes named in `ServerStatus` at most (Hubble Relay's limit).
 const MAX_UNAVAILABLE_LISTED: usize = 10;

@@ -8,7 +8,7 @@ use observe_proto::observer::GetFlowsResponse;
 use observe_proto::observer::get_flows_response::ResponseTypes;
 use observe_proto::relay::{NodeState, NodeStatusEvent};
 
-use crate::raw::RawResponse;
+use observe_proto::raw::RawResponse;
 
 /// One event about `nodes`, stamped now and from the relay (`relay_name`).
 pub fn event(relay_name: &str, state: NodeState, nodes: &[String], message: &str) -> RawResponse {
@@ -30,7 +30,7 @@ mod tests {
     use prost::Message;
 
     use super::*;
-    use crate::raw::Kind;
+    use observe_proto::raw::Kind;
 
     #[test]
     fn events_name_the_nodes_and_the_relay() {

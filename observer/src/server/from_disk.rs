@@ -23,7 +23,9 @@ use std::sync::Arc;
 
 use observe_proto::Timestamp;
 
-use super::get_flows::{FlowQuery, Responses, deliver, history_notice, on_event, on_overtaken};
+use super::get_flows::{
+    FlowQuery, Responses, deliver, encoded, history_notice, on_event, on_overtaken,
+};
 use crate::history::History;
 use crate::history::reader::Item;
 use crate::pipeline::ObserverState;
@@ -149,7 +151,7 @@ impl Disk {
             time(discarded.last_time),
             start,
         );
-        match self.tx.blocking_send(Ok(notice)) {
+        match self.tx.blocking_send(Ok(encoded(&notice))) {
             Ok(()) => ControlFlow::Continue(0),
             Err(_) => ControlFlow::Break(()),
         }

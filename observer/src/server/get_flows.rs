@@ -7,12 +7,14 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use observe_filter::{Compiled, FieldMask};
 use observe_proto::Timestamp;
 use observe_proto::flow::{Flow, LostEvent, LostEventSource};
 use observe_proto::observer::{
     GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes,
 };
+use prost::Message;
 use tokio::sync::mpsc;
 use tonic::Status;
 
@@ -24,8 +26,15 @@ use crate::pipeline::ObserverState;
 use crate::ring::Ring;
 use crate::ring_reader::{Item, RingReader};
 
-/// Where responses go; closed when the client is gone.
-pub(crate) type Responses = mpsc::Sender<Result<GetFlowsResponse, Status>>;
+/// Where responses go, encoded; closed when the client is gone.
+pub(crate) type Responses = mpsc::Sender<Result<Bytes, Status>>;
+
+/// `response` as the stream carries it: encoded once, here, into a buffer of its size
+/// (a 2 KB `GetFlowsResponse` moved through the channel and tonic's encoder cost more
+/// than encoding it).
+pub(super) fn encoded(response: &GetFlowsResponse) -> Bytes {
+    Bytes::from(response.encode_to_vec())
+}
 
 /// A validated request.
 pub(crate) struct FlowQuery {
@@ -178,14 +187,16 @@ pub(crate) async fn run(
 pub(super) enum Step {
     Skip,
     Stop,
-    Lost(GetFlowsResponse),
-    Flow(GetFlowsResponse),
+    /// An encoded loss report.
+    Lost(Bytes),
+    /// An encoded flow.
+    Flow(Bytes),
 }
 
 /// What to do with a step: `Break` ends the stream, `Continue(None)` skips the item,
 /// `Continue(Some(response))` sends it. Flows are counted in `sent` (loss reports do not
 /// count towards `number`).
-pub(super) fn deliver(step: Step, sent: &mut u64) -> ControlFlow<(), Option<GetFlowsResponse>> {
+pub(super) fn deliver(step: Step, sent: &mut u64) -> ControlFlow<(), Option<Bytes>> {
     match step {
         Step::Skip => ControlFlow::Continue(None),
         Step::Stop => ControlFlow::Break(()),
@@ -206,7 +217,7 @@ pub(super) fn on_overtaken(state: &ObserverState, count: u64) -> Step {
         .losses
         .record(LostSource::FlowRing, count, None, now, false);
     let now = Some(Timestamp::from(now));
-    Step::Lost(history_notice(state, count, now, now, now))
+    Step::Lost(encoded(&history_notice(state, count, now, now, now)))
 }
 
 pub(super) fn on_event(
@@ -222,16 +233,20 @@ pub(super) fn on_event(
         return Step::Skip;
     }
     match event.as_ref() {
-        DecodedEvent::Lost(lost) => Step::Lost(response(
+        DecodedEvent::Lost(lost) => Step::Lost(encoded(&response(
             state,
             ResponseTypes::LostEvents(*lost),
             event.time(),
-        )),
+        ))),
         DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => match query.matching(event) {
-            Some(flow) => Step::Flow(flow_response(state, flow, |original| match &query.mask {
-                Some(mask) => mask.apply(&original),
-                None => original.into_owned(),
-            })),
+            Some(flow) => Step::Flow(encoded(&flow_response(
+                state,
+                flow,
+                |original| match &query.mask {
+                    Some(mask) => mask.apply(&original),
+                    None => original.into_owned(),
+                },
+            ))),
             None => Step::Skip,
         },
     }
@@ -328,7 +343,7 @@ async fn ring_notice(state: &ObserverState, tx: &Responses) -> ControlFlow<(), u
     let Some(notice) = ring_history_notice(state) else {
         return ControlFlow::Continue(0);
     };
-    if tx.send(Ok(notice)).await.is_err() {
+    if tx.send(Ok(encoded(&notice))).await.is_err() {
         return ControlFlow::Break(());
     }
     ControlFlow::Continue(0)

@@ -48,15 +48,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use observe_proto::observer::observer_server::{
-    Observer, ObserverServer, SERVICE_NAME as OBSERVER,
-};
+use bytes::Bytes;
+use observe_proto::observer::observer_server::{Observer, SERVICE_NAME as OBSERVER};
 use observe_proto::observer::{
     GetAgentEventsRequest, GetAgentEventsResponse, GetDebugEventsRequest, GetDebugEventsResponse,
     GetFlowsRequest, GetFlowsResponse, GetNamespacesRequest, GetNamespacesResponse,
     GetNodesRequest, GetNodesResponse, Namespace, Node, NodeForwarding, ServerStatusRequest,
     ServerStatusResponse, Tls,
 };
+use observe_proto::raw_route::{RawGetFlows, RawRouter};
 use observe_proto::relay::NodeState;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
@@ -131,9 +131,11 @@ impl ObserverService {
         self
     }
 
-    /// The tonic service, ready for `Server::add_service`.
-    pub fn into_server(self) -> ObserverServer<Self> {
-        ObserverServer::new(self)
+    /// The tonic service, ready for `Server::add_service`: the generated server, with
+    /// `GetFlows` served from responses encoded once where the stream builds them
+    /// ([`RawGetFlows`]).
+    pub fn into_server(self) -> ObserverRouter {
+        RawRouter::new(self.clone(), self)
     }
 
     fn node(&self) -> Node {
@@ -164,13 +166,10 @@ impl Observer for ObserverService {
 
     async fn get_flows(
         &self,
-        request: Request<GetFlowsRequest>,
+        _: Request<GetFlowsRequest>,
     ) -> Result<Response<Self::GetFlowsStream>, Status> {
-        let query = get_flows::FlowQuery::new(request.get_ref())?;
-        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        let history = self.history.clone();
-        tokio::spawn(get_flows::run(self.state.clone(), history, query, tx));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        // The router serves GetFlows through RawGetFlows; this method is never routed to.
+        Err(Status::internal("GetFlows is served by the encoded route"))
     }
 
     async fn get_agent_events(
@@ -230,6 +229,21 @@ impl Observer for ObserverService {
             forwarding: self.forwarding.as_ref().and_then(|probe| (probe.0)()),
             ..Default::default()
         }))
+    }
+}
+
+/// The agent's observer as a router entry.
+pub type ObserverRouter = RawRouter<ObserverService, ObserverService>;
+
+impl RawGetFlows for ObserverService {
+    type Stream = ReceiverStream<Result<Bytes, Status>>;
+
+    fn get_flows(&self, request: GetFlowsRequest) -> Result<Self::Stream, Status> {
+        let query = get_flows::FlowQuery::new(&request)?;
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let history = self.history.clone();
+        tokio::spawn(get_flows::run(self.state.clone(), history, query, tx));
+        Ok(ReceiverStream::new(rx))
     }
 }
 

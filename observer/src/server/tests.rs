@@ -531,7 +531,7 @@ async fn status_namespaces_and_nodes() {
 async fn slow_follower(
     state: &ObserverState,
 ) -> (
-    mpsc::Receiver<Result<GetFlowsResponse, tonic::Status>>,
+    mpsc::Receiver<Result<bytes::Bytes, tonic::Status>>,
     tokio::task::JoinHandle<()>,
 ) {
     let query = get_flows::FlowQuery::new(&GetFlowsRequest {
@@ -548,16 +548,17 @@ async fn slow_follower(
 /// Reads the follower's stream until flows and reported losses reach `offered`: the
 /// flows, the lost events, and the sources of the loss reports.
 async fn read_until(
-    rx: &mut mpsc::Receiver<Result<GetFlowsResponse, tonic::Status>>,
+    rx: &mut mpsc::Receiver<Result<bytes::Bytes, tonic::Status>>,
     offered: u64,
 ) -> (u64, u64, Vec<LostEventSource>) {
     let (mut flows, mut lost, mut sources) = (0u64, 0u64, Vec::new());
     while flows + lost < offered {
-        let response = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        let encoded = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
             .unwrap()
             .unwrap();
+        let response = <GetFlowsResponse as prost::Message>::decode(encoded).unwrap();
         match response.response_types.unwrap() {
             ResponseTypes::Flow(_) => flows += 1,
             ResponseTypes::LostEvents(l) => {

@@ -185,6 +185,7 @@ async fn a_lapped_follower_gets_the_flows_it_missed_from_disk() {
             .expect("streamed")
             .unwrap()
             .unwrap();
+        let response = <GetFlowsResponse as prost::Message>::decode(response).unwrap();
         seen.extend(describe(&[response]));
     }
     assert_eq!(seen, flows(1..=100), "every flow, in order, no loss report");

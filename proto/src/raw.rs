@@ -1,13 +1,14 @@
-//! `GetFlowsResponse`s as the relay carries them: the encoded bytes a node sent, and the
-//! few top-level fields the merge needs (the response's kind and `time`), read without
-//! decoding the flow. A flow passes through the relay as the node encoded it, field mask
-//! and all, so the relay's cost per flow does not grow with the flow's size.
+//! `GetFlowsResponse`s carried encoded: the bytes a server sent, and the few top-level
+//! fields a reader that passes them on needs (the response's kind and `time`), read
+//! without decoding the flow. The agent encodes each response once, where its stream
+//! builds it; the relay passes a node's flows on as the node encoded them, field mask and
+//! all, so its cost per flow does not grow with the flow's size.
 //!
-//! The codecs: [`PeerCodec`] sends a `GetFlowsRequest` to a node and takes its responses
-//! raw; [`ClientCodec`] takes a client's request and sends it raw responses.
+//! The codecs: [`PeerCodec`] sends a `GetFlowsRequest` to a server and takes its
+//! responses raw; [`ClientCodec`] takes a client's request and sends it raw responses.
 
+use crate::observer::{GetFlowsRequest, GetFlowsResponse};
 use bytes::{Buf, BufMut, Bytes};
-use observe_proto::observer::{GetFlowsRequest, GetFlowsResponse};
 use prost::Message;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 use tonic::Status;
@@ -88,11 +89,11 @@ impl RawResponse {
         let bytes = Bytes::from(response.encode_to_vec());
         let time = response.time.map(|t| nanos(t.seconds, t.nanos));
         let kind = match response.response_types {
-            Some(observe_proto::observer::get_flows_response::ResponseTypes::Flow(_)) => Kind::Flow,
-            Some(observe_proto::observer::get_flows_response::ResponseTypes::NodeStatus(_)) => {
+            Some(crate::observer::get_flows_response::ResponseTypes::Flow(_)) => Kind::Flow,
+            Some(crate::observer::get_flows_response::ResponseTypes::NodeStatus(_)) => {
                 Kind::NodeStatus
             }
-            Some(observe_proto::observer::get_flows_response::ResponseTypes::LostEvents(_)) => {
+            Some(crate::observer::get_flows_response::ResponseTypes::LostEvents(_)) => {
                 Kind::LostEvents
             }
             None => Kind::Other,
@@ -231,9 +232,9 @@ impl Decoder for RawDecoder {
 
 #[cfg(test)]
 mod tests {
-    use observe_proto::Timestamp;
-    use observe_proto::flow::{Flow, LostEvent};
-    use observe_proto::observer::get_flows_response::ResponseTypes;
+    use crate::Timestamp;
+    use crate::flow::{Flow, LostEvent};
+    use crate::observer::get_flows_response::ResponseTypes;
 
     use super::*;
 

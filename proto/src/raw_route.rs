@@ -1,21 +1,22 @@
 //! Serving `GetFlows` raw next to a generated `observer.Observer`: [`RawRouter`] sends
 //! `GetFlows` to a [`RawGetFlows`] (responses as encoded bytes, through
-//! [`ClientCodec`]) and every other method to the generated server. The relay serves
-//! itself this way, so flows pass through it as the nodes encoded them; the relay's
+//! [`ClientCodec`]) and every other method to the generated server. The agent serves
+//! itself this way (each response encoded once, where its stream builds it), and so does
+//! the relay, so that flows pass through it as the nodes encoded them; the relay's
 //! benchmark serves its pre-encoded nodes the same way.
 
 use std::convert::Infallible;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use observe_proto::observer::GetFlowsRequest;
-use observe_proto::observer::observer_server::{Observer, ObserverServer};
-use tokio_stream::Stream;
 use tonic::body::Body;
+use tonic::codegen::tokio_stream::Stream;
 use tonic::codegen::{BoxFuture, Service, http};
 use tonic::server::NamedService;
 use tonic::{Request, Response, Status};
 
+use crate::observer::GetFlowsRequest;
+use crate::observer::observer_server::{Observer, ObserverServer};
 use crate::raw::ClientCodec;
 
 const GET_FLOWS: &str = "/observer.Observer/GetFlows";
