@@ -7,7 +7,9 @@
 //! - `GetFlows` over a full 65,535-flow ring through a unix socket and a generated
 //!   client: a selective filter (about 1% of the flows match; all matches, and the latest
 //!   20, the CLI's default), `--verdict DROPPED`, and the whole ring to one client in
-//!   flows/s;
+//!   flows/s, decoding every response, and reading them raw as `observe-relay` reads a
+//!   node's (each response's kind; the flow left encoded), where the server's own rate is
+//!   the bound;
 //! - resident memory of the full ring, and of a full 1,048,575-flow ring.
 //!
 //! Plain `std::time` and /proc: throughput per second of CPU time of the decoding thread,
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 use observe_proto::flow::{FlowFilter, TrafficDirection, Verdict};
 use observe_proto::observer::observer_client::ObserverClient;
 use observe_proto::observer::{GetFlowsRequest, get_flows_response::ResponseTypes};
+use observe_proto::raw::{Kind, PeerCodec};
 use observer::decode::{BootClock, Decoder, Detail};
 use observer::event::{DecodedEvent, EventView, MonitorEvent};
 use observer::getters::{
@@ -41,6 +44,7 @@ use observer::stats::Stats;
 use probe_common::drop_reason;
 use probe_common::event::{kind, obs_point};
 use shop::{PODS, pod_ip};
+use tonic::codegen::http::uri::PathAndQuery;
 
 const RING: usize = 65_535;
 const DECODE_EVENTS: usize = 200_000;
@@ -258,8 +262,43 @@ async fn get_flows_ms(state: ObserverState, requests: &[GetFlowsRequest]) -> Vec
         }
         out.push((median(times), flows));
     }
+    out.push(
+        whole_ring_raw_ms(
+            observe_proto::client::connect(&server, Duration::from_secs(5))
+                .await
+                .expect("connect"),
+        )
+        .await,
+    );
     drop(dir);
     out
+}
+
+/// The whole ring read by a client that takes each response raw ([`PeerCodec`]): the
+/// median time of [`RUNS`] reads, and the flows of one.
+async fn whole_ring_raw_ms(channel: tonic::transport::Channel) -> (f64, usize) {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    let mut flows = 0;
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        grpc.ready().await.expect("ready");
+        let started = Instant::now();
+        let path = PathAndQuery::from_static("/observer.Observer/GetFlows");
+        let request = tonic::Request::new(GetFlowsRequest::default());
+        let mut stream = grpc
+            .server_streaming(request, path, PeerCodec)
+            .await
+            .expect("accepted")
+            .into_inner();
+        flows = 0;
+        while let Some(r) = stream.message().await.expect("stream") {
+            if r.kind == Kind::Flow {
+                flows += 1;
+            }
+        }
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    (median(times), flows)
 }
 
 /// Events stored (enriched, kept compact, as the pipeline does) per CPU-second of one
@@ -457,6 +496,13 @@ fn main() {
             timings[3].1
         ),
         format!("{:.0} flows/s", timings[3].1 as f64 / (timings[3].0 / 1e3)),
+    );
+    row(
+        &format!(
+            "  ... read raw, as observe-relay reads a node ({} flows)",
+            timings[4].1
+        ),
+        format!("{:.0} flows/s", timings[4].1 as f64 / (timings[4].0 / 1e3)),
     );
     row(
         &format!("RSS of the full {RING}-flow ring"),
