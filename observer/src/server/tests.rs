@@ -73,6 +73,8 @@ fn lost(secs: i64, count: u64) -> Arc<DecodedEvent> {
 /// A server on a fresh socket, and a client built from the protos alone.
 struct Served {
     client: ObserverClient<Channel>,
+    /// The client's channel, for calls the generated client does not make.
+    channel: Channel,
     // Removed after the server is told to stop.
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -108,7 +110,8 @@ async fn serve_service(service: ObserverService) -> Served {
     });
     let channel = connect(&path).await;
     Served {
-        client: ObserverClient::new(channel),
+        client: ObserverClient::new(channel.clone()),
+        channel,
         _dir: dir,
         stop: Some(stop),
     }
@@ -164,6 +167,70 @@ fn fill(writer: &mut Writer, secs: std::ops::RangeInclusive<i64>) {
             Verdict::Forwarded
         };
         writer.write(flow(s, verdict));
+    }
+}
+
+/// Every response of a finite stream, read raw as `observe-relay` reads a node's.
+async fn collect_raw(
+    channel: Channel,
+    req: GetFlowsRequest,
+) -> Vec<observe_proto::raw::RawResponse> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
+    let mut stream = grpc
+        .server_streaming(
+            tonic::Request::new(req),
+            path,
+            observe_proto::raw::PeerCodec,
+        )
+        .await
+        .expect("accepted")
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(raw) = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("a response")
+        .expect("no stream error")
+    {
+        out.push(raw);
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_encoded_stream_is_what_the_generated_client_decodes() {
+    use observe_proto::raw::Kind;
+    use prost::Message;
+
+    let (state, mut writer) = state(63);
+    fill(&mut writer, 1..=3);
+    writer.write(lost(4, 9));
+    fill(&mut writer, 5..=5);
+    let mut served = serve(state).await;
+    let decoded = collect(&mut served.client, GetFlowsRequest::default()).await;
+    let raw = collect_raw(served.channel.clone(), GetFlowsRequest::default()).await;
+    assert_eq!(
+        describe(&decoded),
+        [
+            "flow-1",
+            "flow-2",
+            "flow-3",
+            "lost:OBSERVER_EVENTS_QUEUE:9",
+            "flow-5"
+        ]
+    );
+    let kinds: Vec<Kind> = raw.iter().map(|r| r.kind).collect();
+    use Kind::{Flow as F, LostEvents as L};
+    assert_eq!(kinds, [F, F, F, L, F]);
+    for (raw, whole) in raw.iter().zip(&decoded) {
+        assert_eq!(
+            raw.time,
+            whole
+                .time
+                .map(|t| observe_proto::raw::nanos(t.seconds, t.nanos))
+        );
+        assert_eq!(GetFlowsResponse::decode(raw.bytes.clone()).unwrap(), *whole);
     }
 }
 
