@@ -29,9 +29,9 @@ use crate::ring_reader::{Item, RingReader};
 /// Where responses go, encoded; closed when the client is gone.
 pub(crate) type Responses = mpsc::Sender<Result<Bytes, Status>>;
 
-/// `response` as the stream carries it: encoded once, here, into a buffer of its size
-/// (a 2 KB `GetFlowsResponse` moved through the channel and tonic's encoder cost more
-/// than encoding it).
+/// `response` as the stream carries it: encoded once, here, into a buffer of its size.
+/// Its bytes, not the 2 KB `GetFlowsResponse`, then move through the channel and tonic's
+/// encoder (moving the struct there cost more than encoding it).
 pub(super) fn encoded(response: &GetFlowsResponse) -> Bytes {
     Bytes::from(response.encode_to_vec())
 }
