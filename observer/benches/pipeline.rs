@@ -37,9 +37,9 @@ use observe_proto::flow::FlowFilter;
 use observe_proto::observer::get_flows_response::ResponseTypes;
 use observe_proto::observer::observer_client::ObserverClient;
 use observe_proto::observer::{GetFlowsRequest, GetFlowsResponse, ServerStatusRequest};
-use observe_proto::raw::{Kind, PeerCodec};
+use observe_proto::raw::{self, Kind, RawResponse};
 use prost::Message;
-use tonic::codegen::http::uri::PathAndQuery;
+use tonic::Streaming;
 
 use common::{Cluster, ip};
 
@@ -69,11 +69,29 @@ impl Tally {
         self.cpu_us.store(us, Ordering::Relaxed);
     }
 
-    /// Counts one message, publishing the CPU time every 1,024.
-    fn message(&self, messages: &mut u64) {
-        *messages += 1;
-        if messages.is_multiple_of(1024) {
-            self.publish_cpu();
+    /// Counts a decoded response.
+    fn decoded(&self, response: GetFlowsResponse) {
+        match response.response_types {
+            Some(ResponseTypes::Flow(f)) => {
+                self.flow(f.time.map(|t| raw::nanos(t.seconds, t.nanos)))
+            }
+            Some(ResponseTypes::LostEvents(l)) => {
+                self.lost.fetch_add(l.num_events_lost, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+    }
+
+    /// Counts a response read raw (a loss report is decoded for its count).
+    fn raw(&self, response: RawResponse) {
+        match response.kind {
+            Kind::Flow => self.flow(response.time),
+            Kind::LostEvents => {
+                if let Ok(lost) = GetFlowsResponse::decode(response.bytes) {
+                    self.decoded(lost);
+                }
+            }
+            Kind::NodeStatus | Kind::Other => {}
         }
     }
 
@@ -124,10 +142,7 @@ impl Follower {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            match reading {
-                Reading::Decoded => rt.block_on(follow(server, t)),
-                Reading::Raw => rt.block_on(follow_raw(server, t)),
-            }
+            rt.block_on(follow(server, t, reading));
         });
         std::thread::sleep(Duration::from_millis(300));
         Self {
@@ -173,69 +188,39 @@ fn request() -> GetFlowsRequest {
     }
 }
 
-async fn follow(server: String, tally: Tally) {
+async fn follow(server: String, tally: Tally, reading: Reading) {
     let channel = observe_proto::client::connect(&server, Duration::from_secs(2))
         .await
         .expect("connect");
-    let mut client = ObserverClient::new(channel);
-    let req = request();
-    let mut stream = client.get_flows(req).await.expect("get_flows").into_inner();
-    let mut messages = 0u64;
-    while !tally.stop.load(Ordering::SeqCst) {
-        let Ok(Ok(Some(resp))) =
-            tokio::time::timeout(Duration::from_millis(200), stream.message()).await
-        else {
-            tally.publish_cpu();
-            continue;
-        };
-        tally.message(&mut messages);
-        match resp.response_types {
-            Some(ResponseTypes::Flow(f)) => {
-                tally.flow(
-                    f.time
-                        .map(|t| t.seconds * 1_000_000_000 + i64::from(t.nanos)),
-                );
-            }
-            Some(ResponseTypes::LostEvents(l)) => {
-                tally.lost.fetch_add(l.num_events_lost, Ordering::Relaxed);
-            }
-            _ => {}
+    match reading {
+        Reading::Decoded => {
+            let mut client = ObserverClient::new(channel);
+            let stream = client.get_flows(request()).await.expect("get_flows");
+            drain(stream.into_inner(), &tally, Tally::decoded).await;
+        }
+        Reading::Raw => {
+            let stream = raw::get_flows(channel, request()).await;
+            drain(stream.expect("get_flows"), &tally, Tally::raw).await;
         }
     }
 }
 
-/// [`follow`], reading as [`Reading::Raw`].
-async fn follow_raw(server: String, tally: Tally) {
-    let channel = observe_proto::client::connect(&server, Duration::from_secs(2))
-        .await
-        .expect("connect");
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.expect("ready");
-    let path = PathAndQuery::from_static("/observer.Observer/GetFlows");
-    let mut stream = grpc
-        .server_streaming(tonic::Request::new(request()), path, PeerCodec)
-        .await
-        .expect("get_flows")
-        .into_inner();
+/// Reads `stream` until the follower is stopped, counting each message with `count`; the
+/// CPU time is published every 1,024 messages and whenever the stream is idle.
+async fn drain<T>(mut stream: Streaming<T>, tally: &Tally, count: impl Fn(&Tally, T)) {
     let mut messages = 0u64;
     while !tally.stop.load(Ordering::SeqCst) {
-        let Ok(Ok(Some(raw))) =
+        let Ok(Ok(Some(message))) =
             tokio::time::timeout(Duration::from_millis(200), stream.message()).await
         else {
             tally.publish_cpu();
             continue;
         };
-        tally.message(&mut messages);
-        match raw.kind {
-            Kind::Flow => tally.flow(raw.time),
-            Kind::LostEvents => {
-                let lost = GetFlowsResponse::decode(raw.bytes).map(|r| r.response_types);
-                if let Ok(Some(ResponseTypes::LostEvents(l))) = lost {
-                    tally.lost.fetch_add(l.num_events_lost, Ordering::Relaxed);
-                }
-            }
-            Kind::NodeStatus | Kind::Other => {}
+        messages += 1;
+        if messages.is_multiple_of(1024) {
+            tally.publish_cpu();
         }
+        count(tally, message);
     }
 }
 

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 use observe_proto::flow::{FlowFilter, TrafficDirection, Verdict};
 use observe_proto::observer::observer_client::ObserverClient;
 use observe_proto::observer::{GetFlowsRequest, get_flows_response::ResponseTypes};
-use observe_proto::raw::{Kind, PeerCodec};
+use observe_proto::raw::{self, Kind};
 use observer::decode::{BootClock, Decoder, Detail};
 use observer::event::{DecodedEvent, EventView, MonitorEvent};
 use observer::getters::{
@@ -44,7 +44,6 @@ use observer::stats::Stats;
 use probe_common::drop_reason;
 use probe_common::event::{kind, obs_point};
 use shop::{PODS, pod_ip};
-use tonic::codegen::http::uri::PathAndQuery;
 
 const RING: usize = 65_535;
 const DECODE_EVENTS: usize = 200_000;
@@ -274,22 +273,16 @@ async fn get_flows_ms(state: ObserverState, requests: &[GetFlowsRequest]) -> Vec
     out
 }
 
-/// The whole ring read by a client that takes each response raw ([`PeerCodec`]): the
-/// median time of [`RUNS`] reads, and the flows of one.
+/// The whole ring read by a client that takes each response raw ([`raw::get_flows`]):
+/// the median time of [`RUNS`] reads, and the flows of one.
 async fn whole_ring_raw_ms(channel: tonic::transport::Channel) -> (f64, usize) {
-    let mut grpc = tonic::client::Grpc::new(channel);
     let mut flows = 0;
     let mut times = Vec::new();
     for _ in 0..RUNS {
-        grpc.ready().await.expect("ready");
         let started = Instant::now();
-        let path = PathAndQuery::from_static("/observer.Observer/GetFlows");
-        let request = tonic::Request::new(GetFlowsRequest::default());
-        let mut stream = grpc
-            .server_streaming(request, path, PeerCodec)
+        let mut stream = raw::get_flows(channel.clone(), GetFlowsRequest::default())
             .await
-            .expect("accepted")
-            .into_inner();
+            .expect("accepted");
         flows = 0;
         while let Some(r) = stream.message().await.expect("stream") {
             if r.kind == Kind::Flow {

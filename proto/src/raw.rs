@@ -5,14 +5,20 @@
 //! all, so its cost per flow does not grow with the flow's size.
 //!
 //! The codecs: [`PeerCodec`] sends a `GetFlowsRequest` to a server and takes its
-//! responses raw; [`ClientCodec`] takes a client's request and sends it raw responses.
+//! responses raw ([`get_flows`] makes that call); [`ClientCodec`] takes a client's request
+//! and sends it raw responses ([`encode_response`] makes them).
 
 use crate::observer::{GetFlowsRequest, GetFlowsResponse};
 use bytes::{Buf, BufMut, Bytes};
 use prost::Message;
 use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
-use tonic::Status;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder, Streaming};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::codegen::{Body, StdError};
+use tonic::{Request, Status};
+
+/// The method's path.
+pub(crate) const GET_FLOWS: &str = "/observer.Observer/GetFlows";
 
 /// `GetFlowsResponse` field numbers the relay reads.
 const FLOW: u32 = 1;
@@ -86,7 +92,7 @@ impl RawResponse {
 
     /// Encodes a response the relay makes itself (node status events).
     pub fn encode(response: &GetFlowsResponse) -> Self {
-        let bytes = Bytes::from(response.encode_to_vec());
+        let bytes = encode_response(response);
         let time = response.time.map(|t| nanos(t.seconds, t.nanos));
         let kind = match response.response_types {
             Some(crate::observer::get_flows_response::ResponseTypes::Flow(_)) => Kind::Flow,
@@ -100,6 +106,38 @@ impl RawResponse {
         };
         Self { bytes, kind, time }
     }
+}
+
+/// `response` encoded, in a buffer of its exact size, as a server sends it raw.
+pub fn encode_response(response: &GetFlowsResponse) -> Bytes {
+    Bytes::from(response.encode_to_vec())
+}
+
+/// Calls `GetFlows` on `channel` and reads its responses raw ([`PeerCodec`]): how the
+/// relay reads a node, and how a test or a benchmark reads a server as the relay does.
+///
+/// # Errors
+///
+/// `UNAVAILABLE` when the channel is not ready; the server's status when it refuses.
+pub async fn get_flows<T>(
+    channel: T,
+    request: GetFlowsRequest,
+) -> Result<Streaming<RawResponse>, Status>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<StdError>,
+    T::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <T::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| Status::unavailable(e.into().to_string()))?;
+    let path = PathAndQuery::from_static(GET_FLOWS);
+    let response = grpc
+        .server_streaming(Request::new(request), path, PeerCodec)
+        .await?;
+    Ok(response.into_inner())
 }
 
 /// Nanoseconds since the epoch, saturating (a year-9999 timestamp sorts last).

@@ -17,9 +17,7 @@ use tonic::{Request, Response, Status};
 
 use crate::observer::GetFlowsRequest;
 use crate::observer::observer_server::{Observer, ObserverServer};
-use crate::raw::ClientCodec;
-
-const GET_FLOWS: &str = "/observer.Observer/GetFlows";
+use crate::raw::{ClientCodec, GET_FLOWS};
 
 /// A `GetFlows` whose responses are already encoded.
 pub trait RawGetFlows: Clone + Send + Sync + 'static {

@@ -26,12 +26,11 @@ use observe_proto::observer::{
     GetNodesRequest, GetNodesResponse, ServerStatusRequest, ServerStatusResponse,
     get_flows_response::ResponseTypes,
 };
-use observe_proto::raw::{Kind, PeerCodec};
+use observe_proto::raw::{self, Kind};
 use observe_proto::raw_route::{RawGetFlows, RawRouter};
 use observer::server::ResponseStream;
 use prost::Message;
 use tokio_stream::Stream;
-use tonic::codegen::http::uri::PathAndQuery;
 use tonic::{Request, Response, Status};
 
 const TOTAL: usize = 1_000_000;
@@ -290,19 +289,12 @@ async fn read_all(
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.expect("ready");
     let req = GetFlowsRequest {
         follow,
         ..Default::default()
     };
-    let path = PathAndQuery::from_static("/observer.Observer/GetFlows");
     let start = Instant::now();
-    let mut stream = grpc
-        .server_streaming(Request::new(req), path, PeerCodec)
-        .await
-        .expect("stream")
-        .into_inner();
+    let mut stream = raw::get_flows(channel, req).await.expect("stream");
     let mut n = 0;
     let mut seen = Vec::new();
     while let Ok(Some(r)) = stream.message().await {

@@ -21,7 +21,6 @@ use observe_proto::relay::NodeState;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::codegen::http::uri::PathAndQuery;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
@@ -29,7 +28,7 @@ use crate::metrics::RelayMetrics;
 use crate::peers::{PeerState, PeerView, Peers};
 use crate::sort_buffer::{Released, SortBuffer};
 use crate::status_events::event;
-use observe_proto::raw::{Kind, PeerCodec, RawResponse};
+use observe_proto::raw::{self, Kind, RawResponse};
 
 /// Batches queued from all nodes of one stream towards its merge (at most
 /// `INPUT_QUEUE * BATCH` responses).
@@ -396,15 +395,7 @@ async fn stream_node(
     request: GetFlowsRequest,
     tx: &mpsc::Sender<Input>,
 ) -> Result<(), Status> {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
-        .await
-        .map_err(|e| Status::unavailable(e.to_string()))?;
-    let path = PathAndQuery::from_static("/observer.Observer/GetFlows");
-    let mut stream = grpc
-        .server_streaming(tonic::Request::new(request), path, PeerCodec)
-        .await?
-        .into_inner();
+    let mut stream = raw::get_flows(channel, request).await?;
     while let Some(first) = stream.message().await? {
         let mut batch = vec![first];
         while batch.len() < BATCH {

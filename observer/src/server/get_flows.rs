@@ -14,7 +14,6 @@ use observe_proto::flow::{Flow, LostEvent, LostEventSource};
 use observe_proto::observer::{
     GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes,
 };
-use prost::Message;
 use tokio::sync::mpsc;
 use tonic::Status;
 
@@ -33,7 +32,7 @@ pub(crate) type Responses = mpsc::Sender<Result<Bytes, Status>>;
 /// Its bytes, not the 2 KB `GetFlowsResponse`, then move through the channel and tonic's
 /// encoder (moving the struct there cost more than encoding it).
 pub(super) fn encoded(response: &GetFlowsResponse) -> Bytes {
-    Bytes::from(response.encode_to_vec())
+    observe_proto::raw::encode_response(response)
 }
 
 /// A validated request.

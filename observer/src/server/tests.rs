@@ -175,18 +175,9 @@ async fn collect_raw(
     channel: Channel,
     req: GetFlowsRequest,
 ) -> Vec<observe_proto::raw::RawResponse> {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.expect("ready");
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/observer.Observer/GetFlows");
-    let mut stream = grpc
-        .server_streaming(
-            tonic::Request::new(req),
-            path,
-            observe_proto::raw::PeerCodec,
-        )
+    let mut stream = observe_proto::raw::get_flows(channel, req)
         .await
-        .expect("accepted")
-        .into_inner();
+        .expect("accepted");
     let mut out = Vec::new();
     while let Some(raw) = tokio::time::timeout(Duration::from_secs(10), stream.message())
         .await
