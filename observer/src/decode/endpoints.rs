@@ -47,6 +47,16 @@ impl Side {
         Self { info, labels }
     }
 
+    /// The side's endpoint, if known.
+    pub(super) fn info(&self) -> Option<&Arc<EndpointInfo>> {
+        self.info.as_ref()
+    }
+
+    /// The labels of its identity, looked up when the endpoint does not label it.
+    pub(super) fn identity_labels(&self) -> Option<&Arc<[String]>> {
+        self.labels.as_ref()
+    }
+
     /// The side's namespace: the endpoint's, else the one its labels name.
     pub(crate) fn namespace(&self) -> Option<&str> {
         match &self.info {
@@ -118,7 +128,7 @@ fn effective_identity(identity: u32, info: Option<&EndpointInfo>) -> u32 {
 }
 
 /// One side: the endpoint's fields when known, else what the identity says.
-fn endpoint(side: &Side, identity: u32) -> Endpoint {
+pub(super) fn endpoint(side: &Side, identity: u32) -> Endpoint {
     let info = side.info.as_deref();
     let identity = effective_identity(identity, info);
     let mut out = Endpoint {

@@ -13,6 +13,7 @@
 mod clock;
 mod connection;
 mod dns;
+mod endpoint_encodings;
 mod endpoints;
 mod error;
 mod header;
@@ -35,6 +36,7 @@ use observe_proto::flow::Flow;
 use probe_common::event::{ConnectionCounters, FlowEvent};
 
 pub use clock::BootClock;
+pub use endpoint_encodings::EndpointEncodings;
 pub use error::ParseError;
 pub use l7::L7_EVENT_TYPE;
 pub use stored::{Detail, StoredFlow};

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use observe_proto::Timestamp;
 use observe_proto::flow::{ConnectionCounters, Flow, FlowType, NetworkInterface, Verdict};
 use probe_common::event::FlowEvent;
@@ -16,7 +17,7 @@ use probe_common::event::FlowEvent;
 use super::header::*;
 use super::layers::{addresses, decode_ip, decode_l4};
 use super::lookups::Lookups;
-use super::{endpoints, names, policy, staged, summary};
+use super::{EndpointEncodings, endpoints, names, policy, staged, summary};
 
 /// How much of a stored event's flow to build: the fields the event itself carries
 /// ([`Detail::Header`]: verdict, drop reason, addresses, ports, protocol, flags,
@@ -125,15 +126,35 @@ impl StoredFlow {
     /// Completes `flow`, built with `built` ([`StoredFlow::build`]), into the whole flow:
     /// a reader whose filters passed a partly built flow adds what is missing instead of
     /// building the flow again.
-    pub fn complete(&self, mut flow: Flow, built: Detail) -> Flow {
+    pub fn complete(&self, flow: &mut Flow, built: Detail) {
         if built == Detail::Header {
             let (s, d) = endpoints::decode_endpoints(&self.event, &self.lookups.sides);
             (flow.source, flow.destination) = (Some(s), Some(d));
         }
         if built < Detail::Full {
-            self.fill_rest(&mut flow);
+            self.fill_rest(flow);
         }
-        flow
+    }
+
+    /// Completes `flow` as [`StoredFlow::complete`] does but for its endpoints: the flow
+    /// is left without them, and their encoded `Endpoint`s (source, destination) come
+    /// from `endpoints`, a stream's cache, to be written with it
+    /// ([`observe_proto::raw::encode_flow_response`]).
+    pub fn complete_but_endpoints(
+        &self,
+        flow: &mut Flow,
+        built: Detail,
+        endpoints: &mut EndpointEncodings,
+    ) -> [Bytes; 2] {
+        if built < Detail::Full {
+            self.fill_rest(flow);
+        }
+        (flow.source, flow.destination) = (None, None);
+        let [source, destination] = &self.lookups.sides;
+        [
+            endpoints.encoded(source, self.event.src_identity),
+            endpoints.encoded(destination, self.event.dst_identity),
+        ]
     }
 
     /// What only the whole flow has: the id, the summary, policy attribution, DNS names,

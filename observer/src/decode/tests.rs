@@ -657,8 +657,71 @@ fn a_completed_flow_is_the_whole_flow() {
             .expect("decodes");
         let whole = stored.to_flow();
         for detail in [Detail::Header, Detail::Endpoints, Detail::Full] {
-            let completed = stored.complete(stored.build(detail), detail);
+            let mut completed = stored.build(detail);
+            stored.complete(&mut completed, detail);
             assert_eq!(completed, whole, "kind {} from {detail:?}", ev.kind);
         }
     }
+}
+
+/// A stored event's response, written with its endpoints' cached encodings, decodes to
+/// the response of its whole flow from every detail the filters may have built, also for
+/// a peer known only by its identity; each side is encoded once, whatever the detail.
+#[test]
+fn a_response_with_cached_endpoints_carries_the_whole_flow() {
+    use observe_proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
+    use observe_proto::raw::{EncodedEndpoints, encode_flow_response};
+    use prost::Message;
+
+    let mut decoder = decoder();
+    let mut endpoints = EndpointEncodings::default();
+    let events = [
+        FlowEvent {
+            kind: kind::DROP,
+            subtype: drop_reason::POLICY_DENIED,
+            reason: drop_reason::POLICY_DENIED,
+            ..syn_to_deathstar()
+        },
+        FlowEvent {
+            kind: kind::POLICY_VERDICT,
+            ..syn_to_deathstar()
+        },
+        FlowEvent {
+            kind: kind::TRACE,
+            ..syn_to_deathstar()
+        },
+        // To the world: the destination is labelled by its reserved identity alone.
+        FlowEvent {
+            kind: kind::TRACE,
+            direction: direction::EGRESS,
+            endpoint_id: 7,
+            daddr: v4([203, 0, 113, 7]),
+            dst_identity: 2,
+            ..syn_to_deathstar()
+        },
+    ];
+    for ev in &events {
+        let stored = decoder
+            .store_flow_event(ev, &Arc::from("k8s1"))
+            .expect("decodes");
+        let whole = stored.to_flow();
+        for detail in [Detail::Header, Detail::Endpoints, Detail::Full] {
+            let mut flow = stored.build(detail);
+            let [source, destination] =
+                stored.complete_but_endpoints(&mut flow, detail, &mut endpoints);
+            let encoded = EncodedEndpoints {
+                source: &source,
+                destination: &destination,
+            };
+            let bytes = encode_flow_response(&flow, Some(encoded), "k8s1", flow.time.as_ref());
+            let response = GetFlowsResponse::decode(bytes).expect("decodes");
+            assert_eq!(
+                response.response_types,
+                Some(ResponseTypes::Flow(whole.clone())),
+                "kind {} from {detail:?}",
+                ev.kind
+            );
+        }
+    }
+    assert_eq!(endpoints.len(), 2 * events.len());
 }

@@ -14,11 +14,12 @@ use observe_proto::flow::{Flow, LostEvent, LostEventSource};
 use observe_proto::observer::{
     GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes,
 };
+use observe_proto::raw::{self, EncodedEndpoints};
 use tokio::sync::mpsc;
 use tonic::Status;
 
 use super::{detail, from_disk};
-use crate::decode::Detail;
+use crate::decode::{Detail, EndpointEncodings, StoredFlow};
 use crate::event::{DecodedEvent, LostSource};
 use crate::history::History;
 use crate::pipeline::ObserverState;
@@ -32,7 +33,7 @@ pub(crate) type Responses = mpsc::Sender<Result<Bytes, Status>>;
 /// Its bytes, not the 2 KB `GetFlowsResponse`, then move through the channel and tonic's
 /// encoder (moving the struct there cost more than encoding it).
 pub(super) fn encoded(response: &GetFlowsResponse) -> Bytes {
-    observe_proto::raw::encode_response(response)
+    raw::encode_response(response)
 }
 
 /// A validated request.
@@ -98,10 +99,11 @@ impl FlowQuery {
             DecodedEvent::Flow(flow) => self.filters.matches(flow).then_some(Cow::Borrowed(flow)),
             // Judged on the part the filters look at, completed once it passes.
             DecodedEvent::Datapath(stored) => {
-                let flow = stored.build(self.detail);
-                self.filters
-                    .matches(&flow)
-                    .then(|| Cow::Owned(stored.complete(flow, self.detail)))
+                let mut flow = stored.build(self.detail);
+                self.filters.matches(&flow).then(|| {
+                    stored.complete(&mut flow, self.detail);
+                    Cow::Owned(flow)
+                })
             }
         }
     }
@@ -128,6 +130,7 @@ pub(crate) async fn run(
     let query = Arc::new(query);
     let start = start(&state, &query);
     let mut reader = start.reader;
+    let mut endpoints = EndpointEncodings::default();
     let mut sent = 0u64;
     if start.wants_older {
         let before = match &history {
@@ -169,7 +172,7 @@ pub(crate) async fn run(
                 }
                 on_overtaken(&state, events)
             }
-            Item::Entry(event) => on_event(&state, &query, &event),
+            Item::Entry(event) => on_event(&state, &query, &mut endpoints, &event),
         };
         let response = match deliver(step, &mut sent) {
             ControlFlow::Continue(Some(response)) => response,
@@ -219,9 +222,11 @@ pub(super) fn on_overtaken(state: &ObserverState, count: u64) -> Step {
     Step::Lost(encoded(&history_notice(state, count, now, now, now)))
 }
 
+/// What `event` becomes in the stream; `endpoints` are the stream's encoded endpoints.
 pub(super) fn on_event(
     state: &ObserverState,
     query: &FlowQuery,
+    endpoints: &mut EndpointEncodings,
     event: &Arc<DecodedEvent>,
 ) -> Step {
     let time = event.time().map(|t| t.unix_nanos());
@@ -237,18 +242,40 @@ pub(super) fn on_event(
             ResponseTypes::LostEvents(*lost),
             event.time(),
         ))),
+        DecodedEvent::Datapath(stored) if query.mask.is_none() => {
+            datapath_flow(state, query, endpoints, stored)
+        }
         DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => match query.matching(event) {
-            Some(flow) => Step::Flow(encoded(&flow_response(
-                state,
-                flow,
-                |original| match &query.mask {
-                    Some(mask) => mask.apply(&original),
-                    None => original.into_owned(),
-                },
-            ))),
+            Some(flow) => Step::Flow(flow_response(state, &flow, query.mask.as_ref())),
             None => Step::Skip,
         },
     }
+}
+
+/// A stored datapath event sent whole (no field mask): judged on the part of its flow the
+/// filters look at, then completed and encoded with its endpoints' cached encodings.
+fn datapath_flow(
+    state: &ObserverState,
+    query: &FlowQuery,
+    endpoints: &mut EndpointEncodings,
+    stored: &StoredFlow,
+) -> Step {
+    let mut flow = stored.build(query.detail);
+    if !query.filters.matches(&flow) {
+        return Step::Skip;
+    }
+    let [source, destination] = stored.complete_but_endpoints(&mut flow, query.detail, endpoints);
+    let endpoints = EncodedEndpoints {
+        source: &source,
+        destination: &destination,
+    };
+    let node_name = node_name(state, &flow);
+    Step::Flow(raw::encode_flow_response(
+        &flow,
+        Some(endpoints),
+        node_name,
+        flow.time.as_ref(),
+    ))
 }
 
 /// Where a request starts in the ring.
@@ -385,23 +412,20 @@ pub(super) fn history_notice(
     response(state, ResponseTypes::LostEvents(lost), history_start)
 }
 
-/// The response carrying `original`, whose body `body` makes from it (the flow itself,
-/// or a field mask's part of it).
-fn flow_response(
-    state: &ObserverState,
-    original: Cow<'_, Flow>,
-    body: impl FnOnce(Cow<'_, Flow>) -> Flow,
-) -> GetFlowsResponse {
-    let node_name = if original.node_name.is_empty() {
-        state.node_name.to_string()
+/// The encoded response carrying `flow`, or the part of it `mask` keeps; the response's
+/// node and time are the whole flow's.
+fn flow_response(state: &ObserverState, flow: &Flow, mask: Option<&FieldMask>) -> Bytes {
+    let masked = mask.map(|mask| mask.apply(flow));
+    let body = masked.as_ref().unwrap_or(flow);
+    raw::encode_flow_response(body, None, node_name(state, flow), flow.time.as_ref())
+}
+
+/// The node a response names: the flow's, else this server's.
+fn node_name<'a>(state: &'a ObserverState, flow: &'a Flow) -> &'a str {
+    if flow.node_name.is_empty() {
+        &state.node_name
     } else {
-        original.node_name.clone()
-    };
-    let time = original.time;
-    GetFlowsResponse {
-        response_types: Some(ResponseTypes::Flow(body(original))),
-        node_name,
-        time,
+        &flow.node_name
     }
 }
 
