@@ -284,6 +284,11 @@ fn cpu_ms(pid: u32) -> u64 {
     (ticks(11) + ticks(12)) * 1000 / hz.max(1)
 }
 
+/// The machine's cores.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// (flows seen by the agent, events it lost) from ServerStatus.
 fn status_counters(c: &Cluster) -> (u64, u64) {
     let (seen, lost) = status_by_source(c);
@@ -393,7 +398,11 @@ fn settle(follower: Option<&Follower>, total: u64) {
 /// and the agent's CPU time (user + system) per million events it saw. With a follower,
 /// also the agent's CPU per flow it streamed: its CPU beyond what it spent at the same
 /// rate alone (`alone`, this function's result without a follower), over the flows the
-/// follower got. Returns the agent's CPU (ms) at each rate.
+/// follower got. Last, the CPU each party spent at the rate (the agent's over the whole
+/// tally; the follower's and the load generator's over their own threads), against the
+/// CPU time the machine's cores give in the 2 s of load: on a small VM the three share
+/// them.
+/// Returns the agent's CPU (ms) at each rate.
 fn offered_by_test_run(c: &Cluster, follower: Option<&Follower>, alone: &[u64]) -> Vec<u64> {
     let client = c.endpoint("client");
     let (std::net::IpAddr::V4(src), std::net::IpAddr::V4(dst)) =
@@ -404,7 +413,8 @@ fn offered_by_test_run(c: &Cluster, follower: Option<&Follower>, alone: &[u64]) 
     let frame = test_run::udp_frame(src, dst, 40_000, PORT);
     let pid = c.agent_pid().expect("the agent runs");
     println!(
-        "  offered/s   achieved/s        seen   lost ring  lost queue   unaccounted | follower got   told lost   unaccounted  its CPU ns per flow | agent CPU ms per 1M seen  agent CPU ns per streamed flow"
+        "  offered/s   achieved/s        seen   lost ring  lost queue   unaccounted | follower got   told lost   unaccounted  its CPU ns per flow | agent CPU ms per 1M seen  agent CPU ns per streamed flow | CPU ms: agent + follower + load (of {} in 2 s)",
+        cores() * 2_000
     );
     let mut cpus = Vec::new();
     let tally = |f: Option<&Follower>| f.map_or((0, 0), |f| (f.received(), f.lost()));
@@ -420,9 +430,12 @@ fn offered_by_test_run(c: &Cluster, follower: Option<&Follower>, alone: &[u64]) 
         let ifname = client.interface.clone();
         let ifindex = client.ifindex;
         let frame = frame.clone();
-        let (offered, achieved) = lab::in_netns(&node, move || {
+        let (offered, achieved, generator_ms) = lab::in_netns(&node, move || {
             let prog = test_run::from_endpoint(&ifname);
-            test_run::offer(&prog, &frame, ifindex, rate, 2.0)
+            let cpu0 = cpu::thread_cpu_secs();
+            let (offered, achieved) = test_run::offer(&prog, &frame, ifindex, rate, 2.0);
+            let ms = ((cpu::thread_cpu_secs() - cpu0) * 1e3) as u64;
+            (offered, achieved, ms)
         })
         .expect("node namespace");
         std::thread::sleep(Duration::from_millis(2500));
@@ -443,7 +456,8 @@ fn offered_by_test_run(c: &Cluster, follower: Option<&Follower>, alone: &[u64]) 
         let seen = seen1 - seen0;
         let (got1, told1) = tally(follower);
         let (got, told) = (got1 - got0, told1 - told0);
-        let follower_ns = (follower_cpu(follower) - follower_cpu0) * 1_000 / got.max(1);
+        let follower_us = follower_cpu(follower) - follower_cpu0;
+        let follower_ns = follower_us * 1_000 / got.max(1);
         let agent_gap = i128::from(offered) - i128::from(seen + ring + queue);
         // A follower should learn of every event it did not get: the agent's own losses
         // and the ring's overruns both reach it as lost-event notices.
@@ -460,8 +474,9 @@ fn offered_by_test_run(c: &Cluster, follower: Option<&Follower>, alone: &[u64]) 
             }
             _ => format!("{:>8}", "-"),
         };
+        let machine = format!("{cpu} + {} + {generator_ms}", follower_us / 1_000);
         println!(
-            "  {rate:>9}   {achieved:>10.0}   {seen:>9}   {ring:>9}   {queue:>9}   {agent_gap:>11} | {stream} | {:>6}                    {streaming}",
+            "  {rate:>9}   {achieved:>10.0}   {seen:>9}   {ring:>9}   {queue:>9}   {agent_gap:>11} | {stream} | {:>6}                    {streaming} | {machine:>20}",
             cpu * 1_000_000 / seen.max(1)
         );
         cpus.push(cpu);

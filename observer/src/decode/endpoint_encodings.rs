@@ -5,11 +5,10 @@
 //!
 //! An endpoint as a flow shows it is a function of what the getters answered about that
 //! side (shared, never changed: `Arc`s) and the identity the event carries, so those are
-//! the key. Keeping the `Arc`s in the key also keeps their addresses from being reused
-//! while an encoding is kept.
+//! the key: the answers by address, kept alive with the encoding so that no address is
+//! reused while it is kept.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -25,26 +24,42 @@ const CAPACITY: usize = 4096;
 /// Encoded `Endpoint` messages by what they were built from.
 #[derive(Debug, Default)]
 pub struct EndpointEncodings {
-    by_side: HashMap<Key, Bytes>,
+    by_side: HashMap<Key, Kept>,
+    /// The two encodings used last (a flow's source and destination): consecutive flows
+    /// mostly repeat them, and comparing two keys is cheaper than hashing one.
+    recent: [Option<(Key, Bytes)>; 2],
 }
 
 impl EndpointEncodings {
     /// The encoded `Endpoint` of `side` seen with `identity`, as [`endpoints::endpoint`]
     /// builds it.
     pub(super) fn encoded(&mut self, side: &Side, identity: u32) -> Bytes {
-        let key = Key {
-            info: side.info().cloned(),
-            labels: side.identity_labels().cloned(),
-            identity,
-        };
-        if let Some(bytes) = self.by_side.get(&key) {
+        let key = Key::of(side, identity);
+        if let Some((_, bytes)) = self.recent.iter().flatten().find(|(k, _)| *k == key) {
             return bytes.clone();
         }
+        let bytes = match self.by_side.get(&key) {
+            Some(kept) => kept.bytes.clone(),
+            None => self.insert(key, side, identity),
+        };
+        self.recent.swap(0, 1);
+        self.recent[0] = Some((key, bytes.clone()));
+        bytes
+    }
+
+    /// Encodes and keeps a side not seen before.
+    fn insert(&mut self, key: Key, side: &Side, identity: u32) -> Bytes {
         if self.by_side.len() >= CAPACITY {
+            // The recent keys' answers go with the cache: their addresses may be reused.
             self.by_side.clear();
+            self.recent = [None, None];
         }
         let bytes = Bytes::from(endpoints::endpoint(side, identity).encode_to_vec());
-        self.by_side.insert(key, bytes.clone());
+        let kept = Kept {
+            bytes: bytes.clone(),
+            _answers: (side.info().cloned(), side.identity_labels().cloned()),
+        };
+        self.by_side.insert(key, kept);
         bytes
     }
 
@@ -55,38 +70,32 @@ impl EndpointEncodings {
     }
 }
 
-/// What an encoding was built from, compared by the addresses of the shared answers.
-#[derive(Debug)]
+/// What an encoding was built from: the addresses of the shared answers, which stay
+/// unique while [`Kept`] holds them, and the identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Key {
-    info: Option<Arc<EndpointInfo>>,
-    labels: Option<Arc<[String]>>,
+    info: usize,
+    labels: usize,
     identity: u32,
 }
 
 impl Key {
-    fn addresses(&self) -> (usize, usize) {
-        (
-            self.info.as_ref().map_or(0, |a| Arc::as_ptr(a) as usize),
-            self.labels
-                .as_ref()
+    fn of(side: &Side, identity: u32) -> Self {
+        Self {
+            info: side.info().map_or(0, |a| Arc::as_ptr(a) as usize),
+            labels: side
+                .identity_labels()
                 .map_or(0, |a| Arc::as_ptr(a).cast::<String>() as usize),
-        )
+            identity,
+        }
     }
 }
 
-impl PartialEq for Key {
-    fn eq(&self, other: &Self) -> bool {
-        self.identity == other.identity && self.addresses() == other.addresses()
-    }
-}
-
-impl Eq for Key {}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.addresses().hash(state);
-        self.identity.hash(state);
-    }
+/// An encoding and the answers it was built from, kept alive with it.
+#[derive(Debug)]
+struct Kept {
+    bytes: Bytes,
+    _answers: (Option<Arc<EndpointInfo>>, Option<Arc<[String]>>),
 }
 
 #[cfg(test)]
@@ -109,5 +118,18 @@ mod tests {
         let labels = |b: &Bytes| Endpoint::decode(b.clone()).expect("decodes").labels;
         assert_eq!(labels(&world), ["reserved:world"]);
         assert_eq!(labels(&host), ["reserved:host"]);
+    }
+
+    /// Past its capacity the cache starts afresh, and still answers right.
+    #[test]
+    fn a_full_cache_starts_afresh() {
+        let mut cache = EndpointEncodings::default();
+        let side = Side::default();
+        let world = cache.encoded(&side, 2);
+        for identity in 1_000..1_000 + CAPACITY as u32 {
+            cache.encoded(&side, identity);
+        }
+        assert!(cache.len() <= CAPACITY);
+        assert_eq!(cache.encoded(&side, 2), world);
     }
 }
