@@ -17,7 +17,7 @@ use prost::encoding::{
     DecodeContext, WireType, decode_key, decode_varint, encode_key, encode_varint,
     encoded_len_varint, key_len, skip_field,
 };
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder, Streaming};
+use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder, Streaming};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::codegen::{Body, StdError};
 use tonic::{Request, Status};
@@ -339,7 +339,19 @@ impl Encoder for RawEncoder {
         dst.put_slice(&item);
         Ok(())
     }
+
+    /// A buffer that holds a whole batch: tonic hands its buffer on in batches of up to
+    /// the yield threshold (32 KiB), and with its default 8 KiB start grew each batch
+    /// twice, copying what it held (about 0.75 bytes copied per byte sent).
+    fn buffer_settings(&self) -> BufferSettings {
+        BufferSettings::new(RESPONSE_BUFFER, YIELD_THRESHOLD)
+    }
 }
+
+/// tonic's encode buffer for streamed responses: two batches of [`YIELD_THRESHOLD`].
+const RESPONSE_BUFFER: usize = 2 * YIELD_THRESHOLD;
+/// tonic's default: the most it encodes before handing the bytes to HTTP/2.
+const YIELD_THRESHOLD: usize = 32 * 1024;
 
 impl Decoder for RawDecoder {
     type Item = RawResponse;

@@ -266,11 +266,16 @@ impl UuidSource {
 
     /// The next UUID, formatted.
     fn next(&mut self) -> String {
-        uuid::Builder::from_random_bytes(self.next_bytes())
-            .into_uuid()
-            .hyphenated()
-            .to_string()
+        uuid_text(self.next_bytes())
     }
+}
+
+/// The version-4 UUID of `random` bytes, hyphenated: written into a string of its size,
+/// not through the formatter (which grew the string as it wrote, for every flow sent).
+fn uuid_text(random: [u8; 16]) -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let uuid = uuid::Builder::from_random_bytes(random).into_uuid();
+    String::from(&*uuid.hyphenated().encode_lower(&mut text))
 }
 
 #[cfg(test)]

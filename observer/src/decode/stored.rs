@@ -160,10 +160,7 @@ impl StoredFlow {
     /// What only the whole flow has: the id, the summary, policy attribution, DNS names,
     /// the staged verdict.
     fn fill_rest(&self, flow: &mut Flow) {
-        flow.uuid = uuid::Builder::from_random_bytes(self.uuid)
-            .into_uuid()
-            .hyphenated()
-            .to_string();
+        flow.uuid = super::uuid_text(self.uuid);
         #[allow(deprecated, reason = "Hubble still fills Summary")]
         {
             flow.summary = summary::summary(flow.ip.as_ref(), flow.l4.as_ref());
