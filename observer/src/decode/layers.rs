@@ -36,34 +36,57 @@ fn v4(addr: &[u8; 16]) -> Ipv4Addr {
     Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3])
 }
 
-/// The IP layer; `None` for non-IP packets.
-pub(super) fn decode_ip(ev: &FlowEvent) -> Option<Ip> {
+/// The IP layer; `None` for non-IP packets. The address texts are written into
+/// `buffers` (emptied; their allocations reused).
+pub(super) fn decode_ip(ev: &FlowEvent, buffers: [String; 2]) -> Option<Ip> {
     let (source, destination) = addresses(ev)?;
-    Some(ip_layer(source, destination))
+    Some(ip_layer_into(source, destination, buffers))
 }
 
 /// The IP layer of a packet between two addresses (of one family).
 pub(super) fn ip_layer(source: IpAddr, destination: IpAddr) -> Ip {
+    ip_layer_into(source, destination, Default::default())
+}
+
+fn ip_layer_into(
+    source: IpAddr,
+    destination: IpAddr,
+    [mut source_text, mut destination_text]: [String; 2],
+) -> Ip {
     let version = if source.is_ipv4() {
         IpVersion::IPv4
     } else {
         IpVersion::IPv6
     };
+    write_address(source, &mut source_text);
+    write_address(destination, &mut destination_text);
     Ip {
-        source: address_text(source),
-        destination: address_text(destination),
+        source: source_text,
+        destination: destination_text,
         ip_version: version.into(),
         ..Default::default()
     }
 }
 
-/// `addr` as `Display` writes it; IPv4 without the formatting machinery, which costs more
-/// than the rest of a flow's header (every flow has two addresses).
+/// `addr` as `Display` writes it.
+#[cfg(test)]
 fn address_text(addr: IpAddr) -> String {
+    let mut out = String::new();
+    write_address(addr, &mut out);
+    out
+}
+
+/// Writes `addr` into `out` (emptied) as `Display` writes it; IPv4 without the
+/// formatting machinery, which costs more than the rest of a flow's header (every flow
+/// has two addresses).
+fn write_address(addr: IpAddr, out: &mut String) {
+    out.clear();
     let IpAddr::V4(v4) = addr else {
-        return addr.to_string();
+        use std::fmt::Write;
+        let _ = write!(out, "{addr}");
+        return;
     };
-    let mut out = String::with_capacity(15);
+    out.reserve(15);
     for (i, octet) in v4.octets().into_iter().enumerate() {
         if i > 0 {
             out.push('.');
@@ -76,7 +99,6 @@ fn address_text(addr: IpAddr) -> String {
         }
         out.push(char::from(b'0' + octet % 10));
     }
-    out
 }
 
 /// The transport layer; `None` for protocols without one we know. ICMP counts only with
@@ -178,18 +200,21 @@ mod tests {
 
     #[test]
     fn addresses_follow_the_family() {
-        let ip = decode_ip(&ev(FAMILY_V4, proto::TCP)).unwrap();
+        let ip = decode_ip(&ev(FAMILY_V4, proto::TCP), Default::default()).unwrap();
         assert_eq!(
             (ip.source.as_str(), ip.destination.as_str()),
             ("10.0.0.1", "10.0.0.2")
         );
         assert_eq!(ip.ip_version(), IpVersion::IPv4);
-        let ip6 = decode_ip(&ev(FAMILY_V6, proto::TCP)).unwrap();
+        let ip6 = decode_ip(&ev(FAMILY_V6, proto::TCP), Default::default()).unwrap();
         assert_eq!(
             (ip6.source.as_str(), ip6.ip_version()),
             ("fd00::1", IpVersion::IPv6)
         );
-        assert_eq!(decode_ip(&ev(0, 0)), None);
+        assert_eq!(decode_ip(&ev(0, 0), Default::default()), None);
+        // Buffers that held longer addresses are emptied first.
+        let earlier = [String::from("2001:db8::dead:beef"), String::from("fd00::2")];
+        assert_eq!(decode_ip(&ev(FAMILY_V4, proto::TCP), earlier), Some(ip));
     }
 
     #[test]

@@ -270,12 +270,20 @@ impl UuidSource {
     }
 }
 
-/// The version-4 UUID of `random` bytes, hyphenated: written into a string of its size,
-/// not through the formatter (which grew the string as it wrote, for every flow sent).
+/// The version-4 UUID of `random` bytes, hyphenated.
 fn uuid_text(random: [u8; 16]) -> String {
+    let mut text = String::new();
+    write_uuid(random, &mut text);
+    text
+}
+
+/// Writes the UUID of `random` bytes into `out` (emptied), not through the formatter
+/// (which grew the string as it wrote, for every flow sent).
+fn write_uuid(random: [u8; 16], out: &mut String) {
     let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     let uuid = uuid::Builder::from_random_bytes(random).into_uuid();
-    String::from(&*uuid.hyphenated().encode_lower(&mut text))
+    out.clear();
+    out.push_str(uuid.hyphenated().encode_lower(&mut text));
 }
 
 #[cfg(test)]

@@ -78,6 +78,18 @@ impl StoredFlow {
 
     /// The flow of the event with the fields of `detail` (the others are left empty).
     pub fn build(&self, detail: Detail) -> Flow {
+        self.assemble(detail, Buffers::default())
+    }
+
+    /// [`StoredFlow::build`] into `flow`, an earlier flow whose strings' allocations are
+    /// reused (a stream builds every flow it sends into one); nothing else of it stays.
+    pub fn build_into(&self, detail: Detail, flow: &mut Flow) {
+        let buffers = Buffers::take(flow);
+        *flow = self.assemble(detail, buffers);
+    }
+
+    /// The flow with the fields of `detail`, its strings written into `buffers`.
+    fn assemble(&self, detail: Detail, buffers: Buffers) -> Flow {
         let ev = &self.event;
         let verdict = self.verdict;
         let drop_reason = decode_drop_reason(ev, verdict);
@@ -89,7 +101,7 @@ impl StoredFlow {
                 (Some(s), Some(d))
             }
         };
-        let ip = decode_ip(ev);
+        let ip = decode_ip(ev, buffers.ip);
         let l4 = decode_l4(ev);
         #[allow(
             deprecated,
@@ -105,7 +117,7 @@ impl StoredFlow {
             source,
             destination,
             r#type: FlowType::L3L4.into(),
-            node_name: self.node_name.to_string(),
+            node_name: refill(buffers.node_name, &self.node_name),
             is_reply: is_reply.map(Into::into),
             reply: is_reply == Some(true),
             event_type: Some(decode_event_type(ev)),
@@ -113,8 +125,9 @@ impl StoredFlow {
             policy_match_type: decode_policy_match_type(ev),
             trace_observation_point: decode_observation_point(ev).into(),
             trace_reason: decode_trace_reason(ev).into(),
-            interface: self.interface(),
+            interface: self.interface(buffers.interface),
             connection: self.connection.as_deref().cloned(),
+            uuid: buffers.uuid,
             ..Default::default()
         };
         if detail == Detail::Full {
@@ -160,7 +173,7 @@ impl StoredFlow {
     /// What only the whole flow has: the id, the summary, policy attribution, DNS names,
     /// the staged verdict.
     fn fill_rest(&self, flow: &mut Flow) {
-        flow.uuid = super::uuid_text(self.uuid);
+        super::write_uuid(self.uuid, &mut flow.uuid);
         #[allow(deprecated, reason = "Hubble still fills Summary")]
         {
             flow.summary = summary::summary(flow.ip.as_ref(), flow.l4.as_ref());
@@ -174,14 +187,48 @@ impl StoredFlow {
             .map(|a| staged::decode_staged(a, flow.traffic_direction()));
     }
 
-    /// The interface the hook runs on (the endpoint's host-side veth).
-    fn interface(&self) -> Option<NetworkInterface> {
+    /// The interface the hook runs on (the endpoint's host-side veth), its name written
+    /// into `name`.
+    fn interface(&self, name: String) -> Option<NetworkInterface> {
         let ifindex = self.event.ifindex;
         (ifindex != 0).then(|| NetworkInterface {
             index: ifindex,
-            name: self.lookups.link.as_deref().unwrap_or_default().to_string(),
+            name: refill(name, self.lookups.link.as_deref().unwrap_or_default()),
         })
     }
+}
+
+/// The strings a build fills, taken emptied from an earlier flow to reuse their
+/// allocations (or new, for a flow built afresh). Only the strings every flow has are
+/// worth keeping.
+#[derive(Default)]
+struct Buffers {
+    node_name: String,
+    ip: [String; 2],
+    interface: String,
+    uuid: String,
+}
+
+impl Buffers {
+    fn take(flow: &mut Flow) -> Self {
+        let ip = flow.ip.take().map(|ip| [ip.source, ip.destination]);
+        let interface = flow.interface.take().map(|i| i.name);
+        let mut uuid = std::mem::take(&mut flow.uuid);
+        uuid.clear();
+        Self {
+            node_name: std::mem::take(&mut flow.node_name),
+            ip: ip.unwrap_or_default(),
+            interface: interface.unwrap_or_default(),
+            uuid,
+        }
+    }
+}
+
+/// `text` in `buffer`, emptied first.
+fn refill(mut buffer: String, text: &str) -> String {
+    buffer.clear();
+    buffer.push_str(text);
+    buffer
 }
 
 /// Decodes the header fields the getters are asked about.

@@ -725,3 +725,45 @@ fn a_response_with_cached_endpoints_carries_the_whole_flow() {
     }
     assert_eq!(endpoints.len(), 2 * events.len());
 }
+
+/// A flow built into an earlier flow is the flow built afresh, whatever the earlier one
+/// held (another kind, direction, peer, interface or detail): only string allocations are
+/// reused.
+#[test]
+fn a_flow_built_into_an_earlier_one_is_the_flow_built_afresh() {
+    let mut decoder = decoder();
+    let events = [
+        FlowEvent {
+            kind: kind::POLICY_VERDICT,
+            ..syn_to_deathstar()
+        },
+        FlowEvent {
+            kind: kind::TRACE,
+            direction: direction::EGRESS,
+            endpoint_id: 7,
+            daddr: v4([203, 0, 113, 7]),
+            dst_identity: 2,
+            ifindex: 0,
+            ..syn_to_deathstar()
+        },
+        FlowEvent {
+            kind: kind::DROP,
+            subtype: drop_reason::POLICY_DENIED,
+            reason: drop_reason::POLICY_DENIED,
+            ..syn_to_deathstar()
+        },
+    ];
+    let stored: Vec<_> = events
+        .iter()
+        .map(|ev| decoder.store_flow_event(ev, &Arc::from("k8s1")).expect("decodes"))
+        .collect();
+    let mut reused = stored[0].to_flow();
+    for _ in 0..2 {
+        for s in &stored {
+            for detail in [Detail::Full, Detail::Header, Detail::Endpoints] {
+                s.build_into(detail, &mut reused);
+                assert_eq!(reused, s.build(detail), "kind {} at {detail:?}", s.kind());
+            }
+        }
+    }
+}

@@ -24,9 +24,8 @@ use std::sync::Arc;
 use observe_proto::Timestamp;
 
 use super::get_flows::{
-    FlowQuery, Responses, deliver, encoded, history_notice, on_event, on_overtaken,
+    FlowQuery, Responses, Reuse, deliver, encoded, history_notice, on_event, on_overtaken,
 };
-use crate::decode::EndpointEncodings;
 use crate::history::History;
 use crate::history::reader::Item;
 use crate::pipeline::ObserverState;
@@ -161,10 +160,10 @@ impl Disk {
     /// Streams the disk events `[from, to)` through the query, as the ring loop does.
     fn stream(&self, from: u64, to: u64, mut sent: u64) -> ControlFlow<(), u64> {
         let mut over = false;
-        let mut endpoints = EndpointEncodings::default();
+        let mut reuse = Reuse::default();
         self.history.read(from, to, |item| {
             let step = match item {
-                Item::Event(_, event) => on_event(&self.state, &self.query, &mut endpoints, &event),
+                Item::Event(_, event) => on_event(&self.state, &self.query, &mut reuse, &event),
                 Item::Gap(count) => on_overtaken(&self.state, count),
             };
             let response = match deliver(step, &mut sent) {

@@ -130,7 +130,7 @@ pub(crate) async fn run(
     let query = Arc::new(query);
     let start = start(&state, &query);
     let mut reader = start.reader;
-    let mut endpoints = EndpointEncodings::default();
+    let mut reuse = Reuse::default();
     let mut sent = 0u64;
     if start.wants_older {
         let before = match &history {
@@ -172,7 +172,7 @@ pub(crate) async fn run(
                 }
                 on_overtaken(&state, events)
             }
-            Item::Entry(event) => on_event(&state, &query, &mut endpoints, &event),
+            Item::Entry(event) => on_event(&state, &query, &mut reuse, &event),
         };
         let response = match deliver(step, &mut sent) {
             ControlFlow::Continue(Some(response)) => response,
@@ -222,11 +222,19 @@ pub(super) fn on_overtaken(state: &ObserverState, count: u64) -> Step {
     Step::Lost(encoded(&history_notice(state, count, now, now, now)))
 }
 
-/// What `event` becomes in the stream; `endpoints` are the stream's encoded endpoints.
+/// What a stream reuses from one flow to the next: its endpoints' encodings, and the flow
+/// it builds each stored event into (its strings' allocations).
+#[derive(Default)]
+pub(super) struct Reuse {
+    endpoints: EndpointEncodings,
+    flow: Flow,
+}
+
+/// What `event` becomes in the stream.
 pub(super) fn on_event(
     state: &ObserverState,
     query: &FlowQuery,
-    endpoints: &mut EndpointEncodings,
+    reuse: &mut Reuse,
     event: &Arc<DecodedEvent>,
 ) -> Step {
     let time = event.time().map(|t| t.unix_nanos());
@@ -243,7 +251,7 @@ pub(super) fn on_event(
             event.time(),
         ))),
         DecodedEvent::Datapath(stored) if query.mask.is_none() => {
-            datapath_flow(state, query, endpoints, stored)
+            datapath_flow(state, query, reuse, stored)
         }
         DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => match query.matching(event) {
             Some(flow) => Step::Flow(flow_response(state, &flow, query.mask.as_ref())),
@@ -257,21 +265,22 @@ pub(super) fn on_event(
 fn datapath_flow(
     state: &ObserverState,
     query: &FlowQuery,
-    endpoints: &mut EndpointEncodings,
+    reuse: &mut Reuse,
     stored: &StoredFlow,
 ) -> Step {
-    let mut flow = stored.build(query.detail);
-    if !query.filters.matches(&flow) {
+    let Reuse { endpoints, flow } = reuse;
+    stored.build_into(query.detail, flow);
+    if !query.filters.matches(flow) {
         return Step::Skip;
     }
-    let [source, destination] = stored.complete_but_endpoints(&mut flow, query.detail, endpoints);
+    let [source, destination] = stored.complete_but_endpoints(flow, query.detail, endpoints);
     let endpoints = EncodedEndpoints {
         source: &source,
         destination: &destination,
     };
-    let node_name = node_name(state, &flow);
+    let node_name = node_name(state, flow);
     Step::Flow(raw::encode_flow_response(
-        &flow,
+        flow,
         Some(endpoints),
         node_name,
         flow.time.as_ref(),
