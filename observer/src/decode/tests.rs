@@ -755,7 +755,11 @@ fn a_flow_built_into_an_earlier_one_is_the_flow_built_afresh() {
     ];
     let stored: Vec<_> = events
         .iter()
-        .map(|ev| decoder.store_flow_event(ev, &Arc::from("k8s1")).expect("decodes"))
+        .map(|ev| {
+            decoder
+                .store_flow_event(ev, &Arc::from("k8s1"))
+                .expect("decodes")
+        })
         .collect();
     let mut reused = stored[0].to_flow();
     for _ in 0..2 {
