@@ -630,12 +630,11 @@ fn an_aggregated_trace_event_carries_its_connection_s_counters() {
     assert_eq!(plain.connection, None);
 }
 
-/// A flow built partly (what filters look at) and completed is the flow built whole,
-/// field for field, for drops, verdicts and traces.
-#[test]
-fn a_completed_flow_is_the_whole_flow() {
-    let mut decoder = decoder();
-    let events = [
+/// A drop, a policy verdict and a trace of the SYN to deathstar, and a trace to the
+/// world seen on an egress hook without an interface: the destination labelled by its
+/// reserved identity alone.
+fn kinds_and_peers() -> [FlowEvent; 4] {
+    [
         FlowEvent {
             kind: kind::DROP,
             subtype: drop_reason::POLICY_DENIED,
@@ -650,8 +649,24 @@ fn a_completed_flow_is_the_whole_flow() {
             kind: kind::TRACE,
             ..syn_to_deathstar()
         },
-    ];
-    for ev in events {
+        FlowEvent {
+            kind: kind::TRACE,
+            direction: direction::EGRESS,
+            endpoint_id: 7,
+            daddr: v4([203, 0, 113, 7]),
+            dst_identity: 2,
+            ifindex: 0,
+            ..syn_to_deathstar()
+        },
+    ]
+}
+
+/// A flow built partly (what filters look at) and completed is the flow built whole,
+/// field for field, for drops, verdicts and traces.
+#[test]
+fn a_completed_flow_is_the_whole_flow() {
+    let mut decoder = decoder();
+    for ev in kinds_and_peers() {
         let stored = decoder
             .store_flow_event(&ev, &Arc::from("k8s1"))
             .expect("decodes");
@@ -675,31 +690,7 @@ fn a_response_with_cached_endpoints_carries_the_whole_flow() {
 
     let mut decoder = decoder();
     let mut endpoints = EndpointEncodings::default();
-    let events = [
-        FlowEvent {
-            kind: kind::DROP,
-            subtype: drop_reason::POLICY_DENIED,
-            reason: drop_reason::POLICY_DENIED,
-            ..syn_to_deathstar()
-        },
-        FlowEvent {
-            kind: kind::POLICY_VERDICT,
-            ..syn_to_deathstar()
-        },
-        FlowEvent {
-            kind: kind::TRACE,
-            ..syn_to_deathstar()
-        },
-        // To the world: the destination is labelled by its reserved identity alone.
-        FlowEvent {
-            kind: kind::TRACE,
-            direction: direction::EGRESS,
-            endpoint_id: 7,
-            daddr: v4([203, 0, 113, 7]),
-            dst_identity: 2,
-            ..syn_to_deathstar()
-        },
-    ];
+    let events = kinds_and_peers();
     for ev in &events {
         let stored = decoder
             .store_flow_event(ev, &Arc::from("k8s1"))
@@ -732,27 +723,7 @@ fn a_response_with_cached_endpoints_carries_the_whole_flow() {
 #[test]
 fn a_flow_built_into_an_earlier_one_is_the_flow_built_afresh() {
     let mut decoder = decoder();
-    let events = [
-        FlowEvent {
-            kind: kind::POLICY_VERDICT,
-            ..syn_to_deathstar()
-        },
-        FlowEvent {
-            kind: kind::TRACE,
-            direction: direction::EGRESS,
-            endpoint_id: 7,
-            daddr: v4([203, 0, 113, 7]),
-            dst_identity: 2,
-            ifindex: 0,
-            ..syn_to_deathstar()
-        },
-        FlowEvent {
-            kind: kind::DROP,
-            subtype: drop_reason::POLICY_DENIED,
-            reason: drop_reason::POLICY_DENIED,
-            ..syn_to_deathstar()
-        },
-    ];
+    let events = kinds_and_peers();
     let stored: Vec<_> = events
         .iter()
         .map(|ev| {
