@@ -6,7 +6,9 @@
 //!
 //! The codecs: [`PeerCodec`] sends a `GetFlowsRequest` to a server and takes its
 //! responses raw ([`get_flows`] makes that call); [`ClientCodec`] takes a client's request
-//! and sends it raw responses ([`encode_response`] makes them).
+//! and sends it raw responses ([`encode_response`] makes them, and
+//! [`encode_flow_response`] a flow's, from the borrowed flow and, when a stream keeps
+//! them, its endpoints encoded once).
 
 use crate::Timestamp;
 use crate::flow::Flow;
