@@ -68,14 +68,6 @@ fn ip_layer_into(
     }
 }
 
-/// `addr` as `Display` writes it.
-#[cfg(test)]
-fn address_text(addr: IpAddr) -> String {
-    let mut out = String::new();
-    write_address(addr, &mut out);
-    out
-}
-
 /// Writes `addr` into `out` (emptied) as `Display` writes it; IPv4 without the
 /// formatting machinery, which costs more than the rest of a flow's header (every flow
 /// has two addresses).
@@ -157,6 +149,13 @@ pub(super) fn decode_tcp_flags(flags: u8) -> TcpFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `addr` as [`write_address`] writes it into a new string.
+    fn address_text(addr: IpAddr) -> String {
+        let mut out = String::new();
+        write_address(addr, &mut out);
+        out
+    }
 
     #[test]
     fn addresses_are_written_as_display_writes_them() {

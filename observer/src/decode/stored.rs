@@ -213,6 +213,7 @@ impl Buffers {
     fn take(flow: &mut Flow) -> Self {
         let ip = flow.ip.take().map(|ip| [ip.source, ip.destination]);
         let interface = flow.interface.take().map(|i| i.name);
+        // Written only for a whole flow: emptied here for the others.
         let mut uuid = std::mem::take(&mut flow.uuid);
         uuid.clear();
         Self {

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use observe_proto::Timestamp;
 
 use super::get_flows::{
-    FlowQuery, Responses, Reuse, deliver, encoded, history_notice, on_event, on_overtaken,
+    FlowQuery, Responses, Reuse, deliver, history_notice, on_event, on_overtaken,
 };
 use crate::history::History;
 use crate::history::reader::Item;
@@ -151,7 +151,7 @@ impl Disk {
             time(discarded.last_time),
             start,
         );
-        match self.tx.blocking_send(Ok(encoded(&notice))) {
+        match self.tx.blocking_send(Ok(notice)) {
             Ok(()) => ControlFlow::Continue(0),
             Err(_) => ControlFlow::Break(()),
         }

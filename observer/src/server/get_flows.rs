@@ -29,13 +29,6 @@ use crate::ring_reader::{Item, RingReader};
 /// Where responses go, encoded; closed when the client is gone.
 pub(crate) type Responses = mpsc::Sender<Result<Bytes, Status>>;
 
-/// `response` as the stream carries it: encoded once, here, into a buffer of its size.
-/// Its bytes, not the 2 KB `GetFlowsResponse`, then move through the channel and tonic's
-/// encoder (moving the struct there cost more than encoding it).
-pub(super) fn encoded(response: &GetFlowsResponse) -> Bytes {
-    raw::encode_response(response)
-}
-
 /// A validated request.
 pub(crate) struct FlowQuery {
     pub(super) filters: Compiled,
@@ -219,7 +212,7 @@ pub(super) fn on_overtaken(state: &ObserverState, count: u64) -> Step {
         .losses
         .record(LostSource::FlowRing, count, None, now, false);
     let now = Some(Timestamp::from(now));
-    Step::Lost(encoded(&history_notice(state, count, now, now, now)))
+    Step::Lost(history_notice(state, count, now, now, now))
 }
 
 /// What a stream reuses from one flow to the next: its endpoints' encodings, and the flow
@@ -245,11 +238,11 @@ pub(super) fn on_event(
         return Step::Skip;
     }
     match event.as_ref() {
-        DecodedEvent::Lost(lost) => Step::Lost(encoded(&response(
+        DecodedEvent::Lost(lost) => Step::Lost(response(
             state,
             ResponseTypes::LostEvents(*lost),
             event.time(),
-        ))),
+        )),
         DecodedEvent::Datapath(stored) if query.mask.is_none() => {
             datapath_flow(state, query, reuse, stored)
         }
@@ -378,13 +371,13 @@ async fn ring_notice(state: &ObserverState, tx: &Responses) -> ControlFlow<(), u
     let Some(notice) = ring_history_notice(state) else {
         return ControlFlow::Continue(0);
     };
-    if tx.send(Ok(encoded(&notice))).await.is_err() {
+    if tx.send(Ok(notice)).await.is_err() {
         return ControlFlow::Break(());
     }
     ControlFlow::Continue(0)
 }
 
-fn ring_history_notice(state: &ObserverState) -> Option<GetFlowsResponse> {
+fn ring_history_notice(state: &ObserverState) -> Option<Bytes> {
     let ring = &state.ring;
     let evicted = ring.evicted();
     if evicted == 0 {
@@ -403,14 +396,14 @@ fn ring_history_notice(state: &ObserverState) -> Option<GetFlowsResponse> {
 /// The one convention for "history starts here": a `LostEvent` from
 /// `HUBBLE_RING_BUFFER` counting the events no longer retained, `first`/`last` the times
 /// of the first and the most recent of them, and the response `time` where the retained
-/// history starts.
+/// history starts. Encoded, as [`response`] makes it.
 pub(super) fn history_notice(
     state: &ObserverState,
     gone: u64,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     history_start: Option<Timestamp>,
-) -> GetFlowsResponse {
+) -> Bytes {
     let lost = LostEvent {
         source: LostEventSource::HubbleRingBuffer.into(),
         num_events_lost: gone,
@@ -438,14 +431,14 @@ fn node_name<'a>(state: &'a ObserverState, flow: &'a Flow) -> &'a str {
     }
 }
 
-fn response(
-    state: &ObserverState,
-    body: ResponseTypes,
-    time: Option<Timestamp>,
-) -> GetFlowsResponse {
-    GetFlowsResponse {
+/// A response of this server (a loss report) as the stream carries it: encoded once,
+/// here, into a buffer of its size, so that bytes, not the struct, move through the
+/// channel and tonic's encoder. Flows are encoded by [`flow_response`] and
+/// [`datapath_flow`].
+fn response(state: &ObserverState, body: ResponseTypes, time: Option<Timestamp>) -> Bytes {
+    raw::encode_response(&GetFlowsResponse {
         response_types: Some(body),
         node_name: state.node_name.to_string(),
         time,
-    }
+    })
 }
