@@ -242,7 +242,11 @@ impl Pipeline {
     /// Runs until every [`EventSender`] and the [`KernelSender`] are dropped and their
     /// queues drained, then reports pending losses one last time.
     pub async fn run(mut self) {
-        let mut tick = tokio::time::interval(self.lost_event_interval);
+        // The first report is due an interval in, not at once: an immediate first tick
+        // could report losses counted before start ahead of the events queued with them
+        // (and, in a small ring, under them).
+        let interval = self.lost_event_interval;
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let (mut batch, mut kernel_batch) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
         let (mut senders_open, mut kernel_open) = (true, self.kernel.is_some());
