@@ -7,8 +7,8 @@
 //! The codecs: [`PeerCodec`] sends a `GetFlowsRequest` to a server and takes its
 //! responses raw ([`get_flows`] makes that call); [`ClientCodec`] takes a client's request
 //! and sends it raw responses ([`encode_response`] makes them, and
-//! [`encode_flow_response`] a flow's, from the borrowed flow and, when a stream keeps
-//! them, its endpoints encoded once).
+//! [`encode_flow_response`] a flow's, from the borrowed flow; [`encode_flow_body_response`]
+//! from a flow's fields the stream wrote itself, with its endpoints encoded once).
 
 use crate::Timestamp;
 use crate::flow::Flow;
@@ -150,41 +150,71 @@ impl EncodedEndpoints<'_> {
 }
 
 /// The `GetFlowsResponse` carrying `flow`, encoded from the borrowed flow (not moved into
-/// a response first: a `Flow` is 2 KB), with `endpoints` as its source and destination
-/// when given (the flow's own must then be empty), and the response's `node_name` and
-/// `time`. It decodes to the response built the usual way.
-pub fn encode_flow_response(
-    flow: &Flow,
+/// a response first: a `Flow` is 2 KB), with the response's `node_name` and `time`. It
+/// decodes to the response built the usual way.
+pub fn encode_flow_response(flow: &Flow, node_name: &str, time: Option<&Timestamp>) -> Bytes {
+    let wrapper = Wrapper {
+        endpoints: None,
+        node_name,
+        time,
+    };
+    wrapper.encode(flow.encoded_len(), |buf| flow.encode_raw(buf))
+}
+
+/// The `GetFlowsResponse` carrying a flow already encoded, `body` (a `Flow` message's
+/// fields), with `endpoints` as its source and destination when given (the body must then
+/// have none), as [`encode_flow_response`] writes it: what a stream sends when it writes
+/// a flow's fields itself.
+pub fn encode_flow_body_response(
+    body: &[u8],
     endpoints: Option<EncodedEndpoints<'_>>,
     node_name: &str,
     time: Option<&Timestamp>,
 ) -> Bytes {
-    debug_assert!(
-        endpoints.is_none() || (flow.source.is_none() && flow.destination.is_none()),
-        "the flow's own endpoints would merge with the encoded ones"
-    );
-    let flow_len = flow.encoded_len() + endpoints.map_or(0, |e| e.encoded_len());
-    let node_len = if node_name.is_empty() {
-        0
-    } else {
-        field_len(NODE_NAME, node_name.len())
+    let wrapper = Wrapper {
+        endpoints,
+        node_name,
+        time,
     };
-    let time_len = time.map_or(0, |t| prost::encoding::message::encoded_len(TIME, t));
-    let mut buf = Vec::with_capacity(field_len(FLOW, flow_len) + node_len + time_len);
-    encode_key(FLOW, WireType::LengthDelimited, &mut buf);
-    encode_varint(flow_len as u64, &mut buf);
-    flow.encode_raw(&mut buf);
-    if let Some(endpoints) = endpoints {
-        endpoints.encode(&mut buf);
+    wrapper.encode(body.len(), |buf| buf.put_slice(body))
+}
+
+/// What a flow's response carries around the flow's own fields.
+struct Wrapper<'a> {
+    endpoints: Option<EncodedEndpoints<'a>>,
+    node_name: &'a str,
+    time: Option<&'a Timestamp>,
+}
+
+impl Wrapper<'_> {
+    /// The response, in a buffer of its exact size, the flow's own `own_len` bytes of
+    /// fields written by `write_flow`.
+    fn encode(&self, own_len: usize, write_flow: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+        let flow_len = own_len + self.endpoints.map_or(0, |e| e.encoded_len());
+        let node_len = if self.node_name.is_empty() {
+            0
+        } else {
+            field_len(NODE_NAME, self.node_name.len())
+        };
+        let time_len = self
+            .time
+            .map_or(0, |t| prost::encoding::message::encoded_len(TIME, t));
+        let mut buf = Vec::with_capacity(field_len(FLOW, flow_len) + node_len + time_len);
+        encode_key(FLOW, WireType::LengthDelimited, &mut buf);
+        encode_varint(flow_len as u64, &mut buf);
+        write_flow(&mut buf);
+        if let Some(endpoints) = self.endpoints {
+            endpoints.encode(&mut buf);
+        }
+        if !self.node_name.is_empty() {
+            put_field(NODE_NAME, self.node_name.as_bytes(), &mut buf);
+        }
+        if let Some(time) = self.time {
+            prost::encoding::message::encode(TIME, time, &mut buf);
+        }
+        debug_assert_eq!(buf.len(), buf.capacity(), "the computed length is exact");
+        Bytes::from(buf)
     }
-    if !node_name.is_empty() {
-        put_field(NODE_NAME, node_name.as_bytes(), &mut buf);
-    }
-    if let Some(time) = time {
-        prost::encoding::message::encode(TIME, time, &mut buf);
-    }
-    debug_assert_eq!(buf.len(), buf.capacity(), "the computed length is exact");
-    Bytes::from(buf)
 }
 
 /// The length of a length-delimited field of `tag` whose body is `len` bytes.
@@ -442,9 +472,11 @@ mod tests {
             source: &src,
             destination: &dst,
         };
+        let bare_body = bare.encode_to_vec();
         for bytes in [
-            encode_flow_response(&bare, Some(endpoints), "n1", Some(&at)),
-            encode_flow_response(&whole, None, "n1", Some(&at)),
+            encode_flow_response(&whole, "n1", Some(&at)),
+            encode_flow_body_response(&bare_body, Some(endpoints), "n1", Some(&at)),
+            encode_flow_body_response(&whole.encode_to_vec(), None, "n1", Some(&at)),
         ] {
             assert_eq!(GetFlowsResponse::decode(bytes.clone()).unwrap(), expected);
             let raw = RawResponse::parse(bytes).unwrap();
@@ -454,12 +486,16 @@ mod tests {
             );
         }
         // Without a node name or a time, neither is written.
-        let plain = encode_flow_response(&bare, None, "", None);
         let expected = GetFlowsResponse {
-            response_types: Some(ResponseTypes::Flow(bare)),
+            response_types: Some(ResponseTypes::Flow(bare.clone())),
             ..Default::default()
         };
-        assert_eq!(GetFlowsResponse::decode(plain).unwrap(), expected);
+        for plain in [
+            encode_flow_response(&bare, "", None),
+            encode_flow_body_response(&bare_body, None, "", None),
+        ] {
+            assert_eq!(GetFlowsResponse::decode(plain).unwrap(), expected);
+        }
     }
 
     #[test]

@@ -71,7 +71,7 @@ fn ip_layer_into(
 /// Writes `addr` into `out` (emptied) as `Display` writes it; IPv4 without the
 /// formatting machinery, which costs more than the rest of a flow's header (every flow
 /// has two addresses).
-fn write_address(addr: IpAddr, out: &mut String) {
+pub(super) fn write_address(addr: IpAddr, out: &mut String) {
     out.clear();
     let IpAddr::V4(v4) = addr else {
         use std::fmt::Write;

@@ -6,7 +6,8 @@
 //! the event needs ([`lookups`]) and the event is kept with the answers
 //! ([`StoredFlow`]); when it is read, the flow is built from them ([`StoredFlow::to_flow`]),
 //! a flat list of `decode_*` helpers (one per flow field or group of fields, in the
-//! submodules), so each field's rule can be read and tested alone; an aggregated trace
+//! submodules), so each field's rule can be read and tested alone, or, for a stream, its
+//! response is written from them without building the flow ([`wire`]); an aggregated trace
 //! event's connection counters are kept as their flow field ([`connection`]). Decoding never
 //! panics: every byte pattern maps to some flow or to a [`ParseError`].
 
@@ -26,6 +27,7 @@ mod policy;
 mod staged;
 mod stored;
 mod summary;
+mod wire;
 
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
@@ -41,6 +43,7 @@ pub use error::ParseError;
 pub use l7::L7_EVENT_TYPE;
 pub use stored::{Detail, StoredFlow};
 pub(crate) use summary::icmp_type_name;
+pub use wire::WireBuffers;
 
 use crate::event::{DecodedEvent, MonitorEvent, Payload};
 use crate::getters::{

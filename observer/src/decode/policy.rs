@@ -30,6 +30,11 @@ pub(crate) struct PolicyAnswers {
 }
 
 impl PolicyAnswers {
+    /// Whether the event is about a policy decision (its flow then carries attribution).
+    pub(super) fn decided(&self) -> bool {
+        self.kind.is_some()
+    }
+
     /// Whether policy decided a default deny (what DNS names can explain).
     pub(super) fn is_default_deny(&self) -> bool {
         self.kind == Some(PolicyVerdictKind::DefaultDeny)

@@ -9,15 +9,14 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use observe_proto::Timestamp;
-use observe_proto::flow::{ConnectionCounters, Flow, FlowType, NetworkInterface, Verdict};
+use observe_proto::flow::{ConnectionCounters, Flow, FlowType, Ip, NetworkInterface, Verdict};
 use probe_common::event::FlowEvent;
 
 use super::header::*;
 use super::layers::{addresses, decode_ip, decode_l4};
 use super::lookups::Lookups;
-use super::{EndpointEncodings, endpoints, names, policy, staged, summary};
+use super::{endpoints, names, policy, staged, summary};
 
 /// How much of a stored event's flow to build: the fields the event itself carries
 /// ([`Detail::Header`]: verdict, drop reason, addresses, ports, protocol, flags,
@@ -149,35 +148,19 @@ impl StoredFlow {
         }
     }
 
-    /// Completes `flow` as [`StoredFlow::complete`] does but for its endpoints: the flow
-    /// is left without them, and their encoded `Endpoint`s (source, destination) come
-    /// from `endpoints`, a stream's cache, to be written with it
-    /// ([`observe_proto::raw::encode_flow_response`]).
-    pub fn complete_but_endpoints(
-        &self,
-        flow: &mut Flow,
-        built: Detail,
-        endpoints: &mut EndpointEncodings,
-    ) -> [Bytes; 2] {
-        if built < Detail::Full {
-            self.fill_rest(flow);
-        }
-        (flow.source, flow.destination) = (None, None);
-        let [source, destination] = &self.lookups.sides;
-        [
-            endpoints.encoded(source, self.event.src_identity),
-            endpoints.encoded(destination, self.event.dst_identity),
-        ]
-    }
-
-    /// What only the whole flow has: the id, the summary, policy attribution, DNS names,
-    /// the staged verdict.
+    /// What only the whole flow has: the id, the summary, and [`StoredFlow::fill_decisions`].
     fn fill_rest(&self, flow: &mut Flow) {
         super::write_uuid(self.uuid, &mut flow.uuid);
         #[allow(deprecated, reason = "Hubble still fills Summary")]
         {
-            flow.summary = summary::summary(flow.ip.as_ref(), flow.l4.as_ref());
+            flow.summary = summary::summary(flow.ip.as_ref().map(Ip::ip_version), flow.l4.as_ref());
         }
+        self.fill_decisions(flow);
+    }
+
+    /// Policy attribution, DNS names and the staged verdict, into `flow` (whose traffic
+    /// direction is set); none of them for most events ([`StoredFlow::has_decisions`]).
+    pub(super) fn fill_decisions(&self, flow: &mut Flow) {
         policy::decode_policy(flow, &self.lookups.policy);
         names::decode_names(flow, self.lookups.names.as_deref());
         flow.staged = self
@@ -185,6 +168,12 @@ impl StoredFlow {
             .staged
             .as_deref()
             .map(|a| staged::decode_staged(a, flow.traffic_direction()));
+    }
+
+    /// Whether [`StoredFlow::fill_decisions`] fills anything.
+    pub(super) fn has_decisions(&self) -> bool {
+        let lookups = &self.lookups;
+        lookups.policy.decided() || lookups.names.is_some() || lookups.staged.is_some()
     }
 
     /// The interface the hook runs on (the endpoint's host-side veth), its name written

@@ -4,10 +4,11 @@
 //! The ICMP names are the ones Hubble prints (gopacket's type/code names), so output can
 //! be compared line by line.
 
-use observe_proto::flow::{Ip, IpVersion, Layer4, layer4};
+use observe_proto::flow::{IpVersion, Layer4, layer4};
 
-/// The summary of a flow's L3/L4 layers.
-pub(super) fn summary(ip: Option<&Ip>, l4: Option<&Layer4>) -> String {
+/// The summary of a flow's L3/L4 layers: its transport layer, or else the version of its
+/// IP layer (`None` without one).
+pub(super) fn summary(ip: Option<IpVersion>, l4: Option<&Layer4>) -> String {
     match l4.and_then(|l4| l4.protocol.as_ref()) {
         Some(layer4::Protocol::Tcp(tcp)) => {
             format!(
@@ -25,7 +26,7 @@ pub(super) fn summary(ip: Option<&Ip>, l4: Option<&Layer4>) -> String {
         }
         Some(layer4::Protocol::Vrrp(_)) => "VRRP".into(),
         Some(layer4::Protocol::Igmp(_)) => "IGMP".into(),
-        None => match ip.map(Ip::ip_version) {
+        None => match ip {
             Some(IpVersion::IPv4) => "IPv4".into(),
             Some(IpVersion::IPv6) => "IPv6".into(),
             _ => "Ethernet".into(),
@@ -188,11 +189,7 @@ mod tests {
 
     #[test]
     fn without_transport_the_ip_version_is_named() {
-        let ip = Ip {
-            ip_version: IpVersion::IPv6.into(),
-            ..Default::default()
-        };
-        assert_eq!(summary(Some(&ip), None), "IPv6");
+        assert_eq!(summary(Some(IpVersion::IPv6), None), "IPv6");
         assert_eq!(summary(None, None), "Ethernet");
     }
 }

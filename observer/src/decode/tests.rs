@@ -679,44 +679,6 @@ fn a_completed_flow_is_the_whole_flow() {
     }
 }
 
-/// A stored event's response, written with its endpoints' cached encodings, decodes to
-/// the response of its whole flow from every detail the filters may have built, also for
-/// a peer known only by its identity; each side is encoded once, whatever the detail.
-#[test]
-fn a_response_with_cached_endpoints_carries_the_whole_flow() {
-    use observe_proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
-    use observe_proto::raw::{EncodedEndpoints, encode_flow_response};
-    use prost::Message;
-
-    let mut decoder = decoder();
-    let mut endpoints = EndpointEncodings::default();
-    let events = kinds_and_peers();
-    for ev in &events {
-        let stored = decoder
-            .store_flow_event(ev, &Arc::from("k8s1"))
-            .expect("decodes");
-        let whole = stored.to_flow();
-        for detail in [Detail::Header, Detail::Endpoints, Detail::Full] {
-            let mut flow = stored.build(detail);
-            let [source, destination] =
-                stored.complete_but_endpoints(&mut flow, detail, &mut endpoints);
-            let encoded = EncodedEndpoints {
-                source: &source,
-                destination: &destination,
-            };
-            let bytes = encode_flow_response(&flow, Some(encoded), "k8s1", flow.time.as_ref());
-            let response = GetFlowsResponse::decode(bytes).expect("decodes");
-            assert_eq!(
-                response.response_types,
-                Some(ResponseTypes::Flow(whole.clone())),
-                "kind {} from {detail:?}",
-                ev.kind
-            );
-        }
-    }
-    assert_eq!(endpoints.len(), 2 * events.len());
-}
-
 /// A flow built into an earlier flow is the flow built afresh, whatever the earlier one
 /// held (another kind, direction, peer, interface or detail): only string allocations are
 /// reused.
@@ -741,4 +703,138 @@ fn a_flow_built_into_an_earlier_one_is_the_flow_built_afresh() {
             }
         }
     }
+}
+
+/// Events of every shape a stream writes from the event itself: traces of both
+/// directions and observation points, replies, each transport and family, a peer without
+/// an interface, a packet that is not IP, a drop for a reason other than policy; and the
+/// kinds [`kinds_and_peers`] has (policy verdicts and policy drops among them).
+fn events_of_every_shape() -> Vec<FlowEvent> {
+    let trace = FlowEvent {
+        kind: kind::TRACE,
+        ..syn_to_deathstar()
+    };
+    let v6 = |text: &str| text.parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let mut events = kinds_and_peers().to_vec();
+    events.extend([
+        FlowEvent {
+            protocol: 17,
+            subtype: obs_point::TO_ENDPOINT,
+            ..trace
+        },
+        FlowEvent {
+            protocol: 1,
+            icmp_type: 8,
+            ct_state: state::REPLY,
+            flags: event_flags::IS_REPLY,
+            ..trace
+        },
+        FlowEvent {
+            family: FAMILY_V6,
+            saddr: v6("2001:db8::1"),
+            daddr: v6("2001:db8::2"),
+            tcp_flags: 0x18,
+            ct_state: state::ESTABLISHED,
+            ..trace
+        },
+        FlowEvent {
+            family: FAMILY_V6,
+            protocol: 58,
+            icmp_type: 1,
+            icmp_code: 4,
+            saddr: v6("2001:db8::1"),
+            daddr: v6("2001:db8::2"),
+            ..trace
+        },
+        FlowEvent {
+            family: 0,
+            protocol: 0,
+            ..trace
+        },
+        FlowEvent {
+            protocol: 47,
+            ifindex: 0,
+            direction: direction::EGRESS,
+            ..trace
+        },
+        FlowEvent {
+            kind: kind::DROP,
+            subtype: drop_reason::INVALID_PACKET,
+            reason: drop_reason::INVALID_PACKET,
+            ..trace
+        },
+    ]);
+    events
+}
+
+/// A stored event's response written from the event, without building its flow, decodes
+/// to the response of its whole flow, for every kind of event (also those with policy
+/// attribution and a peer known only by its identity); each side+identity is encoded once.
+#[test]
+fn a_response_written_from_the_event_carries_the_whole_flow() {
+    use observe_proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
+    use prost::Message;
+
+    let mut decoder = decoder();
+    let mut endpoints = EndpointEncodings::default();
+    let mut buffers = WireBuffers::default();
+    let mut stored: Vec<_> = events_of_every_shape()
+        .iter()
+        .map(|ev| {
+            decoder
+                .store_flow_event(ev, &Arc::from("k8s1"))
+                .expect("decodes")
+        })
+        .collect();
+    // And an aggregated trace, with its connection's counters.
+    let counted = FlowEvent {
+        kind: kind::TRACE,
+        ct_state: state::ESTABLISHED,
+        flags: event_flags::COUNTED,
+        ..syn_to_deathstar()
+    };
+    let counters = probe_common::event::ConnectionCounters {
+        packets_fwd: 3,
+        bytes_fwd: 180,
+        tcp_flags_seen: 0x1212,
+        ..Default::default()
+    };
+    let payload = Payload::Counted(counted, Box::new(counters));
+    match decoder.decode_event(&monitor(payload)) {
+        Ok(DecodedEvent::Datapath(s)) => stored.push(s),
+        _ => panic!("a stored datapath event"),
+    }
+    let (mut decided, mut counted) = (0, 0);
+    for stored in &stored {
+        let ev = &stored.event;
+        let whole = stored.to_flow();
+        // Twice: the second time from the stream's cached endpoint encodings.
+        let _ = stored.encode_response(&mut endpoints, "node-a", &mut buffers);
+        let cached = endpoints.len();
+        let bytes = stored.encode_response(&mut endpoints, "node-a", &mut buffers);
+        assert_eq!(
+            endpoints.len(),
+            cached,
+            "kind {}: sides encoded again",
+            ev.kind
+        );
+        decided += usize::from(whole.attribution.is_some());
+        counted += usize::from(whole.connection.is_some());
+        let expected = GetFlowsResponse {
+            response_types: Some(ResponseTypes::Flow(whole)),
+            node_name: "node-a".into(),
+            time: Some(stored.time()),
+        };
+        let response = GetFlowsResponse::decode(bytes).expect("decodes");
+        assert_eq!(
+            response, expected,
+            "kind {} protocol {}",
+            ev.kind, ev.protocol
+        );
+    }
+    assert_eq!(
+        (decided, counted),
+        (2, 1),
+        "attribution for a policy verdict and drop"
+    );
 }

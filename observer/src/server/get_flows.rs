@@ -14,12 +14,12 @@ use observe_proto::flow::{Flow, LostEvent, LostEventSource};
 use observe_proto::observer::{
     GetFlowsRequest, GetFlowsResponse, get_flows_response::ResponseTypes,
 };
-use observe_proto::raw::{self, EncodedEndpoints};
+use observe_proto::raw;
 use tokio::sync::mpsc;
 use tonic::Status;
 
 use super::{detail, from_disk};
-use crate::decode::{Detail, EndpointEncodings, StoredFlow};
+use crate::decode::{Detail, EndpointEncodings, StoredFlow, WireBuffers};
 use crate::event::{DecodedEvent, LostSource};
 use crate::history::History;
 use crate::pipeline::ObserverState;
@@ -215,11 +215,13 @@ pub(super) fn on_overtaken(state: &ObserverState, count: u64) -> Step {
     Step::Lost(history_notice(state, count, now, now, now))
 }
 
-/// What a stream reuses from one flow to the next: its endpoints' encodings, and the flow
-/// it builds each stored event into (its strings' allocations).
+/// What a stream reuses from one flow to the next: its endpoints' encodings, the buffers
+/// it writes flows' fields into, and the flow it builds a stored event into for its
+/// filters (its strings' allocations).
 #[derive(Default)]
 pub(super) struct Reuse {
     endpoints: EndpointEncodings,
+    wire: WireBuffers,
     flow: Flow,
 }
 
@@ -254,30 +256,30 @@ pub(super) fn on_event(
 }
 
 /// A stored datapath event sent whole (no field mask): judged on the part of its flow the
-/// filters look at, then completed and encoded with its endpoints' cached encodings.
+/// filters look at (when there are filters), then written from the event with its
+/// endpoints' cached encodings ([`StoredFlow::encode_response`]).
 fn datapath_flow(
     state: &ObserverState,
     query: &FlowQuery,
     reuse: &mut Reuse,
     stored: &StoredFlow,
 ) -> Step {
-    let Reuse { endpoints, flow } = reuse;
-    stored.build_into(query.detail, flow);
-    if !query.filters.matches(flow) {
-        return Step::Skip;
-    }
-    let [source, destination] = stored.complete_but_endpoints(flow, query.detail, endpoints);
-    let endpoints = EncodedEndpoints {
-        source: &source,
-        destination: &destination,
-    };
-    let node_name = node_name(state, flow);
-    Step::Flow(raw::encode_flow_response(
+    let Reuse {
+        endpoints,
+        wire,
         flow,
-        Some(endpoints),
-        node_name,
-        flow.time.as_ref(),
-    ))
+    } = reuse;
+    if !query.filters.is_empty() {
+        stored.build_into(query.detail, flow);
+        if !query.filters.matches(flow) {
+            return Step::Skip;
+        }
+    }
+    let node_name = match stored.node_name() {
+        "" => &state.node_name,
+        name => name,
+    };
+    Step::Flow(stored.encode_response(endpoints, node_name, wire))
 }
 
 /// Where a request starts in the ring.
@@ -419,7 +421,7 @@ pub(super) fn history_notice(
 fn flow_response(state: &ObserverState, flow: &Flow, mask: Option<&FieldMask>) -> Bytes {
     let masked = mask.map(|mask| mask.apply(flow));
     let body = masked.as_ref().unwrap_or(flow);
-    raw::encode_flow_response(body, None, node_name(state, flow), flow.time.as_ref())
+    raw::encode_flow_response(body, node_name(state, flow), flow.time.as_ref())
 }
 
 /// The node a response names: the flow's, else this server's.
