@@ -838,3 +838,39 @@ fn a_response_written_from_the_event_carries_the_whole_flow() {
         "attribution for a policy verdict and drop"
     );
 }
+
+/// Written from the event or built, a response is the same for any byte pattern that
+/// decodes: pseudo-random events of every kind, family and protocol.
+#[test]
+fn a_written_response_is_the_built_one_for_any_event() {
+    use observe_proto::observer::{GetFlowsResponse, get_flows_response::ResponseTypes};
+    use prost::Message;
+
+    let mut rng = UuidSource { state: 7 };
+    let mut decoder = decoder();
+    let mut endpoints = EndpointEncodings::default();
+    let mut buffers = WireBuffers::default();
+    let mut compared = 0;
+    for i in 0..5_000u32 {
+        let mut bytes = [0u8; 80];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_ne_bytes());
+        }
+        bytes[8] = [kind::DROP, kind::TRACE, kind::POLICY_VERDICT][i as usize % 3];
+        bytes[11] = [FAMILY_V4, FAMILY_V6, i as u8][i as usize % 3];
+        let ev = FlowEvent::from_bytes(&bytes).unwrap();
+        let Ok(stored) = decoder.store_flow_event(&ev, &Arc::from("k8s1")) else {
+            continue;
+        };
+        let bytes = stored.encode_response(&mut endpoints, "n", &mut buffers);
+        let response = GetFlowsResponse::decode(bytes).expect("decodes");
+        let expected = GetFlowsResponse {
+            response_types: Some(ResponseTypes::Flow(stored.to_flow())),
+            node_name: "n".into(),
+            time: Some(stored.time()),
+        };
+        assert_eq!(response, expected, "event {i}: {ev:?}");
+        compared += 1;
+    }
+    assert!(compared > 1_000, "only {compared} events decoded");
+}
