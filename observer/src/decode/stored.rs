@@ -77,62 +77,66 @@ impl StoredFlow {
 
     /// The flow of the event with the fields of `detail` (the others are left empty).
     pub fn build(&self, detail: Detail) -> Flow {
-        self.assemble(detail, Buffers::default())
+        let mut flow = Flow::default();
+        self.assemble_into(detail, &mut flow);
+        flow
     }
 
-    /// [`StoredFlow::build`] into `flow`, an earlier flow whose strings' allocations are
-    /// reused (a stream builds every flow it sends into one); nothing else of it stays.
+    /// [`StoredFlow::build`] into `flow`, a flow built from a stored event before (a
+    /// stream builds every flow it judges into one): its fields are overwritten in place,
+    /// the strings' allocations kept, and what the earlier build set beyond `detail`
+    /// emptied, so that nothing of it stays. Building in place, not moving a new 2 KB
+    /// flow into the old one, halves what a filter's build costs.
     pub fn build_into(&self, detail: Detail, flow: &mut Flow) {
-        let buffers = Buffers::take(flow);
-        *flow = self.assemble(detail, buffers);
+        self.assemble_into(detail, flow);
+        debug_assert_eq!(
+            *flow,
+            self.build(detail),
+            "nothing of the earlier flow stays"
+        );
     }
 
-    /// The flow with the fields of `detail`, its strings written into `buffers`.
-    fn assemble(&self, detail: Detail, buffers: Buffers) -> Flow {
+    /// Writes the fields of `detail` into `flow`, and empties the others a stored event's
+    /// flow may have.
+    #[allow(
+        deprecated,
+        reason = "Hubble still fills drop_reason, reply and Summary"
+    )]
+    fn assemble_into(&self, detail: Detail, flow: &mut Flow) {
         let ev = &self.event;
         let verdict = self.verdict;
         let drop_reason = decode_drop_reason(ev, verdict);
         let is_reply = decode_is_reply(ev);
-        let (source, destination) = match detail {
+        (flow.source, flow.destination) = match detail {
             Detail::Header => (None, None),
             _ => {
                 let (s, d) = endpoints::decode_endpoints(ev, &self.lookups.sides);
                 (Some(s), Some(d))
             }
         };
-        let ip = decode_ip(ev, buffers.ip);
-        let l4 = decode_l4(ev);
-        #[allow(
-            deprecated,
-            reason = "Hubble still fills drop_reason, reply and Summary"
-        )]
-        let mut flow = Flow {
-            time: Some(self.time),
-            verdict: verdict.into(),
-            drop_reason,
-            drop_reason_desc: decode_drop_reason_desc(drop_reason).into(),
-            ip,
-            l4,
-            source,
-            destination,
-            r#type: FlowType::L3L4.into(),
-            node_name: refill(buffers.node_name, &self.node_name),
-            is_reply: is_reply.map(Into::into),
-            reply: is_reply == Some(true),
-            event_type: Some(decode_event_type(ev)),
-            traffic_direction: decode_traffic_direction(ev, is_reply).into(),
-            policy_match_type: decode_policy_match_type(ev),
-            trace_observation_point: decode_observation_point(ev).into(),
-            trace_reason: decode_trace_reason(ev).into(),
-            interface: self.interface(buffers.interface),
-            connection: self.connection.as_deref().cloned(),
-            uuid: buffers.uuid,
-            ..Default::default()
-        };
+        let texts = flow.ip.take().map(|ip| [ip.source, ip.destination]);
+        flow.ip = decode_ip(ev, texts.unwrap_or_default());
+        flow.l4 = decode_l4(ev);
+        flow.time = Some(self.time);
+        flow.verdict = verdict.into();
+        flow.drop_reason = drop_reason;
+        flow.drop_reason_desc = decode_drop_reason_desc(drop_reason).into();
+        flow.r#type = FlowType::L3L4.into();
+        refill(&mut flow.node_name, &self.node_name);
+        flow.is_reply = is_reply.map(Into::into);
+        flow.reply = is_reply == Some(true);
+        flow.event_type = Some(decode_event_type(ev));
+        flow.traffic_direction = decode_traffic_direction(ev, is_reply).into();
+        flow.policy_match_type = decode_policy_match_type(ev);
+        flow.trace_observation_point = decode_observation_point(ev).into();
+        flow.trace_reason = decode_trace_reason(ev).into();
+        let name = flow.interface.take().map(|i| i.name);
+        flow.interface = self.interface(name.unwrap_or_default());
+        flow.connection = self.connection.as_deref().cloned();
+        empty_rest(flow);
         if detail == Detail::Full {
-            self.fill_rest(&mut flow);
+            self.fill_rest(flow);
         }
-        flow
     }
 
     /// Completes `flow`, built with `built` ([`StoredFlow::build`]), into the whole flow:
@@ -178,47 +182,38 @@ impl StoredFlow {
 
     /// The interface the hook runs on (the endpoint's host-side veth), its name written
     /// into `name`.
-    fn interface(&self, name: String) -> Option<NetworkInterface> {
+    fn interface(&self, mut name: String) -> Option<NetworkInterface> {
         let ifindex = self.event.ifindex;
-        (ifindex != 0).then(|| NetworkInterface {
-            index: ifindex,
-            name: refill(name, self.lookups.link.as_deref().unwrap_or_default()),
+        (ifindex != 0).then(|| {
+            refill(&mut name, self.lookups.link.as_deref().unwrap_or_default());
+            NetworkInterface {
+                index: ifindex,
+                name,
+            }
         })
     }
 }
 
-/// The strings a build fills, taken emptied from an earlier flow to reuse their
-/// allocations (or new, for a flow built afresh). Only the strings every flow has are
-/// worth keeping.
-#[derive(Default)]
-struct Buffers {
-    node_name: String,
-    ip: [String; 2],
-    interface: String,
-    uuid: String,
+/// Empties what only the whole flow has ([`StoredFlow::fill_rest`]), so that a flow
+/// built into a whole one keeps none of it.
+#[allow(deprecated, reason = "Hubble still fills Summary")]
+fn empty_rest(flow: &mut Flow) {
+    flow.uuid.clear();
+    flow.summary.clear();
+    flow.egress_allowed_by.clear();
+    flow.ingress_allowed_by.clear();
+    flow.egress_denied_by.clear();
+    flow.ingress_denied_by.clear();
+    flow.attribution = None;
+    flow.source_names.clear();
+    flow.destination_names.clear();
+    flow.staged = None;
 }
 
-impl Buffers {
-    fn take(flow: &mut Flow) -> Self {
-        let ip = flow.ip.take().map(|ip| [ip.source, ip.destination]);
-        let interface = flow.interface.take().map(|i| i.name);
-        // Written only for a whole flow: emptied here for the others.
-        let mut uuid = std::mem::take(&mut flow.uuid);
-        uuid.clear();
-        Self {
-            node_name: std::mem::take(&mut flow.node_name),
-            ip: ip.unwrap_or_default(),
-            interface: interface.unwrap_or_default(),
-            uuid,
-        }
-    }
-}
-
-/// `text` in `buffer`, emptied first.
-fn refill(mut buffer: String, text: &str) -> String {
+/// `text` in `buffer`, emptied first (its allocation kept).
+fn refill(buffer: &mut String, text: &str) {
     buffer.clear();
     buffer.push_str(text);
-    buffer
 }
 
 /// Decodes the header fields the getters are asked about.

@@ -22,6 +22,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use observe_proto::Timestamp;
+use observe_proto::flow::Flow;
 
 use super::get_flows::{
     FlowQuery, Responses, Reuse, deliver, history_notice, on_event, on_overtaken,
@@ -126,8 +127,9 @@ impl Disk {
             };
         }
         let wanted = query.number.saturating_sub(matched);
+        let mut scratch = Flow::default();
         let (from, found) = history.scan_back(to, wanted, |event| {
-            query.in_window(event) && query.passes(event)
+            query.in_window(event) && query.passes(event, &mut scratch)
         });
         Plan {
             from,

@@ -102,12 +102,16 @@ impl FlowQuery {
     }
 
     /// Whether `event` is a flow the filters pass. A stored event is judged on a flow
-    /// built to the detail the filters look at, and not built at all without filters.
-    pub(super) fn passes(&self, event: &DecodedEvent) -> bool {
+    /// built to the detail the filters look at, into `scratch` (a scan's one flow), and
+    /// not built at all without filters.
+    pub(super) fn passes(&self, event: &DecodedEvent, scratch: &mut Flow) -> bool {
         match event {
             DecodedEvent::Lost(_) => false,
             _ if self.filters.is_empty() => true,
-            DecodedEvent::Datapath(stored) => self.filters.matches(&stored.build(self.detail)),
+            DecodedEvent::Datapath(stored) => {
+                stored.build_into(self.detail, scratch);
+                self.filters.matches(scratch)
+            }
             DecodedEvent::Flow(flow) => self.filters.matches(flow),
         }
     }
@@ -322,6 +326,7 @@ fn start(state: &ObserverState, query: &FlowQuery) -> Start {
 fn scan_back(state: &ObserverState, query: &FlowQuery) -> Start {
     let mut reader = state.ring.reader_at_end();
     let mut matched = 0u64;
+    let mut scratch = Flow::default();
     let satisfied = |reader, matched| Start {
         reader,
         wants_older: false,
@@ -346,7 +351,7 @@ fn scan_back(state: &ObserverState, query: &FlowQuery) -> Start {
         if query.until.zip(time).is_some_and(|(until, t)| t > until) {
             continue;
         }
-        if query.passes(&event) {
+        if query.passes(&event, &mut scratch) {
             matched += 1;
             if query.number > 0 && matched >= query.number {
                 return satisfied(reader, matched);
