@@ -684,16 +684,7 @@ fn a_completed_flow_is_the_whole_flow() {
 /// reused.
 #[test]
 fn a_flow_built_into_an_earlier_one_is_the_flow_built_afresh() {
-    let mut decoder = decoder();
-    let events = kinds_and_peers();
-    let stored: Vec<_> = events
-        .iter()
-        .map(|ev| {
-            decoder
-                .store_flow_event(ev, &Arc::from("k8s1"))
-                .expect("decodes")
-        })
-        .collect();
+    let stored = store_all(&mut decoder(), &events_of_every_shape());
     let mut reused = stored[0].to_flow();
     for _ in 0..2 {
         for s in &stored {
@@ -767,6 +758,13 @@ fn events_of_every_shape() -> Vec<FlowEvent> {
     events
 }
 
+/// Each of `events` as the ring keeps it.
+fn store_all(decoder: &mut Decoder, events: &[FlowEvent]) -> Vec<StoredFlow> {
+    let node = Arc::from("k8s1");
+    let store = |ev| decoder.store_flow_event(ev, &node).expect("decodes");
+    events.iter().map(store).collect()
+}
+
 /// A stored event's response written from the event, without building its flow, decodes
 /// to the response of its whole flow, for every kind of event (also those with policy
 /// attribution and a peer known only by its identity); each side+identity is encoded once.
@@ -778,14 +776,7 @@ fn a_response_written_from_the_event_carries_the_whole_flow() {
     let mut decoder = decoder();
     let mut endpoints = EndpointEncodings::default();
     let mut buffers = WireBuffers::default();
-    let mut stored: Vec<_> = events_of_every_shape()
-        .iter()
-        .map(|ev| {
-            decoder
-                .store_flow_event(ev, &Arc::from("k8s1"))
-                .expect("decodes")
-        })
-        .collect();
+    let mut stored = store_all(&mut decoder, &events_of_every_shape());
     // And an aggregated trace, with its connection's counters.
     let counted = FlowEvent {
         kind: kind::TRACE,
