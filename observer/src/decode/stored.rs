@@ -86,7 +86,8 @@ impl StoredFlow {
     /// stream builds every flow it judges into one): its fields are overwritten in place,
     /// the strings' allocations kept, and what the earlier build set beyond `detail`
     /// emptied, so that nothing of it stays. Building in place, not moving a new 2 KB
-    /// flow into the old one, halves what a filter's build costs.
+    /// flow into the old one, halved the time of a filtered scan of the ring (`service`
+    /// bench: `--verdict DROPPED` over 65,535 flows, 14–16 ms to 6.6–6.8 ms).
     pub fn build_into(&self, detail: Detail, flow: &mut Flow) {
         self.assemble_into(detail, flow);
         debug_assert_eq!(
