@@ -139,7 +139,8 @@ impl StoredFlow {
         direction
     }
 
-    /// The `IP` message, its texts written into `texts`; the version written, if any.
+    /// The `IP` message (source 1, destination 2, version 3), its texts written into
+    /// `texts`; the version written, if any.
     fn write_ip(&self, texts: &mut [String; 2], out: &mut Vec<u8>) -> Option<IpVersion> {
         let (source, destination) = addresses(&self.event)?;
         let version = if source.is_ipv4() {
@@ -160,7 +161,7 @@ impl StoredFlow {
         Some(version)
     }
 
-    /// The `NetworkInterface` message, for an event on an interface.
+    /// The `NetworkInterface` message (index 1, name 2), for an event on an interface.
     fn write_interface(&self, out: &mut Vec<u8>) {
         let index = self.event.ifindex;
         if index == 0 {
@@ -206,6 +207,7 @@ fn open(tag: u32, len: usize, out: &mut Vec<u8>) {
     varint(len as u64, out);
 }
 
+/// A field's key: its number and wire type.
 fn key(tag: u32, wire: WireType, out: &mut Vec<u8>) {
     varint(u64::from(tag) << 3 | wire as u64, out);
 }
