@@ -59,6 +59,7 @@ pub mod control {
 pub mod client;
 pub mod raw;
 pub mod raw_route;
+pub mod writer;
 
 /// The encoded `FileDescriptorSet` of all three packages and their imports, for gRPC
 /// server reflection.

@@ -13,12 +13,10 @@
 use crate::Timestamp;
 use crate::flow::Flow;
 use crate::observer::{GetFlowsRequest, GetFlowsResponse};
+use crate::writer::{self, flow_field::DESTINATION, flow_field::SOURCE};
 use bytes::{Buf, BufMut, Bytes};
 use prost::Message;
-use prost::encoding::{
-    DecodeContext, WireType, decode_key, decode_varint, encode_key, encode_varint,
-    encoded_len_varint, key_len, skip_field,
-};
+use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder, Streaming};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::codegen::{Body, StdError};
@@ -33,10 +31,6 @@ const NODE_STATUS: u32 = 2;
 const LOST_EVENTS: u32 = 3;
 const NODE_NAME: u32 = 1000;
 const TIME: u32 = 1001;
-
-/// `Flow` field numbers of the endpoints ([`EncodedEndpoints`]).
-const SOURCE: u32 = 8;
-const DESTINATION: u32 = 9;
 
 /// What a response carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,12 +134,13 @@ pub struct EncodedEndpoints<'a> {
 impl EncodedEndpoints<'_> {
     /// Their bytes as the flow's fields.
     fn encoded_len(&self) -> usize {
-        field_len(SOURCE, self.source.len()) + field_len(DESTINATION, self.destination.len())
+        writer::field_len(SOURCE, self.source.len())
+            + writer::field_len(DESTINATION, self.destination.len())
     }
 
     fn encode(&self, buf: &mut Vec<u8>) {
-        put_field(SOURCE, self.source, buf);
-        put_field(DESTINATION, self.destination, buf);
+        writer::bytes(SOURCE, self.source, buf);
+        writer::bytes(DESTINATION, self.destination, buf);
     }
 }
 
@@ -191,42 +186,23 @@ impl Wrapper<'_> {
     /// fields written by `write_flow`.
     fn encode(&self, own_len: usize, write_flow: impl FnOnce(&mut Vec<u8>)) -> Bytes {
         let flow_len = own_len + self.endpoints.map_or(0, |e| e.encoded_len());
-        let node_len = if self.node_name.is_empty() {
-            0
-        } else {
-            field_len(NODE_NAME, self.node_name.len())
-        };
-        let time_len = self
-            .time
-            .map_or(0, |t| prost::encoding::message::encoded_len(TIME, t));
-        let mut buf = Vec::with_capacity(field_len(FLOW, flow_len) + node_len + time_len);
-        encode_key(FLOW, WireType::LengthDelimited, &mut buf);
-        encode_varint(flow_len as u64, &mut buf);
+        let time = self.time.map(|t| (t.seconds, i64::from(t.nanos)));
+        let len = writer::field_len(FLOW, flow_len)
+            + writer::text_len(NODE_NAME, self.node_name)
+            + time.map_or(0, |(s, n)| writer::pair_len(TIME, s, n));
+        let mut buf = Vec::with_capacity(len);
+        writer::open(FLOW, flow_len, &mut buf);
         write_flow(&mut buf);
         if let Some(endpoints) = self.endpoints {
             endpoints.encode(&mut buf);
         }
-        if !self.node_name.is_empty() {
-            put_field(NODE_NAME, self.node_name.as_bytes(), &mut buf);
-        }
-        if let Some(time) = self.time {
-            prost::encoding::message::encode(TIME, time, &mut buf);
+        writer::text(NODE_NAME, self.node_name, &mut buf);
+        if let Some((seconds, nanos)) = time {
+            writer::pair(TIME, seconds, nanos, &mut buf);
         }
         debug_assert_eq!(buf.len(), buf.capacity(), "the computed length is exact");
         Bytes::from(buf)
     }
-}
-
-/// The length of a length-delimited field of `tag` whose body is `len` bytes.
-fn field_len(tag: u32, len: usize) -> usize {
-    key_len(tag) + encoded_len_varint(len as u64) + len
-}
-
-/// Writes a length-delimited field.
-fn put_field(tag: u32, body: &[u8], buf: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(body.len() as u64, buf);
-    buf.put_slice(body);
 }
 
 /// Calls `GetFlows` on `channel` and reads its responses raw ([`PeerCodec`]): how the

@@ -132,6 +132,28 @@ fn assert_numbers(fds: &FileDescriptorSet, package: &str, msg: &str, expected: &
     }
 }
 
+/// The field numbers the hand writers use (`observe_proto::writer::flow_field`) are the
+/// schema's.
+#[test]
+fn the_writers_flow_field_numbers_are_the_schemas() {
+    use observe_proto::writer::flow_field as f;
+    let fds = descriptors();
+    #[rustfmt::skip]
+    let written = [
+        ("time", f::TIME), ("verdict", f::VERDICT), ("drop_reason", f::DROP_REASON),
+        ("IP", f::IP), ("l4", f::L4), ("source", f::SOURCE), ("destination", f::DESTINATION),
+        ("Type", f::TYPE), ("node_name", f::NODE_NAME), ("reply", f::REPLY),
+        ("event_type", f::EVENT_TYPE), ("traffic_direction", f::TRAFFIC_DIRECTION),
+        ("policy_match_type", f::POLICY_MATCH_TYPE),
+        ("trace_observation_point", f::TRACE_OBSERVATION_POINT),
+        ("drop_reason_desc", f::DROP_REASON_DESC), ("is_reply", f::IS_REPLY),
+        ("interface", f::INTERFACE), ("uuid", f::UUID), ("trace_reason", f::TRACE_REASON),
+        ("Summary", f::SUMMARY),
+    ];
+    let expected: Vec<(&str, i32)> = written.iter().map(|&(n, t)| (n, t as i32)).collect();
+    assert_numbers(&fds, "flow", "Flow", &expected);
+}
+
 #[test]
 fn flow_fields_keep_hubble_numbers() {
     let fds = descriptors();

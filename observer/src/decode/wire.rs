@@ -12,35 +12,13 @@
 use bytes::Bytes;
 use observe_proto::flow::{Flow, FlowType, IpVersion, TrafficDirection};
 use observe_proto::raw::{EncodedEndpoints, encode_flow_body_response};
+use observe_proto::writer::{flow_field as tag, number, number_len, open, pair, text, text_len};
 use prost::Message;
-use prost::encoding::{WireType, encoded_len_varint, key_len};
 
 use super::header::*;
 use super::layers::{addresses, decode_l4, write_address};
 use super::stored::StoredFlow;
 use super::{EndpointEncodings, summary, write_uuid};
-
-/// `Flow` field numbers.
-mod tag {
-    pub const TIME: u32 = 1;
-    pub const VERDICT: u32 = 2;
-    pub const DROP_REASON: u32 = 3;
-    pub const IP: u32 = 5;
-    pub const L4: u32 = 6;
-    pub const TYPE: u32 = 10;
-    pub const NODE_NAME: u32 = 11;
-    pub const REPLY: u32 = 16;
-    pub const EVENT_TYPE: u32 = 19;
-    pub const TRAFFIC_DIRECTION: u32 = 22;
-    pub const POLICY_MATCH_TYPE: u32 = 23;
-    pub const TRACE_OBSERVATION_POINT: u32 = 24;
-    pub const DROP_REASON_DESC: u32 = 25;
-    pub const IS_REPLY: u32 = 26;
-    pub const INTERFACE: u32 = 28;
-    pub const UUID: u32 = 34;
-    pub const TRACE_REASON: u32 = 36;
-    pub const SUMMARY: u32 = 100_000;
-}
 
 /// What a stream reuses from one flow's writing to the next.
 #[derive(Default)]
@@ -172,69 +150,5 @@ impl StoredFlow {
         open(tag::INTERFACE, len, out);
         number(1, index, out);
         text(2, name, out);
-    }
-}
-
-/// A varint field, left out when zero (as prost leaves out a scalar at its default).
-/// Enums and signed numbers are written as prost writes `int32`/`int64` (sign-extended).
-fn number(tag: u32, value: impl Into<i64>, out: &mut Vec<u8>) {
-    let value = value.into() as u64;
-    if value != 0 {
-        key(tag, WireType::Varint, out);
-        varint(value, out);
-    }
-}
-
-/// A string field, left out when empty.
-fn text(tag: u32, value: &str, out: &mut Vec<u8>) {
-    if !value.is_empty() {
-        open(tag, value.len(), out);
-        out.extend_from_slice(value.as_bytes());
-    }
-}
-
-/// An embedded message of two varint fields (`Timestamp`, `CiliumEventType`), always
-/// written (a present message is present even when empty).
-fn pair(tag: u32, first: i64, second: i64, out: &mut Vec<u8>) {
-    open(tag, number_len(1, first) + number_len(2, second), out);
-    number(1, first, out);
-    number(2, second, out);
-}
-
-/// The key and length of a length-delimited field.
-fn open(tag: u32, len: usize, out: &mut Vec<u8>) {
-    key(tag, WireType::LengthDelimited, out);
-    varint(len as u64, out);
-}
-
-/// A field's key: its number and wire type.
-fn key(tag: u32, wire: WireType, out: &mut Vec<u8>) {
-    varint(u64::from(tag) << 3 | wire as u64, out);
-}
-
-/// A varint, written byte by byte into the vector (prost's writer, through `BufMut`,
-/// cost more than the rest of a flow's fields).
-fn varint(mut value: u64, out: &mut Vec<u8>) {
-    while value >= 0x80 {
-        out.push(value as u8 | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// The bytes [`number`] writes.
-fn number_len(tag: u32, value: i64) -> usize {
-    match value as u64 {
-        0 => 0,
-        value => key_len(tag) + encoded_len_varint(value),
-    }
-}
-
-/// The bytes [`text`] writes.
-fn text_len(tag: u32, value: &str) -> usize {
-    if value.is_empty() {
-        0
-    } else {
-        key_len(tag) + encoded_len_varint(value.len() as u64) + value.len()
     }
 }

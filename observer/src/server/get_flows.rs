@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 use tonic::Status;
 
 use super::{detail, from_disk};
-use crate::decode::{Detail, EndpointEncodings, StoredFlow, WireBuffers};
+use crate::decode::{Detail, EndpointEncodings, WireBuffers};
 use crate::event::{DecodedEvent, LostSource};
 use crate::history::History;
 use crate::pipeline::ObserverState;
@@ -250,40 +250,18 @@ pub(super) fn on_event(
             event.time(),
         )),
         DecodedEvent::Datapath(stored) if query.mask.is_none() => {
-            datapath_flow(state, query, reuse, stored)
+            if !query.passes(event, &mut reuse.flow) {
+                return Step::Skip;
+            }
+            // Written from the event, its endpoints from the stream's cache.
+            let node_name = node_name(state, stored.node_name());
+            Step::Flow(stored.encode_response(&mut reuse.endpoints, node_name, &mut reuse.wire))
         }
         DecodedEvent::Datapath(_) | DecodedEvent::Flow(_) => match query.matching(event) {
             Some(flow) => Step::Flow(flow_response(state, &flow, query.mask.as_ref())),
             None => Step::Skip,
         },
     }
-}
-
-/// A stored datapath event sent whole (no field mask): judged on the part of its flow the
-/// filters look at (when there are filters), then written from the event with its
-/// endpoints' cached encodings ([`StoredFlow::encode_response`]).
-fn datapath_flow(
-    state: &ObserverState,
-    query: &FlowQuery,
-    reuse: &mut Reuse,
-    stored: &StoredFlow,
-) -> Step {
-    let Reuse {
-        endpoints,
-        wire,
-        flow,
-    } = reuse;
-    if !query.filters.is_empty() {
-        stored.build_into(query.detail, flow);
-        if !query.filters.matches(flow) {
-            return Step::Skip;
-        }
-    }
-    let node_name = match stored.node_name() {
-        "" => &state.node_name,
-        name => name,
-    };
-    Step::Flow(stored.encode_response(endpoints, node_name, wire))
 }
 
 /// Where a request starts in the ring.
@@ -426,22 +404,22 @@ pub(super) fn history_notice(
 fn flow_response(state: &ObserverState, flow: &Flow, mask: Option<&FieldMask>) -> Bytes {
     let masked = mask.map(|mask| mask.apply(flow));
     let body = masked.as_ref().unwrap_or(flow);
-    raw::encode_flow_response(body, node_name(state, flow), flow.time.as_ref())
+    raw::encode_flow_response(body, node_name(state, &flow.node_name), flow.time.as_ref())
 }
 
-/// The node a response names: the flow's, else this server's.
-fn node_name<'a>(state: &'a ObserverState, flow: &'a Flow) -> &'a str {
-    if flow.node_name.is_empty() {
+/// The node a response names: the flow's, `name`, else this server's.
+fn node_name<'a>(state: &'a ObserverState, name: &'a str) -> &'a str {
+    if name.is_empty() {
         &state.node_name
     } else {
-        &flow.node_name
+        name
     }
 }
 
 /// A response of this server (a loss report) as the stream carries it: encoded once,
 /// here, into a buffer of its size, so that bytes, not the struct, move through the
-/// channel and tonic's encoder. Flows are encoded by [`flow_response`] and
-/// [`datapath_flow`].
+/// channel and tonic's encoder. Flows are encoded by [`flow_response`] and, stored
+/// events sent whole, [`crate::decode::StoredFlow::encode_response`].
 fn response(state: &ObserverState, body: ResponseTypes, time: Option<Timestamp>) -> Bytes {
     raw::encode_response(&GetFlowsResponse {
         response_types: Some(body),
